@@ -1,0 +1,1 @@
+"""Central: supervision records, countdown engine, statistics, API and the big screen."""

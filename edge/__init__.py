@@ -1,0 +1,1 @@
+"""Edge agents (kiosk, rating terminal, camera recorder) and the runtime they share."""

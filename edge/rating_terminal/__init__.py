@@ -1,0 +1,1 @@
+"""Window satisfaction terminal: one rating per served visit, from keys to the gateway."""

@@ -1,0 +1,1 @@
+"""The edge runtime every agent and the gateway forwarder share: outbox, uplink, config, clock."""

@@ -1,0 +1,175 @@
+"""The skeleton every edge agent stands on: identity, outbox, recorder, uplink, drop reports."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from pydantic import BaseModel, Field, field_validator
+
+from edge.runtime.clock import Clock, SystemClock
+from edge.runtime.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
+from edge.runtime.outbox import Outbox
+from edge.runtime.recorder import EventRecorder, RecordedEvent
+from edge.runtime.uplink import Uplink
+from hallwatch.protocol.topics import Channel, check_identifier, device_link, device_topic
+
+log = logging.getLogger(__name__)
+
+
+class DeviceIdentity(Section):
+    """Who this device is. Written by provisioning; never derived from a MAC address."""
+
+    id: str = Field(description="stable device id, also its MQTT username and client id")
+    hall: str = Field(description="the hall whose gateway this device talks to")
+    kind: str = Field(description="kiosk, rating, recorder or sim")
+    window: str | None = Field(None, description="the window this device serves, if any")
+
+    @field_validator("id", "hall")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return check_identifier(value, "id")
+
+
+class AgentConfig(Section):
+    """The sections every edge agent's configuration has."""
+
+    device: DeviceIdentity
+    broker: BrokerSettings = BrokerSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    uplink: UplinkSettings = UplinkSettings()
+    data_dir: Path = Field(Path("var"), description="where the agent keeps its state")
+
+
+class EdgeAgent:
+    """An agent's store-and-forward half. Domain code calls `record()`; the rest is automatic."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Clock | None = None,
+        heartbeat_extra: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.identity = config.device
+        self.clock = clock or SystemClock()
+        self.outbox = Outbox(config.outbox.path, config.outbox)
+        self.recorder = EventRecorder(self.outbox, self.identity.id, self.clock)
+        self._command_handlers: list[Callable[[mqtt.MQTTMessage], None]] = []
+        self._config_handlers: list[Callable[[mqtt.MQTTMessage], None]] = []
+        self.uplink = Uplink(
+            sender_id=self.identity.id,
+            client_id=self.identity.id,
+            outbox=self.outbox,
+            topics=device_link(self.identity.hall, self.identity.id),
+            broker=config.broker,
+            settings=config.uplink,
+            clock=self.clock,
+            heartbeat_extra=self._heartbeat_extra,
+            subscriptions={self.config_topic: self._dispatch_config},
+        )
+        self.uplink.on_commands(self._dispatch_command)
+        self._extra = heartbeat_extra
+        self._stop = threading.Event()
+        self._reporter: threading.Thread | None = None
+
+    @property
+    def config_topic(self) -> str:
+        return device_topic(self.identity.hall, self.identity.id, Channel.CONFIG)
+
+    def record(self, type: str, body: Mapping[str, Any] | BaseModel) -> RecordedEvent:
+        """Commit an event durably; it reaches central eventually, exactly once."""
+        return self.recorder.record(type, body)
+
+    def on_command(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
+        self._command_handlers.append(handler)
+
+    def on_config(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
+        self._config_handlers.append(handler)
+
+    def publish(self, topic: str, payload: str, *, qos: int = 1, retain: bool = False) -> None:
+        """Publish a live (not stored) message, e.g. a command reply or a display update."""
+        self.uplink.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _dispatch_command(self, message: mqtt.MQTTMessage) -> None:
+        for handler in self._command_handlers:
+            handler(message)
+
+    def _dispatch_config(self, message: mqtt.MQTTMessage) -> None:
+        for handler in self._config_handlers:
+            handler(message)
+
+    def _heartbeat_extra(self) -> dict[str, Any]:
+        extra = {"kind": self.identity.kind}
+        if self._extra is not None:
+            extra.update(self._extra())
+        return extra
+
+    def start(self) -> None:
+        self.uplink.start()
+        self._reporter = threading.Thread(target=self._report_drops, daemon=True, name="drops")
+        self._reporter.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.uplink.stop()
+        self.outbox.close()
+
+    def _report_drops(self) -> None:
+        """Turn counted drops into an essential `device.dropped` event: never a silent loss."""
+        while not self._stop.wait(min(self.config.uplink.heartbeat_s, 10.0)):
+            self.report_drops_now()
+
+    def report_drops_now(self) -> None:
+        counts = self.outbox.unreported_drops()
+        if not counts:
+            return
+        total = sum(sum(by_type.values()) for by_type in counts.values())
+        self.record("device.dropped", {"counts": counts, "total": total})
+        self.outbox.mark_reported(counts)
+        log.warning("reported %d dropped event(s) upstream: %s", total, counts)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """A redacted snapshot of this agent's state, for `hall ... diagnostics`."""
+        waiting, waiting_bytes = self.outbox.depth()
+        stats = self.uplink.stats
+        return {
+            "device": self.identity.model_dump(),
+            "broker": {
+                "host": self.config.broker.host,
+                "port": self.config.broker.port,
+                "tls": self.config.broker.tls_ca is not None,
+                "username": self.config.broker.username,
+                "password": "***" if self.config.broker.resolved_password() else None,
+            },
+            "outbox": {
+                "path": str(self.outbox.path),
+                "events_waiting": waiting,
+                "bytes_waiting": waiting_bytes,
+                "last_seq": self.outbox.last_pos,
+                "dropped": self.outbox.drop_totals(),
+            },
+            "uplink": {
+                "connected": stats.connected,
+                "connects": stats.connects,
+                "events_sent": stats.events_sent,
+                "events_acked": stats.events_acked,
+                "resends": stats.resends,
+            },
+        }
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    import signal
+
+    def handle(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+

@@ -1,0 +1,61 @@
+"""`hall device ...`: the simulated device used by the demo, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from edge.runtime.agent import AgentConfig, EdgeAgent, install_signal_handlers
+from edge.runtime.config import ConfigError, load_config
+
+log = logging.getLogger(__name__)
+
+
+@click.group(name="device")
+def device() -> None:
+    """Generic edge device commands."""
+
+
+@device.command("simulate")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="agent TOML")
+@click.option("--events", default=100, show_default=True, help="numbered events to record in all")
+@click.option("--rate", default=0.0, help="events per second; 0 records as fast as the disk allows")
+@click.option("--exit-when-drained", is_flag=True, help="stop once every event is acknowledged")
+def simulate(config_path: Path | None, events: int, rate: float, exit_when_drained: bool) -> None:
+    """Record `sim.counter` events numbered 1..EVENTS and forward them.
+
+    Restart it after a crash and it carries on from the last number it committed:
+    the number is the device sequence number, so none is skipped or repeated.
+    """
+    try:
+        config = load_config(AgentConfig, config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    agent = EdgeAgent(config)
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    agent.start()
+    interval = 1.0 / rate if rate > 0 else 0.0
+    try:
+        while not stop.is_set() and agent.outbox.last_pos < events:
+            n = agent.outbox.last_pos + 1
+            recorded = agent.record("sim.counter", {"n": n})
+            if recorded.seq != n:
+                raise click.ClickException(
+                    f"the outbox of {config.device.id} holds other events; use a fresh outbox"
+                )
+            if interval:
+                time.sleep(interval)  # pacing a simulated citizen, not waiting for a condition
+        log.info("recorded %d events; forwarding", agent.outbox.last_pos)
+        while not stop.is_set():
+            if exit_when_drained and agent.uplink.drained():
+                break
+            stop.wait(0.2)
+    finally:
+        click.echo(json.dumps(agent.diagnostics()["uplink"]))
+        agent.stop()

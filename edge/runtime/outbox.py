@@ -1,0 +1,312 @@
+"""The durable outbox: an event is committed here before anything else happens to it.
+
+One table in a SQLite file (WAL, synchronous=FULL). Positions come from
+AUTOINCREMENT, so they never repeat even after rows are deleted; an edge agent
+uses the position as its per-device sequence number. Rows leave only when the
+next hop acknowledges a durable commit of them.
+
+Space policy: above `max_bytes`, the oldest routine telemetry is dropped to
+make room (a routine event may be refused itself when nothing older can go);
+essential events (tickets, ratings, cases) are kept beyond the cap until the
+disk itself is nearly full, and then refused with `OutboxFull`, loudly. Every
+drop is counted by reason and type and reported upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.runtime.config import OutboxSettings
+from edge.runtime.sqlite import Transaction, open_database
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    essential INTEGER NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_routine ON outbox (essential, pos);
+CREATE TABLE IF NOT EXISTS outbox_drops (
+    reason TEXT NOT NULL,
+    type TEXT NOT NULL,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    reported INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (reason, type)
+);
+"""
+
+DROP_FOR_SPACE = "outbox_full"
+
+
+class OutboxFull(Exception):
+    """An essential event could not be stored: the disk is (nearly) full. Nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    pos: int
+    payload: str
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to enqueue inside a caller's transaction (the gateway's ingest)."""
+
+    event_id: str
+    type: str
+    essential: bool
+    payload: str
+
+
+class Outbox:
+    def __init__(
+        self,
+        path: str | Path,
+        settings: OutboxSettings,
+        *,
+        page_size: int | None = 1024,
+    ) -> None:
+        self.path = Path(path)
+        self.settings = settings
+        self._db = open_database(self.path, page_size=page_size)
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        count, size = self._db.execute(
+            "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox"
+        ).fetchone()
+        self._count: int = count
+        self._bytes: int = size
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        self._last_pos: int = row[0] if row else 0
+        self._pending: tuple[int, int] = (0, 0)  # rows and bytes of an open enqueue_in
+
+    # --- writing ---------------------------------------------------------
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The outbox's own connection, for callers that must write their rows and
+        the outbox's in one transaction (`enqueue_in`)."""
+        return self._db
+
+    def put(
+        self,
+        *,
+        event_id: str,
+        type: str,
+        essential: bool,
+        make_payload: Callable[[int], str],
+    ) -> int:
+        """Commit one event and return its position; `make_payload(pos)` builds its text.
+
+        Returns only after the commit is durable. Raises OutboxFull (nothing
+        stored) when an essential event meets a full disk; returns 0 when a
+        routine event was refused for space (counted).
+        """
+        with self._lock:
+            pos = self._last_pos + 1
+            payload = make_payload(pos)
+            try:
+                with Transaction(self._db):
+                    if not self._make_room(len(payload), type, essential):
+                        return 0
+                    self._db.execute(
+                        "INSERT INTO outbox (pos, event_id, type, essential, payload) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (pos, event_id, type, int(essential), payload),
+                    )
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc).lower():
+                    raise OutboxFull(
+                        f"the disk holding {self.path} is full; free space or enlarge it"
+                    ) from exc
+                raise
+            self._last_pos = pos
+            self._count += 1
+            self._bytes += len(payload)
+            self._changed.notify_all()
+            return pos
+
+    def enqueue_in(self, tx: sqlite3.Connection, events: Iterable[PendingEvent]) -> int:
+        """Append events inside the caller's open transaction on `self.connection`.
+
+        Call `committed()` after the caller commits. Essential events only
+        (what a receiver forwards was already judged worth keeping upstream).
+        """
+        added = 0
+        added_bytes = 0
+        for event in events:
+            tx.execute(
+                "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)",
+                (event.event_id, event.type, int(event.essential), event.payload),
+            )
+            added += 1
+            added_bytes += len(event.payload)
+        with self._lock:
+            self._pending = (self._pending[0] + added, self._pending[1] + added_bytes)
+        return added
+
+    def committed(self) -> None:
+        """The caller's transaction that used `enqueue_in` has committed: wake the uplink."""
+        with self._lock:
+            added, added_bytes = self._pending
+            self._pending = (0, 0)
+            self._count += added
+            self._bytes += added_bytes
+            self._changed.notify_all()
+
+    def rolled_back(self) -> None:
+        with self._lock:
+            self._pending = (0, 0)
+
+    def _make_room(self, size: int, type: str, essential: bool) -> bool:
+        limit = self.settings.max_bytes
+        if self._bytes + size <= limit:
+            return True
+        needed = self._bytes + size - limit
+        freed = 0
+        victims: list[tuple[int, str, int]] = []
+        for pos, victim_type, length in self._db.execute(
+            "SELECT pos, type, length(payload) FROM outbox WHERE essential = 0 ORDER BY pos"
+        ):
+            if freed >= needed:
+                break
+            victims.append((pos, victim_type, length))
+            freed += length
+        if freed >= needed or essential:
+            for pos, victim_type, length in victims:
+                self._db.execute("DELETE FROM outbox WHERE pos = ?", (pos,))
+                self._count_drop(DROP_FOR_SPACE, victim_type)
+                self._count -= 1
+                self._bytes -= length
+            if victims:
+                log.warning(
+                    "outbox %s over its cap of %d bytes: dropped %d routine event(s)",
+                    self.path, limit, len(victims),
+                )
+        if freed >= needed:
+            return True
+        if not essential:
+            self._count_drop(DROP_FOR_SPACE, type)
+            log.warning("outbox %s full of essential events: routine %s refused", self.path, type)
+            return False
+        free = _free_disk_bytes(self.path)
+        if free < self.settings.min_free_disk_bytes + size:
+            raise OutboxFull(
+                f"outbox {self.path} holds {self._bytes} bytes (cap {limit}) and only {free} "
+                f"bytes of disk are free; the uplink must drain before more can be recorded"
+            )
+        return True
+
+    def _count_drop(self, reason: str, type: str) -> None:
+        self._db.execute(
+            "INSERT INTO outbox_drops (reason, type, dropped) VALUES (?, ?, 1) "
+            "ON CONFLICT (reason, type) DO UPDATE SET dropped = dropped + 1",
+            (reason, type),
+        )
+
+    # --- draining --------------------------------------------------------
+
+    def read_after(self, pos: int, max_events: int, max_bytes: int) -> list[OutboxRow]:
+        """The oldest rows after `pos`, in order, within the limits (always at least one row)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT pos, payload FROM outbox WHERE pos > ? ORDER BY pos LIMIT ?",
+                (pos, max_events),
+            ).fetchall()
+        batch: list[OutboxRow] = []
+        total = 0
+        for row_pos, payload in rows:
+            if batch and total + len(payload) > max_bytes:
+                break
+            batch.append(OutboxRow(row_pos, payload))
+            total += len(payload)
+        return batch
+
+    def delete(self, positions: Sequence[int]) -> int:
+        """Forget rows the next hop has durably stored. Unknown positions are ignored."""
+        if not positions:
+            return 0
+        with self._lock:
+            removed = 0
+            removed_bytes = 0
+            with Transaction(self._db):
+                for start in range(0, len(positions), 500):
+                    chunk = positions[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for (length,) in self._db.execute(
+                        f"DELETE FROM outbox WHERE pos IN ({marks}) RETURNING length(payload)",
+                        tuple(chunk),
+                    ).fetchall():
+                        removed += 1
+                        removed_bytes += length
+            self._count -= removed
+            self._bytes -= removed_bytes
+            self._changed.notify_all()
+            return removed
+
+    def wait_for_change(self, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait(timeout)
+
+    def notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    # --- reporting -------------------------------------------------------
+
+    def depth(self) -> tuple[int, int]:
+        """(events waiting, payload bytes waiting)."""
+        with self._lock:
+            return self._count, self._bytes
+
+    @property
+    def last_pos(self) -> int:
+        with self._lock:
+            return self._last_pos
+
+    def drop_totals(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            totals: dict[str, dict[str, int]] = {}
+            for reason, type, dropped in self._db.execute(
+                "SELECT reason, type, dropped FROM outbox_drops"
+            ):
+                totals.setdefault(reason, {})[type] = dropped
+            return totals
+
+    def unreported_drops(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            counts: dict[str, dict[str, int]] = {}
+            for reason, type, delta in self._db.execute(
+                "SELECT reason, type, dropped - reported FROM outbox_drops WHERE dropped > reported"
+            ):
+                counts.setdefault(reason, {})[type] = delta
+            return counts
+
+    def mark_reported(self, counts: dict[str, dict[str, int]]) -> None:
+        with self._lock, Transaction(self._db):
+            for reason, by_type in counts.items():
+                for type, delta in by_type.items():
+                    self._db.execute(
+                        "UPDATE outbox_drops SET reported = reported + ? WHERE reason=? AND type=?",
+                        (delta, reason, type),
+                    )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _free_disk_bytes(path: Path) -> int:
+    stats = os.statvfs(path.parent)
+    return stats.f_bavail * stats.f_frsize

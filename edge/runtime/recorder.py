@@ -1,0 +1,79 @@
+"""Recording an event on a device: validate, envelope, commit to the outbox, return."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from edge.runtime.clock import Clock
+from edge.runtime.outbox import Outbox
+from hallwatch.protocol import PROTOCOL_VERSION
+from hallwatch.protocol.registry import spec_for
+
+MAX_EVENT_BYTES = 64 * 1024
+
+
+class EventTooLarge(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    event_id: str
+    seq: int
+    """0 when a routine event was refused for space (counted and reported)."""
+
+    @property
+    def stored(self) -> bool:
+        return self.seq > 0
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class EventRecorder:
+    """Turns a device's domain events into durable envelopes in its outbox."""
+
+    def __init__(self, outbox: Outbox, device_id: str, clock: Clock) -> None:
+        self.outbox = outbox
+        self.device_id = device_id
+        self.clock = clock
+
+    def record(self, type: str, body: Mapping[str, Any] | BaseModel) -> RecordedEvent:
+        """Validate `body` against the type's schema and commit it; returns after the commit."""
+        spec = spec_for(type)
+        model = body if isinstance(body, BaseModel) else spec.body.model_validate(body)
+        body_json = model.model_dump(mode="json")
+        event_id = uuid.uuid4().hex
+        boot = self.clock.boot_id()
+
+        def make_payload(seq: int) -> str:
+            payload = dump_json(
+                {
+                    "v": PROTOCOL_VERSION,
+                    "id": event_id,
+                    "device": self.device_id,
+                    "seq": seq,
+                    "boot": boot,
+                    "time": self.clock.wall_ms(),
+                    "mono": self.clock.mono_ms(),
+                    "type": type,
+                    "body": body_json,
+                }
+            )
+            if len(payload) > MAX_EVENT_BYTES:
+                raise EventTooLarge(
+                    f"{type} event of {len(payload)} bytes exceeds {MAX_EVENT_BYTES}"
+                )
+            return payload
+
+        seq = self.outbox.put(
+            event_id=event_id, type=type, essential=spec.essential, make_payload=make_payload
+        )
+        return RecordedEvent(event_id, seq)

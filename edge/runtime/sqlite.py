@@ -1,0 +1,45 @@
+"""Opening SQLite files the way every hallwatch store needs them: WAL, durable commits."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def open_database(path: str | Path, *, page_size: int | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) a SQLite file in WAL mode with full durability.
+
+    `synchronous=FULL` makes every commit survive a power cut: a receiver
+    acknowledges only what such a commit holds. The connection is in autocommit
+    mode; callers open transactions explicitly with `BEGIN IMMEDIATE`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=30.0
+    )
+    if page_size is not None and not path.stat().st_size:
+        # Only a new, empty file takes a page size; smaller pages mean fewer
+        # bytes written per small commit, which an SD card appreciates.
+        connection.execute(f"PRAGMA page_size={int(page_size)}")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
+class Transaction:
+    """`with Transaction(conn):` runs the block in BEGIN IMMEDIATE ... COMMIT, rolling back on error."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.connection.execute("BEGIN IMMEDIATE")
+        return self.connection
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.connection.execute("COMMIT")
+        else:
+            self.connection.execute("ROLLBACK")

@@ -1,0 +1,309 @@
+"""Draining an outbox to the next hop over MQTT, deleting only what the receiver has committed.
+
+A PUBACK only says the broker has a message; the receiver's application-level
+`Ack` (published after its durable commit) is what lets a row leave the
+outbox. Batches go out in outbox order, a few in flight at once; on a
+reconnect, or when acks stop coming, everything unacknowledged is sent again
+from the oldest. Resends are harmless: receivers deduplicate by event id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from pydantic import ValidationError
+
+from edge.runtime.clock import Clock
+from edge.runtime.config import BrokerSettings, UplinkSettings
+from edge.runtime.mqtt import Will, connect_persistent, make_client, reason_text
+from edge.runtime.outbox import Outbox
+from edge.runtime.recorder import dump_json
+from hallwatch.protocol import PROTOCOL_VERSION
+from hallwatch.protocol.envelope import Ack
+from hallwatch.protocol.topics import LinkTopics
+
+log = logging.getLogger(__name__)
+
+_REMEMBERED_BATCHES = 4096
+
+
+@dataclass
+class UplinkStats:
+    connected: bool = False
+    connects: int = 0
+    batches_sent: int = 0
+    events_sent: int = 0
+    events_acked: int = 0
+    resends: int = 0
+    rejected: int = 0
+    last_ack_at: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Uplink:
+    """One sender's link to the next hop: publish batches, apply acks, heartbeat, last will."""
+
+    def __init__(
+        self,
+        *,
+        sender_id: str,
+        client_id: str,
+        outbox: Outbox,
+        topics: LinkTopics,
+        broker: BrokerSettings,
+        settings: UplinkSettings,
+        clock: Clock,
+        heartbeat_extra: Callable[[], dict[str, Any]] | None = None,
+        subscriptions: dict[str, Callable[[mqtt.MQTTMessage], None]] | None = None,
+    ) -> None:
+        self.sender_id = sender_id
+        self.outbox = outbox
+        self.topics = topics
+        self.settings = settings
+        self.clock = clock
+        self.stats = UplinkStats()
+        self._heartbeat_extra = heartbeat_extra or (lambda: {})
+        self._subscriptions = dict(subscriptions or {})
+        self._lock = threading.Lock()
+        self._cursor = 0  # last outbox position handed to the broker
+        self._inflight: OrderedDict[str, float] = OrderedDict()  # batch id -> monotonic send time
+        self._sent: OrderedDict[str, list[int]] = OrderedDict()  # batch id -> positions
+        self._last_progress = time.monotonic()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client = make_client(
+            client_id,
+            broker,
+            will=Will(topics.status, dump_json({"state": "offline", "reason": "connection lost"})),
+            reconnect_min_s=settings.reconnect_min_s,
+            reconnect_max_s=settings.reconnect_max_s,
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._broker = broker
+
+    @property
+    def client(self) -> mqtt.Client:
+        """The MQTT client, for publishing replies on this link's connection."""
+        return self._client
+
+    # --- life cycle ------------------------------------------------------
+
+    def start(self) -> None:
+        connect_persistent(self._client, self._broker, self.settings.session_expiry_s)
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, name=f"uplink-{self.sender_id}", daemon=True)
+        self._thread.start()
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Say goodbye (retained offline status) and disconnect; the outbox keeps the rest."""
+        self._stopping.set()
+        self.outbox.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.stats.connected:
+            info = self._client.publish(
+                self.topics.status, dump_json({"state": "offline", "reason": reason}), qos=1, retain=True
+            )
+            try:
+                info.wait_for_publish(timeout=2)
+            except (RuntimeError, ValueError):
+                pass
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # --- MQTT callbacks (paho's network thread) ---------------------------
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("uplink %s: broker refused the connection: %s", self.sender_id, reason_text(reason))
+            return
+        client.subscribe(self.topics.ack, qos=1)
+        client.subscribe(self.topics.commands, qos=1)
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+        client.publish(self.topics.status, dump_json(self._status("online")), qos=1, retain=True)
+        with self._lock:
+            # Whatever was in flight may or may not have reached the receiver:
+            # send it all again from the oldest unacknowledged row.
+            self._inflight.clear()
+            self._cursor = 0
+            self._last_progress = time.monotonic()
+            self.stats.connected = True
+            self.stats.connects += 1
+        log.info(
+            "uplink %s connected to %s:%s (session %s)",
+            self.sender_id, self._broker.host, self._broker.port,
+            "resumed" if flags.session_present else "new",
+        )
+        self.outbox.notify()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        with self._lock:
+            was_connected = self.stats.connected
+            self.stats.connected = False
+            self._inflight.clear()
+        if was_connected and not self._stopping.is_set():
+            log.warning(
+                "uplink %s lost the broker (%s); events stay in the outbox and go out on reconnect",
+                self.sender_id, reason_text(reason),
+            )
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics.ack:
+            self._apply_ack(message.payload)
+            return
+        handler = self._subscriptions.get(message.topic)
+        if handler is None and mqtt.topic_matches_sub(self.topics.commands, message.topic):
+            handler = self._subscriptions.get("__commands__")
+        if handler is None:
+            return
+        try:
+            handler(message)
+        except Exception:  # a bad command must not take the link down
+            log.exception("uplink %s: handler for %s failed", self.sender_id, message.topic)
+
+    def on_commands(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
+        self._subscriptions["__commands__"] = handler
+
+    def _apply_ack(self, payload: bytes) -> None:
+        try:
+            ack = Ack.model_validate_json(payload)
+        except ValidationError as exc:
+            log.warning("uplink %s: ignoring a malformed ack: %s", self.sender_id, exc.errors()[:1])
+            return
+        with self._lock:
+            positions = self._sent.pop(ack.batch, None)
+            self._inflight.pop(ack.batch, None)
+        if positions is None:
+            return  # an ack for a batch sent before a restart: its resend will be acked too
+        if ack.error:
+            log.error(
+                "uplink %s: receiver refused batch %s as a whole (%s); it keeps it as a dead letter",
+                self.sender_id, ack.batch, ack.error,
+            )
+        for rejection in ack.rejected:
+            log.error(
+                "uplink %s: receiver refused event %s: %s", self.sender_id, rejection.id, rejection.reason
+            )
+        self.outbox.delete(positions)
+        with self._lock:
+            self.stats.events_acked += len(positions)
+            self.stats.rejected += len(ack.rejected)
+            self.stats.last_ack_at = self.clock.wall_ms()
+            self._last_progress = time.monotonic()
+
+    # --- the sender thread -----------------------------------------------
+
+    def _run(self) -> None:
+        next_heartbeat = time.monotonic()
+        while not self._stopping.is_set():
+            sent = False
+            try:
+                if self.stats.connected:
+                    self._check_ack_timeout()
+                    sent = self._send_one_batch()
+                    if time.monotonic() >= next_heartbeat:
+                        self._heartbeat()
+                        next_heartbeat = time.monotonic() + self.settings.heartbeat_s
+            except Exception:
+                log.exception("uplink %s: sender failed; retrying", self.sender_id)
+                self._stopping.wait(1.0)
+            if not sent:
+                wait = max(0.0, min(0.5, next_heartbeat - time.monotonic()))
+                self.outbox.wait_for_change(wait)
+
+    def _check_ack_timeout(self) -> None:
+        with self._lock:
+            if not self._inflight:
+                self._last_progress = time.monotonic()
+                return
+            if time.monotonic() - self._last_progress < self.settings.ack_timeout_s:
+                return
+            self._inflight.clear()
+            self._cursor = 0
+            self._last_progress = time.monotonic()
+            self.stats.resends += 1
+        log.warning(
+            "uplink %s: no acknowledgement for %.0f s; resending from the oldest unacknowledged event",
+            self.sender_id, self.settings.ack_timeout_s,
+        )
+
+    def _send_one_batch(self) -> bool:
+        with self._lock:
+            if len(self._inflight) >= self.settings.inflight_batches:
+                return False
+            cursor = self._cursor
+        rows = self.outbox.read_after(
+            cursor, self.settings.batch_max_events, self.settings.batch_max_bytes
+        )
+        if not rows:
+            return False
+        batch_id = secrets.token_hex(8)
+        header = dump_json(
+            {
+                "v": PROTOCOL_VERSION,
+                "batch": batch_id,
+                "sender": self.sender_id,
+                "boot": self.clock.boot_id(),
+                "sent_at": self.clock.wall_ms(),
+                "sent_mono": self.clock.mono_ms(),
+            }
+        )
+        payload = header[:-1] + ',"events":[' + ",".join(r.payload for r in rows) + "]}"
+        with self._lock:
+            if self._cursor != cursor:  # a reconnect or timeout reset the cursor meanwhile
+                return True
+            self._inflight[batch_id] = time.monotonic()
+            self._sent[batch_id] = [r.pos for r in rows]
+            while len(self._sent) > _REMEMBERED_BATCHES:
+                self._sent.popitem(last=False)
+            self._cursor = rows[-1].pos
+            self.stats.batches_sent += 1
+            self.stats.events_sent += len(rows)
+        self._client.publish(self.topics.events, payload, qos=1)
+        return True
+
+    def _status(self, state: str) -> dict[str, Any]:
+        return {
+            "state": state,
+            "boot": self.clock.boot_id(),
+            "at": self.clock.wall_ms(),
+            "mono": self.clock.mono_ms(),
+        }
+
+    def _heartbeat(self) -> None:
+        waiting, waiting_bytes = self.outbox.depth()
+        beat = self._status("online") | {
+            "outbox_events": waiting,
+            "outbox_bytes": waiting_bytes,
+            "dropped": self.outbox.drop_totals(),
+            "resends": self.stats.resends,
+        }
+        beat.update(self._heartbeat_extra())
+        self._client.publish(self.topics.heartbeat, dump_json(beat), qos=0)
+
+    def drained(self) -> bool:
+        return self.outbox.depth()[0] == 0
+
+    def wait_drained(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.drained():
+                return True
+            self.outbox.wait_for_change(0.2)
+        return self.drained()
+
+
+def decode_json(payload: bytes) -> Any:
+    return json.loads(payload)

@@ -1,0 +1,1 @@
+"""Hall gateway: receives the hall devices, holds the hall queue, forwards to central."""

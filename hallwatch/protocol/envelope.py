@@ -1,0 +1,79 @@
+"""The event envelope, the batch that carries envelopes over one hop, and its acknowledgement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{8,80}$"
+DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Received(Message):
+    """What the first receiver (the hall gateway) stamps on an event."""
+
+    by: str = Field(description="the gateway that stored it first")
+    at: int = Field(description="gateway clock at receipt, ms since the epoch (UTC)")
+    est_time: int | None = Field(
+        None,
+        description="best estimate of when the event happened, on the gateway clock: "
+        "from the device's monotonic clock when the boot matches, else device time "
+        "corrected by the measured skew",
+    )
+    skew_ms: int | None = Field(None, description="gateway clock minus device clock")
+
+
+class Envelope(Message):
+    """One event, exactly as the device recorded it. Its `id` is its identity forever."""
+
+    v: int = Field(description="protocol version")
+    id: str = Field(pattern=EVENT_ID_PATTERN)
+    device: str = Field(pattern=DEVICE_ID_PATTERN)
+    seq: int = Field(ge=1, description="per-device sequence number, strictly increasing")
+    boot: str = Field(min_length=4, max_length=40, description="random id of the device's boot")
+    time: int = Field(description="device wall clock, ms since the epoch (UTC); may be wrong")
+    mono: int = Field(ge=0, description="device monotonic clock, ms; comparable within one boot")
+    type: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+    body: dict[str, Any]
+    recv: Received | None = None
+
+
+class Batch(Message):
+    """What a sender publishes on an events topic: a run of its outbox, in order.
+
+    Events stay raw dicts here so one bad event is dead-lettered alone and does
+    not sink its neighbours.
+    """
+
+    v: int
+    batch: str = Field(min_length=4, max_length=80)
+    sender: str = Field(pattern=DEVICE_ID_PATTERN)
+    boot: str = Field(min_length=4, max_length=40)
+    sent_at: int = Field(description="sender wall clock when published, ms")
+    sent_mono: int = Field(ge=0, description="sender monotonic clock when published, ms")
+    events: list[Any] = Field(max_length=5000)
+
+
+class Rejection(Message):
+    index: int
+    id: str | None = None
+    reason: str
+
+
+class Ack(Message):
+    """The receiver's word that a batch is durably committed (stored, duplicate or dead-lettered)."""
+
+    v: int
+    batch: str
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = Field(default_factory=list)
+    error: str | None = Field(
+        None, description="set when the batch as a whole was refused; it was dead-lettered"
+    )

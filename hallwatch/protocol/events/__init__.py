@@ -1,0 +1,10 @@
+"""Event types by domain; importing this package registers all of them."""
+
+from hallwatch.protocol.events import (  # noqa: F401
+    cases,
+    provisioning,
+    queue,
+    rating,
+    recorder,
+    spine,
+)

@@ -1,0 +1,3 @@
+"""Event types of the cases domain."""
+
+from __future__ import annotations

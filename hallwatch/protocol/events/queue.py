@@ -1,0 +1,3 @@
+"""Event types of the queue domain."""
+
+from __future__ import annotations

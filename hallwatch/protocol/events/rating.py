@@ -1,0 +1,3 @@
+"""Event types of the rating domain."""
+
+from __future__ import annotations

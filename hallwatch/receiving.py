@@ -1,0 +1,204 @@
+"""The receiving half of every hop: check a batch, keep what is valid, dead-letter the rest, ack.
+
+Used by the hall gateway (from devices) and by central (from gateways). The
+store commits valid events and dead letters in one durable transaction; only
+then is the acknowledgement built. Nothing a sender sends is thrown away: what
+is refused is kept as a dead letter with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from edge.runtime.clock import Clock
+from hallwatch.protocol import SUPPORTED_VERSIONS
+from hallwatch.protocol.envelope import (
+    MAX_MESSAGE_BYTES,
+    Ack,
+    Batch,
+    Envelope,
+    Received,
+    Rejection,
+)
+from hallwatch.protocol.registry import UnknownEventType, describe_error, spec_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    sender: str | None
+    reason: str
+    payload: bytes
+    event_id: str | None = None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.topic.encode() + b"\0" + self.payload).hexdigest()
+
+
+@dataclass(frozen=True)
+class AcceptedEvent:
+    envelope: Envelope
+    payload: str
+    """The envelope as stored and forwarded (with the receiver's stamp, if any)."""
+    essential: bool
+
+
+@dataclass
+class IncomingBatch:
+    topic: str
+    batch: Batch
+    received_at: int
+    events: list[AcceptedEvent] = field(default_factory=list)
+    skew_ms: int = 0
+
+
+class ReceiverStore(Protocol):
+    def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
+        """Store valid events (deduplicated by id) and dead letters in one durable
+        transaction; return (stored, duplicates)."""
+        ...
+
+    def dead_letter(self, dead: DeadLetter) -> None: ...
+
+
+Authorizer = Callable[[str, Batch], str | None]
+"""(topic sender, batch) -> None when allowed, else the reason for refusing."""
+EventCheck = Callable[[Batch, Envelope], str | None]
+
+
+class BatchReceiver:
+    def __init__(
+        self,
+        store: ReceiverStore,
+        clock: Clock,
+        *,
+        authorize: Authorizer,
+        check_event: EventCheck,
+        stamp_by: str | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.authorize = authorize
+        self.check_event = check_event
+        self.stamp_by = stamp_by
+        self.counters: dict[str, int] = {"batches": 0, "stored": 0, "duplicates": 0, "rejected": 0}
+
+    def receive(self, topic: str, topic_sender: str, payload: bytes) -> Ack | None:
+        """Process one message; return the ack to publish (None when there is no batch to ack)."""
+        now = self.clock.wall_ms()
+        if len(payload) > MAX_MESSAGE_BYTES:
+            return self._refuse(
+                topic, topic_sender, payload,
+                f"message of {len(payload)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit",
+            )
+        try:
+            raw = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return self._refuse(topic, topic_sender, payload, f"not JSON: {exc}")
+        if not isinstance(raw, dict):
+            return self._refuse(topic, topic_sender, payload, "not a JSON object")
+        batch_id = raw.get("batch") if isinstance(raw.get("batch"), str) else None
+        version = raw.get("v")
+        if version not in SUPPORTED_VERSIONS:
+            return self._refuse(
+                topic, topic_sender, payload,
+                f"unsupported protocol version {version!r}; this receiver speaks "
+                f"{sorted(SUPPORTED_VERSIONS)}",
+                batch_id,
+            )
+        try:
+            batch = Batch.model_validate(raw)
+        except ValidationError as exc:
+            return self._refuse(
+                topic, topic_sender, payload, f"malformed batch: {describe_error(exc)}", batch_id
+            )
+        refusal = self.authorize(topic_sender, batch)
+        if refusal is not None:
+            return self._refuse(topic, topic_sender, payload, refusal, batch.batch)
+
+        incoming = IncomingBatch(topic, batch, now, skew_ms=now - batch.sent_at)
+        dead: list[DeadLetter] = []
+        rejections: list[Rejection] = []
+        for index, item in enumerate(batch.events):
+            envelope, reason = self._check(batch, item)
+            if envelope is None:
+                event_id = item.get("id") if isinstance(item, dict) else None
+                event_id = event_id if isinstance(event_id, str) else None
+                rejections.append(Rejection(index=index, id=event_id, reason=reason))
+                dead.append(
+                    DeadLetter(topic, batch.sender, reason, _dump(item).encode(), event_id)
+                )
+                continue
+            incoming.events.append(self._accept(incoming, envelope))
+        stored, duplicates = self.store.commit(incoming, dead)
+        self.counters["batches"] += 1
+        self.counters["stored"] += stored
+        self.counters["duplicates"] += duplicates
+        self.counters["rejected"] += len(rejections)
+        for rejection in rejections:
+            log.warning("refused event %s from %s: %s", rejection.id, batch.sender, rejection.reason)
+        return Ack(v=batch.v, batch=batch.batch, stored=stored, duplicates=duplicates, rejected=rejections)
+
+    def _check(self, batch: Batch, item: Any) -> tuple[Envelope | None, str]:
+        if not isinstance(item, dict):
+            return None, "event is not a JSON object"
+        if item.get("v") not in SUPPORTED_VERSIONS:
+            return None, f"unsupported event version {item.get('v')!r}"
+        try:
+            envelope = Envelope.model_validate(item)
+        except ValidationError as exc:
+            return None, f"malformed envelope: {describe_error(exc)}"
+        try:
+            spec_for(envelope.type).body.model_validate(envelope.body)
+        except UnknownEventType as exc:
+            return None, str(exc)
+        except ValidationError as exc:
+            return None, f"invalid {envelope.type} body: {describe_error(exc)}"
+        refusal = self.check_event(batch, envelope)
+        if refusal is not None:
+            return None, refusal
+        return envelope, ""
+
+    def _accept(self, incoming: IncomingBatch, envelope: Envelope) -> AcceptedEvent:
+        essential = spec_for(envelope.type).essential
+        if self.stamp_by is None or envelope.recv is not None:
+            return AcceptedEvent(envelope, envelope.model_dump_json(exclude_none=True), essential)
+        batch = incoming.batch
+        if envelope.boot == batch.boot:
+            # Same boot: the monotonic clock dates the event, whatever the wall clock said.
+            est_time = incoming.received_at - (batch.sent_mono - envelope.mono)
+        else:
+            est_time = envelope.time + incoming.skew_ms
+        stamped = envelope.model_copy(
+            update={
+                "recv": Received(
+                    by=self.stamp_by, at=incoming.received_at, est_time=est_time,
+                    skew_ms=incoming.skew_ms,
+                )
+            }
+        )
+        return AcceptedEvent(stamped, stamped.model_dump_json(exclude_none=True), essential)
+
+    def _refuse(
+        self, topic: str, sender: str, payload: bytes, reason: str, batch_id: str | None = None
+    ) -> Ack | None:
+        self.store.dead_letter(DeadLetter(topic, sender, reason, payload))
+        self.counters["rejected"] += 1
+        log.warning("refused a message from %s on %s: %s", sender, topic, reason)
+        if batch_id is None:
+            return None
+        return Ack(v=1, batch=batch_id, error=reason)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

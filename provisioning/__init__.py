@@ -1,0 +1,1 @@
+"""Provisioning: registry of halls and devices, credentials, broker configuration, self-tests."""
