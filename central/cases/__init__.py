@@ -1,0 +1,1 @@
+"""Supervision case records and the countdown engine."""
