@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from pathlib import Path
+
 import click
+
+from edge.runtime.agent import install_signal_handlers
+from edge.runtime.config import ConfigError, load_config
+from gateway.config import GatewayConfig
 
 
 @click.group(name="gateway")
 def gateway() -> None:
     """The hall gateway."""
+
+
+def _load(config_path: Path | None) -> GatewayConfig:
+    try:
+        return load_config(GatewayConfig, config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@gateway.command("run")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="gateway TOML")
+def run(config_path: Path | None) -> None:
+    """Receive the hall's devices, keep the hall's state, forward to central."""
+    from gateway.service import GatewayService
+
+    service = GatewayService(_load(config_path))
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    service.start()
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+
+
+@gateway.command("check-config")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+def check_config(config_path: Path) -> None:
+    """Validate a configuration file and print it with secrets masked."""
+    config = _load(config_path)
+    click.echo(json.dumps(config.model_dump(mode="json"), indent=2, ensure_ascii=False))

@@ -85,12 +85,14 @@ class BatchReceiver:
         authorize: Authorizer,
         check_event: EventCheck,
         stamp_by: str | None = None,
+        clock_reference: Callable[[str], Any] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.authorize = authorize
         self.check_event = check_event
         self.stamp_by = stamp_by
+        self.clock_reference = clock_reference or (lambda _device: None)
         self.counters: dict[str, int] = {"batches": 0, "stored": 0, "duplicates": 0, "rejected": 0}
 
     def receive(self, topic: str, topic_sender: str, payload: bytes) -> Ack | None:
@@ -174,16 +176,21 @@ class BatchReceiver:
         if self.stamp_by is None or envelope.recv is not None:
             return AcceptedEvent(envelope, envelope.model_dump_json(exclude_none=True), essential)
         batch = incoming.batch
-        if envelope.boot == batch.boot:
-            # Same boot: the monotonic clock dates the event, whatever the wall clock said.
+        reference = self.clock_reference(envelope.device)
+        skew_ms = reference.skew_ms if reference is not None else incoming.skew_ms
+        if reference is not None and envelope.boot == reference.boot:
+            # The device's monotonic clock, tied to ours by its last live heartbeat,
+            # dates the event whatever its wall clock said, and however long it queued.
+            est_time = reference.mono_offset_ms + envelope.mono
+        elif envelope.boot == batch.boot:
             est_time = incoming.received_at - (batch.sent_mono - envelope.mono)
         else:
-            est_time = envelope.time + incoming.skew_ms
+            est_time = envelope.time + skew_ms
         stamped = envelope.model_copy(
             update={
                 "recv": Received(
                     by=self.stamp_by, at=incoming.received_at, est_time=est_time,
-                    skew_ms=incoming.skew_ms,
+                    skew_ms=skew_ms,
                 )
             }
         )

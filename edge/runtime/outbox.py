@@ -18,9 +18,11 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge.runtime.config import OutboxSettings
 from edge.runtime.sqlite import Transaction, open_database
@@ -93,12 +95,6 @@ class Outbox:
 
     # --- writing ---------------------------------------------------------
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        """The outbox's own connection, for callers that must write their rows and
-        the outbox's in one transaction (`enqueue_in`)."""
-        return self._db
-
     def put(
         self,
         *,
@@ -137,11 +133,28 @@ class Outbox:
             self._changed.notify_all()
             return pos
 
-    def enqueue_in(self, tx: sqlite3.Connection, events: Iterable[PendingEvent]) -> int:
-        """Append events inside the caller's open transaction on `self.connection`.
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the outbox's file, for a caller (the gateway's ingest)
+        whose own rows and the outbox rows must commit together."""
+        with self._lock:
+            try:
+                with Transaction(self._db):
+                    yield self._db
+            except BaseException:
+                self._pending = (0, 0)
+                raise
+            added, added_bytes = self._pending
+            self._pending = (0, 0)
+            self._count += added
+            self._bytes += added_bytes
+            self._changed.notify_all()
 
-        Call `committed()` after the caller commits. Essential events only
-        (what a receiver forwards was already judged worth keeping upstream).
+    def enqueue_in(self, tx: sqlite3.Connection, events: Iterable[PendingEvent]) -> int:
+        """Append events inside a `transaction()`; the uplink sees them once it commits.
+
+        What a receiver forwards was already judged worth keeping upstream, so
+        no space policy applies here beyond the disk itself.
         """
         added = 0
         added_bytes = 0
@@ -152,22 +165,8 @@ class Outbox:
             )
             added += 1
             added_bytes += len(event.payload)
-        with self._lock:
-            self._pending = (self._pending[0] + added, self._pending[1] + added_bytes)
+        self._pending = (self._pending[0] + added, self._pending[1] + added_bytes)
         return added
-
-    def committed(self) -> None:
-        """The caller's transaction that used `enqueue_in` has committed: wake the uplink."""
-        with self._lock:
-            added, added_bytes = self._pending
-            self._pending = (0, 0)
-            self._count += added
-            self._bytes += added_bytes
-            self._changed.notify_all()
-
-    def rolled_back(self) -> None:
-        with self._lock:
-            self._pending = (0, 0)
 
     def _make_room(self, size: int, type: str, essential: bool) -> bool:
         limit = self.settings.max_bytes
@@ -301,6 +300,18 @@ class Outbox:
                         "UPDATE outbox_drops SET reported = reported + ? WHERE reason=? AND type=?",
                         (delta, reason, type),
                     )
+
+    # --- sharing the file ------------------------------------------------
+
+    def ensure_schema(self, script: str) -> None:
+        """Create a co-tenant's tables (the gateway keeps its store in the outbox's file)."""
+        with self._lock:
+            self._db.executescript(script)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """A read on the shared connection (safe against the uplink's writes)."""
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
 
     def close(self) -> None:
         with self._lock:

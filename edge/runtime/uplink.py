@@ -9,6 +9,7 @@ from the oldest. Resends are harmless: receivers deduplicate by event id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -115,10 +116,8 @@ class Uplink:
             info = self._client.publish(
                 self.topics.status, dump_json({"state": "offline", "reason": reason}), qos=1, retain=True
             )
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2)
-            except (RuntimeError, ValueError):
-                pass
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -1,0 +1,94 @@
+"""Central's receiving end: the gateways' store-and-forward stream, acknowledged after commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from central.config import CentralConfig
+from central.store import CentralStore
+from edge.runtime.clock import Clock
+from edge.runtime.mqtt import connect_persistent, make_client, reason_text
+from hallwatch.protocol.envelope import Batch, Envelope
+from hallwatch.protocol.topics import parse_central_topic
+from hallwatch.receiving import BatchReceiver
+
+log = logging.getLogger(__name__)
+
+
+class CentralIngest:
+    def __init__(self, config: CentralConfig, store: CentralStore, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self._gateways = {entry.hall: entry.gateway for entry in config.ingest.halls}
+        if not self._gateways:
+            log.warning("no halls configured: central accepts any gateway (demo only)")
+        self.receiver = BatchReceiver(
+            store, clock, authorize=self._authorize, check_event=self._check_event
+        )
+        self.client = make_client(f"{config.id}-ingest", config.broker, manual_ack=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+
+    def start(self) -> None:
+        connect_persistent(self.client, self.config.broker, self.config.ingest.session_expiry_s)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("central broker refused central: %s", reason_text(reason))
+            return
+        client.subscribe([("central/+/events", 1), ("central/+/status", 1), ("central/+/heartbeat", 0)])
+        log.info("central connected to its broker (session %s)",
+                 "resumed" if flags.session_present else "new")
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        log.warning("central lost its broker (%s); reconnecting", reason_text(reason))
+
+    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            self._handle(client, message)
+        except Exception:
+            log.exception("central could not process a message on %s", message.topic)
+            return
+        if message.qos > 0:
+            client.ack(message.mid, message.qos)
+
+    def _handle(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        parsed = parse_central_topic(message.topic)
+        if parsed is None:
+            return
+        hall, channel = parsed
+        if channel == "events":
+            ack = self.receiver.receive(message.topic, hall, message.payload)
+            if ack is not None:
+                client.publish(f"central/{hall}/ack", ack.model_dump_json(), qos=1)
+        elif channel in ("status", "heartbeat") and message.payload:
+            try:
+                data = json.loads(message.payload)
+            except ValueError:
+                return
+            if isinstance(data, dict):
+                online = data.get("state") == "online"
+                heartbeat = message.payload.decode() if channel == "heartbeat" else None
+                self.store.set_hall_status(hall, online, data.get("reason"), heartbeat)
+
+    def _authorize(self, hall: str, batch: Batch) -> str | None:
+        expected = self._gateways.get(hall)
+        if self._gateways and expected is None:
+            return f"unknown hall {hall!r}: add it to central's [ingest] halls"
+        if expected is not None and batch.sender != expected:
+            return f"gateway {batch.sender!r} may not speak for hall {hall!r}"
+        return None
+
+    def _check_event(self, _batch: Batch, envelope: Envelope) -> str | None:
+        return None

@@ -1,0 +1,133 @@
+"""Central's event store: every event of every hall, once, append-only."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from edge.runtime.clock import Clock
+from edge.runtime.sqlite import Transaction, open_database
+from hallwatch.protocol.topics import parse_central_topic
+from hallwatch.receiving import AcceptedEvent, DeadLetter, IncomingBatch
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    hall TEXT NOT NULL,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    device_time INTEGER NOT NULL,
+    gateway_time INTEGER,
+    est_time INTEGER,
+    received_at INTEGER NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_device ON events (hall, device, seq);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    digest TEXT PRIMARY KEY,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    times INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    sender TEXT,
+    event_id TEXT,
+    reason TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hall_status (
+    hall TEXT PRIMARY KEY,
+    online INTEGER NOT NULL,
+    reason TEXT,
+    last_seen INTEGER,
+    heartbeat TEXT
+);
+"""
+
+
+class CentralHandler(Protocol):
+    """Domain projections fed by stored events (statistics, device health), in the same transaction."""
+
+    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None: ...
+
+
+class CentralStore:
+    def __init__(self, path: Path, clock: Clock, handlers: list[CentralHandler] | None = None) -> None:
+        self.path = path
+        self.clock = clock
+        self.handlers = list(handlers or [])
+        self._db = open_database(path, page_size=None)
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, Transaction(self._db) as tx:
+            yield tx
+
+    def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
+        parsed = parse_central_topic(incoming.topic)
+        hall = parsed[0] if parsed else "?"
+        stored = duplicates = 0
+        now = self.clock.wall_ms()
+        with self.transaction() as tx:
+            for event in incoming.events:
+                envelope = event.envelope
+                recv = envelope.recv
+                cursor = tx.execute(
+                    "INSERT OR IGNORE INTO events (event_id, hall, device, seq, type, device_time, "
+                    "gateway_time, est_time, received_at, payload) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (envelope.id, hall, envelope.device, envelope.seq, envelope.type, envelope.time,
+                     recv.at if recv else None, recv.est_time if recv else None, now, event.payload),
+                )
+                if cursor.rowcount == 1:
+                    stored += 1
+                    for handler in self.handlers:
+                        handler.handle(tx, hall, event)
+                else:
+                    duplicates += 1
+            for letter in dead:
+                self._dead_letter_in(tx, letter, now)
+        return stored, duplicates
+
+    def dead_letter(self, dead: DeadLetter) -> None:
+        with self.transaction() as tx:
+            self._dead_letter_in(tx, dead, self.clock.wall_ms())
+
+    @staticmethod
+    def _dead_letter_in(tx: sqlite3.Connection, letter: DeadLetter, now: int) -> None:
+        tx.execute(
+            "INSERT INTO dead_letters (digest, first_at, last_at, times, topic, sender, event_id, "
+            "reason, payload) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (digest) DO UPDATE SET times = times + 1, last_at = excluded.last_at",
+            (letter.digest, now, now, letter.topic, letter.sender, letter.event_id, letter.reason,
+             letter.payload),
+        )
+
+    def set_hall_status(self, hall: str, online: bool, reason: str | None, heartbeat: str | None) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO hall_status (hall, online, reason, last_seen, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hall) DO UPDATE SET online = excluded.online, "
+                "reason = excluded.reason, last_seen = excluded.last_seen, "
+                "heartbeat = coalesce(excluded.heartbeat, heartbeat)",
+                (hall, int(online), reason, self.clock.wall_ms(), heartbeat),
+            )
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
