@@ -1,0 +1,71 @@
+"""Instants and days as the countdown sees them: epoch seconds, and days that start at 00:00 Asia/Shanghai.
+
+Every day boundary in the countdown is midnight in Asia/Shanghai. China has
+not observed daylight saving since 1991, so the offset is a constant +08:00
+for every date the calendar can know; day arithmetic is therefore integer
+division, which is what lets a million cases be evaluated quickly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_OFFSET = 8 * 3600
+_DAY = 86400
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+FIXED_SHANGHAI = timezone(timedelta(hours=8), "CST")
+
+Instant = int
+"""Seconds since the Unix epoch."""
+
+Day = int
+"""Days since 1970-01-01, counted in Asia/Shanghai: day d starts at midnight(d)."""
+
+
+def day_of(instant: Instant) -> Day:
+    """The Shanghai day an instant falls in."""
+    return (instant + _OFFSET) // _DAY
+
+
+def midnight(day: Day) -> Instant:
+    """00:00 Asia/Shanghai of a day."""
+    return day * _DAY - _OFFSET
+
+
+def day_from_date(value: date) -> Day:
+    return value.toordinal() - _EPOCH_ORDINAL
+
+
+def date_from_day(day: Day) -> date:
+    return date.fromordinal(day + _EPOCH_ORDINAL)
+
+
+def instant_from_datetime(value: datetime) -> Instant:
+    """Epoch seconds of a datetime; a naive datetime is read as Asia/Shanghai wall time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return int(value.timestamp())
+
+
+def datetime_from_instant(instant: Instant) -> datetime:
+    """The instant as an aware Asia/Shanghai datetime, for people and JSON."""
+    return datetime.fromtimestamp(instant, tz=UTC).astimezone(SHANGHAI)
+
+
+def parse_instant(text: str) -> Instant:
+    """`2026-11-23T10:00`, `2026-11-23 10:00:00+08:00` or `2026-11-23` (midnight); naive = Shanghai."""
+    text = text.strip()
+    if len(text) == 10:
+        return midnight(day_from_date(date.fromisoformat(text)))
+    return instant_from_datetime(datetime.fromisoformat(text.replace(" ", "T", 1)))
+
+
+def format_instant(instant: Instant) -> str:
+    """ISO 8601 with the +08:00 offset, to the second."""
+    return datetime_from_instant(instant).isoformat(timespec="seconds")
+
+
+def format_day(day: Day) -> str:
+    return date_from_day(day).isoformat()
