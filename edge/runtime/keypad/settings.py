@@ -1,0 +1,165 @@
+"""The `[keypad]` configuration section: which adapter, and its keys. Documented in docs/keypads.md.
+
+`kind` selects the adapter; each adapter has its own keys, and unknown keys are
+errors. Agents embed `KeypadSettings` as a field (`keypad: KeypadSettings`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from edge.runtime.config import Section
+
+DEFAULT_RATING_KEYS = ["1", "2", "3", "4", "5"]
+
+
+def _check_names(names: list[str]) -> None:
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise ValueError(f"two inputs map to the same key name(s) {sorted(duplicates)}")
+
+
+class DebounceSettings(Section):
+    bounce_ms: int = Field(30, ge=0, le=500, description="edges this soon after a change are bounces")
+    hold_ms: int = Field(1500, ge=100, le=60_000, description="a key down this long is reported HELD")
+
+    @model_validator(mode="after")
+    def _hold_after_bounce(self) -> DebounceSettings:
+        if self.hold_ms <= self.bounce_ms:
+            raise ValueError("hold_ms must be longer than bounce_ms")
+        return self
+
+
+class SimulatedKeypadSettings(Section):
+    """A keypad pressed by software (demo, tests). Must be chosen explicitly."""
+
+    kind: Literal["simulated"]
+    source: str = "sim"
+
+
+class GpioKeypadSettings(DebounceSettings):
+    """Push buttons on GPIO pins, through gpiozero."""
+
+    kind: Literal["gpio"]
+    keys: dict[str, int] = Field(
+        default_factory=lambda: {"1": 5, "2": 6, "3": 13, "4": 19, "5": 26},
+        description="logical key name -> BCM pin number",
+    )
+    pull_up: bool = Field(True, description="buttons switch the pin to ground (internal pull-up)")
+    pin_factory: str | None = Field(
+        None, description="gpiozero pin factory name (lgpio, rpigpio, mock); default: GPIOZERO_PIN_FACTORY"
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _distinct_pins(cls, keys: dict[str, int]) -> dict[str, int]:
+        pins = list(keys.values())
+        if len(set(pins)) != len(pins):
+            raise ValueError("two keys share a pin")
+        if not keys:
+            raise ValueError("at least one key is needed")
+        return keys
+
+
+class ConsoleKeypadSettings(Section):
+    """A USB numeric keypad or keyboard: evdev when `device` is set, else lines on stdin."""
+
+    kind: Literal["console"]
+    device: Path | None = Field(
+        None, description="evdev input device, e.g. /dev/input/by-id/...-event-kbd; unset: stdin"
+    )
+    grab: bool = Field(True, description="evdev: take the keypad exclusively (keys do not reach a tty)")
+    keys: dict[str, str] = Field(
+        default_factory=lambda: {
+            "1": "1", "2": "2", "3": "3", "4": "4", "5": "5",
+            "KEY_KP1": "1", "KEY_KP2": "2", "KEY_KP3": "3", "KEY_KP4": "4", "KEY_KP5": "5",
+        },
+        description="stdin token or evdev key name (KEY_KP1...) -> logical key name",
+    )
+
+
+class ModbusRegisterMap(Section):
+    """Where an RS-485 keypad keeps its keys. The default is documented in docs/keypads.md."""
+
+    table: Literal["input", "holding"] = Field(
+        "input", description="register table: input registers (FC 04) or holding registers (FC 03)"
+    )
+    mode: Literal["latch", "bitmap"] = Field(
+        "latch",
+        description="latch: a press counter and the last key code; bitmap: one bit per key, level",
+    )
+    counter: int = Field(0, ge=0, le=65535, description="latch: address of the press counter")
+    key_code: int = Field(1, ge=0, le=65535, description="latch: address of the last key's code")
+    state: int = Field(0, ge=0, le=65535, description="bitmap: address of the key-state bitmap")
+
+
+class ModbusKeypadSettings(DebounceSettings):
+    """An RS-485 keypad polled over Modbus RTU (pymodbus, pyserial)."""
+
+    kind: Literal["modbus"]
+    port: str = Field(description="serial device (/dev/ttyUSB0) or a pyserial URL")
+    baudrate: int = Field(9600, ge=1200, le=921_600)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    device_id: int = Field(1, ge=1, le=247, description="the keypad's Modbus address")
+    timeout_s: float = Field(0.3, gt=0, le=10)
+    retries: int = Field(2, ge=0, le=10, description="pymodbus resends per request before failing")
+    poll_ms: int = Field(50, ge=10, le=5000)
+    fault_after: int = Field(3, ge=1, le=100, description="failed polls in a row that make a fault")
+    registers: ModbusRegisterMap = Field(default_factory=ModbusRegisterMap)
+    keys: dict[int, str] = Field(
+        default_factory=lambda: {1: "1", 2: "2", 3: "3", 4: "4", 5: "5"},
+        description="latch: key code -> key name; bitmap: bit number (0-15) -> key name",
+    )
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> ModbusKeypadSettings:
+        _check_names(list(self.keys.values()))
+        if self.registers.mode == "bitmap" and any(not 0 <= bit <= 15 for bit in self.keys):
+            raise ValueError("bitmap keys are bit numbers 0-15")
+        if self.registers.mode == "latch" and 0 in self.keys:
+            raise ValueError("key code 0 means 'no key' in latch mode")
+        return self
+
+
+class FramedSerialKeypadSettings(Section):
+    """A window evaluator/caller speaking `FF 68 LEN LEN 68 ADDR FUNC DATA CS 16` on a serial line."""
+
+    kind: Literal["framed_serial"]
+    port: str = Field(description="serial device (/dev/ttyUSB0) or a pyserial URL")
+    baudrate: int = Field(9600, ge=1200, le=921_600)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    address: int | None = Field(
+        None, ge=0, le=255, description="only frames from this ADDR are ours; unset: any address"
+    )
+    key_function: int = Field(0x01, ge=0, le=255, description="FUNC of a key-press frame")
+    keys: dict[int, str] = Field(
+        default_factory=lambda: {1: "1", 2: "2", 3: "3", 4: "4", 5: "5"},
+        description="key code (DATA[0] of a key frame) -> key name",
+    )
+    repeat_window_ms: int = Field(
+        300, ge=0, le=5000,
+        description="the same key frame again this soon is a retransmission (our echo was lost)",
+    )
+    reopen_s: float = Field(2.0, gt=0, le=60, description="how often to retry a lost serial port")
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> FramedSerialKeypadSettings:
+        _check_names(list(self.keys.values()))
+        return self
+
+
+KeypadSettings = Annotated[
+    SimulatedKeypadSettings
+    | GpioKeypadSettings
+    | ConsoleKeypadSettings
+    | ModbusKeypadSettings
+    | FramedSerialKeypadSettings,
+    Field(discriminator="kind"),
+]
+"""One of the adapters' settings, chosen by `kind`."""
