@@ -12,7 +12,15 @@ from typing import Any, Protocol
 from edge.runtime.clock import Clock
 from edge.runtime.sqlite import Transaction, open_database
 from hallwatch.protocol.topics import parse_central_topic
-from hallwatch.receiving import AcceptedEvent, DeadLetter, IncomingBatch
+from hallwatch.receiving import (
+    RECEIVER_SCHEMA,
+    AcceptedEvent,
+    DeadLetter,
+    IncomingBatch,
+    advance_stream,
+    read_stream_position,
+    store_dead_letter,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -34,17 +42,6 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    digest TEXT PRIMARY KEY,
-    first_at INTEGER NOT NULL,
-    last_at INTEGER NOT NULL,
-    times INTEGER NOT NULL,
-    topic TEXT NOT NULL,
-    sender TEXT,
-    event_id TEXT,
-    reason TEXT NOT NULL,
-    payload BLOB NOT NULL
-);
 CREATE TABLE IF NOT EXISTS hall_status (
     hall TEXT PRIMARY KEY,
     online INTEGER NOT NULL,
@@ -52,7 +49,7 @@ CREATE TABLE IF NOT EXISTS hall_status (
     last_seen INTEGER,
     heartbeat TEXT
 );
-"""
+""" + RECEIVER_SCHEMA
 
 
 class CentralHandler(Protocol):
@@ -97,21 +94,17 @@ class CentralStore:
                 else:
                     duplicates += 1
             for letter in dead:
-                self._dead_letter_in(tx, letter, now)
+                store_dead_letter(tx, letter, now)
+            advance_stream(tx, incoming.batch)
         return stored, duplicates
 
     def dead_letter(self, dead: DeadLetter) -> None:
         with self.transaction() as tx:
-            self._dead_letter_in(tx, dead, self.clock.wall_ms())
+            store_dead_letter(tx, dead, self.clock.wall_ms())
 
-    @staticmethod
-    def _dead_letter_in(tx: sqlite3.Connection, letter: DeadLetter, now: int) -> None:
-        tx.execute(
-            "INSERT INTO dead_letters (digest, first_at, last_at, times, topic, sender, event_id, "
-            "reason, payload) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (digest) DO UPDATE SET times = times + 1, last_at = excluded.last_at",
-            (letter.digest, now, now, letter.topic, letter.sender, letter.event_id, letter.reason,
-             letter.payload),
+    def stream_position(self, sender: str) -> int | None:
+        return read_stream_position(
+            self.query("SELECT position FROM streams WHERE sender = ?", (sender,))
         )
 
     def set_hall_status(self, hall: str, online: bool, reason: str | None, heartbeat: str | None) -> None:

@@ -18,7 +18,15 @@ from edge.runtime.outbox import Outbox, PendingEvent
 from edge.runtime.recorder import dump_json
 from hallwatch.protocol import PROTOCOL_VERSION
 from hallwatch.protocol.registry import spec_for
-from hallwatch.receiving import AcceptedEvent, DeadLetter, IncomingBatch
+from hallwatch.receiving import (
+    RECEIVER_SCHEMA,
+    AcceptedEvent,
+    DeadLetter,
+    IncomingBatch,
+    advance_stream,
+    read_stream_position,
+    store_dead_letter,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -39,22 +47,11 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    digest TEXT PRIMARY KEY,
-    first_at INTEGER NOT NULL,
-    last_at INTEGER NOT NULL,
-    times INTEGER NOT NULL,
-    topic TEXT NOT NULL,
-    sender TEXT,
-    event_id TEXT,
-    reason TEXT NOT NULL,
-    payload BLOB NOT NULL
-);
 CREATE TABLE IF NOT EXISTS own_sequence (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL
 );
-"""
+""" + RECEIVER_SCHEMA
 
 Emit = Callable[[str, Mapping[str, Any]], None]
 
@@ -117,10 +114,16 @@ class GatewayStore:
                     duplicates += 1
             for letter in dead:
                 self._dead_letter_in(tx, letter, emit)
+            advance_stream(tx, incoming.batch)
             self.outbox.enqueue_in(tx, forward)
         for topic, payload, retain in context.live:
             self.publish(topic, payload, retain)
         return stored, duplicates
+
+    def stream_position(self, sender: str) -> int | None:
+        return read_stream_position(
+            self.outbox.query("SELECT position FROM streams WHERE sender = ?", (sender,))
+        )
 
     def dead_letter(self, dead: DeadLetter) -> None:
         with self.outbox.transaction() as tx:
@@ -195,16 +198,8 @@ class GatewayStore:
         return cursor.rowcount == 1
 
     def _dead_letter_in(self, tx: sqlite3.Connection, letter: DeadLetter, emit: Emit) -> None:
-        now = self.clock.wall_ms()
-        (times,) = tx.execute(
-            "INSERT INTO dead_letters (digest, first_at, last_at, times, topic, sender, event_id, "
-            "reason, payload) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (digest) DO UPDATE SET times = times + 1, last_at = excluded.last_at "
-            "RETURNING times",
-            (letter.digest, now, now, letter.topic, letter.sender, letter.event_id, letter.reason,
-             letter.payload),
-        ).fetchone()
-        if times == 1:  # central hears of each distinct refusal once, not of every resend
+        if store_dead_letter(tx, letter, self.clock.wall_ms()) == 1:
+            # Central hears of each distinct refusal once, not of every resend.
             emit(
                 "gateway.dead_letter",
                 {"device": letter.sender, "topic": letter.topic, "reason": letter.reason[:500],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -70,6 +71,10 @@ class ReceiverStore(Protocol):
 
     def dead_letter(self, dead: DeadLetter) -> None: ...
 
+    def stream_position(self, sender: str) -> int | None:
+        """The sender outbox position of the last batch committed from `sender`."""
+        ...
+
 
 Authorizer = Callable[[str, Batch], str | None]
 """(topic sender, batch) -> None when allowed, else the reason for refusing."""
@@ -93,7 +98,9 @@ class BatchReceiver:
         self.check_event = check_event
         self.stamp_by = stamp_by
         self.clock_reference = clock_reference or (lambda _device: None)
-        self.counters: dict[str, int] = {"batches": 0, "stored": 0, "duplicates": 0, "rejected": 0}
+        self.counters: dict[str, int] = {
+            "batches": 0, "stored": 0, "duplicates": 0, "rejected": 0, "out_of_order": 0,
+        }
 
     def receive(self, topic: str, topic_sender: str, payload: bytes) -> Ack | None:
         """Process one message; return the ack to publish (None when there is no batch to ack)."""
@@ -127,6 +134,13 @@ class BatchReceiver:
         refusal = self.authorize(topic_sender, batch)
         if refusal is not None:
             return self._refuse(topic, topic_sender, payload, refusal, batch.batch)
+        if batch.after is not None:
+            held = self.store.stream_position(batch.sender)
+            if held is None or batch.after > held:
+                # An earlier batch was lost (a broker crashed after its PUBACK): storing
+                # this one now would break the sender's order. Ask for the gap first.
+                self.counters["out_of_order"] += 1
+                return Ack(v=batch.v, batch=batch.batch, resend=True)
 
         incoming = IncomingBatch(topic, batch, now, skew_ms=now - batch.sent_at)
         dead: list[DeadLetter] = []
@@ -205,6 +219,52 @@ class BatchReceiver:
         if batch_id is None:
             return None
         return Ack(v=1, batch=batch_id, error=reason)
+
+
+RECEIVER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    digest TEXT PRIMARY KEY,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    times INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    sender TEXT,
+    event_id TEXT,
+    reason TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS streams (
+    sender TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+"""
+"""Tables every receiving store keeps: refused messages, and how far each sender's stream got."""
+
+
+def store_dead_letter(tx: sqlite3.Connection, letter: DeadLetter, now_ms: int) -> int:
+    """Keep a refused message (once per distinct content); returns how often it has come."""
+    (times,) = tx.execute(
+        "INSERT INTO dead_letters (digest, first_at, last_at, times, topic, sender, event_id, "
+        "reason, payload) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (digest) DO UPDATE SET times = times + 1, last_at = excluded.last_at "
+        "RETURNING times",
+        (letter.digest, now_ms, now_ms, letter.topic, letter.sender, letter.event_id, letter.reason,
+         letter.payload),
+    ).fetchone()
+    return int(times)
+
+
+def advance_stream(tx: sqlite3.Connection, batch: Batch) -> None:
+    if batch.last is not None:
+        tx.execute(
+            "INSERT INTO streams (sender, position) VALUES (?, ?) "
+            "ON CONFLICT (sender) DO UPDATE SET position = excluded.position",
+            (batch.sender, batch.last),
+        )
+
+
+def read_stream_position(rows: list[Any]) -> int | None:
+    return int(rows[0][0]) if rows else None
 
 
 def _dump(value: Any) -> str:

@@ -232,6 +232,12 @@ class Outbox:
             total += len(payload)
         return batch
 
+    def position_before(self, pos: int) -> int | None:
+        """The newest row still waiting before `pos` (None when everything before is gone)."""
+        with self._lock:
+            row = self._db.execute("SELECT max(pos) FROM outbox WHERE pos < ?", (pos,)).fetchone()
+        return row[0] if row else None
+
     def delete(self, positions: Sequence[int]) -> int:
         """Forget rows the next hop has durably stored. Unknown positions are ignored."""
         if not positions:

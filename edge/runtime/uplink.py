@@ -10,7 +10,6 @@ from the oldest. Resends are harmless: receivers deduplicate by event id.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import secrets
 import threading
@@ -181,6 +180,9 @@ class Uplink:
         except ValidationError as exc:
             log.warning("uplink %s: ignoring a malformed ack: %s", self.sender_id, exc.errors()[:1])
             return
+        if ack.resend:
+            self._restart_stream(ack.batch)
+            return
         with self._lock:
             positions = self._sent.pop(ack.batch, None)
             self._inflight.pop(ack.batch, None)
@@ -201,6 +203,20 @@ class Uplink:
             self.stats.rejected += len(ack.rejected)
             self.stats.last_ack_at = self.clock.wall_ms()
             self._last_progress = time.monotonic()
+
+    def _restart_stream(self, batch_id: str) -> None:
+        """The receiver lacks what comes before `batch_id` (lost with a crashed broker):
+        send again from the oldest unacknowledged event, once per gap."""
+        with self._lock:
+            if batch_id not in self._inflight:
+                return  # an echo of a stream already restarted
+            self._inflight.clear()
+            self._cursor = 0
+            self.stats.resends += 1
+        log.warning(
+            "uplink %s: the receiver missed earlier events; resending from the oldest", self.sender_id
+        )
+        self.outbox.notify()
 
     # --- the sender thread -----------------------------------------------
 
@@ -249,17 +265,10 @@ class Uplink:
         if not rows:
             return False
         batch_id = secrets.token_hex(8)
-        header = dump_json(
-            {
-                "v": PROTOCOL_VERSION,
-                "batch": batch_id,
-                "sender": self.sender_id,
-                "boot": self.clock.boot_id(),
-                "sent_at": self.clock.wall_ms(),
-                "sent_mono": self.clock.mono_ms(),
-            }
+        payload = build_batch(
+            batch_id, self.sender_id, self.clock, [r.payload for r in rows],
+            last=rows[-1].pos, after=self.outbox.position_before(rows[0].pos),
         )
-        payload = header[:-1] + ',"events":[' + ",".join(r.payload for r in rows) + "]}"
         with self._lock:
             if self._cursor != cursor:  # a reconnect or timeout reset the cursor meanwhile
                 return True
@@ -304,5 +313,26 @@ class Uplink:
         return self.drained()
 
 
-def decode_json(payload: bytes) -> Any:
-    return json.loads(payload)
+def build_batch(
+    batch_id: str,
+    sender: str,
+    clock: Clock,
+    events: list[str],
+    *,
+    last: int | None = None,
+    after: int | None = None,
+) -> str:
+    """A batch message around already-serialised envelopes (no re-encoding of each event)."""
+    header = dump_json(
+        {
+            "v": PROTOCOL_VERSION,
+            "batch": batch_id,
+            "sender": sender,
+            "boot": clock.boot_id(),
+            "sent_at": clock.wall_ms(),
+            "sent_mono": clock.mono_ms(),
+            "last": last,
+            "after": after,
+        }
+    )
+    return header[:-1] + ',"events":[' + ",".join(events) + "]}"

@@ -58,6 +58,13 @@ class Batch(Message):
     sent_at: int = Field(description="sender wall clock when published, ms")
     sent_mono: int = Field(ge=0, description="sender monotonic clock when published, ms")
     events: list[Any] = Field(max_length=5000)
+    last: int | None = Field(None, ge=1, description="sender outbox position of the last event")
+    after: int | None = Field(
+        None,
+        ge=1,
+        description="sender outbox position of the newest event still unacknowledged before this "
+        "batch; the receiver must hold it first, which keeps each sender's order",
+    )
 
 
 class Rejection(Message):
@@ -76,4 +83,9 @@ class Ack(Message):
     rejected: list[Rejection] = Field(default_factory=list)
     error: str | None = Field(
         None, description="set when the batch as a whole was refused; it was dead-lettered"
+    )
+    resend: bool = Field(
+        False,
+        description="nothing stored: the batch came before an earlier one it follows; resend "
+        "from the oldest unacknowledged event",
     )

@@ -1,0 +1,19 @@
+"""Fixtures every suite may use: a real Mosquitto on a free port, stopped afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.broker import BrokerOptions, MosquittoBroker, free_port
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A fresh Mosquitto with its own persistence directory, for this test only."""
+    instance = MosquittoBroker(BrokerOptions(free_port(), tmp_path / "broker"))
+    instance.start()
+    yield instance
+    instance.kill()

@@ -1,0 +1,117 @@
+"""The edge outbox: durable before anything else, positions never reused, space policy never silent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from edge.runtime.agent import AgentConfig, EdgeAgent
+from edge.runtime.clock import SimulatedClock
+from edge.runtime.config import OutboxSettings
+from edge.runtime.outbox import Outbox, OutboxFull
+from edge.runtime.recorder import EventRecorder
+
+
+def recorder(path: Path, **settings: int) -> EventRecorder:
+    return EventRecorder(Outbox(path, OutboxSettings(**settings)), "sim-01", SimulatedClock())
+
+
+def test_a_recorded_event_is_in_the_file_when_record_returns(tmp_path: Path) -> None:
+    first = recorder(tmp_path / "o.sqlite")
+    event = first.record("sim.counter", {"n": 1})
+
+    reopened = Outbox(tmp_path / "o.sqlite", OutboxSettings())
+    rows = reopened.read_after(0, 10, 1 << 20)
+    assert [row.pos for row in rows] == [event.seq] == [1]
+    assert event.event_id in rows[0].payload
+
+
+def test_sequence_numbers_never_repeat_after_rows_are_acknowledged(tmp_path: Path) -> None:
+    first = recorder(tmp_path / "o.sqlite")
+    seqs = [first.record("sim.counter", {"n": n}).seq for n in (1, 2, 3)]
+    first.outbox.delete(seqs)
+    first.outbox.close()
+
+    second = recorder(tmp_path / "o.sqlite")
+    assert second.record("sim.counter", {"n": 4}).seq == 4
+
+
+def test_routine_telemetry_is_dropped_before_essential_events_and_counted(tmp_path: Path) -> None:
+    rec = recorder(tmp_path / "o.sqlite", max_bytes=64 * 1024, min_free_disk_bytes=0)
+    essential = [rec.record("sim.counter", {"n": n, "pad": "x" * 1000}) for n in range(1, 21)]
+    routine = [rec.record("sim.reading", {"n": n, "value": 1.0}) for n in range(1, 400)]
+
+    waiting_bytes = rec.outbox.depth()[1]
+    kept = {row.pos for row in rec.outbox.read_after(0, 10_000, 1 << 30)}
+    assert waiting_bytes <= 64 * 1024
+    assert all(event.seq in kept for event in essential)
+    dropped = rec.outbox.drop_totals()["outbox_full"]["sim.reading"]
+    assert dropped > 0
+    assert len(kept) == len(essential) + len(routine) - dropped
+
+
+def test_essential_events_are_kept_beyond_the_cap(tmp_path: Path) -> None:
+    rec = recorder(tmp_path / "o.sqlite", max_bytes=64 * 1024, min_free_disk_bytes=0)
+    events = [rec.record("sim.counter", {"n": n, "pad": "x" * 2000}) for n in range(1, 60)]
+
+    assert all(event.stored for event in events)
+    assert rec.outbox.depth()[0] == 59
+    assert rec.outbox.depth()[1] > 64 * 1024
+    assert rec.outbox.drop_totals() == {}
+
+
+def test_a_routine_event_is_refused_when_only_essential_ones_are_left(tmp_path: Path) -> None:
+    rec = recorder(tmp_path / "o.sqlite", max_bytes=64 * 1024, min_free_disk_bytes=0)
+    for n in range(1, 40):
+        rec.record("sim.counter", {"n": n, "pad": "x" * 2000})
+
+    refused = rec.record("sim.reading", {"n": 1})
+
+    assert not refused.stored
+    assert rec.outbox.drop_totals() == {"outbox_full": {"sim.reading": 1}}
+
+
+def test_an_essential_event_meeting_a_full_disk_is_refused_loudly_and_not_stored(tmp_path: Path) -> None:
+    rec = recorder(tmp_path / "o.sqlite", max_bytes=64 * 1024, min_free_disk_bytes=1 << 62)
+    for n in range(1, 31):  # 30 x ~2.1 kB fit under the cap
+        rec.record("sim.counter", {"n": n, "pad": "x" * 2000})
+    before = rec.outbox.depth()
+
+    with pytest.raises(OutboxFull, match="free"):
+        for n in range(31, 60):
+            rec.record("sim.counter", {"n": n, "pad": "x" * 2000})
+
+    assert rec.outbox.depth()[0] in (before[0], before[0] + 1)
+    assert rec.outbox.depth()[1] <= 64 * 1024
+
+
+def test_an_invalid_body_is_refused_at_the_source(tmp_path: Path) -> None:
+    rec = recorder(tmp_path / "o.sqlite")
+    with pytest.raises(ValidationError):
+        rec.record("sim.counter", {"n": 0})
+    assert rec.outbox.depth() == (0, 0)
+
+
+def test_drops_are_reported_upstream_once_as_an_essential_event(tmp_path: Path) -> None:
+    config = AgentConfig.model_validate(
+        {
+            "device": {"id": "sim-01", "hall": "hall-01", "kind": "sim"},
+            "outbox": {"path": str(tmp_path / "o.sqlite"), "max_bytes": 65536, "min_free_disk_bytes": 0},
+        }
+    )
+    agent = EdgeAgent(config, clock=SimulatedClock())
+    for n in range(1, 40):
+        agent.record("sim.counter", {"n": n, "pad": "x" * 2000})
+    for n in range(1, 4):
+        agent.record("sim.reading", {"n": n})
+
+    agent.report_drops_now()
+    agent.report_drops_now()
+
+    reports = [
+        row.payload for row in agent.outbox.read_after(0, 1000, 1 << 30) if '"device.dropped"' in row.payload
+    ]
+    assert len(reports) == 1
+    assert '"sim.reading":3' in reports[0]

@@ -1,0 +1,198 @@
+"""A gateway receiving batches: valid events stored once, everything else dead-lettered with a reason."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from edge.runtime.clock import SimulatedClock
+from edge.runtime.config import OutboxSettings
+from edge.runtime.outbox import Outbox
+from edge.runtime.recorder import EventRecorder
+from edge.runtime.uplink import build_batch
+from gateway.config import GatewayConfig
+from gateway.service import GatewayService
+from hallwatch.protocol.envelope import MAX_MESSAGE_BYTES
+
+TOPIC = "hall/hall-01/dev/sim-01/events"
+DAY_MS = 24 * 3600 * 1000
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, clock: SimulatedClock) -> GatewayService:
+    config = GatewayConfig.model_validate(
+        {"store_path": str(tmp_path / "gw.sqlite"), "devices": {"known": [{"id": "sim-01"}]}}
+    )
+    return GatewayService(config, clock=clock)
+
+
+@pytest.fixture
+def device(tmp_path: Path, clock: SimulatedClock) -> EventRecorder:
+    return EventRecorder(Outbox(tmp_path / "dev.sqlite", OutboxSettings()), "sim-01", clock)
+
+
+def batch_of(device: EventRecorder, clock: SimulatedClock, batch_id: str = "batch-1", sender: str = "sim-01") -> bytes:
+    rows = device.outbox.read_after(0, 1000, 1 << 30)
+    return build_batch(batch_id, sender, clock, [row.payload for row in rows]).encode()
+
+
+def gateway_rows(gateway: GatewayService, sql: str) -> list[tuple[object, ...]]:
+    return gateway.outbox.query(sql)
+
+
+def test_a_valid_batch_is_stored_then_acknowledged(gateway: GatewayService, device: EventRecorder,
+                                                   clock: SimulatedClock) -> None:
+    for n in (1, 2, 3):
+        device.record("sim.counter", {"n": n})
+
+    ack = gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock))
+
+    assert ack is not None and (ack.stored, ack.duplicates, ack.rejected) == (3, 0, [])
+    assert gateway_rows(gateway, "SELECT seq FROM events WHERE device='sim-01' ORDER BY id") == [(1,), (2,), (3,)]
+    assert gateway.outbox.depth()[0] == 3  # queued for central in the same transaction
+
+
+def test_a_resend_three_days_later_is_still_a_duplicate(gateway: GatewayService, device: EventRecorder,
+                                                        clock: SimulatedClock) -> None:
+    device.record("sim.counter", {"n": 1})
+    gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock, "first"))
+    clock.advance(3 * DAY_MS)
+
+    ack = gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock, "resend"))
+
+    assert ack is not None and (ack.stored, ack.duplicates) == (0, 1)
+    assert gateway_rows(gateway, "SELECT count(*) FROM events WHERE device='sim-01'") == [(1,)]
+
+
+def test_one_bad_event_is_dead_lettered_and_its_neighbours_are_stored(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
+    good = [device.record("sim.counter", {"n": n}) for n in (1, 2)]
+    rows = [row.payload for row in device.outbox.read_after(0, 10, 1 << 20)]
+    bad = json.loads(rows[0]) | {"id": "bad-event-0001", "seq": 9, "body": {"n": -5}}
+    payload = build_batch("mixed", "sim-01", clock, [rows[0], json.dumps(bad), rows[1]]).encode()
+
+    ack = gateway.receiver.receive(TOPIC, "sim-01", payload)
+
+    assert ack is not None and ack.stored == 2
+    assert [(r.index, r.id) for r in ack.rejected] == [(1, "bad-event-0001")]
+    assert "invalid sim.counter body" in ack.rejected[0].reason
+    assert len(good) == 2
+    reasons = gateway_rows(gateway, "SELECT event_id, reason FROM dead_letters")
+    assert reasons[0][0] == "bad-event-0001" and "n:" in reasons[0][1]
+
+
+@pytest.mark.parametrize(
+    ("payload", "expect_ack", "reason"),
+    [
+        (b"\xff\xfe not json", False, "not JSON"),
+        (b"[1, 2, 3]", False, "not a JSON object"),
+        (json.dumps({"v": 99, "batch": "future-1", "events": []}).encode(), True, "unsupported protocol version"),
+        (json.dumps({"v": 1, "batch": "nofields", "events": []}).encode(), True, "malformed batch"),
+        (b'{"v": 1, "pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}', False, "exceeds"),
+    ],
+    ids=["not-json", "not-an-object", "unknown-version", "missing-fields", "oversized"],
+)
+def test_malformed_messages_are_dead_lettered_with_their_reason(
+    gateway: GatewayService, payload: bytes, expect_ack: bool, reason: str
+) -> None:
+    ack = gateway.receiver.receive(TOPIC, "sim-01", payload)
+
+    assert (ack is not None) == expect_ack
+    if ack is not None:
+        assert ack.error is not None and reason in ack.error
+    letters = gateway_rows(gateway, "SELECT reason, length(payload) FROM dead_letters")
+    assert len(letters) == 1 and reason in str(letters[0][0])
+    assert letters[0][1] == len(payload)  # kept whole: nothing is thrown away
+    assert gateway_rows(gateway, "SELECT count(*) FROM events WHERE type='gateway.dead_letter'") == [(1,)]
+
+
+def test_an_unknown_device_is_refused_and_counted(tmp_path: Path, gateway: GatewayService,
+                                                  clock: SimulatedClock) -> None:
+    stranger = EventRecorder(Outbox(tmp_path / "x.sqlite", OutboxSettings()), "stranger-9", clock)
+    stranger.record("sim.counter", {"n": 1})
+
+    ack = gateway.receiver.receive("hall/hall-01/dev/stranger-9/events", "stranger-9",
+                                   batch_of(stranger, clock, sender="stranger-9"))
+
+    assert ack is not None and ack.error is not None and "unknown device 'stranger-9'" in ack.error
+    assert gateway_rows(gateway, "SELECT count(*) FROM events WHERE device='stranger-9'") == [(0,)]
+    assert gateway.receiver.counters["rejected"] == 1
+
+
+def test_a_device_cannot_send_events_in_another_devices_name(
+    tmp_path: Path, gateway: GatewayService, clock: SimulatedClock
+) -> None:
+    other = EventRecorder(Outbox(tmp_path / "o.sqlite", OutboxSettings()), "sim-02", clock)
+    other.record("sim.counter", {"n": 1})
+    forged = batch_of(other, clock, sender="sim-01")
+
+    ack = gateway.receiver.receive(TOPIC, "sim-01", forged)
+
+    assert ack is not None and ack.stored == 0
+    assert "event of device 'sim-02' sent by 'sim-01'" in ack.rejected[0].reason
+
+
+def test_the_same_garbage_sent_again_is_one_dead_letter_counted_twice(gateway: GatewayService) -> None:
+    gateway.receiver.receive(TOPIC, "sim-01", b"garbage")
+    gateway.receiver.receive(TOPIC, "sim-01", b"garbage")
+
+    assert gateway_rows(gateway, "SELECT times FROM dead_letters") == [(2,)]
+
+
+def test_stored_events_cannot_be_edited(gateway: GatewayService, device: EventRecorder,
+                                        clock: SimulatedClock) -> None:
+    device.record("sim.counter", {"n": 1})
+    gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock))
+
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), gateway.outbox.transaction() as tx:
+        tx.execute("UPDATE events SET payload = '{}'")
+
+
+def test_an_event_is_dated_by_the_device_monotonic_clock_when_its_wall_clock_is_wrong(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
+    true_now = clock.wall_ms()
+    clock.set_wall(true_now - 400 * DAY_MS)  # a Pi booted without RTC believes it is last year
+    device.record("sim.counter", {"n": 1})
+    clock.advance(5000)
+    payload = batch_of(device, clock)
+    clock.set_wall(true_now + 5000)  # the gateway's clock (shared object: set it back to the truth)
+
+    ack = gateway.receiver.receive(TOPIC, "sim-01", payload)
+
+    assert ack is not None and ack.stored == 1
+    ((device_time, est_time, received_at),) = gateway_rows(
+        gateway, "SELECT device_time, est_time, received_at FROM events WHERE device='sim-01'"
+    )
+    assert device_time == true_now - 400 * DAY_MS
+    assert est_time == true_now  # recorded 5 s before the batch was sent
+    assert received_at == true_now + 5000
+
+
+def test_a_batch_that_overtakes_a_lost_one_is_sent_back_so_order_is_kept(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
+    for n in (1, 2, 3, 4):
+        device.record("sim.counter", {"n": n})
+    rows = device.outbox.read_after(0, 10, 1 << 20)
+    first = build_batch("b1", "sim-01", clock, [r.payload for r in rows[:2]], last=2)
+    second = build_batch("b2", "sim-01", clock, [r.payload for r in rows[2:]], last=4, after=2)
+
+    early = gateway.receiver.receive(TOPIC, "sim-01", second.encode())  # b1 was lost on the way
+    gateway.receiver.receive(TOPIC, "sim-01", first.encode())
+    in_order = gateway.receiver.receive(TOPIC, "sim-01", second.encode())
+
+    assert early is not None and early.resend and early.stored == 0
+    assert in_order is not None and in_order.stored == 2
+    assert gateway_rows(gateway, "SELECT seq FROM events WHERE device='sim-01' ORDER BY id") == [
+        (1,), (2,), (3,), (4,)
+    ]
