@@ -18,7 +18,9 @@ def test_a_device_comes_online_once_and_goes_offline_on_its_last_will() -> None:
 
     assert [type for type, _ in first] == ["device.online"]
     assert again == []
-    assert gone == [("device.offline", {"device": "kiosk-01", "reason": "connection lost", "last_seen": 2_000})]
+    assert gone == [
+        ("device.offline", {"device": "kiosk-01", "reason": "connection lost", "last_seen": 2_000})
+    ]
 
 
 def test_a_silent_device_is_marked_offline_once() -> None:

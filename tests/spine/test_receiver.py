@@ -39,7 +39,9 @@ def device(tmp_path: Path, clock: SimulatedClock) -> EventRecorder:
     return EventRecorder(Outbox(tmp_path / "dev.sqlite", OutboxSettings()), "sim-01", clock)
 
 
-def batch_of(device: EventRecorder, clock: SimulatedClock, batch_id: str = "batch-1", sender: str = "sim-01") -> bytes:
+def batch_of(
+    device: EventRecorder, clock: SimulatedClock, batch_id: str = "batch-1", sender: str = "sim-01"
+) -> bytes:
     rows = device.outbox.read_after(0, 1000, 1 << 30)
     return build_batch(batch_id, sender, clock, [row.payload for row in rows]).encode()
 
@@ -48,20 +50,26 @@ def gateway_rows(gateway: GatewayService, sql: str) -> list[tuple[object, ...]]:
     return gateway.outbox.query(sql)
 
 
-def test_a_valid_batch_is_stored_then_acknowledged(gateway: GatewayService, device: EventRecorder,
-                                                   clock: SimulatedClock) -> None:
+def test_a_valid_batch_is_stored_then_acknowledged(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
     for n in (1, 2, 3):
         device.record("sim.counter", {"n": n})
 
     ack = gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock))
 
     assert ack is not None and (ack.stored, ack.duplicates, ack.rejected) == (3, 0, [])
-    assert gateway_rows(gateway, "SELECT seq FROM events WHERE device='sim-01' ORDER BY id") == [(1,), (2,), (3,)]
+    assert gateway_rows(gateway, "SELECT seq FROM events WHERE device='sim-01' ORDER BY id") == [
+        (1,),
+        (2,),
+        (3,),
+    ]
     assert gateway.outbox.depth()[0] == 3  # queued for central in the same transaction
 
 
-def test_a_resend_three_days_later_is_still_a_duplicate(gateway: GatewayService, device: EventRecorder,
-                                                        clock: SimulatedClock) -> None:
+def test_a_resend_three_days_later_is_still_a_duplicate(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
     device.record("sim.counter", {"n": 1})
     gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock, "first"))
     clock.advance(3 * DAY_MS)
@@ -95,7 +103,11 @@ def test_one_bad_event_is_dead_lettered_and_its_neighbours_are_stored(
     [
         (b"\xff\xfe not json", False, "not JSON"),
         (b"[1, 2, 3]", False, "not a JSON object"),
-        (json.dumps({"v": 99, "batch": "future-1", "events": []}).encode(), True, "unsupported protocol version"),
+        (
+            json.dumps({"v": 99, "batch": "future-1", "events": []}).encode(),
+            True,
+            "unsupported protocol version",
+        ),
         (json.dumps({"v": 1, "batch": "nofields", "events": []}).encode(), True, "malformed batch"),
         (b'{"v": 1, "pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}', False, "exceeds"),
     ],
@@ -115,13 +127,15 @@ def test_malformed_messages_are_dead_lettered_with_their_reason(
     assert gateway_rows(gateway, "SELECT count(*) FROM events WHERE type='gateway.dead_letter'") == [(1,)]
 
 
-def test_an_unknown_device_is_refused_and_counted(tmp_path: Path, gateway: GatewayService,
-                                                  clock: SimulatedClock) -> None:
+def test_an_unknown_device_is_refused_and_counted(
+    tmp_path: Path, gateway: GatewayService, clock: SimulatedClock
+) -> None:
     stranger = EventRecorder(Outbox(tmp_path / "x.sqlite", OutboxSettings()), "stranger-9", clock)
     stranger.record("sim.counter", {"n": 1})
 
-    ack = gateway.receiver.receive("hall/hall-01/dev/stranger-9/events", "stranger-9",
-                                   batch_of(stranger, clock, sender="stranger-9"))
+    ack = gateway.receiver.receive(
+        "hall/hall-01/dev/stranger-9/events", "stranger-9", batch_of(stranger, clock, sender="stranger-9")
+    )
 
     assert ack is not None and ack.error is not None and "unknown device 'stranger-9'" in ack.error
     assert gateway_rows(gateway, "SELECT count(*) FROM events WHERE device='stranger-9'") == [(0,)]
@@ -148,8 +162,9 @@ def test_the_same_garbage_sent_again_is_one_dead_letter_counted_twice(gateway: G
     assert gateway_rows(gateway, "SELECT times FROM dead_letters") == [(2,)]
 
 
-def test_stored_events_cannot_be_edited(gateway: GatewayService, device: EventRecorder,
-                                        clock: SimulatedClock) -> None:
+def test_stored_events_cannot_be_edited(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
     device.record("sim.counter", {"n": 1})
     gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock))
 
@@ -184,15 +199,18 @@ def test_a_batch_that_overtakes_a_lost_one_is_sent_back_so_order_is_kept(
     for n in (1, 2, 3, 4):
         device.record("sim.counter", {"n": n})
     rows = device.outbox.read_after(0, 10, 1 << 20)
-    first = build_batch("b1", "sim-01", clock, [r.payload for r in rows[:2]], last=2)
-    second = build_batch("b2", "sim-01", clock, [r.payload for r in rows[2:]], last=4, after=2)
+    first = build_batch("batch-1", "sim-01", clock, [r.payload for r in rows[:2]], last=2)
+    second = build_batch("batch-2", "sim-01", clock, [r.payload for r in rows[2:]], last=4, after=2)
 
-    early = gateway.receiver.receive(TOPIC, "sim-01", second.encode())  # b1 was lost on the way
+    early = gateway.receiver.receive(TOPIC, "sim-01", second.encode())  # batch-1 was lost on the way
     gateway.receiver.receive(TOPIC, "sim-01", first.encode())
     in_order = gateway.receiver.receive(TOPIC, "sim-01", second.encode())
 
     assert early is not None and early.resend and early.stored == 0
     assert in_order is not None and in_order.stored == 2
     assert gateway_rows(gateway, "SELECT seq FROM events WHERE device='sim-01' ORDER BY id") == [
-        (1,), (2,), (3,), (4,)
+        (1,),
+        (2,),
+        (3,),
+        (4,),
     ]

@@ -49,42 +49,64 @@ def test_a_burst_reaches_central_exactly_once_in_order_through_kills_and_restart
     gateway = HallProcess(
         "gateway", ["gateway", "run", "--config", str(hall.gateway_config(["sim-01"]))], logs
     ).start()
-    device_args = ["device", "simulate", "--config", str(hall.device("sim-01")), "--events", str(EVENTS), "--rate", "400"]
+    device_args = [
+        "device",
+        "simulate",
+        "--config",
+        str(hall.device("sim-01")),
+        "--events",
+        str(EVENTS),
+        "--rate",
+        "400",
+    ]
     device = HallProcess("sim-01", device_args, logs).start()
     processes.extend([central, gateway, device])
     waiting = "SELECT count(*) FROM outbox"
 
     # kill -9 the device in the middle of its burst, then let it carry on.
-    wait_until(lambda: count_in(hall.outbox("sim-01"), RECORDED) > EVENTS // 4,
-               60, "the device to record a quarter of its burst")
+    wait_until(
+        lambda: count_in(hall.outbox("sim-01"), RECORDED) > EVENTS // 4,
+        60,
+        "the device to record a quarter of its burst",
+    )
     device.kill()
     device.start()
 
     # The broker dies without saving; whatever it held in memory is gone.
-    wait_until(lambda: count_in(hall.gateway_db, "SELECT count(*) FROM events WHERE type='sim.counter'") > 0,
-               60, "the gateway to store events")
+    wait_until(
+        lambda: count_in(hall.gateway_db, "SELECT count(*) FROM events WHERE type='sim.counter'") > 0,
+        60,
+        "the gateway to store events",
+    )
     broker.kill()
     broker.start()
 
     # The gateway dies mid-ingest.
-    wait_until(lambda: count_in(hall.outbox("sim-01"), RECORDED) > EVENTS // 2,
-               60, "half the burst to be recorded")
+    wait_until(
+        lambda: count_in(hall.outbox("sim-01"), RECORDED) > EVENTS // 2, 60, "half the burst to be recorded"
+    )
     gateway.kill()
     gateway.start()
 
     # Central goes away for a while; the gateway keeps storing and queues for it.
     central.stop()
-    wait_until(lambda: count_in(hall.outbox("sim-01"), RECORDED) >= EVENTS,
-               90, "the whole burst to be recorded")
-    wait_until(lambda: count_in(hall.outbox("sim-01"), waiting) == 0, 90,
-               "the device's outbox to drain into the gateway while central is down")
+    wait_until(
+        lambda: count_in(hall.outbox("sim-01"), RECORDED) >= EVENTS, 90, "the whole burst to be recorded"
+    )
+    wait_until(
+        lambda: count_in(hall.outbox("sim-01"), waiting) == 0,
+        90,
+        "the device's outbox to drain into the gateway while central is down",
+    )
     central.start()
 
     query = "SELECT count(*) FROM events WHERE type='sim.counter'"
-    wait_until(lambda: count_in(hall.central_db, query) >= EVENTS, 120,
-               f"central to hold {EVENTS} events")
-    wait_until(lambda: count_in(hall.gateway_db, "SELECT count(*) FROM outbox") == 0, 60,
-               "the gateway's forward outbox to drain")
+    wait_until(lambda: count_in(hall.central_db, query) >= EVENTS, 120, f"central to hold {EVENTS} events")
+    wait_until(
+        lambda: count_in(hall.gateway_db, "SELECT count(*) FROM outbox") == 0,
+        60,
+        "the gateway's forward outbox to drain",
+    )
 
     with sqlite3.connect(hall.central_db) as conn:
         rows = conn.execute(
