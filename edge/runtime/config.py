@@ -78,8 +78,8 @@ def format_validation_error(error: ValidationError, source: str) -> str:
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         got = item.get("input")
         got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-        if "password" in key or "secret" in key:
-            got_text = ""
+        if item["type"] == "extra_forbidden" or any(w in key for w in ("pass", "secret", "key")):
+            got_text = ""  # a misspelt secret must not be echoed into a log
         lines.append(f"  - {key}: {item['msg']}{got_text}")
     return "\n".join(lines)
 
