@@ -110,7 +110,7 @@ class ModbusKeypadSettings(DebounceSettings):
     retries: int = Field(2, ge=0, le=10, description="pymodbus resends per request before failing")
     poll_ms: int = Field(50, ge=10, le=5000)
     fault_after: int = Field(3, ge=1, le=100, description="failed polls in a row that make a fault")
-    registers: ModbusRegisterMap = Field(default_factory=ModbusRegisterMap)
+    registers: ModbusRegisterMap = Field(default_factory=lambda: ModbusRegisterMap.model_validate({}))
     keys: dict[int, str] = Field(
         default_factory=lambda: {1: "1", 2: "2", 3: "3", 4: "4", 5: "5"},
         description="latch: key code -> key name; bitmap: bit number (0-15) -> key name",

@@ -1,0 +1,152 @@
+"""An RS-485 keypad over Modbus RTU: a pymodbus server on one end of a socat pty pair."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from edge.runtime.keypad import KeyEvent, KeyEventKind, KeyPress
+from edge.runtime.keypad.factory import build_keypad
+from edge.runtime.keypad.modbus import ModbusKeypad
+from edge.runtime.keypad.settings import ModbusKeypadSettings, ModbusRegisterMap
+from tests.keypad.serial_parts import ModbusKeypadServer, PtyPair, wait_until
+
+
+def settings(port: str, **overrides: object) -> ModbusKeypadSettings:
+    values: dict[str, object] = {"kind": "modbus", "port": port, "timeout_s": 0.15, "retries": 0,
+                                 "poll_ms": 20, "fault_after": 3}
+    values.update(overrides)
+    return ModbusKeypadSettings.model_validate(values)
+
+
+class Watch:
+    def __init__(self, pad: ModbusKeypad) -> None:
+        self.presses: list[KeyPress] = []
+        self.events: list[KeyEvent] = []
+        pad.on_event(self.events.append)
+        pad.start(self.presses.append)
+
+    def kinds(self, kind: KeyEventKind) -> list[KeyEvent]:
+        return [e for e in self.events if e.kind == kind]
+
+
+@pytest.fixture
+def server(pty_pair: PtyPair) -> Iterator[ModbusKeypadServer]:
+    keypad = ModbusKeypadServer(pty_pair.b)
+    keypad.start()
+    yield keypad
+    keypad.stop()
+
+
+def test_each_latched_press_is_delivered_once(pty_pair: PtyPair, server: ModbusKeypadServer) -> None:
+    server.press(4)  # before we listen: history, not a press
+    pad = build_keypad(settings(pty_pair.a))
+    assert isinstance(pad, ModbusKeypad)
+    watch = Watch(pad)
+    try:
+        wait_until(lambda: pad._counter is not None, what="first poll")
+        server.press(2)
+        wait_until(lambda: len(watch.presses) == 1, what="press of key 2")
+        server.press(5)
+        wait_until(lambda: len(watch.presses) == 2, what="press of key 5")
+        server.press(9)  # no key has code 9
+        wait_until(lambda: watch.kinds(KeyEventKind.UNKNOWN_KEY), what="unknown code reported")
+        assert [p.key for p in watch.presses] == ["2", "5"]
+        assert pad.healthy()
+    finally:
+        pad.stop()
+
+
+def test_presses_faster_than_polling_are_one_press_and_reported_missed(
+    pty_pair: PtyPair, server: ModbusKeypadServer
+) -> None:
+    pad = ModbusKeypad(settings(pty_pair.a, poll_ms=10))
+    try:
+        pad.poll()  # synchronise by hand; the thread is not started
+        watch = Watch.__new__(Watch)
+        watch.presses, watch.events = [], []
+        pad.on_event(watch.events.append)
+        pad._on_press = watch.presses.append
+        server.press(1)
+        server.press(3)
+        server.press(3)
+        pad.poll()
+        assert [p.key for p in watch.presses] == ["3"]
+        assert "2 earlier press(es)" in watch.kinds(KeyEventKind.MISSED)[0].detail
+    finally:
+        pad.stop()
+
+
+def test_pulled_cable_is_one_fault_no_phantom_press_and_recovers(
+    pty_pair: PtyPair, server: ModbusKeypadServer
+) -> None:
+    pad = ModbusKeypad(settings(pty_pair.a))
+    watch = Watch(pad)
+    try:
+        wait_until(lambda: pad._counter is not None, what="first poll")
+        server.stop()  # keypad silent: every poll times out
+        wait_until(lambda: not pad.healthy(), what="fault")
+        server.press(1)  # pressed while unreachable (counter moves)
+        server.start()
+        wait_until(pad.healthy, what="recovery")
+        server.press(2)
+        wait_until(lambda: watch.presses, what="press after recovery")
+        assert [p.key for p in watch.presses] == ["2"]
+        assert len(watch.kinds(KeyEventKind.FAULT)) == 1
+        assert "timeout" in watch.kinds(KeyEventKind.FAULT)[0].detail.lower() or \
+            "no response" in watch.kinds(KeyEventKind.FAULT)[0].detail.lower()
+        assert len(watch.kinds(KeyEventKind.RECOVERED)) == 1
+        assert "while unreachable" in watch.kinds(KeyEventKind.MISSED)[0].detail
+    finally:
+        pad.stop()
+
+
+def test_garbled_answers_are_retried_and_never_become_presses(
+    pty_pair: PtyPair, server: ModbusKeypadServer
+) -> None:
+    """A noisy line: bytes with a bad CRC arrive instead of answers."""
+    import serial
+
+    server.stop()
+    pad = ModbusKeypad(settings(pty_pair.a, fault_after=2))
+    watch = Watch(pad)
+    noise = serial.Serial(pty_pair.b, 9600, timeout=0.05)
+    try:
+        def answer_garbage() -> bool:
+            if noise.read(8):
+                noise.write(bytes([0x01, 0x04, 0x04, 0x00, 0x07, 0x00, 0x02, 0xDE, 0xAD]))
+            return not pad.healthy()
+
+        wait_until(answer_garbage, what="fault from garbled answers")
+        assert watch.presses == []
+        assert len(watch.kinds(KeyEventKind.FAULT)) == 1
+    finally:
+        noise.close()
+        pad.stop()
+
+
+def test_bitmap_keypads_are_debounced_and_holds_reported(
+    pty_pair: PtyPair, server: ModbusKeypadServer
+) -> None:
+    pad = ModbusKeypad(settings(pty_pair.a, registers=ModbusRegisterMap(mode="bitmap", state=5),
+                                keys={0: "1", 4: "5"}, hold_ms=300))
+    watch = Watch(pad)
+    try:
+        wait_until(lambda: pad._bits is not None, what="first poll")
+        server.set(5, 0b10000)
+        wait_until(lambda: watch.kinds(KeyEventKind.HELD), what="hold reported")
+        server.set(5, 0)
+        wait_until(lambda: watch.kinds(KeyEventKind.RELEASE), what="release")
+        server.set(5, 0b1)
+        wait_until(lambda: len(watch.presses) == 2, what="second key")
+        assert [p.key for p in watch.presses] == ["5", "1"]
+    finally:
+        pad.stop()
+
+
+def test_a_port_that_is_not_there_fails_at_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from edge.runtime.keypad.factory import KeypadUnavailable
+
+    with pytest.raises(KeypadUnavailable, match="cannot open serial port"):
+        build_keypad(settings(str(tmp_path / "ttyNone")))
