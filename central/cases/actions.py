@@ -1,0 +1,58 @@
+"""What the engine must issue for a case at an instant: escalations and reminders, each once.
+
+Pure: given a countdown, what was already issued and the current instant,
+list what is due now. The store appends each as a log event in the same
+transaction that records it as issued, which is what makes "exactly once"
+survive a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from central.cases.countdown import Countdown
+from central.cases.stages import Stage
+from central.cases.timebase import Instant
+
+YELLOW_LIGHT_REMINDER = "yellow_light"
+UNCONFIRMED_REMINDER = "unconfirmed_completion"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One escalation or reminder that is due: its kind and the instant the rules put it at."""
+
+    kind: str
+    due_at: Instant
+    escalation: bool
+
+
+def due_actions(
+    countdown: Countdown,
+    issued: Collection[str],
+    now: Instant,
+    escalations: Collection[Stage],
+) -> list[Action]:
+    """Actions due at `now` that were not issued yet, in the order they fell due."""
+    clock = countdown.clock
+    stop = clock.confirmed_at
+    actions: list[Action] = []
+    for step in countdown.steps:
+        if step.stage not in escalations or step.stage.value in issued or step.at is None:
+            continue
+        if step.at <= now and (stop is None or step.at < stop):
+            actions.append(Action(step.stage.value, step.at, True))
+    yellow = countdown.step(Stage.YELLOW_LIGHT)
+    if stop is None and yellow is not None and yellow <= now:
+        if clock.completed_at is None:
+            if YELLOW_LIGHT_REMINDER not in issued:
+                actions.append(Action(YELLOW_LIGHT_REMINDER, yellow, False))
+        elif UNCONFIRMED_REMINDER not in issued:
+            # Done but not confirmed on or after its yellow-light day: flag it now,
+            # before the red light would come on for want of a click.
+            due = max(clock.completed_at, yellow)
+            if due <= now:
+                actions.append(Action(UNCONFIRMED_REMINDER, due, False))
+    actions.sort(key=lambda action: action.due_at)
+    return actions

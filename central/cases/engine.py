@@ -1,0 +1,135 @@
+"""The countdown engine: at each tick, handle the cases whose next transition has come, and only those.
+
+Each case's next transition instant is indexed (`cases.next_at`). A tick
+reads the due rows in batches, recomputes each from its clock columns,
+issues the escalations and reminders that fell due, and stores the new light
+and next instant, one durable transaction per batch. A crash mid-run loses
+at most the uncommitted batch, which the next tick does again; the
+`(case, kind)` key of issued escalations keeps each one single.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from central.cases.calendar import WorkCalendar
+from central.cases.projection import CLOCK_COLUMNS, clock_from_row
+from central.cases.recompute import CalendarUpdate, update_calendar
+from central.cases.rules import RuleTable
+from central.cases.stages import Stage
+from central.cases.store import CaseStore
+from central.cases.timebase import Instant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageChange:
+    case_id: str
+    before: Stage | None
+    after: Stage
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An escalation or reminder the tick appended to the log."""
+
+    case_id: str
+    kind: str
+    due_at: Instant
+    seq: int
+
+
+@dataclass(frozen=True)
+class TickReport:
+    now: Instant
+    processed: int = 0
+    changes: list[StageChange] = field(default_factory=list)
+    issued: list[Issue] = field(default_factory=list)
+
+
+class Engine:
+    """Drives the lights of every case in a CaseStore forward in time."""
+
+    def __init__(self, store: CaseStore, *, batch: int = 2000) -> None:
+        self.store = store
+        self.batch = batch
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        calendar: WorkCalendar | None = None,
+        calendar_dir: Path | None = None,
+        rules: RuleTable | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Engine:
+        return cls(CaseStore.open(path, calendar=calendar, calendar_dir=calendar_dir,
+                                  rules=rules, clock=clock))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def next_due(self) -> Instant | None:
+        """When the next tick has work: the earliest indexed transition."""
+        row = self.store.connection.execute(
+            "SELECT min(next_at) FROM cases WHERE next_at IS NOT NULL"
+        ).fetchone()
+        return row[0] if row else None
+
+    def tick(self, now: Instant | None = None) -> TickReport:
+        """Handle every case whose next transition is at or before `now`."""
+        now = self.store.now() if now is None else now
+        report = TickReport(now)
+        processed = 0
+        while True:
+            with self.store.writing():
+                rows = self.store.projector.due_rows(now, self.batch)
+                if not rows:
+                    break
+                for refreshed in self.store.projector.refresh_rows(rows, now):
+                    if refreshed.stage != refreshed.stage_before:
+                        report.changes.append(
+                            StageChange(refreshed.case_id, refreshed.stage_before,
+                                        refreshed.stage)
+                        )
+                    for record in refreshed.issued:
+                        report.issued.append(
+                            Issue(refreshed.case_id, record.body["kind"], record.at or now,
+                                  record.seq)
+                        )
+                processed += len(rows)
+        if report.issued:
+            log.info("tick: %d cases due, %d escalations/reminders issued",
+                     processed, len(report.issued))
+        return TickReport(now, processed, report.changes, report.issued)
+
+    def reevaluate(self, now: Instant | None = None) -> int:
+        """Recompute every open case from its facts (after a rule-table change, or to check)."""
+        now = self.store.now() if now is None else now
+        after = ""
+        total = 0
+        while True:
+            with self.store.writing() as connection:
+                rows = connection.execute(
+                    f"SELECT {CLOCK_COLUMNS} FROM cases WHERE case_id > ?"
+                    " AND confirmed_at IS NULL ORDER BY case_id LIMIT ?",
+                    (after, self.batch),
+                ).fetchall()
+                if not rows:
+                    return total
+                for row in rows:
+                    self.store.projector.refresh(row[0], clock_from_row(row[1:7]),
+                                                 Stage(row[7]), now)
+                total += len(rows)
+                after = rows[-1][0]
+
+    def update_calendar(self, calendar: WorkCalendar, now: Instant | None = None
+                        ) -> CalendarUpdate | None:
+        """Use a new calendar; the affected cases are recomputed and the change is logged."""
+        return update_calendar(self.store, calendar, self.store.now() if now is None else now)

@@ -1,0 +1,107 @@
+"""The append-only, hash-chained case log in SQLite.
+
+Rows are only ever inserted: triggers refuse UPDATE and DELETE, so a slip in
+code cannot edit history, and the hash chain catches anyone who goes around
+the triggers. Appends happen inside the caller's transaction; the head is
+read again at the start of each transaction, so two writer processes (the
+API server and an import) interleave safely under BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from central.cases.chain import GENESIS, Head, LogRecord, canonical_body, record_hash
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS case_events (
+    seq INTEGER PRIMARY KEY,
+    case_id TEXT,
+    kind TEXT NOT NULL,
+    at INTEGER,
+    recorded_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_id, seq);
+CREATE TRIGGER IF NOT EXISTS case_events_no_update BEFORE UPDATE ON case_events
+BEGIN SELECT RAISE(ABORT, 'case events are append-only: file a correction'); END;
+CREATE TRIGGER IF NOT EXISTS case_events_no_delete BEFORE DELETE ON case_events
+BEGIN SELECT RAISE(ABORT, 'case events are append-only'); END;
+"""
+
+_COLUMNS = "seq, case_id, kind, at, recorded_at, actor, body, prev_hash, hash"
+
+
+def _record(row: tuple[Any, ...]) -> LogRecord:
+    return LogRecord(*row)
+
+
+class EventLog:
+    """Appends and reads the chained records; one instance per connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        connection.executescript(SCHEMA)
+        self._head = self.head()
+
+    def head(self) -> Head:
+        row = self.connection.execute(
+            "SELECT seq, hash FROM case_events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return Head(row[0], row[1]) if row else Head(0, GENESIS)
+
+    def reload(self) -> None:
+        """Read the head again: call at the start of every write transaction."""
+        self._head = self.head()
+
+    def append(
+        self,
+        case_id: str | None,
+        kind: str,
+        at: int | None,
+        actor: str,
+        body: Mapping[str, Any],
+        recorded_at: int,
+    ) -> LogRecord:
+        """Chain one record onto the head; the caller's transaction makes it durable."""
+        seq = self._head.seq + 1
+        text = canonical_body(body)
+        digest = record_hash(self._head.hash, seq, case_id, kind, at, recorded_at, actor, text)
+        record = LogRecord(seq, case_id, kind, at, recorded_at, actor, text, self._head.hash,
+                           digest)
+        self.connection.execute(
+            f"INSERT INTO case_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, case_id, kind, at, recorded_at, actor, text, record.prev_hash, digest),
+        )
+        self._head = Head(seq, digest)
+        return record
+
+    def records(self, after: int = 0, batch: int = 5000) -> Iterator[LogRecord]:
+        """Every record after `after`, in order, read in batches."""
+        while True:
+            rows = self.connection.execute(
+                f"SELECT {_COLUMNS} FROM case_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _record(row)
+            after = rows[-1][0]
+
+    def for_case(self, case_id: str) -> list[LogRecord]:
+        rows = self.connection.execute(
+            f"SELECT {_COLUMNS} FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
+        ).fetchall()
+        return [_record(row) for row in rows]
+
+    def get(self, seq: int) -> LogRecord | None:
+        row = self.connection.execute(
+            f"SELECT {_COLUMNS} FROM case_events WHERE seq = ?", (seq,)
+        ).fetchone()
+        return _record(row) if row else None

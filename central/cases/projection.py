@@ -1,0 +1,230 @@
+"""The current state of every case, derived from the log: schedule columns and the next-transition index.
+
+`cases.next_at` is the next instant at which a case's light may change or an
+escalation fall due; the engine's tick asks SQLite for the rows with
+`next_at <= now` (an index range) and touches nothing else. Everything here
+can be rebuilt from the log.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from central.cases.actions import Action, due_actions
+from central.cases.calendar import WorkCalendar
+from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
+from central.cases.chain import LogRecord
+from central.cases.countdown import Clock, Countdown, Hold, compute
+from central.cases.eventlog import EventLog
+from central.cases.rules import RuleTable
+from central.cases.stages import LADDER, Limit, LimitUnit, Stage
+from central.cases.timebase import Instant, format_day
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    case_id TEXT PRIMARY KEY,
+    hall TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    matter TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    limit_amount INTEGER NOT NULL,
+    limit_unit TEXT NOT NULL,
+    holds TEXT,
+    completed_at INTEGER,
+    confirmed_at INTEGER,
+    file TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    due_day INTEGER,
+    yellow_light_at INTEGER,
+    red_light_at INTEGER,
+    yellow_card_at INTEGER,
+    red_card_at INTEGER,
+    supervision_letter_at INTEGER,
+    uncertain_from INTEGER,
+    frozen_since INTEGER,
+    on_time INTEGER,
+    days_taken INTEGER,
+    next_at INTEGER,
+    last_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_next ON cases(next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS cases_hall_stage ON cases(hall, stage);
+CREATE INDEX IF NOT EXISTS cases_unit_stage ON cases(unit, stage);
+CREATE INDEX IF NOT EXISTS cases_accepted ON cases(accepted_at);
+CREATE INDEX IF NOT EXISTS cases_completed ON cases(completed_at) WHERE completed_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS case_issued (
+    case_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    escalation INTEGER NOT NULL,
+    PRIMARY KEY (case_id, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS case_issued_due ON case_issued(due_at);
+CREATE TABLE IF NOT EXISTS case_personal (
+    seq INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (seq, field)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS case_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+STEP_COLUMNS = tuple(f"{stage.value}_at" for stage in LADDER)
+CLOCK_COLUMNS = (
+    "case_id, accepted_at, limit_amount, limit_unit, holds, completed_at, confirmed_at, stage"
+)
+
+
+def holds_to_json(clock: Clock) -> str | None:
+    if not clock.holds:
+        return None
+    return json.dumps([[h.start, h.end] for h in clock.holds])
+
+
+def clock_from_row(row: tuple[Any, ...]) -> Clock:
+    """A Clock from (accepted_at, limit_amount, limit_unit, holds, completed_at, confirmed_at)."""
+    accepted_at, amount, unit, holds, completed_at, confirmed_at = row
+    return Clock(
+        accepted_at,
+        Limit(amount, LimitUnit(unit)),
+        tuple(Hold(s, e) for s, e in json.loads(holds)) if holds else (),
+        completed_at,
+        confirmed_at,
+    )
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A case after the projection caught up with it."""
+
+    case_id: str
+    stage_before: Stage | None
+    stage: Stage
+    countdown: Countdown
+    issued: tuple[LogRecord, ...]
+
+
+class Projector:
+    """Keeps the projection rows of cases current and issues what falls due."""
+
+    def __init__(
+        self, connection: sqlite3.Connection, log: EventLog, calendar: WorkCalendar,
+        rules: RuleTable,
+    ) -> None:
+        self.connection = connection
+        self.log = log
+        self.calendar = calendar
+        self.rules = rules
+        connection.executescript(SCHEMA)
+
+    def issued_in_order(self, case_id: str) -> list[str]:
+        rows = self.connection.execute(
+            "SELECT kind FROM case_issued WHERE case_id = ? ORDER BY seq", (case_id,)
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def issued(self, case_id: str) -> set[str]:
+        return set(self.issued_in_order(case_id))
+
+    def write_file(self, file: CaseFile, digest: str, seq: int, now: Instant) -> Refreshed:
+        """Store a case's facts after one of its events, then bring its schedule up to date."""
+        clock = file.clock()
+        before = self.connection.execute(
+            "SELECT stage FROM cases WHERE case_id = ?", (file.case_id,)
+        ).fetchone()
+        self.connection.execute(
+            "INSERT INTO cases (case_id, hall, unit, matter, officer, accepted_at, limit_amount,"
+            " limit_unit, holds, completed_at, confirmed_at, file, digest, stage, last_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'blue', ?)"
+            " ON CONFLICT(case_id) DO UPDATE SET hall=excluded.hall, unit=excluded.unit,"
+            " matter=excluded.matter, officer=excluded.officer, accepted_at=excluded.accepted_at,"
+            " limit_amount=excluded.limit_amount, limit_unit=excluded.limit_unit,"
+            " holds=excluded.holds, completed_at=excluded.completed_at,"
+            " confirmed_at=excluded.confirmed_at, file=excluded.file, last_seq=excluded.last_seq",
+            (
+                file.case_id, file.hall, file.unit, file.matter, file.officer_name,
+                clock.accepted_at, clock.limit.amount, clock.limit.unit.value,
+                holds_to_json(clock), clock.completed_at, clock.confirmed_at,
+                file_to_json(file), digest, seq,
+            ),
+        )
+        return self.refresh(
+            file.case_id, clock, Stage(before[0]) if before else None, now,
+            (file.unit, file.officer_name),
+        )
+
+    def refresh(
+        self,
+        case_id: str,
+        clock: Clock,
+        stage_before: Stage | None,
+        now: Instant,
+        owner: tuple[str, str] | None = None,
+    ) -> Refreshed:
+        """Recompute one case's schedule at `now`, issue what is due, store the result."""
+        countdown = compute(clock, self.calendar, self.rules.ladder)
+        actions = due_actions(countdown, self.issued(case_id), now, self.rules.escalations)
+        records = tuple(self._issue(case_id, countdown, action, now, owner) for action in actions)
+        stage = countdown.stage_at(now)
+        values = [countdown.step(s) for s in LADDER]
+        self.connection.execute(
+            f"UPDATE cases SET stage = ?, due_day = ?, {', '.join(c + ' = ?' for c in STEP_COLUMNS)},"
+            " uncertain_from = ?, frozen_since = ?, on_time = ?, days_taken = ?, next_at = ?"
+            " WHERE case_id = ?",
+            (
+                stage.value, countdown.due_day, *values, countdown.uncertain_from,
+                countdown.frozen_since, _flag(countdown.on_time), countdown.days_taken,
+                countdown.next_change_after(now), case_id,
+            ),
+        )
+        return Refreshed(case_id, stage_before, stage, countdown, records)
+
+    def _issue(
+        self, case_id: str, countdown: Countdown, action: Action, now: Instant,
+        owner: tuple[str, str] | None,
+    ) -> LogRecord:
+        if owner is None:
+            owner = self.connection.execute(
+                "SELECT unit, officer FROM cases WHERE case_id = ?", (case_id,)
+            ).fetchone()
+        unit, officer = owner if owner else ("", "")
+        body = {
+            "case_id": case_id,
+            "kind": action.kind,
+            "due_day": format_day(countdown.due_day) if countdown.due_day is not None else None,
+            "unit": unit,
+            "officer_name": officer,
+        }
+        record = self.log.append(
+            case_id, ESCALATED if action.escalation else REMINDER, action.due_at, "engine", body,
+            now,
+        )
+        self.connection.execute(
+            "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)",
+            (case_id, action.kind, action.due_at, record.seq, int(action.escalation)),
+        )
+        return record
+
+    def due_rows(self, now: Instant, limit: int) -> list[tuple[Any, ...]]:
+        """Cases whose next transition has come, earliest first."""
+        return self.connection.execute(
+            f"SELECT {CLOCK_COLUMNS} FROM cases WHERE next_at IS NOT NULL AND next_at <= ?"
+            " ORDER BY next_at LIMIT ?",
+            (now, limit),
+        ).fetchall()
+
+    def refresh_rows(self, rows: Iterable[tuple[Any, ...]], now: Instant) -> list[Refreshed]:
+        return [
+            self.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now) for row in rows
+        ]
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,137 @@
+"""When the working-day calendar changes: recompute the cases it touches, and log that it did.
+
+The store remembers a digest of each calendar year it last used. A year that
+was added (an operator's schedule file for a year the package does not know)
+or changed moves deadlines of the cases whose schedule spans it, above all
+the *uncertain* ones; each case whose due day or light changes gets a
+`case.recomputed` record, and the update itself a `calendar.updated` record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from central.cases.casefile import CALENDAR_UPDATED, RECOMPUTED
+from central.cases.projection import CLOCK_COLUMNS, clock_from_row
+from central.cases.stages import Stage
+from central.cases.timebase import Instant, day_from_date, format_day, midnight
+
+if TYPE_CHECKING:
+    from central.cases.calendar import WorkCalendar
+    from central.cases.store import CaseStore
+
+log = logging.getLogger(__name__)
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class CalendarUpdate:
+    years_changed: tuple[int, ...]
+    recomputed: int
+    """Cases whose due day or light changed."""
+    examined: int
+
+
+def _year_digests(calendar: WorkCalendar) -> dict[str, str]:
+    return {str(y): calendar.schedules[y].digest() for y in calendar.years}
+
+
+def _stored_digests(store: CaseStore) -> dict[str, str] | None:
+    row = store.connection.execute(
+        "SELECT value FROM case_meta WHERE key = 'calendar_years'"
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def sync_calendar(store: CaseStore, now: Instant) -> CalendarUpdate | None:
+    """Recompute what the store's calendar changed since it was last used; None if nothing did."""
+    previous = _stored_digests(store)
+    current = _year_digests(store.calendar)
+    if previous == current:
+        return None
+    changed = sorted(
+        int(y) for y in set(current) | set(previous or {})
+        if (previous or {}).get(y) != current.get(y)
+    )
+    examined = recomputed = 0
+    if previous is not None and changed:
+        examined, recomputed = _recompute_span(store, changed, now)
+    fingerprint = store.calendar.fingerprint()
+    with store.writing() as connection:
+        store.log.append(
+            None, CALENDAR_UPDATED, None, "engine",
+            {
+                "fingerprint": fingerprint,
+                "years": [min(store.calendar.years), max(store.calendar.years)]
+                if store.calendar.years else [],
+                "years_changed": changed if previous is not None else [],
+                "sources": sorted({s.source for s in store.calendar.schedules.values()}),
+                "examined": examined,
+                "recomputed": recomputed,
+            },
+            now,
+        )
+        connection.execute(
+            "INSERT INTO case_meta (key, value) VALUES ('calendar_years', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (json.dumps(current),),
+        )
+    if previous is not None:
+        log.info("calendar %s: years %s changed, %d of %d cases recomputed",
+                 fingerprint, changed, recomputed, examined)
+    return CalendarUpdate(tuple(changed), recomputed, examined)
+
+
+def _recompute_span(store: CaseStore, years: list[int], now: Instant) -> tuple[int, int]:
+    """Recompute open cases (and closed ones with an unknown on-time) that reach the changed years."""
+    start = midnight(day_from_date(date(years[0], 1, 1)))
+    end = midnight(day_from_date(date(years[-1] + 1, 1, 1)))
+    after = ""
+    examined = recomputed = 0
+    while True:
+        with store.writing() as connection:
+            rows = connection.execute(
+                f"SELECT {CLOCK_COLUMNS}, due_day FROM cases"
+                " WHERE case_id > ? AND accepted_at < ?"
+                " AND (confirmed_at IS NULL OR (completed_at IS NOT NULL AND on_time IS NULL))"
+                " AND (uncertain_from IS NOT NULL OR supervision_letter_at IS NULL"
+                "      OR supervision_letter_at >= ?)"
+                " ORDER BY case_id LIMIT ?",
+                (after, end, start, _BATCH),
+            ).fetchall()
+            if not rows:
+                return examined, recomputed
+            for row in rows:
+                examined += 1
+                before_stage, before_due = Stage(row[7]), row[8]
+                refreshed = store.projector.refresh(row[0], clock_from_row(row[1:7]),
+                                                    before_stage, now)
+                if refreshed.stage != before_stage or refreshed.countdown.due_day != before_due:
+                    recomputed += 1
+                    store.log.append(
+                        row[0], RECOMPUTED, None, "engine",
+                        {
+                            "case_id": row[0],
+                            "calendar": store.calendar.fingerprint(),
+                            "due_before": format_day(before_due) if before_due is not None
+                            else None,
+                            "due_after": format_day(refreshed.countdown.due_day)
+                            if refreshed.countdown.due_day is not None else None,
+                            "stage_before": before_stage.value,
+                            "stage_after": refreshed.stage.value,
+                        },
+                        now,
+                    )
+            after = rows[-1][0]
+
+
+def update_calendar(store: CaseStore, calendar: WorkCalendar, now: Instant) -> CalendarUpdate | None:
+    """Switch the store to a new calendar (e.g. after adding a year's schedule file)."""
+    store.calendar = calendar
+    store.projector.calendar = calendar
+    return sync_calendar(store, now)

@@ -1,0 +1,567 @@
+"""CaseStore: the central supervision records of cases, in one SQLite file.
+
+Every door (HTTP API, JSON Lines import, protocol events from halls) calls
+the methods here, so every entry passes the same validation. Facts are
+appended to the hash-chained log and folded into the projection in one
+durable transaction; nothing is ever updated in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from central.cases import casefile as cf
+from central.cases.calendar import WorkCalendar, load_calendar
+from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
+from central.cases.chain import Head, LogRecord, VerifyReport, verify_records
+from central.cases.countdown import Countdown, compute
+from central.cases.eventlog import EventLog
+from central.cases.plausibility import EntryWarning, entry_warnings, event_time_problem
+from central.cases.projection import Projector, Refreshed
+from central.cases.rules import RuleTable, default_rules
+from central.cases.stages import LADDER, Limit, LimitUnit, Stage
+from central.cases.timebase import Instant, datetime_from_instant, format_day, format_instant
+from central.cases.views import (
+    CaseLight,
+    CaseView,
+    HoldView,
+    LoggedEvent,
+    Recorded,
+    StageTimes,
+)
+from edge.runtime.sqlite import Transaction, open_database
+from hallwatch.privacy import mask_phone
+from hallwatch.protocol.events.cases import (
+    CaseAccepted,
+    CaseCompleted,
+    CaseCompletionConfirmed,
+    CaseCorrected,
+    CaseResumed,
+    CaseSuspended,
+)
+
+log = logging.getLogger(__name__)
+
+PHONE_FIELDS = ("contact_phone", "officer_phone")
+_PLACEHOLDER_PHONE = "13800000000"
+
+
+class EntryRejected(ValueError):
+    """An entry refused: schema errors, a strict entry with warnings, or a forbidden event."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class CaseConflict(ValueError):
+    """The case id is taken by a different case; a change to an entered case is a correction."""
+
+
+class UnknownCase(LookupError):
+    pass
+
+
+def _instant(value: Any) -> Instant:
+    return cf.to_instant(value)
+
+
+def _iso(instant: Instant | None) -> str | None:
+    return format_instant(instant) if instant is not None else None
+
+
+def _dt(instant: Instant | None) -> Any:
+    return datetime_from_instant(instant) if instant is not None else None
+
+
+class CaseStore:
+    """Case records, their log and their lights; see docs/countdown.md for the whole API."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        *,
+        calendar: WorkCalendar,
+        rules: RuleTable,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.connection = connection
+        self.calendar = calendar
+        self.rules = rules
+        self.clock = clock
+        self.log = EventLog(connection)
+        self.projector = Projector(connection, self.log, calendar, rules)
+        self._key = self._personal_key()
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        calendar: WorkCalendar | None = None,
+        calendar_dir: Path | None = None,
+        rules: RuleTable | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> CaseStore:
+        """Open (creating) the store; a calendar that changed since last time recomputes cases."""
+        from central.cases.recompute import sync_calendar
+
+        store = cls(
+            open_database(path),
+            calendar=calendar or load_calendar(calendar_dir),
+            rules=rules or default_rules(),
+            clock=clock,
+        )
+        sync_calendar(store, store.now())
+        return store
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def now(self) -> Instant:
+        return int(self.clock())
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction, with the log head read afresh."""
+        with Transaction(self.connection) as connection:
+            self.log.reload()
+            yield connection
+
+    # -- personal data, kept outside the chain ------------------------------------------
+
+    def _personal_key(self) -> bytes:
+        row = self.connection.execute(
+            "SELECT value FROM case_meta WHERE key = 'personal_key'"
+        ).fetchone()
+        if row:
+            return bytes.fromhex(row[0])
+        key = secrets.token_bytes(32)
+        self.connection.execute(
+            "INSERT OR IGNORE INTO case_meta (key, value) VALUES ('personal_key', ?)", (key.hex(),)
+        )
+        row = self.connection.execute(
+            "SELECT value FROM case_meta WHERE key = 'personal_key'"
+        ).fetchone()
+        return bytes.fromhex(row[0])
+
+    def _seal_phones(self, values: dict[str, Any]) -> dict[str, str]:
+        """Replace phones by their mask and keyed digest; return the clear values to keep aside."""
+        clear: dict[str, str] = {}
+        for name in PHONE_FIELDS:
+            if name in values:
+                digits = "".join(ch for ch in str(values[name]) if ch.isdigit() or ch == "+")
+                clear[name] = digits
+                values[name] = mask_phone(digits)
+                values[f"{name}_hmac"] = hmac.new(self._key, digits.encode(), "sha256").hexdigest()
+        return clear
+
+    def _keep_personal(self, seq: int, clear: Mapping[str, str]) -> None:
+        self.connection.executemany(
+            "INSERT INTO case_personal (seq, field, value) VALUES (?, ?, ?)",
+            [(seq, name, value) for name, value in clear.items()],
+        )
+
+    def contact_phone(self, case_id: str) -> str | None:
+        """The clear contact phone, for the SMS notifier only; never shown or logged."""
+        row = self.connection.execute(
+            "SELECT p.value FROM case_personal p JOIN case_events e ON e.seq = p.seq"
+            " WHERE e.case_id = ? AND p.field = 'contact_phone' ORDER BY p.seq DESC LIMIT 1",
+            (case_id,),
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- entering cases -----------------------------------------------------------------
+
+    def check_entry(self, entry: CaseAccepted, now: Instant | None = None) -> list[EntryWarning]:
+        """Warnings about an entry, without storing it (the API's validate call)."""
+        return entry_warnings(
+            matter=entry.matter,
+            applied_at=_instant(entry.applied_at),
+            accepted_at=_instant(entry.accepted_at),
+            limit=Limit(entry.limit, LimitUnit(entry.limit_unit)),
+            calendar=self.calendar,
+            rules=self.rules,
+            now=self.now() if now is None else now,
+        )
+
+    def submit(
+        self, entry: CaseAccepted | Mapping[str, Any], *, now: Instant | None = None,
+        strict: bool = False,
+    ) -> Recorded:
+        """Enter a case. Resubmitting the same case is harmless; a different one with its id is not."""
+        entry = _parse(CaseAccepted, entry)
+        now = self.now() if now is None else now
+        warnings = self.check_entry(entry, now)
+        if strict and warnings:
+            raise EntryRejected([str(w) for w in warnings])
+        digest = hashlib.sha256(entry.model_dump_json().encode()).hexdigest()
+        with self.writing():
+            existing = self.connection.execute(
+                "SELECT digest, stage FROM cases WHERE case_id = ?", (entry.case_id,)
+            ).fetchone()
+            if existing is not None:
+                if existing[0] != digest:
+                    raise CaseConflict(
+                        f"case {entry.case_id} was entered with other facts; file a correction"
+                    )
+                return Recorded(case_id=entry.case_id, seq=None, duplicate=True,
+                                stage=Stage(existing[1]))
+            body: dict[str, Any] = entry.model_dump(mode="json", exclude={"by"})
+            body["applied_at"] = format_instant(_instant(entry.applied_at))
+            body["accepted_at"] = format_instant(_instant(entry.accepted_at))
+            body["warnings"] = [str(w) for w in warnings]
+            clear = self._seal_phones(body)
+            accepted_at = _instant(entry.accepted_at)
+            record = self.log.append(entry.case_id, cf.ACCEPTED, accepted_at, entry.by, body, now)
+            self._keep_personal(record.seq, clear)
+            file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
+            refreshed = self.projector.write_file(file, digest, record.seq, now)
+        return _recorded(entry.case_id, record.seq, refreshed, file.warnings)
+
+    def suspend(self, event: CaseSuspended | Mapping[str, Any], *,
+                now: Instant | None = None) -> Recorded:
+        event = _parse(CaseSuspended, event)
+        if event.reason not in self.rules.suspension_reasons:
+            raise EntryRejected(
+                [f"reason {event.reason!r} is not a legal suspension reason; one of "
+                 f"{list(self.rules.suspension_reasons)}"]
+            )
+        return self._fact(cf.SUSPENDED, event, {"reason": event.reason, "note": event.note}, now)
+
+    def resume(self, event: CaseResumed | Mapping[str, Any], *,
+               now: Instant | None = None) -> Recorded:
+        return self._fact(cf.RESUMED, _parse(CaseResumed, event), {}, now)
+
+    def complete(self, event: CaseCompleted | Mapping[str, Any], *,
+                 now: Instant | None = None) -> Recorded:
+        return self._fact(cf.COMPLETED, _parse(CaseCompleted, event), {}, now)
+
+    def confirm(self, event: CaseCompletionConfirmed | Mapping[str, Any], *,
+                now: Instant | None = None) -> Recorded:
+        return self._fact(cf.CONFIRMED, _parse(CaseCompletionConfirmed, event), {}, now)
+
+    def record(self, kind: str, body: Mapping[str, Any], *, now: Instant | None = None,
+               strict: bool = False) -> Recorded:
+        """Any case fact by its protocol event type (`case.accepted`, `case.suspended`, ...)."""
+        doors: dict[str, Callable[..., Recorded]] = {
+            cf.ACCEPTED: lambda b, now: self.submit(b, now=now, strict=strict),
+            cf.SUSPENDED: self.suspend,
+            cf.RESUMED: self.resume,
+            cf.COMPLETED: self.complete,
+            cf.CONFIRMED: self.confirm,
+            cf.CORRECTED: self.correct,
+        }
+        if kind not in doors:
+            raise EntryRejected([f"{kind} is not a case fact; one of {sorted(doors)}"])
+        door = doors[kind]
+        return door(body, now=now)
+
+    def _fact(self, kind: str, event: Any, body: dict[str, Any],
+              now: Instant | None) -> Recorded:
+        now = self.now() if now is None else now
+        at = _instant(event.at)
+        problem = event_time_problem(at, now, self.rules)
+        if problem:
+            raise EntryRejected([problem])
+        body = {"case_id": event.case_id, **body}
+        with self.writing():
+            file, digest = self._file(event.case_id)
+            if _already_recorded(file, kind, at):
+                return Recorded(case_id=file.case_id, seq=None, duplicate=True,
+                                stage=self._stage(file.case_id))
+            new = self._folded(file, self.log.head().seq + 1, kind, at, body)
+            record = self.log.append(event.case_id, kind, at, event.by, body, now)
+            refreshed = self.projector.write_file(new, digest, record.seq, now)
+        return _recorded(file.case_id, record.seq, refreshed, ())
+
+    def correct(self, event: CaseCorrected | Mapping[str, Any], *,
+                now: Instant | None = None) -> Recorded:
+        """Append a correction of an earlier event; the corrected event stays in the log."""
+        event = _parse(CaseCorrected, event)
+        now = self.now() if now is None else now
+        with self.writing():
+            file, digest = self._file(event.case_id)
+            target = self.log.get(event.corrects)
+            if target is None or target.case_id != event.case_id or target.kind not in (
+                cf.CORRECTABLE
+            ):
+                raise EntryRejected([f"event {event.corrects} is not a correctable fact of "
+                                     f"case {event.case_id}"])
+            changes = self._checked_changes(file, target.kind, dict(event.changes), now)
+            clear = self._seal_phones(changes)
+            body: dict[str, Any] = {
+                "case_id": event.case_id,
+                "corrects": event.corrects,
+                "corrected_type": target.kind,
+                "changes": changes,
+                "reason": event.reason,
+            }
+            warnings: tuple[str, ...] = ()
+            if target.kind == cf.ACCEPTED:
+                trial = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
+                warnings = tuple(str(w) for w in entry_warnings(
+                    matter=trial.matter, applied_at=trial.applied_at,
+                    accepted_at=trial.accepted_at, limit=trial.limit, calendar=self.calendar,
+                    rules=self.rules, now=now,
+                ))
+                body["warnings"] = list(warnings)
+            new = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
+            record = self.log.append(event.case_id, cf.CORRECTED, None, event.by, body, now)
+            self._keep_personal(record.seq, clear)
+            refreshed = self.projector.write_file(new, digest, record.seq, now)
+        return _recorded(file.case_id, record.seq, refreshed, warnings)
+
+    def _checked_changes(self, file: CaseFile, kind: str, changes: dict[str, Any],
+                         now: Instant) -> dict[str, Any]:
+        allowed = cf.CORRECTABLE[kind]
+        wrong = sorted(set(changes) - allowed)
+        if wrong or not changes:
+            raise EntryRejected([f"a correction of {kind} may change {sorted(allowed)}, "
+                                 f"not {wrong or 'nothing'}"])
+        if kind == cf.ACCEPTED:
+            # Validate the changed fields with the entry schema itself.
+            current = {
+                "case_id": file.case_id, "by": "correction", "hall": file.hall,
+                "unit": file.unit, "window": file.window, "matter": file.matter,
+                "project_category": file.project_category,
+                "project_attribute": file.project_attribute, "contact_name": file.contact_name,
+                "contact_phone": _PLACEHOLDER_PHONE, "officer_name": file.officer_name,
+                "officer_id": file.officer_id, "officer_phone": _PLACEHOLDER_PHONE,
+                "applied_at": format_instant(file.applied_at),
+                "accepted_at": format_instant(file.accepted_at),
+                "limit": file.limit.amount, "limit_unit": file.limit.unit.value,
+            }
+            entry = _parse(CaseAccepted, {**current, **changes})
+            dumped = entry.model_dump(mode="json")
+            out = {name: dumped[name] for name in changes}
+            for name in ("applied_at", "accepted_at"):
+                if name in out:
+                    out[name] = format_instant(_instant(getattr(entry, name)))
+            return out
+        out = dict(changes)
+        if "void" in out and out["void"] is not True:
+            raise EntryRejected(["`void` can only be true"])
+        if "at" in out:
+            try:
+                at = _instant(out["at"])
+            except (TypeError, ValueError) as error:
+                raise EntryRejected([f"at: {error}"]) from error
+            problem = event_time_problem(at, now, self.rules)
+            if problem:
+                raise EntryRejected([problem])
+            out["at"] = format_instant(at)
+        if "reason" in out and out["reason"] not in self.rules.suspension_reasons:
+            raise EntryRejected([f"reason {out['reason']!r} is not a legal suspension reason"])
+        return out
+
+    def _folded(self, file: CaseFile, seq: int, kind: str, at: Instant | None,
+                body: Mapping[str, Any]) -> CaseFile:
+        try:
+            new = fold(file, seq, kind, at, body)
+            cf.check_consistent(new)
+        except CaseRuleError as error:
+            raise EntryRejected([str(error)]) from error
+        return new
+
+    def _file(self, case_id: str) -> tuple[CaseFile, str]:
+        row = self.connection.execute(
+            "SELECT file, digest FROM cases WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownCase(f"no case {case_id}")
+        return file_from_json(row[0]), row[1]
+
+    def _stage(self, case_id: str) -> Stage:
+        row = self.connection.execute(
+            "SELECT stage FROM cases WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        return Stage(row[0])
+
+    # -- reading ------------------------------------------------------------------------
+
+    def file(self, case_id: str) -> CaseFile:
+        """The case's current facts (phones masked)."""
+        return self._file(case_id)[0]
+
+    def countdown(self, case_id: str) -> Countdown:
+        return compute(self.file(case_id).clock(), self.calendar, self.rules.ladder)
+
+    def case(self, case_id: str, now: Instant | None = None) -> CaseView:
+        """The record of one case with its light at `now`."""
+        now = self.now() if now is None else now
+        file = self.file(case_id)
+        countdown = compute(file.clock(), self.calendar, self.rules.ladder)
+        return CaseView(
+            case_id=file.case_id, hall=file.hall, unit=file.unit, window=file.window,
+            matter=file.matter, project_category=file.project_category,
+            project_attribute=file.project_attribute, contact_name=file.contact_name,
+            contact_phone=file.contact_phone, officer_name=file.officer_name,
+            officer_id=file.officer_id, officer_phone=file.officer_phone,
+            applied_at=_dt(file.applied_at), accepted_at=_dt(file.accepted_at),
+            limit=file.limit.amount, limit_unit=file.limit.unit.value,
+            stage=countdown.stage_at(now), frozen_stage=countdown.frozen_stage(),
+            due_day=_day(countdown.due_day),
+            stages=StageTimes(**{s.value: _dt(countdown.step(s)) for s in LADDER}),
+            uncertain_from=_dt(countdown.uncertain_from),
+            holds=[HoldView(seq=h.seq, reason=h.reason, note=h.note, start=_dt(h.start),
+                            end=_dt(h.end)) for h in file.holds],
+            completed_at=_dt(file.completed.at if file.completed else None),
+            confirmed_at=_dt(file.confirmed.at if file.confirmed else None),
+            awaiting_confirmation=countdown.awaiting_confirmation(),
+            days_taken=countdown.days_taken, calendar_days_taken=countdown.calendar_days_taken,
+            on_time=countdown.on_time,
+            issued=self.projector.issued_in_order(case_id),
+            corrections=list(file.corrections), warnings=list(file.warnings),
+        )
+
+    def history(self, case_id: str) -> list[LoggedEvent]:
+        return [_logged(r) for r in self.log.for_case(case_id)]
+
+    def events(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
+        """The log from `after` on: a feed for the SMS notifier or the big screen."""
+        out = []
+        for record in self.log.records(after):
+            out.append(_logged(record))
+            if len(out) >= limit:
+                break
+        return out
+
+    def lights(
+        self,
+        *,
+        hall: str | None = None,
+        unit: str | None = None,
+        stages: set[Stage] | None = None,
+        include_closed: bool = False,
+        limit: int = 10000,
+    ) -> list[CaseLight]:
+        """Cases and their lights as of the last tick, most urgent first."""
+        where, params = _filters(hall, unit, stages, include_closed)
+        rows = self.connection.execute(
+            "SELECT case_id, hall, unit, matter, officer, stage, due_day, accepted_at, next_at,"
+            " completed_at, confirmed_at FROM cases" + where
+            + " ORDER BY CASE stage " + _URGENCY + " END, due_day, case_id LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [
+            CaseLight(
+                case_id=r[0], hall=r[1], unit=r[2], matter=r[3], officer_name=r[4],
+                stage=Stage(r[5]), due_day=_day(r[6]), accepted_at=_dt(r[7]),
+                next_change_at=_dt(r[8]),
+                awaiting_confirmation=r[9] is not None and r[10] is None,
+            )
+            for r in rows
+        ]
+
+    def stage_counts(self, by: str = "unit", *, include_closed: bool = False
+                     ) -> dict[str, dict[str, int]]:
+        """Number of cases per light, grouped by `hall`, `unit`, `matter` or `officer`."""
+        if by not in ("hall", "unit", "matter", "officer"):
+            raise ValueError("group by hall, unit, matter or officer")
+        where = "" if include_closed else " WHERE confirmed_at IS NULL"
+        counts: dict[str, dict[str, int]] = {}
+        for group, stage, n in self.connection.execute(
+            f"SELECT {by}, stage, count(*) FROM cases{where} GROUP BY {by}, stage"
+        ):
+            counts.setdefault(group, {})[stage] = n
+        return counts
+
+    def open_count(self) -> int:
+        return int(self.connection.execute(
+            "SELECT count(*) FROM cases WHERE confirmed_at IS NULL"
+        ).fetchone()[0])
+
+    # -- tamper evidence ----------------------------------------------------------------
+
+    def head(self) -> Head:
+        return self.log.head()
+
+    def verify(self, published: Head | None = None) -> VerifyReport:
+        """Check the whole chain; name the first bad record; prove it extends `published`."""
+        return verify_records(self.log.records(), published)
+
+
+def _parse(model: type[Any], value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise EntryRejected([
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            for e in error.errors()
+        ]) from error
+
+
+def _already_recorded(file: CaseFile, kind: str, at: Instant) -> bool:
+    """A resent fact (same kind, same instant) is the same fact: store it once."""
+    last = file.holds[-1] if file.holds else None
+    if kind == cf.SUSPENDED:
+        return last is not None and last.end is None and last.start == at
+    if kind == cf.RESUMED:
+        return last is not None and last.end == at and not file.suspended
+    if kind == cf.COMPLETED:
+        return file.completed is not None and file.completed.at == at
+    if kind == cf.CONFIRMED:
+        return file.confirmed is not None and file.confirmed.at == at
+    return False
+
+
+def _recorded(case_id: str, seq: int, refreshed: Refreshed,
+              warnings: tuple[str, ...]) -> Recorded:
+    return Recorded(
+        case_id=case_id, seq=seq, stage=refreshed.stage, warnings=list(warnings),
+        issued=[r.body["kind"] for r in refreshed.issued],
+    )
+
+
+def _logged(record: LogRecord) -> LoggedEvent:
+    return LoggedEvent(
+        seq=record.seq, case_id=record.case_id, kind=record.kind, at=_dt(record.at),
+        recorded_at=_dt(record.recorded_at), actor=record.actor, body=record.body,
+        hash=record.hash,
+    )
+
+
+def _day(day: int | None) -> str | None:
+    return format_day(day) if day is not None else None
+
+
+_URGENCY = " ".join(
+    f"WHEN '{stage.value}' THEN {rank}"
+    for rank, stage in enumerate(
+        [Stage.SUPERVISION_LETTER, Stage.RED_CARD, Stage.YELLOW_CARD, Stage.RED_LIGHT,
+         Stage.YELLOW_LIGHT, Stage.UNCERTAIN, Stage.SUSPENDED, Stage.BLUE, Stage.COMPLETED]
+    )
+)
+
+
+def _filters(hall: str | None, unit: str | None, stages: set[Stage] | None,
+             include_closed: bool) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if hall is not None:
+        clauses.append("hall = ?")
+        params.append(hall)
+    if unit is not None:
+        clauses.append("unit = ?")
+        params.append(unit)
+    if stages:
+        clauses.append(f"stage IN ({', '.join('?' for _ in stages)})")
+        params.extend(s.value for s in stages)
+    if not include_closed:
+        clauses.append("confirmed_at IS NULL")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
