@@ -56,8 +56,11 @@ def raw_paho_rate(port: int, count: int) -> float:
     pub.max_queued_messages_set(0)
     pub.connect("127.0.0.1", port)
     pub.loop_start()
-    body = ('{"v":1,"id":"%032d","device":"sim-01","seq":%d,"type":"sim.counter","body":{"n":1,"pad":"'
-            + PAYLOAD_PAD + '"}}')
+    body = (
+        '{"v":1,"id":"%032d","device":"sim-01","seq":%d,"type":"sim.counter","body":{"n":1,"pad":"'
+        + PAYLOAD_PAD
+        + '"}}'
+    )
     start = time.perf_counter()
     for n in range(count):
         pub.publish("bench/raw", body % (n, n), qos=1)
@@ -98,20 +101,35 @@ def drain_rate(root: Path, port: int, count: int) -> tuple[float, float]:
     (root / "central.toml").write_text(f'data_dir = "{root}/central"\n[broker]\nport = {port}\n')
     (root / "gateway.toml").write_text(
         f'store_path = "{root}/gw/gateway.sqlite"\n[hall_broker]\nport = {port}\n'
-        f"[central_broker]\nport = {port}\n[devices]\nknown = [{{id = \"sim-01\"}}]\n"
+        f'[central_broker]\nport = {port}\n[devices]\nknown = [{{id = "sim-01"}}]\n'
     )
     procs = [
-        subprocess.Popen([sys.executable, "-m", "hallwatch", "--log-level", "WARNING", role, "run",
-                          "--config", str(root / f"{role}.toml")])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hallwatch",
+                "--log-level",
+                "WARNING",
+                role,
+                "run",
+                "--config",
+                str(root / f"{role}.toml"),
+            ]
+        )
         for role in ("central", "gateway")
     ]
     try:
         time.sleep(1.5)  # let both connect and subscribe before the clock starts
-        agent = EdgeAgent(AgentConfig.model_validate({
-            "device": {"id": "sim-01", "hall": "hall-01", "kind": "sim"},
-            "broker": {"port": port},
-            "outbox": {"path": str(outbox_path), "max_bytes": 1 << 34},
-        }))
+        agent = EdgeAgent(
+            AgentConfig.model_validate(
+                {
+                    "device": {"id": "sim-01", "hall": "hall-01", "kind": "sim"},
+                    "broker": {"port": port},
+                    "outbox": {"path": str(outbox_path), "max_bytes": 1 << 34},
+                }
+            )
+        )
         start = time.perf_counter()
         agent.start()
         agent.uplink.wait_drained(900)
@@ -180,13 +198,23 @@ def main() -> None:
         plain_appends, plain_bytes = plain_sqlite_appends(root, 2000)
     print(f"backlog of {events} events, one machine, one Mosquitto")
     print(f"  raw paho QoS 1 publish->subscribe     {raw:>10,.0f} msg/s   (baseline)")
-    print(f"  drain device->gateway, acknowledged   {to_gateway:>10,.0f} ev/s    {to_gateway / raw:5.2f} x raw")
-    print(f"  drain device->gateway->central, acked {to_central:>10,.0f} ev/s    {to_central / raw:5.2f} x raw"
-          "   (target >= 0.5 x raw)")
+    print(
+        f"  drain device->gateway, acknowledged   {to_gateway:>10,.0f} ev/s    {to_gateway / raw:5.2f} x raw"
+    )
+    print(
+        f"  drain device->gateway->central, acked {to_central:>10,.0f} ev/s    {to_central / raw:5.2f} x raw"
+        "   (target >= 0.5 x raw)"
+    )
     print("durable outbox appends (synchronous=FULL, one commit per event)")
-    print(f"  hallwatch outbox (WAL, 1 KiB pages)   {appends:>10,.0f} ev/s    {bytes_per_event:8,.0f} bytes written/event")
-    print(f"  plain SQLite, rollback journal        {plain_appends:>10,.0f} ev/s    {plain_bytes:8,.0f} bytes written/event"
-          "   (baseline)")
+    print(
+        f"  hallwatch outbox (WAL, 1 KiB pages)   {appends:>10,.0f} ev/s    "
+        f"{bytes_per_event:8,.0f} bytes written/event"
+    )
+    print(
+        f"  plain SQLite, rollback journal        {plain_appends:>10,.0f} ev/s    "
+        f"{plain_bytes:8,.0f} bytes written/event"
+        "   (baseline)"
+    )
 
 
 if __name__ == "__main__":
