@@ -34,12 +34,14 @@ class CentralIngest:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self._stopping = False
 
     def start(self) -> None:
         connect_persistent(self.client, self.config.broker, self.config.ingest.session_expiry_s)
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -52,6 +54,8 @@ class CentralIngest:
                  "resumed" if flags.session_present else "new")
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if self._stopping:
+            return
         log.warning("central lost its broker (%s); reconnecting", reason_text(reason))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
