@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from central.web.settings import ComplaintSettings, WebSettings
 from edge.runtime.config import BrokerSettings, Section
 
 
@@ -32,6 +33,8 @@ class CentralConfig(Section):
     data_dir: Path = Field(Path("var/central"), description="central's SQLite files")
     ingest: IngestSettings = IngestSettings()
     http: HttpSettings = HttpSettings()
+    web: WebSettings = WebSettings()
+    complaints: ComplaintSettings = ComplaintSettings()
 
     @property
     def events_path(self) -> Path:

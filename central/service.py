@@ -1,15 +1,40 @@
-"""The running central service: the gateways' stream in, the supervision engine, the API."""
+"""The running central service: the gateways' stream in, the countdown engine, the API and the big screen."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
+import threading
+from typing import Any
 
+from fastapi import APIRouter
+
+from central.complaints import ComplaintDesk, QueueEventVisits
 from central.config import CentralConfig
 from central.ingest import CentralIngest
 from central.store import CentralHandler, CentralStore
+from central.telemetry import Telemetry, recorders_of
+from central.web.app import create_app
+from central.web.caseport import CaseBoard, Escalation, NoCases
+from central.web.context import CentralContext
+from central.web.feed import ChangeFeed
+from central.web.server import HttpServer
 from edge.runtime.clock import Clock, SystemClock
+from hallwatch.protocol.topics import gateway_link
+from hallwatch.receiving import AcceptedEvent
 
 log = logging.getLogger(__name__)
+
+
+class ScreenRefresh:
+    """Tells the big screen that stored events may have changed what it shows."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self.feed = feed
+
+    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+        self.feed.touch()
 
 
 class CentralService:
@@ -19,16 +44,83 @@ class CentralService:
         *,
         clock: Clock | None = None,
         handlers: list[CentralHandler] | None = None,
+        cases: CaseBoard | None = None,
+        routers: list[APIRouter] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
+        self.feed = ChangeFeed()
         self.store = CentralStore(config.events_path, self.clock, handlers)
         self.ingest = CentralIngest(config, self.store, self.clock)
+        self.telemetry = Telemetry()
+        self.complaints = ComplaintDesk(
+            self.store, config.complaints,
+            send=self.send_command,
+            recorders=lambda hall: recorders_of(self.store, hall),
+            visits=QueueEventVisits(self.store, lambda _hall, _window: None),
+        )
+        self.store.handlers.extend([self.telemetry, self.complaints, ScreenRefresh(self.feed)])
+        self.cases: CaseBoard = cases or NoCases()
+        self.context = CentralContext(
+            store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
+            cases=self.cases, hall_names={h.hall: h.hall for h in config.ingest.halls},
+        )
+        self.app = create_app(self.context, config.web, routers)
+        self.http = HttpServer(self.app, config.http.host, config.http.port)
+        self._stop = threading.Event()
+        self._engine: threading.Thread | None = None
+
+    # --- life cycle ------------------------------------------------------
 
     def start(self) -> None:
+        # Projections first: they catch up on the log before new events arrive.
+        for projection in (self.telemetry, self.complaints):
+            projection.install(self.store)
         self.ingest.start()
         log.info("central receiving on %s:%s", self.config.broker.host, self.config.broker.port)
+        self.http.start()
+        self._engine = threading.Thread(target=self._run_engine, name="engine", daemon=True)
+        self._engine.start()
 
     def stop(self) -> None:
+        self._stop.set()
+        if self._engine is not None:
+            self._engine.join(10)
+        self.http.stop()
         self.ingest.stop()
         self.store.close()
+
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
+
+    # --- the periodic part ------------------------------------------------
+
+    def _run_engine(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the engine must outlive one bad tick; the next one retries
+                log.exception("central's engine tick failed")
+            self._stop.wait(self.config.web.tick_s)
+
+    def tick(self) -> list[Escalation]:
+        """Run the countdown and the complaint deadlines up to now; announce what changed."""
+        now_ms = self.clock.wall_ms()
+        steps = self.cases.tick(now_ms // 1000)
+        for step in steps:
+            self.feed.publish("escalation", {
+                "case_id": step.case_id, "stage": step.stage, "hall": step.hall, "unit": step.unit,
+                "at": step.at,
+            })
+        for complaint in self.complaints.tick(now_ms, int(self.config.web.hold_retry_s * 1000)):
+            self.feed.publish("complaint", {"id": complaint, "overdue": True})
+        return steps
+
+    # --- commands down to the halls ---------------------------------------
+
+    def send_command(self, hall: str, command: dict[str, Any]) -> None:
+        """Publish on `central/<hall>/cmd`; the hall's gateway runs it or relays it to its device."""
+        topic = gateway_link(hall).commands
+        self.ingest.client.publish(topic, json.dumps(command, ensure_ascii=False), qos=1)
+        log.info("sent %r to hall %s (%s)", command.get("command"), hall, command.get("device", "gateway"))

@@ -1,0 +1,95 @@
+"""Projections over central's event log that can be added late and catch up from the log.
+
+A projection is fed every newly stored event inside the store's transaction
+(as a `CentralHandler`), and remembers the last event row it has seen; at
+start-up it replays whatever it has not seen yet, so a projection deployed
+after months of events starts complete, and a crash between the two never
+counts an event twice (the cursor commits with the rows it produced).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from central.store import CentralStore
+from hallwatch.protocol.envelope import Envelope
+from hallwatch.receiving import AcceptedEvent
+
+CURSOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS projection_cursor (
+    name TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+);
+"""
+
+REPLAY_CHUNK = 2000
+
+
+class Projection:
+    """Base of central's own projections: subclasses set `name`, `schema` and implement `apply`."""
+
+    name = "projection"
+    schema = ""
+
+    def install(self, store: CentralStore) -> None:
+        """Create the tables and replay the events stored before this projection existed."""
+        with store.transaction() as tx:
+            run_script(tx, CURSOR_SCHEMA + self.schema)
+        self.catch_up(store)
+
+    def catch_up(self, store: CentralStore) -> int:
+        replayed = 0
+        while True:
+            with store.transaction() as tx:
+                last = self._cursor(tx)
+                rows = tx.execute(
+                    "SELECT id, hall, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, REPLAY_CHUNK),
+                ).fetchall()
+                for _id, hall, payload in rows:
+                    self.apply(tx, hall, Envelope.model_validate_json(payload))
+                if rows:
+                    self._set_cursor(tx, rows[-1][0])
+            replayed += len(rows)
+            if len(rows) < REPLAY_CHUNK:
+                return replayed
+
+    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+        self.apply(tx, hall, event.envelope)
+        # The row was just inserted in this transaction: its id is the newest.
+        (last,) = tx.execute("SELECT max(id) FROM events").fetchone()
+        self._set_cursor(tx, last)
+
+    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+        raise NotImplementedError
+
+    def _cursor(self, tx: sqlite3.Connection) -> int:
+        row = tx.execute("SELECT last_id FROM projection_cursor WHERE name = ?", (self.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_cursor(self, tx: sqlite3.Connection, last_id: Any) -> None:
+        tx.execute(
+            "INSERT INTO projection_cursor (name, last_id) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
+            (self.name, int(last_id or 0)),
+        )
+
+
+def event_time(envelope: Envelope) -> int:
+    """When an event happened, ms: the gateway's estimate when there is one, never the raw Pi clock first."""
+    if envelope.recv is not None:
+        return envelope.recv.est_time if envelope.recv.est_time is not None else envelope.recv.at
+    return envelope.time
+
+
+def run_script(tx: sqlite3.Connection, script: str) -> None:
+    """Run a schema script inside the caller's transaction (`executescript` would commit it)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            tx.execute(statement)
+            statement = ""
+    if statement.strip():
+        tx.execute(statement)

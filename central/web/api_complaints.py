@@ -1,0 +1,106 @@
+"""Complaints: unified acceptance, assigned handling, online feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from central.complaints import ComplaintDesk, ComplaintError, NewComplaint, UnknownComplaint
+from central.web.auth import Principal, reader, writer
+from central.web.context import CentralContext
+from central.web.models import (
+    AnswerIn,
+    AssignIn,
+    ChainReport,
+    ComplaintEventOut,
+    ComplaintIn,
+    ComplaintOut,
+    ContactOut,
+)
+from central.web.timefmt import to_ms
+
+router = APIRouter(prefix="/api/complaints", tags=["complaints"])
+T = TypeVar("T")
+
+Reader = Annotated[Principal, Depends(reader)]
+Writer = Annotated[Principal, Depends(writer)]
+
+
+def desk(request: Request) -> ComplaintDesk:
+    context: CentralContext = request.app.state.central
+    return context.complaints
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Domain refusals become 404 / 409 / 422 answers that say why."""
+    try:
+        return call()
+    except UnknownComplaint as exc:
+        raise HTTPException(404, f"no complaint {exc.args[0]!r}") from exc
+    except ComplaintError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT if "already" in str(exc) else 422, str(exc)) from exc
+
+
+@router.post("", response_model=ComplaintOut, status_code=201,
+             summary="Accept a complaint; link its visit, hold the window's footage, assign it")
+def accept(request: Request, body: ComplaintIn, who: Writer) -> ComplaintOut:
+    new = NewComplaint(
+        hall=body.hall, summary=body.summary, channel=body.channel, complainant=body.complainant,
+        phone=body.phone, ticket=body.ticket, window=body.window,
+        visit_time=to_ms(body.visit_time) if body.visit_time else None,
+        officer=body.officer, unit=body.unit,
+    )
+    complaints = desk(request)
+    complaint = guarded(lambda: complaints.receive(new, who.name))
+    request.app.state.central.feed.publish("complaint", {"id": complaint, "hall": body.hall})
+    return ComplaintOut.model_validate(complaints.get(complaint))
+
+
+@router.get("", response_model=list[ComplaintOut], summary="Complaints, newest first")
+def list_complaints(
+    request: Request, _who: Reader, hall: str | None = None,
+    state: Literal["received", "assigned", "answered"] | None = None,
+    overdue: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ComplaintOut]:
+    rows = desk(request).list(hall=hall, state=state, overdue=overdue, limit=limit)
+    return [ComplaintOut.model_validate(row) for row in rows]
+
+
+@router.get("/verify", response_model=ChainReport, summary="Check the complaint log's hash chain")
+def verify(request: Request, _who: Reader) -> ChainReport:
+    return ChainReport.model_validate(desk(request).verify())
+
+
+@router.get("/{complaint}", response_model=ComplaintOut, summary="One complaint, its holds and answer")
+def get(request: Request, complaint: str, _who: Reader) -> ComplaintOut:
+    return ComplaintOut.model_validate(guarded(lambda: desk(request).get(complaint)))
+
+
+@router.get("/{complaint}/history", response_model=list[ComplaintEventOut],
+            summary="Every step of a complaint, as appended (personal data masked)")
+def history(request: Request, complaint: str, _who: Reader) -> list[Any]:
+    return guarded(lambda: desk(request).history(complaint))
+
+
+@router.get("/{complaint}/contact", response_model=ContactOut,
+            summary="The complainant's contact, unmasked, for the call back (supervisors only)")
+def contact(request: Request, complaint: str, _who: Writer) -> ContactOut:
+    return ContactOut.model_validate(guarded(lambda: desk(request).contact(complaint)))
+
+
+@router.post("/{complaint}/assign", response_model=ComplaintOut, summary="Assign to a unit (归口办理)")
+def assign(request: Request, complaint: str, body: AssignIn, who: Writer) -> ComplaintOut:
+    complaints = desk(request)
+    guarded(lambda: complaints.assign(complaint, body.unit, body.handler, who.name))
+    request.app.state.central.feed.publish("complaint", {"id": complaint})
+    return ComplaintOut.model_validate(complaints.get(complaint))
+
+
+@router.post("/{complaint}/answer", response_model=ComplaintOut, summary="Record the answer (网上反馈)")
+def answer(request: Request, complaint: str, body: AnswerIn, who: Writer) -> ComplaintOut:
+    complaints = desk(request)
+    guarded(lambda: complaints.answer(complaint, body.answer, who.name))
+    request.app.state.central.feed.publish("complaint", {"id": complaint})
+    return ComplaintOut.model_validate(complaints.get(complaint))

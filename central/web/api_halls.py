@@ -1,0 +1,54 @@
+"""Hall telemetry: devices online and offline with last seen, printer and recorder health, losses."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from central.telemetry import HallView, hall_views
+from central.web.auth import reader
+from central.web.context import CentralContext
+from central.web.models import DeviceOut, HallOut
+
+router = APIRouter(prefix="/api", tags=["halls"], dependencies=[Depends(reader)])
+
+
+def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
+    return HallOut(
+        hall=view.hall,
+        name=context.hall_names.get(view.hall, view.hall),
+        gateway_online=view.gateway_online,
+        gateway_last_seen=view.gateway_last_seen,
+        gateway_reason=view.gateway_reason,
+        devices_online=view.devices_online,
+        devices=[DeviceOut.model_validate(device, from_attributes=True) for device in view.devices],
+        ingest=view.ingest,
+        dead_letters_at_central=view.dead_letters_at_central,
+        refused_at_gateway=view.refused_at_gateway,
+        forward_backlog=view.forward_backlog,
+        queue_today=context.queue_today(view.hall, now_ms) if context.queue_today else None,
+        ratings_today=context.ratings_today(view.hall, now_ms) if context.ratings_today else None,
+    )
+
+
+def all_halls(context: CentralContext, hall: str | None = None) -> list[HallOut]:
+    now = context.clock.wall_ms()
+    views = hall_views(context.store, hall)
+    known = {view.hall for view in views}
+    # Halls named in the configuration show even before their gateway has spoken.
+    for name in sorted(set(context.hall_names) - known):
+        if hall is None or hall == name:
+            views.append(HallView(name, None, None, None, [], {}, 0, 0, None))
+    return [hall_out(context, view, now) for view in views]
+
+
+@router.get("/halls", response_model=list[HallOut], summary="Every hall's devices, queues and link health")
+def halls(request: Request) -> list[HallOut]:
+    return all_halls(request.app.state.central)
+
+
+@router.get("/halls/{hall}", response_model=HallOut, summary="One hall's telemetry")
+def hall(request: Request, hall: str) -> HallOut:
+    found = all_halls(request.app.state.central, hall)
+    if not found:
+        raise HTTPException(404, f"no hall {hall!r}")
+    return found[0]

@@ -1,0 +1,38 @@
+"""Performance evaluation per unit, window and officer, ranked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from central.performance import evaluate
+from central.web.auth import reader
+from central.web.caseport import CaseFilter
+from central.web.context import CentralContext
+from central.web.models import PerformanceOut
+
+router = APIRouter(prefix="/api", tags=["performance"], dependencies=[Depends(reader)])
+
+Group = Literal["unit", "window", "officer"]
+
+
+def performance_rows(context: CentralContext, by: Group, hall: str | None) -> list[PerformanceOut]:
+    cases = {
+        str(row["key"]): row
+        for row in context.cases.statistics(by, CaseFilter(hall=hall))
+        if row.get("key") is not None
+    }
+    ratings = context.ratings.by(by, None) if context.ratings is not None else {}
+    return [PerformanceOut.model_validate(asdict(row)) for row in evaluate(cases, ratings)]
+
+
+@router.get("/performance", response_model=list[PerformanceOut],
+            summary="Units, windows or officers ranked by on-time rate, cards and satisfaction")
+def performance(
+    request: Request,
+    by: Annotated[Group, Query(description="what to rank")] = "unit",
+    hall: str | None = None,
+) -> list[PerformanceOut]:
+    return performance_rows(request.app.state.central, by, hall)

@@ -1,0 +1,167 @@
+"""The big screen's data: one snapshot of every open case by hall and unit, and a stream of changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from central.web.api_cases import StageParam, case_out
+from central.web.api_halls import all_halls
+from central.web.auth import reader
+from central.web.caseport import OPEN_STAGES, CaseFilter
+from central.web.context import CentralContext
+from central.web.labels import STAGE_LOOKS, look
+from central.web.models import CaseOut, HallOut, Out
+from central.web.timefmt import iso_s
+
+router = APIRouter(prefix="/api", tags=["big screen"], dependencies=[Depends(reader)])
+
+SCREEN_CASES = 3000
+"""Most case tiles one snapshot carries; the counts always cover every open case."""
+STREAM_POLL_S = 0.5
+STREAM_KEEPALIVE_S = 15.0
+
+
+class UnitBoard(Out):
+    unit: str
+    counts: dict[str, int]
+    cases: list[CaseOut]
+
+
+class HallBoard(Out):
+    hall: HallOut
+    counts: dict[str, int]
+    units: list[UnitBoard]
+    complaints_open: int
+    complaints_overdue: int
+
+
+class StageLegend(Out):
+    stage: str
+    label: str
+    colour: str
+    shape: str
+
+
+class ScreenSnapshot(Out):
+    version: int = Field(description="changes when anything on the screen may have changed")
+    now: str
+    open_cases: int = Field(description="every open case matching the filter")
+    shown_cases: int = Field(description="case tiles in this snapshot (the most urgent first)")
+    counts: dict[str, int]
+    legend: list[StageLegend]
+    halls: list[HallBoard]
+    recent: list[dict[str, Any]] = Field(description="the latest escalations and complaints")
+
+
+def snapshot(
+    context: CentralContext, hall: str | None, unit: str | None, stage: str | None
+) -> ScreenSnapshot:
+    version = context.feed.version
+    query = CaseFilter(hall=hall, unit=unit, stage=stage, open_only=True, limit=SCREEN_CASES)
+    rows = context.cases.search(query)
+    halls = {h.hall: h for h in all_halls(context, hall)}
+    by_hall: dict[str, dict[str, list[CaseOut]]] = {}
+    for row in rows:
+        case = case_out(row)
+        by_hall.setdefault(case.hall, {}).setdefault(case.unit, []).append(case)
+    complaints = context.complaints.list(hall=hall, limit=1000)
+    boards = []
+    for name in sorted(set(halls) | set(by_hall)):
+        if name not in halls:  # cases of a hall whose gateway has never spoken
+            halls[name] = _empty_hall(context, name)
+        units = [
+            UnitBoard(unit=u, counts=_counts(cases), cases=cases)
+            for u, cases in sorted(by_hall.get(name, {}).items())
+        ]
+        open_complaints = [c for c in complaints if c["hall"] == name and c["state"] != "answered"]
+        boards.append(HallBoard(
+            hall=halls[name],
+            counts=_counts([c for u in units for c in u.cases]),
+            units=units,
+            complaints_open=len(open_complaints),
+            complaints_overdue=sum(1 for c in open_complaints if c["overdue"]),
+        ))
+    recent = [
+        {"version": h.version, "kind": h.kind, **h.data}
+        for h in context.feed.since(max(0, version - 50)) if h.kind in ("escalation", "complaint")
+    ][-12:]
+    return ScreenSnapshot(
+        version=version,
+        now=iso_s(context.clock.wall_ms() // 1000) or "",
+        open_cases=context.cases.count(query),
+        shown_cases=len(rows),
+        counts=_counts([c for b in boards for u in b.units for c in u.cases]),
+        legend=[StageLegend(stage=s, label=v.label, colour=v.colour, shape=v.shape)
+                for s, v in sorted(STAGE_LOOKS.items(), key=lambda item: -item[1].severity)],
+        halls=boards,
+        recent=list(reversed(recent)),
+    )
+
+
+def _counts(cases: list[CaseOut]) -> dict[str, int]:
+    counted = Counter(case.stage for case in cases)
+    return {stage: counted.get(stage, 0) for stage in OPEN_STAGES}
+
+
+def _empty_hall(context: CentralContext, name: str) -> HallOut:
+    return HallOut(hall=name, name=context.hall_names.get(name, name), gateway_online=None,
+                   gateway_last_seen=None, gateway_reason=None, devices_online=0, devices=[],
+                   ingest={}, dead_letters_at_central=0, refused_at_gateway=0, forward_backlog=None)
+
+
+@router.get("/screen", response_model=ScreenSnapshot, summary="Everything the big screen shows, at once")
+def screen(
+    request: Request,
+    hall: str | None = None,
+    unit: str | None = None,
+    stage: Annotated[StageParam | None, Query()] = None,
+) -> ScreenSnapshot:
+    return snapshot(request.app.state.central, hall, unit, stage)
+
+
+@router.get("/stream", summary="Server-sent events: `change` whenever the screen should refresh",
+            response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def stream(
+    request: Request, since: Annotated[int | None, Query(ge=0)] = None, once: bool = False,
+) -> StreamingResponse:
+    context: CentralContext = request.app.state.central
+    return StreamingResponse(
+        _changes(request, context, since, once), media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _changes(
+    request: Request, context: CentralContext, since: int | None, once: bool
+) -> AsyncIterator[str]:
+    seen = context.feed.version if since is None else since
+    yield f"event: hello\ndata: {json.dumps({'version': seen})}\n\n"
+    quiet = 0.0
+    while not await request.is_disconnected():
+        version = context.feed.version
+        if version != seen:
+            happenings = [
+                {"version": h.version, "kind": h.kind, **h.data} for h in context.feed.since(seen)
+            ]
+            seen = version
+            payload = {"version": version, "happenings": happenings,
+                       "labels": {h["stage"]: look(h["stage"]).label
+                                  for h in happenings if "stage" in h}}
+            yield f"event: change\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+            quiet = 0.0
+            if once:
+                return
+        await asyncio.sleep(STREAM_POLL_S)
+        quiet += STREAM_POLL_S
+        if quiet >= STREAM_KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            quiet = 0.0

@@ -1,0 +1,61 @@
+"""The FastAPI application: the API routers, the case engine's own router, the pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from central.web import api_cases, api_complaints, api_halls, api_performance, api_screen, pages
+from central.web.auth import Authenticator, reader, writer
+from central.web.context import CentralContext
+from central.web.settings import WebSettings
+
+DESCRIPTION = """
+Central supervision of the service halls: cases and their countdown lights,
+hall telemetry, complaints with footage holds, performance evaluation.
+
+Every endpoint needs a bearer token (`Authorization: Bearer ...`). Reads need
+the **viewer** role (the big screen's); writes need the **supervisor** role.
+Personal data (contact names and phones) is masked in every response except
+a complaint's `/contact`, which the officer calling back needs.
+"""
+
+
+def create_app(
+    context: CentralContext, settings: WebSettings, extra_routers: list[APIRouter] | None = None
+) -> FastAPI:
+    app = FastAPI(
+        title="hallwatch central",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "cases", "description": "supervision records and their lights"},
+            {"name": "halls", "description": "devices, queues and link health per hall"},
+            {"name": "complaints", "description": "统一受理、归口办理、网上反馈"},
+            {"name": "performance", "description": "绩效评估"},
+            {"name": "big screen", "description": "the monitoring room's page"},
+        ],
+    )
+    app.state.central = context
+    app.state.auth = Authenticator(settings)
+    for router in (api_cases.router, api_halls.router, api_complaints.router,
+                   api_performance.router, api_screen.router, pages.router):
+        app.include_router(router)
+    for router in extra_routers or []:
+        include_guarded(app, router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    return app
+
+
+def include_guarded(app: FastAPI, router: APIRouter) -> None:
+    """Include another part's router (the case engine's intake) behind our roles.
+
+    Reads need a viewer, anything that writes a supervisor, decided per route by
+    its methods; `include_router` rebuilds each route with the added dependency.
+    """
+    for route in router.routes:
+        methods = getattr(route, "methods", None) or {"GET"}
+        dependency = reader if set(methods) <= {"GET", "HEAD"} else writer
+        single = APIRouter()
+        single.routes.append(route)
+        app.include_router(single, dependencies=[Depends(dependency)])

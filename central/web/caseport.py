@@ -1,0 +1,78 @@
+"""What the API and the big screen need from the supervision records and the countdown engine.
+
+The case engine (`central/cases/`) is adapted to this port in
+`central/web/caseadapter.py`; tests may plug in anything that satisfies it.
+Rows are plain dicts with the keys of `CaseRow` (unmasked: the API masks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+OPEN_STAGES = ("blue", "yellow_light", "red_light", "yellow_card", "red_card", "supervision_letter",
+               "suspended", "uncertain")
+STAGES = (*OPEN_STAGES, "completed")
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    hall: str | None = None
+    unit: str | None = None
+    matter: str | None = None
+    officer: str | None = None
+    stage: str | None = None
+    """A light (blue ... supervision_letter) or a state (suspended, completed, uncertain)."""
+    open_only: bool = False
+    limit: int = 500
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A step the engine took at a tick: a card or letter issued, or a light that changed."""
+
+    case_id: str
+    stage: str
+    hall: str
+    unit: str
+    at: int  # epoch seconds
+
+
+class CaseBoard(Protocol):
+    def search(self, query: CaseFilter) -> list[dict[str, Any]]:
+        """Cases matching the filter, most urgent first, with their stage now."""
+        ...
+
+    def count(self, query: CaseFilter) -> int: ...
+
+    def history(self, case_id: str) -> dict[str, Any] | None:
+        """{"case": row, "events": [...], "verified": bool, "problem": str | None}, or None."""
+        ...
+
+    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
+        """Rows of {key, received, completed, on_time, yellow_cards, red_cards, letters}."""
+        ...
+
+    def tick(self, now_s: int) -> list[Escalation]:
+        """Run the countdown up to `now_s`; the steps taken."""
+        ...
+
+
+class NoCases:
+    """The board of a central without the case engine: empty, never failing."""
+
+    def search(self, query: CaseFilter) -> list[dict[str, Any]]:
+        return []
+
+    def count(self, query: CaseFilter) -> int:
+        return 0
+
+    def history(self, case_id: str) -> dict[str, Any] | None:
+        return None
+
+    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
+        return []
+
+    def tick(self, now_s: int) -> list[Escalation]:
+        return []

@@ -1,0 +1,195 @@
+"""The API's documented shapes (they make the OpenAPI document the contract tests check)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["online", "phone", "hall", "letter", "weibo"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseOut(Out):
+    """A case as screens show it: personal data masked."""
+
+    case_id: str
+    hall: str
+    unit: str
+    window: str | None = None
+    matter: str
+    project_category: str = ""
+    project_attribute: str = ""
+    contact_name: str = Field(description="masked: the family name only")
+    contact_phone: str = Field(description="masked: 138****1234")
+    officer_name: str = Field(description="the first-responsible officer (首问负责人)")
+    officer_phone: str = Field(description="masked")
+    applied_at: str | None = None
+    accepted_at: str
+    limit: int
+    limit_unit: str
+    due: str | None = Field(None, description="the due day (the red-light day); null if uncertain")
+    stage: str = Field(description="blue, yellow_light, red_light, yellow_card, red_card, "
+                       "supervision_letter, suspended, completed or uncertain")
+    stage_label: str = Field(description="the stage in Chinese, as the big screen shows it")
+    completed_at: str | None = None
+    days_taken: int | None = None
+    on_time: bool | None = None
+
+
+class CasePage(Out):
+    total: int
+    cases: list[CaseOut]
+
+
+class CaseHistoryOut(Out):
+    case: CaseOut
+    events: list[dict[str, Any]]
+    verified: bool = Field(description="the case's records check out against the hash chain")
+    problem: str | None = Field(None, description="what verification found, if anything")
+
+
+class StatisticsRow(Out):
+    key: str | None = Field(None, description="the unit, matter, officer or hall; null for the total")
+    received: int
+    completed: int
+    on_time: int
+    on_time_rate: float | None
+    yellow_cards: int
+    red_cards: int
+    letters: int
+
+
+class HealthOut(Out):
+    component: str
+    state: str
+    detail: str | None
+    at: int
+
+
+class DeviceOut(Out):
+    device: str
+    kind: str | None
+    online: bool
+    since: int | None = Field(description="ms since the epoch of its last online/offline change")
+    last_seen: int | None
+    reason: str | None
+    dropped: int = Field(description="events its outbox dropped for space (reported, never silent)")
+    skew_ms: int | None
+    skewed: bool
+    health: list[HealthOut]
+
+
+class HallOut(Out):
+    hall: str
+    name: str
+    gateway_online: bool | None
+    gateway_last_seen: int | None
+    gateway_reason: str | None
+    devices_online: int
+    devices: list[DeviceOut]
+    ingest: dict[str, int]
+    dead_letters_at_central: int
+    refused_at_gateway: int
+    forward_backlog: int | None
+    queue_today: dict[str, Any] | None = None
+    ratings_today: dict[str, Any] | None = None
+
+
+class ComplaintIn(BaseModel):
+    """A complaint as accepted (统一受理): about a visit, named by its ticket or by window and time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hall: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    summary: str = Field(min_length=2, max_length=2000)
+    channel: Channel = "online"
+    complainant: str | None = Field(None, max_length=60)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 -]{5,19}$",
+                              description="kept for the answer; shown masked")
+    ticket: str | None = Field(None, pattern=r"^[A-Z]{1,2}\d{1,6}$", description="the served ticket")
+    window: str | None = Field(None, min_length=1, max_length=16)
+    visit_time: datetime | None = Field(None, description="when the visit was; naive = Asia/Shanghai")
+    officer: str | None = Field(None, max_length=60)
+    unit: str | None = Field(None, max_length=80, description="the unit to handle it, if known")
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unit: str = Field(min_length=1, max_length=80)
+    handler: str | None = Field(None, max_length=60)
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str = Field(min_length=2, max_length=4000)
+
+
+class HoldOut(Out):
+    device: str
+    window: str
+    start: str
+    end: str
+    requested_at: str
+    attempts: int
+    confirmed_at: str | None
+
+
+class ComplaintOut(Out):
+    id: str
+    received_at: str
+    channel: str
+    hall: str
+    ticket: str | None
+    window: str | None
+    officer: str | None
+    unit: str | None
+    handler: str | None
+    visit_from: str | None
+    visit_to: str | None
+    summary: str
+    state: Literal["received", "assigned", "answered"]
+    due_at: str
+    overdue: bool
+    answered_at: str | None
+    answer: str | None
+    holds: list[HoldOut]
+
+
+class ComplaintEventOut(Out):
+    seq: int
+    type: str
+    at: str
+    actor: str
+    body: dict[str, Any]
+
+
+class ContactOut(Out):
+    complainant: str | None
+    phone: str | None
+
+
+class ChainReport(Out):
+    ok: bool
+    rows: int
+    first_bad_seq: int | None
+    head: str
+
+
+class PerformanceOut(Out):
+    rank: int
+    key: str
+    score: float = Field(description="0-100; how the rank is decided is in docs/central.md")
+    cases_completed: int
+    on_time_rate: float | None
+    yellow_cards: int
+    red_cards: int
+    letters: int
+    ratings: int
+    satisfaction: float | None
+    bad_ratings: int
+    bad_rectified: int
