@@ -1,0 +1,157 @@
+"""Holds: footage of a camera and time range kept for a complaint, whatever retention says.
+
+A hold names who placed it, why, and until when. The same request comes from
+the technician's command line and from central through the gateway (an MQTT
+command), so it is one validated model. A hold on a window holds every camera
+covering that window: a complaint about a served ticket names a window and a
+time, not a camera.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from edge.camera_recorder.config import RecorderConfig
+from edge.camera_recorder.index import FootageIndex, Gap, Hold
+from edge.camera_recorder.times import parse_instant
+
+HOLD_ID = r"^[A-Za-z0-9._:-]{1,100}$"
+
+
+class HoldRequest(BaseModel):
+    """What placing a hold needs; times as ISO 8601, ms since the epoch, or +N[smhd] from now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hold_id: str | None = Field(
+        None, pattern=HOLD_ID, description="idempotency key: the same id never holds twice"
+    )
+    camera: str | None = None
+    window: str | None = None
+    start: str | int = Field(alias="from")
+    end: str | int = Field(alias="to")
+    until: str | int
+    who: str = Field(min_length=1, max_length=200)
+    why: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("who", "why")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank: a hold says who placed it and why")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_target(self) -> HoldRequest:
+        if (self.camera is None) == (self.window is None):
+            raise ValueError("give exactly one of camera or window")
+        return self
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hold_id: str = Field(pattern=HOLD_ID)
+    who: str = Field(min_length=1, max_length=200)
+    why: str = Field(min_length=1, max_length=1000)
+
+
+class HoldRefused(ValueError):
+    """The request is well-formed but cannot be honoured (unknown camera, range backwards...)."""
+
+
+@dataclass(frozen=True)
+class PlacedHold:
+    hold: Hold
+    new: bool
+    segments: int
+    bytes: int
+    gaps: list[Gap]
+    """What is already missing in the range (and why): a hold cannot bring it back."""
+
+
+def place_holds(
+    index: FootageIndex,
+    config: RecorderConfig,
+    request: HoldRequest,
+    *,
+    now_ms: int,
+    source: str,
+) -> list[PlacedHold]:
+    """Place the hold on its camera, or on every camera of its window."""
+    start_ms = parse_instant(request.start, now_ms=now_ms)
+    end_ms = parse_instant(request.end, now_ms=now_ms)
+    until_ms = parse_instant(request.until, now_ms=now_ms)
+    if end_ms <= start_ms:
+        raise HoldRefused("the range ends before it starts")
+    if until_ms <= now_ms:
+        raise HoldRefused("'until' is in the past: the hold would expire at once")
+    cameras = _cameras_for(config, index, request)
+    base_id = request.hold_id or uuid.uuid4().hex[:16]
+    placed = []
+    for camera in cameras:
+        hold_id = base_id if len(cameras) == 1 and request.camera else f"{base_id}:{camera}"
+        stored, new = index.place_hold(
+            Hold(
+                id=hold_id,
+                camera=camera,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                until_ms=until_ms,
+                who=request.who,
+                why=request.why,
+                placed_ms=now_ms,
+                source=source,
+                released_ms=None,
+                released_by=None,
+                release_why=None,
+                reported_state=None,
+            )
+        )
+        segments, size = index.held_in(stored)
+        gaps = index.gaps_between(camera, stored.start_ms, stored.end_ms)
+        placed.append(PlacedHold(stored, new, segments, size, gaps))
+    return placed
+
+
+def _cameras_for(config: RecorderConfig, index: FootageIndex, request: HoldRequest) -> list[str]:
+    if request.camera is not None:
+        known = {c.id for c in config.cameras} | {row.id for row in index.cameras()}
+        if request.camera not in known:
+            raise HoldRefused(f"no camera {request.camera!r} on this recorder")
+        return [request.camera]
+    cameras = [c.id for c in config.cameras if request.window in c.windows]
+    if not cameras:
+        raise HoldRefused(f"no camera of this recorder covers window {request.window!r}")
+    return cameras
+
+
+def release_hold(
+    index: FootageIndex, request: ReleaseRequest, *, now_ms: int
+) -> list[Hold]:
+    """Release a hold by id; a window hold's id releases all of its cameras' holds."""
+    released = []
+    direct = index.release_hold(request.hold_id, request.who, request.why, now_ms)
+    if direct is not None:
+        released.append(direct)
+    else:
+        for hold in index.holds(active_only=True):
+            if hold.id.startswith(request.hold_id + ":"):
+                done = index.release_hold(hold.id, request.who, request.why, now_ms)
+                if done is not None:
+                    released.append(done)
+    if not released:
+        raise HoldRefused(f"no hold {request.hold_id!r}")
+    return released
+
+
+def expire_holds(index: FootageIndex, now_ms: int) -> list[Hold]:
+    """Holds past their 'until' end; their footage falls back under retention."""
+    return [
+        released
+        for hold in index.expired_holds(now_ms)
+        if (released := index.release_hold(hold.id, "expiry", "until reached", now_ms))
+    ]

@@ -1,0 +1,125 @@
+"""Turning files ffmpeg wrote into index rows: closed segments, and half-written leftovers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from edge.camera_recorder.camera import ClosedSegment
+from edge.camera_recorder.index import FootageIndex, NewSegment, Segment
+from edge.camera_recorder.segments import (
+    TS_PACKET,
+    fsync_directory,
+    fsync_file,
+    parse_segment_name,
+    trim_to_whole_packets,
+)
+from edge.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+
+CHAIN_TOLERANCE_MS = 1_500
+MIN_PLAYABLE_BYTES = 16 * TS_PACKET  # smaller than this holds no picture worth keeping
+
+
+class SegmentIngest:
+    """Indexes one camera's segments, placing each on the wall clock.
+
+    The segment list gives a segment's exact duration from the stream's own
+    timestamps; its end on the wall clock is when ffmpeg closed it, which the
+    supervisor sees within a tick (bounded by the file name, which gives the
+    opening time to the second). Measuring back from the end places the first
+    segment of a run right even though ffmpeg buffered its first seconds while
+    probing. Within one run, a segment starts where the previous one ended if
+    they agree to within a second and a half, so consecutive segments neither
+    overlap nor leave false gaps. Lines read late (at start-up) fall back to
+    the file name.
+    """
+
+    def __init__(self, index: FootageIndex, storage_dir: Path, camera: str, clock: Clock) -> None:
+        self.index = index
+        self.storage_dir = storage_dir
+        self.camera = camera
+        self.clock = clock
+        self._chain: tuple[int, int] | None = None  # (run, end_ms of the last segment)
+
+    def closed(
+        self,
+        closed: ClosedSegment,
+        *,
+        observed_ms: int | None = None,
+        not_before_ms: int | None = None,
+    ) -> Segment | None:
+        """Index a segment ffmpeg listed as closed; None if its file is gone or already indexed.
+
+        `observed_ms`: when the list line was seen (live), `not_before_ms`:
+        when this run's ffmpeg was started, as no footage of it is older.
+        """
+        name = parse_segment_name(closed.name)
+        if name is None:
+            log.warning("%s: ffmpeg listed an unexpected file name %r", self.camera, closed.name)
+            return None
+        relative = name.relative_path(self.camera)
+        path = self.storage_dir / relative
+        try:
+            fsync_file(path)
+            fsync_directory(path.parent)
+            size = path.stat().st_size
+        except FileNotFoundError:
+            log.warning("%s: closed segment %s is missing on disk", self.camera, relative)
+            return None
+        duration_ms = max(0, round((closed.end_s - closed.start_s) * 1000))
+        if observed_ms is not None:
+            end_ms = min(observed_ms, name.start_ms + 1_000 + duration_ms)
+            start_ms = self._placed(name.run, end_ms - duration_ms)
+        else:
+            start_ms = self._placed(name.run, name.start_ms)
+        if not_before_ms is not None:
+            start_ms = max(start_ms, not_before_ms)
+        segment = self.index.add_segment(
+            NewSegment(self.camera, start_ms, start_ms + duration_ms, relative, size, name.run),
+            self.clock.wall_ms(),
+        )
+        self._chain = (name.run, start_ms + duration_ms)
+        return segment
+
+    def _placed(self, run: int, estimate_ms: int) -> int:
+        if self._chain is not None and self._chain[0] == run:
+            previous_end = self._chain[1]
+            if abs(estimate_ms - previous_end) <= CHAIN_TOLERANCE_MS:
+                return previous_end
+        return estimate_ms
+
+    def leftover(self, path: Path) -> Segment | None:
+        """Index a file ffmpeg never closed (killed, crash, power cut), or delete it if empty.
+
+        MPEG-TS plays up to its last whole packet, so the file is cut back to
+        whole packets and kept; its end is its last write (mtime), as no
+        probe process is run.
+        """
+        name = parse_segment_name(path.name)
+        if name is None:
+            return None
+        relative = name.relative_path(self.camera)
+        if self.index.has_path(relative):
+            return None
+        try:
+            size = trim_to_whole_packets(path)
+            if size < MIN_PLAYABLE_BYTES:
+                path.unlink()
+                log.info("%s: removed empty leftover %s", self.camera, relative)
+                return None
+            fsync_file(path)
+            end_ms = int(path.stat().st_mtime * 1000)
+        except FileNotFoundError:
+            return None
+        start_ms = self._placed(name.run, name.start_ms)
+        end_ms = max(end_ms, start_ms + 1)
+        segment = self.index.add_segment(
+            NewSegment(self.camera, start_ms, end_ms, relative, size, name.run, partial=True),
+            self.clock.wall_ms(),
+        )
+        if segment is not None:
+            self._chain = (name.run, end_ms)
+            log.info("%s: kept half-written segment %s (%d bytes)", self.camera, relative, size)
+        return segment
