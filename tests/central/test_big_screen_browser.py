@@ -1,0 +1,83 @@
+"""The big screen in a real headless browser: seeded cases in the right colours, escalations live."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from central.service import CentralService
+from central.web.labels import STAGE_LOOKS
+from tests.central.browser import chromium
+from tests.central.conftest import VIEWER_TOKEN
+from tests.central.fakes import HandCases
+from tests.support import wait_until
+
+
+def rgb(hex_colour: str) -> tuple[int, ...]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def painted(element: Any) -> tuple[int, ...]:
+    """The element's background as (r, g, b), whether the browser says rgb() or rgba()."""
+    numbers = re.findall(r"[\d.]+", element.value_of_css_property("background-color"))
+    return tuple(int(float(n)) for n in numbers[:3])
+
+
+def tile(driver: Any, case_id: str) -> Any:
+    found = driver.find_elements("css selector", f'[data-case="{case_id}"]')
+    return found[0] if found else None
+
+
+def test_the_screen_shows_every_open_case_in_its_colour_and_word(
+    central: CentralService, cases: HandCases
+) -> None:
+    with chromium() as driver:
+        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}")
+        wait_until(lambda: tile(driver, "SP-004"), 30, "the seeded cases on the screen")
+        assert driver.current_url.endswith("/screen"), "the token must leave the address bar"
+
+        for case_id, stage in (("SP-001", "blue"), ("SP-002", "yellow_light"),
+                               ("SP-003", "red_light"), ("SP-004", "red_card")):
+            element = tile(driver, case_id)
+            look = STAGE_LOOKS[stage]
+            assert element.get_attribute("data-stage") == stage
+            assert painted(element) == rgb(look.colour), case_id
+            # Not colour alone: the shape and the word are on the tile.
+            assert f"{look.shape} {look.label}" in element.text
+        assert tile(driver, "SP-005") is None, "a completed case is not an open case"
+
+        hall = driver.find_element("css selector", '[data-hall="hall-01"]')
+        units = [u.get_attribute("data-unit") for u in hall.find_elements("css selector", "[data-unit]")]
+        assert sorted(units) == ["人社局", "民政局"]
+        assert "13812345678" not in driver.page_source
+
+
+def test_an_escalation_appears_without_a_reload(central: CentralService, cases: HandCases) -> None:
+    with chromium() as driver:
+        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}")
+        wait_until(lambda: tile(driver, "SP-003"), 30, "the seeded cases on the screen")
+        wait_until(lambda: driver.find_element("id", "link").get_attribute("data-state") == "live",
+                   30, "the event stream to connect")
+        driver.execute_script("window.__sameDocument = true;")
+
+        cases.escalate("SP-003", "yellow_card")
+        central.tick()
+
+        wait_until(lambda: tile(driver, "SP-003").get_attribute("data-stage") == "yellow_card",
+                   20, "the escalated case to turn into a yellow card")
+        assert driver.execute_script("return window.__sameDocument === true;"), "the page reloaded"
+        assert "黄牌" in tile(driver, "SP-003").text
+        alert = wait_until(lambda: driver.find_elements("css selector", '[data-alert="SP-003"]'),
+                           20, "the escalation to be announced")
+        assert "黄牌" in alert[0].text
+
+
+def test_the_screen_filters_by_unit(central: CentralService, cases: HandCases) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as driver:
+        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}")
+        wait_until(lambda: tile(driver, "SP-001"), 30, "the seeded cases on the screen")
+        Select(driver.find_element("id", "f-unit")).select_by_value("人社局")
+        wait_until(lambda: tile(driver, "SP-001") is None, 20, "民政局's cases to be filtered out")
+        assert tile(driver, "SP-002") is not None and tile(driver, "SP-004") is not None
