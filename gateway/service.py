@@ -16,7 +16,7 @@ from edge.runtime.outbox import Outbox
 from edge.runtime.uplink import Uplink
 from gateway.config import GatewayConfig
 from gateway.presence import PresenceTracker
-from gateway.registry import DeviceRegistry
+from gateway.registry import DeviceRegistry, attach_provisioning
 from gateway.store import GatewayHandler, GatewayStore
 from hallwatch.protocol.envelope import Batch, Envelope
 from hallwatch.protocol.topics import (
@@ -42,6 +42,7 @@ def build_handlers(config: GatewayConfig, service: GatewayService) -> list[Gatew
 def build_commands(config: GatewayConfig, service: GatewayService) -> dict[str, CommandHandler]:
     """Commands from central that the gateway itself carries out, by name."""
     commands: dict[str, CommandHandler] = {}
+    commands.update(attach_provisioning(service))  # registry.sync; self-test -> active
     return commands
 
 

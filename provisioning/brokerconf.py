@@ -88,6 +88,16 @@ def current_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+def reload_pid(pid: int) -> bool:
+    """SIGHUP a broker by process id (a broker this process started: tests, the demo)."""
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except (ProcessLookupError, PermissionError) as exc:
+        log.warning("could not signal the broker (pid %d): %s", pid, exc)
+        return False
+    return True
+
+
 def systemd_reload(unit: str = "hallwatch-broker.service") -> bool:
     """SIGHUP the broker systemd runs as `unit`: it rereads passwords and ACL, and every
     other client stays connected. False when the unit is not running."""

@@ -1,0 +1,136 @@
+"""Configuration bundles: every file a Pi needs to become a hall device, written whole or not at all.
+
+A device bundle holds `agent.toml` (identity, broker, outbox), `hardware.json`
+(the registry's hardware settings), the hall CA, the MQTT password (the only
+secret), optionally a client certificate, and `bundle.json` describing it.
+It is written to the Pi's boot partition (or sealed for an enrolment code);
+on first boot `hall provision install` copies it to the device's layout and
+wipes the secret from the boot partition, which any user could read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioning.files import FileEntry, verify_directory, write_directory_atomic, write_file_atomic
+from provisioning.model import Device, Hall
+
+PASSWORD_FILE = "secrets/mqtt.password"
+CLIENT_KEY = "secrets/client.key"
+CLIENT_CERT = "client.crt"
+SECRET_FILES = (PASSWORD_FILE, CLIENT_KEY)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where an installed device keeps configuration (read-only after install) and state."""
+
+    etc: Path = Path("/etc/hallwatch")
+    var: Path = Path("/var/lib/hallwatch")
+
+    def secret(self, name: str) -> Path:
+        return self.var / name
+
+
+def _toml_str(value: str | Path) -> str:
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def agent_toml(device: Device, hall: Hall, layout: Layout, *, client_cert: bool) -> str:
+    lines = [
+        "# Written by 'hall provision'; identity and credentials, not tunables.",
+        f"data_dir = {_toml_str(layout.var)}",
+        "",
+        "[device]",
+        f"id = {_toml_str(device.id)}",
+        f"hall = {_toml_str(device.hall)}",
+        f"kind = {_toml_str(device.kind.value)}",
+    ]
+    if device.window:
+        lines.append(f"window = {_toml_str(device.window)}")
+    lines += [
+        "",
+        "[broker]",
+        f"host = {_toml_str(hall.broker_hosts[0])}",
+        f"port = {hall.broker_port}",
+        f"username = {_toml_str(device.id)}",
+        f"password_file = {_toml_str(layout.secret(PASSWORD_FILE))}",
+        f"tls_ca = {_toml_str(layout.etc / 'ca.crt')}",
+    ]
+    if client_cert:
+        lines += [
+            f"tls_cert = {_toml_str(layout.etc / CLIENT_CERT)}",
+            f"tls_key = {_toml_str(layout.secret(CLIENT_KEY))}",
+        ]
+    lines += ["", "[outbox]", f"path = {_toml_str(layout.var / 'outbox.sqlite')}", ""]
+    return "\n".join(lines)
+
+
+def device_bundle(
+    device: Device,
+    hall: Hall,
+    password: str,
+    ca_cert_pem: bytes,
+    layout: Layout,
+    *,
+    client_cert: tuple[bytes, bytes] | None = None,
+) -> dict[str, FileEntry]:
+    """The files of one device's bundle, by relative path."""
+    meta: dict[str, Any] = {
+        "device": device.id, "hall": device.hall, "kind": device.kind.value, "window": device.window,
+        "serial": device.serial, "credential_version": device.credential_version,
+        "layout": {"etc": str(layout.etc), "var": str(layout.var)},
+    }
+    files = {
+        "bundle.json": FileEntry(json.dumps(meta, indent=1, ensure_ascii=False).encode()),
+        "agent.toml": FileEntry(
+            agent_toml(device, hall, layout, client_cert=client_cert is not None).encode()
+        ),
+        "hardware.json": FileEntry(json.dumps(device.hardware, indent=1, ensure_ascii=False).encode()),
+        "ca.crt": FileEntry(ca_cert_pem),
+        PASSWORD_FILE: FileEntry(password.encode() + b"\n", secret=True),
+    }
+    if client_cert is not None:
+        files[CLIENT_CERT] = FileEntry(client_cert[0])
+        files[CLIENT_KEY] = FileEntry(client_cert[1], secret=True)
+    return files
+
+
+def write_bundle(target: Path, files: dict[str, FileEntry]) -> None:
+    write_directory_atomic(target, files)
+
+
+@dataclass(frozen=True)
+class Installed:
+    device: str
+    agent_config: Path
+
+
+def install_bundle(bundle_dir: Path, *, wipe_secrets: bool = True) -> Installed:
+    """Copy a complete bundle to the layout it names; then remove its secrets from the bundle.
+
+    Refuses a bundle whose manifest is missing or does not match (a copy cut
+    short, a card pulled early): nothing is installed from half a bundle.
+    """
+    manifest = verify_directory(bundle_dir)
+    meta = json.loads((bundle_dir / "bundle.json").read_text())
+    layout = Layout(Path(meta["layout"]["etc"]), Path(meta["layout"]["var"]))
+    for name in manifest:
+        data = (bundle_dir / name).read_bytes()
+        secret = name in SECRET_FILES
+        target = layout.secret(name) if secret else layout.etc / name
+        write_file_atomic(target, data, secret=secret)
+    if wipe_secrets:
+        for name in SECRET_FILES:
+            path = bundle_dir / name
+            if path.exists():
+                # Overwrite before unlinking: a FAT boot partition is readable by anyone.
+                path.write_bytes(b"\0" * path.stat().st_size)
+                path.unlink()
+        shutil.rmtree(bundle_dir / "secrets", ignore_errors=True)
+        write_file_atomic(bundle_dir / "INSTALLED", f"{meta['device']}\n".encode())
+    return Installed(meta["device"], layout.etc / "agent.toml")
