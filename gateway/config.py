@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from edge.runtime.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
+from gateway.queue.settings import QueueSettings
 from hallwatch.protocol.topics import check_identifier
 
 
@@ -49,3 +50,4 @@ class GatewayConfig(Section):
     outbox: OutboxSettings = OutboxSettings(max_bytes=1024 * 1024 * 1024)
     uplink: UplinkSettings = UplinkSettings()
     devices: DevicePolicy = DevicePolicy()
+    queue: QueueSettings = QueueSettings()

@@ -16,6 +16,7 @@ from edge.runtime.outbox import Outbox
 from edge.runtime.uplink import Uplink
 from gateway.config import GatewayConfig
 from gateway.presence import PresenceTracker
+from gateway.queue.handler import queue_commands, queue_handler
 from gateway.registry import DeviceRegistry, attach_provisioning
 from gateway.store import GatewayHandler, GatewayStore
 from hallwatch.protocol.envelope import Batch, Envelope
@@ -36,12 +37,14 @@ CommandHandler = Callable[[dict[str, Any]], None]
 def build_handlers(config: GatewayConfig, service: GatewayService) -> list[GatewayHandler]:
     """The hall's domain logic, fed by every newly stored event (one line per domain)."""
     handlers: list[GatewayHandler] = []
+    handlers.append(queue_handler(config.queue, service))
     return handlers
 
 
 def build_commands(config: GatewayConfig, service: GatewayService) -> dict[str, CommandHandler]:
     """Commands from central that the gateway itself carries out, by name."""
     commands: dict[str, CommandHandler] = {}
+    commands.update(queue_commands(config.queue, service))
     commands.update(attach_provisioning(service))  # registry.sync; self-test -> active
     return commands
 

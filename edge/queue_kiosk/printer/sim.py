@@ -1,0 +1,154 @@
+"""A thermal printer on a TCP port (like a real one on 9100): records bytes, answers DLE EOT.
+
+Shipped in the package (like gpiozero's mock pins) for tests, the demo and the
+benchmark. Drive its faults by hand: `paper_out`, `cover_open`, `near_end`,
+`cutter_error`, `mute` (connected but silent, like a hung printer), and
+`unplug()` / `plug()` (connection refused, then back on the same port).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from edge.queue_kiosk.printer.status import encode
+from edge.queue_kiosk.printer.stream import Kind, Parser, Token
+
+
+@dataclass
+class PrintedJob:
+    """One ticket as the printer received it, up to and including its cut."""
+
+    tokens: list[Token]
+    raw: bytes
+    finished_ns: int
+    """time.monotonic_ns() when the cut's last byte arrived."""
+
+
+class SimulatedPrinter:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._requested_port = port
+        self.port = 0
+        self.paper_out = False
+        self.cover_open = False
+        self.near_end = False
+        self.cutter_error = False
+        self.mute = False
+        self.raw = bytearray()
+        self.jobs: list[PrintedJob] = []
+        self.status_queries = 0
+        self._current: list[Token] = []
+        self._current_raw = bytearray()
+        self._lock = threading.Condition()
+        self._server: socket.socket | None = None
+        self._connections: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._running = False
+
+    # --- life cycle ------------------------------------------------------
+
+    def start(self) -> SimulatedPrinter:
+        # create_server sets SO_REUSEADDR, so plug() gets the same port back at once.
+        server = socket.create_server((self.host, self.port or self._requested_port))
+        self.port = server.getsockname()[1]
+        self._server = server
+        self._running = True
+        thread = threading.Thread(target=self._accept, args=(server,), daemon=True, name="sim-printer")
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self.unplug()
+
+    def unplug(self) -> None:
+        """The cable is pulled: every connection drops and new ones are refused."""
+        self._running = False
+        if self._server is not None:
+            with contextlib.suppress(OSError):
+                self._server.close()
+            self._server = None
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def plug(self) -> None:
+        """Back on the same port."""
+        if self._server is None:
+            self.start()
+
+    # --- what was printed ------------------------------------------------
+
+    def wait_for_jobs(self, count: int, timeout: float = 10.0) -> list[PrintedJob]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.jobs) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"printer got {len(self.jobs)} ticket(s), expected {count}")
+                self._lock.wait(left)
+            return list(self.jobs)
+
+    def job_count(self) -> int:
+        with self._lock:
+            return len(self.jobs)
+
+    # --- the printer -----------------------------------------------------
+
+    def _status_reply(self, n: int) -> bytes:
+        replies = encode(
+            cover_open=self.cover_open, paper_out=self.paper_out, near_end=self.near_end,
+            cutter_error=self.cutter_error,
+        )
+        return bytes([replies.get(n, 0x12)])
+
+    def _accept(self, server: socket.socket) -> None:
+        while self._running:
+            try:
+                conn, _addr = server.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._connections.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="sim-printer-conn")
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        parser = Parser()
+        with contextlib.suppress(OSError):
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                arrived = time.monotonic_ns()
+                for token in parser.feed(chunk):
+                    if token.kind is Kind.STATUS_QUERY:
+                        self.status_queries += 1
+                        if not self.mute:
+                            conn.sendall(self._status_reply(token.raw[2]))
+                        continue
+                    self._take(token, arrived)
+        with contextlib.suppress(OSError):
+            conn.close()
+
+    def _take(self, token: Token, arrived_ns: int) -> None:
+        with self._lock:
+            self.raw += token.raw
+            # A printer with its cover open or without paper prints nothing.
+            if self.paper_out or self.cover_open:
+                return
+            self._current.append(token)
+            self._current_raw += token.raw
+            if token.kind is Kind.CUT:
+                self.jobs.append(PrintedJob(self._current, bytes(self._current_raw), arrived_ns))
+                self._current = []
+                self._current_raw = bytearray()
+                self._lock.notify_all()

@@ -1,0 +1,195 @@
+"""The kiosk's own durable state: number counters, today's tickets, appointments, the last board.
+
+A number is committed here (synchronous=FULL) before it is printed, so a
+kiosk killed at any moment restarts past every number it ever handed out.
+The day only moves forward: a Pi whose clock falls back a day after a reboot
+keeps numbering the later day rather than repeat the earlier one's numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.runtime.sqlite import Transaction, open_database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    day TEXT NOT NULL,
+    service TEXT NOT NULL,
+    next_index INTEGER NOT NULL,
+    PRIMARY KEY (day, service)
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    day TEXT NOT NULL,
+    label TEXT NOT NULL,
+    service TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    appointment TEXT,
+    voided INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, label)
+);
+CREATE TABLE IF NOT EXISTS appointments (
+    code TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    service TEXT NOT NULL,
+    officer TEXT,
+    window TEXT,
+    not_before INTEGER,
+    not_after INTEGER,
+    redeemed_ticket TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Appointment:
+    code: str
+    day: str
+    service: str
+    officer: str | None
+    window: str | None
+    not_before: int | None
+    not_after: int | None
+    redeemed_ticket: str | None
+
+
+class KioskStore:
+    def __init__(self, path: Path) -> None:
+        self._db = open_database(path)
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- the day -----------------------------------------------------------
+
+    def current_day(self, clock_day: str) -> str:
+        """The later of the clock's day and the last day this kiosk numbered."""
+        with self._lock:
+            last = self._meta("last_day")
+            return clock_day if last is None or clock_day >= last else last
+
+    def last_day(self) -> str | None:
+        with self._lock:
+            return self._meta("last_day")
+
+    # --- numbers -----------------------------------------------------------
+
+    def allocate(
+        self, day: str, service: str, floor_index: int, make_label: Any, *,
+        issued_at: int, priority: bool, appointment: str | None,
+    ) -> tuple[str, int, int]:
+        """Commit the next number of `service` on `day`: (label, number, index).
+
+        `floor_index` is the lowest index allowed (learnt from the gateway, so a
+        replaced kiosk in the same slot never repeats its predecessor's numbers).
+        `make_label(index) -> (label, number)`.
+        """
+        with self._lock, Transaction(self._db):
+            row = self._db.execute(
+                "SELECT next_index FROM counters WHERE day = ? AND service = ?", (day, service)
+            ).fetchone()
+            index = max(row[0] if row else 0, floor_index)
+            label, number = make_label(index)
+            self._db.execute(
+                "INSERT INTO counters (day, service, next_index) VALUES (?, ?, ?) "
+                "ON CONFLICT (day, service) DO UPDATE SET next_index = excluded.next_index",
+                (day, service, index + 1),
+            )
+            self._db.execute(
+                "INSERT INTO tickets (day, label, service, number, issued_at, priority, appointment) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (day, label, service, number, issued_at, int(priority), appointment),
+            )
+            if appointment is not None:
+                self._db.execute(
+                    "UPDATE appointments SET redeemed_ticket = ? WHERE code = ?", (label, appointment)
+                )
+            self._set_meta("last_day", day)
+            return label, number, index
+
+    def void(self, day: str, label: str) -> None:
+        with self._lock, Transaction(self._db):
+            self._db.execute("UPDATE tickets SET voided = 1 WHERE day = ? AND label = ?", (day, label))
+            self._db.execute(
+                "UPDATE appointments SET redeemed_ticket = NULL WHERE redeemed_ticket = ? AND day = ?",
+                (label, day),
+            )
+
+    def issued_numbers(self, day: str, service: str) -> list[tuple[int, bool]]:
+        """(number, voided) of this kiosk's tickets of `service` on `day`."""
+        with self._lock:
+            return [(n, bool(v)) for n, v in self._db.execute(
+                "SELECT number, voided FROM tickets WHERE day = ? AND service = ? ORDER BY number",
+                (day, service),
+            )]
+
+    def tickets(self, day: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT label, service, number, issued_at, priority, appointment, voided FROM tickets "
+                "WHERE day = ? ORDER BY issued_at", (day,),
+            ).fetchall()
+        keys = ("label", "service", "number", "issued_at", "priority", "appointment", "voided")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def prune(self, before_day: str) -> None:
+        """Old days are history upstream; the kiosk keeps only recent ones."""
+        with self._lock, Transaction(self._db):
+            self._db.execute("DELETE FROM tickets WHERE day < ?", (before_day,))
+            self._db.execute("DELETE FROM counters WHERE day < ?", (before_day,))
+            self._db.execute("DELETE FROM appointments WHERE day < ?", (before_day,))
+
+    # --- appointments --------------------------------------------------------
+
+    def replace_appointments(self, day: str, items: list[Appointment]) -> None:
+        """Today's list from central; codes already redeemed here stay redeemed."""
+        with self._lock, Transaction(self._db):
+            keep = {code: ticket for code, ticket in self._db.execute(
+                "SELECT code, redeemed_ticket FROM appointments WHERE day = ?", (day,)
+            )}
+            self._db.execute("DELETE FROM appointments WHERE day = ?", (day,))
+            for item in items:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO appointments (code, day, service, officer, window, not_before, "
+                    "not_after, redeemed_ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (item.code, item.day, item.service, item.officer, item.window, item.not_before,
+                     item.not_after, keep.get(item.code) or item.redeemed_ticket),
+                )
+
+    def appointment(self, code: str) -> Appointment | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT code, day, service, officer, window, not_before, not_after, redeemed_ticket "
+                "FROM appointments WHERE code = ?", (code,),
+            ).fetchone()
+        return Appointment(*row) if row else None
+
+    def appointment_count(self, day: str) -> int:
+        with self._lock:
+            return int(self._db.execute(
+                "SELECT count(*) FROM appointments WHERE day = ?", (day,)).fetchone()[0])
+
+    # --- helpers -------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

@@ -1,0 +1,226 @@
+"""The hall queue fed by the hall's events, inside the gateway's storing transaction.
+
+Kiosk tickets join the queue; window callers' presses become calls, recalls,
+no-shows, parks, transfers and completions, recorded as gateway events for
+central; calls are announced for displays and voice, and every caller gets an
+answer on its command topic. Everything a handler writes commits with the
+event, and a replayed event never reaches a handler twice (the store dedups).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.queue import store
+from gateway.queue.appointments import COMMAND as APPOINTMENTS
+from gateway.queue.appointments import AppointmentsCommand, kiosk_message
+from gateway.queue.board import BoardPublisher
+from gateway.queue.rules import SUMMONING, Action, Limits, Situation, Visit, VisitState, decide
+from gateway.queue.settings import QueueSettings
+from gateway.store import GatewayStore, HandlerContext
+from hallwatch.privacy import mask_phone
+from hallwatch.protocol.events.queue import AnomalyKind, WindowActionKind
+from hallwatch.protocol.topics import Channel, device_topic, hall_topic
+from hallwatch.receiving import AcceptedEvent
+
+log = logging.getLogger(__name__)
+
+REPLY = "queue.window_reply"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class QueueHandler:
+    """The gateway handler of the `queue.*` events (registered in gateway.service.build_handlers)."""
+
+    def __init__(self, settings: QueueSettings, hall: str, board: BoardPublisher) -> None:
+        self.settings = settings
+        self.hall = hall
+        self.board = board
+        self.zone = ZoneInfo(settings.timezone)
+        self.limits = Limits(max_recalls=settings.max_recalls)
+
+    def day_of(self, at_ms: int) -> str:
+        return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(self.zone).date().isoformat()
+
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        envelope = event.envelope
+        handler = {
+            "queue.kiosk_ready": self._kiosk_ready,
+            "queue.ticket_issued": self._ticket_issued,
+            "queue.ticket_voided": self._ticket_voided,
+            "queue.window_action": self._window_action,
+            "queue.contact_given": self._contact_given,
+        }.get(envelope.type)
+        if handler is None:
+            return
+        recv = envelope.recv
+        at = (recv.est_time or recv.at) if recv is not None else context.now_ms
+        handler(context, envelope.device, envelope.body, at)
+
+    # --- kiosks -------------------------------------------------------------------------
+
+    def _kiosk_ready(self, context: HandlerContext, device: str, body: dict[str, Any], _at: int) -> None:
+        changed = store.upsert_services(context.tx, body["services"])
+        if changed:
+            log.warning("kiosk %s redefined service(s) %s: check that every kiosk of the hall has the "
+                        "same [[services]] table", device, ", ".join(changed))
+            context.emit("queue.anomaly", {
+                "kind": AnomalyKind.SERVICE_TABLE_MISMATCH,
+                "detail": f"kiosk {device} redefined service(s) {', '.join(changed)}",
+            })
+        others = store.register_kiosk(context.tx, device, body["slot"], body["slots"])
+        if others:
+            detail = f"kiosk {device} claims slot {body['slot']}, already used by {', '.join(others)}"
+            log.error("%s: their numbers will collide; give each kiosk its own numbering.slot", detail)
+            context.emit("queue.anomaly", {"kind": AnomalyKind.SLOT_CONFLICT, "detail": detail})
+        day = body["day"]
+        items = store.appointment_items(context.tx.execute(store.APPOINTMENTS_SQL, (day,)).fetchall())
+        context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), kiosk_message(day, items))
+        self.board.mark(day)
+
+    def _ticket_issued(self, context: HandlerContext, device: str, body: dict[str, Any], at: int) -> None:
+        day, ticket = body["day"], body["ticket"]
+        clash = [kiosk for _key, kiosk in store.find_label(context.tx, day, ticket) if kiosk != device]
+        if clash:
+            detail = f"{ticket} on {day} issued by {device} and by {', '.join(clash)}"
+            log.error("number collision: %s (both kept in the queue)", detail)
+            context.emit("queue.anomaly", {"kind": AnomalyKind.NUMBER_COLLISION, "detail": detail,
+                                           "day": day, "ticket": ticket})
+        visit = Visit(
+            key=0, day=day, ticket=ticket, service=body["service"], state=VisitState.WAITING,
+            issued_at=at, waiting_since=at, priority=body["priority"], appointment=body.get("appointment"),
+            booked_officer=body.get("booked_officer"), booked_window=body.get("booked_window"),
+        )
+        store.insert_visit(context.tx, kiosk=device, number=body["number"], slot=body["slot"], visit=visit)
+        code = body.get("appointment")
+        if code:
+            earlier = store.redeem_appointment(context.tx, code, ticket)
+            if earlier is not None:
+                context.emit("queue.anomaly", {
+                    "kind": AnomalyKind.APPOINTMENT_REUSED, "day": day, "ticket": ticket,
+                    "detail": f"appointment {code} redeemed again ({earlier} first)",
+                })
+        self.board.mark(day)
+
+    def _ticket_voided(self, context: HandlerContext, device: str, body: dict[str, Any], _at: int) -> None:
+        if store.void_visit(context.tx, body["day"], body["ticket"], device):
+            log.info("ticket %s of %s voided by %s: %s", body["ticket"], body["day"], device, body["reason"])
+        self.board.mark(body["day"])
+
+    # --- windows ------------------------------------------------------------------------
+
+    def _window_action(self, context: HandlerContext, device: str, body: dict[str, Any], at: int) -> None:
+        kind = WindowActionKind(body["action"])
+        action = Action(kind, at, body.get("officer"), body.get("ticket"), body.get("service"))
+        age_s = (context.now_ms - at) / 1000
+        if kind in SUMMONING and age_s > self.settings.action_ttl_s:
+            self._reply(context, device, body, False,
+                        f"{kind} reached the hall {age_s:.0f} s late: not carried out, press again")
+            return
+        tx = context.tx
+        window = store.load_window(tx, body["window"])
+        current = store.load_visit(tx, window.current)
+        day = self.day_of(at)
+        situation = Situation(
+            window=window,
+            current=current,
+            waiting=store.waiting(tx, day, window.services) if kind is WindowActionKind.CALL_NEXT else (),
+            parked=store.parked_at(tx, day, window.id) if kind is WindowActionKind.CALL_BACK else (),
+            officers_elsewhere=store.officers_elsewhere(tx, window.id),
+            known_services=frozenset(store.known_services(tx)),
+        )
+        decision = decide(action, situation, self.limits)
+        if decision.window != window:
+            store.save_window(tx, decision.window)
+        for visit in decision.visits:
+            store.save_visit(tx, visit)
+        for type, fact in decision.facts:
+            context.emit(type, fact)
+        if decision.called is not None:
+            self._announce(context, decision.called, tx)
+        if decision.visits or decision.window != window:
+            self.board.mark(day)
+        current_after = store.load_visit(tx, decision.window.current)
+        self._reply(context, device, body, decision.ok, decision.message, decision.window, current_after)
+
+    def _contact_given(self, context: HandlerContext, device: str, body: dict[str, Any], _at: int) -> None:
+        visit = store.visit_at_window(context.tx, body["day"], body["ticket"], body["window"])
+        masked = mask_phone(body["phone"])
+        if visit is None:
+            log.warning("phone %s given at window %s for %s, which was not called there",
+                        masked, body["window"], body["ticket"])
+        self._reply(context, device, {"request": "contact", "window": body["window"]}, True,
+                    f"SMS progress notices for {body['ticket']} go to {masked}")
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def _announce(self, context: HandlerContext, visit: Visit, tx: sqlite3.Connection) -> None:
+        services = store.known_services(tx)
+        name = services.get(visit.service, {}).get("name", visit.service)
+        text = self.settings.announce.format(ticket=visit.ticket, window=visit.window, service=name)
+        context.publish_after_commit(hall_topic(self.hall, "calls"), _dumps({
+            "ticket": visit.ticket, "window": visit.window, "service": visit.service,
+            "service_name": name, "text": text, "recall": visit.recalls, "at": visit.called_at,
+        }))
+        log.info("call: %s", text)
+
+    def _reply(self, context: HandlerContext, device: str, body: dict[str, Any], ok: bool, message: str,
+               window: Any = None, current: Visit | None = None) -> None:
+        reply: dict[str, Any] = {
+            "command": REPLY, "request": body.get("request"), "ok": ok, "message": message,
+        }
+        if window is not None:
+            reply["window"] = {"id": window.id, "officer": window.officer, "state": window.state}
+            reply["current"] = ({"ticket": current.ticket, "service": current.service, "day": current.day,
+                                 "recalls": current.recalls} if current else None)
+        context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), _dumps(reply))
+
+
+class AppointmentCommands:
+    """Central's `queue.appointments` command, carried out by the gateway (build_commands)."""
+
+    def __init__(self, hall: str, service: Any) -> None:
+        self.hall = hall
+        self.service = service  # its store exists only once the service is built
+
+    def __call__(self, command: dict[str, Any]) -> None:
+        try:
+            parsed = AppointmentsCommand.model_validate(command)
+        except ValueError as exc:
+            log.error("refused a malformed appointments command from central: %s", exc)
+            return
+        items = [booking.model_dump() for booking in parsed.appointments]
+
+        def work(context: HandlerContext) -> int:
+            store.replace_appointments(context.tx, parsed.day, items)
+            rows = context.tx.execute(store.APPOINTMENTS_SQL, (parsed.day,)).fetchall()
+            message = kiosk_message(parsed.day, store.appointment_items(rows))
+            for device in store.kiosk_devices(context.tx.execute(store.KIOSKS_SQL).fetchall()):
+                context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), message)
+            return len(items)
+
+        gateway_store: GatewayStore = self.service.store
+        count = gateway_store.run_in_transaction(work)
+        log.info("%d appointment(s) for %s received from central", count, parsed.day)
+
+
+def queue_handler(settings: QueueSettings, service: Any) -> QueueHandler:
+    """The queue's handler for a GatewayService (one line in gateway.service.build_handlers)."""
+    service.outbox.ensure_schema(store.SCHEMA)
+    board = BoardPublisher(
+        service.hall, service.outbox.query, service.publish, service.clock.wall_ms, settings.board_delay_ms,
+    )
+    return QueueHandler(settings, service.hall, board)
+
+
+def queue_commands(settings: QueueSettings, service: Any) -> dict[str, Any]:
+    """Commands from central for the queue (one line in gateway.service.build_commands)."""
+    return {APPOINTMENTS: AppointmentCommands(service.hall, service)}
