@@ -20,6 +20,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 from central.cases.timebase import Day, date_from_day, day_from_date
@@ -121,8 +122,8 @@ def load_schedule_file(path: Path) -> YearSchedule:
     return parse_schedule(data, str(path))
 
 
-def package_schedules() -> dict[int, YearSchedule]:
-    """The years the `chinesecalendar` package knows, as schedules."""
+@cache
+def _package_schedules() -> dict[int, YearSchedule]:
     from chinese_calendar import constants
 
     years: dict[int, tuple[set[date], set[date]]] = {}
@@ -247,28 +248,38 @@ class WorkCalendar:
         self._check_known(after, day)
         return day
 
+    def nth_before(self, day: Day, n: int) -> Day:
+        """The working day A with exactly n working days in (A, day]; n = 0 gives the last one <= day."""
+        index = self._prefix(self._rank, day) - n - 1
+        if index < 0 or not self.covers(day):
+            raise CalendarGap(day)
+        found = self._workdays[index]
+        self._check_known(found, day)
+        return found
+
     def next_workday_from(self, day: Day) -> Day:
         """`day` itself if it is a working day, else the next one."""
         return self.nth_after(day - 1, 1)
 
-    def changed_days(self, other: WorkCalendar) -> tuple[Day, Day] | None:
-        """The first and last day whose status differs between two calendars, or None."""
-        changed = [
-            year
-            for year in set(self.schedules) | set(other.schedules)
-            if (self.schedules.get(year) and self.schedules[year].digest())
-            != (other.schedules.get(year) and other.schedules[year].digest())
-        ]
-        if not changed:
-            return None
-        return day_from_date(date(min(changed), 1, 1)), day_from_date(date(max(changed), 12, 31))
+
+
+def package_schedules() -> dict[int, YearSchedule]:
+    """The years the `chinesecalendar` package knows, as schedules."""
+    return dict(_package_schedules())
+
+
+@cache
+def _package_calendar() -> WorkCalendar:
+    return WorkCalendar(package_schedules())
 
 
 def load_calendar(directory: Path | None = None) -> WorkCalendar:
     """The package's years, extended or overridden by every `*.toml` schedule file in `directory`."""
+    files = sorted(directory.glob("*.toml")) if directory is not None and directory.is_dir() else []
+    if not files:
+        return _package_calendar()
     schedules = package_schedules()
-    if directory is not None and directory.is_dir():
-        for path in sorted(directory.glob("*.toml")):
-            schedule = load_schedule_file(path)
-            schedules[schedule.year] = schedule
+    for path in files:
+        schedule = load_schedule_file(path)
+        schedules[schedule.year] = schedule
     return WorkCalendar(schedules)

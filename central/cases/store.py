@@ -31,6 +31,7 @@ from central.cases.plausibility import EntryWarning, entry_warnings, event_time_
 from central.cases.projection import Projector, Refreshed
 from central.cases.rules import RuleTable, default_rules
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
+from central.cases.stats import Figures, statistics
 from central.cases.timebase import Instant, datetime_from_instant, format_day, format_instant
 from central.cases.views import (
     CaseLight,
@@ -134,7 +135,14 @@ class CaseStore:
 
     @contextmanager
     def writing(self) -> Iterator[sqlite3.Connection]:
-        """One durable write transaction, with the log head read afresh."""
+        """One durable write transaction, with the log head read afresh.
+
+        Nested use joins the open transaction: a bulk import commits many
+        entries at once, and every refusal is raised before anything is written.
+        """
+        if self.connection.in_transaction:
+            yield self.connection
+            return
         with Transaction(self.connection) as connection:
             self.log.reload()
             yield connection
@@ -477,6 +485,11 @@ class CaseStore:
         ):
             counts.setdefault(group, {})[stage] = n
         return counts
+
+    def statistics(self, *, by: str | None = None, since: Instant | None = None,
+                   until: Instant | None = None) -> list[Figures]:
+        """Received, completed, on-time rate, cards and letters; see `central.cases.stats`."""
+        return statistics(self.connection, by=by, since=since, until=until)
 
     def open_count(self) -> int:
         return int(self.connection.execute(

@@ -1,0 +1,93 @@
+"""The article's figures: received, completed, yellow cards, red cards, letters, on-time rate.
+
+Grouped by hall, unit, matter, officer, or by period (day, month, year) of
+the figure's own instant: a case counts as received when accepted, as
+completed when done (and confirmed), a card when it fell due.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from central.cases.timebase import Instant
+
+DIMENSIONS = ("hall", "unit", "matter", "officer")
+PERIODS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+
+class Figures(BaseModel):
+    """One row of statistics."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group: str | None
+    received: int = 0
+    completed: int = 0
+    on_time: int = 0
+    on_time_rate: float | None = None
+    yellow_cards: int = 0
+    red_cards: int = 0
+    supervision_letters: int = 0
+
+
+def _key(by: str | None, time_column: str) -> str:
+    if by is None:
+        return "NULL"
+    if by in DIMENSIONS:
+        return f"c.{by}"
+    if by in PERIODS:
+        # Periods are Shanghai calendar periods.
+        return f"strftime('{PERIODS[by]}', {time_column} + 28800, 'unixepoch')"
+    raise ValueError(f"group by one of {[*DIMENSIONS, *PERIODS]} or nothing")
+
+
+def _window(column: str, since: Instant | None, until: Instant | None) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if since is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append(f"{column} < ?")
+        params.append(until)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def statistics(
+    connection: sqlite3.Connection,
+    *,
+    by: str | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
+) -> list[Figures]:
+    """Figures for [since, until), one row per group (one row overall when `by` is None)."""
+    rows: dict[Any, dict[str, Any]] = {}
+
+    def add(sql: str, params: list[Any], names: tuple[str, ...]) -> None:
+        for group, *values in connection.execute(sql, params):
+            row = rows.setdefault(group, {"group": group})
+            for name, value in zip(names, values, strict=True):
+                row[name] = row.get(name, 0) + (value or 0)
+
+    where, params = _window("c.accepted_at", since, until)
+    add(f"SELECT {_key(by, 'c.accepted_at')}, count(*) FROM cases c WHERE 1{where}"
+        " GROUP BY 1", params, ("received",))
+    where, params = _window("c.completed_at", since, until)
+    add(f"SELECT {_key(by, 'c.completed_at')}, count(*), sum(c.on_time = 1) FROM cases c"
+        f" WHERE c.confirmed_at IS NOT NULL{where} GROUP BY 1", params, ("completed", "on_time"))
+    where, params = _window("i.due_at", since, until)
+    add(f"SELECT {_key(by, 'i.due_at')}, sum(i.kind = 'yellow_card'), sum(i.kind = 'red_card'),"
+        " sum(i.kind = 'supervision_letter') FROM case_issued i JOIN cases c USING (case_id)"
+        f" WHERE i.escalation = 1{where} GROUP BY 1", params,
+        ("yellow_cards", "red_cards", "supervision_letters"))
+    figures = []
+    for group in sorted(rows, key=lambda g: (g is None, str(g))):
+        row = rows[group]
+        if row.get("completed"):
+            row["on_time_rate"] = round(row.get("on_time", 0) / row["completed"], 4)
+        figures.append(Figures(**row))
+    if by is None and not figures:
+        figures.append(Figures(group=None))
+    return figures
