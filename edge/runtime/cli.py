@@ -21,6 +21,61 @@ def device() -> None:
     """Generic edge device commands."""
 
 
+@device.command("diagnostics")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="agent TOML")
+def diagnostics(config_path: Path | None) -> None:
+    """Print a redacted snapshot of a device's outbox without connecting anywhere."""
+    from edge.runtime.outbox import Outbox
+
+    try:
+        config = load_config(AgentConfig, config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outbox = Outbox(config.outbox.path, config.outbox)
+    waiting, waiting_bytes = outbox.depth()
+    click.echo(
+        json.dumps(
+            {
+                "device": config.device.model_dump(),
+                "broker": {
+                    "host": config.broker.host,
+                    "port": config.broker.port,
+                    "username": config.broker.username,
+                    "tls": config.broker.tls_ca is not None,
+                },
+                "outbox": {
+                    "path": str(config.outbox.path),
+                    "events_waiting": waiting,
+                    "bytes_waiting": waiting_bytes,
+                    "last_seq": outbox.last_pos,
+                    "dropped": outbox.drop_totals(),
+                },
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+
+
+@device.command("schema")
+@click.argument("event_type", required=False)
+def schema(event_type: str | None) -> None:
+    """Print the JSON Schema of one event type's body, or list every type."""
+    from hallwatch.protocol.registry import UnknownEventType, all_specs, spec_for
+
+    if event_type is None:
+        for name, spec in sorted(all_specs().items()):
+            kind = "essential" if spec.essential else "routine"
+            summary = ((spec.body.__doc__ or "").strip().splitlines() or [""])[0]
+            click.echo(f"{name:36} {kind:9} {summary}")
+        return
+    try:
+        spec = spec_for(event_type)
+    except UnknownEventType as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(spec.body.model_json_schema(), indent=2, ensure_ascii=False))
+
+
 @device.command("simulate")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="agent TOML")
 @click.option("--events", default=100, show_default=True, help="numbered events to record in all")
