@@ -121,3 +121,34 @@ def test_a_burst_reaches_central_exactly_once_in_order_through_kills_and_restart
     assert sorted(numbers) == list(range(1, EVENTS + 1))  # none lost, none doubled
     assert numbers == sorted(numbers)  # and stored in the device's order
     assert all(seq == n for seq, n in rows)
+
+
+def test_a_killed_device_is_reported_offline_by_its_last_will_and_back_online_on_restart(
+    hall: HallLayout, broker: MosquittoBroker, processes: list[HallProcess]
+) -> None:
+    gateway = HallProcess(
+        "gateway", ["gateway", "run", "--config", str(hall.gateway_config(["sim-01"]))], hall.root
+    ).start()
+    device_args = ["device", "simulate", "--config", str(hall.device("sim-01")), "--events", "5"]
+    device = HallProcess("sim-01", device_args, hall.root).start()
+    processes.extend([gateway, device])
+    presence = (
+        "SELECT group_concat(type || ':' || coalesce(json_extract(payload, '$.body.reason'), ''), ' ') "
+    )
+    presence += "FROM events WHERE type IN ('device.online', 'device.offline') ORDER BY id"
+
+    def presence_log() -> str:
+        if not hall.gateway_db.exists():
+            return ""
+        try:
+            with sqlite3.connect(f"file:{hall.gateway_db}?mode=ro", uri=True) as conn:
+                return str(conn.execute(presence).fetchone()[0] or "")
+        except sqlite3.OperationalError:  # the gateway is still creating its tables
+            return ""
+
+    wait_until(lambda: "device.online" in presence_log(), 60, "the device to come online")
+    device.kill()
+    wait_until(lambda: "device.offline:connection lost" in presence_log(), 60, "the last will")
+    device.start()
+    wait_until(lambda: presence_log().count("device.online") == 2, 60, "the device to come back")
+    assert presence_log().split() == ["device.online:", "device.offline:connection", "lost", "device.online:"]
