@@ -39,3 +39,7 @@ class CentralConfig(Section):
     @property
     def events_path(self) -> Path:
         return self.data_dir / "events.sqlite"
+
+    @property
+    def cases_path(self) -> Path:
+        return self.data_dir / "cases.sqlite"

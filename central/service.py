@@ -10,12 +10,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from central.cases.engine import Engine
 from central.complaints import ComplaintDesk, QueueEventVisits
 from central.config import CentralConfig
 from central.ingest import CentralIngest
 from central.store import CentralHandler, CentralStore
 from central.telemetry import Telemetry, recorders_of
 from central.web.app import create_app
+from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation, NoCases
 from central.web.context import CentralContext
 from central.web.feed import ChangeFeed
@@ -35,6 +37,13 @@ class ScreenRefresh:
 
     def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
         self.feed.touch()
+
+
+def open_case_engine(config: CentralConfig, clock: Clock) -> EngineCases:
+    """The supervision records and their countdown, in `<data_dir>/cases.sqlite`."""
+    path = config.cases_path
+    engine = Engine.open(path, clock=lambda: clock.wall_ms() / 1000)
+    return EngineCases(engine, path)
 
 
 class CentralService:
@@ -60,7 +69,10 @@ class CentralService:
             visits=QueueEventVisits(self.store, lambda _hall, _window: None),
         )
         self.store.handlers.extend([self.telemetry, self.complaints, ScreenRefresh(self.feed)])
-        self.cases: CaseBoard = cases or NoCases()
+        self.engine_cases: EngineCases | None = None
+        if cases is None:
+            self.engine_cases = open_case_engine(config, self.clock)
+        self.cases: CaseBoard = cases or self.engine_cases or NoCases()
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
             cases=self.cases, hall_names={h.hall: h.hall for h in config.ingest.halls},
@@ -78,7 +90,12 @@ class CentralService:
             projection.install(self.store)
         self.ingest.start()
         log.info("central receiving on %s:%s", self.config.broker.host, self.config.broker.port)
-        self.http.start()
+        try:
+            self.http.start()
+        except RuntimeError as exc:
+            # Receiving the halls' events matters more than the pages: keep doing that.
+            log.error("%s: the API and the big screen are unavailable (is [http] port %s taken?); "
+                      "the halls' events are still received", exc, self.config.http.port)
         self._engine = threading.Thread(target=self._run_engine, name="engine", daemon=True)
         self._engine.start()
 
@@ -89,6 +106,9 @@ class CentralService:
         self.http.stop()
         self.ingest.stop()
         self.store.close()
+        if self.engine_cases is not None:
+            self.engine_cases.close()
+            self.engine_cases.engine.close()
 
     @property
     def base_url(self) -> str:

@@ -29,11 +29,18 @@ def mask_name(name: str | None) -> str:
     return name[:1] + "*" * max(1, len(name) - 1)
 
 
+def masked_phone(phone: str | None) -> str:
+    """Masked once, whether the record arrives in clear or already masked by the case store."""
+    if phone and "*" in phone:
+        return phone
+    return mask_phone(phone)
+
+
 def case_out(row: dict[str, Any]) -> CaseOut:
     data = {key: row.get(key) for key in CaseOut.model_fields if key in row}
     data["contact_name"] = mask_name(row.get("contact_name"))
-    data["contact_phone"] = mask_phone(row.get("contact_phone"))
-    data["officer_phone"] = mask_phone(row.get("officer_phone"))
+    data["contact_phone"] = masked_phone(row.get("contact_phone"))
+    data["officer_phone"] = masked_phone(row.get("officer_phone"))
     data["stage_label"] = look(str(row.get("stage"))).label
     return CaseOut.model_validate(data)
 

@@ -1,0 +1,166 @@
+"""The case engine (`central/cases/`) seen through the port the API and the big screen read.
+
+The engine's store keeps one SQLite connection for its writes; the tick and
+the per-case reads that go through the store share a lock here, so an HTTP
+thread never reads inside the engine's open transaction. Listings and
+statistics read through a separate read-only connection (WAL: they see the
+last committed state and never wait for a tick).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from central.cases.engine import Engine
+from central.cases.store import UnknownCase
+from central.web.caseport import CaseFilter, Escalation
+from central.web.timefmt import iso_s
+
+URGENCY = ("supervision_letter", "red_card", "yellow_card", "red_light", "yellow_light", "uncertain",
+           "suspended", "blue", "completed")
+_ORDER = "CASE stage " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(URGENCY)) + " END"
+_GROUPS = {"hall": "c.hall", "unit": "c.unit", "matter": "c.matter", "officer": "c.officer",
+           "window": "json_extract(c.file, '$.window')"}
+
+
+class EngineCases:
+    def __init__(self, engine: Engine, path: Path) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        self._reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
+                                       timeout=30)
+        self._read_lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
+
+    # --- listings ------------------------------------------------------------
+
+    def search(self, query: CaseFilter) -> list[dict[str, Any]]:
+        where, params = _where(query)
+        rows = self._read(
+            "SELECT c.file, c.stage, c.due_day, c.completed_at, c.days_taken, c.on_time FROM cases c"
+            f"{where} ORDER BY {_ORDER}, c.due_day, c.case_id LIMIT ? OFFSET ?",
+            (*params, query.limit, query.offset),
+        )
+        return [_row(json.loads(file), stage, due_day, completed_at, days_taken, on_time)
+                for file, stage, due_day, completed_at, days_taken, on_time in rows]
+
+    def count(self, query: CaseFilter) -> int:
+        where, params = _where(query)
+        return int(self._read(f"SELECT count(*) FROM cases c{where}", params)[0][0])
+
+    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
+        where, params = _where(query)
+        key = _GROUPS[group_by] if group_by else "NULL"
+        rows = self._read(
+            f"SELECT {key}, count(*), sum(c.completed_at IS NOT NULL), sum(c.on_time = 1), "
+            "coalesce(sum(i.yellow), 0), coalesce(sum(i.red), 0), coalesce(sum(i.letter), 0) "
+            "FROM cases c LEFT JOIN (SELECT case_id, sum(kind = 'yellow_card') AS yellow, "
+            "sum(kind = 'red_card') AS red, sum(kind = 'supervision_letter') AS letter "
+            "FROM case_issued GROUP BY case_id) i ON i.case_id = c.case_id"
+            f"{where} GROUP BY 1 ORDER BY 1",
+            params,
+        )
+        return [
+            {"key": k, "received": n, "completed": done or 0, "on_time": on_time or 0,
+             "yellow_cards": yellow, "red_cards": red, "letters": letters}
+            for k, n, done, on_time, yellow, red, letters in rows
+            if n
+        ]
+
+    # --- one case ------------------------------------------------------------
+
+    def history(self, case_id: str) -> dict[str, Any] | None:
+        store = self.engine.store
+        with self.lock:
+            try:
+                view = store.case(case_id)
+            except UnknownCase:
+                return None
+            events = [e.model_dump(mode="json") for e in store.history(case_id)]
+            problem = _check_links(store, [e["seq"] for e in events])
+        case = view.model_dump(mode="json")
+        case["due"] = case.pop("due_day")
+        return {"case": case, "events": events, "verified": problem is None, "problem": problem}
+
+    # --- the countdown -------------------------------------------------------
+
+    def tick(self, now_s: int) -> list[Escalation]:
+        with self.lock:
+            report = self.engine.tick(now_s)
+        if not report.changes:
+            return []
+        places = self._places([change.case_id for change in report.changes])
+        return [
+            Escalation(change.case_id, change.after.value, *places.get(change.case_id, ("?", "?")),
+                       report.now)
+            for change in report.changes
+        ]
+
+    def _places(self, case_ids: list[str]) -> dict[str, tuple[str, str]]:
+        places: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for case_id, hall, unit in self._read(
+                f"SELECT case_id, hall, unit FROM cases WHERE case_id IN ({marks})", tuple(chunk)
+            ):
+                places[case_id] = (hall, unit)
+        return places
+
+
+def _where(query: CaseFilter) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("c.hall", query.hall), ("c.unit", query.unit), ("c.matter", query.matter),
+                          ("c.officer", query.officer), ("c.stage", query.stage)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if query.open_only:
+        clauses.append("c.confirmed_at IS NULL")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _row(file: dict[str, Any], stage: str, due_day: int | None, completed_at: int | None,
+         days_taken: int | None, on_time: int | None) -> dict[str, Any]:
+    from central.cases.timebase import format_day
+
+    limit = file.get("limit") or {}
+    return {
+        "case_id": file["case_id"], "hall": file["hall"], "unit": file["unit"],
+        "window": file.get("window"), "matter": file["matter"],
+        "project_category": file.get("project_category", ""),
+        "project_attribute": file.get("project_attribute", ""),
+        "contact_name": file.get("contact_name", ""), "contact_phone": file.get("contact_phone", ""),
+        "officer_name": file.get("officer_name", ""), "officer_phone": file.get("officer_phone", ""),
+        "applied_at": iso_s(file.get("applied_at")), "accepted_at": iso_s(file["accepted_at"]),
+        "limit": limit.get("amount", 0), "limit_unit": limit.get("unit", "workdays"),
+        "due": format_day(due_day) if due_day is not None else None, "stage": stage,
+        "completed_at": iso_s(completed_at), "days_taken": days_taken,
+        "on_time": None if on_time is None else bool(on_time),
+    }
+
+
+def _check_links(store: Any, seqs: list[int]) -> str | None:
+    """Check this case's records: each hash matches its content and links to the record before it."""
+    for seq in seqs:
+        record = store.log.get(seq)
+        if record is None:
+            return f"record {seq} is missing"
+        if record.expected_hash() != record.hash:
+            return f"record {seq} was changed after it was written"
+        before = store.log.get(seq - 1) if seq > 1 else None
+        if seq > 1 and (before is None or before.hash != record.prev_hash):
+            return f"record {seq} does not link to record {seq - 1}"
+    return None

@@ -1,0 +1,98 @@
+"""The API over the real case engine: lights by hall, unit, stage; history that verifies; escalation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from central.cases.timebase import parse_instant
+from central.service import CentralService
+from central.web.demo import DEMO_UNITS, seed_central_demo
+from edge.runtime.clock import SimulatedClock
+from gateway.broker import MosquittoBroker
+from tests.central.conftest import VIEWER_TOKEN, central_config, client
+
+MONDAY_MORNING = parse_instant("2026-11-23T10:05") * 1000
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(wall_ms=MONDAY_MORNING)
+
+
+@pytest.fixture
+def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock
+                   ) -> Iterator[CentralService]:
+    config = central_config(tmp_path, broker.port, tick_s=3600)  # the test ticks by hand
+    service = CentralService(config, clock=clock)
+    service.start()
+    seed_central_demo(service)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def api(engine_central: CentralService) -> Iterator[httpx.Client]:
+    with client(engine_central, VIEWER_TOKEN) as http:
+        yield http
+
+
+def stages_of(api: httpx.Client, **params: str) -> dict[str, str]:
+    page = api.get("/api/cases", params=params).json()
+    return {case["case_id"]: case["stage"] for case in page["cases"]}
+
+
+def test_every_seeded_case_shows_the_light_it_was_seeded_for(api: httpx.Client) -> None:
+    shown = stages_of(api, open="true")
+    expected = {f"DEMO-{u + 1:02d}{c + 1:02d}": stage
+                for u, unit in enumerate(DEMO_UNITS) for c, stage in enumerate(unit["stages"])}
+    assert shown == expected
+
+
+def test_cases_filter_by_unit_and_by_light(api: httpx.Client) -> None:
+    assert set(stages_of(api, unit="人社局")) == {"DEMO-0201", "DEMO-0202", "DEMO-0203"}
+    assert stages_of(api, stage="red_card") == {"DEMO-0303": "red_card"}
+    assert stages_of(api, hall="no-such-hall") == {}
+
+
+def test_the_most_urgent_cases_come_first(api: httpx.Client) -> None:
+    order = [c["stage"] for c in api.get("/api/cases").json()["cases"]]
+    assert order[:3] == ["supervision_letter", "red_card", "yellow_card"]
+
+
+def test_a_case_history_verifies_and_keeps_phones_masked(api: httpx.Client) -> None:
+    response = api.get("/api/cases/DEMO-0303/history")
+    assert response.status_code == 200
+    history = response.json()
+    assert history["verified"] is True and history["problem"] is None
+    assert [e["kind"] for e in history["events"]][0] == "case.accepted"
+    assert history["case"]["contact_phone"] == "138****0202"
+    assert "13800000202" not in response.text
+    assert api.get("/api/cases/NOPE-1/history").status_code == 404
+
+
+def test_the_articles_figures_count_cards_per_unit(api: httpx.Client) -> None:
+    rows = {row["key"]: row for row in api.get("/api/statistics", params={"by": "unit"}).json()}
+    assert rows["人社局"]["received"] == 3
+    assert rows["人社局"]["yellow_cards"] == 1
+    assert rows["市场监管局"]["red_cards"] == 1
+    # A red card is issued after the yellow card it follows: both count.
+    assert rows["市场监管局"]["yellow_cards"] == 1
+    total = api.get("/api/statistics").json()
+    assert total[0]["received"] == sum(len(u["stages"]) for u in DEMO_UNITS)
+
+
+def test_a_tick_after_midnight_escalates_and_announces_it(
+    engine_central: CentralService, clock: SimulatedClock, api: httpx.Client
+) -> None:
+    before = engine_central.feed.version
+    clock.advance(14 * 3600 * 1000)  # Tuesday 00:05
+    steps = {step.case_id: step.stage for step in engine_central.tick()}
+    assert steps["DEMO-0104"] == "yellow_card"  # red light on Monday, one day overdue on Tuesday
+    assert stages_of(api, unit="民政局")["DEMO-0104"] == "yellow_card"
+    announced = [h.data for h in engine_central.feed.since(before) if h.kind == "escalation"]
+    assert {"case_id": "DEMO-0104", "stage": "yellow_card", "hall": "hall-01", "unit": "民政局"}.items() \
+        <= next(a for a in announced if a["case_id"] == "DEMO-0104").items()
