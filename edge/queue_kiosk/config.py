@@ -209,8 +209,14 @@ class KioskConfig(AgentConfig):
 
 
 class CallerSettings(Section):
+    """The window caller: which window, and how the officer's keys reach services."""
+
     window: str | None = Field(None, description="the window; defaults to device.window")
     reply_timeout_s: float = Field(3.0, gt=0, description="say 'gateway unreachable' after this")
+    transfer_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="digits typed before Transfer -> service prefix, e.g. {'1' = 'A', '2' = 'B'}",
+    )
 
 
 class CallerConfig(AgentConfig):

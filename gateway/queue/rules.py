@@ -196,7 +196,7 @@ def _call_back(action: Action, s: Situation, _l: Limits) -> Decision:
         return _no(s, refusal)
     parked = [v for v in s.parked if v.state is VisitState.PARKED and v.window == s.window.id]
     if action.ticket:
-        parked = [v for v in parked if v.ticket == action.ticket or v.ticket.endswith(action.ticket)]
+        parked = [v for v in parked if same_ticket(v.ticket, action.ticket)]
     if not parked:
         return _no(s, "no such parked ticket at this window")
     visit = min(parked, key=lambda v: (v.called_at or 0, v.ticket))
@@ -300,6 +300,14 @@ SUMMONING = frozenset({WindowActionKind.CALL_NEXT, WindowActionKind.RECALL, Wind
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+def same_ticket(label: str, typed: str) -> bool:
+    """'A007' matches 'A007', and '7' or '007' typed on a digits-only keypad."""
+    if not typed.isdigit():
+        return label == typed
+    digits = label.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return digits.isdigit() and int(digits) == int(typed)
 
 
 def _can_call(s: Situation) -> str | None:

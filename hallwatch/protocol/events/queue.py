@@ -145,7 +145,9 @@ class WindowActionRequested(Body):
     action: WindowActionKind
     window: str = Field(min_length=1, max_length=16)
     officer: str | None = Field(None, max_length=32)
-    ticket: str | None = Field(None, pattern=TICKET)
+    ticket: str | None = Field(
+        None, pattern=r"^([A-Z]{1,2})?\d{1,6}$", description="call-back: a label, or just its digits"
+    )
     service: str | None = Field(None, pattern=PREFIX, description="transfer target")
     request: str = Field(min_length=4, max_length=40, description="caller's id for the reply")
 
