@@ -751,15 +751,17 @@ class FootageIndex:
 
     def set_alarm(self, code: str, raised_ms: int, message: str) -> bool:
         """Raise or refresh an alarm; True when it was not raised before."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO alarms (code, raised_ms, message) VALUES (?, ?, ?) "
-                "ON CONFLICT (code) DO UPDATE SET message = excluded.message "
-                "RETURNING raised_ms",
+        with self._lock, Transaction(self._db):
+            updated = self._db.execute(
+                "UPDATE alarms SET message = ? WHERE code = ?", (message, code)
+            ).rowcount
+            if updated:
+                return False
+            self._db.execute(
+                "INSERT INTO alarms (code, raised_ms, message) VALUES (?, ?, ?)",
                 (code, raised_ms, message),
             )
-            (stored,) = cursor.fetchone()
-        return bool(stored == raised_ms)
+        return True
 
     def clear_alarm(self, code: str) -> bool:
         with self._lock:

@@ -117,16 +117,18 @@ class Recorder:
             for camera in config.cameras
         }
         self._stop = threading.Event()
+        self._closed = False
         self._threads: list[threading.Thread] = []
         self._last_forecast: CapacityForecast | None = None
         self.reconciled: ReconcileReport | None = None
 
     # --- life cycle --------------------------------------------------------------
 
-    def start(self, *, record: bool = True) -> None:
+    def start(self, *, record: bool = True, background: bool = True) -> None:
         """Reconcile, then record every camera and run retention in the background.
 
-        `record=False` runs retention and reporting only (tests of retention).
+        `record=False` starts no camera; `background=False` leaves retention
+        and reporting to explicit calls (tests that drive the clock).
         """
         self.reconciled = reconcile(
             self.index, self.storage_dir, [c.id for c in self.config.cameras], self.clock
@@ -153,12 +155,18 @@ class Recorder:
                 )
                 thread.start()
                 self._threads.append(thread)
-        housekeeping = threading.Thread(target=self._housekeeping, name="recorder-housekeeping")
-        housekeeping.start()
-        self._threads.append(housekeeping)
+        if background:
+            housekeeping = threading.Thread(
+                target=self._housekeeping, name="recorder-housekeeping"
+            )
+            housekeeping.start()
+            self._threads.append(housekeeping)
 
     def stop(self) -> None:
         """Close every open segment, mark the stop as a gap, report, close the index."""
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
