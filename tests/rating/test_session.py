@@ -22,7 +22,8 @@ class Terminal:
 
     def __init__(self, **rules: Any) -> None:
         ids = itertools.count(1)
-        self.session = RatingSession(RatingRules.model_validate(rules), new_id=lambda: f"arming-{next(ids):03d}")
+        self.session = RatingSession(RatingRules.model_validate(rules),
+                                     new_id=lambda: f"arming-{next(ids):03d}")
         self.t = 1_000_000
         self.records: list[Record] = []
         self.shown: list[Show] = []
@@ -126,7 +127,8 @@ def test_a_bad_grade_asks_for_a_reason_and_records_it() -> None:
     t.wait(2000)
     t.press("2")
     (reason,) = t.of("rating.reason")
-    assert reason == {"rating": "gw-arm-0001", "reason": "efficiency", "label": "办事效率低", "at": reason["at"]}
+    assert reason == {"rating": "gw-arm-0001", "reason": "efficiency", "label": "办事效率低",
+                      "at": reason["at"]}
     assert t.flags() == ["mashing"]
     assert t.session.phase is Phase.THANKS
 
