@@ -133,9 +133,10 @@ def test_a_killed_device_is_reported_offline_by_its_last_will_and_back_online_on
     device = HallProcess("sim-01", device_args, hall.root).start()
     processes.extend([gateway, device])
     presence = (
-        "SELECT group_concat(type || ':' || coalesce(json_extract(payload, '$.body.reason'), ''), ' ') "
+        "SELECT group_concat(entry, ' ') FROM (SELECT type || ':' || "
+        "coalesce(json_extract(payload, '$.body.reason'), '') AS entry FROM events "
+        "WHERE type IN ('device.online', 'device.offline') ORDER BY id)"
     )
-    presence += "FROM events WHERE type IN ('device.online', 'device.offline') ORDER BY id"
 
     def presence_log() -> str:
         if not hall.gateway_db.exists():
