@@ -1,9 +1,287 @@
-"""Operator commands for cases: deadline calculator, verify, import."""
+"""Operator commands for cases: deadline calculator, verify, head, import, tick, calendar, lights, stats."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
+
+DEFAULT_DB = Path(os.environ.get("HALLWATCH_CASES_DB", "var/central/cases.sqlite"))
+DEFAULT_CALENDAR_DIR = Path(os.environ.get("HALLWATCH_CALENDAR_DIR", "var/central/calendar"))
+
+
+def _db_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--rules", "rules_path", type=click.Path(path_type=Path, exists=True),
+                     help="rule table TOML (default: the shipped one)")(f)
+    f = click.option("--calendar-dir", type=click.Path(path_type=Path),
+                     default=DEFAULT_CALENDAR_DIR, show_default=True,
+                     help="yearly schedule files (YYYY.toml) for years the package lacks")(f)
+    return click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB,
+                        show_default=True, help="the case store (SQLite)")(f)
+
+
+def _engine(db: Path, calendar_dir: Path, rules_path: Path | None) -> Any:
+    from central.cases.engine import Engine
+    from central.cases.rules import RulesError, RuleTable
+
+    try:
+        rules = RuleTable.load(rules_path) if rules_path else None
+    except RulesError as error:
+        raise click.ClickException(str(error)) from error
+    return Engine.open(db, calendar_dir=calendar_dir, rules=rules)
+
+
+def _instant(text: str | None) -> int | None:
+    from central.cases.timebase import parse_instant
+
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise click.BadParameter(f"{text!r}: {error}") from error
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@click.command(name="deadline")
+@click.option("--accepted", required=True, help="acceptance instant, e.g. 2026-11-23T10:00")
+@click.option("--limit", type=click.IntRange(1, 3650), required=True)
+@click.option("--unit", type=click.Choice(["workdays", "days", "months"]), default="workdays",
+              show_default=True)
+@click.option("--suspend", multiple=True, metavar="FROM..TO",
+              help="a suspension; repeat for several; FROM.. while still suspended")
+@click.option("--at", "at_text", help="show the stage at this instant (default: now)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--calendar-dir", type=click.Path(path_type=Path), default=DEFAULT_CALENDAR_DIR,
+              show_default=True)
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, exists=True))
+def deadline(accepted: str, limit: int, unit: str, suspend: tuple[str, ...],
+             at_text: str | None, as_json: bool, calendar_dir: Path,
+             rules_path: Path | None) -> None:
+    """When is a case due? The due day, when each stage begins, and the stage at --at."""
+    import time
+
+    from central.cases.calculator import calculate, parse_hold
+    from central.cases.calendar import ScheduleFileError, load_calendar
+    from central.cases.rules import RuleTable
+    from central.cases.stages import LimitUnit
+
+    try:
+        calendar = load_calendar(calendar_dir)
+        holds = tuple(parse_hold(text) for text in suspend)
+    except (ScheduleFileError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    rules = RuleTable.load(rules_path)
+    at = _instant(at_text) or int(time.time())
+    answer = calculate(_instant(accepted) or 0, limit, LimitUnit(unit), holds, at, calendar,
+                       rules.ladder)
+    if as_json:
+        _echo_json(answer.as_dict())
+    else:
+        click.echo("\n".join(answer.lines()))
+
+
+@click.command(name="verify")
+@_db_option
+@click.option("--head", "head_file", type=click.Path(path_type=Path, exists=True),
+              help="a head exported earlier: prove the log still extends it")
+def verify(db: Path, calendar_dir: Path, rules_path: Path | None, head_file: Path | None) -> None:
+    """Check the whole hash-chained case log; name the first bad record."""
+    from central.cases.chain import Head
+
+    engine = _engine(db, calendar_dir, rules_path)
+    published = Head.from_json(head_file.read_text()) if head_file else None
+    report = engine.store.verify(published)
+    engine.close()
+    if report.ok:
+        extends = f", extends published head {published.seq}" if published else ""
+        click.echo(f"ok: {report.checked} records, head {report.head.seq} "
+                   f"{report.head.hash}{extends}")
+        return
+    where = f"first bad record: {report.first_bad}: " if report.first_bad else ""
+    click.echo(f"FAILED: {where}{report.problem}", err=True)
+    sys.exit(1)
+
+
+@click.command(name="head")
+@_db_option
+@click.option("--out", type=click.Path(path_type=Path), help="write the head here (JSON)")
+def head(db: Path, calendar_dir: Path, rules_path: Path | None, out: Path | None) -> None:
+    """Export the log's head hash, for publishing outside the system."""
+    engine = _engine(db, calendar_dir, rules_path)
+    text = engine.store.head().to_json()
+    engine.close()
+    if out:
+        out.write_text(text + "\n")
+    click.echo(text)
+
+
+@click.command(name="import")
+@_db_option
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--strict", is_flag=True, help="refuse entries that have warnings")
+def import_cases(db: Path, calendar_dir: Path, rules_path: Path | None, source: Any,
+                 strict: bool) -> None:
+    """Import cases and facts from a JSON Lines file ('-' for standard input)."""
+    from central.cases.importer import import_lines
+
+    engine = _engine(db, calendar_dir, rules_path)
+    report = import_lines(engine.store, source, strict=strict)
+    engine.tick()
+    engine.close()
+    click.echo(f"stored {report.stored}, duplicates {report.duplicates}, "
+               f"with warnings {report.warned}, rejected {len(report.rejected)}")
+    for problem in report.rejected[:50]:
+        click.echo(f"  line {problem.line}: {'; '.join(problem.problems)}", err=True)
+    if report.rejected:
+        sys.exit(1)
+
+
+@click.command(name="tick")
+@_db_option
+@click.option("--at", "at_text", help="tick as of this instant (default: now)")
+def tick(db: Path, calendar_dir: Path, rules_path: Path | None, at_text: str | None) -> None:
+    """Bring every due case's light up to date and issue what fell due."""
+    engine = _engine(db, calendar_dir, rules_path)
+    report = engine.tick(_instant(at_text))
+    click.echo(f"{report.processed} cases due, {len(report.changes)} lights changed, "
+               f"{len(report.issued)} escalations/reminders issued")
+    for issue in report.issued:
+        click.echo(f"  {issue.case_id}: {issue.kind}")
+    engine.close()
+
+
+@click.command(name="lights")
+@_db_option
+@click.option("--hall")
+@click.option("--unit")
+@click.option("--json", "as_json", is_flag=True)
+def lights(db: Path, calendar_dir: Path, rules_path: Path | None, hall: str | None,
+           unit: str | None, as_json: bool) -> None:
+    """Open cases and their lights, most urgent first (after a tick)."""
+    engine = _engine(db, calendar_dir, rules_path)
+    engine.tick()
+    rows = engine.store.lights(hall=hall, unit=unit)
+    engine.close()
+    if as_json:
+        _echo_json([row.model_dump(mode="json") for row in rows])
+        return
+    for row in rows:
+        flag = "  (done, not confirmed)" if row.awaiting_confirmation else ""
+        click.echo(f"{row.stage.value:<19} {row.case_id:<22} due {row.due_day or '?':<10} "
+                   f"{row.hall} / {row.unit} / {row.matter} / {row.officer_name}{flag}")
+
+
+@click.command(name="case")
+@_db_option
+@click.argument("case_id")
+@click.option("--history", is_flag=True, help="also print every log record of the case")
+def show_case(db: Path, calendar_dir: Path, rules_path: Path | None, case_id: str,
+              history: bool) -> None:
+    """A case's record (phones masked), its light and schedule."""
+    from central.cases.store import UnknownCase
+
+    engine = _engine(db, calendar_dir, rules_path)
+    try:
+        _echo_json(engine.store.case(case_id).model_dump(mode="json"))
+    except UnknownCase as error:
+        raise click.ClickException(str(error)) from error
+    if history:
+        _echo_json([e.model_dump(mode="json") for e in engine.store.history(case_id)])
+    engine.close()
+
+
+@click.command(name="stats")
+@_db_option
+@click.option("--by", type=click.Choice(["hall", "unit", "matter", "officer", "day", "month",
+                                          "year"]))
+@click.option("--since", help="from (inclusive), e.g. 2026-01-01")
+@click.option("--until", help="to (exclusive)")
+@click.option("--json", "as_json", is_flag=True)
+def stats(db: Path, calendar_dir: Path, rules_path: Path | None, by: str | None,
+          since: str | None, until: str | None, as_json: bool) -> None:
+    """Received, completed, on-time rate, yellow cards, red cards, letters."""
+    engine = _engine(db, calendar_dir, rules_path)
+    figures = engine.store.statistics(by=by, since=_instant(since), until=_instant(until))
+    engine.close()
+    if as_json:
+        _echo_json([f.model_dump() for f in figures])
+        return
+    click.echo(f"{'group':<24}{'received':>9}{'completed':>10}{'on time':>9}"
+               f"{'yellow':>8}{'red':>5}{'letters':>8}")
+    for f in figures:
+        rate = f"{f.on_time_rate:.0%}" if f.on_time_rate is not None else "-"
+        click.echo(f"{str(f.group or 'all'):<24}{f.received:>9}{f.completed:>10}{rate:>9}"
+                   f"{f.yellow_cards:>8}{f.red_cards:>5}{f.supervision_letters:>8}")
+
+
+@click.command(name="seed-demo")
+@_db_option
+def seed_demo(db: Path, calendar_dir: Path, rules_path: Path | None) -> None:
+    """Enter a dozen demo cases in every stage (for trying the screens)."""
+    from central.cases.demo import seed_demo_cases
+
+    engine = _engine(db, calendar_dir, rules_path)
+    now = engine.store.now()
+    ids = seed_demo_cases(engine.store, now)
+    engine.tick(now)
+    click.echo(f"{len(ids)} demo cases in {db}")
+    engine.close()
+
+
+@click.group(name="calendar")
+def calendar_group() -> None:
+    """The working-day calendar: what it covers, and adding a year's official schedule."""
+
+
+@calendar_group.command(name="show")
+@click.option("--calendar-dir", type=click.Path(path_type=Path), default=DEFAULT_CALENDAR_DIR,
+              show_default=True)
+def calendar_show(calendar_dir: Path) -> None:
+    """Years covered, where each comes from, and the calendar's fingerprint."""
+    from central.cases.calendar import load_calendar
+
+    calendar = load_calendar(calendar_dir)
+    years = calendar.years
+    click.echo(f"fingerprint {calendar.fingerprint()}; years {years[0]}..{years[-1]}")
+    for year in years[-5:]:
+        schedule = calendar.schedules[year]
+        click.echo(f"  {year}: {len(schedule.holidays)} holidays, {len(schedule.workdays)} "
+                   f"make-up workdays ({schedule.source})")
+
+
+@calendar_group.command(name="add")
+@_db_option
+@click.argument("schedule", type=click.Path(path_type=Path, exists=True))
+def calendar_add(db: Path, calendar_dir: Path, rules_path: Path | None, schedule: Path) -> None:
+    """Check a yearly schedule file, install it, and recompute the cases it affects."""
+    from central.cases.calendar import ScheduleFileError, load_schedule_file
+
+    try:
+        year = load_schedule_file(schedule).year
+    except ScheduleFileError as error:
+        raise click.ClickException(str(error)) from error
+    calendar_dir.mkdir(parents=True, exist_ok=True)
+    target = calendar_dir / f"{year}.toml"
+    shutil.copyfile(schedule, target)
+    engine = _engine(db, calendar_dir, rules_path)  # opening syncs and logs the change
+    update = [e for e in engine.store.events(0, 10**9) if e.kind == "calendar.updated"][-1]
+    engine.close()
+    click.echo(f"installed {target}; {update.body['recomputed']} cases recomputed "
+               f"({update.body['examined']} examined)")
 
 
 def register_case_commands(group: click.Group) -> None:
     """Add the case commands (`deadline`, `verify`, ...) to `hall central`."""
+    for command in (deadline, verify, head, import_cases, tick, lights, show_case, stats,
+                    seed_demo, calendar_group):
+        group.add_command(command)
