@@ -62,6 +62,13 @@ PROVISIONING_EVENTS = frozenset({"device.selftest", "device.config_applied", "de
 SELFTEST_RESULT = "selftest.result"
 
 
+def missing_columns(table_info: list[Any]) -> list[str]:
+    """ALTER statements bringing an older registry table up to date."""
+    present = {row[1] for row in table_info}
+    return [f"ALTER TABLE registry ADD COLUMN {column} {definition}"
+            for column, definition in _COLUMNS.items() if column not in present]
+
+
 @dataclass(frozen=True)
 class RegisteredDevice:
     id: str
@@ -88,10 +95,8 @@ class DeviceRegistry:
         self.outbox = outbox
         self.policy = policy
         outbox.ensure_schema(SCHEMA)
-        present = {row[1] for row in outbox.query("PRAGMA table_info(registry)")}
-        for column, definition in _COLUMNS.items():
-            if column not in present:
-                outbox.ensure_schema(f"ALTER TABLE registry ADD COLUMN {column} {definition}")
+        for statement in missing_columns(outbox.query("PRAGMA table_info(registry)")):
+            outbox.ensure_schema(statement)
         with outbox.transaction() as tx:
             for device in policy.known:
                 tx.execute(
@@ -193,42 +198,10 @@ class DeviceRegistry:
         return int(rows[0][0]) if rows else 0
 
     def apply_state(self, tx: Any, state: HallState, now_ms: int) -> tuple[list[Transition], list[str]]:
-        """Merge central's hall registry; returns the state changes and the devices whose
-        configuration must be (re)published. The gateway's own news wins where it is newer:
-        a device it activated stays active unless central issued new credentials since."""
-        transitions: list[Transition] = []
-        republish: list[str] = []
-        for entry in state.devices:
-            row = tx.execute(
-                "SELECT state, credential_version, config_version FROM registry WHERE device = ?", (entry.id,)
-            ).fetchone()
-            previous, cred, config_version = row if row else (None, -1, 0)
-            new_state = entry.state
-            if previous == "active" and entry.state == "provisioned" and entry.credential_version <= cred:
-                new_state = "active"
-            tx.execute(
-                "INSERT INTO registry (device, kind, window, state, credential_version, config, "
-                "config_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (device) DO UPDATE SET "
-                "kind = excluded.kind, window = excluded.window, state = excluded.state, "
-                "credential_version = excluded.credential_version, config = excluded.config, "
-                "config_version = excluded.config_version, updated_at = excluded.updated_at",
-                (entry.id, entry.kind, entry.window, new_state, entry.credential_version,
-                 entry.config.model_dump_json(), entry.config.version, now_ms),
-            )
-            if new_state != previous:
-                transitions.append(
-                    Transition(entry.id, previous, new_state, f"registry version {state.version}")
-                )
-            if entry.config.version != config_version or new_state != previous:
-                republish.append(entry.id)
-        tx.execute(
-            "INSERT INTO registry_sync (id, version, applied_at) VALUES (1, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
-            (state.version, now_ms),
-        )
+        """Merge central's hall registry inside `tx` (see `apply_hall_state`)."""
+        result = apply_hall_state(tx, state, now_ms)
         self.mark_stale()
-        return transitions, republish
+        return result
 
     def config_payload(self, device: str) -> str:
         """The retained configuration message of a device, or '' to clear it (retired)."""
@@ -236,6 +209,44 @@ class DeviceRegistry:
         if not rows or rows[0][0] == "retired" or not rows[0][1]:
             return ""
         return str(rows[0][1])
+
+
+def apply_hall_state(tx: Any, state: HallState, now_ms: int) -> tuple[list[Transition], list[str]]:
+    """Merge central's hall registry; returns the state changes and the devices whose
+    configuration must be (re)published. The gateway's own news wins where it is newer:
+    a device it activated stays active unless central issued new credentials since."""
+    transitions: list[Transition] = []
+    republish: list[str] = []
+    for entry in state.devices:
+        row = tx.execute(
+            "SELECT state, credential_version, config_version FROM registry WHERE device = ?", (entry.id,)
+        ).fetchone()
+        previous, cred, config_version = row if row else (None, -1, 0)
+        new_state = entry.state
+        if previous == "active" and entry.state == "provisioned" and entry.credential_version <= cred:
+            new_state = "active"
+        tx.execute(
+            "INSERT INTO registry (device, kind, window, state, credential_version, config, "
+            "config_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (device) DO UPDATE SET "
+            "kind = excluded.kind, window = excluded.window, state = excluded.state, "
+            "credential_version = excluded.credential_version, config = excluded.config, "
+            "config_version = excluded.config_version, updated_at = excluded.updated_at",
+            (entry.id, entry.kind, entry.window, new_state, entry.credential_version,
+             entry.config.model_dump_json(), entry.config.version, now_ms),
+        )
+        if new_state != previous:
+            transitions.append(
+                Transition(entry.id, previous, new_state, f"registry version {state.version}")
+            )
+        if entry.config.version != config_version or new_state != previous:
+            republish.append(entry.id)
+    tx.execute(
+        "INSERT INTO registry_sync (id, version, applied_at) VALUES (1, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
+        (state.version, now_ms),
+    )
+    return transitions, republish
 
 
 def _transition_body(t: Transition) -> dict[str, Any]:

@@ -316,6 +316,11 @@ class Provisioner:
         if device.state == DeviceState.RETIRED:
             raise RegistryError(f"{device.id} is retired; its id is not reused. Add a new device instead")
 
+    def sync_hall(self, hall: str) -> bool:
+        """Send the hall's registry to its gateway again (after an outage, a new gateway)."""
+        self.registry.hall(hall)
+        return self._sync(hall)
+
     def _sync(self, hall: str) -> bool:
         if self.sync is None:
             return False
