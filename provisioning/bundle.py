@@ -11,18 +11,24 @@ wipes the secret from the boot partition, which any user could read.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioning.files import FileEntry, verify_directory, write_directory_atomic, write_file_atomic
+from provisioning.files import (
+    FileEntry,
+    IncompleteBundle,
+    verify_directory,
+    write_directory_atomic,
+    write_file_atomic,
+)
 from provisioning.model import Device, Hall
 
 PASSWORD_FILE = "secrets/mqtt.password"
 CLIENT_KEY = "secrets/client.key"
 CLIENT_CERT = "client.crt"
-SECRET_FILES = (PASSWORD_FILE, CLIENT_KEY)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,14 @@ def agent_toml(device: Device, hall: Hall, layout: Layout, *, client_cert: bool)
     return "\n".join(lines)
 
 
+def placed(
+    files: dict[str, FileEntry], meta: dict[str, Any], places: dict[str, Path]
+) -> dict[str, FileEntry]:
+    """Add `bundle.json`: what the bundle is, and where `install` puts each file."""
+    meta = dict(meta, files={name: str(places[name]) for name in files})
+    return {"bundle.json": FileEntry(json.dumps(meta, indent=1, ensure_ascii=False).encode()), **files}
+
+
 def device_bundle(
     device: Device,
     hall: Hall,
@@ -81,12 +95,10 @@ def device_bundle(
 ) -> dict[str, FileEntry]:
     """The files of one device's bundle, by relative path."""
     meta: dict[str, Any] = {
-        "device": device.id, "hall": device.hall, "kind": device.kind.value, "window": device.window,
-        "serial": device.serial, "credential_version": device.credential_version,
-        "layout": {"etc": str(layout.etc), "var": str(layout.var)},
+        "role": "device", "device": device.id, "hall": device.hall, "kind": device.kind.value,
+        "window": device.window, "serial": device.serial, "credential_version": device.credential_version,
     }
     files = {
-        "bundle.json": FileEntry(json.dumps(meta, indent=1, ensure_ascii=False).encode()),
         "agent.toml": FileEntry(
             agent_toml(device, hall, layout, client_cert=client_cert is not None).encode()
         ),
@@ -97,7 +109,10 @@ def device_bundle(
     if client_cert is not None:
         files[CLIENT_CERT] = FileEntry(client_cert[0])
         files[CLIENT_KEY] = FileEntry(client_cert[1], secret=True)
-    return files
+    places = {
+        name: layout.secret(name) if entry.secret else layout.etc / name for name, entry in files.items()
+    }
+    return placed(files, meta, places)
 
 
 def write_bundle(target: Path, files: dict[str, FileEntry]) -> None:
@@ -107,30 +122,37 @@ def write_bundle(target: Path, files: dict[str, FileEntry]) -> None:
 @dataclass(frozen=True)
 class Installed:
     device: str
-    agent_config: Path
+    config: Path | None
 
 
 def install_bundle(bundle_dir: Path, *, wipe_secrets: bool = True) -> Installed:
-    """Copy a complete bundle to the layout it names; then remove its secrets from the bundle.
+    """Copy a complete bundle to where it says; then remove its secrets from the bundle.
 
     Refuses a bundle whose manifest is missing or does not match (a copy cut
     short, a card pulled early): nothing is installed from half a bundle.
     """
-    manifest = verify_directory(bundle_dir)
+    bundle_dir = Path(bundle_dir)
+    if (bundle_dir / "INSTALLED").exists():
+        raise IncompleteBundle(
+            f"{bundle_dir} was installed already and its secrets wiped; "
+            "re-provision the device for a new one"
+        )
+    verify_directory(bundle_dir)
     meta = json.loads((bundle_dir / "bundle.json").read_text())
-    layout = Layout(Path(meta["layout"]["etc"]), Path(meta["layout"]["var"]))
-    for name in manifest:
-        data = (bundle_dir / name).read_bytes()
-        secret = name in SECRET_FILES
-        target = layout.secret(name) if secret else layout.etc / name
-        write_file_atomic(target, data, secret=secret)
+    secret_names = {name for name in meta["files"] if name.startswith("secrets/") or name.endswith(".key")}
+    for name, destination in meta["files"].items():
+        write_file_atomic(Path(destination), (bundle_dir / name).read_bytes(), secret=name in secret_names)
     if wipe_secrets:
-        for name in SECRET_FILES:
+        for name in secret_names:
             path = bundle_dir / name
             if path.exists():
                 # Overwrite before unlinking: a FAT boot partition is readable by anyone.
-                path.write_bytes(b"\0" * path.stat().st_size)
+                with open(path, "r+b") as handle:
+                    handle.write(b"\0" * path.stat().st_size)
+                    handle.flush()
+                    os.fsync(handle.fileno())
                 path.unlink()
         shutil.rmtree(bundle_dir / "secrets", ignore_errors=True)
-        write_file_atomic(bundle_dir / "INSTALLED", f"{meta['device']}\n".encode())
-    return Installed(meta["device"], layout.etc / "agent.toml")
+        write_file_atomic(bundle_dir / "INSTALLED", f"{meta.get('device') or meta.get('role')}\n".encode())
+    config = next((Path(d) for n, d in meta["files"].items() if n.endswith(".toml")), None)
+    return Installed(str(meta.get("device") or meta.get("role")), config)

@@ -73,3 +73,24 @@ def unseal(sealed: bytes, code: str) -> dict[str, FileEntry]:
 
 def code_file(directory: Path, device: str) -> Path:
     return Path(directory) / f"{device}.enrolment"
+
+
+def fetch_bundle(url: str, code: str, *, timeout: float = 30.0) -> dict[str, FileEntry]:
+    """On the Pi: fetch the sealed bundle for `code` from an enrolment server and open it.
+
+    Plain HTTP is enough: the bundle is sealed under the code, which never
+    crosses the network (only a lookup derived from it does).
+    """
+    import urllib.error
+    import urllib.request
+
+    target = f"{url.rstrip('/')}/enrol/{lookup_of(code)}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(target, method="POST"), timeout=timeout) as reply:
+            sealed = reply.read()
+    except urllib.error.HTTPError as exc:
+        reason = exc.read().decode(errors="replace").strip() or exc.reason
+        raise EnrolmentError(f"the enrolment server refused: {reason}") from None
+    except OSError as exc:
+        raise EnrolmentError(f"cannot reach the enrolment server at {url}: {exc}") from None
+    return unseal(sealed, code)

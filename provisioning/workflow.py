@@ -334,9 +334,11 @@ class Provisioner:
 
     # --- the device's first contact --------------------------------------
 
-    def redeem(self, code: str, *, by: str) -> dict[str, FileEntry]:
-        """The bundle sealed for `code`, once. Raises EnrolmentError with the reason."""
-        lookup = enrolment.lookup_of(code)
+    def take_sealed(self, lookup: str, *, by: str) -> bytes:
+        """The sealed bundle filed under `lookup`, once; the registry keeps no copy after.
+
+        Raises EnrolmentError with a reason a technician can act on.
+        """
         with self.registry.transaction() as tx:
             row = tx.execute(
                 "SELECT device, sealed, expires_at, fetched_at FROM enrolments WHERE lookup = ?", (lookup,)
@@ -352,9 +354,7 @@ class Provisioner:
                 )
             if now_ms() > expires_at:
                 raise enrolment.EnrolmentError(f"this code for {device} has expired; issue a new one")
-            files = enrolment.unseal(sealed, code)
-            # The sealed copy goes: a used code opens nothing, now or later.
             tx.execute("UPDATE enrolments SET fetched_at = ?, fetched_by = ?, sealed = x'' WHERE lookup = ?",
                        (now_ms(), by, lookup))
             self.registry.audit(tx, by, "device.enrolled", device)
-        return files
+        return bytes(sealed)
