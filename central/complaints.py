@@ -79,14 +79,17 @@ CREATE TABLE IF NOT EXISTS complaint_holds (
     requested_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1,
     confirmed_at INTEGER,
-    detail TEXT,
+    cameras TEXT,
+    held_segments INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (hold, device)
 );
 """
 
-HOLD_COMMAND = "hold"
-HOLD_CONFIRMATIONS = ("recorder.hold_placed",)
-"""Event types with which a recorder confirms a hold (body names the hold id)."""
+HOLD_COMMAND = "recorder.hold"
+HOLD_CONFIRMATION = "recorder.hold"
+"""The recorder's event for a hold it placed; its `hold_id` is ours, or ours + ':' + camera."""
+MAX_HOLD_ATTEMPTS = 20
+"""Resends of an unconfirmed hold before central stops and leaves it for a person to chase."""
 
 
 class ComplaintError(ValueError):
@@ -275,7 +278,8 @@ class ComplaintDesk(Projection):
                 flagged.append(complaint)
             stale = [row[0] for row in tx.execute(
                 "SELECT DISTINCT complaint FROM complaint_holds WHERE confirmed_at IS NULL "
-                "AND requested_at + attempts * ? <= ?", (hold_retry_ms, now)).fetchall()]
+                "AND attempts < ? AND requested_at + attempts * ? <= ?",
+                (MAX_HOLD_ATTEMPTS, hold_retry_ms, now)).fetchall()]
             for complaint in stale:
                 tx.execute("UPDATE complaint_holds SET attempts = attempts + 1 "
                            "WHERE complaint = ? AND confirmed_at IS NULL", (complaint,))
@@ -286,30 +290,38 @@ class ComplaintDesk(Projection):
         return flagged
 
     def _send_holds(self, complaint: str) -> None:
+        until_ms = self.settings.hold_days * 86_400_000
         for hold, hall, device, window, start, end in self.store.query(
             "SELECT hold, hall, device, window, start_ms, end_ms FROM complaint_holds "
             "WHERE complaint = ? AND confirmed_at IS NULL", (complaint,)
         ):
-            self.send(hall, hold_command(hold, device, window, start, end, complaint))
+            self.send(hall, hold_command(hold, device, window, start, end, end + until_ms, complaint))
 
     # --- recorder confirmations (fed by the event store) -----------------------
 
     def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
-        if envelope.type not in HOLD_CONFIRMATIONS:
+        body = envelope.body
+        if envelope.type != HOLD_CONFIRMATION or body.get("state") != "active":
             return
-        hold = envelope.body.get("hold")
-        if not isinstance(hold, str):
-            return
-        cursor = tx.execute(
-            "UPDATE complaint_holds SET confirmed_at = ?, detail = ? "
-            "WHERE hold = ? AND device = ? AND hall = ? AND confirmed_at IS NULL",
-            (event_time(envelope), json.dumps(envelope.body, ensure_ascii=False), hold,
-             envelope.device, hall),
+        # A window's hold is placed on each camera covering it, as `<hold>:<camera>`.
+        hold = str(body.get("hold_id", "")).split(":", 1)[0]
+        row = tx.execute(
+            "SELECT cameras FROM complaint_holds WHERE hold = ? AND device = ? AND hall = ?",
+            (hold, envelope.device, hall),
+        ).fetchone()
+        if row is None:
+            return  # a hold placed by a technician by hand, not for a complaint
+        cameras = sorted(set(json.loads(row[0] or "[]")) | {str(body.get("camera"))})
+        at = event_time(envelope)
+        tx.execute(
+            "UPDATE complaint_holds SET confirmed_at = coalesce(confirmed_at, ?), cameras = ?, "
+            "held_segments = held_segments + ? WHERE hold = ? AND device = ? AND hall = ?",
+            (at, json.dumps(cameras), int(body.get("held_segments", 0)), hold, envelope.device, hall),
         )
-        if cursor.rowcount:
-            # A hold's id is its complaint's id, so the confirmation lands in that complaint's log.
-            self._append(tx, hold, "complaint.hold_confirmed", event_time(envelope), envelope.device,
-                         {"device": envelope.device, "event": envelope.id})
+        # A hold's id is its complaint's id, so the confirmation lands in that complaint's log.
+        self._append(tx, hold, "complaint.hold_confirmed", at, envelope.device, {
+            "device": envelope.device, "camera": body.get("camera"), "hold_id": body.get("hold_id"),
+            "until": body.get("until"), "event": envelope.id})
 
     # --- reading -------------------------------------------------------------
 
@@ -376,10 +388,13 @@ class ComplaintDesk(Projection):
         return [
             {"device": device, "window": window, "start": iso(start), "end": iso(end),
              "requested_at": iso(requested), "attempts": attempts,
-             "confirmed_at": iso(confirmed) if confirmed is not None else None}
-            for device, window, start, end, requested, attempts, confirmed in self.store.query(
-                "SELECT device, window, start_ms, end_ms, requested_at, attempts, confirmed_at "
-                "FROM complaint_holds WHERE complaint = ? ORDER BY device", (complaint,))
+             "confirmed_at": iso(confirmed) if confirmed is not None else None,
+             "cameras": json.loads(cameras or "[]"), "held_segments": segments}
+            for device, window, start, end, requested, attempts, confirmed, cameras, segments
+            in self.store.query(
+                "SELECT device, window, start_ms, end_ms, requested_at, attempts, confirmed_at, "
+                "cameras, held_segments FROM complaint_holds WHERE complaint = ? ORDER BY device",
+                (complaint,))
         ]
 
     def _view(self, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -424,10 +439,19 @@ _COLUMNS = ("id, received_at, channel, hall, ticket, window, officer, unit, hand
             "visit_to, summary, state, due_at, overdue, answered_at, answer")
 
 
-def hold_command(hold: str, device: str, window: str, start: int, end: int, reason: str) -> dict[str, Any]:
-    """The footage hold a recorder carries out: keep this window's footage of [start, end] until released."""
-    return {"command": HOLD_COMMAND, "device": device, "hold": hold, "window": window,
-            "start": start, "end": end, "reason": f"complaint {reason}"}
+def hold_command(
+    hold: str, device: str, window: str, start: int, end: int, until: int, complaint: str
+) -> dict[str, Any]:
+    """The recorder's hold command (docs/recorder.md): keep this window's footage of [start, end].
+
+    `device` routes it through the hall gateway; the hold id is the complaint's,
+    so a resent command holds once.
+    """
+    return {
+        "v": 1, "id": hold, "command": HOLD_COMMAND, "device": device,
+        "hold": {"hold_id": hold, "window": window, "from": start, "to": end, "until": until,
+                 "who": "central complaint desk", "why": f"complaint {complaint}"},
+    }
 
 
 def chain_hash(previous: str, complaint: str, type: str, at: int, actor: str, body: str) -> str:

@@ -136,7 +136,9 @@ class HoldOut(Out):
     end: str
     requested_at: str
     attempts: int
-    confirmed_at: str | None
+    confirmed_at: str | None = Field(description="when the recorder reported the hold placed")
+    cameras: list[str] = Field(description="the cameras the recorder holds footage of")
+    held_segments: int
 
 
 class ComplaintOut(Out):

@@ -71,3 +71,6 @@ class ComplaintSettings(Section):
     footage_after_s: int = Field(
         600, ge=0, description="and until this long after it ended"
     )
+    hold_days: int = Field(
+        180, ge=1, le=3650, description="how long a complaint's footage is held past the visit"
+    )

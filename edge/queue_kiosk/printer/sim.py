@@ -69,6 +69,10 @@ class SimulatedPrinter:
         """The cable is pulled: every connection drops and new ones are refused."""
         self._running = False
         if self._server is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave
+            # the listening socket alive until then, and the port busy.
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 self._server.close()
             self._server = None
