@@ -204,6 +204,8 @@ class FfmpegRecording:
                 # SIGTERM makes ffmpeg abort a blocked read, close the segment
                 # and write its list line; SIGKILL only if it will not.
                 os.kill(self._process.pid, signal.SIGTERM)
+                # A hung (SIGSTOPped) ffmpeg acts on SIGTERM only once continued.
+                os.kill(self._process.pid, signal.SIGCONT)
                 self._process.wait(grace_s)
             except subprocess.TimeoutExpired:
                 self._process.kill()

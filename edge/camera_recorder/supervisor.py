@@ -187,15 +187,17 @@ class CameraSupervisor:
                 self._take_closed(recording)
                 return self._classify_exit(code, recording, progress.advanced_at is not None)
             now = time.monotonic()
+            stalled: str | None = None
             if progress.advanced_at is None:
                 if now - started > self.settings.connect_timeout_s:
-                    return RunOutcome(
-                        GapCause.STALLED,
-                        f"no data within {self.settings.connect_timeout_s:g} s of connecting",
-                    )
+                    stalled = f"no data within {self.settings.connect_timeout_s:g} s of connecting"
             elif now - progress.advanced_at > stall_after:
-                return RunOutcome(GapCause.STALLED, f"no data for {now - progress.advanced_at:.1f} s")
-            elif self.status.state is not CameraState.RECORDING:
+                stalled = f"no data for {now - progress.advanced_at:.1f} s"
+            if stalled is not None:
+                # Said at once: stopping a hung ffmpeg may take its grace period.
+                self._set_state(CameraState.STALLED, stalled)
+                return RunOutcome(GapCause.STALLED, stalled)
+            if progress.advanced_at is not None and self.status.state is not CameraState.RECORDING:
                 self._set_state(CameraState.RECORDING, None)
             self._ensure_folders(self.clock.wall_ms())
             stop.wait(TICK_S)
