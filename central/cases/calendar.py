@@ -248,6 +248,36 @@ class WorkCalendar:
         self._check_known(after, day)
         return day
 
+    def tables(self) -> tuple[Day, list[int], list[int], list[Day]]:
+        """(first day, working-day prefix, unknown-day prefix, working days): for hot loops."""
+        return self._lo, self._rank, self._unknown, self._workdays
+
+    def nth_each(self, after: Day, ns: list[int]) -> tuple[list[Day], Day | None]:
+        """The n-th working day after `after` for each n (increasing, >= 1).
+
+        Returns the days found and, if the calendar ran out first, the first
+        uncovered day. The engine's hot path: a few list lookups per case.
+        """
+        lo = self._lo
+        if after + 1 < lo:
+            return [], after + 1
+        i = after + 1 - lo
+        if i >= len(self._rank):
+            return [], self.first_unknown_after(after)
+        base = self._rank[i] - 1
+        unknown_base = self._unknown[i]
+        workdays, unknown, last = self._workdays, self._unknown, len(self._workdays)
+        days: list[Day] = []
+        for n in ns:
+            j = base + n
+            if j >= last:
+                return days, self.first_unknown_after(after)
+            day = workdays[j]
+            if unknown[day + 1 - lo] != unknown_base:
+                return days, self.first_unknown_after(after)
+            days.append(day)
+        return days, None
+
     def nth_before(self, day: Day, n: int) -> Day:
         """The working day A with exactly n working days in (A, day]; n = 0 gives the last one <= day."""
         index = self._prefix(self._rank, day) - n - 1

@@ -21,6 +21,7 @@ import calendar as _gregorian
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from central.cases.calendar import CalendarGap, WorkCalendar
 from central.cases.rules import Ladder
@@ -66,8 +67,7 @@ class Clock:
         return None
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """The instant a ladder stage begins; None when it cannot be known yet."""
 
     stage: Stage
@@ -81,7 +81,8 @@ class Countdown:
     clock: Clock
     due_day: Day | None
     """The day the red light comes on: the last day to complete on time."""
-    steps: tuple[Step, ...]
+    starts: tuple[Instant | None, ...]
+    """When each ladder stage begins, in LADDER order (None: not known yet)."""
     uncertain_from: Instant | None
     """From here the calendar does not cover the days the answer needs."""
     frozen_since: Instant | None
@@ -92,20 +93,21 @@ class Countdown:
     on_time: bool | None
     """Done before the yellow card would begin; None while open or not knowable."""
 
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(Step(stage, at) for stage, at in zip(LADDER, self.starts, strict=True))
+
     def step(self, stage: Stage) -> Instant | None:
-        for step in self.steps:
-            if step.stage is stage:
-                return step.at
-        raise KeyError(stage)
+        return self.starts[LADDER.index(stage)]
 
     def light_at(self, instant: Instant) -> Stage:
         """The ladder stage by working-day count alone, ignoring suspension and completion."""
         if self.uncertain_from is not None and instant >= self.uncertain_from:
             return Stage.UNCERTAIN
         stage = Stage.BLUE
-        for step in self.steps:
-            if step.at is not None and step.at <= instant:
-                stage = step.stage
+        for ladder_stage, at in zip(LADDER, self.starts, strict=True):
+            if at is not None and at <= instant:
+                stage = ladder_stage
         return stage
 
     def stage_at(self, instant: Instant) -> Stage:
@@ -129,9 +131,9 @@ class Countdown:
     def changes(self) -> Iterator[Instant]:
         """Every instant at which the shown stage may change."""
         clock = self.clock
-        for step in self.steps:
-            if step.at is not None:
-                yield step.at
+        for at in self.starts:
+            if at is not None:
+                yield at
         if self.uncertain_from is not None:
             yield self.uncertain_from
         for hold in clock.holds:
@@ -144,10 +146,11 @@ class Countdown:
     def next_change_after(self, instant: Instant) -> Instant | None:
         """The first instant after `instant` at which the stage may change; None if none is known."""
         stop = self.clock.confirmed_at
-        later = [
-            at for at in self.changes() if at > instant and (stop is None or at <= stop)
-        ]
-        return min(later) if later else None
+        best: Instant | None = None
+        for at in self.changes():
+            if at > instant and (stop is None or at <= stop) and (best is None or at < best):
+                best = at
+        return best
 
 
 # -- counting with suspensions --------------------------------------------------------
@@ -253,47 +256,76 @@ def _due_index(
         return before + 1, False
 
 
+def _nth_each_counted(
+    calendar: WorkCalendar, after: Day, excluded: list[tuple[Day, Day]], ns: list[int]
+) -> tuple[list[Day], Day | None]:
+    days: list[Day] = []
+    for n in ns:
+        try:
+            days.append(nth_counted_workday(calendar, after, excluded, n))
+        except CalendarGap as gap:
+            return days, gap.day
+    return days, None
+
+
 def compute(clock: Clock, calendar: WorkCalendar, ladder: Ladder) -> Countdown:
     """The schedule of one case: when each stage begins, what is uncertain, on-time once done."""
-    accepted_day = day_of(clock.accepted_at)
-    excluded = _excluded(clock, accepted_day)
+    accepted_at = clock.accepted_at
+    accepted_day = day_of(accepted_at)
+    excluded = _excluded(clock, accepted_day) if clock.holds else []
     m, exact = _due_index(clock, calendar, accepted_day, excluded)
-    steps: list[Step] = []
+    offsets = ladder.offsets
+    starts: list[Instant | None] = [None] * len(offsets)
     uncertain_from: Instant | None = None
-    for stage in LADDER:
-        index = m + ladder.offset(stage)
-        at: Instant | None = None
-        if uncertain_from is None:
-            try:
-                at = (
-                    clock.accepted_at
-                    if index <= 0
-                    else midnight(nth_counted_workday(calendar, accepted_day, excluded, index))
-                )
-            except CalendarGap as gap:
-                uncertain_from = midnight(gap.day)
-            if at is not None and not exact:
-                # Only a lower bound on this stage's start is known: the light is
-                # certain until then and uncertain from then on.
-                uncertain_from, at = at, None
-        steps.append(Step(stage, at))
+    if exact:
+        wanted = [m + o for o in offsets if m + o > 0]
+        if excluded:
+            days, gap = _nth_each_counted(calendar, accepted_day, excluded, wanted)
+        else:
+            days, gap = calendar.nth_each(accepted_day, wanted)
+        found = iter(days)
+        for i, offset in enumerate(offsets):
+            if m + offset <= 0:
+                starts[i] = accepted_at
+            else:
+                day = next(found, None)
+                if day is None:
+                    break
+                starts[i] = midnight(day)
+        if gap is not None:
+            uncertain_from = midnight(gap)
+    else:
+        # Only a lower bound on the due index is known, so only a lower bound on
+        # the first stage's start: the light is certain until then, uncertain after.
+        first = m + offsets[0]
+        try:
+            uncertain_from = accepted_at if first <= 0 else midnight(
+                nth_counted_workday(calendar, accepted_day, excluded, first))
+        except CalendarGap as gap:
+            uncertain_from = midnight(gap.day)
     open_hold = clock.open_hold
     frozen_since = open_hold.start if open_hold else None
     if frozen_since is not None:
         # Under an open suspension nothing after its start is scheduled yet.
-        steps = [Step(s.stage, s.at if s.at is not None and s.at < frozen_since else None)
-                 for s in steps]
+        starts = [at if at is not None and at < frozen_since else None for at in starts]
         if uncertain_from is not None and uncertain_from >= frozen_since:
             uncertain_from = None
-    red = next(s.at for s in steps if s.stage is Stage.RED_LIGHT)
+    red = starts[_RED]
     due_day = day_of(red) if red is not None else None
-    days_taken, calendar_days, on_time = _completion(
-        clock, calendar, accepted_day, excluded, steps, uncertain_from
-    )
+    if clock.completed_at is None:
+        days_taken = calendar_days = on_time = None
+    else:
+        days_taken, calendar_days, on_time = _completion(
+            clock, calendar, accepted_day, excluded, starts[_YELLOW_CARD], uncertain_from
+        )
     return Countdown(
-        clock, due_day, tuple(steps), uncertain_from, frozen_since, days_taken, calendar_days,
+        clock, due_day, tuple(starts), uncertain_from, frozen_since, days_taken, calendar_days,
         on_time,
     )
+
+
+_RED = LADDER.index(Stage.RED_LIGHT)
+_YELLOW_CARD = LADDER.index(Stage.YELLOW_CARD)
 
 
 def _completion(
@@ -301,18 +333,16 @@ def _completion(
     calendar: WorkCalendar,
     accepted_day: Day,
     excluded: list[tuple[Day, Day]],
-    steps: list[Step],
+    late_from: Instant | None,
     uncertain_from: Instant | None,
 ) -> tuple[int | None, int | None, bool | None]:
-    if clock.completed_at is None:
-        return None, None, None
+    assert clock.completed_at is not None
     done_day = day_of(clock.completed_at)
     calendar_days = max(0, done_day - accepted_day)
     try:
         days_taken: int | None = count_counted_workdays(calendar, accepted_day, excluded, done_day)
     except CalendarGap:
         days_taken = None
-    late_from = next(s.at for s in steps if s.stage is Stage.YELLOW_CARD)
     if late_from is not None:
         on_time: bool | None = clock.completed_at < late_from
     elif uncertain_from is not None:

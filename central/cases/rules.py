@@ -43,6 +43,16 @@ class Ladder(_Section):
     def offset(self, stage: Stage) -> int:
         return int(getattr(self, stage.value))
 
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """Offsets in ladder order (computed once: the engine asks for every case)."""
+        cached = self.__dict__.get("_offsets")
+        if cached is None:
+            cached = tuple(self.offset(stage) for stage in LADDER)
+            # A derived value of a frozen model: store it beside the fields once.
+            self.__dict__["_offsets"] = cached
+        return cached
+
 
 class Plausibility(_Section):
     future_tolerance_s: int = Field(300, ge=0)
