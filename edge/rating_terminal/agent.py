@@ -1,0 +1,173 @@
+"""The running rating terminal: keypad and gateway commands in, the session's rules, events out.
+
+Every outcome is committed to the outbox before the lamps say "thank you", and
+forwarded when the gateway is reachable; with the gateway gone the terminal
+keeps working on its own "please rate" key. Commands arrive on the device's
+`cmd` topic:
+
+    {"command": "rating.arm", "arming": "<id>", "visit": {"day": "...", "ticket": "A003"},
+     "issued_at": <gateway ms>}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from edge.rating_terminal.config import RatingTerminalConfig
+from edge.rating_terminal.indicator import Indicator, build_indicator
+from edge.rating_terminal.session import Effect, Instant, RatingSession, Record, Show
+from edge.runtime.agent import EdgeAgent
+from edge.runtime.clock import Clock
+from edge.runtime.keypad import KeyEvent, Keypad, KeyPress, ObservableKeypad
+from edge.runtime.keypad.factory import build_keypad
+from hallwatch.protocol.events.rating import ArmTrigger, VisitRef
+
+log = logging.getLogger(__name__)
+
+ARM_COMMAND = "rating.arm"
+
+
+class RatingTerminal:
+    """One window's satisfaction terminal."""
+
+    def __init__(
+        self,
+        config: RatingTerminalConfig,
+        *,
+        keypad: Keypad | None = None,
+        indicator: Indicator | None = None,
+        clock: Clock | None = None,
+        pin_factory: Any = None,
+    ) -> None:
+        self.config = config
+        self.agent = EdgeAgent(config, clock=clock, heartbeat_extra=self._heartbeat)
+        self.clock = self.agent.clock
+        self.keypad = keypad if keypad is not None else build_keypad(
+            config.keypad, pin_factory=pin_factory, source=config.device.id)
+        self.indicator = indicator if indicator is not None else build_indicator(
+            config.indicator, pin_factory=pin_factory)
+        self.session = RatingSession(config.rating)
+        self.counts = {"given": 0, "not_rated": 0, "flagged": 0, "arms_ignored": 0}
+        self._lock = threading.Condition()
+        self._stopping = False
+        self._ticker = threading.Thread(target=self._tick_loop, name="rating-ticker", daemon=True)
+        self.agent.on_command(self._on_command)
+
+    # --- life cycle --------------------------------------------------------
+
+    def start(self) -> None:
+        self.agent.start()
+        if isinstance(self.keypad, ObservableKeypad):
+            self.keypad.on_event(self._on_keypad_event)
+        self.keypad.start(self._on_press)
+        self._ticker.start()
+        log.info("rating terminal %s ready at window %s", self.config.device.id,
+                 self.config.device.window or "?")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._apply(self.session.stop(self._now()))
+            self._lock.notify()
+        self.keypad.stop()
+        if self._ticker.is_alive():
+            self._ticker.join(5)
+        self.indicator.close()
+        self.agent.stop()
+
+    # --- inputs ------------------------------------------------------------
+
+    def arm(self, visit: VisitRef | dict[str, str] | None = None, arming_id: str | None = None,
+            trigger: ArmTrigger = ArmTrigger.VISIT_COMPLETED) -> None:
+        """Ask the citizen for a rating (what the gateway's arm command does)."""
+        if isinstance(visit, VisitRef):
+            visit = visit.model_dump()
+        with self._lock:
+            self._apply(self.session.arm(self._now(), trigger, visit, arming_id))
+            self._lock.notify()
+
+    def _on_press(self, press: KeyPress) -> None:
+        with self._lock:
+            self._apply(self.session.press(self._now(), press.key, press.held_ms))
+            self._lock.notify()
+
+    def _on_keypad_event(self, event: KeyEvent) -> None:
+        with self._lock:
+            self._apply(self.session.keypad_event(self._now(), event))
+
+    def _on_command(self, message: mqtt.MQTTMessage) -> None:
+        try:
+            command = json.loads(message.payload)
+        except ValueError:
+            log.warning("ignoring a malformed command")
+            return
+        if not isinstance(command, dict) or command.get("command") != ARM_COMMAND:
+            return
+        try:
+            visit = VisitRef.model_validate(command["visit"]) if command.get("visit") else None
+            arming = str(command["arming"])
+            issued_at = int(command.get("issued_at", 0))
+        except (KeyError, ValueError, TypeError):
+            log.warning("ignoring a malformed arm command")
+            return
+        age_s = (self.clock.wall_ms() - issued_at) / 1000
+        if issued_at and age_s > self.config.rating.arm_max_age_s:
+            # Delivered late (we were offline): that citizen has gone; the next one must
+            # not rate someone else's visit.
+            self.counts["arms_ignored"] += 1
+            log.warning("ignoring an arm command %.0f s old for %s", age_s, visit)
+            return
+        self.arm(visit, arming)
+
+    # --- effects -----------------------------------------------------------
+
+    def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Record):
+                self.agent.record(effect.type, effect.body)
+                self._count(effect)
+            elif isinstance(effect, Show):
+                self.indicator.show(effect.phase, effect.fault)
+
+    def _count(self, record: Record) -> None:
+        key = {"rating.given": "given", "rating.not_rated": "not_rated",
+               "rating.key_flagged": "flagged"}.get(record.type)
+        if key:
+            self.counts[key] += 1
+        if record.type == "rating.not_rated":
+            log.info("not rated (%s) %s", record.body["why"], record.body.get("visit") or "")
+        elif record.type == "rating.given":
+            log.info("rated %s %s", record.body["grade"], record.body.get("visit") or "")
+
+    def _now(self) -> Instant:
+        return Instant(self.clock.wall_ms(), self.clock.mono_ms())
+
+    def _tick_loop(self) -> None:
+        with self._lock:
+            while not self._stopping:
+                now = self._now()
+                self._apply(self.session.tick(now))
+                deadline = self.session.next_deadline()
+                timeout = None if deadline is None else max(0.005, (deadline - self.clock.mono_ms()) / 1000)
+                self._lock.wait(timeout)
+
+    # --- reports -----------------------------------------------------------
+
+    def _heartbeat(self) -> dict[str, Any]:
+        return {"phase": self.session.phase.value, "keypad_ok": self.keypad.healthy()}
+
+    def diagnostics(self) -> dict[str, Any]:
+        report = self.agent.diagnostics()
+        report["rating"] = {
+            "window": self.config.device.window,
+            "phase": self.session.phase.value,
+            "keypad": {"kind": self.config.keypad.kind, "healthy": self.keypad.healthy()},
+            "counts": dict(self.counts),
+            "arm_window_s": self.config.rating.arm_window_s,
+        }
+        return report

@@ -1,0 +1,7 @@
+"""Ratings at the hall gateway: arm the window's terminal when a visit is served, and attribute
+every outcome to window, officer and department from the window's login -- never from the keypad.
+
+`settings` is the `[ratings]` section; `store` the tables (in the gateway's SQLite file, committed
+with the event that changed them); `sessions` who was logged in at which window when;
+`attribution` the pure matching rules; `handler` feeds it all from the hall's events.
+"""

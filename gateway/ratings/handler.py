@@ -1,0 +1,289 @@
+"""The gateway handler of ratings: arm on served visits, attribute outcomes, one outcome per visit.
+
+Inputs, all inside the storing transaction:
+- the queue's own facts, read from the gateway's event log after the queue handler wrote them
+  (`queue.served` arms the window's terminals; `queue.window_changed` opens and ends sessions);
+- with `sessions = "window_actions"`, the callers' login/logout presses instead;
+- the terminals' `rating.given`, `rating.not_rated` and `rating.reason`.
+
+Outputs: `rating.recorded` / `rating.reason_recorded` / `rating.refused` for central, and
+`rating.arm` commands to the terminals once the commit holds. Window, officer and department
+come from the terminal's provisioned window and the window's login, never from the event body.
+
+Which visit an outcome belongs to (docs/rating.md, "Attribution"):
+1. the visit its arming names (the gateway armed the terminal for it);
+2. else the visit served last at the window before the arming, if it has no outcome yet;
+3. else the first visit served at the window within `defer_s` after the arming (the officer
+   pressed "please rate" before "complete"), if it has no outcome yet;
+4. else, while that visit may still come, the outcome waits (`rating_pending`);
+5. else it counts for the window's logged-in officer without a visit (or is refused with
+   `require_visit`).
+A visit that already has an outcome never gets a second one: `rating.refused`, kept for audit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from gateway.ratings import store
+from gateway.ratings.settings import RatingGatewaySettings
+from gateway.store import HandlerContext
+from hallwatch.protocol.topics import Channel, device_topic
+from hallwatch.receiving import AcceptedEvent
+
+if TYPE_CHECKING:
+    from gateway.service import GatewayService
+
+log = logging.getLogger(__name__)
+
+ARM_COMMAND = "rating.arm"
+FACT_TYPES = ("queue.served", "queue.window_changed")
+OUTCOMES = ("rating.given", "rating.not_rated")
+SLACK_MS = 2000
+"""The served fact and the arming are stamped on two clocks a moment apart."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class RatingDesk:
+    """Registered in `gateway.service.build_handlers`, after the queue's handler."""
+
+    def __init__(self, settings: RatingGatewaySettings, hall: str, gateway_id: str) -> None:
+        self.settings = settings
+        self.hall = hall
+        self.gateway_id = gateway_id
+        self._terminal_windows = {
+            terminal: window for window, info in settings.windows.items() for terminal in info.terminals
+        }
+        self._service: GatewayService | None = None
+        self._timer: threading.Thread | None = None
+
+    def settle_late_with(self, service: GatewayService) -> None:
+        """Settle waiting outcomes on a timer through `service`'s store (started with the first event:
+        the service is still being built when handlers are)."""
+        self._service = service
+
+    def _start_timer(self) -> None:
+        service = self._service
+        if service is None or self._timer is not None:
+            return
+        stop: threading.Event = service._stop  # the gateway's stop signal; it offers no other hook
+
+        def settle_late() -> None:
+            while not stop.wait(min(5.0, self.settings.defer_s / 4)):
+                try:
+                    service.store.run_in_transaction(self.flush)
+                except Exception:  # the next round retries; one failure must not end the timer
+                    log.exception("settling waiting ratings failed")
+
+        self._timer = threading.Thread(target=settle_late, name="rating-settle", daemon=True)
+        self._timer.start()
+
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        self._start_timer()
+        envelope = event.envelope
+        if envelope.type in OUTCOMES:
+            self._outcome(context, envelope.device, envelope.id, envelope.type, envelope.body,
+                          self._when(context, event))
+        elif envelope.type == "rating.reason":
+            self._reason(context, envelope.device, envelope.id, envelope.body)
+        elif envelope.type == "queue.window_action" and self.settings.sessions == "window_actions":
+            self._window_action(context, envelope.body, self._when(context, event))
+        # Whatever the event, the queue handler (registered before us) may just have written facts.
+        self.catch_up(context)
+
+    @staticmethod
+    def _when(context: HandlerContext, event: AcceptedEvent) -> int:
+        recv = event.envelope.recv
+        return (recv.est_time or recv.at) if recv is not None else context.now_ms
+
+    # --- the queue's facts ---------------------------------------------------------------
+
+    def catch_up(self, context: HandlerContext) -> None:
+        """Read the gateway's own queue facts written since the last call."""
+        tx = context.tx
+        last = store.cursor(tx)
+        newest = last
+        for row_id, type, payload in self._facts_after(tx, last):
+            newest = row_id
+            body = json.loads(payload)["body"]
+            if type == "queue.served":
+                self._served(context, body)
+            elif self.settings.sessions == "queue_facts":
+                officer = body.get("officer") if body.get("state") != "closed" else None
+                store.open_session(tx, str(body["window"]), officer, body["at"])
+        if newest != last:
+            store.advance_cursor(tx, newest)
+
+    def _facts_after(self, tx: sqlite3.Connection, last: int) -> Iterator[tuple[int, str, str]]:
+        yield from tx.execute(
+            "SELECT id, type, payload FROM events WHERE id > ? AND type IN (?, ?) AND device = ? ORDER BY id",
+            (last, *FACT_TYPES, self.gateway_id)).fetchall()
+
+    def _served(self, context: HandlerContext, body: dict[str, Any]) -> None:
+        tx = context.tx
+        window = str(body["window"])
+        served = store.ServedVisit(day=body["day"], ticket=body["ticket"], window=window,
+                                   officer=body.get("officer"), service=body.get("service"),
+                                   served_at=body["at"], arming=None, outcome=None)
+        waiting = store.pending_at(tx, window, served.served_at - self._defer_ms(),
+                                   served.served_at + SLACK_MS)
+        if waiting is not None:
+            # The officer asked before completing: this visit's rating is already here.
+            store.add_visit(tx, served)
+            self._settle(context, waiting, served, "matched")
+            return
+        recent = context.now_ms - served.served_at <= self.settings.arm_max_age_s * 1000
+        terminals = self._terminals(tx, window) if self.settings.arm_on_served and recent else []
+        arming = uuid.uuid4().hex if terminals else None
+        store.add_visit(tx, store.ServedVisit(**{**served.__dict__, "arming": arming}))
+        command = _dumps({"command": ARM_COMMAND, "arming": arming,
+                          "visit": {"day": served.day, "ticket": served.ticket},
+                          "window": window, "issued_at": context.now_ms})
+        for terminal in terminals:
+            context.publish_after_commit(device_topic(self.hall, terminal, Channel.CMD), command)
+        if terminals:
+            log.info("visit %s at window %s served: rating asked on %s", served.ticket, window,
+                     ", ".join(terminals))
+
+    def _window_action(self, context: HandlerContext, body: dict[str, Any], at: int) -> None:
+        if body.get("action") == "login" and body.get("officer"):
+            store.open_session(context.tx, str(body["window"]), body["officer"], at)
+        elif body.get("action") == "logout":
+            store.open_session(context.tx, str(body["window"]), None, at)
+
+    def _terminals(self, tx: sqlite3.Connection, window: str) -> list[str]:
+        configured = self.settings.windows.get(window)
+        extra = configured.terminals if configured else []
+        return sorted(set(store.registered_terminals(tx, window)) | set(extra))
+
+    def window_of(self, tx: sqlite3.Connection, terminal: str) -> str | None:
+        """The window a terminal serves: provisioning's registry first, then configuration."""
+        return store.registered_window(tx, terminal) or self._terminal_windows.get(terminal)
+
+    # --- outcomes ------------------------------------------------------------------------
+
+    def _outcome(self, context: HandlerContext, terminal: str, event_id: str, type: str,
+                 body: dict[str, Any], received_at: int) -> None:
+        tx = context.tx
+        # When it was asked for, on the gateway's clock: the device's own clock only measures
+        # the distance back to the arming, where its skew cancels.
+        device_end = body.get("rated_at") or body.get("ended_at") or body["armed_at"]
+        armed_at = received_at - max(0, device_end - body["armed_at"])
+        window = self.window_of(tx, terminal)
+        pending = store.PendingOutcome(body["rating"], terminal, window or "", armed_at, received_at, type,
+                                       event_id, _dumps(body))
+        named = body.get("visit")
+        if named is not None:
+            found = store.visit(tx, named["day"], named["ticket"])
+            if found is not None and (window is None or found.window == window):
+                self._settle(context, pending, found, "visit")
+                return
+            log.warning("rating names visit %s not served at window %s: matched by time", named, window)
+        if window is None:
+            self._settle(context, pending, None, "session")
+            return
+        before = store.last_visit_before(tx, window, armed_at + SLACK_MS,
+                                         armed_at - int(self.settings.match_window_s * 1000))
+        if before is not None and before.outcome is None:
+            self._settle(context, pending, before, "matched")
+            return
+        after = store.first_unrated_after(tx, window, armed_at + SLACK_MS, armed_at + self._defer_ms())
+        if after is not None:
+            self._settle(context, pending, after, "matched")
+        elif context.now_ms - armed_at < self._defer_ms():
+            store.add_pending(tx, pending)  # the visit may be completed in a moment
+        else:
+            self._settle(context, pending, None, "session")
+
+    def flush(self, context: HandlerContext) -> int:
+        """Settle outcomes whose visit did not come in time; how many were settled."""
+        waiting = store.pending_before(context.tx, context.now_ms - self._defer_ms())
+        for pending in waiting:
+            self._settle(context, pending, None, "session")
+        return len(waiting)
+
+    def _settle(self, context: HandlerContext, pending: store.PendingOutcome,
+                visit: store.ServedVisit | None, how: str) -> None:
+        """Count the outcome for `visit` (or for the window's officer), or refuse it."""
+        tx = context.tx
+        held = store.held_reason(tx, pending.rating)
+        store.drop_pending(tx, pending.rating)
+        body = json.loads(pending.body)
+        refusal = None
+        if visit is not None and visit.outcome is not None and visit.outcome != pending.rating:
+            refusal = f"visit {visit.day} {visit.ticket} already has outcome {visit.outcome}"
+        elif visit is None and self.settings.require_visit:
+            refusal = "no served visit matches this rating"
+        visit_ref = {"day": visit.day, "ticket": visit.ticket} if visit else None
+        if not store.add_outcome(tx, pending.rating, pending.terminal, refusal is None,
+                                 visit.day if visit else None, visit.ticket if visit else None):
+            return  # the same arming reported twice: counted once
+        if refusal is not None:
+            log.warning("rating %s from %s not counted: %s", pending.rating, pending.terminal, refusal)
+            context.emit("rating.refused", {"rating": pending.rating, "terminal": pending.terminal,
+                                            "reason": refusal, "source_event": pending.event_id,
+                                            "visit": visit_ref})
+            return
+        window = pending.window or None
+        if visit is not None:
+            store.set_outcome(tx, visit.day, visit.ticket, pending.rating)
+        officer = visit.officer if visit is not None and visit.officer else self._officer(
+            tx, window, pending)
+        context.emit("rating.recorded", {
+            **self._attribution(window, officer), "how": how, "visit": visit_ref,
+            "service": visit.service if visit else None, "rating": pending.rating,
+            "terminal": pending.terminal,
+            "grade": body.get("grade") if pending.type == "rating.given" else None,
+            "rated_at": pending.received_at, "source_event": pending.event_id,
+        })
+        if held is not None:
+            self._emit_reason(context, pending.terminal, json.loads(held))
+
+    @staticmethod
+    def _officer(tx: sqlite3.Connection, window: str | None, pending: store.PendingOutcome) -> str | None:
+        """Who was logged in when the rating was asked for (or, failing that, when it was given)."""
+        if window is None:
+            return None
+        return store.officer_at(tx, window, pending.armed_at) or store.officer_at(
+            tx, window, pending.received_at)
+
+    def _defer_ms(self) -> int:
+        return int(self.settings.defer_s * 1000)
+
+    def _attribution(self, window: str | None, officer: str | None) -> dict[str, Any]:
+        person = self.settings.officers.get(officer) if officer else None
+        place = self.settings.windows.get(window) if window else None
+        department = (person.department if person else None) or (place.department if place else None)
+        return {"hall": self.hall, "window": window, "officer": officer,
+                "officer_name": person.name if person else None, "department": department}
+
+    def _reason(self, context: HandlerContext, terminal: str, event_id: str, body: dict[str, Any]) -> None:
+        reason = {**body, "source_event": event_id}
+        if store.hold_reason(context.tx, body["rating"], terminal, _dumps(reason)):
+            return  # its outcome is waiting for its visit; the reason goes with it
+        if store.outcome_counted(context.tx, body["rating"], terminal):
+            self._emit_reason(context, terminal, reason)
+
+    @staticmethod
+    def _emit_reason(context: HandlerContext, terminal: str, reason: dict[str, Any]) -> None:
+        context.emit("rating.reason_recorded", {
+            "rating": reason["rating"], "terminal": terminal, "reason": reason.get("reason"),
+            "label": reason.get("label"), "source_event": reason["source_event"],
+        })
+
+
+def rating_handler(settings: RatingGatewaySettings, service: GatewayService) -> RatingDesk:
+    """The one line in `build_handlers`: `handlers.append(rating_handler(config.ratings, service))`."""
+    service.outbox.ensure_schema(store.SCHEMA)
+    desk = RatingDesk(settings, service.hall, service.id)
+    desk.settle_late_with(service)
+    return desk
