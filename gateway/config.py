@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from edge.runtime.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
 from gateway.queue.settings import QueueSettings
+from gateway.ratings.settings import RatingGatewaySettings
 from hallwatch.protocol.topics import check_identifier
 
 
@@ -51,3 +52,4 @@ class GatewayConfig(Section):
     uplink: UplinkSettings = UplinkSettings()
     devices: DevicePolicy = DevicePolicy()
     queue: QueueSettings = QueueSettings()
+    ratings: RatingGatewaySettings = RatingGatewaySettings()

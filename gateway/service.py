@@ -17,6 +17,7 @@ from edge.runtime.uplink import Uplink
 from gateway.config import GatewayConfig
 from gateway.presence import PresenceTracker
 from gateway.queue.handler import queue_commands, queue_handler
+from gateway.ratings.handler import rating_handler
 from gateway.registry import DeviceRegistry, attach_provisioning
 from gateway.store import GatewayHandler, GatewayStore
 from hallwatch.protocol.envelope import Batch, Envelope
@@ -38,6 +39,7 @@ def build_handlers(config: GatewayConfig, service: GatewayService) -> list[Gatew
     """The hall's domain logic, fed by every newly stored event (one line per domain)."""
     handlers: list[GatewayHandler] = []
     handlers.append(queue_handler(config.queue, service))
+    handlers.append(rating_handler(config.ratings, service))  # after the queue: reads its facts
     return handlers
 
 
