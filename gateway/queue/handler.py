@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,8 +41,10 @@ def _dumps(value: Any) -> str:
 class QueueHandler:
     """The gateway handler of the `queue.*` events (registered in gateway.service.build_handlers)."""
 
-    def __init__(self, settings: QueueSettings, hall: str, board: BoardPublisher) -> None:
+    def __init__(self, settings: QueueSettings, hall: str, board: BoardPublisher,
+                 clock_known: Callable[[str, str], bool] = lambda _device, _boot: True) -> None:
         self.settings = settings
+        self.clock_known = clock_known
         self.hall = hall
         self.board = board
         self.zone = ZoneInfo(settings.timezone)
@@ -63,6 +66,11 @@ class QueueHandler:
             return
         recv = envelope.recv
         at = (recv.est_time or recv.at) if recv is not None else context.now_ms
+        if envelope.type == "queue.window_action" and not self.clock_known(envelope.device, envelope.boot):
+            # No live heartbeat dates this device yet (the gateway just restarted), and a batch the
+            # broker held while we were down looks fresh to the batch-based estimate: take the
+            # older of that and the device's own wall clock, so a stale call is not carried out.
+            at = min(at, envelope.time)
         handler(context, envelope.device, envelope.body, at)
 
     # --- kiosks -------------------------------------------------------------------------
@@ -218,7 +226,12 @@ def queue_handler(settings: QueueSettings, service: Any) -> QueueHandler:
     board = BoardPublisher(
         service.hall, service.outbox.query, service.publish, service.clock.wall_ms, settings.board_delay_ms,
     )
-    return QueueHandler(settings, service.hall, board)
+    def clock_known(device: str, boot: str) -> bool:
+        presence = getattr(service, "presence", None)  # built after the handlers
+        reference = presence.clock_reference(device) if presence is not None else None
+        return reference is not None and reference.boot == boot
+
+    return QueueHandler(settings, service.hall, board, clock_known)
 
 
 def queue_commands(settings: QueueSettings, service: Any) -> dict[str, Any]:
