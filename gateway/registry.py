@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from edge.runtime.outbox import Outbox
 from gateway.config import DevicePolicy
 from gateway.store import HandlerContext
+from hallwatch.protocol.events.provisioning import SELFTEST_RESULT_COMMAND
 from hallwatch.protocol.topics import Channel, device_topic
 from hallwatch.receiving import AcceptedEvent
 
@@ -59,7 +60,7 @@ _COLUMNS = {
 # What a provisioned device (not yet active) may send: its self-test and its config reports.
 PROVISIONING_EVENTS = frozenset({"device.selftest", "device.config_applied", "device.dropped"})
 
-SELFTEST_RESULT = "selftest.result"
+SELFTEST_RESULT = SELFTEST_RESULT_COMMAND
 
 
 def missing_columns(table_info: list[Any]) -> list[str]:

@@ -100,7 +100,7 @@ class ProvisionedHall:
     provisioner: Provisioner
     broker: MosquittoBroker
     tls_port: int
-    gateway_password: str
+    gateway_passwords: dict[str, str]
     probes: list[Probe] = field(default_factory=list)
 
     @property
@@ -122,7 +122,8 @@ class ProvisionedHall:
         return self.connect(handover.device.id, password_in(handover), **options)
 
     def gateway(self) -> Probe:
-        return self.connect(gateway_ingest_user(GATEWAY), self.gateway_password)
+        user = gateway_ingest_user(GATEWAY)
+        return self.connect(user, self.gateway_passwords[user])
 
 
 def password_in(handover: Handover) -> str:
@@ -151,7 +152,7 @@ def hall(tmp_path: Path) -> Iterator[ProvisionedHall]:
     provisioner.create_hall(HALL, "Service centre", GATEWAY, ["localhost", "127.0.0.1"], tls_port,
                             by=TECHNICIAN)
     provisioner.add_windows(HALL, [("w01", "Window 1", None), ("w02", "Window 2", None)], by=TECHNICIAN)
-    gateway_password = provisioner.gateway_logins(HALL, by=TECHNICIAN)[gateway_ingest_user(GATEWAY)]
+    gateway_passwords = provisioner.gateway_logins(HALL, by=TECHNICIAN)
     provisioner.sync_hall(HALL)
     home = provisioner.home
     write_tls_files(broker_dir, home.hall_ca(HALL).cert_pem, home.server_cert(HALL, ["localhost"]))
@@ -160,7 +161,7 @@ def hall(tmp_path: Path) -> Iterator[ProvisionedHall]:
     broker = MosquittoBroker(BrokerOptions(free_port(), tmp_path / "broker", extra_lines=lines))
     broker.start()
     holder["broker"] = broker
-    setup = ProvisionedHall(tmp_path, provisioner, broker, tls_port, gateway_password)
+    setup = ProvisionedHall(tmp_path, provisioner, broker, tls_port, gateway_passwords)
     yield setup
     for probe in setup.probes:
         probe.close()

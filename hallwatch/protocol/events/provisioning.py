@@ -52,3 +52,8 @@ class DeviceStateChanged(Body):
     state: str = Field(pattern=STATE)
     previous: str | None = Field(None, pattern=STATE)
     reason: str = Field(max_length=500)
+
+
+SELFTEST_RESULT_COMMAND = "selftest.result"
+"""The gateway's answer to a `device.selftest`, on the device's command topic:
+{"command": "selftest.result", "device", "passed", "state", "failed": [reasons]}."""
