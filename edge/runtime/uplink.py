@@ -33,7 +33,7 @@ from hallwatch.protocol.topics import LinkTopics
 
 log = logging.getLogger(__name__)
 
-_REMEMBERED_BATCHES = 4096
+_REMEMBERED_BATCHES = 128  # late acks beyond this are answered by a harmless resend
 
 
 @dataclass
