@@ -227,6 +227,7 @@ def export(
                 device=config.device.id,
                 hall=config.device.hall,
                 ffmpeg=config.recorder.ffmpeg,
+                ffprobe=config.recorder.ffprobe,
                 container=container or config.recorder.export_format,
                 out=out,
             )

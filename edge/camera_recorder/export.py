@@ -63,6 +63,7 @@ def export_clip(
     device: str,
     hall: str,
     ffmpeg: str = "ffmpeg",
+    ffprobe: str = "ffprobe",
     container: str = "mp4",
     out: Path | None = None,
 ) -> ExportResult:
@@ -88,7 +89,7 @@ def export_clip(
             hashed.append((segment, sha256_of(path)))
         clip = out or export_dir / f"{camera}_{_stamp(start_ms)}_{_stamp(end_ms)}_{export_id}.{container}"
         clip.parent.mkdir(parents=True, exist_ok=True)
-        _join(ffmpeg, [(storage_dir / s.path, s.start_ms, s.end_ms) for s in segments],
+        _join(ffmpeg, ffprobe, [(storage_dir / s.path, s.start_ms, s.end_ms) for s in segments],
               start_ms, end_ms, clip, container)
         clip_hash = sha256_of(clip)
         manifest: dict[str, Any] = {
@@ -143,8 +144,21 @@ def _why_nothing(camera: str, start_ms: int, end_ms: int, gaps: list[Any]) -> st
     return f"{camera} has no footage from {iso(start_ms)} to {iso(end_ms)}: {causes}"
 
 
+def _stream_start_s(ffprobe: str, path: Path) -> float:
+    result = subprocess.run(
+        [ffprobe, "-v", "error", "-show_entries", "format=start_time", "-of",
+         "default=noprint_wrappers=1:nokey=1", str(path)],
+        capture_output=True, timeout=60, check=False,
+    )
+    try:
+        return float(result.stdout.strip() or 0.0)
+    except ValueError:
+        return 0.0
+
+
 def _join(
     ffmpeg: str,
+    ffprobe: str,
     sources: list[tuple[Path, int, int]],
     start_ms: int,
     end_ms: int,
@@ -155,10 +169,15 @@ def _join(
     lines = ["ffconcat version 1.0"]
     for number, (path, seg_start, seg_end) in enumerate(sources):
         lines.append("file '" + str(path.resolve()).replace("'", "'\\''") + "'")
-        if number == 0 and start_ms > seg_start:
-            lines.append(f"inpoint {(start_ms - seg_start) / 1000:.3f}")
-        if number == len(sources) - 1 and end_ms < seg_end:
-            lines.append(f"outpoint {(end_ms - seg_start) / 1000:.3f}")
+        first, last = number == 0, number == len(sources) - 1
+        if (first and start_ms > seg_start) or (last and end_ms < seg_end):
+            # In/out points are stream timestamps, and a segment's start where
+            # the camera's clock says: read it, for the two end segments only.
+            origin = _stream_start_s(ffprobe, path)
+            if first and start_ms > seg_start:
+                lines.append(f"inpoint {origin + (start_ms - seg_start) / 1000:.3f}")
+            if last and end_ms < seg_end:
+                lines.append(f"outpoint {origin + (end_ms - seg_start) / 1000:.3f}")
     muxer = {"mp4": "mp4", "mkv": "matroska", "ts": "mpegts"}[container]
     partial = clip.with_name(clip.name + ".part")
     with tempfile.NamedTemporaryFile("w", suffix=".ffconcat", delete=False) as listing:

@@ -60,7 +60,7 @@ def test_recording_is_stream_copy_into_mpegts_segments_on_the_clock(
     supervisor = recorder.supervisors["cam-1"]
     pid = wait_for(lambda: supervisor.status.pid, what="ffmpeg to start")
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    assert [b"-c", b"copy"] == argv[argv.index(b"-c"):argv.index(b"-c") + 2]
+    assert argv[argv.index(b"-c"):argv.index(b"-c") + 2] == [b"-c", b"copy"]
     assert b"-segment_atclocktime" in argv and b"mpegts" in argv
     assert not any(b"lib" in arg and b"264" in arg for arg in argv)  # no encoder anywhere
     wait_for(lambda: len(segments(recorder)) >= 2, what="two segments")
