@@ -1,10 +1,106 @@
-"""`hall kiosk ...`: run and check the kiosk agent."""
+"""`hall kiosk ...`: run and check the kiosk agent, and run a window caller."""
 
 from __future__ import annotations
 
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
 import click
+
+from edge.runtime.config import ConfigError, load_config
 
 
 @click.group(name="kiosk")
 def kiosk() -> None:
-    """The kiosk agent."""
+    """The queue kiosk agent and the window caller."""
+
+
+def _load(model: Any, path: Path) -> Any:
+    try:
+        return load_config(model, path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _keypad(settings: Any) -> Any:
+    if settings is None:
+        return None
+    from edge.runtime.keypad.factory import KeypadUnavailable, build_keypad
+
+    try:
+        return build_keypad(settings)
+    except KeypadUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@kiosk.command("run")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="kiosk TOML")
+def run(config_path: Path) -> None:
+    """Issue and print tickets from buttons and the keypad until stopped (SIGTERM, Ctrl-C)."""
+    from edge.queue_kiosk.config import KioskConfig
+    from edge.queue_kiosk.kiosk import Kiosk
+    from edge.runtime.agent import install_signal_handlers
+
+    config = _load(KioskConfig, config_path)
+    agent = Kiosk(config, keypad=_keypad(config.keypad))
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    agent.start()
+    try:
+        stop.wait()
+    finally:
+        agent.stop()
+
+
+@kiosk.command("caller")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="caller TOML")
+def caller(config_path: Path) -> None:
+    """Run the window caller: the officer's keys in, the hall queue's answers on the console."""
+    from edge.queue_kiosk.caller import WindowCaller
+    from edge.queue_kiosk.config import CallerConfig
+    from edge.runtime.agent import install_signal_handlers
+
+    config = _load(CallerConfig, config_path)
+    try:
+        config.window  # noqa: B018 - validates that a window is set
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    agent = WindowCaller(config, keypad=_keypad(config.keypad))
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    agent.start()
+    try:
+        stop.wait()
+    finally:
+        agent.stop()
+
+
+@kiosk.command("selftest")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="kiosk TOML")
+@click.option("--print", "print_sample", is_flag=True, help="also print a sample ticket (spends no number)")
+def selftest(config_path: Path, print_sample: bool) -> None:
+    """Check configuration, storage, printer and fonts; exit 1 if a ticket could not be printed."""
+    from edge.queue_kiosk.config import KioskConfig
+    from edge.queue_kiosk.selftest import run_selftest
+
+    config = _load(KioskConfig, config_path)
+    checks = run_selftest(config, print_sample=print_sample)
+    for check in checks:
+        mark = "ok  " if check.ok else ("warn" if check.warning else "FAIL")
+        click.echo(f"[{mark}] {check.name}: {check.detail}")
+    if any(not c.ok and not c.warning for c in checks):
+        sys.exit(1)
+
+
+@kiosk.command("diagnostics")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="kiosk TOML")
+def diagnostics(config_path: Path) -> None:
+    """Print a redacted snapshot of the kiosk's state (store, outbox, printer) without connecting upstream."""
+    from edge.queue_kiosk.config import KioskConfig
+    from edge.queue_kiosk.selftest import snapshot
+
+    config = _load(KioskConfig, config_path)
+    click.echo(json.dumps(snapshot(config), indent=2, ensure_ascii=False))

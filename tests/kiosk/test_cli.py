@@ -1,0 +1,94 @@
+"""`hall kiosk selftest` and `hall kiosk diagnostics` on a TOML configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from edge.queue_kiosk.kiosk import Kiosk
+from edge.queue_kiosk.printer.sim import SimulatedPrinter
+from edge.queue_kiosk.printer.stream import text_lines
+from hallwatch.cli import main
+from tests.kiosk.conftest import dead_port
+
+
+def write_config(root: Path, printer_port: int) -> Path:
+    path = root / "kiosk.toml"
+    path.write_text(f"""
+data_dir = "{root}/kiosk"
+[device]
+id = "kiosk-1"
+hall = "hall-01"
+kind = "kiosk"
+[broker]
+port = {dead_port()}
+[outbox]
+path = "{root}/kiosk/outbox.sqlite"
+[hall]
+name = "肃州区政务服务中心"
+hours = ["00:00-24:00"]
+[numbering]
+slot = 1
+slots = 2
+[[services]]
+prefix = "A"
+name = "社保医保"
+windows = ["1", "2"]
+key = "1"
+[printer]
+kind = "network"
+port = {printer_port}
+status_timeout_ms = 200
+""", encoding="utf-8")
+    return path
+
+
+def test_selftest_passes_and_prints_a_sample_without_spending_a_number(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    config = write_config(tmp_path, printer.port)
+    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config), "--print"])
+    assert result.exit_code == 0, result.output
+    assert "[ok  ] printer: network: ready" in result.output
+    [job] = printer.wait_for_jobs(1)
+    assert "TEST" in text_lines(job.tokens)
+
+
+def test_selftest_fails_when_the_printer_is_out_of_paper(tmp_path: Path, printer: SimulatedPrinter) -> None:
+    printer.paper_out = True
+    config = write_config(tmp_path, printer.port)
+    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "[FAIL] printer: network: paper_out" in result.output
+
+
+def test_a_wrong_configuration_lists_every_wrong_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[device]\nid = "k"\nhall = "h"\nkind = "kiosk"\n[numbering]\nslot = 3\nslots = 2\n'
+                    '[[services]]\nprefix = "a1"\nname = "x"\n[printer]\nkind = "fax"\n')
+    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(path)])
+    assert result.exit_code != 0
+    for key in ("numbering", "services.0.prefix", "printer.kind"):
+        assert key in result.output
+
+
+def test_diagnostics_reports_the_day_the_tickets_and_the_printer(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    path = write_config(tmp_path, printer.port)
+    from edge.queue_kiosk.config import KioskConfig
+    from edge.runtime.config import load_config
+
+    kiosk = Kiosk(load_config(KioskConfig, path))
+    kiosk.start()
+    kiosk.issue("A")
+    kiosk.issue("A")
+    kiosk.stop()
+    result = CliRunner().invoke(main, ["kiosk", "diagnostics", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    snapshot = json.loads(result.stdout)
+    assert snapshot["tickets_today"] == 2 and snapshot["last_ticket"] == "A003"  # slot 1 of 2: 1, 3
+    assert snapshot["printer"]["state"] == "ready"
+    assert snapshot["outbox"]["events_waiting"] >= 3  # ready + two tickets, gateway unreachable
