@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -544,6 +545,25 @@ def enrolment_server(ctx: click.Context, bind: str, port: int) -> None:
             pass
         finally:
             server.server_close()
+
+
+@provision.command("backup")
+@click.argument("databases", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--to", type=click.Path(path_type=Path), required=True, help="backup directory (USB disk)")
+@click.option("--keep", default=14, show_default=True, help="copies of each file to keep")
+def backup(databases: tuple[Path, ...], to: Path, keep: int) -> None:
+    """Consistent copies of running SQLite files (gateway store, central, registry)."""
+    from provisioning.backup import BackupFailed, backup_database
+
+    failed = 0
+    for database in databases:
+        try:
+            click.echo(backup_database(database, to, keep=keep))
+        except (BackupFailed, sqlite3.Error) as exc:
+            failed += 1
+            click.echo(f"{database}: backup FAILED: {exc}", err=True)
+    if failed:
+        raise click.ClickException(f"{failed} backup(s) failed")
 
 
 def _user() -> str:
