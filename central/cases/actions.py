@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from central.cases.countdown import Countdown
-from central.cases.stages import Stage
+from central.cases.stages import LADDER, Stage
 from central.cases.timebase import Instant
 
 YELLOW_LIGHT_REMINDER = "yellow_light"
@@ -38,11 +38,11 @@ def due_actions(
     clock = countdown.clock
     stop = clock.confirmed_at
     actions: list[Action] = []
-    for step in countdown.steps:
-        if step.stage not in escalations or step.stage.value in issued or step.at is None:
+    for stage, at in zip(LADDER, countdown.starts, strict=True):
+        if at is None or at > now or stage not in escalations or stage.value in issued:
             continue
-        if step.at <= now and (stop is None or step.at < stop):
-            actions.append(Action(step.stage.value, step.at, True))
+        if stop is None or at < stop:
+            actions.append(Action(stage.value, at, True))
     yellow = countdown.step(Stage.YELLOW_LIGHT)
     if stop is None and yellow is not None and yellow <= now:
         if clock.completed_at is None:

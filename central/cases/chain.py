@@ -16,10 +16,14 @@ from typing import Any
 
 GENESIS = "0" * 64
 
+# One encoder each, made once: json.dumps with options builds a new one per call.
+_BODY = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_HEADER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def canonical_body(body: Mapping[str, Any]) -> str:
     """The one text form of a body: sorted keys, no spaces, Han characters as themselves."""
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _BODY.encode(body)
 
 
 def record_hash(
@@ -33,9 +37,7 @@ def record_hash(
     body_text: str,
 ) -> str:
     # The header is a JSON array, so it delimits itself from the body text.
-    header = json.dumps(
-        [seq, case_id, kind, at, recorded_at, actor], ensure_ascii=False, separators=(",", ":")
-    )
+    header = _HEADER.encode([seq, case_id, kind, at, recorded_at, actor])
     return hashlib.sha256(f"{prev_hash}{header}{body_text}".encode()).hexdigest()
 
 

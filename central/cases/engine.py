@@ -98,10 +98,9 @@ class Engine:
                             StageChange(refreshed.case_id, refreshed.stage_before,
                                         refreshed.stage)
                         )
-                    for record in refreshed.issued:
+                    for issued in refreshed.issued:
                         report.issued.append(
-                            Issue(refreshed.case_id, record.body["kind"], record.at or now,
-                                  record.seq)
+                            Issue(refreshed.case_id, issued.kind, issued.due_at, issued.seq)
                         )
                 processed += len(rows)
         if report.issued:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from central.cases.actions import Action, due_actions
 from central.cases.calendar import WorkCalendar
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
-from central.cases.chain import LogRecord
 from central.cases.countdown import Clock, Countdown, Hold, compute
 from central.cases.eventlog import EventLog
 from central.cases.rules import RuleTable
@@ -80,6 +78,7 @@ STEP_COLUMNS = tuple(f"{stage.value}_at" for stage in LADDER)
 CLOCK_COLUMNS = (
     "case_id, accepted_at, limit_amount, limit_unit, holds, completed_at, confirmed_at, stage"
 )
+DUE_COLUMNS = CLOCK_COLUMNS + ", unit, officer"
 
 
 def holds_to_json(clock: Clock) -> str | None:
@@ -101,6 +100,15 @@ def clock_from_row(row: tuple[Any, ...]) -> Clock:
 
 
 @dataclass(frozen=True)
+class Issued:
+    """An escalation or reminder appended to the log."""
+
+    kind: str
+    due_at: Instant
+    seq: int
+
+
+@dataclass(frozen=True)
 class Refreshed:
     """A case after the projection caught up with it."""
 
@@ -108,7 +116,7 @@ class Refreshed:
     stage_before: Stage | None
     stage: Stage
     countdown: Countdown
-    issued: tuple[LogRecord, ...]
+    issued: tuple[Issued, ...]
 
 
 class Projector:
@@ -167,10 +175,13 @@ class Projector:
         stage_before: Stage | None,
         now: Instant,
         owner: tuple[str, str] | None = None,
+        issued: set[str] | None = None,
     ) -> Refreshed:
         """Recompute one case's schedule at `now`, issue what is due, store the result."""
         countdown = compute(clock, self.calendar, self.rules.ladder)
-        actions = due_actions(countdown, self.issued(case_id), now, self.rules.escalations)
+        if issued is None:
+            issued = self.issued(case_id)
+        actions = due_actions(countdown, issued, now, self.rules.escalations)
         records = tuple(self._issue(case_id, countdown, action, now, owner) for action in actions)
         stage = countdown.stage_at(now)
         values = [countdown.step(s) for s in LADDER]
@@ -189,7 +200,7 @@ class Projector:
     def _issue(
         self, case_id: str, countdown: Countdown, action: Action, now: Instant,
         owner: tuple[str, str] | None,
-    ) -> LogRecord:
+    ) -> Issued:
         if owner is None:
             owner = self.connection.execute(
                 "SELECT unit, officer FROM cases WHERE case_id = ?", (case_id,)
@@ -210,19 +221,30 @@ class Projector:
             "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)",
             (case_id, action.kind, action.due_at, record.seq, int(action.escalation)),
         )
-        return record
+        return Issued(action.kind, action.due_at, record.seq)
 
     def due_rows(self, now: Instant, limit: int) -> list[tuple[Any, ...]]:
         """Cases whose next transition has come, earliest first."""
         return self.connection.execute(
-            f"SELECT {CLOCK_COLUMNS} FROM cases WHERE next_at IS NOT NULL AND next_at <= ?"
+            f"SELECT {DUE_COLUMNS} FROM cases WHERE next_at IS NOT NULL AND next_at <= ?"
             " ORDER BY next_at LIMIT ?",
             (now, limit),
         ).fetchall()
 
-    def refresh_rows(self, rows: Iterable[tuple[Any, ...]], now: Instant) -> list[Refreshed]:
+    def refresh_rows(self, rows: list[tuple[Any, ...]], now: Instant) -> list[Refreshed]:
+        """Refresh due rows (DUE_COLUMNS), reading what they were issued in one query."""
+        issued: dict[str, set[str]] = {row[0]: set() for row in rows}
+        for chunk in range(0, len(rows), 500):
+            ids = [row[0] for row in rows[chunk:chunk + 500]]
+            for case_id, kind in self.connection.execute(
+                f"SELECT case_id, kind FROM case_issued WHERE case_id IN ({','.join('?' * len(ids))})",
+                ids,
+            ):
+                issued[case_id].add(kind)
         return [
-            self.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now) for row in rows
+            self.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now, (row[8], row[9]),
+                         issued[row[0]])
+            for row in rows
         ]
 
 

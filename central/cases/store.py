@@ -536,7 +536,7 @@ def _recorded(case_id: str, seq: int, refreshed: Refreshed,
               warnings: tuple[str, ...]) -> Recorded:
     return Recorded(
         case_id=case_id, seq=seq, stage=refreshed.stage, warnings=list(warnings),
-        issued=[r.body["kind"] for r in refreshed.issued],
+        issued=[issued.kind for issued in refreshed.issued],
     )
 
 
