@@ -1,0 +1,149 @@
+"""The rating terminal with real keypads: GPIO buttons, an RS-485 Modbus keypad, a framed evaluator."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.rating_terminal.agent import RatingTerminal
+from edge.rating_terminal.session import Phase
+from gateway.broker import MosquittoBroker, free_port
+from tests.keypad.serial_parts import ModbusKeypadServer, PtyPair
+from tests.keypad.test_framed_serial import Evaluator
+from tests.rating.conftest import Spy, terminal_config
+from tests.support import wait_until
+
+VISIT = {"day": "2026-11-26", "ticket": "A003"}
+
+
+@pytest.fixture
+def mock_factory() -> Iterator[MockFactory]:
+    previous = Device.pin_factory
+    factory = MockFactory()
+    Device.pin_factory = factory
+    yield factory
+    factory.reset()
+    Device.pin_factory = previous
+
+
+def test_gpio_terminal_counts_one_bouncing_press_and_lights_please_rate_then_thanks(
+    tmp_path: Path, mock_factory: MockFactory,
+) -> None:
+    config = terminal_config(
+        tmp_path, broker_port=free_port(),
+        keypad={"kind": "gpio", "keys": {"1": 5, "2": 6, "3": 13, "4": 19, "5": 26, "please_rate": 21}},
+        indicator={"kind": "gpio", "please_rate_led": 17, "thanks_led": 27, "buzzer": 22},
+        rating={"thanks_s": 0.5},
+    )
+    terminal = RatingTerminal(config, pin_factory=mock_factory)
+    spy = Spy(terminal)
+    terminal.start()
+    try:
+        terminal.arm(VISIT, "gw-arm-0001")
+        wait_until(lambda: mock_factory.pin(17).state, 5, "please-rate lamp blinking")
+        key = mock_factory.pin(6)
+        for _ in range(5):  # a bouncing contact
+            key.drive_low()
+            key.drive_high()
+        key.drive_low()
+        wait_until(lambda: terminal.session.phase is Phase.THANKS, 5, "thank you")
+        assert mock_factory.pin(27).state and not mock_factory.pin(17).state
+        key.drive_high()
+        wait_until(lambda: terminal.session.phase is Phase.IDLE, 5, "back to idle")
+        assert [b["grade"] for b in spy.of("rating.given")] == ["satisfied"]
+        assert not mock_factory.pin(27).state
+    finally:
+        terminal.stop()
+
+
+def test_cable_pulled_mid_visit_is_one_fault_not_rated_and_no_phantom_rating(tmp_path: Path) -> None:
+    pair = PtyPair(tmp_path)
+    keypad = ModbusKeypadServer(pair.b)
+    keypad.start()
+    config = terminal_config(
+        tmp_path, broker_port=free_port(),
+        keypad={"kind": "modbus", "port": pair.a, "timeout_s": 0.15, "retries": 0, "poll_ms": 20,
+                "fault_after": 3},
+        rating={"arm_window_s": 2.0},
+    )
+    terminal = RatingTerminal(config)
+    spy = Spy(terminal)
+    terminal.start()
+    try:
+        wait_until(lambda: getattr(terminal.keypad, "_counter", None) is not None, 5, "keypad synchronised")
+        terminal.arm(VISIT, "gw-arm-0001")
+        keypad.stop()  # the RS-485 cable is pulled while the citizen is asked
+        wait_until(lambda: spy.of("rating.terminal_fault"), 10, "the fault recorded")
+        keypad.press(1)  # pressed on the dead keypad
+        wait_until(lambda: spy.of("rating.not_rated"), 10, "the arming runs out")
+        keypad.start()
+        wait_until(lambda: len(spy.of("rating.terminal_fault")) == 2, 10, "the keypad back")
+        keypad.press(2)  # a press with nothing armed
+        wait_until(lambda: spy.of("rating.key_flagged"), 10, "the unarmed press flagged")
+        assert spy.of("rating.given") == []
+        assert spy.of("rating.not_rated")[0]["why"] == "fault"
+        assert [f["state"] for f in spy.of("rating.terminal_fault")] == ["fault", "ok"]
+        assert {f["flag"] for f in spy.of("rating.key_flagged")} <= {"missed", "unarmed"}
+    finally:
+        terminal.stop()
+        keypad.stop()
+        pair.stop()
+
+
+def test_framed_evaluator_bad_rating_then_reason(tmp_path: Path) -> None:
+    pair = PtyPair(tmp_path)
+    config = terminal_config(
+        tmp_path, broker_port=free_port(),
+        keypad={"kind": "framed_serial", "port": pair.a, "address": 3},
+        rating={"mash_ms": 0},
+    )
+    terminal = RatingTerminal(config)
+    spy = Spy(terminal)
+    evaluator = Evaluator(pair.b)
+    terminal.start()
+    try:
+        terminal.arm(VISIT, "gw-arm-0001")
+        evaluator.echo(len(evaluator.key(4)))  # 不满意
+        wait_until(lambda: terminal.session.phase is Phase.REASON, 5, "the reason step")
+        evaluator.echo(len(evaluator.key(1)))  # 服务态度差
+        wait_until(lambda: spy.of("rating.reason"), 5, "the reason")
+        assert [g["grade"] for g in spy.of("rating.given")] == ["dissatisfied"]
+        assert spy.of("rating.reason")[0]["reason"] == "attitude"
+    finally:
+        terminal.stop()
+        evaluator.line.close()
+        pair.stop()
+
+
+def test_arm_commands_on_the_cmd_topic_and_stale_ones_are_ignored(
+    tmp_path: Path, broker: MosquittoBroker,
+) -> None:
+    terminal = RatingTerminal(terminal_config(tmp_path, broker_port=broker.port))
+    terminal.start()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway-test")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        wait_until(lambda: terminal.agent.uplink.stats.connected, 10, "terminal connected")
+        topic = "hall/hall-01/dev/rating-w3/cmd"
+        stale = {"command": "rating.arm", "arming": "gw-arm-old1", "visit": VISIT,
+                 "issued_at": int(time.time() * 1000) - 3_600_000}
+        client.publish(topic, json.dumps(stale), qos=1).wait_for_publish(5)
+        wait_until(lambda: terminal.counts["arms_ignored"] == 1, 10, "the stale arm ignored")
+        assert terminal.session.phase is Phase.IDLE
+        fresh = {**stale, "arming": "gw-arm-new1", "issued_at": int(time.time() * 1000)}
+        client.publish(topic, json.dumps(fresh), qos=1).wait_for_publish(5)
+        wait_until(lambda: terminal.session.phase is Phase.ARMED, 10, "armed by the gateway")
+        assert terminal.session.arming is not None and terminal.session.arming.id == "gw-arm-new1"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        terminal.stop()
