@@ -25,6 +25,7 @@ from provisioning.files import (
     write_file_atomic,
 )
 from provisioning.model import Device, Hall
+from provisioning.roles import check_agent_config, settings_toml
 
 PASSWORD_FILE = "secrets/mqtt.password"
 CLIENT_KEY = "secrets/client.key"
@@ -47,9 +48,13 @@ def _toml_str(value: str | Path) -> str:
 
 
 def agent_toml(device: Device, hall: Hall, layout: Layout, *, client_cert: bool) -> str:
+    """The agent's whole TOML: identity, broker and outbox from provisioning, then the device's
+    hardware settings as the agent's own sections (validated with its model before writing)."""
+    top, tables = settings_toml(device.hardware)
     lines = [
-        "# Written by 'hall provision'; identity and credentials, not tunables.",
+        "# Written by 'hall provision'. Change settings with 'hall provision device configure'.",
         f"data_dir = {_toml_str(layout.var)}",
+        *top,
         "",
         "[device]",
         f"id = {_toml_str(device.id)}",
@@ -72,8 +77,10 @@ def agent_toml(device: Device, hall: Hall, layout: Layout, *, client_cert: bool)
             f"tls_cert = {_toml_str(layout.etc / CLIENT_CERT)}",
             f"tls_key = {_toml_str(layout.secret(CLIENT_KEY))}",
         ]
-    lines += ["", "[outbox]", f"path = {_toml_str(layout.var / 'outbox.sqlite')}", ""]
-    return "\n".join(lines)
+    lines += ["", "[outbox]", f"path = {_toml_str(layout.var / 'outbox.sqlite')}", *tables, ""]
+    text = "\n".join(lines)
+    check_agent_config(device.kind, text)
+    return text
 
 
 def placed(
@@ -102,7 +109,6 @@ def device_bundle(
         "agent.toml": FileEntry(
             agent_toml(device, hall, layout, client_cert=client_cert is not None).encode()
         ),
-        "hardware.json": FileEntry(json.dumps(device.hardware, indent=1, ensure_ascii=False).encode()),
         "ca.crt": FileEntry(ca_cert_pem),
         PASSWORD_FILE: FileEntry(password.encode() + b"\n", secret=True),
     }

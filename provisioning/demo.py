@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gateway.broker import free_port
 from provisioning.access import Role, central_user, gateway_forward_user, gateway_ingest_user
@@ -31,11 +32,17 @@ from provisioning.model import DeviceKind, DeviceState
 from provisioning.workflow import Delivery, Provisioner
 
 DEMO_TECHNICIAN = "demo-technician"
-DEFAULT_DEVICES: tuple[tuple[DeviceKind, str | None], ...] = (
-    (DeviceKind.KIOSK, None),
-    (DeviceKind.RATING, "w01"),
-    (DeviceKind.RATING, "w02"),
-    (DeviceKind.SIM, None),
+DemoDevice = tuple[DeviceKind, str | None, dict[str, Any]]
+"""kind, window, settings (sections of the agent's own TOML)."""
+
+DEFAULT_DEVICES: tuple[DemoDevice, ...] = (
+    (DeviceKind.KIOSK, None, {
+        "services": [{"prefix": "A", "name": "综合业务", "windows": ["w01", "w02"], "key": "1"}],
+        "printer": {"kind": "file", "file_path": "printer.bin", "status_query": False},
+    }),
+    (DeviceKind.RATING, "w01", {"keypad": {"kind": "simulated"}}),
+    (DeviceKind.RATING, "w02", {"keypad": {"kind": "simulated"}}),
+    (DeviceKind.SIM, None, {}),
 )
 
 
@@ -68,7 +75,7 @@ def provision_demo_hall(
     tls_port: int | None = None,
     hall: str = "hall-01",
     gateway: str = "gw-hall-01",
-    devices: tuple[tuple[DeviceKind, str | None], ...] = DEFAULT_DEVICES,
+    devices: tuple[DemoDevice, ...] = DEFAULT_DEVICES,
     active: bool = True,
 ) -> DemoHall:
     """Provision a hall, its gateway, central and `devices` into `root`; start nothing.
@@ -87,18 +94,19 @@ def provision_demo_hall(
             registry.add_technician(tx, DEMO_TECHNICIAN, "Demo technician", ["*"], may_reprovision=True)
         provisioner.create_hall(hall, "Demo service hall", gateway, ["127.0.0.1", "localhost"], tls_port,
                                 by=DEMO_TECHNICIAN)
-        windows = sorted({w for _, w in devices if w})
+        windows = sorted({w for _, w, _ in devices if w} | {"w01", "w02"})
         provisioner.add_windows(hall, [(w, f"Window {w}", None) for w in windows], by=DEMO_TECHNICIAN)
         gateway_passwords = provisioner.gateway_logins(hall, by=DEMO_TECHNICIAN)
         central_password = provisioner.central_login(central_user("central"), Role.CENTRAL,
                                                      by=DEMO_TECHNICIAN)
 
         configs: dict[str, Path] = {}
-        for n, (kind, window) in enumerate(devices, start=1):
+        for n, (kind, window, settings) in enumerate(devices, start=1):
             place = root / "devices" / f"{n:02d}"
             provisioner.layout = Layout(place / "etc", place / "var")
             handover = provisioner.add_device(hall, kind, Delivery(directory=place / "boot"),
-                                              by=DEMO_TECHNICIAN, window=window, serial=f"DEMO-{n:04d}")
+                                              by=DEMO_TECHNICIAN, window=window, serial=f"DEMO-{n:04d}",
+                                              hardware=settings)
             assert handover.bundle_dir is not None
             installed = install_bundle(handover.bundle_dir)
             assert installed.config is not None

@@ -30,6 +30,7 @@ from provisioning.model import WINDOW_KINDS, Device, DeviceKind, DeviceState, Ha
 from provisioning.passwords import mosquitto_hash, new_password
 from provisioning.pki import make_client_cert
 from provisioning.registry import Registry, RegistryError, now_ms
+from provisioning.roles import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,11 @@ class Provisioner:
                 if delivery.client_cert:
                     pair = make_client_cert(ca, hall, device.id)
                     client = (pair.cert_pem, pair.key_pem)
-                files = device_bundle(device, info, password, ca.cert_pem, self.layout, client_cert=client)
+                try:
+                    files = device_bundle(device, info, password, ca.cert_pem, self.layout,
+                                          client_cert=client)
+                except SettingsError as exc:
+                    raise RegistryError(f"{device.id} not provisioned: {exc}") from exc
                 if code is not None:
                     self._seal(tx, device.id, files, code, expires_at or 0)
                 else:

@@ -25,6 +25,14 @@ from provisioning.workflow import Delivery, Handover, Provisioner
 from tests.support import wait_until
 
 HALL = "hall-01"
+SETTINGS: dict[DeviceKind, dict[str, Any]] = {
+    DeviceKind.KIOSK: {
+        "services": [{"prefix": "A", "name": "综合业务", "windows": ["w01"]}],
+        "printer": {"kind": "file", "file_path": "/dev/null", "status_query": False},
+    },
+    DeviceKind.RATING: {"keypad": {"kind": "simulated"}},
+}
+"""Valid settings for each kind's own configuration model."""
 GATEWAY = "gw-hall-01"
 TECHNICIAN = "tech-li"
 
@@ -107,8 +115,9 @@ class ProvisionedHall:
     def ca_path(self) -> Path:
         return self.provisioner.home.hall_dir(HALL) / "ca.crt"
 
-    def add(self, kind: DeviceKind = DeviceKind.KIOSK, **options: Any) -> Handover:
+    def add(self, kind: DeviceKind = DeviceKind.SIM, **options: Any) -> Handover:
         n = len(list((self.root / "bundles").glob("*"))) if (self.root / "bundles").exists() else 0
+        options.setdefault("hardware", SETTINGS.get(kind, {}))
         return self.provisioner.add_device(
             HALL, kind, Delivery(directory=self.root / "bundles" / f"card-{n}"), by=TECHNICIAN, **options
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from hallwatch.cli import main
 from provisioning.bundle import PASSWORD_FILE
-from tests.provisioning.conftest import HALL, TECHNICIAN, ProvisionedHall
+from provisioning.model import DeviceKind
+from tests.provisioning.conftest import HALL, SETTINGS, TECHNICIAN, ProvisionedHall
 
 
 def run(home: Path, *args: str) -> str:
@@ -36,9 +38,9 @@ def test_no_secret_appears_in_output_logs_registry_or_broker_log(
     output = [
         run(home, "window", HALL, "w03", "--name", "Window 3"),
         run(home, "device", "add", HALL, "--kind", "kiosk", "--serial", "SN-A", "--to", str(cards / "a"),
-            *layout),
+            "--hardware", json.dumps(SETTINGS[DeviceKind.KIOSK]), *layout),
         run(home, "device", "add", HALL, "--kind", "rating", "--window", "w03", "--to", str(cards / "b"),
-            "--client-cert", *layout),
+            "--client-cert", "--hardware", json.dumps(SETTINGS[DeviceKind.RATING]), *layout),
         run(home, "device", "add", HALL, "--kind", "recorder", "--enrol", *layout),
     ]
     codes = re.findall(r"enrolment code: (\S+)", "".join(output))

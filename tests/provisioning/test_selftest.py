@@ -19,6 +19,7 @@ from provisioning.bundle import install_bundle
 from provisioning.devconfig import ConfigApplier, DeviceConfig
 from provisioning.hallstate import build_hall_state
 from provisioning.model import DeviceKind
+from provisioning.roles import config_model
 from provisioning.selftest import SelfTest, Step, StepFailed, run_step
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
 from tests.support import wait_until
@@ -56,12 +57,13 @@ def sync_through_gateway(hall: ProvisionedHall, gateway: GatewayService) -> None
     gateway.commands["registry.sync"](json.loads(state.model_dump_json()))
 
 
-def device_agent(hall: ProvisionedHall, kind: DeviceKind = DeviceKind.KIOSK, **options: object) -> EdgeAgent:
+def device_agent(hall: ProvisionedHall, kind: DeviceKind = DeviceKind.SIM, **options: object) -> EdgeAgent:
     handover = hall.add(kind, **options)  # type: ignore[arg-type]
     assert handover.bundle_dir is not None
     installed = install_bundle(handover.bundle_dir)
     assert installed.config is not None
-    config = load_config(AgentConfig, installed.config)
+    config = load_config(config_model(kind), installed.config)
+    assert isinstance(config, AgentConfig)
     fast = config.model_copy(update={"uplink": UplinkSettings(heartbeat_s=1, ack_timeout_s=3)})
     return EdgeAgent(fast)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from edge.rating_terminal.config import RatingTerminalConfig
 from provisioning import enrolment
 from provisioning.bundle import PASSWORD_FILE, install_bundle
 from provisioning.files import IncompleteBundle, verify_directory
@@ -40,17 +41,21 @@ def card(tmp_path: Path, name: str = "card") -> Delivery:
 def test_a_new_device_gets_a_stable_id_a_label_and_a_complete_bundle(
     provisioner: Provisioner, tmp_path: Path
 ) -> None:
+    settings = {"keypad": {"kind": "gpio", "keys": {"1": 5, "2": 6, "3": 13}}, "uplink": {"heartbeat_s": 10}}
     handover = provisioner.add_device(HALL, DeviceKind.RATING, card(tmp_path), by=TECHNICIAN, window="w01",
-                                      serial="SN-0001", hardware={"keypad": "modbus", "address": 3})
+                                      serial="SN-0001", hardware=settings)
     device = handover.device
     assert device.id == "rating-hall-01-001" and device.state == DeviceState.PROVISIONED
     assert handover.bundle_dir is not None and handover.label is not None
     manifest = verify_directory(handover.bundle_dir)
-    assert {"agent.toml", "hardware.json", "ca.crt", PASSWORD_FILE, "bundle.json"} <= set(manifest)
-    agent = (handover.bundle_dir / "agent.toml").read_text()
-    assert f'id = "{device.id}"' in agent and 'window = "w01"' in agent
-    assert 'host = "gw.hall-01.local"' in agent
-    assert json.loads((handover.bundle_dir / "hardware.json").read_text())["address"] == 3
+    assert {"agent.toml", "ca.crt", PASSWORD_FILE, "bundle.json"} <= set(manifest)
+    # The agent's own configuration model reads the bundle: identity, broker, and its hardware sections.
+    text = (handover.bundle_dir / "agent.toml").read_text()
+    agent = RatingTerminalConfig.model_validate(tomllib.loads(text))
+    assert (agent.device.id, agent.device.window, agent.device.kind) == (device.id, "w01", "rating")
+    assert (agent.broker.host, agent.broker.username) == ("gw.hall-01.local", device.id)
+    assert agent.broker.password_file == tmp_path / "var" / PASSWORD_FILE
+    assert agent.keypad.kind == "gpio" and agent.uplink.heartbeat_s == 10
     assert handover.label.read_bytes().startswith(b"\x89PNG")
     password = password_in(handover)
     assert len(password) >= 40
@@ -59,8 +64,21 @@ def test_a_new_device_gets_a_stable_id_a_label_and_a_complete_bundle(
     assert password.encode() not in provisioner.home.registry_path.read_bytes()
     # The next device of the kind gets the next number; numbers are never reused.
     second = provisioner.add_device(HALL, DeviceKind.RATING, card(tmp_path, "two"), by=TECHNICIAN,
-                                    window="w01")
+                                    window="w01", hardware=settings)
     assert second.device.id == "rating-hall-01-002"
+
+
+def test_settings_the_agent_would_refuse_are_refused_at_provisioning_with_every_reason(
+    provisioner: Provisioner, tmp_path: Path
+) -> None:
+    wrong = {"services": [{"prefix": "a", "name": "综合"}], "printer": {"kind": "usb"}}
+    with pytest.raises(RegistryError) as refused:
+        provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=TECHNICIAN, hardware=wrong)
+    assert "services.0.prefix" in str(refused.value) and "usb_vendor" in str(refused.value)
+    with pytest.raises(RegistryError, match="may not set broker"):
+        provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=TECHNICIAN,
+                               hardware={"broker": {"username": "someone-else"}})
+    assert provisioner.registry.devices() == [] and not (tmp_path / "card").exists()
 
 
 def test_a_device_serving_a_window_needs_one_that_exists(provisioner: Provisioner, tmp_path: Path) -> None:
@@ -74,18 +92,18 @@ def test_only_a_registered_technician_of_the_hall_may_add_devices(
     provisioner: Provisioner, tmp_path: Path
 ) -> None:
     with pytest.raises(RegistryError, match="not a registered technician"):
-        provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by="somebody")
+        provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by="somebody")
     with pytest.raises(RegistryError, match="--by"):
-        provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=None)
+        provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=None)
     assert provisioner.registry.devices() == []
 
 
 def test_the_same_serial_is_not_added_twice_and_the_refusal_says_how_to_reprovision(
     provisioner: Provisioner, tmp_path: Path
 ) -> None:
-    first = provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=TECHNICIAN, serial="SN-7")
+    first = provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=TECHNICIAN, serial="SN-7")
     with pytest.raises(RegistryError, match=f"hall provision device reprovision {first.device.id}"):
-        provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path, "again"), by=TECHNICIAN,
+        provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path, "again"), by=TECHNICIAN,
                                serial="SN-7")
     assert [d.id for d in provisioner.registry.devices()] == [first.device.id]
 
@@ -93,7 +111,7 @@ def test_the_same_serial_is_not_added_twice_and_the_refusal_says_how_to_reprovis
 def test_reprovisioning_is_authorised_and_rotates_the_secret(
     provisioner: Provisioner, tmp_path: Path
 ) -> None:
-    first = provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=TECHNICIAN, serial="SN-7")
+    first = provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=TECHNICIAN, serial="SN-7")
     old_password = password_in(first)
     with provisioner.registry.transaction() as tx:
         provisioner.registry.set_state(tx, first.device.id, DeviceState.ACTIVE)
@@ -150,7 +168,7 @@ def test_an_aborted_setup_leaves_no_device_no_login_and_no_bundle(
     target = hall.root / "aborted" / "hallwatch"
     before = (hall.root / "broker-auth" / "passwords").read_text()
     with pytest.raises(PulledCard):
-        hall.provisioner.add_device(HALL, DeviceKind.KIOSK, Delivery(directory=target), by=TECHNICIAN,
+        hall.provisioner.add_device(HALL, DeviceKind.SIM, Delivery(directory=target), by=TECHNICIAN,
                                     serial="SN-HALF")
     assert written, "the failure happened mid-bundle"
     assert hall.provisioner.registry.devices() == []
@@ -160,11 +178,11 @@ def test_an_aborted_setup_leaves_no_device_no_login_and_no_bundle(
     monkeypatch.undo()
     # Nothing was used up: the retry gets the first number, and the serial is free.
     retry = hall.add(serial="SN-HALF")
-    assert retry.device.id == "kiosk-hall-01-001"
+    assert retry.device.id == "sim-hall-01-001"
 
 
 def test_a_bundle_cut_short_is_refused_at_install(provisioner: Provisioner, tmp_path: Path) -> None:
-    handover = provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=TECHNICIAN)
+    handover = provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=TECHNICIAN)
     assert handover.bundle_dir is not None
     (handover.bundle_dir / "agent.toml").write_text("[device]\n")
     with pytest.raises(IncompleteBundle, match="agent.toml"):
@@ -175,7 +193,7 @@ def test_a_bundle_cut_short_is_refused_at_install(provisioner: Provisioner, tmp_
 def test_install_puts_the_secret_under_the_data_directory_and_wipes_it_from_the_card(
     provisioner: Provisioner, tmp_path: Path
 ) -> None:
-    handover = provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=TECHNICIAN)
+    handover = provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=TECHNICIAN)
     assert handover.bundle_dir is not None
     password = password_in(handover)
     installed = install_bundle(handover.bundle_dir)
@@ -190,7 +208,7 @@ def test_install_puts_the_secret_under_the_data_directory_and_wipes_it_from_the_
 def test_an_enrolment_code_opens_the_bundle_once_and_only_before_it_expires(
     provisioner: Provisioner, tmp_path: Path
 ) -> None:
-    handover = provisioner.add_device(HALL, DeviceKind.KIOSK, Delivery(enrol=True), by=TECHNICIAN)
+    handover = provisioner.add_device(HALL, DeviceKind.SIM, Delivery(enrol=True), by=TECHNICIAN)
     code = handover.enrolment_code
     assert code is not None and handover.bundle_dir is None
     assert code.encode() not in provisioner.home.registry_path.read_bytes()
@@ -210,10 +228,10 @@ def test_an_enrolment_code_opens_the_bundle_once_and_only_before_it_expires(
 
 
 def test_a_retired_device_keeps_its_id_forever(provisioner: Provisioner, tmp_path: Path) -> None:
-    handover = provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path), by=TECHNICIAN, serial="SN-1")
+    handover = provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path), by=TECHNICIAN, serial="SN-1")
     provisioner.retire(handover.device.id, by=TECHNICIAN, reason="broken screen")
     with pytest.raises(RegistryError, match="retired"):
         provisioner.reprovision(handover.device.id, card(tmp_path, "x"), by=TECHNICIAN)
-    newcomer = provisioner.add_device(HALL, DeviceKind.KIOSK, card(tmp_path, "y"), by=TECHNICIAN,
+    newcomer = provisioner.add_device(HALL, DeviceKind.SIM, card(tmp_path, "y"), by=TECHNICIAN,
                                       serial="SN-1")
-    assert newcomer.device.id == "kiosk-hall-01-002"
+    assert newcomer.device.id == "sim-hall-01-002"
