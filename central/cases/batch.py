@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from central.cases.calendar import WorkCalendar
-from central.cases.countdown import compute
+from central.cases.countdown import calendar_day_count, compute
 from central.cases.projection import clock_from_row
 from central.cases.rules import Ladder
-from central.cases.stages import LADDER, Stage
+from central.cases.stages import LADDER, Limit, LimitUnit, Stage
 from central.cases.timebase import Instant
 
 _OFFSET = 8 * 3600
@@ -28,21 +28,30 @@ def evaluate(
     """For each (accepted_at, amount, unit, holds, completed_at, confirmed_at): (stage, next change)."""
     lo, rank, unknown, workdays = calendar.tables()
     n_rank, n_work = len(rank), len(workdays)
-    offsets = ladder.offsets
-    ladder_stages = LADDER
+    ladder_pairs = list(zip(ladder.offsets, LADDER, strict=True))
     blue, uncertain = Stage.BLUE, Stage.UNCERTAIN
     for row in rows:
         accepted_at, amount, unit, holds, _completed, confirmed = row
-        i = (accepted_at + _OFFSET) // _DAY + 1 - lo
-        if unit != "workdays" or holds or confirmed is not None or not 0 <= i < n_rank:
-            countdown = compute(clock_from_row(row), calendar, ladder)
-            yield countdown.stage_at(now), countdown.next_change_after(now)
+        accepted_day = (accepted_at + _OFFSET) // _DAY
+        i = accepted_day + 1 - lo
+        if holds or confirmed is not None or not 0 <= i < n_rank:
+            yield _slow(row, calendar, ladder, now)
             continue
+        if unit != "workdays":
+            # Calendar days or months, never suspended: D0 is plain date
+            # arithmetic and the due index m = k(D0 - 1) + 1 (see countdown).
+            raw_due = accepted_day + calendar_day_count(Limit(amount, LimitUnit(unit)),
+                                                        accepted_day)
+            j = raw_due - lo
+            if not 0 < j < n_rank or unknown[j] != unknown[i]:
+                yield _slow(row, calendar, ladder, now)
+                continue
+            amount = rank[j] - rank[i] + 1
         base = rank[i] - 1
         unknown_base = unknown[i]
         stage = blue
         next_at: Instant | None = None
-        for offset, ladder_stage in zip(offsets, ladder_stages, strict=True):
+        for offset, ladder_stage in ladder_pairs:
             n = amount + offset
             if n <= 0:
                 start = accepted_at
@@ -64,3 +73,9 @@ def evaluate(
                 next_at = start
                 break
         yield stage, next_at
+
+
+def _slow(row: tuple[Any, ...], calendar: WorkCalendar, ladder: Ladder,
+          now: Instant) -> tuple[Stage, Instant | None]:
+    countdown = compute(clock_from_row(row), calendar, ladder)
+    return countdown.stage_at(now), countdown.next_change_after(now)

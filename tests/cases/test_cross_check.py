@@ -59,6 +59,11 @@ def test_batch_evaluation_agrees_with_compute() -> None:
     clocks = [random_clock(rng) for _ in range(500)]
     clocks += [Clock(now - rng.randrange(0, 40 * 86400), Limit(rng.randint(1, 20)))
                for _ in range(500)]
+    # Calendar-day and month limits reaching into 2027 (uncovered) and not.
+    clocks += [Clock(now - rng.randrange(0, 90 * 86400),
+                     Limit(rng.randint(1, 2), LimitUnit.MONTHS) if rng.random() < 0.5
+                     else Limit(rng.randint(1, 60), LimitUnit.DAYS))
+               for _ in range(500)]
     rows = [(c.accepted_at, c.limit.amount, c.limit.unit.value, holds_to_json(c), None, None)
             for c in clocks]
     for clock, (stage, next_at) in zip(clocks, evaluate(rows, CALENDAR, LADDER, now),
