@@ -7,6 +7,7 @@ whatever the day the demo runs (within the calendar's years).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from central.cases.calendar import CalendarGap
@@ -130,7 +131,7 @@ def _seed_one(store: CaseStore, case: DemoCase, case_id: str, today: Day, now: I
         store.resume({**fact, "at": format_instant(end)}, now=end + 60)
 
 
-def _seed_corrected(store: CaseStore, entry: dict[str, object], accepted: Instant) -> None:
+def _seed_corrected(store: CaseStore, entry: Mapping[str, object], accepted: Instant) -> None:
     """The trial's classic false alarm: a wrong acceptance date, then its correction."""
     wrong = accepted - 70 * 86400
     first = store.submit(

@@ -55,10 +55,10 @@ class Ladder(_Section):
 
 
 class Plausibility(_Section):
-    future_tolerance_s: int = Field(300, ge=0)
-    late_entry_days: int = Field(3, ge=0)
-    application_gap_days: int = Field(60, ge=1)
-    limit_factor: float = Field(2.0, gt=1.0)
+    future_tolerance_s: int = Field(default=300, ge=0)
+    late_entry_days: int = Field(default=3, ge=0)
+    application_gap_days: int = Field(default=60, ge=1)
+    limit_factor: float = Field(default=2.0, gt=1.0)
 
 
 class MatterLimit(_Section):

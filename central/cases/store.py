@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,6 +53,7 @@ from hallwatch.protocol.events.cases import (
 )
 
 log = logging.getLogger(__name__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 PHONE_FIELDS = ("contact_phone", "officer_phone")
 _PLACEHOLDER_PHONE = "13800000000"
@@ -209,44 +210,44 @@ class CaseStore:
         strict: bool = False,
     ) -> Recorded:
         """Enter a case. Resubmitting the same case is harmless; a different one with its id is not."""
-        entry = _parse(CaseAccepted, entry)
+        case = _parse(CaseAccepted, entry)
         now = self.now() if now is None else now
-        warnings = self.check_entry(entry, now)
+        warnings = self.check_entry(case, now)
         if strict and warnings:
             raise EntryRejected([str(w) for w in warnings])
-        digest = hashlib.sha256(entry.model_dump_json().encode()).hexdigest()
+        digest = hashlib.sha256(case.model_dump_json().encode()).hexdigest()
         with self.writing():
             existing = self.connection.execute(
-                "SELECT digest, stage FROM cases WHERE case_id = ?", (entry.case_id,)
+                "SELECT digest, stage FROM cases WHERE case_id = ?", (case.case_id,)
             ).fetchone()
             if existing is not None:
                 if existing[0] != digest:
                     raise CaseConflict(
-                        f"case {entry.case_id} was entered with other facts; file a correction"
+                        f"case {case.case_id} was entered with other facts; file a correction"
                     )
-                return Recorded(case_id=entry.case_id, seq=None, duplicate=True,
+                return Recorded(case_id=case.case_id, seq=None, duplicate=True,
                                 stage=Stage(existing[1]))
-            body: dict[str, Any] = entry.model_dump(mode="json", exclude={"by"})
-            body["applied_at"] = format_instant(_instant(entry.applied_at))
-            body["accepted_at"] = format_instant(_instant(entry.accepted_at))
+            body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
+            body["applied_at"] = format_instant(_instant(case.applied_at))
+            body["accepted_at"] = format_instant(_instant(case.accepted_at))
             body["warnings"] = [str(w) for w in warnings]
             clear = self._seal_phones(body)
-            accepted_at = _instant(entry.accepted_at)
-            record = self.log.append(entry.case_id, cf.ACCEPTED, accepted_at, entry.by, body, now)
+            accepted_at = _instant(case.accepted_at)
+            record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
             self._keep_personal(record.seq, clear)
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
             refreshed = self.projector.write_file(file, digest, record.seq, now)
-        return _recorded(entry.case_id, record.seq, refreshed, file.warnings)
+        return _recorded(case.case_id, record.seq, refreshed, file.warnings)
 
     def suspend(self, event: CaseSuspended | Mapping[str, Any], *,
                 now: Instant | None = None) -> Recorded:
-        event = _parse(CaseSuspended, event)
-        if event.reason not in self.rules.suspension_reasons:
+        fact = _parse(CaseSuspended, event)
+        if fact.reason not in self.rules.suspension_reasons:
             raise EntryRejected(
-                [f"reason {event.reason!r} is not a legal suspension reason; one of "
+                [f"reason {fact.reason!r} is not a legal suspension reason; one of "
                  f"{list(self.rules.suspension_reasons)}"]
             )
-        return self._fact(cf.SUSPENDED, event, {"reason": event.reason, "note": event.note}, now)
+        return self._fact(cf.SUSPENDED, fact, {"reason": fact.reason, "note": fact.note}, now)
 
     def resume(self, event: CaseResumed | Mapping[str, Any], *,
                now: Instant | None = None) -> Recorded:
@@ -297,24 +298,24 @@ class CaseStore:
     def correct(self, event: CaseCorrected | Mapping[str, Any], *,
                 now: Instant | None = None) -> Recorded:
         """Append a correction of an earlier event; the corrected event stays in the log."""
-        event = _parse(CaseCorrected, event)
+        correction = _parse(CaseCorrected, event)
         now = self.now() if now is None else now
         with self.writing():
-            file, digest = self._file(event.case_id)
-            target = self.log.get(event.corrects)
-            if target is None or target.case_id != event.case_id or target.kind not in (
+            file, digest = self._file(correction.case_id)
+            target = self.log.get(correction.corrects)
+            if target is None or target.case_id != correction.case_id or target.kind not in (
                 cf.CORRECTABLE
             ):
-                raise EntryRejected([f"event {event.corrects} is not a correctable fact of "
-                                     f"case {event.case_id}"])
-            changes = self._checked_changes(file, target.kind, dict(event.changes), now)
+                raise EntryRejected([f"event {correction.corrects} is not a correctable fact of "
+                                     f"case {correction.case_id}"])
+            changes = self._checked_changes(file, target.kind, dict(correction.changes), now)
             clear = self._seal_phones(changes)
             body: dict[str, Any] = {
-                "case_id": event.case_id,
-                "corrects": event.corrects,
+                "case_id": correction.case_id,
+                "corrects": correction.corrects,
                 "corrected_type": target.kind,
                 "changes": changes,
-                "reason": event.reason,
+                "reason": correction.reason,
             }
             warnings: tuple[str, ...] = ()
             if target.kind == cf.ACCEPTED:
@@ -326,7 +327,7 @@ class CaseStore:
                 ))
                 body["warnings"] = list(warnings)
             new = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
-            record = self.log.append(event.case_id, cf.CORRECTED, None, event.by, body, now)
+            record = self.log.append(correction.case_id, cf.CORRECTED, None, correction.by, body, now)
             self._keep_personal(record.seq, clear)
             refreshed = self.projector.write_file(new, digest, record.seq, now)
         return _recorded(file.case_id, record.seq, refreshed, warnings)
@@ -506,8 +507,8 @@ class CaseStore:
         return verify_records(self.log.records(), published)
 
 
-def _parse(model: type[Any], value: Any) -> Any:
-    if isinstance(value, BaseModel):
+def _parse(model: type[ModelT], value: ModelT | Mapping[str, Any]) -> ModelT:
+    if isinstance(value, model):
         return value
     try:
         return model.model_validate(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from central.cases.engine import Engine
@@ -9,7 +11,7 @@ from central.cases.store import EntryRejected
 from tests.cases.conftest import entry
 
 
-def codes(engine: Engine, **changes: object) -> list[str]:
+def codes(engine: Engine, **changes: Any) -> list[str]:
     result = engine.store.submit(entry(**changes))
     return [w.split(":")[0] for w in result.warnings]
 
