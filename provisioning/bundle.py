@@ -129,6 +129,20 @@ def write_bundle(target: Path, files: dict[str, FileEntry]) -> None:
 class Installed:
     device: str
     config: Path | None
+    units: tuple[str, ...]
+    """The systemd units that run what was installed."""
+
+
+def units_for(meta: dict[str, Any]) -> tuple[str, ...]:
+    role = meta.get("role")
+    if role == "gateway":
+        return ("hallwatch-broker.service", "hallwatch-gateway.service")
+    if role == "central":
+        return ("hallwatch-broker.service", "hallwatch-central.service", "hallwatch-enrolment.service")
+    from provisioning.model import DeviceKind
+    from provisioning.roles import ROLES
+
+    return (f"{ROLES[DeviceKind(meta['kind'])].unit}.service",)
 
 
 def install_bundle(bundle_dir: Path, *, wipe_secrets: bool = True) -> Installed:
@@ -161,4 +175,4 @@ def install_bundle(bundle_dir: Path, *, wipe_secrets: bool = True) -> Installed:
         shutil.rmtree(bundle_dir / "secrets", ignore_errors=True)
         write_file_atomic(bundle_dir / "INSTALLED", f"{meta.get('device') or meta.get('role')}\n".encode())
     config = next((Path(d) for n, d in meta["files"].items() if n.endswith(".toml")), None)
-    return Installed(str(meta.get("device") or meta.get("role")), config)
+    return Installed(str(meta.get("device") or meta.get("role")), config, units_for(meta))

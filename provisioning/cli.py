@@ -503,13 +503,21 @@ def central_apply(ctx: click.Context, broker_dir: Path, reload_spec: str) -> Non
 @provision.command("install")
 @click.argument("bundle_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--keep-secrets", is_flag=True, help="leave the secrets in the bundle (tests only)")
-def install(bundle_dir: Path, keep_secrets: bool) -> None:
+@click.option("--enable", is_flag=True, help="then enable and start the role's systemd units")
+def install(bundle_dir: Path, keep_secrets: bool, enable: bool) -> None:
     """On the Pi: install a bundle (whole or not at all) and wipe its secrets from the card."""
+    import subprocess
+
     try:
         installed = install_bundle(bundle_dir, wipe_secrets=not keep_secrets)
     except IncompleteBundle as exc:
         raise click.ClickException(f"{exc}. Write the bundle again; nothing was installed") from exc
     click.echo(f"installed {installed.device}: configuration {installed.config}")
+    if enable:
+        subprocess.run(["systemctl", "enable", "--now", *installed.units], check=True)
+        click.echo(f"started {' '.join(installed.units)}")
+    else:
+        click.echo(f"to run it: systemctl enable --now {' '.join(installed.units)}")
 
 
 @provision.command("fetch")

@@ -37,10 +37,10 @@ HALL_BROKER_LOCAL_PORT = 1883
 CENTRAL_BROKER_PORT = 8883
 
 
-def _mosquitto_conf(lines: list[str], layout: Layout) -> str:
+def _mosquitto_conf(lines: list[str], layout: Layout, local_port: int = HALL_BROKER_LOCAL_PORT) -> str:
     """The broker's whole mosquitto.conf: the local plain listener for this machine's own
     services, the TLS listener for the network, persistence under the data directory."""
-    return render_config(BrokerOptions(HALL_BROKER_LOCAL_PORT, layout.var / "mosquitto", extra_lines=lines))
+    return render_config(BrokerOptions(local_port, layout.var / "mosquitto", extra_lines=lines))
 
 
 def _q(value: object) -> str:
@@ -56,7 +56,8 @@ class CentralEndpoint:
 
 
 def gateway_bundle(
-    provisioner: Provisioner, hall: str, central: CentralEndpoint, *, by: str, layout: Layout | None = None
+    provisioner: Provisioner, hall: str, central: CentralEndpoint, *, by: str, layout: Layout | None = None,
+    local_port: int = HALL_BROKER_LOCAL_PORT,
 ) -> dict[str, FileEntry]:
     """Everything a hall gateway Pi needs: its config, its two logins, its broker, the hall's registry."""
     layout = layout or Layout()
@@ -70,14 +71,14 @@ def gateway_bundle(
         "# Written by 'hall provision gateway bundle'.",
         f"store_path = {_q(layout.var / 'gateway.sqlite')}",
         "[gateway]", f"id = {_q(info.gateway)}", f"hall = {_q(hall)}",
-        "[hall_broker]", 'host = "127.0.0.1"', f"port = {HALL_BROKER_LOCAL_PORT}",
+        "[hall_broker]", 'host = "127.0.0.1"', f"port = {local_port}",
         f"username = {_q(ingest)}", f"password_file = {_q(layout.var / 'secrets/hall-broker.password')}",
         "[central_broker]", f"host = {_q(central.host)}", f"port = {central.port}",
         f"username = {_q(forward)}", f"password_file = {_q(layout.var / 'secrets/central-broker.password')}",
         f"tls_ca = {_q(layout.etc / 'central-ca.crt')}", "",
     ])
     lines = security_lines(broker_dir, ListenerPlan(tls_port=info.broker_port))
-    mosquitto = _mosquitto_conf(lines, layout)
+    mosquitto = _mosquitto_conf(lines, layout, local_port)
     server = home.server_cert(hall, info.broker_hosts)
     accounts = state.broker_accounts()
     files = {
