@@ -252,7 +252,8 @@ class RatingBook(Projection):
 
     @staticmethod
     def _where(since_ms: int | None, until_ms: int | None, hall: str | None) -> tuple[str, tuple[Any, ...]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if since_ms is not None:
             clauses.append("rated_at >= ?")
             params.append(since_ms)
@@ -293,7 +294,8 @@ class RatingBook(Projection):
 
     def followups(self, now_ms: int, *, hall: str | None = None, state: str | None = None,
                   overdue_only: bool = False) -> list[FollowUp]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if hall is not None:
             clauses.append("f.hall = ?")
             params.append(hall)

@@ -2,9 +2,75 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
 import click
+
+from edge.runtime.config import ConfigError, load_config
 
 
 @click.group(name="rating")
 def rating() -> None:
     """The rating agent."""
+
+
+def _load(path: Path) -> Any:
+    from edge.rating_terminal.config import RatingTerminalConfig
+
+    try:
+        return load_config(RatingTerminalConfig, path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), required=True,
+                      help="rating terminal TOML (docs/rating.md)")
+
+
+@rating.command("run")
+@CONFIG
+def run(config_path: Path) -> None:
+    """Ask for a rating whenever the window completes a visit (or the officer asks), until stopped."""
+    from edge.rating_terminal.agent import RatingTerminal
+    from edge.runtime.agent import install_signal_handlers
+    from edge.runtime.keypad.factory import KeypadUnavailable
+
+    config = _load(config_path)
+    try:
+        terminal = RatingTerminal(config)
+    except KeypadUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    terminal.start()
+    try:
+        stop.wait()
+    finally:
+        terminal.stop()
+
+
+@rating.command("selftest")
+@CONFIG
+@click.option("--key-timeout", default=20.0, show_default=True, help="seconds to wait for each key")
+def selftest(config_path: Path, key_timeout: float) -> None:
+    """Ask for every key, light every lamp, report to the gateway; exit 1 on any failure.
+
+    Stop the running terminal first (systemctl stop hallwatch-rating): both use the device's id.
+    """
+    from edge.rating_terminal.selftest import selftest as run_selftest
+
+    report = run_selftest(_load(config_path), out=click.echo, key_timeout_s=key_timeout)
+    sys.exit(0 if report.passed else 1)
+
+
+@rating.command("diagnostics")
+@CONFIG
+def diagnostics(config_path: Path) -> None:
+    """Print a redacted snapshot of the terminal's configuration and outbox, without connecting."""
+    from edge.rating_terminal.selftest import snapshot
+
+    click.echo(json.dumps(snapshot(_load(config_path)), indent=2, ensure_ascii=False))
