@@ -380,6 +380,17 @@ class FootageIndex:
             ).fetchall()
         return [_segment(row) for row in rows]
 
+    def recent_rate(self, camera: str, count: int) -> tuple[int, int, int]:
+        """(bytes, duration ms, segments) of the newest `count` whole segments of `camera`."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT coalesce(sum(bytes), 0), coalesce(sum(end_ms - start_ms), 0), count(*) "
+                "FROM (SELECT bytes, start_ms, end_ms FROM segments WHERE camera = ? "
+                "AND partial = 0 ORDER BY start_ms DESC LIMIT ?)",
+                (camera, count),
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def segments_between(self, camera: str, start_ms: int, end_ms: int) -> list[Segment]:
         """Segments of `camera` overlapping [start_ms, end_ms), in time order."""
         with self._lock:
@@ -398,13 +409,15 @@ class FootageIndex:
             ).fetchall()
         return [_segment(row) for row in rows]
 
-    def iter_unheld(self, camera: str | None = None, chunk: int = 256) -> Iterator[SegmentRef]:
-        """Unheld segments oldest first, read lazily in small chunks through a partial index.
+    def iter_unheld(self, camera: str | None = None, chunk: int = 1024) -> Iterator[SegmentRef]:
+        """Unheld segments oldest first, read lazily in chunks through a partial index.
 
         Chunks (keyset pagination) keep the lock short, so recording threads
-        are not held up by a long retention pass.
+        are not held up by a long retention pass. The first chunk is small and
+        chunks grow, because a typical pass keeps the first segment it reads.
         """
         after = (-(2**62), -1)
+        size = min(4, chunk)
         while True:
             with self._lock:
                 if camera is None:
@@ -412,20 +425,21 @@ class FootageIndex:
                         "SELECT id, camera, start_ms, end_ms, bytes FROM segments "
                         "INDEXED BY segments_unheld WHERE held = 0 AND (start_ms, id) > (?, ?) "
                         "ORDER BY start_ms, id LIMIT ?",
-                        (*after, chunk),
+                        (*after, size),
                     ).fetchall()
                 else:
                     rows = self._db.execute(
                         "SELECT id, camera, start_ms, end_ms, bytes FROM segments "
                         "INDEXED BY segments_unheld_by_camera WHERE camera = ? AND held = 0 "
                         "AND (start_ms, id) > (?, ?) ORDER BY start_ms, id LIMIT ?",
-                        (camera, *after, chunk),
+                        (camera, *after, size),
                     ).fetchall()
             for row in rows:
                 yield SegmentRef(*row)
-            if len(rows) < chunk:
+            if len(rows) < size:
                 return
             after = (rows[-1][2], rows[-1][0])
+            size = min(chunk, size * 4)
 
     def remove_segments(self, victims: Iterable[Victim]) -> list[str]:
         """Drop pruned segments from the index, record the pruned time as gaps, queue the unlinks.

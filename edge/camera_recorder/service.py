@@ -249,11 +249,9 @@ class Recorder:
         """Each camera's measured rate, over its newest segments (cameras with too few: none)."""
         rates: dict[str, float] = {}
         for camera in self.retention_days():
-            recent = self.index.recent_segments(camera, BITRATE_SAMPLE)
-            recent = [s for s in recent if not s.partial]
-            duration = sum(s.end_ms - s.start_ms for s in recent)
-            if len(recent) >= 3 and duration > 0:
-                rates[camera] = sum(s.bytes for s in recent) / duration * DAY_MS
+            size, duration, count = self.index.recent_rate(camera, BITRATE_SAMPLE)
+            if count >= 3 and duration > 0:
+                rates[camera] = size / duration * DAY_MS
         return rates
 
     def _judge(
