@@ -87,6 +87,7 @@ class Transition:
     previous: str | None
     state: str
     reason: str
+    credential_version: int | None = None
 
 
 class DeviceRegistry:
@@ -172,10 +173,12 @@ class DeviceRegistry:
         self, tx: Any, device: str, body: dict[str, Any], now_ms: int
     ) -> Transition | None:
         """Inside the storing transaction: keep the result; a pass makes a provisioned device active."""
-        row = tx.execute("SELECT state FROM registry WHERE device = ?", (device,)).fetchone()
+        row = tx.execute(
+            "SELECT state, credential_version FROM registry WHERE device = ?", (device,)
+        ).fetchone()
         if row is None:
             return None
-        previous = row[0]
+        previous, credential_version = row
         summary = json.dumps({"passed": body.get("passed"), "at": now_ms,
                               "failed": [s["name"] for s in body.get("steps", []) if not s.get("passed")]})
         tx.execute(
@@ -184,7 +187,7 @@ class DeviceRegistry:
         self.mark_stale()
         if body.get("passed") and previous == "provisioned":
             tx.execute("UPDATE registry SET state = 'active' WHERE device = ?", (device,))
-            return Transition(device, previous, "active", "self-test passed")
+            return Transition(device, previous, "active", "self-test passed", credential_version)
         return None
 
     def record_applied(self, tx: Any, device: str, version: int, now_ms: int) -> None:
@@ -238,7 +241,8 @@ def apply_hall_state(tx: Any, state: HallState, now_ms: int) -> tuple[list[Trans
         )
         if new_state != previous:
             transitions.append(
-                Transition(entry.id, previous, new_state, f"registry version {state.version}")
+                Transition(entry.id, previous, new_state, f"registry version {state.version}",
+                           entry.credential_version)
             )
         if entry.config.version != config_version or new_state != previous:
             republish.append(entry.id)
@@ -251,7 +255,8 @@ def apply_hall_state(tx: Any, state: HallState, now_ms: int) -> tuple[list[Trans
 
 
 def _transition_body(t: Transition) -> dict[str, Any]:
-    return {"device": t.device, "state": t.state, "previous": t.previous, "reason": t.reason}
+    return {"device": t.device, "state": t.state, "previous": t.previous, "reason": t.reason,
+            "credential_version": t.credential_version}
 
 
 class RegistryHandler:

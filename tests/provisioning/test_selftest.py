@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +15,17 @@ from edge.runtime.config import BrokerSettings, UplinkSettings, load_config
 from gateway.config import GatewayConfig, GatewayIdentity
 from gateway.service import GatewayService
 from hallwatch.cli import main
+from hallwatch.protocol.envelope import Envelope
+from hallwatch.receiving import AcceptedEvent
 from provisioning.access import Role, central_user, gateway_forward_user, gateway_ingest_user
 from provisioning.bundle import install_bundle
+from provisioning.central import RegistryProjection
 from provisioning.devconfig import ConfigApplier, DeviceConfig
 from provisioning.hallstate import build_hall_state
-from provisioning.model import DeviceKind
+from provisioning.model import DeviceKind, DeviceState
 from provisioning.roles import config_model
 from provisioning.selftest import SelfTest, Step, StepFailed, run_step
+from provisioning.workflow import Delivery
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
 from tests.support import wait_until
 
@@ -105,10 +110,29 @@ def test_a_device_becomes_active_only_after_passing_its_selftest(
     assert [s.name for s in report.steps] == ["printer", "hall broker", "gateway round trip"]
     assert any("over TLS" in line for line in lines)
     changes = gateway.outbox.query("SELECT payload FROM events WHERE type = 'device.state_changed'")
-    assert any(json.loads(p)["body"] == {"device": device, "state": "active", "previous": "provisioned",
-                                         "reason": "self-test passed"} for (p,) in changes)
+    activation = next(p for (p,) in changes if json.loads(p)["body"]["state"] == "active")
+    assert json.loads(activation)["body"] == {"device": device, "state": "active", "previous": "provisioned",
+                                              "reason": "self-test passed", "credential_version": 1}
+    # Central's registry follows the gateway's report once it arrives there.
+    projection = RegistryProjection(hall.provisioner.home.registry_path)
+    event = AcceptedEvent(Envelope.model_validate_json(activation), activation, True)
+    projection.handle(sqlite3.connect(":memory:"), HALL, event)
+    assert hall.provisioner.registry.device(device).state == DeviceState.ACTIVE
     shown = gateway_view(gateway)
     assert f"{device}\tactive" in shown and "self-test passed" in shown
+
+
+def test_central_ignores_an_activation_for_credentials_it_has_replaced_since(hall: ProvisionedHall) -> None:
+    old = hall.add()
+    hall.provisioner.reprovision(old.device.id, Delivery(directory=hall.root / "again"), by=TECHNICIAN)
+    stale = {"v": 1, "id": "activation-0001", "device": GATEWAY, "seq": 1, "boot": "boot-1", "time": 0,
+             "mono": 0, "type": "device.state_changed",
+             "body": {"device": old.device.id, "state": "active", "previous": "provisioned",
+                      "reason": "self-test passed", "credential_version": 1}}
+    envelope = Envelope.model_validate(stale)
+    event = AcceptedEvent(envelope, envelope.model_dump_json(), True)
+    RegistryProjection(hall.provisioner.home.registry_path).handle(sqlite3.connect(":memory:"), HALL, event)
+    assert hall.provisioner.registry.device(old.device.id).state == DeviceState.PROVISIONED
 
 
 def test_a_failed_selftest_keeps_the_device_provisioned_and_the_gateway_shows_why(

@@ -52,6 +52,9 @@ class DeviceStateChanged(Body):
     state: str = Field(pattern=STATE)
     previous: str | None = Field(None, pattern=STATE)
     reason: str = Field(max_length=500)
+    credential_version: int | None = Field(
+        None, description="the credentials the state applies to: a newer re-provisioning supersedes it"
+    )
 
 
 SELFTEST_RESULT_COMMAND = "selftest.result"
