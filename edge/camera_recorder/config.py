@@ -134,7 +134,9 @@ class RecorderSettings(Section):
         "background (0 = off); finds files deleted behind the recorder's back"
     )
     ffmpeg: str = Field("ffmpeg", description="ffmpeg executable")
-    ffprobe: str = Field("ffprobe", description="ffprobe executable (selftest, export check)")
+    ffprobe: str = Field(
+        "ffprobe", description="ffprobe executable (export reads the end segments' start times)"
+    )
     export_format: Literal["mp4", "mkv", "ts"] = Field(
         "mp4", description="container of exported clips (always stream copy)"
     )
