@@ -71,6 +71,11 @@ class Arming:
     grade: Grade | None = None
 
 
+FLAG_BURST = 10
+"""Keypad-reported flags of one kind kept per minute; a noisy line must not flood the outbox with
+essential events. The rest are counted and the count goes with the next one kept."""
+FLAG_PERIOD_MS = 60_000
+
 _KEYPAD_FLAGS = {
     KeyEventKind.HELD: FlagReason.HELD,
     KeyEventKind.REPEAT: FlagReason.REPEAT,
@@ -90,6 +95,8 @@ class RatingSession:
     _phase_deadline: int | None = None
     _recent: deque[str] = field(default_factory=lambda: deque(maxlen=32))
     """Arming ids and visits already handled here: a repeated arm is not a second rating."""
+    _flag_budget: dict[FlagReason, tuple[int, int, int]] = field(default_factory=dict)
+    """Per keypad-reported flag: (period start, kept in the period, suppressed since the last kept)."""
 
     def __post_init__(self) -> None:
         self._reasons = {reason.key: reason for reason in self.rules.reasons}
@@ -167,7 +174,22 @@ class RatingSession:
         flag = _KEYPAD_FLAGS.get(event.kind)
         if flag is None:
             return []  # bounces and releases are below the level of a press
-        return [self._flag(now, flag, event.key, held_ms=event.held_ms, detail=event.detail)]
+        suppressed = self._spend(flag, now)
+        if suppressed is None:
+            return []
+        detail = f"{event.detail} (+{suppressed} more not recorded)" if suppressed else event.detail
+        return [self._flag(now, flag, event.key, held_ms=event.held_ms, detail=detail)]
+
+    def _spend(self, flag: FlagReason, now: Instant) -> int | None:
+        """None when this flag is over its budget (counted), else how many were suppressed before it."""
+        start, kept, suppressed = self._flag_budget.get(flag, (now.mono_ms, 0, 0))
+        if now.mono_ms - start >= FLAG_PERIOD_MS:
+            start, kept = now.mono_ms, 0
+        if kept >= FLAG_BURST:
+            self._flag_budget[flag] = (start, kept, suppressed + 1)
+            return None
+        self._flag_budget[flag] = (start, kept + 1, 0)
+        return suppressed
 
     def tick(self, now: Instant) -> list[Effect]:
         """Let time pass: an arming runs out, a reason step ends, 'thank you' goes off."""

@@ -203,3 +203,14 @@ def test_rules_need_a_key_for_each_of_the_five_grades() -> None:
         RatingRules.model_validate({"grades": {"1": "satisfied", "2": "dissatisfied"}})
     with pytest.raises(ValidationError, match="please_rate_key"):
         RatingRules.model_validate({"please_rate_key": "1"})
+
+
+def test_a_noisy_line_is_flagged_in_bursts_with_a_count_not_flooding_the_outbox() -> None:
+    t = Terminal()
+    for _ in range(50):
+        t.run(t.session.keypad_event(t.now(), KeyEvent(KeyEventKind.BAD_FRAME, t.t, detail="checksum")))
+        t.wait(100)
+    assert len(t.of("rating.key_flagged")) == 10
+    t.wait(60_000)
+    t.run(t.session.keypad_event(t.now(), KeyEvent(KeyEventKind.BAD_FRAME, t.t, detail="checksum")))
+    assert t.of("rating.key_flagged")[-1]["detail"] == "checksum (+40 more not recorded)"
