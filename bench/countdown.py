@@ -226,13 +226,15 @@ def bench_log(directory: Path) -> None:
                      " at INTEGER, recorded_at INTEGER, actor TEXT, body TEXT)")
 
     def plain() -> None:
+        # The same write path row by row, minus the chain: what the hashing costs.
         for start in range(0, events, batch):
             with Transaction(plain_db):
-                plain_db.executemany(
-                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    ((i + 1, f"JQ-{i}", "case.escalated", NOW, NOW, "engine",
-                      canonical_body(body)) for i in range(start, start + batch)),
-                )
+                for i in range(start, start + batch):
+                    plain_db.execute(
+                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (i + 1, f"JQ-{i}", "case.escalated", NOW, NOW, "engine",
+                         canonical_body(body)),
+                    )
 
     chained_seconds, _ = _timed(chained)
     plain_seconds, _ = _timed(plain)

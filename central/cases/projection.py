@@ -20,7 +20,7 @@ from central.cases.countdown import Clock, Countdown, Hold, compute
 from central.cases.eventlog import EventLog
 from central.cases.rules import RuleTable
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
-from central.cases.timebase import Instant, format_day
+from central.cases.timebase import Instant, format_day, format_instant
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -209,6 +209,7 @@ class Projector:
         body = {
             "case_id": case_id,
             "kind": action.kind,
+            "due_at": format_instant(action.due_at),
             "due_day": format_day(countdown.due_day) if countdown.due_day is not None else None,
             "unit": unit,
             "officer_name": officer,

@@ -42,9 +42,9 @@ def random_clock(rng: random.Random) -> Clock:
     return Clock(accepted, Limit(amount, unit), tuple(holds))
 
 
-def test_table_lookups_and_the_day_by_day_walk_agree_on_a_thousand_random_cases() -> None:
+def test_table_lookups_and_the_day_by_day_walk_agree_on_random_cases() -> None:
     rng = random.Random(20261123)
-    for _ in range(1000):
+    for _ in range(500):
         clock = random_clock(rng)
         countdown = compute(clock, CALENDAR, LADDER)
         for _ in range(5):

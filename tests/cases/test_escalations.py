@@ -9,6 +9,7 @@ import pytest
 from central.cases.engine import Engine
 from central.cases.timebase import datetime_from_instant
 from central.cases.timebase import parse_instant as at
+from hallwatch.protocol.registry import validate_body
 from tests.cases.conftest import SettableClock, entry
 
 
@@ -27,6 +28,7 @@ def test_yellow_light_reminder_goes_to_the_first_responsible_officer(engine: Eng
     assert [(i.case_id, i.kind) for i in report.issued] == [("JQ-2026-0001", "yellow_light")]
     reminder = [e for e in engine.store.history("JQ-2026-0001") if e.kind == "case.reminder"][0]
     assert reminder.body["officer_name"] == "李四"
+    validate_body("case.reminder", reminder.body)
     assert reminder.at == when("2026-11-27T00:00")
 
 
@@ -40,6 +42,9 @@ def test_each_escalation_is_issued_with_the_instant_the_rules_put_it_at(engine: 
         ("supervision_letter", when("2026-12-03T00:00")),
     ]
     assert all(e.recorded_at == when("2026-12-05T09:00") for e in escalations)
+    # The records are valid protocol events, ready to forward (SMS, big screen).
+    for record in escalations:
+        validate_body("case.escalated", record.body)
 
 
 def test_yellow_card_issues_once_across_restart(

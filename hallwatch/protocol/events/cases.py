@@ -127,6 +127,7 @@ class CaseReminder(Body):
 
     case_id: str
     kind: Literal["yellow_light", "unconfirmed_completion"]
+    due_at: datetime = Field(description="the instant the reminder fell due")
     due_day: str | None = None
     unit: str
     officer_name: str
