@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,13 @@ def demo_config(broker: BrokerSettings, hall: str, window: str, data_dir: Path,
 
 def start_demo_terminal(broker: BrokerSettings, hall: str, window: str, data_dir: Path, *,
                         device: str | None = None, think_s: tuple[float, float] = (0.5, 2.0),
-                        seed: int | None = None) -> DemoTerminal:
-    """Start a terminal at `window` whose simulated citizen rates (or not) each time it is armed."""
+                        officer_every_s: float | None = None, seed: int | None = None) -> DemoTerminal:
+    """Start a terminal at `window` whose simulated citizen rates (or not) each time it is armed.
+
+    With `officer_every_s`, a simulated officer also presses "please rate" that often while the
+    terminal is idle, for a demo without window callers (the gateway then attributes the rating
+    to whoever is logged in at the window, or to the window's department).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     keypad = SimulatedKeypad(device or f"rating-w{window}")
     terminal = RatingTerminal(demo_config(broker, hall, window, data_dir, device), keypad=keypad)
@@ -78,9 +84,14 @@ def start_demo_terminal(broker: BrokerSettings, hall: str, window: str, data_dir
     reasons = [r.key for r in terminal.config.rating.reasons]
 
     def citizen() -> None:
+        idle_since = time.monotonic()
         while not demo._stop.wait(0.2):
+            if terminal.session.phase is Phase.IDLE and officer_every_s is not None and (
+                    time.monotonic() - idle_since >= officer_every_s):
+                keypad.press(terminal.config.rating.please_rate_key)
             if terminal.session.phase is not Phase.ARMED:
                 continue
+            idle_since = time.monotonic()
             choice = chance.choices(keys, weights)[0]
             if demo._stop.wait(chance.uniform(*think_s)) or choice is None:
                 continue  # None: walks away; the arming runs out as "not rated"

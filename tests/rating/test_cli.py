@@ -106,3 +106,12 @@ def test_the_demo_terminal_rates_when_the_gateway_arms_it(tmp_path: Path, broker
     finally:
         summary = demo.stop()
     assert summary["given"] + summary["not_rated"] == 3
+
+
+def test_the_demo_officer_asks_for_ratings_without_a_window_caller(tmp_path: Path) -> None:
+    demo = start_demo_terminal(BrokerSettings(port=free_port()), HALL, "5", tmp_path / "rating-w5",
+                               think_s=(0.0, 0.1), officer_every_s=0.2, seed=3)
+    try:
+        wait_until(lambda: demo.terminal.counts["given"] >= 2, 60, "two ratings asked by the officer")
+    finally:
+        demo.stop()
