@@ -81,6 +81,9 @@ class EscposLink:
                 raise PrinterUnavailable(f"cannot open the {self.settings.kind} printer: {exc}") from exc
             if printer.device is None:
                 raise PrinterUnavailable(f"the {self.settings.kind} printer is not there")
+            if self.settings.kind is PrinterKind.NETWORK:
+                # Small writes (status queries) must leave now, not wait on Nagle for an ACK.
+                printer.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._printer = printer
         return self._printer
 

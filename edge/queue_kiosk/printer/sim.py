@@ -120,6 +120,8 @@ class SimulatedPrinter:
                 conn, _addr = server.accept()
             except OSError:
                 return
+            # A printer's embedded stack answers at once; Nagle would hold back the 2nd-4th status byte.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._connections.append(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="sim-printer-conn")
