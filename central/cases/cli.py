@@ -13,20 +13,22 @@ from typing import Any
 import click
 
 DEFAULT_DB = Path(os.environ.get("HALLWATCH_CASES_DB", "var/central/cases.sqlite"))
-DEFAULT_CALENDAR_DIR = Path(os.environ.get("HALLWATCH_CALENDAR_DIR", "var/central/calendar"))
+_CALENDAR_ENV = os.environ.get("HALLWATCH_CALENDAR_DIR")
+CALENDAR_DIR = Path(_CALENDAR_ENV) if _CALENDAR_ENV else None
+"""None: the `calendar/` folder beside the database (what the central service reads too)."""
 
 
 def _db_option(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--rules", "rules_path", type=click.Path(path_type=Path, exists=True),
                      help="rule table TOML (default: the shipped one)")(f)
-    f = click.option("--calendar-dir", type=click.Path(path_type=Path),
-                     default=DEFAULT_CALENDAR_DIR, show_default=True,
-                     help="yearly schedule files (YYYY.toml) for years the package lacks")(f)
+    f = click.option("--calendar-dir", type=click.Path(path_type=Path), default=CALENDAR_DIR,
+                     help="yearly schedule files (YYYY.toml) for years the package lacks "
+                          "[default: calendar/ beside --db]")(f)
     return click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB,
                         show_default=True, help="the case store (SQLite)")(f)
 
 
-def _engine(db: Path, calendar_dir: Path, rules_path: Path | None) -> Any:
+def _engine(db: Path, calendar_dir: Path | None, rules_path: Path | None) -> Any:
     from central.cases.engine import Engine
     from central.cases.rules import RulesError, RuleTable
 
@@ -61,8 +63,8 @@ def _echo_json(value: Any) -> None:
               help="a suspension; repeat for several; FROM.. while still suspended")
 @click.option("--at", "at_text", help="show the stage at this instant (default: now)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-@click.option("--calendar-dir", type=click.Path(path_type=Path), default=DEFAULT_CALENDAR_DIR,
-              show_default=True)
+@click.option("--calendar-dir", type=click.Path(path_type=Path),
+              default=CALENDAR_DIR or DEFAULT_DB.parent / "calendar", show_default=True)
 @click.option("--rules", "rules_path", type=click.Path(path_type=Path, exists=True))
 def deadline(accepted: str, limit: int, unit: str, suspend: tuple[str, ...],
              at_text: str | None, as_json: bool, calendar_dir: Path,
@@ -94,7 +96,7 @@ def deadline(accepted: str, limit: int, unit: str, suspend: tuple[str, ...],
 @_db_option
 @click.option("--head", "head_file", type=click.Path(path_type=Path, exists=True),
               help="a head exported earlier: prove the log still extends it")
-def verify(db: Path, calendar_dir: Path, rules_path: Path | None, head_file: Path | None) -> None:
+def verify(db: Path, calendar_dir: Path | None, rules_path: Path | None, head_file: Path | None) -> None:
     """Check the whole hash-chained case log; name the first bad record."""
     from central.cases.chain import Head
 
@@ -115,7 +117,7 @@ def verify(db: Path, calendar_dir: Path, rules_path: Path | None, head_file: Pat
 @click.command(name="head")
 @_db_option
 @click.option("--out", type=click.Path(path_type=Path), help="write the head here (JSON)")
-def head(db: Path, calendar_dir: Path, rules_path: Path | None, out: Path | None) -> None:
+def head(db: Path, calendar_dir: Path | None, rules_path: Path | None, out: Path | None) -> None:
     """Export the log's head hash, for publishing outside the system."""
     engine = _engine(db, calendar_dir, rules_path)
     text = engine.store.head().to_json()
@@ -129,7 +131,7 @@ def head(db: Path, calendar_dir: Path, rules_path: Path | None, out: Path | None
 @_db_option
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 @click.option("--strict", is_flag=True, help="refuse entries that have warnings")
-def import_cases(db: Path, calendar_dir: Path, rules_path: Path | None, source: Any,
+def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, source: Any,
                  strict: bool) -> None:
     """Import cases and facts from a JSON Lines file ('-' for standard input)."""
     from central.cases.importer import import_lines
@@ -149,7 +151,7 @@ def import_cases(db: Path, calendar_dir: Path, rules_path: Path | None, source: 
 @click.command(name="tick")
 @_db_option
 @click.option("--at", "at_text", help="tick as of this instant (default: now)")
-def tick(db: Path, calendar_dir: Path, rules_path: Path | None, at_text: str | None) -> None:
+def tick(db: Path, calendar_dir: Path | None, rules_path: Path | None, at_text: str | None) -> None:
     """Bring every due case's light up to date and issue what fell due."""
     engine = _engine(db, calendar_dir, rules_path)
     report = engine.tick(_instant(at_text))
@@ -165,7 +167,7 @@ def tick(db: Path, calendar_dir: Path, rules_path: Path | None, at_text: str | N
 @click.option("--hall")
 @click.option("--unit")
 @click.option("--json", "as_json", is_flag=True)
-def lights(db: Path, calendar_dir: Path, rules_path: Path | None, hall: str | None,
+def lights(db: Path, calendar_dir: Path | None, rules_path: Path | None, hall: str | None,
            unit: str | None, as_json: bool) -> None:
     """Open cases and their lights, most urgent first (after a tick)."""
     engine = _engine(db, calendar_dir, rules_path)
@@ -185,7 +187,7 @@ def lights(db: Path, calendar_dir: Path, rules_path: Path | None, hall: str | No
 @_db_option
 @click.argument("case_id")
 @click.option("--history", is_flag=True, help="also print every log record of the case")
-def show_case(db: Path, calendar_dir: Path, rules_path: Path | None, case_id: str,
+def show_case(db: Path, calendar_dir: Path | None, rules_path: Path | None, case_id: str,
               history: bool) -> None:
     """A case's record (phones masked), its light and schedule."""
     from central.cases.store import UnknownCase
@@ -207,7 +209,7 @@ def show_case(db: Path, calendar_dir: Path, rules_path: Path | None, case_id: st
 @click.option("--since", help="from (inclusive), e.g. 2026-01-01")
 @click.option("--until", help="to (exclusive)")
 @click.option("--json", "as_json", is_flag=True)
-def stats(db: Path, calendar_dir: Path, rules_path: Path | None, by: str | None,
+def stats(db: Path, calendar_dir: Path | None, rules_path: Path | None, by: str | None,
           since: str | None, until: str | None, as_json: bool) -> None:
     """Received, completed, on-time rate, yellow cards, red cards, letters."""
     engine = _engine(db, calendar_dir, rules_path)
@@ -226,7 +228,7 @@ def stats(db: Path, calendar_dir: Path, rules_path: Path | None, by: str | None,
 
 @click.command(name="seed-demo")
 @_db_option
-def seed_demo(db: Path, calendar_dir: Path, rules_path: Path | None) -> None:
+def seed_demo(db: Path, calendar_dir: Path | None, rules_path: Path | None) -> None:
     """Enter a dozen demo cases in every stage (for trying the screens)."""
     from central.cases.demo import seed_demo_cases
 
@@ -244,8 +246,8 @@ def calendar_group() -> None:
 
 
 @calendar_group.command(name="show")
-@click.option("--calendar-dir", type=click.Path(path_type=Path), default=DEFAULT_CALENDAR_DIR,
-              show_default=True)
+@click.option("--calendar-dir", type=click.Path(path_type=Path),
+              default=CALENDAR_DIR or DEFAULT_DB.parent / "calendar", show_default=True)
 def calendar_show(calendar_dir: Path) -> None:
     """Years covered, where each comes from, and the calendar's fingerprint."""
     from central.cases.calendar import load_calendar
@@ -262,7 +264,8 @@ def calendar_show(calendar_dir: Path) -> None:
 @calendar_group.command(name="add")
 @_db_option
 @click.argument("schedule", type=click.Path(path_type=Path, exists=True))
-def calendar_add(db: Path, calendar_dir: Path, rules_path: Path | None, schedule: Path) -> None:
+def calendar_add(db: Path, calendar_dir: Path | None, rules_path: Path | None,
+                 schedule: Path) -> None:
     """Check a yearly schedule file, install it, and recompute the cases it affects."""
     from central.cases.calendar import ScheduleFileError, load_schedule_file
 
@@ -270,6 +273,7 @@ def calendar_add(db: Path, calendar_dir: Path, rules_path: Path | None, schedule
         year = load_schedule_file(schedule).year
     except ScheduleFileError as error:
         raise click.ClickException(str(error)) from error
+    calendar_dir = calendar_dir or db.parent / "calendar"
     calendar_dir.mkdir(parents=True, exist_ok=True)
     target = calendar_dir / f"{year}.toml"
     shutil.copyfile(schedule, target)

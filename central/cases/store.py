@@ -119,9 +119,16 @@ class CaseStore:
         rules: RuleTable | None = None,
         clock: Callable[[], float] = time.time,
     ) -> CaseStore:
-        """Open (creating) the store; a calendar that changed since last time recomputes cases."""
+        """Open (creating) the store; a calendar that changed since last time recomputes cases.
+
+        Without `calendar` or `calendar_dir`, schedule files are read from the
+        `calendar/` folder beside the database, so every process that opens
+        the same store sees the same calendar.
+        """
         from central.cases.recompute import sync_calendar
 
+        if calendar is None and calendar_dir is None:
+            calendar_dir = Path(path).parent / "calendar"
         store = cls(
             open_database(path),
             calendar=calendar or load_calendar(calendar_dir),

@@ -110,3 +110,11 @@ def test_reopening_with_the_same_calendar_logs_nothing_new(
     engine = Engine.open(db_path, clock=clock)
     assert [e.kind for e in engine.store.events()] == ["calendar.updated"]
     assert engine.tick(at("2026-11-24T00:00")).processed == 0
+
+
+def test_schedule_files_beside_the_database_are_read_by_default(tmp_path: Path) -> None:
+    (tmp_path / "calendar").mkdir()
+    (tmp_path / "calendar" / "2027.toml").write_text(MADE_UP_2027, encoding="utf-8")
+    engine = Engine.open(tmp_path / "cases.sqlite", clock=SettableClock("2026-11-23T10:05"))
+    assert 2027 in engine.store.calendar.years
+    engine.close()
