@@ -65,8 +65,8 @@ class SegmentIngest:
             fsync_file(path)
             fsync_directory(path.parent)
             size = path.stat().st_size
-        except FileNotFoundError:
-            log.warning("%s: closed segment %s is missing on disk", self.camera, relative)
+        except OSError as exc:
+            log.warning("%s: closed segment %s cannot be read: %s", self.camera, relative, exc)
             return None
         duration_ms = max(0, round((closed.end_s - closed.start_s) * 1000))
         if observed_ms is not None:
@@ -111,7 +111,8 @@ class SegmentIngest:
                 return None
             fsync_file(path)
             end_ms = int(path.stat().st_mtime * 1000)
-        except FileNotFoundError:
+        except OSError as exc:
+            log.warning("%s: leftover %s cannot be kept: %s", self.camera, relative, exc)
             return None
         start_ms = self._placed(name.run, name.start_ms)
         end_ms = max(end_ms, start_ms + 1)

@@ -120,7 +120,12 @@ class CameraSupervisor:
     def run(self, stop: threading.Event) -> None:
         failures = 0
         while not stop.is_set():
-            produced, outcome = self._one_run(stop)
+            try:
+                produced, outcome = self._one_run(stop)
+            except Exception as exc:  # the supervisor must outlive anything one run does
+                log.exception("%s: recording run failed", self.camera.id)
+                produced, outcome = False, RunOutcome(GapCause.WRITE_FAILURE, f"recorder error: {exc}")
+                self._safely_interrupted(outcome)
             if stop.is_set():
                 break
             self.index.count_restart(self.camera.id)
@@ -150,7 +155,7 @@ class CameraSupervisor:
         )
         started_ms = self.clock.wall_ms()
         self._run_started_ms = started_ms
-        self._ensure_folders(started_ms)
+        self._ensure_folders(started_ms, force=True)
         self.status.run = run
         try:
             recording = self.backend.start(job)
@@ -252,6 +257,12 @@ class CameraSupervisor:
         self.index.begin_gap(self.camera.id, outcome.cause.value, at, outcome.detail)
         self._set_state(STATE_OF_CAUSE[outcome.cause], outcome.detail)
 
+    def _safely_interrupted(self, outcome: RunOutcome) -> None:
+        try:
+            self._interrupted(outcome, produced=False, started_ms=self.clock.wall_ms())
+        except Exception:
+            log.exception("%s: could not record the interruption", self.camera.id)
+
     def _set_state(self, state: CameraState, detail: str | None) -> None:
         if state is self.status.state and detail == self.status.detail:
             return
@@ -269,8 +280,12 @@ class CameraSupervisor:
         if changed:
             self.on_state(self.status)
 
-    def _ensure_folders(self, wall_ms: int) -> None:
+    def _ensure_folders(self, wall_ms: int, *, force: bool = False) -> None:
         day = day_folder(wall_ms + 3_600_000)  # an hour ahead: tomorrow exists before midnight
-        if day != self._ready_day:
-            ensure_day_folders(self.camera_dir, wall_ms)
+        if force or day != self._ready_day:
+            try:
+                ensure_day_folders(self.camera_dir, wall_ms)
+            except OSError as exc:  # ffmpeg will fail to open its segment: a write failure
+                log.error("%s: cannot create day folders: %s", self.camera.id, exc)
+                return
             self._ready_day = day

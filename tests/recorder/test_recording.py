@@ -156,3 +156,29 @@ def test_each_camera_has_its_own_ffmpeg_and_its_own_folder(
     count = len(segments(recorder, "cam-1"))
     wait_for(lambda: len(segments(recorder, "cam-1")) > count, what="cam-1 carrying on")
     assert recorder.supervisors["cam-1"].status.state is CameraState.RECORDING
+
+
+def test_a_segment_that_cannot_be_written_is_a_write_failure_gap_and_recording_resumes(
+    tmp_path: Path, make_camera: Callable[[], TestPatternCamera],
+    make_recorder: Callable[..., Recorder],
+) -> None:
+    recorder = make_recorder(one_camera(tmp_path, make_camera()))
+    wait_for(lambda: len(segments(recorder)) >= 1, what="recording")
+    camera_dir = recorder.storage_dir / "cam-1"
+    for folder in camera_dir.iterdir():
+        if folder.name.isdigit():
+            for file in folder.iterdir():
+                file.unlink()
+            folder.rmdir()
+            folder.write_text("not a folder")  # ffmpeg cannot open its next segment here
+
+    wait_for(
+        lambda: any(g.cause == GapCause.WRITE_FAILURE
+                    for g in recorder.index.gaps_between("cam-1", 0, 2**62)),
+        what="a write failure gap",
+    )
+    for folder in camera_dir.iterdir():
+        if folder.name.isdigit() and folder.is_file():
+            folder.unlink()
+    count = len(segments(recorder))
+    wait_for(lambda: len(segments(recorder)) > count + 1, what="recording to resume")
