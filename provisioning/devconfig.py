@@ -75,7 +75,7 @@ class ConfigApplier:
 
     def on_message(self, message: mqtt.MQTTMessage) -> None:
         """Handler for `EdgeAgent.on_config`."""
-        self.handle(message.payload)
+        self.handle(bytes(message.payload))
 
     def handle(self, payload: bytes) -> bool:
         """True when a new configuration was applied."""

@@ -37,7 +37,7 @@ def new_code() -> str:
 def normalise(code: str) -> str:
     """Accept what a technician types: any case, dashes or spaces, O for 0, I/L for 1."""
     cleaned = code.upper().replace("-", "").replace(" ", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
     if len(cleaned) != CODE_CHARS or any(c not in CROCKFORD for c in cleaned):
         raise EnrolmentError(
             f"an enrolment code has {CODE_CHARS} letters and digits, like ABCD-EFGH-JKMN-PQRS"

@@ -111,7 +111,7 @@ class _LinkWatch:
         self.verdict: dict[str, Any] | None = None
         self.answered = threading.Event()
         client = agent.uplink.client
-        chained = client.on_connect
+        chained: Any = client.on_connect  # paho types it as any callback API version
 
         def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
             self.refusal = reason_text(reason) if reason.is_failure else None

@@ -88,7 +88,7 @@ def connect(
 
     def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         with probe.lock:
-            probe.messages.append((message.topic, message.payload))
+            probe.messages.append((message.topic, bytes(message.payload)))
 
     client.on_connect = on_connect
     client.on_message = on_message

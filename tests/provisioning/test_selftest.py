@@ -29,6 +29,8 @@ from provisioning.workflow import Delivery
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
 from tests.support import wait_until
 
+FAST = UplinkSettings.model_validate({"heartbeat_s": 1, "ack_timeout_s": 3})
+
 
 @pytest.fixture
 def gateway(hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayService]:
@@ -40,14 +42,16 @@ def gateway(hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     hall.provisioner.sync_hall(HALL)  # central's login joins the broker's password file
 
     def login(user: str) -> BrokerSettings:
-        return BrokerSettings(port=hall.broker.port, username=user, password=hall.gateway_passwords[user])
+        return BrokerSettings.model_validate(
+            {"port": hall.broker.port, "username": user, "password": hall.gateway_passwords[user]}
+        )
 
     config = GatewayConfig(
         gateway=GatewayIdentity(id=GATEWAY, hall=HALL),
         hall_broker=login(gateway_ingest_user(GATEWAY)),
         central_broker=login(gateway_forward_user(GATEWAY)),
         store_path=hall.root / "gateway" / "gateway.sqlite",
-        uplink=UplinkSettings(heartbeat_s=1, ack_timeout_s=3),
+        uplink=FAST,
     )
     service = GatewayService(config)
     service.start()
@@ -69,7 +73,7 @@ def device_agent(hall: ProvisionedHall, kind: DeviceKind = DeviceKind.SIM, **opt
     assert installed.config is not None
     config = load_config(config_model(kind), installed.config)
     assert isinstance(config, AgentConfig)
-    fast = config.model_copy(update={"uplink": UplinkSettings(heartbeat_s=1, ack_timeout_s=3)})
+    fast = config.model_copy(update={"uplink": FAST})
     return EdgeAgent(fast)
 
 
