@@ -112,8 +112,7 @@ class WindowCaller:
         if key in _ENTER:
             return self.give_phone(typed)
         if key == "pause":
-            kind = WindowActionKind.RESUME if self.state == "paused" else WindowActionKind.PAUSE
-            return self.send(kind)
+            return self.send(WindowActionKind.RESUME if self.state == "paused" else WindowActionKind.PAUSE)
         kind = _ACTION_KEYS.get(key)
         if kind is None:
             self.display.show(f"unknown key {key!r}")

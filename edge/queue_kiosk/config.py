@@ -196,9 +196,9 @@ class KioskConfig(AgentConfig):
         for what, values in (
             ("prefix", [s.prefix for s in self.services]),
             ("key", [s.key for s in self.services if s.key is not None]),
-            ("button_pin", [s.button_pin for s in self.services if s.button_pin is not None]),
+            ("button_pin", [str(s.button_pin) for s in self.services if s.button_pin is not None]),
         ):
-            dupes = sorted({str(v) for v in values if values.count(v) > 1})
+            dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"services share a {what}: {', '.join(dupes)}")
         return self

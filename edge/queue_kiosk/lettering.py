@@ -60,7 +60,9 @@ class Letterer:
     def __init__(self, fonts: list[Path], dots: int, size: int = 28) -> None:
         self.dots = dots
         self.size = size
-        self.fonts = [ImageFont.truetype(str(path), size) for path in fonts]
+        self.fonts: list[ImageFont.FreeTypeFont | ImageFont.ImageFont] = [
+            ImageFont.truetype(str(path), size) for path in fonts
+        ]
         if not self.fonts:
             log.error("no font with Han glyphs found (install fonts-wqy-microhei): "
                       "lines that need an image print '%s' for each Han character", MISSING)
