@@ -27,6 +27,7 @@ ESCALATED = "case.escalated"
 REMINDER = "case.reminder"
 RECOMPUTED = "case.recomputed"
 CALENDAR_UPDATED = "calendar.updated"
+RULES_UPDATED = "rules.updated"
 
 FACT_TYPES = (ACCEPTED, SUSPENDED, RESUMED, COMPLETED, CONFIRMED, CORRECTED)
 

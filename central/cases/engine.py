@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from central.cases.calendar import WorkCalendar
-from central.cases.projection import CLOCK_COLUMNS, clock_from_row
-from central.cases.recompute import CalendarUpdate, update_calendar
+from central.cases.recompute import CalendarUpdate, reevaluate_open, update_calendar
 from central.cases.rules import RuleTable
 from central.cases.stages import Stage
 from central.cases.store import CaseStore
@@ -109,24 +108,8 @@ class Engine:
         return TickReport(now, processed, report.changes, report.issued)
 
     def reevaluate(self, now: Instant | None = None) -> int:
-        """Recompute every open case from its facts (after a rule-table change, or to check)."""
-        now = self.store.now() if now is None else now
-        after = ""
-        total = 0
-        while True:
-            with self.store.writing() as connection:
-                rows = connection.execute(
-                    f"SELECT {CLOCK_COLUMNS} FROM cases WHERE case_id > ?"
-                    " AND confirmed_at IS NULL ORDER BY case_id LIMIT ?",
-                    (after, self.batch),
-                ).fetchall()
-                if not rows:
-                    return total
-                for row in rows:
-                    self.store.projector.refresh(row[0], clock_from_row(row[1:7]),
-                                                 Stage(row[7]), now)
-                total += len(rows)
-                after = rows[-1][0]
+        """Recompute every open case from its facts (a changed rule table does this at open)."""
+        return reevaluate_open(self.store, self.store.now() if now is None else now, self.batch)
 
     def update_calendar(self, calendar: WorkCalendar, now: Instant | None = None
                         ) -> CalendarUpdate | None:

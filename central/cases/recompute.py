@@ -1,4 +1,4 @@
-"""When the working-day calendar changes: recompute the cases it touches, and log that it did.
+"""When the calendar or the rule table changes: recompute the cases it touches, and log that it did.
 
 The store remembers a digest of each calendar year it last used. A year that
 was added (an operator's schedule file for a year the package does not know)
@@ -9,13 +9,14 @@ the *uncertain* ones; each case whose due day or light changes gets a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from central.cases.casefile import CALENDAR_UPDATED, RECOMPUTED
+from central.cases.casefile import CALENDAR_UPDATED, RECOMPUTED, RULES_UPDATED
 from central.cases.projection import CLOCK_COLUMNS, clock_from_row
 from central.cases.stages import Stage
 from central.cases.timebase import Instant, day_from_date, format_day, midnight
@@ -128,6 +129,48 @@ def _recompute_span(store: CaseStore, years: list[int], now: Instant) -> tuple[i
                         now,
                     )
             after = rows[-1][0]
+
+
+def reevaluate_open(store: CaseStore, now: Instant, batch: int = _BATCH) -> int:
+    """Recompute every open case from its facts (after a rule change); returns how many."""
+    after = ""
+    total = 0
+    while True:
+        with store.writing() as connection:
+            rows = connection.execute(
+                f"SELECT {CLOCK_COLUMNS} FROM cases WHERE case_id > ?"
+                " AND confirmed_at IS NULL ORDER BY case_id LIMIT ?",
+                (after, batch),
+            ).fetchall()
+            if not rows:
+                return total
+            for row in rows:
+                store.projector.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now)
+            total += len(rows)
+            after = rows[-1][0]
+
+
+def sync_rules(store: CaseStore, now: Instant) -> int | None:
+    """If the rule table changed since the store last ran, re-evaluate open cases and log it."""
+    digest = hashlib.sha256(store.rules.model_dump_json().encode()).hexdigest()[:16]
+    row = store.connection.execute(
+        "SELECT value FROM case_meta WHERE key = 'rules_digest'"
+    ).fetchone()
+    previous = row[0] if row else None
+    if previous == digest:
+        return None
+    count = reevaluate_open(store, now) if previous is not None else 0
+    with store.writing() as connection:
+        store.log.append(None, RULES_UPDATED, None, "engine",
+                         {"digest": digest, "previous": previous, "reevaluated": count}, now)
+        connection.execute(
+            "INSERT INTO case_meta (key, value) VALUES ('rules_digest', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (digest,),
+        )
+    if previous is not None:
+        log.info("rule table %s replaces %s: %d open cases re-evaluated", digest, previous, count)
+    return count
 
 
 def update_calendar(store: CaseStore, calendar: WorkCalendar, now: Instant) -> CalendarUpdate | None:

@@ -125,7 +125,7 @@ class CaseStore:
         `calendar/` folder beside the database, so every process that opens
         the same store sees the same calendar.
         """
-        from central.cases.recompute import sync_calendar
+        from central.cases.recompute import sync_calendar, sync_rules
 
         if calendar is None and calendar_dir is None:
             calendar_dir = Path(path).parent / "calendar"
@@ -136,6 +136,7 @@ class CaseStore:
             clock=clock,
         )
         sync_calendar(store, store.now())
+        sync_rules(store, store.now())
         return store
 
     def close(self) -> None:

@@ -108,7 +108,7 @@ def test_reopening_with_the_same_calendar_logs_nothing_new(
 ) -> None:
     Engine.open(db_path, clock=clock).close()
     engine = Engine.open(db_path, clock=clock)
-    assert [e.kind for e in engine.store.events()] == ["calendar.updated"]
+    assert [e.kind for e in engine.store.events()] == ["calendar.updated", "rules.updated"]
     assert engine.tick(at("2026-11-24T00:00")).processed == 0
 
 

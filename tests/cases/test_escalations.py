@@ -139,3 +139,21 @@ def test_suspension_freezes_escalation_until_resumed(engine: Engine, clock: Sett
     assert kinds(engine) == ["yellow_light"]
     engine.tick(at("2026-12-11T00:00"))
     assert kinds(engine) == ["yellow_light", "yellow_card"]
+
+
+def test_a_changed_rule_table_re_evaluates_open_cases_and_is_logged(
+    db_path: Path, clock: SettableClock
+) -> None:
+    from central.cases.rules import Ladder, default_rules
+
+    engine = Engine.open(db_path, clock=clock)
+    engine.store.submit(entry())
+    engine.close()
+    clock.set("2026-11-26T12:00")
+    earlier_yellow = default_rules().model_copy(update={"ladder": Ladder(yellow_light=-2)})
+    engine = Engine.open(db_path, clock=clock, rules=earlier_yellow)
+    # With the yellow light two working days ahead, Thu 11-26 is already yellow.
+    assert engine.store.lights()[0].stage == "yellow_light"
+    update = [e for e in engine.store.events() if e.kind == "rules.updated"][-1]
+    assert update.body["reevaluated"] == 1
+    engine.close()
