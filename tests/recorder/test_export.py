@@ -20,6 +20,9 @@ from hallwatch.cli import main as hall
 from .conftest import EventLog, recorder_config, wait_for
 from .media import duration_s, probe, video_codec
 
+# One worker records the module's footage once (pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group(name="recorder-export")
+
 
 @dataclass
 class Footage:
