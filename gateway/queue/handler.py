@@ -42,9 +42,11 @@ class QueueHandler:
     """The gateway handler of the `queue.*` events (registered in gateway.service.build_handlers)."""
 
     def __init__(self, settings: QueueSettings, hall: str, board: BoardPublisher,
-                 clock_known: Callable[[str, str], bool] = lambda _device, _boot: True) -> None:
+                 clock_known: Callable[[str, str], bool] = lambda _device, _boot: True,
+                 role_of: Callable[[str], tuple[str, str | None] | None] = lambda _device: None) -> None:
         self.settings = settings
         self.clock_known = clock_known
+        self.role_of = role_of
         self.hall = hall
         self.board = board
         self.zone = ZoneInfo(settings.timezone)
@@ -64,6 +66,12 @@ class QueueHandler:
         }.get(envelope.type)
         if handler is None:
             return
+        refusal = self._role_refusal(envelope.device, envelope.type, envelope.body)
+        if refusal is not None:
+            log.error("ignored %s from %s: %s", envelope.type, envelope.device, refusal)
+            context.emit("queue.anomaly", {"kind": AnomalyKind.DEVICE_ROLE,
+                                           "detail": f"{envelope.type} from {envelope.device}: {refusal}"})
+            return
         recv = envelope.recv
         at = (recv.est_time or recv.at) if recv is not None else context.now_ms
         if envelope.type == "queue.window_action" and not self.clock_known(envelope.device, envelope.boot):
@@ -72,6 +80,20 @@ class QueueHandler:
             # older of that and the device's own wall clock, so a stale call is not carried out.
             at = min(at, envelope.time)
         handler(context, envelope.device, envelope.body, at)
+
+    def _role_refusal(self, device: str, type: str, body: dict[str, Any]) -> str | None:
+        """Only kiosks issue tickets; a caller acts for its own window only (registered devices)."""
+        role = self.role_of(device)
+        if role is None:
+            return None  # not in the registry: open enrolment (demo), nothing to check against
+        kind, window = role
+        if type.startswith(("queue.kiosk_", "queue.ticket_")):
+            return None if kind == "kiosk" else f"a {kind} may not issue tickets"
+        if kind not in ("caller", "rating"):
+            return f"a {kind} may not act for a window"
+        if window is not None and body.get("window") != window:
+            return f"registered for window {window}, not {body.get('window')}"
+        return None
 
     # --- kiosks -------------------------------------------------------------------------
 
@@ -223,15 +245,25 @@ class AppointmentCommands:
 def queue_handler(settings: QueueSettings, service: Any) -> QueueHandler:
     """The queue's handler for a GatewayService (one line in gateway.service.build_handlers)."""
     service.outbox.ensure_schema(store.SCHEMA)
+    def publish_board(topic: str, payload: str, retain: bool) -> None:
+        # The retained display board at QoS 1; kiosks' copies at QoS 0: only the latest matters,
+        # and a kiosk away for hours must not find a backlog of stale boards queued for it.
+        service.client.publish(topic, payload, qos=1 if retain else 0, retain=retain)
+
     board = BoardPublisher(
-        service.hall, service.outbox.query, service.publish, service.clock.wall_ms, settings.board_delay_ms,
+        service.hall, service.outbox.query, publish_board, service.clock.wall_ms, settings.board_delay_ms,
     )
     def clock_known(device: str, boot: str) -> bool:
         presence = getattr(service, "presence", None)  # built after the handlers
         reference = presence.clock_reference(device) if presence is not None else None
         return reference is not None and reference.boot == boot
 
-    return QueueHandler(settings, service.hall, board, clock_known)
+    def role_of(device: str) -> tuple[str, str | None] | None:
+        registry = getattr(service, "registry", None)
+        registered = registry.get(device) if registry is not None else None
+        return (registered.kind, registered.window) if registered is not None else None
+
+    return QueueHandler(settings, service.hall, board, clock_known, role_of)
 
 
 def queue_commands(settings: QueueSettings, service: Any) -> dict[str, Any]:

@@ -87,15 +87,20 @@ class Hall:
     gateway: GatewayService | None = None
     central_store: CentralStore | None = None
     central_ingest: CentralIngest | None = None
+    known: list[dict[str, Any]] | None = None
+    """Registered devices; None: open enrolment (any device, no role checks)."""
 
     def gateway_config(self) -> GatewayConfig:
+        devices: dict[str, Any] = {"open_enrolment": True, "silence_s": 5}
+        if self.known is not None:
+            devices = {"known": self.known, "silence_s": 5}
         return GatewayConfig.model_validate({
             "gateway": {"id": "gw-hall-01", "hall": HALL},
             "hall_broker": {"port": self.broker.port},
             "central_broker": {"port": self.broker.port},
             "store_path": str(self.root / "gateway" / "gateway.sqlite"),
             "uplink": FAST_UPLINK,
-            "devices": {"open_enrolment": True, "silence_s": 5},
+            "devices": devices,
             "queue": {"board_delay_ms": 20},
         })
 

@@ -219,3 +219,36 @@ def _with_ttl(make: Any, ttl: float) -> Any:
         base = make()
         return base.model_copy(update={"queue": base.queue.model_copy(update={"action_ttl_s": ttl})})
     return config
+
+
+def test_a_caller_cannot_act_for_another_window_nor_issue_tickets(
+    hall: Hall, tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    hall.known = [{"id": "kiosk-1", "kind": "kiosk"}, {"id": "caller-1", "kind": "caller", "window": "1"}]
+    hall.start_gateway()
+    kiosk = Kiosk(kiosk_config(tmp_path, broker_port=hall.broker.port, printer_port=printer.port))
+    kiosk.start()
+    one = WindowCaller(caller_config(tmp_path, broker_port=hall.broker.port, window="1"))
+    one.start()
+    try:
+        assert isinstance(kiosk.issue("A"), Issued)
+        assert press(one, "7", "login")["ok"]
+        one.window = "2"  # a tampered caller speaking for window 2
+        one.key("9")
+        one.key("login")
+        one.agent.record("queue.ticket_issued", {
+            "ticket": "A999", "day": kiosk.today(), "service": "A", "service_name": "x", "number": 999,
+            "slot": 1, "people_ahead": 0, "issued_at": 0,
+        })
+        def anomalies() -> list[str]:
+            rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'queue.anomaly'")
+            return [json.loads(payload)["body"]["detail"] for (payload,) in rows]
+
+        wait_until(lambda: len(anomalies()) == 2, 30, "both refusals reported")
+        assert any("registered for window 1, not 2" in a for a in anomalies())
+        assert any("may not issue tickets" in a for a in anomalies())
+        assert hall.gateway_rows("SELECT ticket FROM queue_visits") == [("A001",)]
+        assert hall.gateway_rows("SELECT window, officer FROM queue_windows") == [("1", "7")]
+    finally:
+        one.stop()
+        kiosk.stop()

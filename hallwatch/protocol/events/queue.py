@@ -71,6 +71,7 @@ class AnomalyKind(StrEnum):
     APPOINTMENT_REUSED = "appointment_reused"
     SLOT_CONFLICT = "slot_conflict"
     SERVICE_TABLE_MISMATCH = "service_table_mismatch"
+    DEVICE_ROLE = "device_role"  # a registered device sent what its role may not
 
 
 class ServiceInfo(Body):
