@@ -9,9 +9,7 @@ durable transaction; nothing is ever updated in place.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,25 +22,19 @@ from pydantic import BaseModel, ValidationError
 from central.cases import casefile as cf
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
-from central.cases.chain import Head, LogRecord, VerifyReport, verify_records
+from central.cases.chain import Head, VerifyReport, verify_records
 from central.cases.countdown import Countdown, compute
 from central.cases.eventlog import EventLog
+from central.cases.personal import PersonalData
 from central.cases.plausibility import EntryWarning, entry_warnings, event_time_problem
 from central.cases.projection import Projector, Refreshed
+from central.cases.reading import case_view, lights, logged, stage_counts
 from central.cases.rules import RuleTable, default_rules
-from central.cases.stages import LADDER, Limit, LimitUnit, Stage
+from central.cases.stages import Limit, LimitUnit, Stage
 from central.cases.stats import Figures, statistics
-from central.cases.timebase import Instant, datetime_from_instant, format_day, format_instant
-from central.cases.views import (
-    CaseLight,
-    CaseView,
-    HoldView,
-    LoggedEvent,
-    Recorded,
-    StageTimes,
-)
+from central.cases.timebase import Instant, format_instant
+from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
 from edge.runtime.sqlite import Transaction, open_database
-from hallwatch.privacy import mask_phone
 from hallwatch.protocol.events.cases import (
     CaseAccepted,
     CaseCompleted,
@@ -55,7 +47,6 @@ from hallwatch.protocol.events.cases import (
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-PHONE_FIELDS = ("contact_phone", "officer_phone")
 _PLACEHOLDER_PHONE = "13800000000"
 
 
@@ -79,14 +70,6 @@ def _instant(value: Any) -> Instant:
     return cf.to_instant(value)
 
 
-def _iso(instant: Instant | None) -> str | None:
-    return format_instant(instant) if instant is not None else None
-
-
-def _dt(instant: Instant | None) -> Any:
-    return datetime_from_instant(instant) if instant is not None else None
-
-
 class CaseStore:
     """Case records, their log and their lights; see docs/countdown.md for the whole API."""
 
@@ -107,7 +90,7 @@ class CaseStore:
         self.clock = clock
         self.log = EventLog(connection)
         self.projector = Projector(connection, self.log, calendar, rules)
-        self._key = self._personal_key()
+        self.personal = PersonalData(connection)
 
     @classmethod
     def open(
@@ -159,50 +142,11 @@ class CaseStore:
             self.log.reload()
             yield connection
 
-    # -- personal data, kept outside the chain ------------------------------------------
-
-    def _personal_key(self) -> bytes:
-        row = self.connection.execute(
-            "SELECT value FROM case_meta WHERE key = 'personal_key'"
-        ).fetchone()
-        if row:
-            return bytes.fromhex(row[0])
-        key = secrets.token_bytes(32)
-        self.connection.execute(
-            "INSERT OR IGNORE INTO case_meta (key, value) VALUES ('personal_key', ?)", (key.hex(),)
-        )
-        row = self.connection.execute(
-            "SELECT value FROM case_meta WHERE key = 'personal_key'"
-        ).fetchone()
-        return bytes.fromhex(row[0])
-
-    def _seal_phones(self, values: dict[str, Any]) -> dict[str, str]:
-        """Replace phones by their mask and keyed digest; return the clear values to keep aside."""
-        clear: dict[str, str] = {}
-        for name in PHONE_FIELDS:
-            if name in values:
-                digits = "".join(ch for ch in str(values[name]) if ch.isdigit() or ch == "+")
-                clear[name] = digits
-                values[name] = mask_phone(digits)
-                values[f"{name}_hmac"] = hmac.new(self._key, digits.encode(), "sha256").hexdigest()
-        return clear
-
-    def _keep_personal(self, seq: int, clear: Mapping[str, str]) -> None:
-        self.connection.executemany(
-            "INSERT INTO case_personal (seq, field, value) VALUES (?, ?, ?)",
-            [(seq, name, value) for name, value in clear.items()],
-        )
+    # -- entering cases -----------------------------------------------------------------
 
     def contact_phone(self, case_id: str) -> str | None:
         """The clear contact phone, for the SMS notifier only; never shown or logged."""
-        row = self.connection.execute(
-            "SELECT p.value FROM case_personal p JOIN case_events e ON e.seq = p.seq"
-            " WHERE e.case_id = ? AND p.field = 'contact_phone' ORDER BY p.seq DESC LIMIT 1",
-            (case_id,),
-        ).fetchone()
-        return row[0] if row else None
-
-    # -- entering cases -----------------------------------------------------------------
+        return self.personal.contact_phone(case_id)
 
     def check_entry(self, entry: CaseAccepted, now: Instant | None = None) -> list[EntryWarning]:
         """Warnings about an entry, without storing it (the API's validate call)."""
@@ -242,10 +186,10 @@ class CaseStore:
             body["applied_at"] = format_instant(_instant(case.applied_at))
             body["accepted_at"] = format_instant(_instant(case.accepted_at))
             body["warnings"] = [str(w) for w in warnings]
-            clear = self._seal_phones(body)
+            clear = self.personal.seal(body)
             accepted_at = _instant(case.accepted_at)
             record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
-            self._keep_personal(record.seq, clear)
+            self.personal.keep(record.seq, clear)
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
             refreshed = self.projector.write_file(file, digest, record.seq, now)
         return _recorded(case.case_id, record.seq, refreshed, file.warnings)
@@ -320,7 +264,7 @@ class CaseStore:
                 raise EntryRejected([f"event {correction.corrects} is not a correctable fact of "
                                      f"case {correction.case_id}"])
             changes = self._checked_changes(file, target.kind, dict(correction.changes), now)
-            clear = self._seal_phones(changes)
+            clear = self.personal.seal(changes)
             body: dict[str, Any] = {
                 "case_id": correction.case_id,
                 "corrects": correction.corrects,
@@ -339,7 +283,7 @@ class CaseStore:
                 body["warnings"] = list(warnings)
             new = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
             record = self.log.append(correction.case_id, cf.CORRECTED, None, correction.by, body, now)
-            self._keep_personal(record.seq, clear)
+            self.personal.keep(record.seq, clear)
             refreshed = self.projector.write_file(new, digest, record.seq, now)
         return _recorded(file.case_id, record.seq, refreshed, warnings)
 
@@ -420,40 +364,19 @@ class CaseStore:
 
     def case(self, case_id: str, now: Instant | None = None) -> CaseView:
         """The record of one case with its light at `now`."""
-        now = self.now() if now is None else now
         file = self.file(case_id)
         countdown = compute(file.clock(), self.calendar, self.rules.ladder)
-        return CaseView(
-            case_id=file.case_id, hall=file.hall, unit=file.unit, window=file.window,
-            matter=file.matter, project_category=file.project_category,
-            project_attribute=file.project_attribute, contact_name=file.contact_name,
-            contact_phone=file.contact_phone, officer_name=file.officer_name,
-            officer_id=file.officer_id, officer_phone=file.officer_phone,
-            applied_at=_dt(file.applied_at), accepted_at=_dt(file.accepted_at),
-            limit=file.limit.amount, limit_unit=file.limit.unit.value,
-            stage=countdown.stage_at(now), frozen_stage=countdown.frozen_stage(),
-            due_day=_day(countdown.due_day),
-            stages=StageTimes(**{s.value: _dt(countdown.step(s)) for s in LADDER}),
-            uncertain_from=_dt(countdown.uncertain_from),
-            holds=[HoldView(seq=h.seq, reason=h.reason, note=h.note, start=_dt(h.start),
-                            end=_dt(h.end)) for h in file.holds],
-            completed_at=_dt(file.completed.at if file.completed else None),
-            confirmed_at=_dt(file.confirmed.at if file.confirmed else None),
-            awaiting_confirmation=countdown.awaiting_confirmation(),
-            days_taken=countdown.days_taken, calendar_days_taken=countdown.calendar_days_taken,
-            on_time=countdown.on_time,
-            issued=self.projector.issued_in_order(case_id),
-            corrections=list(file.corrections), warnings=list(file.warnings),
-        )
+        return case_view(file, countdown, self.projector.issued_in_order(case_id),
+                         self.now() if now is None else now)
 
     def history(self, case_id: str) -> list[LoggedEvent]:
-        return [_logged(r) for r in self.log.for_case(case_id)]
+        return [logged(r) for r in self.log.for_case(case_id)]
 
     def events(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
         """The log from `after` on: a feed for the SMS notifier or the big screen."""
         out = []
         for record in self.log.records(after):
-            out.append(_logged(record))
+            out.append(logged(record))
             if len(out) >= limit:
                 break
         return out
@@ -468,35 +391,13 @@ class CaseStore:
         limit: int = 10000,
     ) -> list[CaseLight]:
         """Cases and their lights as of the last tick, most urgent first."""
-        where, params = _filters(hall, unit, stages, include_closed)
-        rows = self.connection.execute(
-            "SELECT case_id, hall, unit, matter, officer, stage, due_day, accepted_at, next_at,"
-            " completed_at, confirmed_at FROM cases" + where
-            + " ORDER BY CASE stage " + _URGENCY + " END, due_day, case_id LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [
-            CaseLight(
-                case_id=r[0], hall=r[1], unit=r[2], matter=r[3], officer_name=r[4],
-                stage=Stage(r[5]), due_day=_day(r[6]), accepted_at=_dt(r[7]),
-                next_change_at=_dt(r[8]),
-                awaiting_confirmation=r[9] is not None and r[10] is None,
-            )
-            for r in rows
-        ]
+        return lights(self.connection, hall=hall, unit=unit, stages=stages,
+                      include_closed=include_closed, limit=limit)
 
     def stage_counts(self, by: str = "unit", *, include_closed: bool = False
                      ) -> dict[str, dict[str, int]]:
         """Number of cases per light, grouped by `hall`, `unit`, `matter` or `officer`."""
-        if by not in ("hall", "unit", "matter", "officer"):
-            raise ValueError("group by hall, unit, matter or officer")
-        where = "" if include_closed else " WHERE confirmed_at IS NULL"
-        counts: dict[str, dict[str, int]] = {}
-        for group, stage, n in self.connection.execute(
-            f"SELECT {by}, stage, count(*) FROM cases{where} GROUP BY {by}, stage"
-        ):
-            counts.setdefault(group, {})[stage] = n
-        return counts
+        return stage_counts(self.connection, by, include_closed=include_closed)
 
     def statistics(self, *, by: str | None = None, since: Instant | None = None,
                    until: Instant | None = None) -> list[Figures]:
@@ -550,43 +451,3 @@ def _recorded(case_id: str, seq: int, refreshed: Refreshed,
         case_id=case_id, seq=seq, stage=refreshed.stage, warnings=list(warnings),
         issued=[issued.kind for issued in refreshed.issued],
     )
-
-
-def _logged(record: LogRecord) -> LoggedEvent:
-    return LoggedEvent(
-        seq=record.seq, case_id=record.case_id, kind=record.kind, at=_dt(record.at),
-        recorded_at=_dt(record.recorded_at), actor=record.actor, body=record.body,
-        hash=record.hash,
-    )
-
-
-def _day(day: int | None) -> str | None:
-    return format_day(day) if day is not None else None
-
-
-_URGENCY = " ".join(
-    f"WHEN '{stage.value}' THEN {rank}"
-    for rank, stage in enumerate(
-        [Stage.SUPERVISION_LETTER, Stage.RED_CARD, Stage.YELLOW_CARD, Stage.RED_LIGHT,
-         Stage.YELLOW_LIGHT, Stage.UNCERTAIN, Stage.SUSPENDED, Stage.BLUE, Stage.COMPLETED]
-    )
-)
-
-
-def _filters(hall: str | None, unit: str | None, stages: set[Stage] | None,
-             include_closed: bool) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if hall is not None:
-        clauses.append("hall = ?")
-        params.append(hall)
-    if unit is not None:
-        clauses.append("unit = ?")
-        params.append(unit)
-    if stages:
-        clauses.append(f"stage IN ({', '.join('?' for _ in stages)})")
-        params.extend(s.value for s in stages)
-    if not include_closed:
-        clauses.append("confirmed_at IS NULL")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
