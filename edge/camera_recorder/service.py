@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from edge.camera_recorder.camera import CameraBackend
 from edge.camera_recorder.config import RecorderConfig
@@ -49,6 +49,7 @@ from edge.runtime.outbox import OutboxFull
 log = logging.getLogger(__name__)
 
 COVERAGE_CURSOR_KEY = "coverage_cursor"
+COVERAGE_BATCH = 1000  # segments per report: keeps an event well under the 64 KB limit
 BITRATE_SAMPLE = 20  # newest segments per camera that measure its bitrate
 ALIVE_EVERY_S = 10.0
 REPORT_EVERY_S = 1.0
@@ -372,7 +373,7 @@ class Recorder:
         """Report the time ranges recorded since the last report, merged per camera."""
         cursor = int(self.index.get_meta(COVERAGE_CURSOR_KEY) or 0)
         while True:
-            segments = self.index.segments_after_id(cursor, 5000)
+            segments = self.index.segments_after_id(cursor, COVERAGE_BATCH)
             if not segments:
                 return
             by_camera: dict[str, list[Any]] = {}
@@ -401,11 +402,18 @@ class Recorder:
             self.index.set_meta(COVERAGE_CURSOR_KEY, str(cursor))
 
     def _emit(self, type: str, body: Mapping[str, Any]) -> bool:
+        """Record an event; False when the outbox is full (the caller retries later).
+
+        An event that can never be recorded (too large, invalid) is logged and
+        skipped rather than retried forever, so it cannot block every later one.
+        """
         try:
             self.events.record(type, body)
         except OutboxFull:
             log.error("outbox full: %s not recorded yet; will retry", type)
             return False
+        except (ValueError, ValidationError) as exc:
+            log.error("%s event refused, skipped: %s", type, exc)
         return True
 
     def _camera_state_changed(self, status: CameraStatus) -> None:
