@@ -35,6 +35,7 @@ BEGIN SELECT RAISE(ABORT, 'case events are append-only'); END;
 """
 
 _COLUMNS = "seq, case_id, kind, at, recorded_at, actor, body, prev_hash, hash"
+_INSERT = f"INSERT INTO case_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def _record(row: tuple[Any, ...]) -> LogRecord:
@@ -67,19 +68,29 @@ class EventLog:
         actor: str,
         body: Mapping[str, Any],
         recorded_at: int,
+        pending: list[tuple[Any, ...]] | None = None,
     ) -> LogRecord:
-        """Chain one record onto the head; the caller's transaction makes it durable."""
+        """Chain one record onto the head; the caller's transaction makes it durable.
+
+        With `pending`, the row is queued there for `insert_many` (a batch of
+        records written with one call, in the same transaction) instead of inserted now.
+        """
         seq = self._head.seq + 1
         text = canonical_body(body)
         digest = record_hash(self._head.hash, seq, case_id, kind, at, recorded_at, actor, text)
         record = LogRecord(seq, case_id, kind, at, recorded_at, actor, text, self._head.hash,
                            digest)
-        self.connection.execute(
-            f"INSERT INTO case_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, case_id, kind, at, recorded_at, actor, text, record.prev_hash, digest),
-        )
+        row = (seq, case_id, kind, at, recorded_at, actor, text, record.prev_hash, digest)
+        if pending is None:
+            self.connection.execute(_INSERT, row)
+        else:
+            pending.append(row)
         self._head = Head(seq, digest)
         return record
+
+    def insert_many(self, rows: list[tuple[Any, ...]]) -> None:
+        """Write records queued by `append(..., pending=...)`, in order."""
+        self.connection.executemany(_INSERT, rows)
 
     def records(self, after: int = 0, batch: int = 5000) -> Iterator[LogRecord]:
         """Every record after `after`, in order, read in batches."""

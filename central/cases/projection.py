@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from central.cases.actions import Action, due_actions
@@ -108,6 +108,15 @@ class Issued:
     seq: int
 
 
+@dataclass
+class PendingWrites:
+    """Rows a batch refresh writes at the end with executemany, instead of one call per row."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    issued: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Refreshed:
     """A case after the projection caught up with it."""
@@ -176,30 +185,31 @@ class Projector:
         now: Instant,
         owner: tuple[str, str] | None = None,
         issued: set[str] | None = None,
+        pending: PendingWrites | None = None,
     ) -> Refreshed:
         """Recompute one case's schedule at `now`, issue what is due, store the result."""
         countdown = compute(clock, self.calendar, self.rules.ladder)
         if issued is None:
             issued = self.issued(case_id)
         actions = due_actions(countdown, issued, now, self.rules.escalations)
-        records = tuple(self._issue(case_id, countdown, action, now, owner) for action in actions)
-        stage = countdown.stage_at(now)
-        values = [countdown.step(s) for s in LADDER]
-        self.connection.execute(
-            f"UPDATE cases SET stage = ?, due_day = ?, {', '.join(c + ' = ?' for c in STEP_COLUMNS)},"
-            " uncertain_from = ?, frozen_since = ?, on_time = ?, days_taken = ?, next_at = ?"
-            " WHERE case_id = ?",
-            (
-                stage.value, countdown.due_day, *values, countdown.uncertain_from,
-                countdown.frozen_since, _flag(countdown.on_time), countdown.days_taken,
-                countdown.next_change_after(now), case_id,
-            ),
+        records = tuple(
+            self._issue(case_id, countdown, action, now, owner, pending) for action in actions
         )
+        stage = countdown.stage_at(now)
+        update = (
+            stage.value, countdown.due_day, *countdown.starts, countdown.uncertain_from,
+            countdown.frozen_since, _flag(countdown.on_time), countdown.days_taken,
+            countdown.next_change_after(now), case_id,
+        )
+        if pending is None:
+            self.connection.execute(_UPDATE, update)
+        else:
+            pending.updates.append(update)
         return Refreshed(case_id, stage_before, stage, countdown, records)
 
     def _issue(
         self, case_id: str, countdown: Countdown, action: Action, now: Instant,
-        owner: tuple[str, str] | None,
+        owner: tuple[str, str] | None, pending: PendingWrites | None,
     ) -> Issued:
         if owner is None:
             owner = self.connection.execute(
@@ -216,12 +226,13 @@ class Projector:
         }
         record = self.log.append(
             case_id, ESCALATED if action.escalation else REMINDER, action.due_at, "engine", body,
-            now,
+            now, pending.events if pending is not None else None,
         )
-        self.connection.execute(
-            "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)",
-            (case_id, action.kind, action.due_at, record.seq, int(action.escalation)),
-        )
+        issued = (case_id, action.kind, action.due_at, record.seq, int(action.escalation))
+        if pending is None:
+            self.connection.execute(_INSERT_ISSUED, issued)
+        else:
+            pending.issued.append(issued)
         return Issued(action.kind, action.due_at, record.seq)
 
     def due_rows(self, now: Instant, limit: int) -> list[tuple[Any, ...]]:
@@ -242,11 +253,26 @@ class Projector:
                 ids,
             ):
                 issued[case_id].add(kind)
-        return [
+        pending = PendingWrites()
+        refreshed = [
             self.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now, (row[8], row[9]),
-                         issued[row[0]])
+                         issued[row[0]], pending)
             for row in rows
         ]
+        self.log.insert_many(pending.events)
+        self.connection.executemany(_INSERT_ISSUED, pending.issued)
+        self.connection.executemany(_UPDATE, pending.updates)
+        return refreshed
+
+
+_UPDATE = (
+    f"UPDATE cases SET stage = ?, due_day = ?, {', '.join(c + ' = ?' for c in STEP_COLUMNS)},"
+    " uncertain_from = ?, frozen_since = ?, on_time = ?, days_taken = ?, next_at = ?"
+    " WHERE case_id = ?"
+)
+_INSERT_ISSUED = (
+    "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def _flag(value: bool | None) -> int | None:
