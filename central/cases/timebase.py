@@ -16,7 +16,7 @@ _OFFSET = 8 * 3600
 _DAY = 86400
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 FIXED_SHANGHAI = timezone(timedelta(hours=8), "CST")
-_NO_DST_SINCE = 684_000_000  # 1991-09-04: China's last daylight-saving period had ended
+_NO_DST_SINCE = 694_224_000  # 1992-01-01: China observed no daylight saving after 1991
 
 Instant = int
 """Seconds since the Unix epoch."""
