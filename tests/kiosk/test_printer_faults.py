@@ -12,7 +12,7 @@ from edge.queue_kiosk.indicator import ConsoleIndicator
 from edge.queue_kiosk.kiosk import Issued, Kiosk, Refused
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from hallwatch.protocol.events.queue import PrinterState, RefusalReason
-from tests.kiosk.conftest import dead_port, kiosk_config
+from tests.kiosk.conftest import Hall, dead_port, kiosk_config
 from tests.support import wait_until
 
 
@@ -103,3 +103,73 @@ def test_paper_near_end_still_prints_and_is_reported(kiosk: Kiosk, printer: Simu
     assert isinstance(kiosk.issue("A"), Issued)
     wait_until(lambda: recorded(kiosk, "queue.printer_status"), 10, "a near-end report")
     assert [s["state"] for s in recorded(kiosk, "queue.printer_status")] == [PrinterState.NEAR_END]
+
+
+class FailingWrites:
+    """A printer that answers its status fine but drops the connection when the ticket goes out."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.fail = True
+
+    def write(self, data: bytes) -> None:
+        from edge.queue_kiosk.printer.link import PrinterUnavailable
+
+        if self.fail:
+            raise PrinterUnavailable("connection reset while printing")
+        self.inner.write(data)  # type: ignore[attr-defined]
+
+    def health(self):  # type: ignore[no-untyped-def]
+        return self.inner.health()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[attr-defined]
+
+
+def test_a_print_that_fails_voids_its_number_which_is_never_reused(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    from edge.queue_kiosk.printer.link import open_link
+
+    config = kiosk_config(tmp_path, broker_port=dead_port(), printer_port=printer.port)
+    link = FailingWrites(open_link(config.printer))
+    kiosk = Kiosk(config, link=link)  # type: ignore[arg-type]
+    kiosk.start()
+    try:
+        refused = kiosk.issue("A")
+        assert isinstance(refused, Refused) and refused.reason is RefusalReason.PRINTER
+        assert [v["ticket"] for v in recorded(kiosk, "queue.ticket_voided")] == ["A001"]
+        link.fail = False
+        wait_until(lambda: kiosk.printer.current and kiosk.printer.current.printable, 10, "printer back")
+        issued = kiosk.issue("A")
+        assert isinstance(issued, Issued) and issued.label == "A002"
+    finally:
+        kiosk.stop()
+
+
+def test_the_hall_queue_never_calls_a_voided_number(
+    hall: Hall, tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    from edge.queue_kiosk.caller import WindowCaller
+    from edge.queue_kiosk.printer.link import open_link
+    from tests.kiosk.conftest import caller_config
+    from tests.kiosk.test_window_calling import press
+
+    hall.start_gateway()
+    config = kiosk_config(tmp_path, broker_port=hall.broker.port, printer_port=printer.port)
+    link = FailingWrites(open_link(config.printer))
+    kiosk = Kiosk(config, link=link)  # type: ignore[arg-type]
+    kiosk.start()
+    caller = WindowCaller(caller_config(tmp_path, broker_port=hall.broker.port, window="1"))
+    caller.start()
+    try:
+        assert isinstance(kiosk.issue("A"), Refused)
+        link.fail = False
+        assert isinstance(kiosk.issue("A"), Issued)
+        wait_until(lambda: hall.gateway_rows("SELECT state FROM queue_visits ORDER BY ticket")
+                   == [("voided",), ("waiting",)], 30, "A001 voided and A002 waiting at the gateway")
+        assert press(caller, "7", "login")["ok"]
+        assert press(caller, "call_next")["current"]["ticket"] == "A002"
+    finally:
+        caller.stop()
+        kiosk.stop()
