@@ -33,27 +33,42 @@ from gateway.broker import BrokerOptions, MosquittoBroker, free_port
 PAYLOAD_PAD = "x" * 80  # a ticket or rating event is about 300 bytes on the wire
 
 
+RAW_SUBSCRIBER = """
+import sys, threading
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+port, count = int(sys.argv[1]), int(sys.argv[2])
+done, got = threading.Event(), 0
+def on_message(_c, _u, _m):
+    global got
+    got += 1
+    if got >= count:
+        done.set()
+client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sub", clean_session=False)
+client.on_message = on_message
+client.on_subscribe = lambda *_a: print("ready", flush=True)
+client.connect("127.0.0.1", port)
+client.subscribe("bench/raw", qos=1)
+client.loop_start()
+done.wait(900)
+print("done", got, flush=True)
+"""
+
+
 def raw_paho_rate(port: int, count: int) -> float:
-    received = threading.Event()
-    got = 0
-
-    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
-        nonlocal got
-        got += 1
-        if got >= count:
-            received.set()
-
-    subscribed = threading.Event()
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sub")
-    sub.on_message = on_message
-    sub.on_subscribe = lambda *_a: subscribed.set()
-    sub.connect("127.0.0.1", port)
-    sub.subscribe("bench/raw", qos=1)
-    sub.loop_start()
-    subscribed.wait(10)
+    """Publisher here, subscriber in its own process (as the gateway is), both QoS 1."""
+    subscriber = subprocess.Popen(
+        [sys.executable, "-c", RAW_SUBSCRIBER, str(port), str(count)], stdout=subprocess.PIPE, text=True
+    )
+    assert subscriber.stdout is not None
+    if subscriber.stdout.readline().strip() != "ready":
+        raise RuntimeError("the raw subscriber did not start")
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub")
     pub.max_inflight_messages_set(64)
     pub.max_queued_messages_set(0)
+    # MQTT message ids are 16-bit: keep at most 1,000 unacknowledged, or paho refuses to queue.
+    window = threading.BoundedSemaphore(1000)
+    pub.on_publish = lambda *_args: window.release()
     pub.connect("127.0.0.1", port)
     pub.loop_start()
     body = (
@@ -63,13 +78,15 @@ def raw_paho_rate(port: int, count: int) -> float:
     )
     start = time.perf_counter()
     for n in range(count):
+        window.acquire()
         pub.publish("bench/raw", body % (n, n), qos=1)
-    received.wait(600)
+    finished = subscriber.stdout.readline().split()
     elapsed = time.perf_counter() - start
+    subscriber.wait(30)
     pub.loop_stop()
-    sub.loop_stop()
     pub.disconnect()
-    sub.disconnect()
+    if len(finished) != 2 or int(finished[1]) < count:
+        raise RuntimeError(f"the raw subscriber received {finished} of {count}")
     return count / elapsed
 
 
