@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,12 @@ def _instant(text: str | None) -> int | None:
         return parse_instant(text)
     except ValueError as error:
         raise click.BadParameter(f"{text!r}: {error}") from error
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-justify for a terminal, where a Han character takes two columns."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - shown)
 
 
 def _echo_json(value: Any) -> None:
@@ -222,7 +229,7 @@ def stats(db: Path, calendar_dir: Path | None, rules_path: Path | None, by: str 
                f"{'yellow':>8}{'red':>5}{'letters':>8}")
     for f in figures:
         rate = f"{f.on_time_rate:.0%}" if f.on_time_rate is not None else "-"
-        click.echo(f"{str(f.group or 'all'):<24}{f.received:>9}{f.completed:>10}{rate:>9}"
+        click.echo(f"{_pad(str(f.group or 'all'), 24)}{f.received:>9}{f.completed:>10}{rate:>9}"
                    f"{f.yellow_cards:>8}{f.red_cards:>5}{f.supervision_letters:>8}")
 
 
