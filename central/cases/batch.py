@@ -44,7 +44,8 @@ def evaluate(
                                                         accepted_day)
             j = raw_due - lo
             if not 0 < j < n_rank or unknown[j] != unknown[i]:
-                yield _slow(row, calendar, ladder, now)
+                yield _lower_bound(accepted_at, accepted_day, i, calendar, ladder_pairs[0][0],
+                                   now)
                 continue
             amount = rank[j] - rank[i] + 1
         base = rank[i] - 1
@@ -79,3 +80,26 @@ def _slow(row: tuple[Any, ...], calendar: WorkCalendar, ladder: Ladder,
           now: Instant) -> tuple[Stage, Instant | None]:
     countdown = compute(clock_from_row(row), calendar, ladder)
     return countdown.stage_at(now), countdown.next_change_after(now)
+
+
+def _lower_bound(accepted_at: Instant, accepted_day: int, i: int, calendar: WorkCalendar,
+                 first_offset: int, now: Instant) -> tuple[Stage, Instant | None]:
+    """A calendar/month limit whose due day lies past the calendar: blue, then uncertain.
+
+    As in `countdown.compute`: only a lower bound of the due index is known
+    (the working days before the first uncovered day, plus one), so only a
+    lower bound of the first stage's start, from which the light is uncertain.
+    """
+    lo, rank, _unknown, workdays = calendar.tables()
+    gap = calendar.first_unknown_after(accepted_day)
+    due_index = rank[min(gap - lo, len(rank) - 1)] - rank[i] + 1
+    first = due_index + first_offset
+    if first <= 0:
+        uncertain_from = accepted_at
+    else:
+        j = rank[i] - 1 + first
+        day = min(workdays[j], gap) if j < len(workdays) else gap
+        uncertain_from = day * _DAY - _OFFSET
+    if now >= uncertain_from:
+        return Stage.UNCERTAIN, None
+    return Stage.BLUE, uncertain_from
