@@ -78,6 +78,35 @@ def caller(config_path: Path) -> None:
         agent.stop()
 
 
+@kiosk.command("display")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True,
+              help="any agent TOML of the hall: its [device] and [broker] are used")
+def display(config_path: Path) -> None:
+    """Print every call of the hall as a display would show it (and a voice box would say it)."""
+    import tomllib
+
+    from edge.queue_kiosk.display import CallDisplay
+    from edge.runtime.agent import AgentConfig, install_signal_handlers
+
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise click.ClickException(f"{config_path}: {exc}") from exc
+    try:
+        config = AgentConfig.model_validate({k: raw[k] for k in ("device", "broker") if k in raw})
+    except ValueError as exc:
+        raise click.ClickException(f"{config_path}: {exc}") from exc
+    screen = CallDisplay(config.broker, config.device.hall, f"{config.device.id}-display",
+                         show=lambda line: click.echo(line))
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    screen.start()
+    try:
+        stop.wait()
+    finally:
+        screen.stop()
+
+
 @kiosk.command("selftest")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="kiosk TOML")
 @click.option("--print", "print_sample", is_flag=True, help="also print a sample ticket (spends no number)")
