@@ -52,3 +52,37 @@ def test_a_service_name_with_a_four_byte_character_is_printed_as_an_image(
     # Neither the rare character nor the yen sign went out as GB18030 bytes a GBK printer garbles.
     assert "𠀾".encode("gb18030") not in job.raw
     assert "¥".encode("gb18030") not in job.raw
+
+
+def test_outside_opening_hours_and_past_the_daily_limit_no_number_is_spent(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from edge.queue_kiosk.kiosk import Refused
+    from edge.runtime.clock import SimulatedClock
+    from hallwatch.protocol.events.queue import RefusalReason
+
+    morning = int(datetime(2026, 11, 26, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
+    clock = SimulatedClock(wall_ms=morning)
+    services = [{"prefix": "A", "name": "社保医保", "daily_limit": 2},
+                {"prefix": "C", "name": "老年证办理", "hours": ["14:00-17:30"]}]
+    config = kiosk_config(tmp_path, broker_port=dead_port(), printer_port=printer.port, services=services,
+                          hall={"hours": ["08:30-12:00", "14:00-17:30"], "open_days": [1, 2, 3, 4, 5]})
+    kiosk = Kiosk(config, clock=clock)
+    kiosk.start()
+    try:
+        early = kiosk.issue("A")  # 08:00, a Thursday: not open yet
+        assert isinstance(early, Refused) and early.reason is RefusalReason.CLOSED
+        clock.advance(60 * 60_000)  # 09:00
+        assert [kiosk.issue("A").label for _ in range(2)] == ["A001", "A002"]  # type: ignore[union-attr]
+        full = kiosk.issue("A")
+        assert isinstance(full, Refused) and full.reason is RefusalReason.DAILY_LIMIT
+        afternoon_only = kiosk.issue("C")
+        assert isinstance(afternoon_only, Refused) and afternoon_only.reason is RefusalReason.CLOSED
+        clock.advance(5 * 60 * 60_000)  # 14:00
+        assert kiosk.issue("C").label == "C001"  # type: ignore[union-attr]
+    finally:
+        kiosk.stop()
+    assert printer.wait_for_jobs(3)
