@@ -235,8 +235,8 @@ class Kiosk:
                 qr_payload=qr_payload(self.hall, day, label, self.config.device.id),
                 priority=priority, appointment=appointment.code if appointment else None,
             )
-            data = self.layout.render(ticket)
             try:
+                data = self.layout.render(ticket)
                 self.link.write(data)
             except PrinterUnavailable as exc:
                 self.printer.observe(PrinterHealth(PrinterState.OFFLINE, str(exc)))
@@ -244,6 +244,10 @@ class Kiosk:
                 return self._refuse(
                     RefusalReason.PRINTER, "the printer failed while printing", service.prefix
                 )
+            except Exception as exc:  # a committed number must never be left unprinted and queued
+                log.exception("rendering or printing %s failed", label)
+                self._void(day, label, f"ticket could not be rendered: {exc}")
+                return self._refuse(RefusalReason.PRINTER, "the ticket could not be printed", service.prefix)
             self.counters["issued"] += 1
             self.indicator.issued(label)
             return Issued(label, day, service.prefix, ahead, data)
