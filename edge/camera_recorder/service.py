@@ -199,7 +199,7 @@ class Recorder:
                 if every("coverage", self.settings.coverage_interval_s):
                     self.report_coverage()
                 if every("health", self.settings.health_interval_s):
-                    self._emit("recorder.health", self.health())
+                    self.report_health()
                 if self.settings.audit_per_minute and every("audit", 60.0):
                     audit_step(self.index, self.storage_dir, self.settings.audit_per_minute)
             except Exception:  # one bad pass must not end retention for good
@@ -476,6 +476,10 @@ class Recorder:
             },
             "alarms": [code for code, _, _ in self.index.alarms()],
         }
+
+    def report_health(self) -> None:
+        """The routine health report (may be dropped when the outbox is full)."""
+        self._emit("recorder.health", self.health())
 
     def heartbeat_summary(self) -> dict[str, Any]:
         """A few words for the agent's heartbeat: which cameras record."""

@@ -92,8 +92,12 @@ def test_a_camera_going_dark_is_a_gap_with_its_cause_and_a_counted_reconnect(
     assert status.restarts >= 1 and status.restarts_last_hour() >= 1
     states = [e["state"] for e in events.of("recorder.camera_state")]
     assert "offline" in states and states[-1] == "recording"
-    health = recorder.health()["cameras"][0]
+    recorder.report_health()
+    report = events.of("recorder.health")[-1]
+    health = report["cameras"][0]
+    assert health["state"] == "recording" and health["bitrate_bps"] > 0
     assert health["restarts_1h"] >= 1 and health["gaps_24h"] >= 1
+    assert report["disk"]["used_bytes"] == health["bytes"] > 0
 
 
 def test_a_frozen_camera_is_detected_within_two_segment_lengths_and_recovers(
