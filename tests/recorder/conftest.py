@@ -63,6 +63,8 @@ def recorder_config(data_dir: Path, cameras: list[dict[str, Any]], **recorder: A
         "audit_per_minute": 0,
     }
     settings.update(recorder)
+    # The test pattern has a keyframe every second: half a second of probing finds it.
+    cameras = [{"input_options": ["-analyzeduration", "500000"], **c} for c in cameras]
     return RecorderConfig.model_validate(
         {
             "device": {"id": "rec-1", "hall": "hall-1", "kind": "recorder"},

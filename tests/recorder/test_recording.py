@@ -63,10 +63,13 @@ def test_recording_is_stream_copy_into_mpegts_segments_on_the_clock(
     assert argv[argv.index(b"-c"):argv.index(b"-c") + 2] == [b"-c", b"copy"]
     assert b"-segment_atclocktime" in argv and b"mpegts" in argv
     assert not any(b"lib" in arg and b"264" in arg for arg in argv)  # no encoder anywhere
-    wait_for(lambda: len(segments(recorder)) >= 2, what="two segments")
-    # Clock-aligned: every segment after the first of a run ends on a multiple of segment_s.
-    first, second = segments(recorder)[:2]
-    assert first.end_ms % (SEGMENT_S * 1000) in range(0, 1_100) or second.run != first.run
+    assert argv[argv.index(b"-segment_time") + 1] == str(SEGMENT_S).encode()
+    wait_for(lambda: len(segments(recorder)) >= 3, what="three segments")
+    # Cut on the clock: a segment opened after a cut is named within a keyframe (1 s) of a
+    # multiple of segment_s, whatever second the recorder started in.
+    later = [s for s in segments(recorder)[1:] if s.run == segments(recorder)[0].run]
+    seconds = [int(Path(s.path).name[13:15]) for s in later]
+    assert any(second % SEGMENT_S == 0 for second in seconds), seconds
 
 
 def test_a_camera_going_dark_is_a_gap_with_its_cause_and_a_counted_reconnect(
