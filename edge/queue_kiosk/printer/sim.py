@@ -12,7 +12,9 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from edge.queue_kiosk.printer.status import encode
 from edge.queue_kiosk.printer.stream import Kind, Parser, Token
@@ -128,22 +130,67 @@ class SimulatedPrinter:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        parser = Parser()
         with contextlib.suppress(OSError):
-            while True:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                arrived = time.monotonic_ns()
-                for token in parser.feed(chunk):
-                    if token.kind is Kind.STATUS_QUERY:
-                        self.status_queries += 1
-                        if not self.mute:
-                            conn.sendall(self._status_reply(token.raw[2]))
-                        continue
-                    self._take(token, arrived)
+            self.serve_stream(lambda: conn.recv(65536), conn.sendall)
         with contextlib.suppress(OSError):
             conn.close()
+
+    def serve_stream(self, read: Callable[[], bytes | None], write: Callable[[bytes], Any]) -> None:
+        """Be the printer on any byte stream (a socket, a serial port) until `read` returns b''.
+
+        `read` returning None means "nothing yet" (a serial port's timeout) and is retried.
+        """
+        parser = Parser()
+        while self._running:
+            chunk = read()
+            if chunk is None:
+                continue
+            if not chunk:
+                return
+            arrived = time.monotonic_ns()
+            for token in parser.feed(chunk):
+                if token.kind is Kind.STATUS_QUERY:
+                    self.status_queries += 1
+                    if not self.mute:
+                        write(self._status_reply(token.raw[2]))
+                    continue
+                self._take(token, arrived)
+
+
+class SerialSimulatedPrinter(SimulatedPrinter):
+    """The same printer on a serial port: one end of a `socat` pseudo-terminal pair."""
+
+    def __init__(self, device: str, baudrate: int = 9600) -> None:
+        super().__init__()
+        self.device = device
+        self.baudrate = baudrate
+        self._serial: Any = None
+
+    def start(self) -> SerialSimulatedPrinter:
+        import serial
+
+        self._serial = serial.Serial(self.device, self.baudrate, timeout=0.05)
+        self._running = True
+        port = self._serial
+
+        def read() -> bytes | None:
+            try:
+                return port.read(4096) or None
+            except (OSError, serial.SerialException, TypeError):
+                return b""  # closed by stop()
+
+        thread = threading.Thread(target=self.serve_stream, args=(read, port.write), daemon=True,
+                                  name="sim-serial-printer")
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._running = False
+        for thread in self._threads:
+            thread.join(timeout=2)
+        if self._serial is not None:
+            self._serial.close()
 
     def _take(self, token: Token, arrived_ns: int) -> None:
         with self._lock:
