@@ -58,7 +58,7 @@ _ADAPTER: TypeAdapter[HoldCommand | ReleaseCommand | ListHoldsCommand] = TypeAda
 )
 
 
-def handle_payload(recorder: Recorder, payload: bytes) -> dict[str, Any] | None:
+def handle_payload(recorder: Recorder, payload: bytes | bytearray) -> dict[str, Any] | None:
     """Run one command and build its reply; None when the payload is not a recorder command."""
     try:
         raw = json.loads(payload)

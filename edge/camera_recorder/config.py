@@ -22,22 +22,24 @@ class CameraSettings(Section):
     id: str = Field(description="stable camera id; names its folder and its index rows")
     url: str = Field(description="any input ffmpeg reads: rtsp://, tcp://, a file...")
     windows: tuple[str, ...] = Field(
-        (), description="the service windows this camera covers (complaint -> footage)"
+        default=(), description="the service windows this camera covers (complaint -> footage)"
     )
     retention_days: float | None = Field(
-        None, gt=0, le=3650, description="overrides recorder.retention_days for this camera"
+        default=None, gt=0, le=3650, description="overrides recorder.retention_days"
     )
-    username: str | None = Field(None, description="camera login, kept out of the url and logs")
+    username: str | None = Field(
+        default=None, description="camera login, kept out of the url and logs"
+    )
     password: SecretStr | None = None
     password_file: Path | None = None
     rtsp_transport: Literal["tcp", "udp", "http"] = Field(
-        "tcp", description="RTSP over TCP survives lossy LANs without smearing"
+        default="tcp", description="RTSP over TCP survives lossy LANs without smearing"
     )
     read_timeout_s: float = Field(
-        10.0, gt=0, le=600, description="ffmpeg's own socket read timeout (-timeout/-rw_timeout)"
+        default=10.0, gt=0, le=600, description="ffmpeg's socket read timeout"
     )
     input_options: tuple[str, ...] = Field(
-        (), description="extra ffmpeg input options for an odd camera, e.g. ['-fflags', '+genpts']"
+        default=(), description="extra ffmpeg input options for an odd camera"
     )
 
     @field_validator("id")
@@ -90,55 +92,66 @@ class RecorderSettings(Section):
     """Storage, retention and supervision tunables shared by every camera."""
 
     storage_dir: Path | None = Field(
-        None, description="where segments live; default <data_dir>/footage"
+        default=None, description="where segments live; default <data_dir>/footage"
     )
     index_path: Path | None = Field(
-        None, description="the SQLite index of segments, gaps, holds, exports; "
-        "default <data_dir>/recorder.sqlite"
+        default=None, description="the footage index; default <data_dir>/recorder.sqlite"
     )
-    export_dir: Path | None = Field(None, description="where clips go; default <data_dir>/exports")
+    export_dir: Path | None = Field(
+        default=None, description="where clips go; default <data_dir>/exports"
+    )
     segment_s: int = Field(
-        60, ge=2, le=3600, description="segment length; segments are cut on clock multiples"
+        default=60, ge=2, le=3600, description="segment length, cut on clock multiples"
     )
-    retention_days: float = Field(30.0, gt=0, le=3650, description="default days kept per camera")
+    retention_days: float = Field(
+        default=30.0, gt=0, le=3650, description="default days kept per camera"
+    )
     budget_bytes: int = Field(
-        0,
+        default=0,
         ge=0,
-        description="most bytes of footage kept (held included); 0 = the whole disk less "
-        "min_free_bytes",
+        description="most bytes of footage kept (held included); "
+        "0 = the whole disk less min_free_bytes",
     )
     min_free_bytes: int = Field(
-        2 * GIB, ge=0, description="free space always left on the disk for the OS, logs, exports"
+        default=2 * GIB, ge=0, description="free space always left for the OS, logs, exports"
     )
     stall_after_s: float | None = Field(
-        None,
+        default=None,
         gt=0,
         description="no progress from ffmpeg this long = stalled; default min(segment_s, 10), "
         "at least 2; keeps detection within two segment lengths",
     )
     connect_timeout_s: float = Field(
-        20.0, gt=0, description="how long a fresh ffmpeg may take to deliver its first packet"
+        default=20.0, gt=0, description="a fresh ffmpeg must deliver its first packet by then"
     )
-    restart_min_s: float = Field(1.0, gt=0, description="first restart delay after a failure")
-    restart_max_s: float = Field(60.0, gt=0, description="the restart delay doubles up to this")
-    prune_interval_s: float = Field(10.0, gt=0, description="how often retention runs")
+    restart_min_s: float = Field(
+        default=1.0, gt=0, description="first restart delay after a failure"
+    )
+    restart_max_s: float = Field(
+        default=60.0, gt=0, description="the restart delay doubles up to this"
+    )
+    prune_interval_s: float = Field(default=10.0, gt=0, description="how often retention runs")
     prune_batch: int = Field(
-        2000, ge=1, description="most segments deleted per retention pass, to bound the pause"
+        default=2000, ge=1, description="most segments deleted per retention pass"
     )
-    health_interval_s: float = Field(60.0, gt=0, description="routine health report period")
+    health_interval_s: float = Field(
+        default=60.0, gt=0, description="routine health report period"
+    )
     coverage_interval_s: float = Field(
-        300.0, gt=0, description="how often recorded time ranges are reported upstream"
+        default=300.0, gt=0, description="how often recorded time ranges are reported upstream"
     )
     audit_per_minute: int = Field(
-        600, ge=0, description="index rows checked against the disk per minute, in the "
-        "background (0 = off); finds files deleted behind the recorder's back"
+        default=600,
+        ge=0,
+        description="index rows checked against the disk per minute, in the background "
+        "(0 = off); finds files deleted behind the recorder's back",
     )
-    ffmpeg: str = Field("ffmpeg", description="ffmpeg executable")
+    ffmpeg: str = Field(default="ffmpeg", description="ffmpeg executable")
     ffprobe: str = Field(
-        "ffprobe", description="ffprobe executable (export reads the end segments' start times)"
+        default="ffprobe", description="ffprobe executable (exports read segment start times)"
     )
     export_format: Literal["mp4", "mkv", "ts"] = Field(
-        "mp4", description="container of exported clips (always stream copy)"
+        default="mp4", description="container of exported clips (always stream copy)"
     )
 
     @model_validator(mode="after")

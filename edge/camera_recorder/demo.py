@@ -72,7 +72,7 @@ def demo_config(
     return RecorderConfig.model_validate(
         {
             "device": {"id": device_id, "hall": hall, "kind": "recorder"},
-            "broker": (broker or BrokerSettings()).model_dump(),
+            "broker": broker.model_dump() if broker is not None else {},
             "outbox": {"path": str(data_dir / "outbox.sqlite")},
             "data_dir": str(data_dir),
             "recorder": {

@@ -230,7 +230,10 @@ _EXPORT_COLUMNS = (
 
 
 def _segment(row: tuple[Any, ...]) -> Segment:
-    return Segment(*row[:7], held=bool(row[7]), partial=bool(row[8]))
+    return Segment(
+        id=row[0], camera=row[1], start_ms=row[2], end_ms=row[3], path=row[4], bytes=row[5],
+        run=row[6], held=bool(row[7]), partial=bool(row[8]),
+    )
 
 
 class FootageIndex:
