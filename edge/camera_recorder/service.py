@@ -53,6 +53,7 @@ COVERAGE_BATCH = 1000  # segments per report: keeps an event well under the 64 K
 BITRATE_SAMPLE = 20  # newest segments per camera that measure its bitrate
 ALIVE_EVERY_S = 10.0
 REPORT_EVERY_S = 1.0
+CLOCK_STEP_MS = 86_400_000  # a forward jump of the wall clock larger than this pauses age pruning
 
 
 class EventSink(Protocol):
@@ -121,6 +122,9 @@ class Recorder:
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._last_forecast: CapacityForecast | None = None
+        # wall - monotonic at start: if it grows by more than CLOCK_STEP_MS while we run,
+        # the wall clock jumped forward, and age-based deletion would delete evidence.
+        self._clock_offset = self.clock.wall_ms() - self.clock.mono_ms()
         self.reconciled: ReconcileReport | None = None
 
     # --- life cycle --------------------------------------------------------------
@@ -221,10 +225,21 @@ class Recorder:
         free, _total = self.disk()
         allowed = allowed_bytes(self.settings.budget_bytes, used, free, self.settings.min_free_bytes)
         days = self.retention_days()
+        stepped_ms = now - self.clock.mono_ms() - self._clock_offset
+        age_trusted = stepped_ms <= CLOCK_STEP_MS
+        self._alarm(
+            "clock_jump",
+            not age_trusted,
+            f"the wall clock jumped {stepped_ms / DAY_MS:.1f} days forward while recording; "
+            "deletion by age is paused (the disk budget still applies) until the recorder "
+            "is restarted with a correct clock",
+        )
         plan = plan_prune(
             now_ms=now,
             retention_days=days,
-            unheld_by_camera={camera: self.index.iter_unheld(camera) for camera in days},
+            unheld_by_camera=(
+                {camera: self.index.iter_unheld(camera) for camera in days} if age_trusted else {}
+            ),
             unheld_oldest=self.index.iter_unheld(),
             used_bytes=used,
             allowed=allowed,

@@ -245,3 +245,22 @@ def test_a_prune_interrupted_by_a_crash_is_finished_at_start_up(
     assert recorder.reconciled is not None and recorder.reconciled.unlinked == 2
     assert len(files_of(config, "cam-1")) == 1
     assert recorder.index.pending_unlinks() == []
+
+
+def test_a_wall_clock_jumping_forward_pauses_age_pruning_but_not_the_budget(
+    tmp_path: Path, clock: SimulatedClock, make_recorder: Callable[..., Recorder], events: EventLog
+) -> None:
+    config = config_for(tmp_path, retention_days=30, budget_bytes=4_000)
+    index = footage(config)
+    write_run(index, config.storage_dir, "cam-1", NOW - 10 * DAY_MS, 5, size=1000)
+    index.close()
+    recorder = make_recorder(config, record=False, background=False, clock=clock,
+                             disk=lambda: HUGE_DISK)
+
+    clock.set_wall(NOW + 365 * DAY_MS)  # a bad NTP answer: a year ahead
+    result = recorder.prune_once()
+
+    assert result.pruned == 1  # the budget still holds, the year-old "age" deletes nothing more
+    assert recorder.index.totals()[1] == 4
+    (alarm,) = [e for e in events.of("recorder.alarm") if e["code"] == "clock_jump"]
+    assert alarm["state"] == "raised"

@@ -96,7 +96,7 @@ class RecorderAlarm(Body):
 
     code: str = Field(
         pattern="^(budget_short|holds_over_budget|holds_block_pruning|disk_low|"
-        "clock_behind|write_failure)$"
+        "clock_behind|clock_jump|write_failure)$"
     )
     state: str = Field(pattern="^(raised|cleared)$")
     message: str = Field(max_length=1000)
