@@ -157,6 +157,21 @@ class SimulatedPrinter:
                 self._take(token, arrived)
 
 
+    def _take(self, token: Token, arrived_ns: int) -> None:
+        with self._lock:
+            self.raw += token.raw
+            # A printer with its cover open or without paper prints nothing.
+            if self.paper_out or self.cover_open:
+                return
+            self._current.append(token)
+            self._current_raw += token.raw
+            if token.kind is Kind.CUT:
+                self.jobs.append(PrintedJob(self._current, bytes(self._current_raw), arrived_ns))
+                self._current = []
+                self._current_raw = bytearray()
+                self._lock.notify_all()
+
+
 class SerialSimulatedPrinter(SimulatedPrinter):
     """The same printer on a serial port: one end of a `socat` pseudo-terminal pair."""
 
@@ -191,17 +206,3 @@ class SerialSimulatedPrinter(SimulatedPrinter):
             thread.join(timeout=2)
         if self._serial is not None:
             self._serial.close()
-
-    def _take(self, token: Token, arrived_ns: int) -> None:
-        with self._lock:
-            self.raw += token.raw
-            # A printer with its cover open or without paper prints nothing.
-            if self.paper_out or self.cover_open:
-                return
-            self._current.append(token)
-            self._current_raw += token.raw
-            if token.kind is Kind.CUT:
-                self.jobs.append(PrintedJob(self._current, bytes(self._current_raw), arrived_ns))
-                self._current = []
-                self._current_raw = bytearray()
-                self._lock.notify_all()
