@@ -7,8 +7,10 @@ the write fails as a whole.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
+from escpos.capabilities import get_profile
 from escpos.printer import Dummy
 
 from edge.queue_kiosk.config import PrinterSettings
@@ -53,9 +55,16 @@ class TicketLayout:
     def __init__(self, settings: PrinterSettings, letterer: Letterer) -> None:
         self.settings = settings
         self.letterer = letterer
+        # The default profile has no paper width, and python-escpos then print()s a warning
+        # on stdout for every image: give this kiosk's profile its own copy with the width.
+        profile = get_profile()
+        profile.profile_data = copy.deepcopy(profile.profile_data)
+        profile.profile_data["media"]["width"]["pixels"] = settings.dots
+        self.profile = profile
 
     def render(self, ticket: Ticket) -> bytes:
         p = Dummy()
+        p.profile = self.profile
         p._raw(INIT)
         if self.settings.chinese_mode:
             p._raw(CHINESE_MODE)
@@ -76,7 +85,7 @@ class TicketLayout:
         if self.settings.qr_native:
             p.qr(ticket.qr_payload, size=self.settings.qr_size, native=True)
         else:
-            p.qr(ticket.qr_payload, size=self.settings.qr_size, native=False, center=False)
+            p.qr(ticket.qr_payload, size=self.settings.qr_size, native=False, center=True)
         self._line(p, "请留意叫号 过号请向窗口说明")
         p.cut()
         return bytes(p.output)
