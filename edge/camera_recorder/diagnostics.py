@@ -7,6 +7,7 @@ keeps each camera's state in the index.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from typing import Any
 
@@ -14,7 +15,10 @@ from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.index import FootageIndex
 from edge.camera_recorder.reconcile import ALIVE_KEY
 from edge.camera_recorder.retention import DAY_MS, allowed_bytes
+from edge.camera_recorder.segments import RUNS_DIR
 from edge.camera_recorder.times import iso
+
+_USERINFO = re.compile(r"(://[^/:@\s]+:)[^@\s/]+@")
 
 
 def recorder_diagnostics(config: RecorderConfig, index: FootageIndex, now_ms: int) -> dict[str, Any]:
@@ -47,6 +51,7 @@ def recorder_diagnostics(config: RecorderConfig, index: FootageIndex, now_ms: in
                 "days_held": round((now_ms - first.start_ms) / DAY_MS, 2) if first else 0,
                 "open_gap": {"since": iso(gap.start_ms), "cause": gap.cause} if gap else None,
                 "gaps_24h": index.gap_count_since(row.id, now_ms - DAY_MS),
+                "ffmpeg_log": _log_tail(config, row.id),
             }
         )
     alive = index.get_meta(ALIVE_KEY)
@@ -74,6 +79,30 @@ def recorder_diagnostics(config: RecorderConfig, index: FootageIndex, now_ms: in
         ],
         "outbox": _outbox_depth(config),
     }
+
+
+def _log_tail(config: RecorderConfig, camera_id: str, lines: int = 5) -> list[str]:
+    """The newest lines of the camera's last ffmpeg run, credentials masked."""
+    path = config.storage_dir / camera_id / RUNS_DIR / "ffmpeg.log"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    except OSError:
+        return []
+    secrets = []
+    for camera in config.cameras:
+        if camera.id == camera_id:
+            secrets = [(camera.input_url(), camera.safe_url()), (camera.url, camera.safe_url())]
+    cleaned = []
+    for line in text:
+        for secret, safe in secrets:
+            line = line.replace(secret, safe)
+        cleaned.append(redact_url_in_text(line))
+    return cleaned
+
+
+def redact_url_in_text(line: str) -> str:
+    """Mask `user:password@` in any URL ffmpeg printed."""
+    return _USERINFO.sub(r"\1***@", line)
 
 
 def _outbox_depth(config: RecorderConfig) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from edge.camera_recorder.camera import ClosedSegment
 from edge.camera_recorder.ffmpeg import SegmentListReader
 from edge.camera_recorder.index import FootageIndex, GapCause
 from edge.camera_recorder.ingest import SegmentIngest
-from edge.camera_recorder.segments import RUNS_DIR, parse_segment_name
+from edge.camera_recorder.segments import RUNS_DIR, day_folder, parse_segment_name
 from edge.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,9 @@ def finish_unlinks(index: FootageIndex, storage_dir: Path) -> int:
 
 
 def _remove_if_empty(folder: Path) -> None:
+    # Today's and tomorrow's folders stay: ffmpeg cannot create them when it cuts.
+    if folder.name >= day_folder(time.time_ns() // 1_000_000):
+        return
     with contextlib.suppress(OSError):
         folder.rmdir()  # only succeeds when the day folder has no segment left
 

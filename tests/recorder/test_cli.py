@@ -93,10 +93,24 @@ def test_holds_from_the_command_line(tmp_path: Path) -> None:
 
 def test_diagnostics_print_a_redacted_snapshot(tmp_path: Path) -> None:
     config = write_config(tmp_path, [("cam-1", "rtsp://admin:hunter22@10.0.0.5/stream")])
+    runs = tmp_path / "data" / "footage" / "cam-1" / ".runs"
+    runs.mkdir(parents=True)
+    (runs / "ffmpeg.log").write_text(
+        "[rtsp @ 0x5] method DESCRIBE failed: 401 Unauthorized\n"
+        "rtsp://admin:hunter22@10.0.0.5/stream: Server returned 401 Unauthorized\n"
+    )
+    from edge.camera_recorder.index import FootageIndex
+
+    index = FootageIndex(tmp_path / "data" / "recorder.sqlite")
+    index.set_camera_state("cam-1", "offline", 0, None)
+    index.close()
     result = CliRunner().invoke(hall, ["recorder", "diagnostics", "--config", str(config)])
     assert result.exit_code == 0, result.output
     snapshot = json.loads(result.output)
     assert snapshot["device"]["id"] == "rec-1" and "disk" in snapshot
+    (camera,) = snapshot["cameras"]
+    assert camera["state"] == "offline"
+    assert any("401 Unauthorized" in line for line in camera["ffmpeg_log"])
     assert "hunter22" not in result.output
 
 
