@@ -86,3 +86,21 @@ def test_outside_opening_hours_and_past_the_daily_limit_no_number_is_spent(
     finally:
         kiosk.stop()
     assert printer.wait_for_jobs(3)
+
+
+def test_a_file_printer_gets_the_same_ticket_and_is_never_asked_for_status(tmp_path: Path) -> None:
+    from edge.queue_kiosk.printer.stream import parse
+
+    device = tmp_path / "lp0"
+    config = kiosk_config(tmp_path, broker_port=dead_port(), printer_port=9100,
+                          printer={"kind": "file", "file_path": str(device), "status_query": False})
+    kiosk = Kiosk(config)
+    kiosk.start()
+    try:
+        assert isinstance(kiosk.issue("B"), Issued)
+        assert kiosk.diagnostics()["kiosk"]["printer"]["state"] == "unknown"
+    finally:
+        kiosk.stop()
+    tokens = parse(device.read_bytes())
+    assert "B001" in text_lines(tokens) and "户籍办理" in text_lines(tokens)
+    assert tokens[-1].kind is Kind.CUT
