@@ -32,6 +32,8 @@ from hallwatch.receiving import AcceptedEvent
 log = logging.getLogger(__name__)
 
 REPLY = "queue.window_reply"
+_TRUST_MS = 12 * 3600 * 1000
+"""How much older than the gateway's estimate a device's own clock may say an event is."""
 
 
 def _dumps(value: Any) -> str:
@@ -74,11 +76,12 @@ class QueueHandler:
             return
         recv = envelope.recv
         at = (recv.est_time or recv.at) if recv is not None else context.now_ms
-        if envelope.type == "queue.window_action" and not self.clock_known(envelope.device, envelope.boot):
+        if not self.clock_known(envelope.device, envelope.boot) and 0 < at - envelope.time <= _TRUST_MS:
             # No live heartbeat dates this device yet (the gateway just restarted), and a batch the
-            # broker held while we were down looks fresh to the batch-based estimate: take the
-            # older of that and the device's own wall clock, so a stale call is not carried out.
-            at = min(at, envelope.time)
+            # broker held for us while we were down looks fresh to the batch-based estimate. The
+            # device's own clock, when it is not absurd, is then the better date: tickets keep
+            # their place in the queue, and a stale call is not carried out.
+            at = envelope.time
         handler(context, envelope.device, envelope.body, at)
 
     def _role_refusal(self, device: str, type: str, body: dict[str, Any]) -> str | None:

@@ -252,3 +252,25 @@ def test_a_caller_cannot_act_for_another_window_nor_issue_tickets(
     finally:
         one.stop()
         kiosk.stop()
+
+
+def test_a_ticket_printed_while_the_gateway_was_down_keeps_its_issue_time(
+    hall: Hall, tmp_path: Path, printer: SimulatedPrinter, callers: tuple[WindowCaller, WindowCaller]
+) -> None:
+    hall.start_gateway()
+    kiosk = Kiosk(kiosk_config(tmp_path, broker_port=hall.broker.port, printer_port=printer.port))
+    kiosk.start()
+    one, _two = callers
+    try:
+        assert press(one, "7", "login")["ok"]
+        hall.stop_gateway()  # the broker holds the kiosk's batch for the gateway meanwhile
+        issued = kiosk.issue("A")
+        assert isinstance(issued, Issued)
+        threading.Event().wait(2.0)  # the citizen waits while the gateway is away
+        hall.start_gateway()
+        assert press(one, "call_next")["current"]["ticket"] == "A001"
+        rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'queue.called'")
+        called = json.loads(rows[0][0])["body"]
+        assert called["wait_ms"] >= 2000  # not dated by when the held batch finally arrived
+    finally:
+        kiosk.stop()
