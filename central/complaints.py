@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS complaints (
     handler TEXT,
     visit_from INTEGER,
     visit_to INTEGER,
+    visit_problem TEXT,
     summary TEXT NOT NULL,
     state TEXT NOT NULL,
     due_at INTEGER NOT NULL,
@@ -166,9 +167,19 @@ class ComplaintDesk(Projection):
     # --- intake ------------------------------------------------------------
 
     def receive(self, new: NewComplaint, actor: str) -> str:
-        """Accept a complaint: link its visit, assign it, hold the footage. Returns its id."""
-        visit = self._resolve_visit(new)
+        """Accept a complaint (统一受理: always), link its visit, hold the footage, assign it.
+
+        A visit that cannot be resolved yet (an unknown ticket, a window without a
+        time) does not refuse the complaint: the problem is recorded and shown, and
+        the office links the visit later with `link_visit`.
+        """
         now = self.store.clock.wall_ms()
+        try:
+            visit, problem = self._resolve_visit(new.hall, new.ticket, new.window, new.visit_time,
+                                                 new.officer, new.unit), None
+        except ComplaintError as exc:
+            visit, problem = None, str(exc)
+        # Read before the transaction: the store's lock is not reentrant.
         recorders = self.recorders(new.hall) if visit is not None else []
         with self.store.transaction() as tx:
             complaint = self._next_id(tx, now)
@@ -176,58 +187,88 @@ class ComplaintDesk(Projection):
             self._append(tx, complaint, "complaint.received", now, actor, {
                 "channel": new.channel, "hall": new.hall, "summary": new.summary,
                 "complainant": new.complainant, "phone": new.phone, "due_at": due_at,
+                "ticket": new.ticket, "window": new.window, "visit_time": new.visit_time,
             })
             tx.execute(
                 "INSERT INTO complaints (id, received_at, channel, hall, summary, state, due_at) "
                 "VALUES (?, ?, ?, ?, ?, 'received', ?)",
                 (complaint, now, new.channel, new.hall, redact(new.summary), due_at),
             )
-            unit = new.unit
+            if problem is not None:
+                self._append(tx, complaint, "complaint.visit_unresolved", now, actor, {"reason": problem})
+                tx.execute("UPDATE complaints SET visit_problem = ? WHERE id = ?", (problem, complaint))
+            unit = new.unit or (visit.unit if visit else None)
             if visit is not None:
-                unit = unit or visit.unit
-                start = visit.called_at - self.settings.footage_before_s * 1000
-                end = (visit.ended_at or visit.called_at) + self.settings.footage_after_s * 1000
-                self._append(tx, complaint, "complaint.visit_linked", now, actor, {
-                    "ticket": visit.ticket, "window": visit.window, "officer": visit.officer,
-                    "unit": visit.unit, "called_at": visit.called_at, "ended_at": visit.ended_at,
-                })
-                tx.execute(
-                    "UPDATE complaints SET ticket = ?, window = ?, officer = ?, visit_from = ?, "
-                    "visit_to = ? WHERE id = ?",
-                    (visit.ticket, visit.window, visit.officer, visit.called_at,
-                     visit.ended_at, complaint),
-                )
-                for device in recorders:
-                    self._append(tx, complaint, "complaint.hold_requested", now, actor, {
-                        "device": device, "window": visit.window, "start": start, "end": end})
-                    tx.execute(
-                        "INSERT INTO complaint_holds (hold, complaint, hall, device, window, start_ms, "
-                        "end_ms, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (complaint, complaint, new.hall, device, visit.window, start, end, now),
-                    )
+                self._link_in(tx, complaint, new.hall, visit, recorders, now, actor)
             if unit:
                 self._assign_in(tx, complaint, unit, None, now, actor)
-        if visit is not None and not recorders:
-            log.warning("complaint %s: hall %s has no recorder on record; footage not held",
-                        complaint, new.hall)
         self._send_holds(complaint)
         return complaint
 
-    def _resolve_visit(self, new: NewComplaint) -> Visit | None:
-        if new.ticket and self.visits is not None:
-            visit = self.visits(new.hall, new.ticket, new.visit_time)
+    def link_visit(self, complaint: str, *, ticket: str | None, window: str | None,
+                   visit_time: int | None, actor: str) -> None:
+        """Name the visit of a complaint accepted without one; places the footage hold."""
+        now = self.store.clock.wall_ms()
+        hall = self.get(complaint)["hall"]
+        visit = self._resolve_visit(hall, ticket, window, visit_time, None, None)
+        if visit is None:
+            raise ComplaintError("give the ticket, or the window and the time of the visit")
+        recorders = self.recorders(hall)
+        with self.store.transaction() as tx:
+            if self._state(tx, complaint) == "answered":
+                raise ComplaintError(f"complaint {complaint} is already answered")
+            if tx.execute("SELECT window FROM complaints WHERE id = ?", (complaint,)).fetchone()[0]:
+                raise ComplaintError(f"complaint {complaint} already has its visit")
+            self._link_in(tx, complaint, hall, visit, recorders, now, actor)
+            unassigned = tx.execute("SELECT unit IS NULL FROM complaints WHERE id = ?",
+                                    (complaint,)).fetchone()[0]
+            if visit.unit and unassigned:
+                self._assign_in(tx, complaint, visit.unit, None, now, actor)
+        self._send_holds(complaint)
+
+    def _link_in(self, tx: sqlite3.Connection, complaint: str, hall: str, visit: Visit,
+                 recorders: list[str], now: int, actor: str) -> None:
+        start = visit.called_at - self.settings.footage_before_s * 1000
+        end = (visit.ended_at or visit.called_at) + self.settings.footage_after_s * 1000
+        self._append(tx, complaint, "complaint.visit_linked", now, actor, {
+            "ticket": visit.ticket, "window": visit.window, "officer": visit.officer,
+            "unit": visit.unit, "called_at": visit.called_at, "ended_at": visit.ended_at,
+        })
+        tx.execute(
+            "UPDATE complaints SET ticket = ?, window = ?, officer = ?, visit_from = ?, visit_to = ?, "
+            "visit_problem = NULL WHERE id = ?",
+            (visit.ticket, visit.window, visit.officer, visit.called_at, visit.ended_at, complaint),
+        )
+        if not recorders:
+            log.warning("complaint %s: hall %s has no recorder on record; footage not held",
+                        complaint, hall)
+            self._append(tx, complaint, "complaint.hold_impossible", now, "central",
+                         {"reason": f"hall {hall} has no recorder on record"})
+        for device in recorders:
+            self._append(tx, complaint, "complaint.hold_requested", now, actor, {
+                "device": device, "window": visit.window, "start": start, "end": end})
+            tx.execute(
+                "INSERT OR IGNORE INTO complaint_holds (hold, complaint, hall, device, window, "
+                "start_ms, end_ms, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (complaint, complaint, hall, device, visit.window, start, end, now),
+            )
+
+    def _resolve_visit(self, hall: str, ticket: str | None, window: str | None,
+                       visit_time: int | None, officer: str | None, unit: str | None) -> Visit | None:
+        if ticket and self.visits is not None:
+            visit = self.visits(hall, ticket, visit_time)
             if visit is not None:
                 return visit
-            if not new.window:
+            if not window:
                 raise ComplaintError(
-                    f"ticket {new.ticket!r} is not known in hall {new.hall!r}: "
+                    f"ticket {ticket!r} is not known in hall {hall!r}: "
                     "give the window and the time of the visit instead")
-        if new.window:
-            if new.visit_time is None:
+        if window:
+            if visit_time is None:
                 raise ComplaintError("a complaint naming a window needs the time of the visit")
-            return Visit(hall=new.hall, window=new.window, called_at=new.visit_time,
-                         ticket=new.ticket, officer=new.officer, unit=new.unit)
-        if new.ticket:
+            return Visit(hall=hall, window=window, called_at=visit_time, ticket=ticket,
+                         officer=officer, unit=unit)
+        if ticket:
             raise ComplaintError("no visit lookup is available: give the window and the time")
         return None
 
@@ -436,7 +477,7 @@ class ComplaintDesk(Projection):
 
 
 _COLUMNS = ("id, received_at, channel, hall, ticket, window, officer, unit, handler, visit_from, "
-            "visit_to, summary, state, due_at, overdue, answered_at, answer")
+            "visit_to, visit_problem, summary, state, due_at, overdue, answered_at, answer")
 
 
 def hold_command(

@@ -10,7 +10,7 @@ from central.web.auth import reader
 from central.web.caseport import STAGES, CaseFilter
 from central.web.context import CentralContext
 from central.web.labels import look
-from central.web.models import CaseHistoryOut, CaseOut, CasePage, StatisticsRow
+from central.web.models import NOT_FOUND, CaseHistoryOut, CaseOut, CasePage, StatisticsRow
 from hallwatch.privacy import mask_phone
 
 router = APIRouter(prefix="/api", tags=["cases"], dependencies=[Depends(reader)])
@@ -65,7 +65,7 @@ def list_cases(request: Request, query: Annotated[CaseFilter, Depends(case_filte
     return CasePage(total=board.count(query), cases=[case_out(row) for row in board.search(query)])
 
 
-@router.get("/cases/{case_id}/history", response_model=CaseHistoryOut,
+@router.get("/cases/{case_id}/history", response_model=CaseHistoryOut, responses=NOT_FOUND,
             summary="A case's full history, with whether its records verify")
 def case_history(request: Request, case_id: str) -> CaseHistoryOut:
     found = context(request).cases.history(case_id)

@@ -11,6 +11,8 @@ from central.complaints import ComplaintDesk, ComplaintError, NewComplaint, Unkn
 from central.web.auth import Principal, reader, writer
 from central.web.context import CentralContext
 from central.web.models import (
+    NOT_FOUND,
+    REFUSED,
     AnswerIn,
     AssignIn,
     ChainReport,
@@ -18,6 +20,7 @@ from central.web.models import (
     ComplaintIn,
     ComplaintOut,
     ContactOut,
+    VisitIn,
 )
 from central.web.timefmt import to_ms
 
@@ -43,7 +46,7 @@ def guarded(call: Callable[[], T]) -> T:
         raise HTTPException(status.HTTP_409_CONFLICT if "already" in str(exc) else 422, str(exc)) from exc
 
 
-@router.post("", response_model=ComplaintOut, status_code=201,
+@router.post("", response_model=ComplaintOut, status_code=201, responses=REFUSED,
              summary="Accept a complaint; link its visit, hold the window's footage, assign it")
 def accept(request: Request, body: ComplaintIn, who: Writer) -> ComplaintOut:
     new = NewComplaint(
@@ -73,24 +76,37 @@ def verify(request: Request, _who: Reader) -> ChainReport:
     return ChainReport.model_validate(desk(request).verify())
 
 
-@router.get("/{complaint}", response_model=ComplaintOut, summary="One complaint, its holds and answer")
+@router.get("/{complaint}", responses=NOT_FOUND, response_model=ComplaintOut,
+            summary="One complaint, its holds and answer")
 def get(request: Request, complaint: str, _who: Reader) -> ComplaintOut:
     return ComplaintOut.model_validate(guarded(lambda: desk(request).get(complaint)))
 
 
-@router.get("/{complaint}/history", response_model=list[ComplaintEventOut],
+@router.get("/{complaint}/history", responses=NOT_FOUND, response_model=list[ComplaintEventOut],
             summary="Every step of a complaint, as appended (personal data masked)")
 def history(request: Request, complaint: str, _who: Reader) -> list[Any]:
     return guarded(lambda: desk(request).history(complaint))
 
 
-@router.get("/{complaint}/contact", response_model=ContactOut,
+@router.get("/{complaint}/contact", responses=NOT_FOUND, response_model=ContactOut,
             summary="The complainant's contact, unmasked, for the call back (supervisors only)")
 def contact(request: Request, complaint: str, _who: Writer) -> ContactOut:
     return ContactOut.model_validate(guarded(lambda: desk(request).contact(complaint)))
 
 
-@router.post("/{complaint}/assign", response_model=ComplaintOut, summary="Assign to a unit (归口办理)")
+@router.post("/{complaint}/visit", responses={**NOT_FOUND, **REFUSED}, response_model=ComplaintOut,
+             summary="Link the visit later (a ticket, or a window and time); holds its footage")
+def link_visit(request: Request, complaint: str, body: VisitIn, who: Writer) -> ComplaintOut:
+    complaints = desk(request)
+    guarded(lambda: complaints.link_visit(
+        complaint, ticket=body.ticket, window=body.window,
+        visit_time=to_ms(body.visit_time) if body.visit_time else None, actor=who.name))
+    request.app.state.central.feed.publish("complaint", {"id": complaint})
+    return ComplaintOut.model_validate(complaints.get(complaint))
+
+
+@router.post("/{complaint}/assign", responses={**NOT_FOUND, **REFUSED}, response_model=ComplaintOut,
+             summary="Assign to a unit (归口办理)")
 def assign(request: Request, complaint: str, body: AssignIn, who: Writer) -> ComplaintOut:
     complaints = desk(request)
     guarded(lambda: complaints.assign(complaint, body.unit, body.handler, who.name))
@@ -98,7 +114,8 @@ def assign(request: Request, complaint: str, body: AssignIn, who: Writer) -> Com
     return ComplaintOut.model_validate(complaints.get(complaint))
 
 
-@router.post("/{complaint}/answer", response_model=ComplaintOut, summary="Record the answer (网上反馈)")
+@router.post("/{complaint}/answer", responses={**NOT_FOUND, **REFUSED}, response_model=ComplaintOut,
+             summary="Record the answer (网上反馈)")
 def answer(request: Request, complaint: str, body: AnswerIn, who: Writer) -> ComplaintOut:
     complaints = desk(request)
     guarded(lambda: complaints.answer(complaint, body.answer, who.name))

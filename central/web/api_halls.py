@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from central.telemetry import HallView, hall_views
 from central.web.auth import reader
 from central.web.context import CentralContext
-from central.web.models import DeviceOut, HallOut
+from central.web.models import NOT_FOUND, DeviceOut, HallOut
 
 router = APIRouter(prefix="/api", tags=["halls"], dependencies=[Depends(reader)])
 
@@ -46,7 +46,7 @@ def halls(request: Request) -> list[HallOut]:
     return all_halls(request.app.state.central)
 
 
-@router.get("/halls/{hall}", response_model=HallOut, summary="One hall's telemetry")
+@router.get("/halls/{hall}", response_model=HallOut, responses=NOT_FOUND, summary="One hall's telemetry")
 def hall(request: Request, hall: str) -> HallOut:
     found = all_halls(request.app.state.central, hall)
     if not found:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from central.web import api_cases, api_complaints, api_halls, api_performance, api_screen, pages
 from central.web.auth import Authenticator, reader, writer
 from central.web.context import CentralContext
+from central.web.models import AUTH_ERRORS
 from central.web.settings import WebSettings
 
 DESCRIPTION = """
@@ -39,8 +42,9 @@ def create_app(
     app.state.central = context
     app.state.auth = Authenticator(settings)
     for router in (api_cases.router, api_halls.router, api_complaints.router,
-                   api_performance.router, api_screen.router, pages.router):
-        app.include_router(router)
+                   api_performance.router, api_screen.router):
+        app.include_router(router, responses=AUTH_ERRORS)
+    app.include_router(pages.router)
     for router in extra_routers or []:
         include_guarded(app, router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
@@ -59,3 +63,11 @@ def include_guarded(app: FastAPI, router: APIRouter) -> None:
         single = APIRouter()
         single.routes.append(route)
         app.include_router(single, dependencies=[Depends(dependency)])
+
+
+def api_document() -> dict[str, Any]:
+    """The OpenAPI document central serves, without a running central (docs, contract tests)."""
+    from unittest.mock import MagicMock
+
+    app = create_app(MagicMock(spec=CentralContext), WebSettings())
+    return app.openapi()

@@ -118,6 +118,15 @@ class ComplaintIn(BaseModel):
     unit: str | None = Field(None, max_length=80, description="the unit to handle it, if known")
 
 
+class VisitIn(BaseModel):
+    """The visit of a complaint accepted without one: its ticket, or its window and time."""
+
+    model_config = ConfigDict(extra="forbid")
+    ticket: str | None = Field(None, pattern=r"^[A-Z]{1,2}\d{1,6}$")
+    window: str | None = Field(None, min_length=1, max_length=16)
+    visit_time: datetime | None = None
+
+
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     unit: str = Field(min_length=1, max_length=80)
@@ -153,6 +162,7 @@ class ComplaintOut(Out):
     handler: str | None
     visit_from: str | None
     visit_to: str | None
+    visit_problem: str | None = Field(description="why the visit is not linked yet, if it is not")
     summary: str
     state: Literal["received", "assigned", "answered"]
     due_at: str
@@ -195,3 +205,20 @@ class PerformanceOut(Out):
     satisfaction: float | None
     bad_ratings: int
     bad_rectified: int
+
+
+class Problem(Out):
+    """Why a request was refused: a sentence, or the list of fields that are wrong."""
+
+    detail: str | list[dict[str, Any]]
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no valid API token"},
+    403: {"model": Problem, "description": "the token's role may not do this"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "no such thing"}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "the step does not apply any more (already answered)"},
+    422: {"model": Problem, "description": "the request cannot be accepted; the detail says why"},
+}
