@@ -107,10 +107,14 @@ def _called(tx: sqlite3.Connection, hall: str, body: Mapping[str, Any], _at: int
         )
         seq = 1
     # A call-back after parking keeps the first call time: waiting ended at the first call.
+    # The gateway's own dates of the wait are authoritative (it corrected the kiosk's clock).
     tx.execute(
-        "UPDATE queue_segments SET called_at = coalesce(called_at, ?), window = ?, officer = ? "
+        "UPDATE queue_segments SET called_at = coalesce(called_at, ?), window = ?, officer = ?, "
+        "waiting_since = CASE WHEN called_at IS NULL THEN ? ELSE waiting_since END, "
+        "issued_at = CASE WHEN called_at IS NULL AND seq = 1 THEN ? ELSE issued_at END "
         "WHERE hall = ? AND day = ? AND ticket = ? AND seq = ?",
-        (body["at"], body["window"], body.get("officer"), hall, body["day"], body["ticket"], seq),
+        (body["at"], body["window"], body.get("officer"), body["waiting_since"], body["issued_at"],
+         hall, body["day"], body["ticket"], seq),
     )
 
 

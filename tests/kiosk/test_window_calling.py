@@ -257,6 +257,7 @@ def test_a_caller_cannot_act_for_another_window_nor_issue_tickets(
 def test_a_ticket_printed_while_the_gateway_was_down_keeps_its_issue_time(
     hall: Hall, tmp_path: Path, printer: SimulatedPrinter, callers: tuple[WindowCaller, WindowCaller]
 ) -> None:
+    hall.start_central()
     hall.start_gateway()
     kiosk = Kiosk(kiosk_config(tmp_path, broker_port=hall.broker.port, printer_port=printer.port))
     kiosk.start()
@@ -272,5 +273,8 @@ def test_a_ticket_printed_while_the_gateway_was_down_keeps_its_issue_time(
         rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'queue.called'")
         called = json.loads(rows[0][0])["body"]
         assert called["wait_ms"] >= 2000  # not dated by when the held batch finally arrived
+        [figures] = wait_until(lambda: [f for f in queue_statistics(hall.central_rows) if f.called], 30,
+                               "central to see the call")
+        assert figures.mean_wait_ms == called["wait_ms"]
     finally:
         kiosk.stop()
