@@ -54,7 +54,7 @@ def reconcile(
     """Make the index and the disk agree after a stop, crash or power cut."""
     started = time.monotonic()
     report = ReconcileReport()
-    report.unlinked = finish_unlinks(index, storage_dir)
+    report.unlinked = finish_unlinks(index, storage_dir, clock.wall_ms())
     known = {row.id for row in index.cameras()} | set(cameras)
     alive = index.get_meta(ALIVE_KEY)
     alive_ms = int(alive) if alive is not None else None
@@ -69,8 +69,9 @@ def reconcile(
     return report
 
 
-def finish_unlinks(index: FootageIndex, storage_dir: Path) -> int:
+def finish_unlinks(index: FootageIndex, storage_dir: Path, now_ms: int | None = None) -> int:
     """Delete the files a prune committed to deleting (after a crash, or normally right after)."""
+    today = day_folder(now_ms if now_ms is not None else time.time_ns() // 1_000_000)
     done = 0
     while True:
         paths = index.pending_unlinks()
@@ -83,14 +84,13 @@ def finish_unlinks(index: FootageIndex, storage_dir: Path) -> int:
             folders.add(path.parent)
         index.unlinked(paths)
         for folder in folders:
-            _remove_if_empty(folder)
+            # Today's and tomorrow's folders stay: ffmpeg cannot create them when it cuts.
+            if folder.name < today:
+                _remove_if_empty(folder)
         done += len(paths)
 
 
 def _remove_if_empty(folder: Path) -> None:
-    # Today's and tomorrow's folders stay: ffmpeg cannot create them when it cuts.
-    if folder.name >= day_folder(time.time_ns() // 1_000_000):
-        return
     with contextlib.suppress(OSError):
         folder.rmdir()  # only succeeds when the day folder has no segment left
 

@@ -247,7 +247,7 @@ class Recorder:
         )
         if plan.victims:
             self.index.remove_segments(plan.victims)
-            finish_unlinks(self.index, self.storage_dir)
+            finish_unlinks(self.index, self.storage_dir, now)
             log.info("retention pruned %d segment(s), %d bytes", len(plan.victims), plan.freed_bytes)
         forecast = forecast_capacity(
             bytes_per_day=self.bytes_per_day(),

@@ -264,3 +264,17 @@ def test_a_wall_clock_jumping_forward_pauses_age_pruning_but_not_the_budget(
     assert recorder.index.totals()[1] == 4
     (alarm,) = [e for e in events.of("recorder.alarm") if e["code"] == "clock_jump"]
     assert alarm["state"] == "raised"
+
+
+def test_pruning_never_removes_the_folder_ffmpeg_is_writing_today(
+    tmp_path: Path, clock: SimulatedClock, make_recorder: Callable[..., Recorder]
+) -> None:
+    config = config_for(tmp_path, budget_bytes=500)
+    index = footage(config)
+    today = write_run(index, config.storage_dir, "cam-1", NOW - 10 * MINUTE, 3, size=1000)
+    index.close()
+    recorder = make_recorder(config, record=False, background=False, clock=clock,
+                             disk=lambda: HUGE_DISK)
+    assert recorder.prune_once().pruned == 3
+    assert files_of(config, "cam-1") == []
+    assert (config.storage_dir / today[0].path).parent.is_dir()
