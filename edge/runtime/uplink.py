@@ -235,8 +235,10 @@ class Uplink:
                 log.exception("uplink %s: sender failed; retrying", self.sender_id)
                 self._stopping.wait(1.0)
             if not sent:
-                wait = max(0.0, min(0.5, next_heartbeat - time.monotonic()))
-                self.outbox.wait_for_change(wait)
+                # Disconnected, the heartbeat is not due at all: only a reconnect or a new
+                # event can give us work, so never spin (a Pi cut off must stay idle).
+                due = next_heartbeat - time.monotonic() if self.stats.connected else 0.5
+                self.outbox.wait_for_change(min(0.5, max(0.01, due)))
 
     def _check_ack_timeout(self) -> None:
         with self._lock:

@@ -115,3 +115,26 @@ def test_drops_are_reported_upstream_once_as_an_essential_event(tmp_path: Path) 
     ]
     assert len(reports) == 1
     assert '"sim.reading":3' in reports[0]
+
+
+def test_an_agent_cut_off_from_its_broker_stays_idle(tmp_path: Path) -> None:
+    import resource
+    import threading
+
+    config = AgentConfig.model_validate(
+        {
+            "device": {"id": "sim-01", "hall": "hall-01", "kind": "sim"},
+            "broker": {"port": 9},  # nothing listens: the gateway is unreachable
+            "outbox": {"path": str(tmp_path / "o.sqlite")},
+        }
+    )
+    agent = EdgeAgent(config)
+    agent.start()
+    agent.record("sim.counter", {"n": 1})
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    threading.Event().wait(2.0)  # the measurement window: two seconds of being cut off
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    agent.stop()
+
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert cpu < 0.5, f"the uplink burnt {cpu:.2f} s of CPU in 2 s while disconnected"
