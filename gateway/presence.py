@@ -104,6 +104,14 @@ class PresenceTracker:
                 }))
         return emitted
 
+    def restore(self, device: str, reference: ClockReference) -> None:
+        """Take back a reference saved before a restart: it holds for as long as that boot lasts."""
+        presence = self._get(device)
+        if presence.mono_offset_ms is None:
+            presence.boot = reference.boot
+            presence.mono_offset_ms = reference.mono_offset_ms
+            presence.skew_ms = reference.skew_ms
+
     def clock_reference(self, device: str) -> ClockReference | None:
         presence = self.devices.get(device)
         if presence is None or presence.boot is None or presence.mono_offset_ms is None:

@@ -15,7 +15,7 @@ from edge.runtime.mqtt import connect_persistent, make_client, reason_text
 from edge.runtime.outbox import Outbox
 from edge.runtime.uplink import Uplink
 from gateway.config import GatewayConfig
-from gateway.presence import PresenceTracker
+from gateway.presence import ClockReference, PresenceTracker
 from gateway.queue.handler import queue_commands, queue_handler
 from gateway.ratings.handler import rating_handler
 from gateway.registry import DeviceRegistry, attach_provisioning
@@ -31,6 +31,9 @@ from hallwatch.protocol.topics import (
 from hallwatch.receiving import BatchReceiver
 
 log = logging.getLogger(__name__)
+
+CLOCK_REFERENCE_DRIFT_MS = 1000
+"""Re-save a device's clock reference when it moves by more than this (NTP slews, latency)."""
 
 CommandHandler = Callable[[dict[str, Any]], None]
 
@@ -72,6 +75,7 @@ class GatewayService:
         self.commands: dict[str, CommandHandler] = build_commands(config, self)
         self.registry = DeviceRegistry(self.outbox, config.devices)
         self.presence = PresenceTracker(config.devices.silence_s, config.devices.skew_threshold_ms)
+        self._restore_clock_references()
         self._presence_lock = threading.Lock()
         self.receiver = BatchReceiver(
             self.store,
@@ -178,7 +182,14 @@ class GatewayService:
 
     def _record_presence(self, track: Any, device: str, now: int, *data: Any) -> None:
         with self._presence_lock:
+            before = self.presence.clock_reference(device)
             emitted = track(device, *data, now) if data else track(device, now)
+            after = self.presence.clock_reference(device)
+        if after is not None and (
+            before is None or before.boot != after.boot
+            or abs(before.mono_offset_ms - after.mono_offset_ms) > CLOCK_REFERENCE_DRIFT_MS
+        ):
+            self._save_clock_reference(device, after)
         for type, body in emitted:
             self.store.record_own(type, body)
             log.info("device %s: %s %s", device, type.removeprefix("device."),
@@ -230,6 +241,25 @@ class GatewayService:
         if envelope.device != batch.sender:
             return f"event of device {envelope.device!r} sent by {batch.sender!r}"
         return None
+
+    def _save_clock_reference(self, device: str, reference: ClockReference) -> None:
+        # Saved so that, after a gateway restart, batches the broker held for us are still
+        # dated by the device's monotonic clock rather than by the moment they arrive.
+        with self.outbox.transaction() as tx:
+            tx.execute(
+                "INSERT INTO clock_references (device, boot, mono_offset_ms, skew_ms) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (device) DO UPDATE SET boot = excluded.boot, "
+                "mono_offset_ms = excluded.mono_offset_ms, skew_ms = excluded.skew_ms",
+                (device, reference.boot, reference.mono_offset_ms, reference.skew_ms),
+            )
+
+    def _restore_clock_references(self) -> None:
+        self.outbox.ensure_schema(
+            "CREATE TABLE IF NOT EXISTS clock_references (device TEXT PRIMARY KEY, boot TEXT NOT NULL, "
+            "mono_offset_ms INTEGER NOT NULL, skew_ms INTEGER NOT NULL);"
+        )
+        for device, boot, offset, skew in self.outbox.query("SELECT * FROM clock_references"):
+            self.presence.restore(device, ClockReference(boot, offset, skew))
 
     def _clock_reference(self, device: str) -> Any:
         with self._presence_lock:

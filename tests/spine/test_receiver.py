@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from edge.runtime.clock import SimulatedClock
@@ -214,3 +215,29 @@ def test_a_batch_that_overtakes_a_lost_one_is_sent_back_so_order_is_kept(
         (3,),
         (4,),
     ]
+
+
+def heartbeat(gateway: GatewayService, clock: SimulatedClock) -> None:
+    message = mqtt.MQTTMessage(topic=b"hall/hall-01/dev/sim-01/heartbeat")
+    message.payload = json.dumps(
+        {"state": "online", "boot": clock.boot_id(), "at": clock.wall_ms(), "mono": clock.mono_ms()}
+    ).encode()
+    gateway._handle(gateway.client, message)
+
+
+def test_a_gateway_restart_still_dates_a_held_batch_by_the_device_clock(
+    tmp_path: Path, gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
+    heartbeat(gateway, clock)  # ties the device's monotonic clock to the gateway's
+    device.record("sim.counter", {"n": 1})
+    recorded_at = clock.wall_ms()
+    payload = batch_of(device, clock)
+    gateway.stop()
+    clock.advance(3_600_000)  # the broker held the batch for an hour while the gateway was down
+
+    restarted = GatewayService(gateway.config, clock=clock)
+    ack = restarted.receiver.receive(TOPIC, "sim-01", payload)
+
+    assert ack is not None and ack.stored == 1
+    rows = restarted.outbox.query("SELECT est_time, received_at FROM events WHERE device='sim-01'")
+    assert rows == [(recorded_at, recorded_at + 3_600_000)]
