@@ -14,13 +14,16 @@ from central.cases.engine import Engine
 from central.complaints import ComplaintDesk, QueueEventVisits
 from central.config import CentralConfig
 from central.ingest import CentralIngest
+from central.queue_stats import QueueStatsProjection
+from central.ratings import RatingBook, ratings_router
 from central.store import CentralHandler, CentralStore
 from central.telemetry import Telemetry, recorders_of
-from central.web.app import create_app
+from central.web.app import create_app, include_documented
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation, NoCases
 from central.web.context import CentralContext
 from central.web.feed import ChangeFeed
+from central.web.hallfigures import QueueToday
 from central.web.server import HttpServer
 from edge.runtime.clock import Clock, SystemClock
 from hallwatch.protocol.topics import gateway_link
@@ -68,7 +71,8 @@ class CentralService:
             recorders=lambda hall: recorders_of(self.store, hall),
             visits=QueueEventVisits(self.store, lambda _hall, _window: None),
         )
-        self.store.handlers.extend([self.telemetry, self.complaints, ScreenRefresh(self.feed)])
+        self.store.handlers.extend(
+            [self.telemetry, self.complaints, QueueStatsProjection(), ScreenRefresh(self.feed)])
         self.engine_cases: EngineCases | None = None
         if cases is None:
             self.engine_cases = open_case_engine(config, self.clock)
@@ -76,11 +80,23 @@ class CentralService:
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
             cases=self.cases, hall_names={h.hall: h.hall for h in config.ingest.halls},
+            queue_today=QueueToday(self.store),
         )
         self.app = create_app(self.context, config.web, routers)
+        self.ratings = self._attach_ratings()
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None
+
+    def _attach_ratings(self) -> RatingBook:
+        """The ratings projection: hall figures, performance input, and its own API if it documents."""
+        book = RatingBook()
+        book.install(self.store)
+        self.store.handlers.append(book)
+        self.context.ratings = book
+        self.context.ratings_today = book.today
+        include_documented(self.app, ratings_router(book))
+        return book
 
     # --- life cycle ------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import asdict
 from typing import Annotated, Literal
 
@@ -13,6 +15,7 @@ from central.web.caseport import CaseFilter
 from central.web.context import CentralContext
 from central.web.models import PerformanceOut
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["performance"], dependencies=[Depends(reader)])
 
 Group = Literal["unit", "window", "officer"]
@@ -24,7 +27,13 @@ def performance_rows(context: CentralContext, by: Group, hall: str | None) -> li
         for row in context.cases.statistics(by, CaseFilter(hall=hall))
         if row.get("key") is not None
     }
-    ratings = context.ratings.by(by, None) if context.ratings is not None else {}
+    ratings: dict[str, dict[str, int]] = {}
+    if context.ratings is not None:
+        try:
+            ratings = context.ratings.by(by, None)
+        except sqlite3.Error:
+            # The ranking without satisfaction beats no ranking; the log says what is missing.
+            log.exception("ratings by %s are unavailable; performance ranked without them", by)
     return [PerformanceOut.model_validate(asdict(row)) for row in evaluate(cases, ratings)]
 
 

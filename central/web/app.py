@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -12,6 +13,8 @@ from central.web.auth import Authenticator, reader, writer
 from central.web.context import CentralContext
 from central.web.models import AUTH_ERRORS
 from central.web.settings import WebSettings
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Central supervision of the service halls: cases and their countdown lights,
@@ -69,5 +72,30 @@ def api_document() -> dict[str, Any]:
     """The OpenAPI document central serves, without a running central (docs, contract tests)."""
     from unittest.mock import MagicMock
 
+    from central.ratings import RatingBook, ratings_router
+
     app = create_app(MagicMock(spec=CentralContext), WebSettings())
+    include_documented(app, ratings_router(RatingBook()))
     return app.openapi()
+
+
+def include_documented(app: FastAPI, router: APIRouter) -> bool:
+    """Include another part's router if it documents itself; a broken one would take
+    /openapi.json (and with it the contract) down for everyone, so it is left out loudly."""
+    if not documents(router):
+        log.error("a router (%s) does not produce an OpenAPI document: left out",
+                  ", ".join(sorted({getattr(r, "path", "?") for r in router.routes}))[:200])
+        return False
+    app.include_router(router, responses=AUTH_ERRORS)
+    return True
+
+
+def documents(router: APIRouter) -> bool:
+    """Whether a router's routes produce an OpenAPI document (a broken one would take /openapi.json down)."""
+    probe = FastAPI()
+    probe.include_router(router)
+    try:
+        probe.openapi()
+    except Exception:  # any failure here means: do not serve it
+        return False
+    return True

@@ -24,7 +24,8 @@ URGENCY = ("supervision_letter", "red_card", "yellow_card", "red_light", "yellow
            "suspended", "blue", "completed")
 _ORDER = "CASE stage " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(URGENCY)) + " END"
 _GROUPS = {"hall": "c.hall", "unit": "c.unit", "matter": "c.matter", "officer": "c.officer",
-           "window": "json_extract(c.file, '$.window')"}
+           # Window names repeat from hall to hall: a window is `hall/window` (as ratings name it).
+           "window": "c.hall || '/' || json_extract(c.file, '$.window')"}
 
 
 class EngineCases:

@@ -10,7 +10,8 @@
     error: "故障", offline: "离线", unknown: "未知", stalled: "停滞", recording: "录制中", disk_low: "磁盘不足" };
   const FIGURES = { waiting: "等候", serving: "办理中", issued: "今日取号", served: "今日办结",
     avg_wait_s: "平均等候", avg_service_s: "平均办理", ratings: "评价", satisfaction: "满意率",
-    satisfied: "满意", dissatisfied: "不满意", bad: "差评" };
+    satisfied: "满意", dissatisfied: "不满意", bad: "差评", rated: "今日评价", not_rated: "未评价",
+    satisfaction_rate: "满意率", open_followups: "差评待整改" };
   const state = { version: -1, loads: 0, legend: {}, stages: {}, fresh: new Set(), timer: null,
     filters: { hall: "", unit: "", stage: "" } };
   window.hallwatchScreen = state;
@@ -35,7 +36,7 @@
   function figure(key, value) {
     let shown = value;
     if (key.endsWith("_s") && typeof value === "number") shown = duration(value);
-    else if (key === "satisfaction" && typeof value === "number") shown = Math.round(value * 100) + "%";
+    else if ((key === "satisfaction" || key === "satisfaction_rate") && typeof value === "number") shown = Math.round(value * 100) + "%";
     return el("span", {}, (FIGURES[key] || key) + " ", el("b", {}, shown === null ? "—" : shown));
   }
 
