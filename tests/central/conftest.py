@@ -41,7 +41,7 @@ def seeded_cases() -> HandCases:
         case_row("SP-002", "yellow_light", unit="人社局", officer="王芳"),
         case_row("SP-003", "red_light", phone="13998765432"),
         case_row("SP-004", "red_card", unit="人社局", officer="王芳"),
-        case_row("SP-005", "completed"),
+        case_row("SP-005", "completed", on_time=True),
     ])
 
 

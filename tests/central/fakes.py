@@ -12,14 +12,15 @@ SEVERITY = ["supervision_letter", "red_card", "yellow_card", "red_light", "yello
 
 
 def case_row(case_id: str, stage: str, *, hall: str = "hall-01", unit: str = "民政局",
-             window: str = "w03", officer: str = "李明", phone: str = "13812345678") -> dict[str, Any]:
+             window: str = "w03", officer: str = "李明", phone: str = "13812345678",
+             on_time: bool | None = None) -> dict[str, Any]:
     return {
         "case_id": case_id, "hall": hall, "unit": unit, "window": window, "matter": "老年人优待证",
         "project_category": "承诺件", "project_attribute": "个人", "contact_name": "张三丰",
         "contact_phone": phone, "officer_name": officer, "officer_phone": "13900001111",
         "applied_at": "2026-11-20T09:00:00+08:00", "accepted_at": "2026-11-20T10:00:00+08:00",
         "limit": 5, "limit_unit": "workdays", "due": "2026-11-27", "stage": stage,
-        "completed_at": None, "days_taken": None, "on_time": None,
+        "completed_at": None, "days_taken": None, "on_time": on_time,
     }
 
 
