@@ -1,4 +1,4 @@
-"""Complaints from acceptance to answer: always accepted, assigned, answered once, overdue flagged, chained."""
+"""Complaints from acceptance to answer: always accepted, assigned, answered once, overdue, chained."""
 
 from __future__ import annotations
 
