@@ -13,6 +13,7 @@ from edge.runtime.config import BrokerSettings, Section
 class HallEntry(Section):
     hall: str
     gateway: str = Field(description="the only gateway allowed to speak for this hall")
+    name: str | None = Field(None, description="the hall's name on the big screen (市政务服务中心)")
 
 
 class IngestSettings(Section):

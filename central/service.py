@@ -79,7 +79,7 @@ class CentralService:
         self.cases: CaseBoard = cases or self.engine_cases or NoCases()
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
-            cases=self.cases, hall_names={h.hall: h.hall for h in config.ingest.halls},
+            cases=self.cases, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
             queue_today=QueueToday(self.store),
         )
         self.app = create_app(self.context, config.web, routers)

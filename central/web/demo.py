@@ -23,9 +23,9 @@ DAYS_FOR_STAGE = {"blue": 1, "yellow_light": LIMIT - 1, "red_light": LIMIT, "yel
 
 DEMO_UNITS: list[dict[str, Any]] = [
     {"hall": "hall-01", "unit": "民政局", "window": "w01", "matter": "老年人优待证",
-     "officer": "李明", "stages": ["blue", "blue", "yellow_light", "red_light"]},
+     "officer": "李明", "stages": ["blue", "blue", "yellow_light", "red_light", "completed", "completed"]},
     {"hall": "hall-01", "unit": "人社局", "window": "w02", "matter": "社会保险登记",
-     "officer": "王芳", "stages": ["blue", "yellow_light", "yellow_card"]},
+     "officer": "王芳", "stages": ["blue", "yellow_light", "yellow_card", "completed"]},
     {"hall": "hall-01", "unit": "市场监管局", "window": "w03", "matter": "食品经营许可",
      "officer": "赵强", "stages": ["blue", "blue", "red_card"]},
     {"hall": "hall-01", "unit": "住建局", "window": "w04", "matter": "建筑工程施工许可",
@@ -39,7 +39,7 @@ def seed_demo_cases(store: CaseStore, now: int, units: list[dict[str, Any]] | No
     entered = []
     for u_index, unit in enumerate(units or DEMO_UNITS):
         for c_index, stage in enumerate(unit["stages"]):
-            accepted_day = store.calendar.nth_before(today, DAYS_FOR_STAGE[stage])
+            accepted_day = store.calendar.nth_before(today, DAYS_FOR_STAGE.get(stage, 3))
             accepted = midnight(accepted_day) + 9 * 3600 + 30 * 60
             case_id = f"DEMO-{u_index + 1:02d}{c_index + 1:02d}"
             store.submit({
@@ -51,8 +51,16 @@ def seed_demo_cases(store: CaseStore, now: int, units: list[dict[str, Any]] | No
                 "applied_at": format_instant(accepted - 1800), "accepted_at": format_instant(accepted),
                 "limit": LIMIT,
             }, now=now)
+            if stage == "completed":  # finished within its limit, and confirmed
+                done = {"case_id": case_id, "by": unit["officer"],
+                        "at": format_instant(accepted + 2 * 86400)}
+                store.complete(done, now=now)
+                store.confirm(done, now=now)
             entered.append(case_id)
     return entered
+
+
+HALL_NAMES = {"hall-01": "市政务服务中心"}
 
 
 def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[str, str]],
@@ -61,7 +69,8 @@ def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[
         "data_dir": str(root / "central"),
         "broker": {"port": broker_port},
         "http": {"host": "127.0.0.1", "port": http_port},
-        "ingest": {"halls": [{"hall": hall, "gateway": gateway} for hall, gateway in halls]},
+        "ingest": {"halls": [{"hall": hall, "gateway": gateway, "name": HALL_NAMES.get(hall)}
+                             for hall, gateway in halls]},
         "web": {"users": [{"name": "demo-screen", "role": "viewer", "token": viewer_token}]},
     })
 

@@ -8,8 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from central.cases.timebase import parse_instant
 from central.config import CentralConfig
 from central.service import CentralService
+from central.web.demo import seed_central_demo
+from edge.runtime.clock import SimulatedClock
 from gateway.broker import MosquittoBroker
 from tests.central.fakes import HandCases, case_row
 
@@ -73,3 +76,23 @@ def viewer(central: CentralService) -> Iterator[httpx.Client]:
 def supervisor(central: CentralService) -> Iterator[httpx.Client]:
     with client(central, SUPERVISOR_TOKEN) as http:
         yield http
+
+
+MONDAY_MORNING = parse_instant("2026-11-23T10:05") * 1000
+"""The demo's cases are seeded relative to this instant; tests move the clock on by hand."""
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(wall_ms=MONDAY_MORNING)
+
+
+@pytest.fixture
+def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock
+                   ) -> Iterator[CentralService]:
+    config = central_config(tmp_path, broker.port, tick_s=3600)  # the test ticks by hand
+    service = CentralService(config, clock=clock)
+    service.start()
+    seed_central_demo(service)
+    yield service
+    service.stop()

@@ -7,6 +7,7 @@ from typing import Any
 
 from central.service import CentralService
 from central.web.labels import STAGE_LOOKS
+from edge.runtime.clock import SimulatedClock
 from tests.central.browser import chromium
 from tests.central.conftest import VIEWER_TOKEN
 from tests.central.fakes import HandCases
@@ -81,3 +82,26 @@ def test_the_screen_filters_by_unit(central: CentralService, cases: HandCases) -
         Select(driver.find_element("id", "f-unit")).select_by_value("人社局")
         wait_until(lambda: tile(driver, "SP-001") is None, 20, "民政局's cases to be filtered out")
         assert tile(driver, "SP-002") is not None and tile(driver, "SP-004") is not None
+
+
+def test_the_real_countdown_turns_a_red_light_into_a_yellow_card_on_screen_after_midnight(
+    engine_central: CentralService, clock: SimulatedClock
+) -> None:
+    with chromium() as driver:
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}")
+        red = wait_until(lambda: tile(driver, "DEMO-0104"), 30, "the engine's cases on the screen")
+        assert red.get_attribute("data-stage") == "red_light"
+        assert painted(red) == rgb(STAGE_LOOKS["red_light"].colour)
+        wait_until(lambda: driver.find_element("id", "link").get_attribute("data-state") == "live",
+                   30, "the event stream to connect")
+        driver.execute_script("window.__sameDocument = true;")
+
+        clock.advance(14 * 3600 * 1000)  # Tuesday 00:05: one day overdue
+        engine_central.tick()
+
+        wait_until(lambda: tile(driver, "DEMO-0104").get_attribute("data-stage") == "yellow_card",
+                   20, "the case to turn into a yellow card on screen")
+        card = tile(driver, "DEMO-0104")
+        assert painted(card) == rgb(STAGE_LOOKS["yellow_card"].colour)
+        assert "▮ 黄牌" in card.text
+        assert driver.execute_script("return window.__sameDocument === true;"), "the page reloaded"

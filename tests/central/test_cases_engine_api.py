@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from central.cases.timebase import parse_instant
 from central.service import CentralService
-from central.web.demo import DEMO_UNITS, seed_central_demo
+from central.web.demo import DEMO_UNITS
 from edge.runtime.clock import SimulatedClock
-from gateway.broker import MosquittoBroker
-from tests.central.conftest import VIEWER_TOKEN, central_config, client
-
-MONDAY_MORNING = parse_instant("2026-11-23T10:05") * 1000
-
-
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(wall_ms=MONDAY_MORNING)
-
-
-@pytest.fixture
-def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock
-                   ) -> Iterator[CentralService]:
-    config = central_config(tmp_path, broker.port, tick_s=3600)  # the test ticks by hand
-    service = CentralService(config, clock=clock)
-    service.start()
-    seed_central_demo(service)
-    yield service
-    service.stop()
+from tests.central.conftest import VIEWER_TOKEN, client
 
 
 @pytest.fixture
@@ -48,12 +27,14 @@ def stages_of(api: httpx.Client, **params: str) -> dict[str, str]:
 def test_every_seeded_case_shows_the_light_it_was_seeded_for(api: httpx.Client) -> None:
     shown = stages_of(api, open="true")
     expected = {f"DEMO-{u + 1:02d}{c + 1:02d}": stage
-                for u, unit in enumerate(DEMO_UNITS) for c, stage in enumerate(unit["stages"])}
+                for u, unit in enumerate(DEMO_UNITS) for c, stage in enumerate(unit["stages"])
+                if stage != "completed"}
     assert shown == expected
 
 
 def test_cases_filter_by_unit_and_by_light(api: httpx.Client) -> None:
-    assert set(stages_of(api, unit="人社局")) == {"DEMO-0201", "DEMO-0202", "DEMO-0203"}
+    assert set(stages_of(api, unit="人社局", open="true")) == {"DEMO-0201", "DEMO-0202", "DEMO-0203"}
+    assert stages_of(api, unit="人社局", stage="completed") == {"DEMO-0204": "completed"}
     assert stages_of(api, stage="red_card") == {"DEMO-0303": "red_card"}
     assert stages_of(api, hall="no-such-hall") == {}
 
@@ -76,7 +57,8 @@ def test_a_case_history_verifies_and_keeps_phones_masked(api: httpx.Client) -> N
 
 def test_the_articles_figures_count_cards_per_unit(api: httpx.Client) -> None:
     rows = {row["key"]: row for row in api.get("/api/statistics", params={"by": "unit"}).json()}
-    assert rows["人社局"]["received"] == 3
+    assert rows["人社局"]["received"] == 4
+    assert (rows["人社局"]["completed"], rows["人社局"]["on_time"]) == (1, 1)
     assert rows["人社局"]["yellow_cards"] == 1
     assert rows["市场监管局"]["red_cards"] == 1
     # A red card is issued after the yellow card it follows: both count.

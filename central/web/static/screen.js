@@ -96,7 +96,7 @@
     state.legend = Object.fromEntries(snapshot.legend.map((l) => [l.stage, l]));
     const legend = $("legend");
     legend.replaceChildren(...snapshot.legend.map((l) =>
-      el("span", { class: "key", style: { background: l.colour, color: "#fff" } }, l.shape + " " + l.label)));
+      el("span", { class: "key", "data-stage": l.stage, style: { background: l.colour } }, l.shape + " " + l.label)));
     $("totals").replaceChildren(el("span", { class: "total" }, "在办", el("b", {}, snapshot.open_cases)),
       ...Object.entries(snapshot.counts).filter(([, n]) => n > 0).map(([stage, n]) =>
         el("span", { class: "total", "data-total": stage }, badge(stage), el("b", {}, n))));
