@@ -372,7 +372,7 @@ class ComplaintDesk(Projection):
             raise UnknownComplaint(complaint)
         return self._view(rows[0])
 
-    def list(self, *, hall: str | None = None, state: str | None = None,
+    def find(self, *, hall: str | None = None, state: str | None = None,
              overdue: bool | None = None, limit: int = 200) -> list[dict[str, Any]]:
         sql = f"SELECT {_COLUMNS} FROM complaints WHERE 1=1"
         params: list[Any] = []

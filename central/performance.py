@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 WEIGHTS = {"on_time": 0.5, "satisfaction": 0.3, "rectified": 0.2}
 PENALTY = {"yellow_cards": 2, "red_cards": 5, "letters": 10}
@@ -58,7 +59,7 @@ def evaluate(
     cases: Mapping[str, Mapping[str, int]], ratings: Mapping[str, Mapping[str, int]]
 ) -> list[Evaluation]:
     """Rank every key that has cases or ratings; `cases` rows hold completed, on_time and cards."""
-    unranked = []
+    unranked: list[dict[str, Any]] = []
     for key in set(cases) | set(ratings):
         c = cases.get(key, {})
         r = ratings.get(key, {})
@@ -76,7 +77,7 @@ def evaluate(
             satisfaction=_round(satisfaction), bad_ratings=bad, bad_rectified=rectified,
         ))
     unranked.sort(key=lambda e: (-e["score"], e["letters"], e["red_cards"], e["yellow_cards"], e["key"]))
-    return [Evaluation(rank=i + 1, **e) for i, e in enumerate(unranked)]  # type: ignore[arg-type]
+    return [Evaluation(rank=i + 1, **e) for i, e in enumerate(unranked)]
 
 
 def _round(value: float | None) -> float | None:

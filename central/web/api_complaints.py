@@ -67,7 +67,7 @@ def list_complaints(
     state: Literal["received", "assigned", "answered"] | None = None,
     overdue: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[ComplaintOut]:
-    rows = desk(request).list(hall=hall, state=state, overdue=overdue, limit=limit)
+    rows = desk(request).find(hall=hall, state=state, overdue=overdue, limit=limit)
     return [ComplaintOut.model_validate(row) for row in rows]
 
 

@@ -72,7 +72,7 @@ def snapshot(
     for row in rows:
         case = case_out(row)
         by_hall.setdefault(case.hall, {}).setdefault(case.unit, []).append(case)
-    complaints = context.complaints.list(hall=hall, limit=1000)
+    complaints = context.complaints.find(hall=hall, limit=1000)
     boards = []
     for name in sorted(set(halls) | set(by_hall)):
         if name not in halls:  # cases of a hall whose gateway has never spoken
