@@ -34,6 +34,10 @@ def create_app(
         title="hallwatch central",
         version="1",
         description=DESCRIPTION,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN; central serves
+        # nothing from the internet, so only the document itself is served.
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "cases", "description": "supervision records and their lights"},
             {"name": "halls", "description": "devices, queues and link health per hall"},
