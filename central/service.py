@@ -8,9 +8,11 @@ import sqlite3
 import threading
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from central.cases.api import router as case_router
 from central.cases.engine import Engine
+from central.cases.store import CaseConflict, EntryRejected, UnknownCase
 from central.complaints import ComplaintDesk, QueueEventVisits
 from central.config import CentralConfig
 from central.ingest import CentralIngest
@@ -18,7 +20,7 @@ from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook, ratings_router
 from central.store import CentralHandler, CentralStore
 from central.telemetry import Telemetry, recorders_of
-from central.web.app import create_app, include_documented
+from central.web.app import create_app, include_documented, include_guarded
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation, NoCases
 from central.web.context import CentralContext
@@ -47,6 +49,26 @@ def open_case_engine(config: CentralConfig, clock: Clock) -> EngineCases:
     path = config.cases_path
     engine = Engine.open(path, clock=lambda: clock.wall_ms() / 1000)
     return EngineCases(engine, path)
+
+
+class CaseFactsFromHalls:
+    """Case facts a hall sends as events (a window's system entering a case) go into the case store."""
+
+    ISSUED_BY_CENTRAL = ("case.escalated", "case.reminder")
+
+    def __init__(self, cases: EngineCases) -> None:
+        self.cases = cases
+
+    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+        kind = event.envelope.type
+        if not kind.startswith("case.") or kind in self.ISSUED_BY_CENTRAL:
+            return
+        try:
+            with self.cases.lock:
+                self.cases.engine.store.record(kind, event.envelope.body)
+        except (EntryRejected, CaseConflict, UnknownCase) as exc:
+            # Kept in the event log as received; the supervision office sees the refusal here.
+            log.warning("hall %s sent a %s that the case store refused: %s", hall, kind, exc)
 
 
 class CentralService:
@@ -84,6 +106,8 @@ class CentralService:
         )
         self.app = create_app(self.context, config.web, routers)
         self.ratings = self._attach_ratings()
+        if self.engine_cases is not None:
+            self._attach_case_door(self.engine_cases)
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None
@@ -97,6 +121,16 @@ class CentralService:
         self.context.ratings_today = book.today
         include_documented(self.app, ratings_router(book))
         return book
+
+    def _attach_case_door(self, cases: EngineCases) -> None:
+        """The case engine's own API (entries, facts, calculator, log) and the halls' case events."""
+        self.app.state.case_store = cases.engine.store
+        # The store has one SQLite connection, shared with the engine's tick: one user at a time.
+        skipped = include_guarded(self.app, case_router, prefix="/api",
+                                  dependencies=[Depends(cases.hold)])
+        if skipped:
+            log.debug("central serves its own %s", ", ".join(skipped))
+        self.store.handlers.append(CaseFactsFromHalls(cases))
 
     # --- life cycle ------------------------------------------------------
 

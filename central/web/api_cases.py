@@ -53,7 +53,7 @@ def case_filter(
     stage: Annotated[StageParam | None, Query(description="a light or a state")] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> CaseFilter:
     return CaseFilter(hall=hall, unit=unit, matter=matter, officer=officer, stage=stage,
                       open_only=open_only, limit=limit, offset=offset)

@@ -131,7 +131,7 @@ def screen(
             response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(
-    request: Request, since: Annotated[int | None, Query(ge=0)] = None, once: bool = False,
+    request: Request, since: Annotated[int | None, Query(ge=0, le=2**62)] = None, once: bool = False,
 ) -> StreamingResponse:
     context: CentralContext = request.app.state.central
     return StreamingResponse(

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from central.web import api_cases, api_complaints, api_halls, api_performance, api_screen, pages
@@ -53,33 +54,51 @@ def create_app(
         app.include_router(router, responses=AUTH_ERRORS)
     app.include_router(pages.router)
     for router in extra_routers or []:
-        include_guarded(app, router)
+        include_guarded(app, router, prefix="/api")
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app
 
 
-def include_guarded(app: FastAPI, router: APIRouter) -> None:
-    """Include another part's router (the case engine's intake) behind our roles.
+def include_guarded(
+    app: FastAPI, router: APIRouter, *, prefix: str = "", dependencies: list[Any] | None = None
+) -> list[str]:
+    """Include another part's router (the case engine's door) behind our roles.
 
     Reads need a viewer, anything that writes a supervisor, decided per route by
-    its methods; `include_router` rebuilds each route with the added dependency.
+    its methods; `include_router` rebuilds each route with the added dependencies.
+    A route whose path and method central already serves is left out (central's
+    own answer, with its masking and verification, wins); the left-out ones are
+    returned. A router that would break the OpenAPI document is left out whole.
     """
+    if not documents(router):
+        log.error("a router does not produce an OpenAPI document: left out")
+        return [getattr(r, "path", "?") for r in router.routes]
+    served = _operations(app)
+    skipped = []
     for route in router.routes:
-        methods = getattr(route, "methods", None) or {"GET"}
-        dependency = reader if set(methods) <= {"GET", "HEAD"} else writer
+        methods = set(getattr(route, "methods", None) or {"GET"})
+        path = prefix + getattr(route, "path", "")
+        if any((path, m) in served for m in methods):
+            skipped.append(f"{'/'.join(sorted(methods))} {path}")
+            continue
+        dependency = reader if methods <= {"GET", "HEAD"} else writer
         single = APIRouter()
         single.routes.append(route)
-        app.include_router(single, dependencies=[Depends(dependency)])
+        app.include_router(single, prefix=prefix, responses=AUTH_ERRORS,
+                           dependencies=[Depends(dependency), *(dependencies or [])])
+    return skipped
 
 
 def api_document() -> dict[str, Any]:
     """The OpenAPI document central serves, without a running central (docs, contract tests)."""
     from unittest.mock import MagicMock
 
+    from central.cases.api import router as case_router
     from central.ratings import RatingBook, ratings_router
 
     app = create_app(MagicMock(spec=CentralContext), WebSettings())
     include_documented(app, ratings_router(RatingBook()))
+    include_guarded(app, case_router, prefix="/api")
     return app.openapi()
 
 
@@ -103,3 +122,9 @@ def documents(router: APIRouter) -> bool:
     except Exception:  # any failure here means: do not serve it
         return False
     return True
+
+
+def _operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, METHOD) of every documented route (included routers are not flattened in app.routes)."""
+    document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    return {(path, method.upper()) for path, item in document.get("paths", {}).items() for method in item}

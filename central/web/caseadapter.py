@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ class EngineCases:
         self._reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
                                        timeout=30)
         self._read_lock = threading.Lock()
+
+    def hold(self) -> Iterator[None]:
+        """A request dependency: the case store's connection for this request alone."""
+        with self.lock:
+            yield
 
     def close(self) -> None:
         with self._read_lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +11,10 @@ import pytest
 from central.service import CentralService
 from central.web.demo import DEMO_UNITS
 from edge.runtime.clock import SimulatedClock
-from tests.central.conftest import VIEWER_TOKEN, client
+from gateway.broker import MosquittoBroker
+from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
+from tests.central.hall import start_gateway
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -78,3 +82,36 @@ def test_a_tick_after_midnight_escalates_and_announces_it(
     announced = [h.data for h in engine_central.feed.since(before) if h.kind == "escalation"]
     assert {"case_id": "DEMO-0104", "stage": "yellow_card", "hall": "hall-01", "unit": "民政局"}.items() \
         <= next(a for a in announced if a["case_id"] == "DEMO-0104").items()
+
+
+ENTRY = {
+    "case_id": "JQ-2026-0100", "by": "window-3", "hall": "hall-01", "unit": "自然资源局",
+    "window": "w03", "matter": "户外广告设置许可", "contact_name": "张三",
+    "contact_phone": "13812345678", "officer_name": "李四", "officer_phone": "13900001111",
+    "applied_at": "2026-11-23T09:30", "accepted_at": "2026-11-23T10:00", "limit": 5,
+}
+
+
+def test_the_case_engines_own_door_is_behind_the_roles(engine_central: CentralService) -> None:
+    with client(engine_central, VIEWER_TOKEN) as viewer:
+        assert viewer.post("/api/cases", json=ENTRY).status_code == 403
+        assert viewer.get("/api/lights").status_code == 200
+    with client(engine_central, SUPERVISOR_TOKEN) as office:
+        entered = office.post("/api/cases", json=ENTRY)
+        assert entered.status_code == 201, entered.text
+        assert "13812345678" not in office.get("/api/cases/JQ-2026-0100").text
+    with client(engine_central) as anonymous:
+        assert anonymous.get("/api/lights").status_code == 401
+
+
+def test_a_case_a_hall_sends_as_an_event_enters_the_records(
+    tmp_path: Path, broker: MosquittoBroker, engine_central: CentralService, api: httpx.Client
+) -> None:
+    gateway = start_gateway(tmp_path, broker.port, [])
+    try:
+        gateway.store.record_own("case.accepted", ENTRY)
+        wait_until(lambda: "JQ-2026-0100" in stages_of(api, hall="hall-01"), 30,
+                   "the hall's case to reach the case records")
+    finally:
+        gateway.stop()
+    assert stages_of(api, hall="hall-01")["JQ-2026-0100"] == "blue"
