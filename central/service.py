@@ -26,6 +26,7 @@ from central.web.caseport import CaseBoard, Escalation, NoCases
 from central.web.context import CentralContext
 from central.web.feed import ChangeFeed
 from central.web.hallfigures import QueueToday
+from central.web.labels import look
 from central.web.server import HttpServer
 from edge.runtime.clock import Clock, SystemClock
 from hallwatch.protocol.topics import gateway_link
@@ -179,7 +180,9 @@ class CentralService:
         now_ms = self.clock.wall_ms()
         steps = self.cases.tick(now_ms // 1000)
         for step in steps:
-            self.feed.publish("escalation", {
+            # Worse lights are announced on the screen; any other change just redraws it.
+            worse = step.before is None or look(step.stage).severity > look(step.before).severity
+            self.feed.publish("escalation" if worse else "cases", {
                 "case_id": step.case_id, "stage": step.stage, "hall": step.hall, "unit": step.unit,
                 "at": step.at,
             })

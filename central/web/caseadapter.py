@@ -110,7 +110,7 @@ class EngineCases:
         places = self._places([change.case_id for change in report.changes])
         return [
             Escalation(change.case_id, change.after.value, *places.get(change.case_id, ("?", "?")),
-                       report.now)
+                       report.now, change.before.value if change.before else None)
             for change in report.changes
         ]
 

@@ -37,6 +37,7 @@ class Escalation:
     hall: str
     unit: str
     at: int  # epoch seconds
+    before: str | None = None
 
 
 class CaseBoard(Protocol):

@@ -60,7 +60,8 @@ def seed_demo_cases(store: CaseStore, now: int, units: list[dict[str, Any]] | No
     return entered
 
 
-HALL_NAMES = {"hall-01": "市政务服务中心"}
+HALL_NAMES = {"hall-01": "市政务服务中心", "hall-centre": "市民服务中心", "hall-suzhou": "肃州区分中心",
+              "hall-jinta": "金塔县分中心"}
 
 
 def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[str, str]],
@@ -84,20 +85,31 @@ def start_demo_central(
     The URL carries a fresh read-only token (the page turns it into a cookie).
     """
     token = secrets.token_urlsafe(16)
-    central = CentralService(demo_config(root, broker_port, http_port,
-                                         halls or [("hall-01", "gw-hall-01")], token))
+    halls = halls or [("hall-01", "gw-hall-01")]
+    central = CentralService(demo_config(root, broker_port, http_port, halls, token))
+    # The engine's demo halls have no gateway; they still get their names on screen.
+    central.context.hall_names = {**HALL_NAMES, **central.context.hall_names}
     central.start()
     seed_central_demo(central)
     return central, screen_url(central, token)
 
 
-def seed_central_demo(central: CentralService) -> list[str]:
-    """Seed the demo's cases into a running central's case engine (no-op without one)."""
+def seed_central_demo(central: CentralService, *, other_halls: bool = True) -> list[str]:
+    """Seed the demo's cases into a running central's case engine (no-op without one).
+
+    Besides hall-01's cases (one per light), `other_halls` adds the case engine's own
+    demo set (three more halls, a suspended and a corrected case).
+    """
     engine = central.engine_cases
     if engine is None:
         return []
+    now = central.clock.wall_ms() // 1000
     with engine.lock:
-        ids = seed_demo_cases(engine.engine.store, central.clock.wall_ms() // 1000)
+        ids = seed_demo_cases(engine.engine.store, now)
+        if other_halls:
+            from central.cases.demo import seed_demo_cases as seed_engine_demo
+
+            ids += seed_engine_demo(engine.engine.store, now)
     central.tick()
     return ids
 

@@ -93,6 +93,6 @@ def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedCloc
     config = central_config(tmp_path, broker.port, tick_s=3600)  # the test ticks by hand
     service = CentralService(config, clock=clock)
     service.start()
-    seed_central_demo(service)
+    seed_central_demo(service, other_halls=False)
     yield service
     service.stop()

@@ -32,7 +32,7 @@ class HandCases:
     def escalate(self, case_id: str, stage: str, at: int = 0) -> None:
         """The next tick will move this case to `stage` and report it."""
         row = self.rows[case_id]
-        self.pending.append(Escalation(case_id, stage, row["hall"], row["unit"], at))
+        self.pending.append(Escalation(case_id, stage, row["hall"], row["unit"], at, row["stage"]))
 
     def _match(self, query: CaseFilter) -> list[dict[str, Any]]:
         rows = [
