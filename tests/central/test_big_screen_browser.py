@@ -105,3 +105,16 @@ def test_the_real_countdown_turns_a_red_light_into_a_yellow_card_on_screen_after
         assert painted(card) == rgb(STAGE_LOOKS["yellow_card"].colour)
         assert "▮ 黄牌" in card.text
         assert driver.execute_script("return window.__sameDocument === true;"), "the page reloaded"
+
+
+def test_the_performance_page_ranks_units_in_a_table_and_a_chart(engine_central: CentralService) -> None:
+    with chromium() as driver:
+        driver.get(f"{engine_central.base_url}/performance?token={VIEWER_TOKEN}")
+        rows = wait_until(lambda: driver.find_elements("css selector", "#table tbody tr"), 30,
+                          "the ranked table")
+        ranks = [row.find_elements("tag name", "td")[0].text for row in rows]
+        assert ranks == [str(n) for n in range(1, len(rows) + 1)]
+        bars = driver.find_elements("css selector", "#chart rect")
+        assert len(bars) == len(rows)
+        # 住建局 holds the demo's supervision letter: it ranks last.
+        assert rows[-1].find_elements("tag name", "td")[1].text == "住建局"
