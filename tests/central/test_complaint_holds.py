@@ -147,7 +147,7 @@ def test_a_complaint_places_a_hold_at_a_real_recorder_through_the_gateway(
             holds = office.get(f"/api/complaints/{complaint}").json()["holds"]
             return [h for h in holds if h["confirmed_at"]]
 
-        confirmed = wait_until(held, 30, f"the recorder to confirm the hold\n{recorder.log()[-3000:]}")
+        confirmed = wait_until(held, 20, f"the recorder to confirm the hold\n{recorder.log()[-3000:]}")
         assert confirmed[0]["device"] == "rec-01"
         assert confirmed[0]["cameras"] == ["cam-w03"], "only the complained-about window's camera"
         steps = [e["type"] for e in office.get(f"/api/complaints/{complaint}/history").json()]
