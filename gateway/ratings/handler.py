@@ -97,8 +97,10 @@ class RatingDesk:
             self._reason(context, envelope.device, envelope.id, envelope.body)
         elif envelope.type == "queue.window_action" and self.settings.sessions == "window_actions":
             self._window_action(context, envelope.body, self._when(context, event))
-        # Whatever the event, the queue handler (registered before us) may just have written facts.
-        self.catch_up(context)
+        # The queue handler (registered before us) may just have written facts; other domains'
+        # events (telemetry, recorders) cannot, and the backlog drain should not pay for them.
+        if envelope.type.startswith(("queue.", "rating.")):
+            self.catch_up(context)
 
     @staticmethod
     def _when(context: HandlerContext, event: AcceptedEvent) -> int:
