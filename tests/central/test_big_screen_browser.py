@@ -18,15 +18,20 @@ def rgb(hex_colour: str) -> tuple[int, ...]:
     return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def painted(element: Any) -> tuple[int, ...]:
-    """The element's background as (r, g, b), whether the browser says rgb() or rgba()."""
-    numbers = re.findall(r"[\d.]+", element.value_of_css_property("background-color"))
-    return tuple(int(float(n)) for n in numbers[:3])
 
 
-def tile(driver: Any, case_id: str) -> Any:
-    found = driver.find_elements("css selector", f'[data-case="{case_id}"]')
-    return found[0] if found else None
+def tile(driver: Any, case_id: str) -> dict[str, Any] | None:
+    """A case tile as the page shows it now, read in one go: the page redraws whole
+    sections when the stream says so, which would make a held element stale."""
+    found = driver.execute_script(
+        "const t = document.querySelector(`[data-case=\"${arguments[0]}\"]`);"
+        "return t && {stage: t.dataset.stage, background: getComputedStyle(t).backgroundColor,"
+        " text: t.innerText};", case_id)
+    if found is None:
+        return None
+    numbers = re.findall(r"[\d.]+", found["background"])
+    found["rgb"] = tuple(int(float(n)) for n in numbers[:3])
+    return dict(found)
 
 
 def test_the_screen_shows_every_open_case_in_its_colour_and_word(
@@ -39,16 +44,17 @@ def test_the_screen_shows_every_open_case_in_its_colour_and_word(
 
         for case_id, stage in (("SP-001", "blue"), ("SP-002", "yellow_light"),
                                ("SP-003", "red_light"), ("SP-004", "red_card")):
-            element = tile(driver, case_id)
+            shown = tile(driver, case_id)
             look = STAGE_LOOKS[stage]
-            assert element.get_attribute("data-stage") == stage
-            assert painted(element) == rgb(look.colour), case_id
+            assert shown is not None and shown["stage"] == stage
+            assert shown["rgb"] == rgb(look.colour), case_id
             # Not colour alone: the shape and the word are on the tile.
-            assert f"{look.shape} {look.label}" in element.text
+            assert f"{look.shape} {look.label}" in shown["text"]
         assert tile(driver, "SP-005") is None, "a completed case is not an open case"
 
-        hall = driver.find_element("css selector", '[data-hall="hall-01"]')
-        units = [u.get_attribute("data-unit") for u in hall.find_elements("css selector", "[data-unit]")]
+        units = driver.execute_script(
+            "return [...document.querySelectorAll('[data-hall=\"hall-01\"] [data-unit]')]"
+            ".map((u) => u.dataset.unit);")
         assert sorted(units) == ["人社局", "民政局"]
         assert "13812345678" not in driver.page_source
 
@@ -64,13 +70,14 @@ def test_an_escalation_appears_without_a_reload(central: CentralService, cases: 
         cases.escalate("SP-003", "yellow_card")
         central.tick()
 
-        wait_until(lambda: tile(driver, "SP-003").get_attribute("data-stage") == "yellow_card",
-                   20, "the escalated case to turn into a yellow card")
+        card = wait_until(lambda: (t := tile(driver, "SP-003")) and t["stage"] == "yellow_card" and t,
+                          20, "the escalated case to turn into a yellow card")
         assert driver.execute_script("return window.__sameDocument === true;"), "the page reloaded"
-        assert "黄牌" in tile(driver, "SP-003").text
-        alert = wait_until(lambda: driver.find_elements("css selector", '[data-alert="SP-003"]'),
-                           20, "the escalation to be announced")
-        assert "黄牌" in alert[0].text
+        assert "黄牌" in card["text"]
+        alert = wait_until(lambda: driver.execute_script(
+            "const a = document.querySelector('[data-alert=\"SP-003\"]'); return a && a.innerText;"),
+            20, "the escalation to be announced")
+        assert "黄牌" in alert
 
 
 def test_the_screen_filters_by_unit(central: CentralService, cases: HandCases) -> None:
@@ -90,8 +97,8 @@ def test_the_real_countdown_turns_a_red_light_into_a_yellow_card_on_screen_after
     with chromium() as driver:
         driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}")
         red = wait_until(lambda: tile(driver, "DEMO-0104"), 30, "the engine's cases on the screen")
-        assert red.get_attribute("data-stage") == "red_light"
-        assert painted(red) == rgb(STAGE_LOOKS["red_light"].colour)
+        assert red["stage"] == "red_light"
+        assert red["rgb"] == rgb(STAGE_LOOKS["red_light"].colour)
         wait_until(lambda: driver.find_element("id", "link").get_attribute("data-state") == "live",
                    30, "the event stream to connect")
         driver.execute_script("window.__sameDocument = true;")
@@ -99,11 +106,10 @@ def test_the_real_countdown_turns_a_red_light_into_a_yellow_card_on_screen_after
         clock.advance(14 * 3600 * 1000)  # Tuesday 00:05: one day overdue
         engine_central.tick()
 
-        wait_until(lambda: tile(driver, "DEMO-0104").get_attribute("data-stage") == "yellow_card",
-                   20, "the case to turn into a yellow card on screen")
-        card = tile(driver, "DEMO-0104")
-        assert painted(card) == rgb(STAGE_LOOKS["yellow_card"].colour)
-        assert "▮ 黄牌" in card.text
+        card = wait_until(lambda: (t := tile(driver, "DEMO-0104")) and t["stage"] == "yellow_card" and t,
+                          20, "the case to turn into a yellow card on screen")
+        assert card["rgb"] == rgb(STAGE_LOOKS["yellow_card"].colour)
+        assert "▮ 黄牌" in card["text"]
         assert driver.execute_script("return window.__sameDocument === true;"), "the page reloaded"
 
 
