@@ -225,7 +225,10 @@ class GatewayService:
             if self.registry.refusal(device) is not None:
                 log.warning("central sent %r to unknown device %s: dropped", name, device)
                 return
-            self.publish(device_topic(self.hall, device, Channel.CMD), message.payload.decode())
+            # `device` routes the command here; the device's own schema does not know it.
+            relayed = {key: value for key, value in command.items() if key != "device"}
+            payload = json.dumps(relayed, ensure_ascii=False)
+            self.publish(device_topic(self.hall, device, Channel.CMD), payload)
             log.info("relayed %r from central to %s", name, device)
         else:
             log.warning("central sent an unknown command %r", name)

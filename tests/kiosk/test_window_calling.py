@@ -272,7 +272,9 @@ def test_a_ticket_printed_while_the_gateway_was_down_keeps_its_issue_time(
         assert press(one, "call_next")["current"]["ticket"] == "A001"
         rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'queue.called'")
         called = json.loads(rows[0][0])["body"]
-        assert called["wait_ms"] >= 2000  # not dated by when the held batch finally arrived
+        # Not dated by when the held batch finally arrived (that would be a few ms); the
+        # estimate may be off by one heartbeat's transit time, hence the margin.
+        assert called["wait_ms"] >= 1500
         [figures] = wait_until(lambda: [f for f in queue_statistics(hall.central_rows) if f.called], 30,
                                "central to see the call")
         assert figures.mean_wait_ms == called["wait_ms"]
