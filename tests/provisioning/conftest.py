@@ -74,13 +74,14 @@ class Probe:
 
 def connect(
     port: int, username: str, password: str, *, client_id: str | None = None, ca: Path | None = None,
-    wait: bool = True,
+    cert: Path | None = None, key: Path | None = None, wait: bool = True,
 ) -> Probe:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or username,
                          protocol=MQTTProtocolVersion.MQTTv5)
     client.username_pw_set(username, password)
     if ca is not None:
-        client.tls_set(ca_certs=str(ca), cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(ca_certs=str(ca), certfile=str(cert) if cert else None,
+                       keyfile=str(key) if key else None, cert_reqs=ssl.CERT_REQUIRED)
     probe = Probe(client)
 
     def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from gateway.broker import BrokerOptions, MosquittoBroker, free_port
+from provisioning.brokerconf import ListenerPlan, current_user, security_lines
+from provisioning.model import DeviceKind
 from provisioning.passwords import mosquitto_hash, verify
 from provisioning.pki import make_hall_ca
+from provisioning.workflow import Delivery
 from tests.provisioning.conftest import HALL, TECHNICIAN, ProvisionedHall, connect, password_in
 from tests.support import wait_until
 
@@ -126,3 +130,34 @@ def test_tls_with_a_ca_of_another_hall_fails(hall: ProvisionedHall, tmp_path: Pa
     stranger.write_bytes(make_hall_ca("hall-99").cert_pem)
     with pytest.raises(ssl.SSLCertVerificationError):
         connect(hall.tls_port, kiosk.device.id, password_in(kiosk), ca=stranger)
+
+
+
+def test_a_hall_that_requires_client_certificates_admits_only_devices_holding_one(
+    hall: ProvisionedHall, tmp_path: Path
+) -> None:
+    card = tmp_path / "cert-card"
+    holder = hall.provisioner.add_device(HALL, DeviceKind.SIM, Delivery(directory=card, client_cert=True),
+                                         by=TECHNICIAN)
+    plain = hall.add()
+    port = free_port()
+    lines = security_lines(hall.root / "broker-auth",
+                           ListenerPlan(tls_port=port, tls_bind="127.0.0.1", require_client_cert=True),
+                           run_as=current_user())
+    strict = MosquittoBroker(BrokerOptions(free_port(), tmp_path / "strict", extra_lines=lines))
+    strict.start()
+    try:
+        admitted = connect(port, holder.device.id, password_in(holder), ca=hall.ca_path,
+                           cert=card / "client.crt", key=card / "secrets" / "client.key")
+        hall.probes.append(admitted)
+        assert str(admitted.connack) == "Success"
+        try:
+            refused = connect(port, plain.device.id, password_in(plain), ca=hall.ca_path, wait=False)
+        except ssl.SSLError:
+            return  # TLS 1.2: refused within the handshake
+        # TLS 1.3: the certificate is checked after the handshake; the broker hangs up unanswered.
+        hall.probes.append(refused)
+        wait_until(lambda: refused.disconnects, 10, "the broker to hang up on a device without certificate")
+        assert refused.connack is None or str(refused.connack) != "Success"
+    finally:
+        strict.kill()
