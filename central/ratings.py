@@ -33,6 +33,7 @@ from central.cases.calendar import CalendarGap, WorkCalendar, load_calendar
 from central.cases.timebase import day_of, midnight
 from central.projection import Projection, event_time
 from central.store import CentralStore
+from central.web.auth import Principal, reader, writer
 from edge.runtime.config import Section
 from hallwatch.protocol.envelope import Envelope
 from hallwatch.protocol.events.rating import GRADE_LABELS, Grade
@@ -270,7 +271,7 @@ class RatingBook(Projection):
         `window` or `officer` -> key -> {ratings, satisfied, bad, bad_rectified}."""
         mine: Group = _UNIT_GROUPS.get(group, group)  # type: ignore[assignment]
         where, params = self._where(since_ms, None, None)
-        key = _GROUP_COLUMN[mine]
+        key = _GROUP_COLUMN[mine].replace("hall", "r.hall")  # both tables have a hall column
         rows = self._query(
             f"SELECT {key}, count(r.grade), sum(r.grade IN ('very_satisfied', 'satisfied', "
             "'basically_satisfied')), sum(r.grade IN ('dissatisfied', 'very_dissatisfied')), "
@@ -397,8 +398,6 @@ class FollowUpAction(BaseModel):
 
 def ratings_router(book: RatingBook) -> APIRouter:
     """`/api/ratings/...`: statistics for readers, follow-up actions for writers."""
-    from central.web.auth import Principal, reader, writer
-
     router = APIRouter(prefix="/api/ratings", tags=["ratings"])
 
     @router.get("/satisfaction", summary="Counts per grade, satisfaction, bad and not-rated shares")
@@ -420,7 +419,12 @@ def ratings_router(book: RatingBook) -> APIRouter:
         now = SystemClock().wall_ms()
         return [asdict(f) for f in book.followups(now, hall=hall, state=state, overdue_only=overdue)]
 
-    @router.post("/followups/{hall}/{rating}/{action}", summary="Rectified, called back, or closed")
+    @router.post(
+        "/followups/{hall}/{rating}/{action}",
+        summary="Rectified, called back, or closed",
+        responses={404: {"description": "no follow-up for that rating"},
+                   409: {"description": "the step is out of order (e.g. closed before called back)"}},
+    )
     def act(hall: str, rating: str, action: Literal["rectify", "callback", "close"], body: FollowUpAction,
             who: Annotated[Principal, Depends(writer)]) -> dict[str, Any]:
         from edge.runtime.clock import SystemClock
