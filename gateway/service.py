@@ -243,7 +243,9 @@ class GatewayService:
     def _check_event(self, batch: Batch, envelope: Envelope) -> str | None:
         if envelope.device != batch.sender:
             return f"event of device {envelope.device!r} sent by {batch.sender!r}"
-        return None
+        # A provisioned device counts only once its self-test passed: no half-made device
+        # can look fine (its refused events are kept as dead letters, not lost).
+        return self.registry.event_refusal(envelope.device, envelope.type)
 
     def _save_clock_reference(self, device: str, reference: ClockReference) -> None:
         # Saved so that, after a gateway restart, batches the broker held for us are still
