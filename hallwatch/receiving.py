@@ -102,7 +102,7 @@ class BatchReceiver:
             "batches": 0, "stored": 0, "duplicates": 0, "rejected": 0, "out_of_order": 0,
         }
 
-    def receive(self, topic: str, topic_sender: str, payload: bytes) -> Ack | None:
+    def receive(self, topic: str, topic_sender: str, payload: bytes | bytearray) -> Ack | None:
         """Process one message; return the ack to publish (None when there is no batch to ack)."""
         now = self.clock.wall_ms()
         if len(payload) > MAX_MESSAGE_BYTES:
@@ -210,9 +210,9 @@ class BatchReceiver:
         return AcceptedEvent(stamped, _dump(raw), essential)
 
     def _refuse(
-        self, topic: str, sender: str, payload: bytes, reason: str, batch_id: str | None = None
+        self, topic: str, sender: str, payload: bytes | bytearray, reason: str, batch_id: str | None = None
     ) -> Ack | None:
-        self.store.dead_letter(DeadLetter(topic, sender, reason, payload))
+        self.store.dead_letter(DeadLetter(topic, sender, reason, bytes(payload)))
         self.counters["rejected"] += 1
         log.warning("refused a message from %s on %s: %s", sender, topic, reason)
         if batch_id is None:

@@ -174,7 +174,7 @@ class Uplink:
     def on_commands(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
         self._subscriptions["__commands__"] = handler
 
-    def _apply_ack(self, payload: bytes) -> None:
+    def _apply_ack(self, payload: bytes | bytearray) -> None:
         try:
             ack = Ack.model_validate_json(payload)
         except ValidationError as exc:

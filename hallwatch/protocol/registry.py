@@ -23,7 +23,7 @@ class Body(BaseModel):
 
 @dataclass(frozen=True)
 class EventSpec:
-    type: str
+    name: str
     body: type[BaseModel]
     essential: bool
     """Essential events (tickets, ratings, cases) are never dropped for space;
