@@ -19,13 +19,13 @@ from typing import Any
 
 from central.cases.batch import evaluate
 from central.cases.calendar import WorkCalendar, load_calendar
-from central.cases.chain import canonical_body, verify_records
 from central.cases.engine import Engine
 from central.cases.eventlog import EventLog
 from central.cases.naive import naive_next_change, naive_stage_at
 from central.cases.projection import clock_from_row
 from central.cases.rules import default_rules
 from central.cases.timebase import day_from_date, day_of, midnight, parse_instant
+from central.chain import canonical_body, verify_chain
 from edge.runtime.sqlite import Transaction, open_database
 
 NOW = parse_instant("2026-11-26T10:00")  # Thu; Fri 11-27 is a working day
@@ -250,7 +250,7 @@ def bench_log(directory: Path) -> None:
     single_seconds, _ = _timed(one_per_commit)
     print(f"  (one durable commit per event: {_rate(single, single_seconds)}, fsync-bound)",
           flush=True)
-    verify_seconds, report = _timed(lambda: verify_records(log.records()))
+    verify_seconds, report = _timed(lambda: verify_chain(record.link for record in log.records()))
     assert report.ok
     print(f"  (verify {report.checked:,} records: {_rate(report.checked, verify_seconds)})",
           flush=True)

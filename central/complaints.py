@@ -13,7 +13,6 @@ Every step is appended to a hash-chained log (never updated in place); the
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import sqlite3
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
+from central.chain import EMPTY, Head, Link, canonical_body, verify_chain
 from central.projection import Projection, event_time
 from central.store import CentralStore
 from central.web.settings import ComplaintSettings
@@ -31,7 +31,6 @@ from hallwatch.protocol.envelope import Envelope
 log = logging.getLogger(__name__)
 
 SHANGHAI = timezone(timedelta(hours=8))
-GENESIS = "0" * 64
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS complaint_log (
@@ -413,17 +412,13 @@ class ComplaintDesk(Projection):
 
     def verify(self) -> dict[str, Any]:
         """Recompute the hash chain; name the first row that does not match."""
-        previous = GENESIS
-        count = 0
-        for seq, complaint, type, at, actor, body, prev_hash, digest in self.store.query(
-            "SELECT seq, complaint, type, at, actor, body, prev_hash, hash FROM complaint_log ORDER BY seq"
-        ):
-            expected = chain_hash(previous, complaint, type, at, actor, body)
-            if prev_hash != previous or digest != expected:
-                return {"ok": False, "rows": count, "first_bad_seq": seq, "head": previous}
-            previous = digest
-            count += 1
-        return {"ok": True, "rows": count, "first_bad_seq": None, "head": previous}
+        report = verify_chain(
+            Link(seq, (complaint, type, at, actor), body, prev_hash, digest)
+            for seq, complaint, type, at, actor, body, prev_hash, digest in self.store.query(
+                "SELECT seq, complaint, type, at, actor, body, prev_hash, hash FROM complaint_log "
+                "ORDER BY seq"))
+        return {"ok": report.ok, "rows": report.checked, "first_bad_seq": report.first_bad,
+                "head": report.head.hash}
 
     def holds(self, complaint: str) -> list[dict[str, Any]]:
         return [
@@ -450,14 +445,13 @@ class ComplaintDesk(Projection):
 
     def _append(self, tx: sqlite3.Connection, complaint: str, type: str, at: int, actor: str,
                 body: dict[str, Any]) -> None:
-        row = tx.execute("SELECT hash FROM complaint_log ORDER BY seq DESC LIMIT 1").fetchone()
-        previous = row[0] if row else GENESIS
-        text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        row = tx.execute("SELECT seq, hash FROM complaint_log ORDER BY seq DESC LIMIT 1").fetchone()
+        link = Link.after(Head(*row) if row else EMPTY, (complaint, type, at, actor),
+                          canonical_body(body))
         tx.execute(
-            "INSERT INTO complaint_log (complaint, type, at, actor, body, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (complaint, type, at, actor, text, previous,
-             chain_hash(previous, complaint, type, at, actor, text)),
+            "INSERT INTO complaint_log (seq, complaint, type, at, actor, body, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (link.seq, complaint, type, at, actor, link.body_text, link.prev_hash, link.hash),
         )
 
     @staticmethod
@@ -493,11 +487,6 @@ def hold_command(
         "hold": {"hold_id": hold, "window": window, "from": start, "to": end, "until": until,
                  "who": "central complaint desk", "why": f"complaint {complaint}"},
     }
-
-
-def chain_hash(previous: str, complaint: str, type: str, at: int, actor: str, body: str) -> str:
-    material = json.dumps([previous, complaint, type, at, actor, body], ensure_ascii=False)
-    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def working_days_due(received_ms: int, workdays: int) -> int:

@@ -19,8 +19,6 @@ Wiring (one call, by whoever builds the central service): `attach_ratings(servic
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -31,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from central.cases.calendar import CalendarGap, WorkCalendar, load_calendar
 from central.cases.timebase import day_of, midnight
+from central.chain import EMPTY, Head, Link, verify_chain
 from central.projection import Projection, event_time
 from central.store import CentralStore
 from central.web.auth import Principal, reader, writer
@@ -353,13 +352,11 @@ class RatingBook(Projection):
     @staticmethod
     def _log(tx: sqlite3.Connection, hall: str, rating: str, action: str, actor: str, note: str,
              at: int) -> None:
-        row = tx.execute("SELECT hash FROM rating_followup_log ORDER BY id DESC LIMIT 1").fetchone()
-        prev = row[0] if row else "0" * 64
-        content = json.dumps([prev, hall, rating, action, actor, note, at], ensure_ascii=False)
-        tx.execute("INSERT INTO rating_followup_log (hall, rating, action, actor, note, at, prev_hash, hash) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (hall, rating, action, actor, note, at, prev,
-                    hashlib.sha256(content.encode()).hexdigest()))
+        row = tx.execute("SELECT id, hash FROM rating_followup_log ORDER BY id DESC LIMIT 1").fetchone()
+        link = Link.after(Head(*row) if row else EMPTY, (hall, rating, action, actor, at), note)
+        tx.execute("INSERT INTO rating_followup_log (id, hall, rating, action, actor, note, at, prev_hash, "
+                   "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (link.seq, hall, rating, action, actor, note, at, link.prev_hash, link.hash))
 
     def history(self, hall: str, rating: str) -> list[dict[str, Any]]:
         rows = self._query("SELECT action, actor, note, at FROM rating_followup_log WHERE hall = ? "
@@ -368,15 +365,12 @@ class RatingBook(Projection):
 
     def verify_log(self) -> str | None:
         """None when the follow-up log's hash chain is intact, else where it breaks."""
-        prev = "0" * 64
-        for row_id, hall, rating, action, actor, note, at, prev_hash, digest in self._query(
+        report = verify_chain(
+            Link(row_id, (hall, rating, action, actor, at), note, prev_hash, digest)
+            for row_id, hall, rating, action, actor, note, at, prev_hash, digest in self._query(
                 "SELECT id, hall, rating, action, actor, note, at, prev_hash, hash FROM rating_followup_log "
-                "ORDER BY id"):
-            content = json.dumps([prev, hall, rating, action, actor, note, at], ensure_ascii=False)
-            if prev_hash != prev or hashlib.sha256(content.encode()).hexdigest() != digest:
-                return f"follow-up log row {row_id} does not match its chain"
-            prev = digest
-        return None
+                "ORDER BY id"))
+        return None if report.ok else f"follow-up log row {report.first_bad} does not match its chain"
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Res
 from pydantic import BaseModel
 
 from central.cases.calculator import calculate, parse_hold
-from central.cases.chain import Head
 from central.cases.importer import import_lines
 from central.cases.stages import LimitUnit, Stage
 from central.cases.stats import Figures
 from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownCase
 from central.cases.timebase import instant_from_datetime, parse_instant
 from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
+from central.chain import Head
 from hallwatch.protocol.events.cases import (
     CaseAccepted,
     CaseCompleted,

@@ -105,7 +105,7 @@ def deadline(accepted: str, limit: int, unit: str, suspend: tuple[str, ...],
               help="a head exported earlier: prove the log still extends it")
 def verify(db: Path, calendar_dir: Path | None, rules_path: Path | None, head_file: Path | None) -> None:
     """Check the whole hash-chained case log; name the first bad record."""
-    from central.cases.chain import Head
+    from central.chain import Head
 
     engine = _engine(db, calendar_dir, rules_path)
     published = Head.from_json(head_file.read_text()) if head_file else None

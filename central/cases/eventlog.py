@@ -9,11 +9,13 @@ API server and an import) interleave safely under BEGIN IMMEDIATE.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from central.cases.chain import GENESIS, Head, LogRecord, canonical_body, record_hash
+from central.chain import EMPTY, Head, Link, canonical_body
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS case_events (
@@ -38,6 +40,30 @@ _COLUMNS = "seq, case_id, kind, at, recorded_at, actor, body, prev_hash, hash"
 _INSERT = f"INSERT INTO case_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
+@dataclass(frozen=True)
+class LogRecord:
+    """One row of the case log, exactly as stored."""
+
+    seq: int
+    case_id: str | None
+    kind: str
+    at: int | None
+    recorded_at: int
+    actor: str
+    body_text: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(json.loads(self.body_text))
+
+    @property
+    def link(self) -> Link:
+        return Link(self.seq, (self.case_id, self.kind, self.at, self.recorded_at, self.actor),
+                    self.body_text, self.prev_hash, self.hash)
+
+
 def _record(row: tuple[Any, ...]) -> LogRecord:
     return LogRecord(*row)
 
@@ -54,7 +80,7 @@ class EventLog:
         row = self.connection.execute(
             "SELECT seq, hash FROM case_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        return Head(row[0], row[1]) if row else Head(0, GENESIS)
+        return Head(row[0], row[1]) if row else EMPTY
 
     def reload(self) -> None:
         """Read the head again: call at the start of every write transaction."""
@@ -75,18 +101,15 @@ class EventLog:
         With `pending`, the row is queued there for `insert_many` (a batch of
         records written with one call, in the same transaction) instead of inserted now.
         """
-        seq = self._head.seq + 1
-        text = canonical_body(body)
-        digest = record_hash(self._head.hash, seq, case_id, kind, at, recorded_at, actor, text)
-        record = LogRecord(seq, case_id, kind, at, recorded_at, actor, text, self._head.hash,
-                           digest)
-        row = (seq, case_id, kind, at, recorded_at, actor, text, record.prev_hash, digest)
+        link = Link.after(self._head, (case_id, kind, at, recorded_at, actor), canonical_body(body))
+        row = (link.seq, case_id, kind, at, recorded_at, actor, link.body_text, link.prev_hash,
+               link.hash)
         if pending is None:
             self.connection.execute(_INSERT, row)
         else:
             pending.append(row)
-        self._head = Head(seq, digest)
-        return record
+        self._head = Head(link.seq, link.hash)
+        return LogRecord(*row)
 
     def insert_many(self, rows: list[tuple[Any, ...]]) -> None:
         """Write records queued by `append(..., pending=...)`, in order."""

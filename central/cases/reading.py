@@ -6,8 +6,8 @@ import sqlite3
 from typing import Any
 
 from central.cases.casefile import CaseFile
-from central.cases.chain import LogRecord
 from central.cases.countdown import Countdown
+from central.cases.eventlog import LogRecord
 from central.cases.stages import LADDER, Stage
 from central.cases.timebase import Instant, datetime_from_instant, format_day
 from central.cases.views import CaseLight, CaseView, HoldView, LoggedEvent, StageTimes

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ValidationError
 from central.cases import casefile as cf
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
-from central.cases.chain import Head, VerifyReport, verify_records
 from central.cases.countdown import Countdown, compute
 from central.cases.eventlog import EventLog
 from central.cases.personal import PersonalData
@@ -34,6 +33,7 @@ from central.cases.stages import Limit, LimitUnit, Stage
 from central.cases.stats import Figures, statistics
 from central.cases.timebase import Instant, format_instant
 from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
+from central.chain import Head, VerifyReport, verify_chain
 from edge.runtime.sqlite import Transaction, open_database
 from hallwatch.protocol.events.cases import (
     CaseAccepted,
@@ -416,7 +416,7 @@ class CaseStore:
 
     def verify(self, published: Head | None = None) -> VerifyReport:
         """Check the whole chain; name the first bad record; prove it extends `published`."""
-        return verify_records(self.log.records(), published)
+        return verify_chain((record.link for record in self.log.records()), published)
 
 
 def _parse(model: type[ModelT], value: ModelT | Mapping[str, Any]) -> ModelT:

@@ -165,7 +165,7 @@ def _check_links(store: Any, seqs: list[int]) -> str | None:
         record = store.log.get(seq)
         if record is None:
             return f"record {seq} is missing"
-        if record.expected_hash() != record.hash:
+        if record.link.expected_hash() != record.hash:
             return f"record {seq} was changed after it was written"
         before = store.log.get(seq - 1) if seq > 1 else None
         if seq > 1 and (before is None or before.hash != record.prev_hash):

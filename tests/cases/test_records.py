@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from central.cases.chain import Head, record_hash
 from central.cases.engine import Engine
 from central.cases.store import CaseConflict, EntryRejected, UnknownCase
 from central.cases.timebase import parse_instant as at
+from central.chain import Head, link_hash
 from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry
 
 
@@ -91,7 +91,7 @@ def test_a_rewritten_log_no_longer_extends_the_published_head(
     for seq, case_id, kind, when, recorded_at, actor, body in rows:
         if seq == 3:
             body = body.replace('"limit":5', '"limit":9')
-        digest = record_hash(prev, seq, case_id, kind, when, recorded_at, actor, body)
+        digest = link_hash(prev, (seq, case_id, kind, when, recorded_at, actor), body)
         connection.execute("UPDATE case_events SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
                            (body, prev, digest, seq))
         prev = digest
