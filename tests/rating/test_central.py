@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -125,6 +126,17 @@ def test_a_follow_up_is_rectified_called_back_and_closed_in_that_order(central: 
         "opened", "rectified", "called_back", "closed"]
     assert book.verify_log() is None
     assert book.by("unit", None)["市场监管局"] == {"ratings": 1, "satisfied": 0, "bad": 1, "bad_rectified": 1}
+
+
+def test_an_edited_follow_up_step_is_named_by_the_log_check(central: Central) -> None:
+    central.rating("rating-bad-01", "dissatisfied")
+    central.book.rectify("hall-01", "rating-bad-01", "unit-head", "officer retrained", T0 + HOUR)
+    assert central.book.verify_log() is None
+    with sqlite3.connect(central.store.path) as raw:
+        # Someone with the file drops the guard and softens what was done.
+        raw.execute("DROP TRIGGER rating_followup_log_no_update")
+        raw.execute("UPDATE rating_followup_log SET note = 'nothing' WHERE id = 2")
+    assert central.book.verify_log() == "follow-up log row 2 does not match its chain"
 
 
 def test_an_open_follow_up_past_its_deadline_is_overdue(central: Central) -> None:
