@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,6 +223,20 @@ class SelfTest:
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def checks_as_steps(checks: Iterable[tuple[str, bool, str]]) -> list[Step]:
+    """A role's own hardware checks, already made, as the first steps of the shared self-test."""
+
+    def outcome(passed: bool, detail: str) -> Callable[[], str | None]:
+        def check() -> str | None:
+            if not passed:
+                raise StepFailed(detail)
+            return detail
+
+        return check
+
+    return [Step(name, outcome(passed, detail)) for name, passed, detail in checks]
 
 
 def run_selftest(

@@ -83,15 +83,24 @@ def run(config_path: Path) -> None:
 @CONFIG_OPTION
 @click.option("--snapshots", type=click.Path(path_type=Path), help="where to keep the snapshots")
 @click.option("--timeout", default=15.0, show_default=True, help="seconds per camera")
-def selftest(config_path: Path, snapshots: Path | None, timeout: float) -> None:
-    """Probe every camera with a snapshot and check the disk; exit 1 on any failure."""
+@click.option("--offline", is_flag=True, help="only the recorder's own checks: no broker login, no gateway")
+def selftest(config_path: Path, snapshots: Path | None, timeout: float, offline: bool) -> None:
+    """Probe every camera with a snapshot and check the disk, then the broker login and the round
+    trip to the gateway, which makes a provisioned recorder active; exit 1 on any failure."""
     from edge.camera_recorder.selftest import run_selftest
 
     config = _load(config_path)
     checks = run_selftest(config, snapshot_dir=snapshots, timeout_s=timeout)
     for check in checks:
         click.echo(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-    if not all(check.ok for check in checks):
+    failed = not all(check.ok for check in checks)
+    if not offline:
+        from provisioning.selftest import checks_as_steps
+        from provisioning.selftest import run_selftest as run_with_gateway
+
+        steps = checks_as_steps((c.name, c.ok, c.detail) for c in checks)
+        failed = not run_with_gateway(config, steps, out=click.echo).passed
+    if failed:
         raise SystemExit(1)
 
 

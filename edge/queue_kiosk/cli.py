@@ -110,8 +110,10 @@ def display(config_path: Path) -> None:
 @kiosk.command("selftest")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="kiosk TOML")
 @click.option("--print", "print_sample", is_flag=True, help="also print a sample ticket (spends no number)")
-def selftest(config_path: Path, print_sample: bool) -> None:
-    """Check configuration, storage, printer and fonts; exit 1 if a ticket could not be printed."""
+@click.option("--offline", is_flag=True, help="only the kiosk's own checks: no broker login, no gateway")
+def selftest(config_path: Path, print_sample: bool, offline: bool) -> None:
+    """Check configuration, storage, printer and fonts, then the broker login and the round trip
+    to the gateway, which makes a provisioned kiosk active; exit 1 on any failure."""
     from edge.queue_kiosk.config import KioskConfig
     from edge.queue_kiosk.selftest import run_selftest
 
@@ -120,7 +122,14 @@ def selftest(config_path: Path, print_sample: bool) -> None:
     for check in checks:
         mark = "ok  " if check.ok else ("warn" if check.warning else "FAIL")
         click.echo(f"[{mark}] {check.name}: {check.detail}")
-    if any(not c.ok and not c.warning for c in checks):
+    failed = any(not c.ok and not c.warning for c in checks)
+    if not offline:
+        from provisioning.selftest import checks_as_steps
+        from provisioning.selftest import run_selftest as run_with_gateway
+
+        steps = checks_as_steps((c.name, c.ok or c.warning, c.detail) for c in checks)
+        failed = not run_with_gateway(config, steps, out=click.echo).passed
+    if failed:
         sys.exit(1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -10,6 +11,9 @@ from click.testing import CliRunner
 from edge.queue_kiosk.kiosk import Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
+from gateway.broker import MosquittoBroker
+from gateway.config import GatewayConfig
+from gateway.service import GatewayService
 from hallwatch.cli import main
 from tests.kiosk.conftest import dead_port
 
@@ -49,7 +53,7 @@ def test_selftest_passes_and_prints_a_sample_without_spending_a_number(
     tmp_path: Path, printer: SimulatedPrinter
 ) -> None:
     config = write_config(tmp_path, printer.port)
-    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config), "--print"])
+    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config), "--print", "--offline"])
     assert result.exit_code == 0, result.output
     assert "[ok  ] printer: network: ready" in result.output
     [job] = printer.wait_for_jobs(1)
@@ -59,7 +63,7 @@ def test_selftest_passes_and_prints_a_sample_without_spending_a_number(
 def test_selftest_fails_when_the_printer_is_out_of_paper(tmp_path: Path, printer: SimulatedPrinter) -> None:
     printer.paper_out = True
     config = write_config(tmp_path, printer.port)
-    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config)])
+    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config), "--offline"])
     assert result.exit_code == 1
     assert "[FAIL] printer: network: paper_out" in result.output
 
@@ -92,3 +96,28 @@ def test_diagnostics_reports_the_day_the_tickets_and_the_printer(
     assert snapshot["tickets_today"] == 2 and snapshot["last_ticket"] == "A003"  # slot 1 of 2: 1, 3
     assert snapshot["printer"]["state"] == "ready"
     assert snapshot["outbox"]["events_waiting"] >= 3  # ready + two tickets, gateway unreachable
+
+
+def test_selftest_ends_with_the_broker_login_and_a_round_trip_through_the_gateway(
+    tmp_path: Path, printer: SimulatedPrinter, broker: MosquittoBroker
+) -> None:
+    offline = write_config(tmp_path, printer.port).read_text(encoding="utf-8")
+    path = tmp_path / "online.toml"
+    path.write_text(re.sub(r"\[broker\]\nport = \d+", f"[broker]\nport = {broker.port}", offline),
+                    encoding="utf-8")
+    gateway = GatewayService(GatewayConfig.model_validate({
+        "store_path": str(tmp_path / "gw.sqlite"),
+        "hall_broker": {"port": broker.port}, "central_broker": {"port": broker.port},
+        "devices": {"known": [{"id": "kiosk-1", "kind": "kiosk"}]},
+    }))
+    gateway.start()
+    try:
+        result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(path)])
+        reports = gateway.outbox.query("SELECT count(*) FROM events WHERE type = 'device.selftest'")
+    finally:
+        gateway.stop()
+
+    assert result.exit_code == 0, result.output
+    assert "printer: network: ready" in result.output
+    assert "gateway round trip" in result.output and "FAILED" not in result.output
+    assert reports == [(1,)]  # the technician sees the result on the gateway

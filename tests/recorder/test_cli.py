@@ -35,7 +35,7 @@ def test_selftest_passes_with_a_live_camera_and_keeps_its_snapshot(
 ) -> None:
     camera = make_camera()
     config = write_config(tmp_path, [("cam-1", camera.url)])
-    result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config),
+    result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config), "--offline",
                                        "--snapshots", str(tmp_path / "snaps")])
     assert result.exit_code == 0, result.output
     assert "PASS  camera cam-1" in result.output and "PASS  disk" in result.output
@@ -45,7 +45,7 @@ def test_selftest_passes_with_a_live_camera_and_keeps_its_snapshot(
 def test_selftest_fails_loudly_for_a_dead_camera(tmp_path: Path) -> None:
     dead = f"tcp://127.0.0.1:{free_port()}"
     config = write_config(tmp_path, [("cam-1", dead)])
-    result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config),
+    result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config), "--offline",
                                        "--timeout", "10"])
     assert result.exit_code == 1
     assert "FAIL  camera cam-1" in result.output and "refused" in result.output.lower()
@@ -58,7 +58,7 @@ def test_selftest_never_prints_a_camera_password(tmp_path: Path) -> None:
         'windows = ["w03"]', 'windows = ["w03"]\nusername = "admin"\npassword = "s3cret-pw"'
     )
     config.write_text(text)
-    result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config),
+    result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config), "--offline",
                                        "--timeout", "10"])
     assert result.exit_code == 1
     assert "s3cret-pw" not in result.output
