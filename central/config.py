@@ -36,6 +36,11 @@ class CentralConfig(Section):
     http: HttpSettings = HttpSettings()
     web: WebSettings = WebSettings()
     complaints: ComplaintSettings = ComplaintSettings()
+    provisioning_registry: Path | None = Field(
+        None,
+        description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "
+        "registry follows the gateways' activation reports",
+    )
 
     @property
     def events_path(self) -> Path:

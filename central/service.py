@@ -96,6 +96,10 @@ class CentralService:
         )
         self.store.handlers.extend(
             [self.telemetry, self.complaints, QueueStatsProjection(), ScreenRefresh(self.feed)])
+        if config.provisioning_registry is not None:
+            from provisioning.central import RegistryProjection
+
+            self.store.handlers.append(RegistryProjection(config.provisioning_registry))
         self.engine_cases: EngineCases | None = None
         if cases is None:
             self.engine_cases = open_case_engine(config, self.clock)
