@@ -119,6 +119,8 @@ class GatewayService:
         self._stop.set()
         self.client.disconnect()
         self.client.loop_stop()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=5)  # it writes presence events: let it finish first
         self.forwarder.stop()
         self.outbox.close()
 
