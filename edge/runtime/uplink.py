@@ -73,6 +73,7 @@ class Uplink:
         self.stats = UplinkStats()
         self._heartbeat_extra = heartbeat_extra or (lambda: {})
         self._subscriptions = dict(subscriptions or {})
+        self._on_command: Callable[[mqtt.MQTTMessage], None] | None = None
         self._lock = threading.Lock()
         self._cursor = 0  # last outbox position handed to the broker
         self._inflight: OrderedDict[str, float] = OrderedDict()  # batch id -> monotonic send time
@@ -161,9 +162,10 @@ class Uplink:
         if message.topic == self.topics.ack:
             self._apply_ack(message.payload)
             return
-        handler = self._subscriptions.get(message.topic)
-        if handler is None and mqtt.topic_matches_sub(self.topics.commands, message.topic):
-            handler = self._subscriptions.get("__commands__")
+        if message.topic == self.topics.commands:
+            handler = self._on_command
+        else:
+            handler = self._subscriptions.get(message.topic)
         if handler is None:
             return
         try:
@@ -172,7 +174,8 @@ class Uplink:
             log.exception("uplink %s: handler for %s failed", self.sender_id, message.topic)
 
     def on_commands(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
-        self._subscriptions["__commands__"] = handler
+        """Handle what arrives on this link's commands topic (set before `start()`)."""
+        self._on_command = handler
 
     def _apply_ack(self, payload: bytes | bytearray) -> None:
         try:
