@@ -11,7 +11,7 @@ import paho.mqtt.client as mqtt
 from central.config import CentralConfig
 from central.store import CentralStore
 from edge.runtime.clock import Clock
-from edge.runtime.mqtt import connect_persistent, make_client, reason_text
+from edge.runtime.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
 from hallwatch.protocol.envelope import Batch, Envelope
 from hallwatch.protocol.topics import parse_central_topic
 from hallwatch.receiving import BatchReceiver
@@ -59,13 +59,7 @@ class CentralIngest:
         log.warning("central lost its broker (%s); reconnecting", reason_text(reason))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            self._handle(client, message)
-        except Exception:
-            log.exception("central could not process a message on %s", message.topic)
-            return
-        if message.qos > 0:
-            client.ack(message.mid, message.qos)
+        acknowledge_after(client, message, lambda m: self._handle(client, m))
 
     def _handle(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         parsed = parse_central_topic(message.topic)

@@ -11,7 +11,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from edge.runtime.clock import Clock, SystemClock
-from edge.runtime.mqtt import connect_persistent, make_client, reason_text
+from edge.runtime.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
 from edge.runtime.outbox import Outbox
 from edge.runtime.uplink import Uplink
 from gateway.config import GatewayConfig
@@ -145,15 +145,7 @@ class GatewayService:
             log.warning("gateway lost the hall broker (%s); reconnecting", reason_text(reason))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            self._handle(client, message)
-        except Exception:
-            # Not acknowledged: the broker redelivers after a reconnect and the device
-            # resends after its ack timeout, so nothing is lost while we are unwell.
-            log.exception("gateway could not process a message on %s", message.topic)
-            return
-        if message.qos > 0:
-            client.ack(message.mid, message.qos)
+        acknowledge_after(client, message, lambda m: self._handle(client, m))
 
     def _handle(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         parsed = parse_device_topic(message.topic)

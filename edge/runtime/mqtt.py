@@ -79,8 +79,24 @@ def connect_persistent(
     )
 
 
+def acknowledge_after(
+    client: mqtt.Client, message: mqtt.MQTTMessage, process: Callable[[mqtt.MQTTMessage], None]
+) -> None:
+    """For a receiver with `manual_ack`: PUBACK a message only once `process` has committed it.
+
+    Not acknowledged, the broker redelivers it after a reconnect and the sender resends
+    it after its ack timeout, so nothing is lost while the receiver is unwell.
+    """
+    try:
+        process(message)
+    except Exception:
+        log.exception("could not process a message on %s; it will come again", message.topic)
+        return
+    if message.qos > 0:
+        client.ack(message.mid, message.qos)
+
+
 def reason_text(reason_code: object) -> str:
     return str(getattr(reason_code, "getName", lambda: reason_code)())
 
 
-MessageHandler = Callable[[mqtt.MQTTMessage], None]
