@@ -115,6 +115,11 @@ class GatewayService:
         self._sweeper.start()
         log.info("gateway %s serving hall %s", self.id, self.hall)
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the gateway stops: timers of domain handlers end on it."""
+        return self._stop
+
     def stop(self) -> None:
         self._stop.set()
         self.client.disconnect()

@@ -75,7 +75,7 @@ class RatingDesk:
         service = self._service
         if service is None or self._timer is not None:
             return
-        stop: threading.Event = service._stop  # the gateway's stop signal; it offers no other hook
+        stop = service.stopping
 
         def settle_late() -> None:
             while not stop.wait(min(5.0, self.settings.defer_s / 4)):
