@@ -52,6 +52,12 @@ def test_segments_appear_are_indexed_durably_and_play(
     assert coverage and coverage[0]["camera"] == "cam-1" and coverage[0]["segments"] >= 3
 
 
+def ffmpeg_command_line(pid: int) -> list[bytes] | None:
+    """The child's argv once it has exec'd ffmpeg (between fork and exec it is the recorder's)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return argv if b"-segment_time" in argv else None
+
+
 def test_recording_is_stream_copy_into_mpegts_segments_on_the_clock(
     tmp_path: Path, make_camera: Callable[[], TestPatternCamera],
     make_recorder: Callable[..., Recorder],
@@ -59,7 +65,7 @@ def test_recording_is_stream_copy_into_mpegts_segments_on_the_clock(
     recorder = make_recorder(one_camera(tmp_path, make_camera()))
     supervisor = recorder.supervisors["cam-1"]
     pid = wait_for(lambda: supervisor.status.pid, what="ffmpeg to start")
-    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    argv = wait_for(lambda: ffmpeg_command_line(pid), what="ffmpeg's command line")
     assert argv[argv.index(b"-c"):argv.index(b"-c") + 2] == [b"-c", b"copy"]
     assert b"-segment_atclocktime" in argv and b"mpegts" in argv
     assert not any(b"lib" in arg and b"264" in arg for arg in argv)  # no encoder anywhere
