@@ -145,7 +145,9 @@ def provision_demo_hall(
             'id = "central"', f"data_dir = {_q(root / 'central')}",
             "[broker]", f"port = {broker_port}", f"username = {_q(central_user('central'))}",
             f"password_file = {_q(secrets / (central_user('central') + '.password'))}",
-            "[ingest]", f"halls = [{{hall = {_q(hall)}, gateway = {_q(gateway)}}}]", "",
+            "[ingest]", f"halls = [{{hall = {_q(hall)}, gateway = {_q(gateway)}}}]",
+            "[http]", "port = 0",  # any free port: the demo hall may run beside another central
+            "",
         ]).encode())
         lines = security_lines(broker_dir, ListenerPlan(tls_port=tls_port, tls_bind="127.0.0.1"),
                                run_as=current_user())
