@@ -18,7 +18,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy hallwatch edge gateway central provisioning
+	$(VENV)/bin/mypy contract spine hallwatch edge gateway central provisioning
 
 setup: system-packages $(STAMP)
 

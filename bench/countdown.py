@@ -26,7 +26,7 @@ from central.cases.projection import clock_from_row
 from central.cases.rules import default_rules
 from central.cases.timebase import day_from_date, day_of, midnight, parse_instant
 from central.chain import canonical_body, verify_chain
-from edge.runtime.sqlite import Transaction, open_database
+from spine.sqlite import Transaction, open_database
 
 NOW = parse_instant("2026-11-26T10:00")  # Thu; Fri 11-27 is a working day
 TOMORROW = midnight(day_of(NOW) + 1)

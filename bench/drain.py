@@ -24,11 +24,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from edge.runtime.clock import SystemClock
-from edge.runtime.config import OutboxSettings
-from edge.runtime.outbox import Outbox
-from edge.runtime.recorder import EventRecorder
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
+from spine.clock import SystemClock
+from spine.config import OutboxSettings
+from spine.outbox import Outbox
+from spine.recorder import EventRecorder
 
 PAYLOAD_PAD = "x" * 80  # a ticket or rating event is about 300 bytes on the wire
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
 
 IDLE_SECONDS = 10.0
 

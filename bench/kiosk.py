@@ -30,7 +30,7 @@ from gpiozero.pins.mock import MockFactory
 from edge.queue_kiosk.config import KioskConfig
 from edge.queue_kiosk.kiosk import Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
 
 HALL_NAME = "肃州区政务服务中心"
 

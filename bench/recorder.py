@@ -29,7 +29,7 @@ from edge.camera_recorder.index import SCHEMA, FootageIndex
 from edge.camera_recorder.reconcile import ALIVE_KEY, reconcile
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.testsource import TestPatternCamera, encode_test_clip
-from edge.runtime.clock import SimulatedClock
+from spine.clock import SimulatedClock
 
 CAMERAS = 21
 SEGMENT_MS = 60_000

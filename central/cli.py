@@ -10,7 +10,7 @@ import click
 from central.cases.cli import register_case_commands
 from central.config import CentralConfig
 from edge.runtime.agent import install_signal_handlers
-from edge.runtime.config import ConfigError, load_config
+from spine.config import ConfigError, load_config
 
 
 @click.group(name="central")

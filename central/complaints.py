@@ -25,8 +25,8 @@ from central.chain import EMPTY, Head, Link, canonical_body, verify_chain
 from central.projection import Projection, event_time
 from central.store import CentralStore
 from central.web.settings import ComplaintSettings
-from hallwatch.privacy import redact
-from hallwatch.protocol.envelope import Envelope
+from contract.envelope import Envelope
+from contract.privacy import redact
 
 log = logging.getLogger(__name__)
 
@@ -519,7 +519,7 @@ def iso(ms: int) -> str:
 
 
 def _masked(body: dict[str, Any]) -> dict[str, Any]:
-    from hallwatch.privacy import mask_phone
+    from contract.privacy import mask_phone
 
     out = dict(body)
     if out.get("phone"):

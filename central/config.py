@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from central.web.settings import ComplaintSettings, WebSettings
-from edge.runtime.config import BrokerSettings, Section
+from spine.config import BrokerSettings, Section
 
 
 class HallEntry(Section):

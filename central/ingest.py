@@ -10,11 +10,11 @@ import paho.mqtt.client as mqtt
 
 from central.config import CentralConfig
 from central.store import CentralStore
-from edge.runtime.clock import Clock
-from edge.runtime.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
-from hallwatch.protocol.envelope import Batch, Envelope
-from hallwatch.protocol.topics import parse_central_topic
-from hallwatch.receiving import BatchReceiver
+from contract.envelope import Batch, Envelope
+from contract.topics import parse_central_topic
+from spine.clock import Clock
+from spine.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
+from spine.receiver import BatchReceiver
 
 log = logging.getLogger(__name__)
 

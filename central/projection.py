@@ -13,8 +13,8 @@ import sqlite3
 from typing import Any
 
 from central.store import CentralStore
-from hallwatch.protocol.envelope import Envelope
-from hallwatch.receiving import AcceptedEvent
+from contract.envelope import Envelope
+from spine.receiver import AcceptedEvent
 
 CURSOR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_cursor (

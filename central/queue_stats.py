@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hallwatch.receiving import AcceptedEvent
+from spine.receiver import AcceptedEvent
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS queue_segments (

@@ -33,9 +33,9 @@ from central.chain import EMPTY, Head, Link, verify_chain
 from central.projection import Projection, event_time
 from central.store import CentralStore
 from central.web.auth import Principal, reader, writer
-from edge.runtime.config import Section
-from hallwatch.protocol.envelope import Envelope
-from hallwatch.protocol.events.rating import GRADE_LABELS, Grade
+from contract.envelope import Envelope
+from contract.events.rating import GRADE_LABELS, Grade
+from spine.config import Section
 
 if TYPE_CHECKING:
     from central.service import CentralService
@@ -408,7 +408,7 @@ def ratings_router(book: RatingBook) -> APIRouter:
         hall: str | None = None, state: str | None = None,
         overdue: Annotated[bool, Query(description="only overdue ones")] = False,
     ) -> list[dict[str, Any]]:
-        from edge.runtime.clock import SystemClock
+        from spine.clock import SystemClock
 
         now = SystemClock().wall_ms()
         return [asdict(f) for f in book.followups(now, hall=hall, state=state, overdue_only=overdue)]
@@ -421,7 +421,7 @@ def ratings_router(book: RatingBook) -> APIRouter:
     )
     def act(hall: str, rating: str, action: Literal["rectify", "callback", "close"], body: FollowUpAction,
             who: Annotated[Principal, Depends(writer)]) -> dict[str, Any]:
-        from edge.runtime.clock import SystemClock
+        from spine.clock import SystemClock
 
         step = {"rectify": book.rectify, "callback": book.callback, "close": book.close}[action]
         try:

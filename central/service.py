@@ -28,9 +28,9 @@ from central.web.feed import ChangeFeed
 from central.web.hallfigures import QueueToday
 from central.web.labels import look
 from central.web.server import HttpServer
-from edge.runtime.clock import Clock, SystemClock
-from hallwatch.protocol.topics import gateway_link
-from hallwatch.receiving import AcceptedEvent
+from contract.topics import gateway_link
+from spine.clock import Clock, SystemClock
+from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
 

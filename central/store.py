@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from edge.runtime.clock import Clock
-from edge.runtime.sqlite import Transaction, open_database
-from hallwatch.protocol.topics import parse_central_topic
-from hallwatch.receiving import (
+from contract.topics import parse_central_topic
+from spine.clock import Clock
+from spine.receiver import (
     RECEIVER_SCHEMA,
     AcceptedEvent,
     DeadLetter,
@@ -21,6 +20,7 @@ from hallwatch.receiving import (
     read_stream_position,
     store_dead_letter,
 )
+from spine.sqlite import Transaction, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -17,7 +17,7 @@ from typing import Any
 
 from central.projection import Projection, event_time
 from central.store import CentralStore
-from hallwatch.protocol.envelope import Envelope
+from contract.envelope import Envelope
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tm_devices (

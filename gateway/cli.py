@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from edge.runtime.agent import install_signal_handlers
-from edge.runtime.config import ConfigError, load_config
 from gateway.config import GatewayConfig
+from spine.config import ConfigError, load_config
 
 
 @click.group(name="gateway")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from edge.runtime.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
+from contract.topics import check_identifier
 from gateway.queue.settings import QueueSettings
 from gateway.ratings.settings import RatingGatewaySettings
-from hallwatch.protocol.topics import check_identifier
+from spine.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
 
 
 class GatewayIdentity(Section):

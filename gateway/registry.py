@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from edge.runtime.outbox import Outbox
+from contract.events.provisioning import SELFTEST_RESULT_COMMAND
+from contract.topics import Channel, device_topic
 from gateway.config import DevicePolicy
 from gateway.store import HandlerContext
-from hallwatch.protocol.events.provisioning import SELFTEST_RESULT_COMMAND
-from hallwatch.protocol.topics import Channel, device_topic
-from hallwatch.receiving import AcceptedEvent
+from spine.outbox import Outbox
+from spine.receiver import AcceptedEvent
 
 if TYPE_CHECKING:
     from gateway.service import GatewayService
@@ -298,7 +298,7 @@ BrokerReload = Callable[[], bool]
 def broker_reload_from_env() -> BrokerReload:
     """How this gateway makes its broker reread passwords and ACL: `HALLWATCH_BROKER_RELOAD`
     is `systemd:<unit>` (the default, hallwatch-broker.service), `pid:<pid>` or `none`."""
-    from provisioning.brokerconf import reload_pid, systemd_reload
+    from spine.broker.security import reload_pid, systemd_reload
 
     spec = os.environ.get("HALLWATCH_BROKER_RELOAD", "systemd:hallwatch-broker.service")
     method, _, arg = spec.partition(":")
@@ -336,7 +336,7 @@ class RegistrySync:
         log.info("registry version %d applied: %s", state.version, summary(state)["devices"])
 
     def apply(self, state: HallState) -> bool:
-        from provisioning.brokerconf import write_access_files
+        from spine.broker.security import write_access_files
 
         registry = self.service.registry
         if state.version < registry.sync_version():

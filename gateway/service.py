@@ -10,25 +10,25 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge.runtime.clock import Clock, SystemClock
-from edge.runtime.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
-from edge.runtime.outbox import Outbox
-from edge.runtime.uplink import Uplink
-from gateway.config import GatewayConfig
-from gateway.presence import ClockReference, PresenceTracker
-from gateway.queue.handler import queue_commands, queue_handler
-from gateway.ratings.handler import rating_handler
-from gateway.registry import DeviceRegistry, attach_provisioning
-from gateway.store import GatewayHandler, GatewayStore
-from hallwatch.protocol.envelope import Batch, Envelope
-from hallwatch.protocol.topics import (
+from contract.envelope import Batch, Envelope
+from contract.topics import (
     Channel,
     device_topic,
     gateway_link,
     hall_devices_filter,
     parse_device_topic,
 )
-from hallwatch.receiving import BatchReceiver
+from gateway.config import GatewayConfig
+from gateway.presence import ClockReference, PresenceTracker
+from gateway.queue.handler import queue_commands, queue_handler
+from gateway.ratings.handler import rating_handler
+from gateway.registry import DeviceRegistry, attach_provisioning
+from gateway.store import GatewayHandler, GatewayStore
+from spine.clock import Clock, SystemClock
+from spine.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
+from spine.outbox import Outbox
+from spine.receiver import BatchReceiver
+from spine.uplink import Uplink
 
 log = logging.getLogger(__name__)
 

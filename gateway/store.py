@@ -13,12 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from edge.runtime.clock import Clock
-from edge.runtime.outbox import Outbox, PendingEvent
-from edge.runtime.recorder import dump_json
-from hallwatch.protocol import PROTOCOL_VERSION
-from hallwatch.protocol.registry import spec_for
-from hallwatch.receiving import (
+from contract import PROTOCOL_VERSION
+from contract.registry import spec_for
+from spine.clock import Clock
+from spine.outbox import Outbox, PendingEvent
+from spine.receiver import (
     RECEIVER_SCHEMA,
     AcceptedEvent,
     DeadLetter,
@@ -27,6 +26,7 @@ from hallwatch.receiving import (
     read_stream_position,
     store_dead_letter,
 )
+from spine.recorder import dump_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rating": ("edge.rating_terminal.cli:rating", "The window satisfaction terminal agent."),
     "recorder": ("edge.camera_recorder.cli:recorder", "The camera recorder agent."),
     "provision": ("provisioning.cli:provision", "Provision halls, windows and devices."),
-    "device": ("edge.runtime.cli:device", "Generic device commands: simulate, diagnostics, schema."),
+    "device": ("edge.runtime.simulate:device", "Generic device commands: simulate, diagnostics, schema."),
     "demo": ("hallwatch.demo:demo", "Run a simulated hall end to end."),
 }
 

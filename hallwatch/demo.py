@@ -24,10 +24,10 @@ import click
 
 from central.service import CentralService
 from edge.runtime.agent import AgentConfig, EdgeAgent, install_signal_handlers
-from edge.runtime.config import BrokerSettings
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
+from spine.config import BrokerSettings
 
 log = logging.getLogger(__name__)
 

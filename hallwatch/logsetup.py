@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from hallwatch.privacy import redact
+from contract.privacy import redact
 
 
 class RedactingFilter(logging.Filter):

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioning.files import (
+from provisioning.model import Device, Hall
+from provisioning.roles import check_agent_config, settings_toml
+from spine.files import (
     FileEntry,
     IncompleteBundle,
     verify_directory,
     write_directory_atomic,
     write_file_atomic,
 )
-from provisioning.model import Device, Hall
-from provisioning.roles import check_agent_config, settings_toml
 
 PASSWORD_FILE = "secrets/mqtt.password"
 CLIENT_KEY = "secrets/client.key"

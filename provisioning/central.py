@@ -12,9 +12,9 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from hallwatch.receiving import AcceptedEvent
 from provisioning.model import DeviceState
 from provisioning.registry import Registry, RegistryError
+from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ import click
 
 from provisioning.bundle import Layout, install_bundle
 from provisioning.enrolment import EnrolmentError
-from provisioning.files import IncompleteBundle, write_directory_atomic
 from provisioning.home import DEFAULT_HOME, Home
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.registry import RegistryError
 from provisioning.syncconfig import load_sync
 from provisioning.workflow import Delivery, Handover, Provisioner
+from spine.files import IncompleteBundle, write_directory_atomic
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ def hall_sync(ctx: click.Context, hall: str) -> None:
 @click.pass_context
 def hall_state(ctx: click.Context, hall: str, out: Path) -> None:
     """Write the hall's registry for its gateway (`hall provision gateway apply` there)."""
-    from provisioning.files import write_file_atomic
     from provisioning.hallstate import build_hall_state
+    from spine.files import write_file_atomic
 
     with _open(ctx) as p:
         state = build_hall_state(p.registry, hall)
@@ -486,9 +486,9 @@ def central_bundle_command(ctx: click.Context, to: Path, hosts: tuple[str, ...],
 @click.pass_context
 def central_apply(ctx: click.Context, broker_dir: Path, reload_spec: str) -> None:
     """On central: rewrite central's broker logins from the registry and reload it."""
-    from provisioning.brokerconf import write_access_files
     from provisioning.hallstate import central_accounts
     from provisioning.syncconfig import reloader
+    from spine.broker.security import write_access_files
 
     with _open(ctx) as p:
         accounts = central_accounts(p.registry)

@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.broker import free_port
-from provisioning.access import Role, central_user, gateway_forward_user, gateway_ingest_user
-from provisioning.brokerconf import ListenerPlan, current_user, security_lines, write_tls_files
 from provisioning.bundle import Layout, install_bundle
-from provisioning.files import write_file_atomic
 from provisioning.hallstate import build_hall_state, central_accounts
 from provisioning.home import Home
 from provisioning.local import LocalHallSync
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.workflow import Delivery, Provisioner
+from spine.broker.access import Role, central_user, gateway_forward_user, gateway_ingest_user
+from spine.broker.runner import free_port
+from spine.broker.security import ListenerPlan, current_user, security_lines, write_tls_files
+from spine.files import write_file_atomic
 
 DEMO_TECHNICIAN = "demo-technician"
 DemoDevice = tuple[DeviceKind, str | None, dict[str, Any]]

@@ -16,8 +16,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hallwatch.protocol.registry import describe_error
-from provisioning.files import write_file_atomic
+from contract.registry import describe_error
+from spine.files import write_file_atomic
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provisioning.access import Account, Role
 from provisioning.devconfig import DeviceConfig
 from provisioning.model import Device, DeviceState
 from provisioning.registry import Registry
+from spine.broker.access import Account, Role
 
 SYNC_COMMAND = "registry.sync"
 

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.files import write_file_atomic
 from provisioning.pki import KeyPair, make_hall_ca, make_server_cert
+from spine.files import write_file_atomic
 
 DEFAULT_HOME = Path(os.environ.get("HALLWATCH_PROVISIONING_HOME", "var/provisioning"))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from provisioning.files import write_file_atomic
 from provisioning.model import Device
+from spine.files import write_file_atomic
 
 
 def label_payload(device: Device) -> str:

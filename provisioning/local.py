@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.runtime.sqlite import Transaction, open_database
 from gateway.registry import SCHEMA, apply_hall_state, missing_columns
-from provisioning.access import Account
-from provisioning.brokerconf import write_access_files
 from provisioning.hallstate import HallState
+from spine.broker.access import Account
+from spine.broker.security import write_access_files
+from spine.sqlite import Transaction, open_database
 
 
 def apply_to_gateway_store(state: HallState, store_path: Path) -> None:

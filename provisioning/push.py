@@ -6,9 +6,9 @@ import logging
 import threading
 from typing import Any
 
-from edge.runtime.config import BrokerSettings
-from edge.runtime.mqtt import make_client, reason_text
 from provisioning.hallstate import HallState, summary
+from spine.config import BrokerSettings
+from spine.mqtt import make_client, reason_text
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edge.runtime.sqlite import Transaction, open_database
-from hallwatch.protocol.topics import check_identifier
+from contract.topics import check_identifier
 from provisioning.model import Device, DeviceKind, DeviceState, Hall, Window, hardware_json
+from spine.sqlite import Transaction, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS halls (

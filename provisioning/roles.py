@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from edge.runtime.config import format_validation_error
 from provisioning.model import DeviceKind
+from spine.config import format_validation_error
 
 RESERVED = frozenset({"device", "broker", "outbox", "data_dir"})
 """Identity, credentials and state location belong to provisioning, never to settings."""

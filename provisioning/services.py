@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from gateway.broker import BrokerOptions, render_config
-from provisioning.access import (
+from provisioning.bundle import Layout, placed
+from provisioning.hallstate import build_hall_state, central_accounts
+from provisioning.workflow import Provisioner
+from spine.broker.access import (
     Role,
     central_user,
     gateway_forward_user,
@@ -19,7 +21,8 @@ from provisioning.access import (
     render_acl,
     render_password_file,
 )
-from provisioning.brokerconf import (
+from spine.broker.runner import BrokerOptions, render_config
+from spine.broker.security import (
     ACL,
     CA_CERT,
     PASSWORDS,
@@ -28,10 +31,7 @@ from provisioning.brokerconf import (
     ListenerPlan,
     security_lines,
 )
-from provisioning.bundle import Layout, placed
-from provisioning.files import FileEntry
-from provisioning.hallstate import build_hall_state, central_accounts
-from provisioning.workflow import Provisioner
+from spine.files import FileEntry
 
 HALL_BROKER_LOCAL_PORT = 1883
 CENTRAL_BROKER_PORT = 8883
@@ -112,7 +112,7 @@ def central_bundle(
     home = provisioner.home
     central_password = provisioner.central_login(central_user(central_id), Role.CENTRAL, by=by)
     tool_password = provisioner.central_login(provisioner_user(central_id), Role.PROVISIONER, by=by)
-    from provisioning.files import write_file_atomic
+    from spine.files import write_file_atomic
 
     write_file_atomic(home.provisioner_password_path, tool_password.encode() + b"\n", secret=True)
     write_file_atomic(home.root / "sync.toml", "\n".join([

@@ -18,12 +18,12 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.runtime.config import BrokerSettings, ConfigError, format_validation_error
-from provisioning.brokerconf import reload_pid, systemd_reload
 from provisioning.hallstate import HallState
 from provisioning.home import Home
 from provisioning.local import LocalHallSync
 from provisioning.push import push_hall_state
+from spine.broker.security import reload_pid, systemd_reload
+from spine.config import BrokerSettings, ConfigError, format_validation_error
 
 
 def reloader(spec: str) -> Callable[[], bool]:

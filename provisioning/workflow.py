@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioning import enrolment
-from provisioning.access import Role, gateway_forward_user, gateway_ingest_user
 from provisioning.bundle import Layout, device_bundle, write_bundle
-from provisioning.files import FileEntry
 from provisioning.hallstate import HallState, build_hall_state
 from provisioning.home import Home
 from provisioning.label import write_label
@@ -31,6 +29,8 @@ from provisioning.passwords import mosquitto_hash, new_password
 from provisioning.pki import make_client_cert
 from provisioning.registry import Registry, RegistryError, now_ms
 from provisioning.roles import SettingsError
+from spine.broker.access import Role, gateway_forward_user, gateway_ingest_user
+from spine.files import FileEntry
 
 log = logging.getLogger(__name__)
 

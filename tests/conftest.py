@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownC
 from central.cases.timebase import instant_from_datetime, parse_instant
 from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
 from central.chain import Head
-from hallwatch.protocol.events.cases import (
+from contract.events.cases import (
     CaseAccepted,
     CaseCompleted,
     CaseCompletionConfirmed,

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from hallwatch.privacy import mask_phone
+from contract.privacy import mask_phone
 
 PHONE_FIELDS = ("contact_phone", "officer_phone")
 

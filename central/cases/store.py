@@ -34,8 +34,7 @@ from central.cases.stats import Figures, statistics
 from central.cases.timebase import Instant, format_instant
 from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
 from central.chain import Head, VerifyReport, verify_chain
-from edge.runtime.sqlite import Transaction, open_database
-from hallwatch.protocol.events.cases import (
+from contract.events.cases import (
     CaseAccepted,
     CaseCompleted,
     CaseCompletionConfirmed,
@@ -43,6 +42,7 @@ from hallwatch.protocol.events.cases import (
     CaseResumed,
     CaseSuspended,
 )
+from spine.sqlite import Transaction, open_database
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)

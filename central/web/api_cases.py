@@ -11,7 +11,7 @@ from central.web.caseport import STAGES, CaseFilter
 from central.web.context import CentralContext
 from central.web.labels import look
 from central.web.models import NOT_FOUND, CaseHistoryOut, CaseOut, CasePage, StatisticsRow
-from hallwatch.privacy import mask_phone
+from contract.privacy import mask_phone
 
 router = APIRouter(prefix="/api", tags=["cases"], dependencies=[Depends(reader)])
 

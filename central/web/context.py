@@ -10,7 +10,7 @@ from central.complaints import ComplaintDesk
 from central.store import CentralStore
 from central.web.caseport import CaseBoard, NoCases
 from central.web.feed import ChangeFeed
-from edge.runtime.clock import Clock
+from spine.clock import Clock
 
 
 class RatingSource(Protocol):

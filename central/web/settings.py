@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
-from edge.runtime.config import Section
+from spine.config import Section
 
 
 class Role(StrEnum):

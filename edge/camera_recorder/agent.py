@@ -8,13 +8,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contract.topics import Channel, device_topic
 from edge.camera_recorder.camera import CameraBackend
 from edge.camera_recorder.commands import handle_payload
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.service import DiskProbe, Recorder
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.clock import Clock
-from hallwatch.protocol.topics import Channel, device_topic
+from spine.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from edge.camera_recorder.config import RecorderConfig
-from edge.runtime.config import ConfigError, load_config
+from spine.config import ConfigError, load_config
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ def selftest(config_path: Path, snapshots: Path | None, timeout: float, offline:
         click.echo(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     failed = not all(check.ok for check in checks)
     if not offline:
-        from provisioning.selftest import checks_as_steps
-        from provisioning.selftest import run_selftest as run_with_gateway
+        from edge.runtime.selftest import checks_as_steps
+        from edge.runtime.selftest import run_selftest as run_with_gateway
 
         steps = checks_as_steps((c.name, c.ok, c.detail) for c in checks)
         failed = not run_with_gateway(config, steps, out=click.echo).passed

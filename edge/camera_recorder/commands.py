@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from contract.registry import describe_error
 from edge.camera_recorder.holds import HoldRefused, HoldRequest, ReleaseRequest
 from edge.camera_recorder.times import iso
-from hallwatch.protocol.registry import describe_error
 
 if TYPE_CHECKING:
     from edge.camera_recorder.service import Recorder

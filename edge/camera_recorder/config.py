@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from edge.runtime.agent import AgentConfig
-from edge.runtime.config import Section
+from spine.config import Section
 
 GIB = 1024**3
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -10,7 +10,7 @@ from typing import Any
 from edge.camera_recorder.agent import RecorderAgent
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.testsource import TestPatternCamera, encode_test_clip
-from edge.runtime.config import BrokerSettings
+from spine.config import BrokerSettings
 
 log = logging.getLogger(__name__)
 

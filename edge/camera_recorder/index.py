@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.camera_recorder.retention import PruneCause, SegmentRef, Victim
-from edge.runtime.sqlite import Transaction, open_database
+from spine.sqlite import Transaction, open_database
 
 SCHEMA_VERSION = "1"
 MAX_SEGMENT_MS = 3_600_000  # segment_s is at most an hour: bounds time-range lookups

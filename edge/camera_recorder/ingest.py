@@ -14,7 +14,7 @@ from edge.camera_recorder.segments import (
     parse_segment_name,
     trim_to_whole_packets,
 )
-from edge.runtime.clock import Clock
+from spine.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from edge.camera_recorder.ffmpeg import SegmentListReader
 from edge.camera_recorder.index import FootageIndex, GapCause
 from edge.camera_recorder.ingest import SegmentIngest
 from edge.camera_recorder.segments import RUNS_DIR, day_folder, parse_segment_name
-from edge.runtime.clock import Clock
+from spine.clock import Clock
 
 log = logging.getLogger(__name__)
 

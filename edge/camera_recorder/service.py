@@ -43,8 +43,8 @@ from edge.camera_recorder.retention import (
     plan_prune,
 )
 from edge.camera_recorder.supervisor import CameraStatus, CameraSupervisor
-from edge.runtime.clock import Clock, SystemClock
-from edge.runtime.outbox import OutboxFull
+from spine.clock import Clock, SystemClock
+from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
 

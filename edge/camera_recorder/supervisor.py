@@ -24,7 +24,7 @@ from edge.camera_recorder.config import CameraSettings, RecorderSettings
 from edge.camera_recorder.index import FootageIndex, GapCause, Segment
 from edge.camera_recorder.ingest import SegmentIngest
 from edge.camera_recorder.segments import RUNS_DIR, day_folder, ensure_day_folders
-from edge.runtime.clock import Clock
+from spine.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
+from contract.events.queue import PHONE, WindowActionKind
+from contract.privacy import mask_phone
 from edge.queue_kiosk.config import CallerConfig
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.keypad import Keypad, KeyPress
-from edge.runtime.outbox import OutboxFull
-from hallwatch.privacy import mask_phone
-from hallwatch.protocol.events.queue import PHONE, WindowActionKind
+from edge.runtime.hardware.keys import Keypad, KeyPress
+from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
 

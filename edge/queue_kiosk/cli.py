@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from edge.runtime.config import ConfigError, load_config
+from spine.config import ConfigError, load_config
 
 
 @click.group(name="kiosk")
@@ -28,7 +28,7 @@ def _load(model: Any, path: Path) -> Any:
 def _keypad(settings: Any) -> Any:
     if settings is None:
         return None
-    from edge.runtime.keypad.factory import KeypadUnavailable, build_keypad
+    from edge.runtime.hardware.factory import KeypadUnavailable, build_keypad
 
     try:
         return build_keypad(settings)
@@ -124,8 +124,8 @@ def selftest(config_path: Path, print_sample: bool, offline: bool) -> None:
         click.echo(f"[{mark}] {check.name}: {check.detail}")
     failed = any(not c.ok and not c.warning for c in checks)
     if not offline:
-        from provisioning.selftest import checks_as_steps
-        from provisioning.selftest import run_selftest as run_with_gateway
+        from edge.runtime.selftest import checks_as_steps
+        from edge.runtime.selftest import run_selftest as run_with_gateway
 
         steps = checks_as_steps((c.name, c.ok or c.warning, c.detail) for c in checks)
         failed = not run_with_gateway(config, steps, out=click.echo).passed

@@ -1,7 +1,7 @@
 """The kiosk's and the window caller's configuration (TOML): services, numbering, printer, inputs.
 
 Every key is documented in docs/kiosk.md. Validation lists every wrong key at
-once (`edge.runtime.config.load_config`).
+once (`spine.config.load_config`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from edge.runtime.agent import AgentConfig
-from edge.runtime.config import Section
-from edge.runtime.keypad.settings import KeypadSettings
+from edge.runtime.hardware.settings import KeypadSettings
+from spine.config import Section
 
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 

@@ -21,8 +21,8 @@ from edge.queue_kiosk.config import CallerConfig, KioskConfig
 from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
-from edge.runtime.config import BrokerSettings
-from edge.runtime.keypad import SimulatedKeypad
+from edge.runtime.hardware.keys import SimulatedKeypad
+from spine.config import BrokerSettings
 
 log = logging.getLogger(__name__)
 

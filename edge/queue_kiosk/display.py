@@ -13,9 +13,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge.runtime.config import BrokerSettings
-from edge.runtime.mqtt import make_client
-from hallwatch.protocol.topics import hall_topic
+from contract.topics import hall_topic
+from spine.config import BrokerSettings
+from spine.mqtt import make_client
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contract.events.queue import PrinterState, RefusalReason
 from edge.queue_kiosk.board import HallBoard, issued_today, people_ahead, unseen
 from edge.queue_kiosk.config import KioskConfig, ServiceSettings
 from edge.queue_kiosk.entry import CodeEntered, EntryRejected, KeypadEntry, ServiceChosen
@@ -35,10 +36,9 @@ from edge.queue_kiosk.printer.status import PrinterHealth
 from edge.queue_kiosk.store import Appointment, KioskStore
 from edge.queue_kiosk.ticket import Ticket, TicketLayout, qr_payload
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.clock import Clock
-from edge.runtime.keypad import Keypad, KeyPress
-from edge.runtime.outbox import OutboxFull
-from hallwatch.protocol.events.queue import PrinterState, RefusalReason
+from edge.runtime.hardware.keys import Keypad, KeyPress
+from spine.clock import Clock
+from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
+from contract.events.queue import PrinterState
 from edge.queue_kiosk.config import KioskConfig
 from edge.queue_kiosk.hours import HallCalendar
 from edge.queue_kiosk.lettering import Letterer, discover_fonts, gbk_bytes
 from edge.queue_kiosk.printer.link import PrinterUnavailable, open_link
 from edge.queue_kiosk.store import KioskStore
 from edge.queue_kiosk.ticket import Ticket, TicketLayout, qr_payload
-from edge.runtime.clock import SystemClock
-from edge.runtime.outbox import Outbox
-from hallwatch.protocol.events.queue import PrinterState
+from spine.clock import SystemClock
+from spine.outbox import Outbox
 
 
 @dataclass(frozen=True)

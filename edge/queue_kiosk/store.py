@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.runtime.sqlite import Transaction, open_database
+from spine.sqlite import Transaction, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (

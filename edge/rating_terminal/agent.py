@@ -18,14 +18,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contract.events.rating import ArmTrigger, VisitRef
 from edge.rating_terminal.config import RatingTerminalConfig
 from edge.rating_terminal.indicator import Indicator, build_indicator
 from edge.rating_terminal.session import Effect, Instant, RatingSession, Record, Show
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.clock import Clock
-from edge.runtime.keypad import KeyEvent, Keypad, KeyPress, ObservableKeypad
-from edge.runtime.keypad.factory import build_keypad
-from hallwatch.protocol.events.rating import ArmTrigger, VisitRef
+from edge.runtime.hardware.factory import build_keypad
+from edge.runtime.hardware.keys import KeyEvent, Keypad, KeyPress, ObservableKeypad
+from spine.clock import Clock
 
 log = logging.getLogger(__name__)
 

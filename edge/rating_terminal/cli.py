@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from edge.runtime.config import ConfigError, load_config
+from spine.config import ConfigError, load_config
 
 
 @click.group(name="rating")
@@ -37,7 +37,7 @@ def run(config_path: Path) -> None:
     """Ask for a rating whenever the window completes a visit (or the officer asks), until stopped."""
     from edge.rating_terminal.agent import RatingTerminal
     from edge.runtime.agent import install_signal_handlers
-    from edge.runtime.keypad.factory import KeypadUnavailable
+    from edge.runtime.hardware.factory import KeypadUnavailable
 
     config = _load(config_path)
     try:

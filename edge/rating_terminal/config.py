@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from contract.events.rating import Grade
 from edge.runtime.agent import AgentConfig
-from edge.runtime.config import Section
-from edge.runtime.keypad.settings import KeypadSettings
-from hallwatch.protocol.events.rating import Grade
+from edge.runtime.hardware.settings import KeypadSettings
+from spine.config import Section
 
 
 class ReasonOption(Section):

@@ -21,8 +21,8 @@ from typing import Any
 from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.config import RatingTerminalConfig
 from edge.rating_terminal.session import Phase
-from edge.runtime.config import BrokerSettings
-from edge.runtime.keypad import SimulatedKeypad
+from edge.runtime.hardware.keys import SimulatedKeypad
+from spine.config import BrokerSettings
 
 log = logging.getLogger(__name__)
 

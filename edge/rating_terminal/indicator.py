@@ -51,7 +51,7 @@ class GpioIndicator:
     def __init__(self, settings: IndicatorSettings, *, pin_factory: Any = None) -> None:
         from gpiozero import LED, Buzzer
 
-        from edge.runtime.keypad.factory import gpio_pin_factory
+        from edge.runtime.hardware.factory import gpio_pin_factory
 
         factory = pin_factory if pin_factory is not None else gpio_pin_factory(settings.pin_factory)
         self.leds: dict[str, Any] = {}

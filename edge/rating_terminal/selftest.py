@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from contract.events.rating import GRADE_LABELS
 from edge.rating_terminal.config import RatingTerminalConfig
 from edge.rating_terminal.indicator import Indicator, build_indicator
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.keypad import Keypad, KeyPress
-from edge.runtime.keypad.factory import KeypadUnavailable, build_keypad
-from hallwatch.protocol.events.rating import GRADE_LABELS
-from provisioning.selftest import SelfTestReport, Step, StepFailed, run_selftest
+from edge.runtime.hardware.factory import KeypadUnavailable, build_keypad
+from edge.runtime.hardware.keys import Keypad, KeyPress
+from edge.runtime.selftest import SelfTestReport, Step, StepFailed, run_selftest
 
 
 def keys_to_test(config: RatingTerminalConfig) -> list[tuple[str, str]]:

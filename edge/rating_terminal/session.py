@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contract.events.rating import ArmTrigger, FlagReason, Grade
 from edge.rating_terminal.config import RatingRules
-from edge.runtime.keypad import KeyEvent, KeyEventKind
-from hallwatch.protocol.events.rating import ArmTrigger, FlagReason, Grade
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, Field, field_validator
 
-from edge.runtime.clock import Clock, SystemClock
-from edge.runtime.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
-from edge.runtime.outbox import Outbox
-from edge.runtime.recorder import EventRecorder, RecordedEvent
-from edge.runtime.uplink import Uplink
-from hallwatch.protocol.topics import Channel, check_identifier, device_link, device_topic
+from contract.topics import Channel, check_identifier, device_link, device_topic
+from spine.clock import Clock, SystemClock
+from spine.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
+from spine.outbox import Outbox
+from spine.recorder import EventRecorder, RecordedEvent
+from spine.uplink import Uplink
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import Field
 
-from hallwatch.protocol.events.queue import DAY, PREFIX
-from hallwatch.protocol.registry import Body
-from hallwatch.protocol.topics import gateway_link
+from contract.events.queue import DAY, PREFIX
+from contract.registry import Body
+from contract.topics import gateway_link
 
 COMMAND = "queue.appointments"
 

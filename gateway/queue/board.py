@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from contract.topics import Channel, device_topic, hall_topic
 from gateway.queue import store
-from hallwatch.protocol.topics import Channel, device_topic, hall_topic
 
 log = logging.getLogger(__name__)
 

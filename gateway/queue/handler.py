@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contract.events.queue import AnomalyKind, WindowActionKind
+from contract.privacy import mask_phone
+from contract.topics import Channel, device_topic, hall_topic
 from gateway.queue import store
 from gateway.queue.appointments import COMMAND as APPOINTMENTS
 from gateway.queue.appointments import AppointmentsCommand, kiosk_message
@@ -24,10 +27,7 @@ from gateway.queue.board import BoardPublisher
 from gateway.queue.rules import SUMMONING, Action, Limits, Situation, Visit, VisitState, decide
 from gateway.queue.settings import QueueSettings
 from gateway.store import GatewayStore, HandlerContext
-from hallwatch.privacy import mask_phone
-from hallwatch.protocol.events.queue import AnomalyKind, WindowActionKind
-from hallwatch.protocol.topics import Channel, device_topic, hall_topic
-from hallwatch.receiving import AcceptedEvent
+from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from hallwatch.protocol.events.queue import WindowActionKind, WindowState
+from contract.events.queue import WindowActionKind, WindowState
 
 
 class VisitState(StrEnum):

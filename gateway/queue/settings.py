@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from edge.runtime.config import Section
+from spine.config import Section
 
 
 class QueueSettings(Section):

@@ -11,8 +11,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from contract.events.queue import WindowState
 from gateway.queue.rules import BoardCounts, Visit, VisitState, Window
-from hallwatch.protocol.events.queue import WindowState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_visits (

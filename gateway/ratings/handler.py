@@ -31,11 +31,11 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from contract.topics import Channel, device_topic
 from gateway.ratings import store
 from gateway.ratings.settings import RatingGatewaySettings
 from gateway.store import HandlerContext
-from hallwatch.protocol.topics import Channel, device_topic
-from hallwatch.receiving import AcceptedEvent
+from spine.receiver import AcceptedEvent
 
 if TYPE_CHECKING:
     from gateway.service import GatewayService

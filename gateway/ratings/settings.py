@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from edge.runtime.config import Section
+from spine.config import Section
 
 
 class Officer(Section):

@@ -12,8 +12,8 @@ from central.cases.timebase import parse_instant
 from central.config import CentralConfig
 from central.service import CentralService
 from central.web.demo import seed_central_demo
-from edge.runtime.clock import SimulatedClock
-from gateway.broker import MosquittoBroker
+from spine.broker.runner import MosquittoBroker
+from spine.clock import SimulatedClock
 from tests.central.fakes import HandCases, case_row
 
 VIEWER_TOKEN = "screen-token-for-tests"

@@ -7,7 +7,7 @@ from typing import Any
 
 from central.service import CentralService
 from central.web.labels import STAGE_LOOKS
-from edge.runtime.clock import SimulatedClock
+from spine.clock import SimulatedClock
 from tests.central.browser import chromium
 from tests.central.conftest import VIEWER_TOKEN
 from tests.central.fakes import HandCases

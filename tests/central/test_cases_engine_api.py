@@ -10,8 +10,8 @@ import pytest
 
 from central.service import CentralService
 from central.web.demo import DEMO_UNITS
-from edge.runtime.clock import SimulatedClock
-from gateway.broker import MosquittoBroker
+from spine.broker.runner import MosquittoBroker
+from spine.clock import SimulatedClock
 from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
 from tests.central.hall import start_gateway
 from tests.support import wait_until

@@ -15,8 +15,8 @@ import pytest
 from central.service import CentralService
 from central.telemetry import recorders_of
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from gateway.broker import MosquittoBroker
 from gateway.service import GatewayService
+from spine.broker.runner import MosquittoBroker
 from tests.central.conftest import SUPERVISOR_TOKEN, client
 from tests.central.hall import HALL, recorder_config, served, start_gateway
 from tests.support import wait_until

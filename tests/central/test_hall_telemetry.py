@@ -11,8 +11,8 @@ import pytest
 
 from central.service import CentralService
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from gateway.broker import MosquittoBroker
 from gateway.service import GatewayService
+from spine.broker.runner import MosquittoBroker
 from tests.central.hall import HALL, start_gateway
 from tests.support import wait_until
 

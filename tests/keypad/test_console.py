@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from edge.runtime.keypad import KeyEvent, KeyEventKind, KeyPress
-from edge.runtime.keypad.console import KEY_AUTOREPEAT, KEY_DOWN, KEY_UP, ConsoleKeypad, EvdevKeypad
+from edge.runtime.hardware.console import KEY_AUTOREPEAT, KEY_DOWN, KEY_UP, ConsoleKeypad, EvdevKeypad
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, KeyPress
 
 
 def test_each_typed_token_is_one_press_and_unknown_tokens_are_reported() -> None:
@@ -31,7 +31,7 @@ def test_each_typed_token_is_one_press_and_unknown_tokens_are_reported() -> None
 def test_evdev_auto_repeat_is_held_then_repeat_never_a_press() -> None:
     pad = EvdevKeypad.__new__(EvdevKeypad)  # no /dev/input here: drive the event logic directly
     now = [0]
-    from edge.runtime.keypad import KeyEventHub
+    from edge.runtime.hardware.keys import KeyEventHub
 
     pad.keys = {"KEY_KP1": "1"}
     pad.source = "evdev"
@@ -56,8 +56,8 @@ def test_evdev_auto_repeat_is_held_then_repeat_never_a_press() -> None:
 
 
 def test_a_configured_evdev_device_never_falls_back_to_stdin(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from edge.runtime.keypad.factory import KeypadUnavailable, build_keypad
-    from edge.runtime.keypad.settings import ConsoleKeypadSettings
+    from edge.runtime.hardware.factory import KeypadUnavailable, build_keypad
+    from edge.runtime.hardware.settings import ConsoleKeypadSettings
 
     settings = ConsoleKeypadSettings(kind="console", device=tmp_path / "no-such-event-device")
     with pytest.raises(KeypadUnavailable):

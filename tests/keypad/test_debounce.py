@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.runtime.keypad import KeyEvent, KeyEventHub, KeyEventKind, KeyPress
-from edge.runtime.keypad.debounce import Debouncer
+from edge.runtime.hardware.debounce import Debouncer
+from edge.runtime.hardware.keys import KeyEvent, KeyEventHub, KeyEventKind, KeyPress
 
 
 class Recorder:

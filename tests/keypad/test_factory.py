@@ -7,11 +7,11 @@ import io
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from edge.runtime.keypad import ObservableKeypad, SimulatedKeypad
-from edge.runtime.keypad.console import ConsoleKeypad
-from edge.runtime.keypad.factory import KeypadUnavailable, build_keypad
-from edge.runtime.keypad.gpio import GpioKeypad
-from edge.runtime.keypad.settings import KeypadSettings
+from edge.runtime.hardware.console import ConsoleKeypad
+from edge.runtime.hardware.factory import KeypadUnavailable, build_keypad
+from edge.runtime.hardware.gpio import GpioKeypad
+from edge.runtime.hardware.keys import ObservableKeypad, SimulatedKeypad
+from edge.runtime.hardware.settings import KeypadSettings
 
 settings_of = TypeAdapter(KeypadSettings).validate_python
 

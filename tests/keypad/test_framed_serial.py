@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 import serial
 
-from edge.runtime.keypad import KeyEvent, KeyEventKind, KeyPress
-from edge.runtime.keypad.factory import build_keypad
-from edge.runtime.keypad.framed_serial import BadFrame, Frame, FramedSerialKeypad, FrameParser, encode_frame
-from edge.runtime.keypad.settings import FramedSerialKeypadSettings
+from edge.runtime.hardware.factory import build_keypad
+from edge.runtime.hardware.framed_serial import BadFrame, Frame, FramedSerialKeypad, FrameParser, encode_frame
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, KeyPress
+from edge.runtime.hardware.settings import FramedSerialKeypadSettings
 from tests.keypad.serial_parts import PtyPair, wait_until
 
 

@@ -8,8 +8,8 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from edge.runtime.keypad import KeyEvent, KeyEventKind, KeyPress
-from edge.runtime.keypad.gpio import GpioKeypad
+from edge.runtime.hardware.gpio import GpioKeypad
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, KeyPress
 
 
 class FakeClock:
@@ -105,7 +105,7 @@ def test_the_ticker_thread_reports_a_hold_in_real_time(mock_factory) -> None:  #
 def test_two_keys_on_one_pin_are_refused() -> None:
     from pydantic import ValidationError
 
-    from edge.runtime.keypad.settings import GpioKeypadSettings
+    from edge.runtime.hardware.settings import GpioKeypadSettings
 
     with pytest.raises(ValidationError, match="share a pin"):
         GpioKeypadSettings(kind="gpio", keys={"1": 5, "2": 5})

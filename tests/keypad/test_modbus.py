@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from edge.runtime.keypad import KeyEvent, KeyEventKind, KeyPress
-from edge.runtime.keypad.factory import build_keypad
-from edge.runtime.keypad.modbus import ModbusKeypad
-from edge.runtime.keypad.settings import ModbusKeypadSettings, ModbusRegisterMap
+from edge.runtime.hardware.factory import build_keypad
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, KeyPress
+from edge.runtime.hardware.modbus import ModbusKeypad
+from edge.runtime.hardware.settings import ModbusKeypadSettings, ModbusRegisterMap
 from tests.keypad.serial_parts import ModbusKeypadServer, PtyPair, wait_until
 
 
@@ -146,7 +146,7 @@ def test_bitmap_keypads_are_debounced_and_holds_reported(
 
 
 def test_a_port_that_is_not_there_fails_at_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from edge.runtime.keypad.factory import KeypadUnavailable
+    from edge.runtime.hardware.factory import KeypadUnavailable
 
     with pytest.raises(KeypadUnavailable, match="cannot open serial port"):
         build_keypad(settings(str(tmp_path / "ttyNone")))

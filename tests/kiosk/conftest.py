@@ -16,10 +16,10 @@ from central.queue_stats import QueueStatsProjection
 from central.store import CentralStore
 from edge.queue_kiosk.config import CallerConfig, KioskConfig
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
-from edge.runtime.clock import SystemClock
-from gateway.broker import MosquittoBroker, free_port
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
+from spine.broker.runner import MosquittoBroker, free_port
+from spine.clock import SystemClock
 
 HALL = "hall-01"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.events.queue import RefusalReason
 from edge.queue_kiosk.caller import WindowCaller
 from edge.queue_kiosk.kiosk import Issued, Kiosk, Refused
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
-from edge.runtime.keypad import SimulatedKeypad
+from edge.runtime.hardware.keys import SimulatedKeypad
 from gateway.queue.appointments import appointments_command, central_topic
-from hallwatch.protocol.events.queue import RefusalReason
 from tests.kiosk.conftest import HALL, Hall, caller_config, kiosk_config
 from tests.kiosk.test_window_calling import press
 from tests.support import wait_until

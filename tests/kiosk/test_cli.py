@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from edge.queue_kiosk.kiosk import Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
-from gateway.broker import MosquittoBroker
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
 from hallwatch.cli import main
+from spine.broker.runner import MosquittoBroker
 from tests.kiosk.conftest import dead_port
 
 
@@ -83,7 +83,7 @@ def test_diagnostics_reports_the_day_the_tickets_and_the_printer(
 ) -> None:
     path = write_config(tmp_path, printer.port)
     from edge.queue_kiosk.config import KioskConfig
-    from edge.runtime.config import load_config
+    from spine.config import load_config
 
     kiosk = Kiosk(load_config(KioskConfig, path))
     kiosk.start()

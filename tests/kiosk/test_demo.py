@@ -6,7 +6,7 @@ from pathlib import Path
 
 from edge.queue_kiosk.demo import start_demo_queue
 from edge.queue_kiosk.display import CallDisplay
-from edge.runtime.config import BrokerSettings
+from spine.config import BrokerSettings
 from tests.kiosk.conftest import HALL, Hall
 from tests.support import wait_until
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
-from edge.runtime.clock import SimulatedClock
+from spine.clock import SimulatedClock
 from tests.kiosk.conftest import Hall, dead_port, kiosk_config
 from tests.support import wait_until
 

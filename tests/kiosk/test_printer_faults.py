@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from contract.events.queue import PrinterState, RefusalReason
 from edge.queue_kiosk.indicator import ConsoleIndicator
 from edge.queue_kiosk.kiosk import Issued, Kiosk, Refused
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
-from hallwatch.protocol.events.queue import PrinterState, RefusalReason
 from tests.kiosk.conftest import Hall, dead_port, kiosk_config
 from tests.support import wait_until
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from contract.events.queue import WindowActionKind as K
+from contract.events.queue import WindowState
 from gateway.queue.rules import (
     Action,
     Limits,
@@ -15,8 +17,6 @@ from gateway.queue.rules import (
     decide,
     same_ticket,
 )
-from hallwatch.protocol.events.queue import WindowActionKind as K
-from hallwatch.protocol.events.queue import WindowState
 
 DAY = "2026-11-26"
 MIN = 60_000

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from contract.events.queue import RefusalReason
 from edge.queue_kiosk.kiosk import Issued, Kiosk, Refused
 from edge.queue_kiosk.printer.sim import SerialSimulatedPrinter
 from edge.queue_kiosk.printer.stream import qr_payloads, text_lines
-from hallwatch.protocol.events.queue import RefusalReason
 from tests.kiosk.conftest import dead_port, kiosk_config
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")

@@ -60,9 +60,9 @@ def test_outside_opening_hours_and_past_the_daily_limit_no_number_is_spent(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from contract.events.queue import RefusalReason
     from edge.queue_kiosk.kiosk import Refused
-    from edge.runtime.clock import SimulatedClock
-    from hallwatch.protocol.events.queue import RefusalReason
+    from spine.clock import SimulatedClock
 
     morning = int(datetime(2026, 11, 26, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
     clock = SimulatedClock(wall_ms=morning)

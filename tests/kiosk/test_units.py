@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from contract.events.queue import PrinterState
 from edge.queue_kiosk.board import HallBoard, issued_today, people_ahead, unseen
 from edge.queue_kiosk.lettering import Letterer, discover_fonts, gbk_bytes
 from edge.queue_kiosk.numbering import NumberPlan
 from edge.queue_kiosk.printer.status import decode, encode, is_status_byte
 from edge.queue_kiosk.printer.stream import Kind, parse
-from hallwatch.protocol.events.queue import PrinterState
 
 
 def test_kiosk_slots_interleave_and_never_share_a_number() -> None:

@@ -15,10 +15,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.queue_stats import contact_for, queue_statistics
+from contract.topics import hall_topic
 from edge.queue_kiosk.caller import WindowCaller
 from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
-from hallwatch.protocol.topics import hall_topic
 from tests.kiosk.conftest import HALL, Hall, caller_config, kiosk_config
 from tests.support import wait_until
 

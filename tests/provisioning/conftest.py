@@ -13,15 +13,15 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
-from provisioning.access import gateway_ingest_user
-from provisioning.brokerconf import ListenerPlan, current_user, security_lines, write_tls_files
 from provisioning.bundle import PASSWORD_FILE, Layout
 from provisioning.hallstate import central_accounts
 from provisioning.home import Home
 from provisioning.local import LocalHallSync
 from provisioning.model import DeviceKind
 from provisioning.workflow import Delivery, Handover, Provisioner
+from spine.broker.access import gateway_ingest_user
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
+from spine.broker.security import ListenerPlan, current_user, security_lines, write_tls_files
 from tests.support import wait_until
 
 HALL = "hall-01"

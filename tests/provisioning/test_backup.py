@@ -6,8 +6,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from edge.runtime.sqlite import open_database
 from provisioning.backup import backup_database
+from spine.sqlite import open_database
 
 
 def test_a_backup_taken_during_writes_is_a_consistent_snapshot_and_old_ones_are_pruned(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
-from provisioning.brokerconf import ListenerPlan, current_user, security_lines
 from provisioning.model import DeviceKind
 from provisioning.passwords import mosquitto_hash, verify
 from provisioning.pki import make_hall_ca
 from provisioning.workflow import Delivery
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
+from spine.broker.security import ListenerPlan, current_user, security_lines
 from tests.provisioning.conftest import HALL, TECHNICIAN, ProvisionedHall, connect, password_in
 from tests.support import wait_until
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from central.config import CentralConfig
 from central.service import CentralService
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from edge.runtime.config import load_config
-from gateway.broker import BrokerOptions, MosquittoBroker, free_port
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
 from provisioning.demo import provision_demo_hall
+from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
+from spine.config import load_config
 from tests.support import wait_until
 
 

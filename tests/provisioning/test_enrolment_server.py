@@ -13,10 +13,10 @@ from hallwatch.cli import main
 from provisioning import enrolment
 from provisioning.bundle import PASSWORD_FILE
 from provisioning.enrolserver import make_server
-from provisioning.files import verify_directory
 from provisioning.model import DeviceKind
 from provisioning.passwords import verify
 from provisioning.workflow import Delivery, Provisioner
+from spine.files import verify_directory
 from tests.provisioning.conftest import HALL, TECHNICIAN, make_provisioner
 
 

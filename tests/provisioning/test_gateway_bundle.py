@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from central.config import CentralConfig
-from edge.runtime.config import load_config
-from gateway.broker import free_port
 from gateway.config import GatewayConfig
 from hallwatch.cli import main
 from provisioning.bundle import Layout, install_bundle
-from provisioning.files import write_directory_atomic
 from provisioning.model import DeviceKind
 from provisioning.services import CentralEndpoint, central_bundle, gateway_bundle
 from provisioning.workflow import Delivery
+from spine.broker.runner import free_port
+from spine.config import load_config
+from spine.files import write_directory_atomic
 from tests.provisioning.conftest import HALL, TECHNICIAN, connect, make_provisioner, password_in
 from tests.support import wait_until
 

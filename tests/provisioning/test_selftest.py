@@ -10,22 +10,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from contract.envelope import Envelope
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from edge.runtime.config import BrokerSettings, UplinkSettings, load_config
+from edge.runtime.selftest import SelfTest, Step, StepFailed, run_step
 from gateway.config import GatewayConfig, GatewayIdentity
 from gateway.service import GatewayService
 from hallwatch.cli import main
-from hallwatch.protocol.envelope import Envelope
-from hallwatch.receiving import AcceptedEvent
-from provisioning.access import Role, central_user, gateway_forward_user, gateway_ingest_user
 from provisioning.bundle import install_bundle
 from provisioning.central import RegistryProjection
 from provisioning.devconfig import ConfigApplier, DeviceConfig
 from provisioning.hallstate import build_hall_state
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.roles import config_model
-from provisioning.selftest import SelfTest, Step, StepFailed, run_step
 from provisioning.workflow import Delivery
+from spine.broker.access import Role, central_user, gateway_forward_user, gateway_ingest_user
+from spine.config import BrokerSettings, UplinkSettings, load_config
+from spine.receiver import AcceptedEvent
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
 from tests.support import wait_until
 

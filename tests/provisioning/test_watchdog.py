@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.watchdog import LinkHealth, start_watchdog
+from hallwatch.watchdog import LinkHealth, start_watchdog
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pytest
 from edge.rating_terminal.config import RatingTerminalConfig
 from provisioning import enrolment
 from provisioning.bundle import PASSWORD_FILE, install_bundle
-from provisioning.files import IncompleteBundle, verify_directory
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.passwords import verify
 from provisioning.registry import RegistryError
 from provisioning.workflow import Delivery, Provisioner
+from spine.files import IncompleteBundle, verify_directory
 from tests.provisioning.conftest import (
     HALL,
     TECHNICIAN,
@@ -153,7 +153,7 @@ class PulledCard(Exception):
 def test_an_aborted_setup_leaves_no_device_no_login_and_no_bundle(
     hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import provisioning.files as files
+    import spine.files as files
 
     real = files.write_file_atomic
     written: list[Path] = []

@@ -7,16 +7,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from edge.runtime.clock import SimulatedClock
-from edge.runtime.config import OutboxSettings
-from edge.runtime.outbox import Outbox
+from contract.envelope import Envelope, Received
+from contract.registry import validate_body
 from gateway.ratings import store as rating_store
 from gateway.ratings.handler import RatingDesk
 from gateway.ratings.settings import RatingGatewaySettings
 from gateway.store import GatewayStore, HandlerContext
-from hallwatch.protocol.envelope import Envelope, Received
-from hallwatch.protocol.registry import validate_body
-from hallwatch.receiving import AcceptedEvent
+from spine.clock import SimulatedClock
+from spine.config import OutboxSettings
+from spine.outbox import Outbox
+from spine.receiver import AcceptedEvent
 
 GATEWAY = "gw-hall-01"
 DAY = "2026-11-26"

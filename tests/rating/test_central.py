@@ -13,9 +13,9 @@ import pytest
 
 from central.ratings import FollowUpError, RatingBook, RatingCentralSettings
 from central.store import CentralStore
-from edge.runtime.clock import SimulatedClock
-from hallwatch.protocol.envelope import Envelope, Received
-from hallwatch.protocol.registry import validate_body
+from contract.envelope import Envelope, Received
+from contract.registry import validate_body
+from spine.clock import SimulatedClock
 
 # Thursday 2026-10-08 10:00 in Shanghai (02:00 UTC): the day after the National Day holidays.
 T0 = int(datetime(2026, 10, 8, 2, 0, tzinfo=UTC).timestamp() * 1000)

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from edge.rating_terminal.cli import rating
 from edge.rating_terminal.demo import start_demo_terminal
 from edge.rating_terminal.selftest import keys_to_test, selftest
-from edge.runtime.config import BrokerSettings
-from edge.runtime.keypad import SimulatedKeypad
-from gateway.broker import MosquittoBroker, free_port
+from edge.runtime.hardware.keys import SimulatedKeypad
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
+from spine.broker.runner import MosquittoBroker, free_port
+from spine.config import BrokerSettings
 from tests.rating.conftest import FAST_UPLINK, HALL, terminal_config
 from tests.support import wait_until
 

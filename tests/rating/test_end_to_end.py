@@ -17,10 +17,10 @@ from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.session import Phase
-from edge.runtime.keypad import SimulatedKeypad
-from gateway.broker import MosquittoBroker
+from edge.runtime.hardware.keys import SimulatedKeypad
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
+from spine.broker.runner import MosquittoBroker
 from tests.kiosk.conftest import caller_config, kiosk_config
 from tests.rating.conftest import FAST_UPLINK, HALL, terminal_config
 from tests.support import wait_until

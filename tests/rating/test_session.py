@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from contract.events.rating import ArmTrigger, Grade
+from contract.registry import validate_body
 from edge.rating_terminal.config import RatingRules
 from edge.rating_terminal.session import Instant, Phase, RatingSession, Record, Show
-from edge.runtime.keypad import KeyEvent, KeyEventKind
-from hallwatch.protocol.events.rating import ArmTrigger, Grade
-from hallwatch.protocol.registry import validate_body
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind
 
 VISIT = {"day": "2026-11-26", "ticket": "A003"}
 

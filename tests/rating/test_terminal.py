@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.session import Phase
-from gateway.broker import MosquittoBroker, free_port
+from spine.broker.runner import MosquittoBroker, free_port
 from tests.keypad.serial_parts import ModbusKeypadServer, PtyPair
 from tests.keypad.test_framed_serial import Evaluator
 from tests.rating.conftest import Spy, terminal_config

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.testsource import TestPatternCamera, free_port
-from edge.runtime.config import ConfigError, load_config
 from hallwatch.cli import main as hall
+from spine.config import ConfigError, load_config
 
 
 def write_config(tmp_path: Path, cameras: list[tuple[str, str]], extra: str = "") -> Path:

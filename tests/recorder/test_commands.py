@@ -14,8 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.camera_recorder.agent import RecorderAgent
 from edge.camera_recorder.commands import command_schema, handle_payload
 from edge.camera_recorder.service import Recorder
-from edge.runtime.clock import SimulatedClock
-from gateway.broker import MosquittoBroker
+from spine.broker.runner import MosquittoBroker
+from spine.clock import SimulatedClock
 
 from .conftest import EventLog, recorder_config, wait_for
 

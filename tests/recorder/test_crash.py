@@ -11,7 +11,7 @@ from edge.camera_recorder.index import FootageIndex, GapCause
 from edge.camera_recorder.ingest import MIN_PLAYABLE_BYTES
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.testsource import TestPatternCamera
-from edge.runtime.config import load_config
+from spine.config import load_config
 from tests.support.processes import HallProcess
 
 from .conftest import wait_for

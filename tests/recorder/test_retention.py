@@ -12,7 +12,7 @@ from edge.camera_recorder.holds import HoldRequest, ReleaseRequest
 from edge.camera_recorder.index import FootageIndex
 from edge.camera_recorder.retention import DAY_MS, PruneCause, Victim
 from edge.camera_recorder.service import Recorder
-from edge.runtime.clock import SimulatedClock
+from spine.clock import SimulatedClock
 
 from .conftest import EventLog, recorder_config
 from .footage import MINUTE, write_run

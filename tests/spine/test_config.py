@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from edge.runtime.agent import AgentConfig
-from edge.runtime.config import ConfigError, load_config
 from hallwatch.cli import main
+from spine.config import ConfigError, load_config
 
 
 def test_every_wrong_key_is_listed_at_once(tmp_path: Path) -> None:

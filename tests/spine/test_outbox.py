@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from edge.runtime.clock import SimulatedClock
-from edge.runtime.config import OutboxSettings
-from edge.runtime.outbox import Outbox, OutboxFull
-from edge.runtime.recorder import EventRecorder
+from spine.clock import SimulatedClock
+from spine.config import OutboxSettings
+from spine.outbox import Outbox, OutboxFull
+from spine.recorder import EventRecorder
 
 
 def recorder(path: Path, **settings: int) -> EventRecorder:

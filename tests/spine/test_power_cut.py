@@ -10,10 +10,10 @@ from pathlib import Path
 
 WRITER = """
 import sys
-from edge.runtime.clock import SystemClock
-from edge.runtime.config import OutboxSettings
-from edge.runtime.outbox import Outbox
-from edge.runtime.recorder import EventRecorder
+from spine.clock import SystemClock
+from spine.config import OutboxSettings
+from spine.outbox import Outbox
+from spine.recorder import EventRecorder
 
 recorder = EventRecorder(Outbox(sys.argv[1], OutboxSettings()), "sim-01", SystemClock())
 while True:

@@ -9,14 +9,14 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.runtime.clock import SimulatedClock
-from edge.runtime.config import OutboxSettings
-from edge.runtime.outbox import Outbox
-from edge.runtime.recorder import EventRecorder
-from edge.runtime.uplink import build_batch
+from contract.envelope import MAX_MESSAGE_BYTES
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
-from hallwatch.protocol.envelope import MAX_MESSAGE_BYTES
+from spine.clock import SimulatedClock
+from spine.config import OutboxSettings
+from spine.outbox import Outbox
+from spine.recorder import EventRecorder
+from spine.uplink import build_batch
 
 TOPIC = "hall/hall-01/dev/sim-01/events"
 DAY_MS = 24 * 3600 * 1000

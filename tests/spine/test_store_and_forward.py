@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.broker import MosquittoBroker
+from spine.broker.runner import MosquittoBroker
 from tests.support import wait_until
 from tests.support.configs import HallLayout
 from tests.support.processes import HallProcess

@@ -10,9 +10,9 @@ import logging
 import threading
 from collections.abc import Callable
 
+from contract.events.queue import PrinterState
 from edge.queue_kiosk.printer.link import PrinterLink
 from edge.queue_kiosk.printer.status import PrinterHealth
-from hallwatch.protocol.events.queue import PrinterState
 
 log = logging.getLogger(__name__)
 

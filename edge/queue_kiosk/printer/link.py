@@ -19,9 +19,9 @@ import threading
 import time
 from typing import Any, Protocol
 
+from contract.events.queue import PrinterState
 from edge.queue_kiosk.config import PrinterKind, PrinterSettings
 from edge.queue_kiosk.printer.status import QUERIES, PrinterHealth, decode, is_status_byte, query
-from hallwatch.protocol.events.queue import PrinterState
 
 log = logging.getLogger(__name__)
 

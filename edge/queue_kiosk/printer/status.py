@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hallwatch.protocol.events.queue import PrinterState
+from contract.events.queue import PrinterState
 
 DLE_EOT = b"\x10\x04"
 QUERIES = (1, 2, 3, 4)

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from edge.runtime.keypad import KeyEventHandler, KeyEventHub, KeyHandler, KeyPress, mono_ms
-from edge.runtime.keypad.debounce import Debouncer
+from edge.runtime.hardware.debounce import Debouncer
+from edge.runtime.hardware.keys import KeyEventHandler, KeyEventHub, KeyHandler, KeyPress, mono_ms
 
 
 class GpioKeypad:

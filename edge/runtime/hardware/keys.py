@@ -9,7 +9,7 @@ Besides clean presses, every adapter reports what it saw and did not deliver
 (bounces, auto-repeats, held keys, unknown codes, bad frames) and its faults as
 `KeyEvent`s to observers registered with `on_event`. Consumers that only act on
 keys (window callers) can ignore them; a rating terminal keeps them for audit.
-`build_keypad(settings)` (in `edge.runtime.keypad.factory`) picks the adapter.
+`build_keypad(settings)` (in `edge.runtime.hardware.factory`) picks the adapter.
 """
 
 from __future__ import annotations

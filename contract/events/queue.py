@@ -17,8 +17,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from hallwatch.privacy import mask_phone
-from hallwatch.protocol.registry import Body, event_type
+from contract.privacy import mask_phone
+from contract.registry import Body, event_type
 
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 TICKET = r"^[A-Z]{1,2}\d{1,6}$"

@@ -6,8 +6,8 @@ import os
 from importlib.metadata import entry_points
 from typing import Any, TextIO
 
-from edge.runtime.keypad import ObservableKeypad, SimulatedKeypad
-from edge.runtime.keypad.settings import (
+from edge.runtime.hardware.keys import ObservableKeypad, SimulatedKeypad
+from edge.runtime.hardware.settings import (
     ConsoleKeypadSettings,
     FramedSerialKeypadSettings,
     GpioKeypadSettings,
@@ -63,7 +63,7 @@ def _build(settings: KeypadSettings, pin_factory: Any, stream: TextIO | None,
     if isinstance(settings, SimulatedKeypadSettings):
         return SimulatedKeypad(source or settings.source)
     if isinstance(settings, GpioKeypadSettings):
-        from edge.runtime.keypad.gpio import GpioKeypad
+        from edge.runtime.hardware.gpio import GpioKeypad
 
         return GpioKeypad(
             settings.keys,
@@ -74,18 +74,18 @@ def _build(settings: KeypadSettings, pin_factory: Any, stream: TextIO | None,
             source=source or "gpio",
         )
     if isinstance(settings, ConsoleKeypadSettings):
-        from edge.runtime.keypad.console import ConsoleKeypad, EvdevKeypad
+        from edge.runtime.hardware.console import ConsoleKeypad, EvdevKeypad
 
         if settings.device is not None:
             return EvdevKeypad(settings.device, settings.keys, grab=settings.grab,
                                source=source or "evdev")
         return ConsoleKeypad(settings.keys, stream=stream, source=source or "console")
     if isinstance(settings, ModbusKeypadSettings):
-        from edge.runtime.keypad.modbus import ModbusKeypad
+        from edge.runtime.hardware.modbus import ModbusKeypad
 
         return ModbusKeypad(settings, source=source or "modbus")
     if isinstance(settings, FramedSerialKeypadSettings):
-        from edge.runtime.keypad.framed_serial import FramedSerialKeypad
+        from edge.runtime.hardware.framed_serial import FramedSerialKeypad
 
         return FramedSerialKeypad(settings, source=source or "framed")
     raise KeypadUnavailable(f"unknown keypad kind {getattr(settings, 'kind', settings)!r}")

@@ -26,8 +26,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from edge.runtime.keypad import KeyEventHandler, KeyEventHub, KeyEventKind, KeyHandler, KeyPress, mono_ms
-from edge.runtime.keypad.settings import FramedSerialKeypadSettings
+from edge.runtime.hardware.keys import (
+    KeyEventHandler,
+    KeyEventHub,
+    KeyEventKind,
+    KeyHandler,
+    KeyPress,
+    mono_ms,
+)
+from edge.runtime.hardware.settings import FramedSerialKeypadSettings
 
 log = logging.getLogger(__name__)
 

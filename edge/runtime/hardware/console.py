@@ -15,7 +15,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from edge.runtime.keypad import KeyEventHandler, KeyEventHub, KeyEventKind, KeyHandler, KeyPress, mono_ms
+from edge.runtime.hardware.keys import (
+    KeyEventHandler,
+    KeyEventHub,
+    KeyEventKind,
+    KeyHandler,
+    KeyPress,
+    mono_ms,
+)
 
 EV_KEY = 1  # linux/input-event-codes.h; evdev's ecodes.EV_KEY
 KEY_UP, KEY_DOWN, KEY_AUTOREPEAT = 0, 1, 2

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hallwatch.protocol.topics import Channel, check_identifier, device_topic
+from contract.topics import Channel, check_identifier, device_topic
 
 DEVICE_WRITES = (Channel.EVENTS, Channel.STATUS, Channel.HEARTBEAT, Channel.REPLY)
 DEVICE_READS = (Channel.ACK, Channel.CMD, Channel.CONFIG)

@@ -29,10 +29,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contract.events.provisioning import SELFTEST_RESULT_COMMAND
+from contract.privacy import redact
 from edge.runtime.agent import AgentConfig, EdgeAgent
-from edge.runtime.mqtt import reason_text
-from hallwatch.privacy import redact
-from hallwatch.protocol.events.provisioning import SELFTEST_RESULT_COMMAND
+from spine.mqtt import reason_text
 
 log = logging.getLogger(__name__)
 

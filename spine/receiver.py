@@ -18,9 +18,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from edge.runtime.clock import Clock
-from hallwatch.protocol import SUPPORTED_VERSIONS
-from hallwatch.protocol.envelope import (
+from contract import SUPPORTED_VERSIONS
+from contract.envelope import (
     MAX_MESSAGE_BYTES,
     Ack,
     Batch,
@@ -28,7 +27,8 @@ from hallwatch.protocol.envelope import (
     Received,
     Rejection,
 )
-from hallwatch.protocol.registry import UnknownEventType, describe_error, spec_for
+from contract.registry import UnknownEventType, describe_error, spec_for
+from spine.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Every event type the system knows, with the schema of its body and whether it is essential.
 
-Each domain declares its own types in `hallwatch/protocol/events/<domain>.py`
+Each domain declares its own types in `contract/events/<domain>.py`
 with `@event_type(...)`; nothing else needs to change to add a type.
 """
 
@@ -51,7 +51,7 @@ def event_type(name: str, *, essential: bool = True) -> Callable[[BodyT], BodyT]
 
 def _load_all() -> None:
     # Importing the package registers every domain's types.
-    import hallwatch.protocol.events  # noqa: F401
+    import contract.events  # noqa: F401
 
 
 def spec_for(name: str) -> EventSpec:

@@ -1,6 +1,6 @@
 """A hall broker's security: the Mosquitto lines, and the files they point to.
 
-The lines go into `gateway.broker.BrokerOptions.extra_lines`. The plain
+The lines go into `spine.broker.runner.BrokerOptions.extra_lines`. The plain
 listener that `render_config` opens (loopback on a gateway) and the TLS
 listener for the hall's devices both pin each client id to its username, so
 no login can take over another's session.
@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.access import Account, render_acl, render_password_file
-from provisioning.files import write_file_atomic
 from provisioning.pki import KeyPair
+from spine.broker.access import Account, render_acl, render_password_file
+from spine.files import write_file_atomic
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from edge.runtime.keypad import (
+from edge.runtime.hardware.debounce import Debouncer
+from edge.runtime.hardware.keys import (
     KeyEventHandler,
     KeyEventHub,
     KeyEventKind,
@@ -30,8 +31,7 @@ from edge.runtime.keypad import (
     KeyPress,
     mono_ms,
 )
-from edge.runtime.keypad.debounce import Debouncer
-from edge.runtime.keypad.settings import ModbusKeypadSettings
+from edge.runtime.hardware.settings import ModbusKeypadSettings
 
 log = logging.getLogger(__name__)
 

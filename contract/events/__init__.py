@@ -1,6 +1,6 @@
 """Event types by domain; importing this package registers all of them."""
 
-from hallwatch.protocol.events import (  # noqa: F401
+from contract.events import (  # noqa: F401
     cases,
     provisioning,
     queue,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.runtime.keypad import KeyEventHub, KeyEventKind, KeyHandler, KeyPress
+from edge.runtime.hardware.keys import KeyEventHub, KeyEventKind, KeyHandler, KeyPress
 
 
 @dataclass

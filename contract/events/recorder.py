@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hallwatch.protocol.registry import Body, event_type
+from contract.registry import Body, event_type
 
 CAMERA = r"^[a-z0-9][a-z0-9-]{0,62}$"
 

@@ -12,7 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.runtime.config import BrokerSettings
+from spine.config import BrokerSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """systemd's service watchdog for any `hall` role, without a dependency.
 
-`python -m provisioning.watchdog ROLE-ARGS...` runs `hall ROLE-ARGS...` in this
+`python -m hallwatch.watchdog ROLE-ARGS...` runs `hall ROLE-ARGS...` in this
 process and tells systemd (Type=notify, WatchdogSec=) that it is ready once
 its MQTT links are running, then keeps pinging only while they all are:
 a paho network thread or an uplink sender that died leaves a deaf agent

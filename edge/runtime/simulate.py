@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from edge.runtime.agent import AgentConfig, EdgeAgent, install_signal_handlers
-from edge.runtime.config import ConfigError, load_config
+from spine.config import ConfigError, load_config
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def device() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="agent TOML")
 def diagnostics(config_path: Path | None) -> None:
     """Print a redacted snapshot of a device's outbox without connecting anywhere."""
-    from edge.runtime.outbox import Outbox
+    from spine.outbox import Outbox
 
     try:
         config = load_config(AgentConfig, config_path)
@@ -61,7 +61,7 @@ def diagnostics(config_path: Path | None) -> None:
 @click.argument("event_type", required=False)
 def schema(event_type: str | None) -> None:
     """Print the JSON Schema of one event type's body, or list every type."""
-    from hallwatch.protocol.registry import UnknownEventType, all_specs, spec_for
+    from contract.registry import UnknownEventType, all_specs, spec_for
 
     if event_type is None:
         for name, spec in sorted(all_specs().items()):

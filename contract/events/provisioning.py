@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hallwatch.protocol.registry import Body, event_type
+from contract.registry import Body, event_type
 
 STATE = r"^(registered|provisioned|active|retired)$"
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edge.runtime.config import Section
+from spine.config import Section
 
 DEFAULT_RATING_KEYS = ["1", "2", "3", "4", "5"]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from edge.runtime.clock import Clock
-from edge.runtime.outbox import Outbox
-from hallwatch.protocol import PROTOCOL_VERSION
-from hallwatch.protocol.registry import spec_for
+from contract import PROTOCOL_VERSION
+from contract.registry import spec_for
+from spine.clock import Clock
+from spine.outbox import Outbox
 
 MAX_EVENT_BYTES = 64 * 1024
 

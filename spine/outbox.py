@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.runtime.config import OutboxSettings
-from edge.runtime.sqlite import Transaction, open_database
+from spine.config import OutboxSettings
+from spine.sqlite import Transaction, open_database
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hallwatch.protocol.registry import Body, event_type
+from contract.registry import Body, event_type
 
 
 @event_type("sim.counter", essential=True)

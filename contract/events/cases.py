@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from hallwatch.protocol.registry import Body, event_type
+from contract.registry import Body, event_type
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,63}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 -]{5,19}$"

@@ -22,14 +22,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
-from edge.runtime.clock import Clock
-from edge.runtime.config import BrokerSettings, UplinkSettings
-from edge.runtime.mqtt import Will, connect_persistent, make_client, reason_text
-from edge.runtime.outbox import Outbox
-from edge.runtime.recorder import dump_json
-from hallwatch.protocol import PROTOCOL_VERSION
-from hallwatch.protocol.envelope import Ack
-from hallwatch.protocol.topics import LinkTopics
+from contract import PROTOCOL_VERSION
+from contract.envelope import Ack
+from contract.topics import LinkTopics
+from spine.clock import Clock
+from spine.config import BrokerSettings, UplinkSettings
+from spine.mqtt import Will, connect_persistent, make_client, reason_text
+from spine.outbox import Outbox
+from spine.recorder import dump_json
 
 log = logging.getLogger(__name__)
 
