@@ -18,6 +18,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy contract spine hallwatch edge gateway central provisioning
 
 setup: system-packages $(STAMP)
