@@ -1,18 +1,22 @@
-"""Every event type the system knows, with the schema of its body and whether it is essential.
+"""Every event type and every command the system knows, each with the schema of its body.
 
-Each domain declares its own types in `contract/events/<domain>.py`
-with `@event_type(...)`; nothing else needs to change to add a type.
+Events flow up (device -> gateway -> central); each domain declares its types
+in `contract/events/<domain>.py` with `@event_type(...)`. Commands flow down
+(central -> gateway -> device, and gateway -> device); each domain declares
+them in `contract/commands/<domain>.py` with `@command_type(...)`. Both sides
+of the wire import the same model, so a message is defined exactly once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 BodyT = TypeVar("BodyT", bound=type[BaseModel])
+CommandT = TypeVar("CommandT", bound="type[CommandBody]")
 
 
 class Body(BaseModel):
@@ -80,3 +84,58 @@ def describe_error(error: ValidationError) -> str:
         parts.append(f"{key}: {item['msg']}")
     more = error.error_count() - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+class CommandBody(BaseModel):
+    """Base of every command: frozen, unknown fields are errors, and a `command` field
+    whose only value is the command's name (declared as a Literal by each model)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_COMMANDS: dict[str, type[CommandBody]] = {}
+
+
+class UnknownCommand(LookupError):
+    pass
+
+
+def command_type(name: str) -> Callable[[CommandT], CommandT]:
+    """Class decorator: declare the model of command `name`.
+
+    The model's `command` field must be `Literal[name]` with that default, so a
+    payload names itself and a model cannot be published under another name.
+    """
+
+    def register(model: CommandT) -> CommandT:
+        field = model.__pydantic_fields__.get("command")
+        if field is None or get_args(field.annotation) != (name,) or field.default != name:
+            raise TypeError(f"{model.__name__}.command must be Literal[{name!r}] = {name!r}")
+        if name in _COMMANDS and _COMMANDS[name] is not model:
+            raise ValueError(f"command {name!r} declared twice")
+        _COMMANDS[name] = model
+        return model
+
+    return register
+
+
+def _load_commands() -> None:
+    import contract.commands  # noqa: F401
+
+
+def command_model(name: str) -> type[CommandBody]:
+    _load_commands()
+    try:
+        return _COMMANDS[name]
+    except KeyError:
+        raise UnknownCommand(f"unknown command {name!r}") from None
+
+
+def all_commands() -> Mapping[str, type[CommandBody]]:
+    _load_commands()
+    return dict(_COMMANDS)
+
+
+def parse_command(raw: Mapping[str, Any]) -> CommandBody:
+    """The typed command a decoded payload names; raises UnknownCommand or ValidationError."""
+    return command_model(str(raw.get("command"))).model_validate(raw)

@@ -20,16 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from contract.commands.registry import HallState
 from contract.events.provisioning import SELFTEST_RESULT_COMMAND
 from contract.topics import Channel, device_topic
 from gateway.config import DevicePolicy
 from gateway.store import HandlerContext
+from spine.broker.access import hall_accounts
 from spine.outbox import Outbox
 from spine.receiver import AcceptedEvent
 
 if TYPE_CHECKING:
     from gateway.service import GatewayService
-    from provisioning.hallstate import HallState
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def apply_hall_state(tx: Any, state: HallState, now_ms: int) -> tuple[list[Trans
             "SELECT state, credential_version, config_version FROM registry WHERE device = ?", (entry.id,)
         ).fetchone()
         previous, cred, config_version = row if row else (None, -1, 0)
-        new_state = entry.state
+        new_state: str = entry.state
         if previous == "active" and entry.state == "provisioned" and entry.credential_version <= cred:
             new_state = "active"
         tx.execute(
@@ -320,8 +321,6 @@ class RegistrySync:
         self._lock = threading.Lock()
 
     def __call__(self, command: dict[str, Any]) -> None:
-        from provisioning.hallstate import HallState, summary
-
         try:
             state = HallState.model_validate(command)
         except ValidationError as exc:
@@ -333,7 +332,7 @@ class RegistrySync:
             return
         with self._lock:
             self.apply(state)
-        log.info("registry version %d applied: %s", state.version, summary(state)["devices"])
+        log.info("registry version %d applied: %s", state.version, state.summary()["devices"])
 
     def apply(self, state: HallState) -> bool:
         from spine.broker.security import write_access_files
@@ -353,7 +352,7 @@ class RegistrySync:
         republish: list[str] = self.service.store.run_in_transaction(work)
         # Access files after the registry: a device the gateway refuses may still be
         # connected for a moment, never the other way round.
-        write_access_files(self.broker_dir, state.broker_accounts())
+        write_access_files(self.broker_dir, hall_accounts(state))
         self.reload()
         for device in republish:
             self.service.publish(device_topic(self.service.hall, device, Channel.CONFIG),

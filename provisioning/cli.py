@@ -429,13 +429,13 @@ def gateway_bundle_command(ctx: click.Context, hall: str, to: Path, central_host
               help="systemd:UNIT, pid:PID or none")
 def gateway_apply(state_file: Path, store: Path, broker_dir: Path, reload_spec: str) -> None:
     """On the gateway: apply a hall registry file (the running gateway picks it up by itself)."""
-    from provisioning.hallstate import HallState, summary
+    from contract.commands.registry import HallState
     from provisioning.local import LocalHallSync
     from provisioning.syncconfig import reloader
 
     state = HallState.model_validate_json(state_file.read_text())
     LocalHallSync(broker_dir, reloader(reload_spec), gateway_store=store)(state)
-    click.echo(f"registry version {state.version} applied: {summary(state)['devices']}")
+    click.echo(f"registry version {state.version} applied: {state.summary()['devices']}")
 
 
 @gateway_group.command("devices")

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.kinds import BrokerRole
 from provisioning.bundle import Layout, install_bundle
 from provisioning.hallstate import build_hall_state, central_accounts
 from provisioning.home import Home
 from provisioning.local import LocalHallSync
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.workflow import Delivery, Provisioner
-from spine.broker.access import Role, central_user, gateway_forward_user, gateway_ingest_user
+from spine.broker.access import central_user, gateway_forward_user, gateway_ingest_user
 from spine.broker.runner import free_port
 from spine.broker.security import ListenerPlan, current_user, security_lines, write_tls_files
 from spine.files import write_file_atomic
@@ -97,7 +98,7 @@ def provision_demo_hall(
         windows = sorted({w for _, w, _ in devices if w} | {"w01", "w02"})
         provisioner.add_windows(hall, [(w, f"Window {w}", None) for w in windows], by=DEMO_TECHNICIAN)
         gateway_passwords = provisioner.gateway_logins(hall, by=DEMO_TECHNICIAN)
-        central_password = provisioner.central_login(central_user("central"), Role.CENTRAL,
+        central_password = provisioner.central_login(central_user("central"), BrokerRole.CENTRAL,
                                                      by=DEMO_TECHNICIAN)
 
         configs: dict[str, Path] = {}

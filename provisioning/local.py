@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract.commands.registry import HallState
 from gateway.registry import SCHEMA, apply_hall_state, missing_columns
-from provisioning.hallstate import HallState
-from spine.broker.access import Account
+from spine.broker.access import Account, hall_accounts
 from spine.broker.security import write_access_files
 from spine.sqlite import Transaction, open_database
 
@@ -45,5 +45,5 @@ class LocalHallSync:
     def __call__(self, state: HallState) -> None:
         if self.gateway_store is not None:
             apply_to_gateway_store(state, self.gateway_store)
-        write_access_files(self.broker_dir, state.broker_accounts() + self.extra_accounts())
+        write_access_files(self.broker_dir, hall_accounts(state) + self.extra_accounts())
         self.reload()

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from contract.kinds import WINDOW_KINDS, DeviceKind, DeviceState
 
-class DeviceKind(StrEnum):
-    KIOSK = "kiosk"
-    RATING = "rating"
-    RECORDER = "recorder"
-    CALLER = "caller"  # a window officer's call keypad
-    DISPLAY = "display"
-    SIM = "sim"  # simulated devices (demo, tests, benchmarks)
-
-
-class DeviceState(StrEnum):
-    REGISTERED = "registered"  # known, no credentials yet
-    PROVISIONED = "provisioned"  # has credentials; must pass its self-test
-    ACTIVE = "active"  # passed its self-test: what it records counts
-    RETIRED = "retired"  # credentials gone; its id is never reused
-
-
-WINDOW_KINDS = frozenset({DeviceKind.RATING, DeviceKind.CALLER})
-"""Kinds that serve one window and cannot be added without it."""
+__all__ = ["WINDOW_KINDS", "Device", "DeviceKind", "DeviceState", "Hall", "Window"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from provisioning.hallstate import HallState, summary
+from contract.commands.registry import HallState
 from spine.config import BrokerSettings
 from spine.mqtt import make_client, reason_text
 
@@ -52,4 +52,4 @@ def push_hall_state(state: HallState, broker: BrokerSettings, *, timeout: float 
     finally:
         client.disconnect()
         client.loop_stop()
-    log.info("registry of %s pushed: %s", state.hall, summary(state))
+    log.info("registry of %s pushed: %s", state.hall, state.summary())

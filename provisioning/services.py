@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from contract.kinds import BrokerRole
 from provisioning.bundle import Layout, placed
 from provisioning.hallstate import build_hall_state, central_accounts
 from provisioning.workflow import Provisioner
 from spine.broker.access import (
-    Role,
     central_user,
     gateway_forward_user,
     gateway_ingest_user,
+    hall_accounts,
     provisioner_user,
     render_acl,
     render_password_file,
@@ -80,7 +81,7 @@ def gateway_bundle(
     lines = security_lines(broker_dir, ListenerPlan(tls_port=info.broker_port))
     mosquitto = _mosquitto_conf(lines, layout, local_port)
     server = home.server_cert(hall, info.broker_hosts)
-    accounts = state.broker_accounts()
+    accounts = hall_accounts(state)
     files = {
         "gateway.toml": FileEntry(config.encode()),
         "mosquitto.conf": FileEntry(mosquitto.encode()),
@@ -110,8 +111,8 @@ def central_bundle(
     """
     layout = layout or Layout()
     home = provisioner.home
-    central_password = provisioner.central_login(central_user(central_id), Role.CENTRAL, by=by)
-    tool_password = provisioner.central_login(provisioner_user(central_id), Role.PROVISIONER, by=by)
+    central_password = provisioner.central_login(central_user(central_id), BrokerRole.CENTRAL, by=by)
+    tool_password = provisioner.central_login(provisioner_user(central_id), BrokerRole.PROVISIONER, by=by)
     from spine.files import write_file_atomic
 
     write_file_atomic(home.provisioner_password_path, tool_password.encode() + b"\n", secret=True)

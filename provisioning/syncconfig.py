@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from provisioning.hallstate import HallState
+from contract.commands.registry import HallState
 from provisioning.home import Home
 from provisioning.local import LocalHallSync
 from provisioning.push import push_hall_state

@@ -19,9 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from contract.commands.registry import HallState
+from contract.kinds import BrokerRole
 from provisioning import enrolment
 from provisioning.bundle import Layout, device_bundle, write_bundle
-from provisioning.hallstate import HallState, build_hall_state
+from provisioning.hallstate import build_hall_state
 from provisioning.home import Home
 from provisioning.label import write_label
 from provisioning.model import WINDOW_KINDS, Device, DeviceKind, DeviceState, Hall
@@ -29,7 +31,7 @@ from provisioning.passwords import mosquitto_hash, new_password
 from provisioning.pki import make_client_cert
 from provisioning.registry import Registry, RegistryError, now_ms
 from provisioning.roles import SettingsError
-from spine.broker.access import Role, gateway_forward_user, gateway_ingest_user
+from spine.broker.access import gateway_forward_user, gateway_ingest_user
 from spine.files import FileEntry
 
 log = logging.getLogger(__name__)
@@ -110,15 +112,14 @@ class Provisioner:
             gateway_forward_user(info.gateway): new_password(),
         }
         with self.registry.transaction() as tx:
-            self.registry.set_account(tx, gateway_ingest_user(info.gateway), Role.GATEWAY_INGEST, hall,
-                                      mosquitto_hash(passwords[gateway_ingest_user(info.gateway)]))
-            self.registry.set_account(tx, gateway_forward_user(info.gateway), Role.GATEWAY_FORWARD, hall,
-                                      mosquitto_hash(passwords[gateway_forward_user(info.gateway)]))
+            for user, role in ((gateway_ingest_user(info.gateway), BrokerRole.GATEWAY_INGEST),
+                               (gateway_forward_user(info.gateway), BrokerRole.GATEWAY_FORWARD)):
+                self.registry.set_account(tx, user, role, hall, mosquitto_hash(passwords[user]))
             self.registry.bump_sync_version(tx, hall)
             self.registry.audit(tx, by, "gateway.credentials", hall, gateway=info.gateway)
         return passwords
 
-    def central_login(self, username: str, role: Role, *, by: str) -> str:
+    def central_login(self, username: str, role: BrokerRole, *, by: str) -> str:
         password = new_password()
         with self.registry.transaction() as tx:
             self.registry.set_account(tx, username, role, None, mosquitto_hash(password))

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from contract.commands.registry import HallState
+from contract.kinds import BrokerRole
 from contract.topics import Channel, check_identifier, device_topic
 
 DEVICE_WRITES = (Channel.EVENTS, Channel.STATUS, Channel.HEARTBEAT, Channel.REPLY)
 DEVICE_READS = (Channel.ACK, Channel.CMD, Channel.CONFIG)
-
-
-class Role(StrEnum):
-    DEVICE = "device"
-    GATEWAY_INGEST = "gateway-ingest"  # the gateway on its hall broker
-    GATEWAY_FORWARD = "gateway-forward"  # the gateway on central's broker
-    CENTRAL = "central"  # central's ingest
-    PROVISIONER = "provisioner"  # the technicians' tool pushing a hall's registry
 
 
 @dataclass(frozen=True)
@@ -31,10 +24,15 @@ class Account:
     """One broker login. Its username is also its pinned client id."""
 
     username: str
-    role: Role
+    role: BrokerRole
     password_hash: str
     hall: str | None = None
     """The hall a device or gateway belongs to; None for central's roles."""
+
+
+def hall_accounts(state: HallState) -> list[Account]:
+    """The broker logins a hall's registry grants (device logins and the gateway's ingest)."""
+    return [Account(a.username, a.role, a.password_hash, a.hall) for a in state.accounts]
 
 
 def gateway_ingest_user(gateway: str) -> str:
@@ -56,12 +54,12 @@ def provisioner_user(central: str) -> str:
 def topic_rules(account: Account) -> list[str]:
     """The ACL lines of one account (without its `user` line)."""
     hall = account.hall
-    if account.role in (Role.DEVICE, Role.GATEWAY_INGEST, Role.GATEWAY_FORWARD):
+    if account.role in (BrokerRole.DEVICE, BrokerRole.GATEWAY_INGEST, BrokerRole.GATEWAY_FORWARD):
         if hall is None:
             raise ValueError(f"{account.username}: a {account.role} account belongs to a hall")
         check_identifier(hall, "hall")
     match account.role:
-        case Role.DEVICE:
+        case BrokerRole.DEVICE:
             assert hall is not None
             me = account.username
             return (
@@ -70,9 +68,9 @@ def topic_rules(account: Account) -> list[str]:
                 # Hall-wide announcements (ticket calls, boards) are one level below the hall.
                 + [f"topic read hall/{hall}/+"]
             )
-        case Role.GATEWAY_INGEST:
+        case BrokerRole.GATEWAY_INGEST:
             return [f"topic readwrite hall/{hall}/#"]
-        case Role.GATEWAY_FORWARD:
+        case BrokerRole.GATEWAY_FORWARD:
             return [
                 f"topic write central/{hall}/events",
                 f"topic write central/{hall}/status",
@@ -80,7 +78,7 @@ def topic_rules(account: Account) -> list[str]:
                 f"topic read central/{hall}/ack",
                 f"topic read central/{hall}/cmd",
             ]
-        case Role.CENTRAL:
+        case BrokerRole.CENTRAL:
             return [
                 "topic read central/+/events",
                 "topic read central/+/status",
@@ -88,7 +86,7 @@ def topic_rules(account: Account) -> list[str]:
                 "topic write central/+/ack",
                 "topic readwrite central/+/cmd",
             ]
-        case Role.PROVISIONER:
+        case BrokerRole.PROVISIONER:
             return ["topic write central/+/cmd"]
     raise ValueError(f"unknown role {account.role!r}")
 

@@ -15,9 +15,9 @@ import signal
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 from pathlib import Path
 
-from provisioning.pki import KeyPair
 from spine.broker.access import Account, render_acl, render_password_file
 from spine.files import write_file_atomic
 
@@ -78,7 +78,17 @@ def write_access_files(directory: Path, accounts: Iterable[Account]) -> None:
     write_file_atomic(Path(directory) / PASSWORDS, render_password_file(accounts).encode(), secret=True)
 
 
-def write_tls_files(directory: Path, ca_cert_pem: bytes, server: KeyPair) -> None:
+class CertifiedKey(Protocol):
+    """A certificate and its private key, PEM-encoded (provisioning's `pki.KeyPair`)."""
+
+    @property
+    def cert_pem(self) -> bytes: ...
+
+    @property
+    def key_pem(self) -> bytes: ...
+
+
+def write_tls_files(directory: Path, ca_cert_pem: bytes, server: CertifiedKey) -> None:
     write_file_atomic(Path(directory) / CA_CERT, ca_cert_pem)
     write_file_atomic(Path(directory) / SERVER_CERT, server.cert_pem)
     write_file_atomic(Path(directory) / SERVER_KEY, server.key_pem, secret=True)

@@ -10,20 +10,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from contract.commands.registry import DeviceConfig
 from contract.envelope import Envelope
+from contract.kinds import BrokerRole
 from edge.runtime.agent import AgentConfig, EdgeAgent
+from edge.runtime.config_push import ConfigApplier
 from edge.runtime.selftest import SelfTest, Step, StepFailed, run_step
 from gateway.config import GatewayConfig, GatewayIdentity
 from gateway.service import GatewayService
 from hallwatch.cli import main
 from provisioning.bundle import install_bundle
 from provisioning.central import RegistryProjection
-from provisioning.devconfig import ConfigApplier, DeviceConfig
 from provisioning.hallstate import build_hall_state
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.roles import config_model
 from provisioning.workflow import Delivery
-from spine.broker.access import Role, central_user, gateway_forward_user, gateway_ingest_user
+from spine.broker.access import central_user, gateway_forward_user, gateway_ingest_user
 from spine.config import BrokerSettings, UplinkSettings, load_config
 from spine.receiver import AcceptedEvent
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
@@ -38,7 +40,7 @@ def gateway(hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     assert hall.broker.process is not None
     monkeypatch.setenv("HALLWATCH_BROKER_DIR", str(hall.root / "broker-auth"))
     monkeypatch.setenv("HALLWATCH_BROKER_RELOAD", f"pid:{hall.broker.process.pid}")
-    hall.provisioner.central_login(central_user("central"), Role.CENTRAL, by=TECHNICIAN)
+    hall.provisioner.central_login(central_user("central"), BrokerRole.CENTRAL, by=TECHNICIAN)
     hall.provisioner.sync_hall(HALL)  # central's login joins the broker's password file
 
     def login(user: str) -> BrokerSettings:

@@ -14,30 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from contract.commands.registry import DeviceConfig
 from contract.registry import describe_error
 from spine.files import write_file_atomic
 
 log = logging.getLogger(__name__)
-
-
-class DeviceConfig(BaseModel):
-    """What a device is told about itself. It never carries a secret."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    v: int = 1
-    version: int = Field(ge=1, description="increases with every change to this device's record")
-    device: str
-    hall: str
-    kind: str
-    window: str | None = None
-    hardware: dict[str, Any] = Field(default_factory=dict)
-
-
-def config_payload(config: DeviceConfig) -> str:
-    return config.model_dump_json()
 
 
 class ConfigApplier:
