@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from contract import PROTOCOL_VERSION
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{8,80}$"
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -42,6 +46,17 @@ class Envelope(Message):
     type: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
     body: dict[str, Any]
     recv: Received | None = None
+
+    def happened_at(self) -> int:
+        """When the event happened, ms since the epoch: the one rule for every reader.
+
+        The first receiver's estimate (from the device's monotonic clock) when there
+        is one, else the receiver's own clock at receipt; the device's wall clock
+        only for an event no receiver has stamped (a Pi without RTC may be years off).
+        """
+        if self.recv is not None:
+            return self.recv.est_time if self.recv.est_time is not None else self.recv.at
+        return self.time
 
 
 class Batch(Message):
@@ -89,3 +104,22 @@ class Ack(Message):
         description="nothing stored: the batch came before an earlier one it follows; resend "
         "from the oldest unacknowledged event",
     )
+
+
+def new_envelope(
+    *, device: str, seq: int, boot: str, time: int, mono: int, type: str, body: dict[str, Any],
+    event_id: str | None = None, recv: Received | None = None,
+) -> dict[str, Any]:
+    """The wire form of a new event: every sender builds its envelopes here, and nowhere else."""
+    envelope: dict[str, Any] = {
+        "v": PROTOCOL_VERSION, "id": event_id or uuid.uuid4().hex, "device": device, "seq": seq,
+        "boot": boot, "time": time, "mono": mono, "type": type, "body": body,
+    }
+    if recv is not None:
+        envelope["recv"] = recv.model_dump()
+    return envelope
+
+
+def dump_envelope(envelope: dict[str, Any]) -> str:
+    """Compact JSON with Chinese text kept readable: the form stored and forwarded."""
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
