@@ -1,4 +1,4 @@
-"""The kiosk's and the window caller's configuration (TOML): services, numbering, printer, inputs.
+"""The kiosk's configuration (TOML): services, numbering, printer, inputs.
 
 Every key is documented in docs/kiosk.md. Validation lists every wrong key at
 once (`spine.config.load_config`).
@@ -224,28 +224,3 @@ class KioskConfig(AgentConfig):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "kiosk.sqlite"
-
-
-class CallerSettings(Section):
-    """The window caller: which window, and how the officer's keys reach services."""
-
-    window: str | None = Field(None, description="the window; defaults to device.window")
-    reply_timeout_s: float = Field(3.0, gt=0, description="say 'gateway unreachable' after this")
-    transfer_keys: dict[str, str] = Field(
-        default_factory=dict,
-        description="digits typed before Transfer -> service prefix, e.g. {'1' = 'A', '2' = 'B'}",
-    )
-
-
-class CallerConfig(AgentConfig):
-    """A window caller: the officer's keypad at one window."""
-
-    caller: CallerSettings = CallerSettings()
-    keypad: KeypadSettings | None = Field(None, description="the officer's keys (docs/keypads.md)")
-
-    @property
-    def window(self) -> str:
-        window = self.caller.window or self.device.window
-        if not window:
-            raise ValueError("a window caller needs device.window or caller.window")
-        return window

@@ -170,8 +170,8 @@ def test_a_print_that_fails_voids_its_number_which_is_never_reused(
 def test_the_hall_queue_never_calls_a_voided_number(
     hall: Hall, tmp_path: Path, printer: SimulatedPrinter
 ) -> None:
-    from edge.queue_kiosk.caller import WindowCaller
     from edge.queue_kiosk.printer.link import open_link
+    from edge.window_caller.caller import WindowCaller
     from tests.kiosk.conftest import caller_config
     from tests.kiosk.test_window_calling import press
 
