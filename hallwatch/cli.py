@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("gateway.cli:gateway", "The hall gateway."),
     "central": ("central.cli:central", "Central supervision: service, cases, countdown."),
     "kiosk": ("edge.queue_kiosk.cli:kiosk", "The queue-ticket kiosk agent."),
+    "caller": ("edge.window_caller.cli:caller", "The window caller: the officer's keypad."),
+    "display": ("edge.hall_display.cli:display", "The hall display: calls as they happen."),
     "rating": ("edge.rating_terminal.cli:rating", "The window satisfaction terminal agent."),
     "recorder": ("edge.camera_recorder.cli:recorder", "The camera recorder agent."),
     "provision": ("provisioning.cli:provision", "Provision halls, windows and devices."),

@@ -76,11 +76,13 @@ class RunningHall:
 
 
 def gateway_config(root: Path, port: int) -> GatewayConfig:
-    from edge.queue_kiosk.demo import demo_gateway_devices
+    from edge.queue_kiosk.demo import demo_kiosk_devices
+    from edge.window_caller.demo import demo_caller_devices
 
     devices = [
         {"id": "sim-01", "kind": "sim"},
-        *demo_gateway_devices(kiosks=2, windows=len(WINDOWS)),
+        *demo_kiosk_devices(kiosks=2),
+        *demo_caller_devices(windows=len(WINDOWS)),
         *({"id": f"rating-w{w}", "kind": "rating", "window": w} for w in WINDOWS),
         {"id": RECORDER, "kind": "recorder"},
     ]
@@ -126,6 +128,7 @@ def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[Runni
     from edge.camera_recorder.demo import start_demo_recorder
     from edge.queue_kiosk.demo import start_demo_queue
     from edge.rating_terminal.demo import start_demo_terminal
+    from edge.window_caller.demo import start_demo_callers
 
     broker = MosquittoBroker(BrokerOptions(free_port(), root / "broker"))
     broker.start()
@@ -138,6 +141,8 @@ def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[Runni
     settings = hall.broker_settings
     hall.start_part("sim-01", lambda: start_simulated_device(hall, stop), lambda a: a.stop())
     hall.start_part("queue", lambda: start_demo_queue(settings, HALL, root / "queue"), lambda q: q.stop())
+    hall.start_part("callers", lambda: start_demo_callers(settings, HALL, root / "queue",
+                                                          windows=len(WINDOWS)), lambda c: c.stop())
     for window in WINDOWS:
         hall.start_part(
             f"rating-w{window}",
@@ -177,6 +182,8 @@ def summary(hall: RunningHall) -> dict[str, Any]:
     for name in ("queue", "recorder"):
         if name in hall.parts:
             report[name] = hall.parts[name].summary()
+    if "callers" in hall.parts:  # the officers' side of the queue: served, no-shows
+        report.setdefault("queue", {}).update(hall.parts["callers"].summary())
     report["ratings"] = {
         name: part.summary() for name, part in hall.parts.items() if name.startswith("rating-")
     }

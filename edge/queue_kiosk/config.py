@@ -1,4 +1,4 @@
-"""The kiosk's and the window caller's configuration (TOML): services, numbering, printer, inputs.
+"""The kiosk's configuration (TOML): services, numbering, printer, inputs.
 
 Every key is documented in docs/kiosk.md. Validation lists every wrong key at
 once (`spine.config.load_config`).
@@ -14,7 +14,13 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from edge.runtime.agent import AgentConfig
-from edge.runtime.hardware.settings import KeypadSettings
+from edge.runtime.hardware.settings import (
+    GpioKeypadSettings,
+    IndicatorSettings,
+    KeypadSettings,
+    check_lamp_names,
+    console_indicator,
+)
 from spine.config import Section
 
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
@@ -161,22 +167,20 @@ class EntrySettings(Section):
 
 
 class ButtonSettings(Section):
-    """Our own debounce of GPIO service buttons (gpiozero's bounce_time is not used)."""
+    """The GPIO service buttons: a settle debounce (docs/keypads.md) and the double-tap guard."""
 
     settle_ms: int = Field(30, ge=0, le=500, description="a press counts once held this long")
     repeat_guard_ms: int = Field(
         1500, ge=0, le=30_000, description="a second press of any button within this gives no ticket"
     )
     pull_up: bool = Field(True, description="buttons connect the pin to ground")
-    pin_factory: str | None = Field(None, description="gpiozero pin factory name, e.g. 'lgpio'")
+    pin_factory: str | None = Field(
+        None, description="gpiozero pin factory name, e.g. 'lgpio'; default: GPIOZERO_PIN_FACTORY, else lgpio"
+    )
 
 
-class IndicatorSettings(Section):
-    """How the kiosk tells a citizen why there is no ticket: LEDs, a buzzer, the console."""
-
-    ready_led_pin: int | None = Field(None, ge=0, le=40)
-    fault_led_pin: int | None = Field(None, ge=0, le=40)
-    buzzer_pin: int | None = Field(None, ge=0, le=40)
+LAMPS = ("ready", "fault")
+"""The kiosk's lamps: `ready` while tickets can be printed, `fault` (blinking) while they cannot."""
 
 
 class KioskConfig(AgentConfig):
@@ -189,7 +193,10 @@ class KioskConfig(AgentConfig):
     keypad: KeypadSettings | None = Field(None, description="the shared keypad section (docs/keypads.md)")
     entry: EntrySettings = EntrySettings()
     buttons: ButtonSettings = ButtonSettings()
-    indicator: IndicatorSettings = IndicatorSettings()
+    indicator: IndicatorSettings = Field(
+        default_factory=console_indicator,
+        description="lamps ready and fault, and a buzzer (docs/keypads.md); default: console lines",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> KioskConfig:
@@ -201,33 +208,19 @@ class KioskConfig(AgentConfig):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"services share a {what}: {', '.join(dupes)}")
+        check_lamp_names(self.indicator, LAMPS)
         return self
+
+    def button_keypad(self) -> GpioKeypadSettings | None:
+        """The service buttons as one GPIO keypad whose keys are the services' prefixes."""
+        pins = {s.prefix: s.button_pin for s in self.services if s.button_pin is not None}
+        if not pins:
+            return None
+        return GpioKeypadSettings(
+            kind="gpio", keys=pins, pull_up=self.buttons.pull_up, debounce_mode="settle",
+            bounce_ms=self.buttons.settle_ms, pin_factory=self.buttons.pin_factory,
+        )
 
     @property
     def store_path(self) -> Path:
         return self.data_dir / "kiosk.sqlite"
-
-
-class CallerSettings(Section):
-    """The window caller: which window, and how the officer's keys reach services."""
-
-    window: str | None = Field(None, description="the window; defaults to device.window")
-    reply_timeout_s: float = Field(3.0, gt=0, description="say 'gateway unreachable' after this")
-    transfer_keys: dict[str, str] = Field(
-        default_factory=dict,
-        description="digits typed before Transfer -> service prefix, e.g. {'1' = 'A', '2' = 'B'}",
-    )
-
-
-class CallerConfig(AgentConfig):
-    """A window caller: the officer's keypad at one window."""
-
-    caller: CallerSettings = CallerSettings()
-    keypad: KeypadSettings | None = Field(None, description="the officer's keys (docs/keypads.md)")
-
-    @property
-    def window(self) -> str:
-        window = self.caller.window or self.device.window
-        if not window:
-            raise ValueError("a window caller needs device.window or caller.window")
-        return window

@@ -13,29 +13,29 @@ outbox whenever the link is up.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from contract.events.queue import PrinterState, RefusalReason
 from edge.queue_kiosk.board import HallBoard, issued_today, people_ahead, unseen
 from edge.queue_kiosk.config import KioskConfig, ServiceSettings
 from edge.queue_kiosk.entry import CodeEntered, EntryRejected, KeypadEntry, ServiceChosen
 from edge.queue_kiosk.hours import HallCalendar
-from edge.queue_kiosk.indicator import Indicator, make_indicator
 from edge.queue_kiosk.lettering import Letterer, discover_fonts
 from edge.queue_kiosk.numbering import NumberPlan
+from edge.queue_kiosk.panel import KioskPanel
 from edge.queue_kiosk.printer.health import PrinterMonitor
 from edge.queue_kiosk.printer.link import PrinterLink, PrinterUnavailable, open_link
 from edge.queue_kiosk.printer.status import PrinterHealth
+from edge.queue_kiosk.repeat import RepeatGuard
 from edge.queue_kiosk.store import Appointment, KioskStore
 from edge.queue_kiosk.ticket import Ticket, TicketLayout, qr_payload
 from edge.runtime.agent import EdgeAgent
+from edge.runtime.hardware.factory import build_indicator, build_keypad
+from edge.runtime.hardware.indicator import Indicator
 from edge.runtime.hardware.keys import Keypad, KeyPress
 from spine.clock import Clock
 from spine.outbox import OutboxFull
@@ -66,6 +66,12 @@ Outcome = Issued | Refused
 
 
 class Kiosk:
+    """A queue kiosk: presses in, committed numbers, printed tickets and events out.
+
+    `keypad` types digits and appointment codes; `buttons` press services by prefix
+    (built from the services' `button_pin`s unless given); `pin_factory` is for mock pins.
+    """
+
     def __init__(
         self,
         config: KioskConfig,
@@ -74,6 +80,7 @@ class Kiosk:
         clock: Clock | None = None,
         link: PrinterLink | None = None,
         keypad: Keypad | None = None,
+        buttons: Keypad | None = None,
         indicator: Indicator | None = None,
         pin_factory: Any = None,
     ) -> None:
@@ -90,19 +97,22 @@ class Kiosk:
             config.printer, Letterer(discover_fonts(config.printer.font_path), config.printer.dots)
         )
         self.printer = PrinterMonitor(self.link, config.printer.poll_s, self._printer_changed)
-        self.indicator = indicator or make_indicator(config.indicator, pin_factory)
+        self.indicator = indicator or build_indicator(config.indicator, pin_factory=pin_factory,
+                                                      source=config.device.id)
+        self.panel = KioskPanel(self.indicator)
         self.entry = KeypadEntry(
             {s.key for s in config.services if s.key is not None},
             config.entry.code_length, int(config.entry.timeout_s * 1000),
         )
         self.keypad = keypad
-        self._pin_factory = pin_factory
-        self._buttons: Any = None
+        self._guard = RepeatGuard(config.buttons.repeat_guard_ms)
         self._board = HallBoard()
         self._board_lock = threading.Lock()
         self._issue_lock = threading.Lock()
-        self.agent.on_command(self._on_command)
+        self.agent.handle_command(BOARD_COMMAND, self._take_board)
+        self.agent.handle_command(APPOINTMENTS_COMMAND, self._take_appointments)
         self.counters = {"issued": 0, "refused": 0, "voided": 0}
+        self.buttons = buttons if buttons is not None else self._open_buttons(pin_factory)
 
     # --- life cycle ------------------------------------------------------
 
@@ -116,11 +126,8 @@ class Kiosk:
         self.agent.start()
         self.printer.check()
         self.printer.start()
-        pins = {s.prefix: s.button_pin for s in self.config.services if s.button_pin is not None}
-        if pins:
-            from edge.queue_kiosk.buttons import ServiceButtons
-
-            self._buttons = ServiceButtons(pins, self.config.buttons, self._on_button, self._pin_factory)
+        if self.buttons is not None:
+            self.buttons.start(self._on_button)
         if self.keypad is not None:
             self.keypad.start(self._on_key)
         log.info("kiosk %s (slot %d of %d) ready with %d service(s)", self.config.device.id,
@@ -129,8 +136,8 @@ class Kiosk:
     def stop(self) -> None:
         if self.keypad is not None:
             self.keypad.stop()
-        if self._buttons is not None:
-            self._buttons.close()
+        if self.buttons is not None:
+            self.buttons.stop()
         self.printer.stop()
         self.link.close()
         self.agent.stop()
@@ -139,8 +146,23 @@ class Kiosk:
 
     # --- inputs ----------------------------------------------------------
 
-    def _on_button(self, prefix: str, _pressed_at_ms: int) -> None:
-        self.issue(prefix)
+    def _open_buttons(self, pin_factory: Any) -> Keypad | None:
+        """The service buttons as a GPIO keypad keyed by prefix (None without `button_pin`s)."""
+        settings = self.config.button_keypad()
+        if settings is None:
+            return None
+        return build_keypad(settings, pin_factory=pin_factory, source=f"{self.config.device.id}-buttons")
+
+    def _on_button(self, press: KeyPress) -> None:
+        # The press time is the finger's first settled edge: a double tap is measured between fingers.
+        if not self._guard.allow(press.at_mono_ms):
+            log.info("button %s pressed again within %d ms: ignored", press.key,
+                     self.config.buttons.repeat_guard_ms)
+            return
+        try:
+            self.issue(press.key)
+        except Exception:  # one failed ticket must not silence the buttons
+            log.exception("handling the %s button failed", press.key)
 
     def _on_key(self, press: KeyPress) -> None:
         entry = self.entry.press(press.key, self.clock.mono_ms())
@@ -150,7 +172,7 @@ class Kiosk:
         elif isinstance(entry, CodeEntered):
             self.redeem(entry.code)
         elif isinstance(entry, EntryRejected):
-            self.indicator.refused(f"{entry.typed}: {entry.reason}")
+            self.panel.refused(f"{entry.typed}: {entry.reason}")
 
     # --- tickets ---------------------------------------------------------
 
@@ -249,7 +271,7 @@ class Kiosk:
                 self._void(day, label, f"ticket could not be rendered: {exc}")
                 return self._refuse(RefusalReason.PRINTER, "the ticket could not be printed", service.prefix)
             self.counters["issued"] += 1
-            self.indicator.issued(label)
+            self.panel.issued(label)
             return Issued(label, day, service.prefix, ahead, data)
 
     def _void(self, day: str, label: str, reason: str) -> None:
@@ -260,7 +282,7 @@ class Kiosk:
 
     def _refuse(self, reason: RefusalReason, detail: str, service: str | None = None) -> Refused:
         self.counters["refused"] += 1
-        self.indicator.refused(detail)
+        self.panel.refused(detail)
         # Routine: when the disk is full the outbox counts what it could not keep.
         with contextlib.suppress(OutboxFull):
             self.agent.record("queue.ticket_refused",
@@ -279,21 +301,10 @@ class Kiosk:
             return 0
         return self.plan.index_of(high) + 1
 
-    def _on_command(self, message: mqtt.MQTTMessage) -> None:
-        try:
-            command = json.loads(message.payload)
-        except ValueError:
-            log.warning("ignoring a malformed command")
-            return
-        if not isinstance(command, dict):
-            return
-        name = command.get("command")
-        if name == BOARD_COMMAND:
-            board = HallBoard.from_message(command, self.clock.wall_ms())
-            with self._board_lock:
-                self._board = board
-        elif name == APPOINTMENTS_COMMAND:
-            self._take_appointments(command)
+    def _take_board(self, command: dict[str, Any]) -> None:
+        board = HallBoard.from_message(command, self.clock.wall_ms())
+        with self._board_lock:
+            self._board = board
 
     def _take_appointments(self, command: dict[str, Any]) -> None:
         day = str(command.get("day"))
@@ -311,7 +322,7 @@ class Kiosk:
     # --- reporting -------------------------------------------------------
 
     def _printer_changed(self, previous: PrinterHealth | None, health: PrinterHealth) -> None:
-        self.indicator.ready(health.printable, health.detail or health.state.value)
+        self.panel.ready(health.printable, health.detail or health.state.value)
         if previous is None and health.state in (PrinterState.READY, PrinterState.UNKNOWN):
             return  # a healthy start is not news
         self.agent.record("queue.printer_status", {

@@ -11,19 +11,17 @@ keeps working on its own "please rate" key. Commands arrive on the device's
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from contract.events.rating import ArmTrigger, VisitRef
 from edge.rating_terminal.config import RatingTerminalConfig
-from edge.rating_terminal.indicator import Indicator, build_indicator
+from edge.rating_terminal.lamps import TerminalLamps
 from edge.rating_terminal.session import Effect, Instant, RatingSession, Record, Show
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.hardware.factory import build_keypad
+from edge.runtime.hardware.factory import build_indicator, build_keypad
+from edge.runtime.hardware.indicator import Indicator
 from edge.runtime.hardware.keys import KeyEvent, Keypad, KeyPress, ObservableKeypad
 from spine.clock import Clock
 
@@ -49,14 +47,19 @@ class RatingTerminal:
         self.clock = self.agent.clock
         self.keypad = keypad if keypad is not None else build_keypad(
             config.keypad, pin_factory=pin_factory, source=config.device.id)
-        self.indicator = indicator if indicator is not None else build_indicator(
-            config.indicator, pin_factory=pin_factory)
+        try:
+            self.indicator = indicator if indicator is not None else build_indicator(
+                config.indicator, pin_factory=pin_factory, source=config.device.id)
+        except Exception:
+            self.keypad.stop()  # give its pins or port back: a restart must find them free
+            raise
+        self.lamps = TerminalLamps(self.indicator)
         self.session = RatingSession(config.rating)
         self.counts = {"given": 0, "not_rated": 0, "flagged": 0, "arms_ignored": 0}
         self._lock = threading.Condition()
         self._stopping = False
         self._ticker = threading.Thread(target=self._tick_loop, name="rating-ticker", daemon=True)
-        self.agent.on_command(self._on_command)
+        self.agent.handle_command(ARM_COMMAND, self._on_arm_command)
 
     # --- life cycle --------------------------------------------------------
 
@@ -100,14 +103,7 @@ class RatingTerminal:
         with self._lock:
             self._apply(self.session.keypad_event(self._now(), event))
 
-    def _on_command(self, message: mqtt.MQTTMessage) -> None:
-        try:
-            command = json.loads(message.payload)
-        except ValueError:
-            log.warning("ignoring a malformed command")
-            return
-        if not isinstance(command, dict) or command.get("command") != ARM_COMMAND:
-            return
+    def _on_arm_command(self, command: dict[str, Any]) -> None:
         try:
             visit = VisitRef.model_validate(command["visit"]) if command.get("visit") else None
             arming = str(command["arming"])
@@ -132,7 +128,7 @@ class RatingTerminal:
                 self.agent.record(effect.type, effect.body)
                 self._count(effect)
             elif isinstance(effect, Show):
-                self.indicator.show(effect.phase, effect.fault)
+                self.lamps.show(effect.phase, effect.fault)
 
     def _count(self, record: Record) -> None:
         key = {"rating.given": "given", "rating.not_rated": "not_rated",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import click
 
-from spine.config import ConfigError, load_config
+from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware, run_until_signal
 
 
 @click.group(name="rating")
@@ -21,13 +20,10 @@ def rating() -> None:
 def _load(path: Path) -> Any:
     from edge.rating_terminal.config import RatingTerminalConfig
 
-    try:
-        return load_config(RatingTerminalConfig, path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return load_agent_config(RatingTerminalConfig, path)
 
 
-CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), required=True,
+CONFIG = click.option("--config", "config_path", type=CONFIG_PATH, required=True,
                       help="rating terminal TOML (docs/rating.md)")
 
 
@@ -36,21 +32,9 @@ CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path)
 def run(config_path: Path) -> None:
     """Ask for a rating whenever the window completes a visit (or the officer asks), until stopped."""
     from edge.rating_terminal.agent import RatingTerminal
-    from edge.runtime.agent import install_signal_handlers
-    from edge.runtime.hardware.factory import KeypadUnavailable
 
     config = _load(config_path)
-    try:
-        terminal = RatingTerminal(config)
-    except KeypadUnavailable as exc:
-        raise click.ClickException(str(exc)) from exc
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    terminal.start()
-    try:
-        stop.wait()
-    finally:
-        terminal.stop()
+    run_until_signal(open_hardware(lambda: RatingTerminal(config)))
 
 
 @rating.command("selftest")

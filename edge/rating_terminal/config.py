@@ -1,4 +1,4 @@
-"""The rating terminal's configuration (TOML): keypad, rating rules, LEDs and buzzer.
+"""The rating terminal's configuration (TOML): keypad, rating rules, lamps and buzzer.
 
 Every key is documented in docs/rating.md.
 """
@@ -9,8 +9,16 @@ from pydantic import Field, model_validator
 
 from contract.events.rating import Grade
 from edge.runtime.agent import AgentConfig
-from edge.runtime.hardware.settings import KeypadSettings
+from edge.runtime.hardware.settings import (
+    IndicatorSettings,
+    KeypadSettings,
+    check_lamp_names,
+    console_indicator,
+)
 from spine.config import Section
+
+LAMPS = ("please_rate", "reason", "thanks", "fault")
+"""The terminal's lamps (`[indicator] lamps` may give each a pin); see lamps.py for when each is lit."""
 
 
 class ReasonOption(Section):
@@ -78,21 +86,17 @@ class RatingRules(Section):
         return self
 
 
-class IndicatorSettings(Section):
-    """LEDs and a buzzer on GPIO (gpiozero); any of them may be absent."""
-
-    kind: str = Field("none", pattern="^(none|gpio)$", description="none: no lights (a log line only)")
-    please_rate_led: int | None = Field(None, description="BCM pin; blinks while a grade is awaited")
-    reason_led: int | None = Field(None, description="BCM pin; blinks while a reason is awaited")
-    thanks_led: int | None = Field(None, description="BCM pin; on while 'thank you' shows")
-    fault_led: int | None = Field(None, description="BCM pin; on while the keypad is unreachable")
-    buzzer: int | None = Field(None, description="BCM pin of an active buzzer")
-    pin_factory: str | None = Field(None, description="as for the GPIO keypad")
-
-
 class RatingTerminalConfig(AgentConfig):
     """`hall rating run --config FILE`."""
 
     keypad: KeypadSettings = Field(description="the citizen's keys (and the officer's please-rate key)")
     rating: RatingRules = Field(default_factory=lambda: RatingRules.model_validate({}))
-    indicator: IndicatorSettings = Field(default_factory=lambda: IndicatorSettings.model_validate({}))
+    indicator: IndicatorSettings = Field(
+        default_factory=console_indicator,
+        description="lamps please_rate, reason, thanks, fault and a buzzer (docs/keypads.md)",
+    )
+
+    @model_validator(mode="after")
+    def _known_lamps(self) -> RatingTerminalConfig:
+        check_lamp_names(self.indicator, LAMPS)
+        return self

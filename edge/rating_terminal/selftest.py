@@ -15,9 +15,14 @@ from typing import Any
 
 from contract.events.rating import GRADE_LABELS
 from edge.rating_terminal.config import RatingTerminalConfig
-from edge.rating_terminal.indicator import Indicator, build_indicator
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.hardware.factory import KeypadUnavailable, build_keypad
+from edge.runtime.hardware.factory import (
+    IndicatorUnavailable,
+    KeypadUnavailable,
+    build_indicator,
+    build_keypad,
+)
+from edge.runtime.hardware.indicator import Indicator
 from edge.runtime.hardware.keys import Keypad, KeyPress
 from edge.runtime.selftest import SelfTestReport, Step, StepFailed, run_selftest
 
@@ -61,6 +66,14 @@ class KeyCheck:
         return Step(f"key {key}", check, timeout_s=self.timeout_s + 5)
 
 
+def failed_step(name: str, reason: str) -> Step:
+    """A step that fails with `reason`: a part that could not even be opened."""
+    def fail() -> str:
+        raise StepFailed(reason)
+
+    return Step(name, fail)
+
+
 def lamp_step(indicator: Indicator) -> Step:
     def check() -> str:
         driven = indicator.lamp_test()
@@ -86,26 +99,25 @@ def selftest(
             keypad = build_keypad(config.keypad, source=config.device.id)
             opened.append(keypad)
     except KeypadUnavailable as exc:
-        reason = str(exc)
-
-        def no_keypad() -> str:
-            raise StepFailed(reason)
-
-        steps.append(Step("keypad", no_keypad))
+        steps.append(failed_step("keypad", str(exc)))
     if keypad is not None:
         checker = KeyCheck(keypad, out, key_timeout_s)
         keypad.start(checker.presses.put)
         steps.append(Step("keypad", lambda: f"{config.keypad.kind} keypad open"))
         steps.extend(checker.step(key, meaning) for key, meaning in keys_to_test(config))
-    if indicator is None:
-        indicator = build_indicator(config.indicator)
-    steps.append(lamp_step(indicator))
+    try:
+        if indicator is None:
+            indicator = build_indicator(config.indicator, source=config.device.id)
+        steps.append(lamp_step(indicator))
+    except IndicatorUnavailable as exc:
+        steps.append(failed_step("lamps and buzzer", str(exc)))
     try:
         return run_selftest(config, steps, out=out, **options)
     finally:
         for device in opened:
             device.stop()
-        indicator.close()
+        if indicator is not None:
+            indicator.close()
 
 
 def snapshot(config: RatingTerminalConfig) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -54,13 +55,17 @@ class EdgeAgent:
         *,
         clock: Clock | None = None,
         heartbeat_extra: Callable[[], dict[str, Any]] | None = None,
+        subscriptions: Mapping[str, Callable[[mqtt.MQTTMessage], None]] | None = None,
     ) -> None:
+        """`subscriptions`: further topics (hall announcements) heard on the agent's one connection;
+        a second connection would share the device's client id and the broker would drop one."""
         self.config = config
         self.identity = config.device
         self.clock = clock or SystemClock()
         self.outbox = Outbox(config.outbox.path, config.outbox)
         self.recorder = EventRecorder(self.outbox, self.identity.id, self.clock)
         self._command_handlers: list[Callable[[mqtt.MQTTMessage], None]] = []
+        self._named_commands: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._config_handlers: list[Callable[[mqtt.MQTTMessage], None]] = []
         self.uplink = Uplink(
             sender_id=self.identity.id,
@@ -71,7 +76,7 @@ class EdgeAgent:
             settings=config.uplink,
             clock=self.clock,
             heartbeat_extra=self._heartbeat_extra,
-            subscriptions={self.config_topic: self._dispatch_config},
+            subscriptions={self.config_topic: self._dispatch_config, **(subscriptions or {})},
         )
         self.uplink.on_commands(self._dispatch_command)
         self._extra = heartbeat_extra
@@ -89,6 +94,12 @@ class EdgeAgent:
     def on_command(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
         self._command_handlers.append(handler)
 
+    def handle_command(self, name: str, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Hand each JSON command `{"command": name, ...}` to `handler`, decoded once for every role."""
+        if not self._named_commands:
+            self.on_command(self._dispatch_named_command)
+        self._named_commands[name] = handler
+
     def on_config(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
         self._config_handlers.append(handler)
 
@@ -99,6 +110,18 @@ class EdgeAgent:
     def _dispatch_command(self, message: mqtt.MQTTMessage) -> None:
         for handler in self._command_handlers:
             handler(message)
+
+    def _dispatch_named_command(self, message: mqtt.MQTTMessage) -> None:
+        try:
+            command = json.loads(message.payload)
+        except ValueError:
+            log.warning("%s: ignoring a malformed command", self.identity.id)
+            return
+        if not isinstance(command, dict):
+            return
+        handler = self._named_commands.get(str(command.get("command")))
+        if handler is not None:
+            handler(command)
 
     def _dispatch_config(self, message: mqtt.MQTTMessage) -> None:
         for handler in self._config_handlers:

@@ -1,20 +1,24 @@
-"""The debouncer: one press per real press, bounces and holds reported, never extra presses."""
+"""The debouncer: one press per real press, bounces and holds reported, never extra presses.
+
+Two rules: `lock` (keypads: a press at its first edge, then a lock) and `settle`
+(the kiosk's service buttons: a press once the contact stayed closed).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from edge.runtime.hardware.debounce import Debouncer
+from edge.runtime.hardware.debounce import DebounceMode, Debouncer
 from edge.runtime.hardware.keys import KeyEvent, KeyEventHub, KeyEventKind, KeyPress
 
 
 class Recorder:
-    def __init__(self, bounce_ms: int = 30, hold_ms: int = 1000) -> None:
+    def __init__(self, bounce_ms: int = 30, hold_ms: int = 1000, mode: DebounceMode = "lock") -> None:
         self.presses: list[KeyPress] = []
         self.events: list[KeyEvent] = []
         hub = KeyEventHub("test")
         hub.add(self.events.append)
-        self.debouncer = Debouncer(self.presses.append, hub, bounce_ms=bounce_ms, hold_ms=hold_ms)
+        self.debouncer = Debouncer(self.presses.append, hub, bounce_ms=bounce_ms, hold_ms=hold_ms, mode=mode)
 
     def kinds(self) -> list[KeyEventKind]:
         return [event.kind for event in self.events]
@@ -91,3 +95,67 @@ def test_a_key_already_down_at_start_is_no_phantom_press() -> None:
 def test_hold_must_be_longer_than_bounce() -> None:
     with pytest.raises(ValueError):
         Debouncer(lambda p: None, KeyEventHub("x"), bounce_ms=50, hold_ms=50)
+
+
+def test_an_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Debouncer(lambda p: None, KeyEventHub("x"), mode="eager")  # type: ignore[arg-type]
+
+
+# --- settle: a press counts once the contact has stayed closed -----------------------------
+
+
+def test_settle_a_bouncing_contact_is_one_press_once_it_settles() -> None:
+    r = Recorder(bounce_ms=30, hold_ms=1500, mode="settle")
+    r.debouncer.edge("A", True, 0)
+    assert r.debouncer.next_deadline() == 30
+    r.debouncer.edge("A", False, 3)  # bounce
+    r.debouncer.edge("A", True, 5)
+    assert r.debouncer.next_deadline() == 35
+    r.debouncer.tick(30)
+    assert r.presses == []
+    r.debouncer.tick(35)
+    assert [(p.key, p.at_mono_ms) for p in r.presses] == [("A", 5)]  # dated at the settled edge
+    r.debouncer.tick(500)
+    assert len(r.presses) == 1  # held: still one press
+    r.debouncer.edge("A", False, 600)
+    r.debouncer.edge("A", True, 700)
+    r.debouncer.tick(730)
+    assert len(r.presses) == 2
+    assert KeyEventKind.BOUNCE in r.kinds()
+
+
+def test_settle_a_spike_shorter_than_the_settle_time_is_no_press() -> None:
+    r = Recorder(bounce_ms=30, mode="settle")
+    r.debouncer.edge("A", True, 0)
+    r.debouncer.edge("A", False, 10)
+    r.debouncer.tick(30)
+    assert r.presses == []
+    assert r.debouncer.next_deadline() is None
+
+
+def test_settle_a_held_button_is_held_once_and_released_once() -> None:
+    r = Recorder(bounce_ms=30, hold_ms=1000, mode="settle")
+    r.debouncer.edge("B", True, 0)
+    for now in range(0, 5000, 100):
+        r.debouncer.tick(now)
+    r.debouncer.edge("B", False, 5000)
+    r.debouncer.tick(5030)
+    assert len(r.presses) == 1
+    assert [e.kind for e in r.events] == [KeyEventKind.HELD, KeyEventKind.RELEASE]
+    assert r.events[-1].held_ms == 5000
+
+
+def test_settle_a_push_right_after_a_release_is_a_new_press_but_a_release_bounce_is_not() -> None:
+    r = Recorder(bounce_ms=30, mode="settle")
+    r.debouncer.edge("A", True, 0)
+    r.debouncer.tick(30)
+    r.debouncer.edge("A", False, 100)  # let go: at once
+    assert r.events[-1].kind == KeyEventKind.RELEASE and r.events[-1].held_ms == 100
+    r.debouncer.edge("A", True, 102)  # the contact bouncing as it opens
+    r.debouncer.edge("A", False, 104)
+    r.debouncer.tick(200)
+    assert len(r.presses) == 1
+    r.debouncer.edge("A", True, 205)  # the next push, however soon, once it has settled
+    r.debouncer.tick(235)
+    assert [p.at_mono_ms for p in r.presses] == [0, 205]

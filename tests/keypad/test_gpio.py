@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from edge.runtime.hardware.gpio import GpioKeypad
 from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, KeyPress
+from edge.runtime.hardware.pins import simulated_pins
 
 
 class FakeClock:
@@ -22,14 +22,8 @@ class FakeClock:
 
 @pytest.fixture
 def mock_factory() -> Iterator[MockFactory]:
-    previous = Device.pin_factory
-    factory = MockFactory()
-    Device.pin_factory = factory
-    try:
+    with simulated_pins() as factory:
         yield factory
-    finally:
-        factory.reset()
-        Device.pin_factory = previous
 
 
 @pytest.fixture

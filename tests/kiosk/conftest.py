@@ -1,4 +1,4 @@
-"""Fixtures of the kiosk suite: a simulated printer on TCP, kiosk and caller configurations,
+"""Fixtures of the kiosk suite: a simulated printer on TCP, kiosk, caller and display configurations,
 and a hall (gateway + central's receiving end) on a real Mosquitto."""
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from central.config import CentralConfig
 from central.ingest import CentralIngest
 from central.queue_stats import QueueStatsProjection
 from central.store import CentralStore
-from edge.queue_kiosk.config import CallerConfig, KioskConfig
+from edge.hall_display.config import DisplayConfig
+from edge.queue_kiosk.config import KioskConfig
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
+from edge.window_caller.config import CallerConfig
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
 from spine.broker.runner import MosquittoBroker, free_port
@@ -70,6 +72,16 @@ def caller_config(root: Path, *, broker_port: int, window: str, **caller: Any) -
         "uplink": FAST_UPLINK,
         "data_dir": str(root / device),
         "caller": {"transfer_keys": {"1": "A", "2": "B"}, **caller},
+    })
+
+
+def display_config(root: Path, *, broker_port: int, device: str = "display-1") -> DisplayConfig:
+    return DisplayConfig.model_validate({
+        "device": {"id": device, "hall": HALL, "kind": "display"},
+        "broker": {"port": broker_port},
+        "outbox": {"path": str(root / device / "outbox.sqlite")},
+        "uplink": FAST_UPLINK,
+        "data_dir": str(root / device),
     })
 
 

@@ -10,11 +10,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.events.queue import RefusalReason
-from edge.queue_kiosk.caller import WindowCaller
 from edge.queue_kiosk.kiosk import Issued, Kiosk, Refused
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
 from edge.runtime.hardware.keys import SimulatedKeypad
+from edge.window_caller.caller import WindowCaller
 from gateway.queue.appointments import appointments_command, central_topic
 from tests.kiosk.conftest import HALL, Hall, caller_config, kiosk_config
 from tests.kiosk.test_window_calling import press

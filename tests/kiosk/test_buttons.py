@@ -1,4 +1,7 @@
-"""Service buttons: our own debounce (gpiozero's mock pins ignore bounce_time) and the keypad entry."""
+"""Service buttons: a GPIO keypad keyed by service prefix, settle-debounced, and the keypad entry.
+
+The settle debounce itself (bounces, spikes) is specified in tests/keypad/test_debounce.py.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +12,15 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.queue_kiosk.buttons import Debouncer, RepeatGuard, ServiceButtons
-from edge.queue_kiosk.config import ButtonSettings
 from edge.queue_kiosk.entry import CodeEntered, EntryRejected, KeypadEntry, ServiceChosen
 from edge.queue_kiosk.kiosk import Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
+from edge.queue_kiosk.repeat import RepeatGuard
+from edge.runtime.hardware.factory import build_keypad
+from edge.runtime.hardware.keys import KeyPress, SimulatedKeypad
 from tests.kiosk.conftest import SERVICES, dead_port, kiosk_config
 from tests.support import wait_until
-
-
-def test_a_bouncing_contact_is_one_press_once_it_settles() -> None:
-    debouncer = Debouncer(settle_ms=30)
-    assert debouncer.edge(True, 0) == 30
-    assert debouncer.edge(False, 3) is None  # bounce
-    assert debouncer.edge(True, 5) == 35
-    assert not debouncer.check(30)
-    assert debouncer.check(35)
-    assert not debouncer.check(500)  # held: still one press
-    debouncer.edge(False, 600)
-    debouncer.edge(True, 700)
-    assert debouncer.check(730)
-
-
-def test_a_spike_shorter_than_the_settle_time_is_no_press() -> None:
-    debouncer = Debouncer(settle_ms=30)
-    debouncer.edge(True, 0)
-    debouncer.edge(False, 10)
-    assert not debouncer.check(30)
 
 
 def test_a_double_tap_gives_one_ticket() -> None:
@@ -53,16 +37,21 @@ def factory() -> Iterator[MockFactory]:
     mock.reset()
 
 
-def test_gpio_buttons_deliver_one_debounced_press_per_push(factory: MockFactory) -> None:
+def test_gpio_buttons_deliver_one_debounced_press_per_push(factory: MockFactory, tmp_path: Path) -> None:
     presses: list[str] = []
     pressed = threading.Event()
 
-    def on_press(prefix: str, _at: int) -> None:
-        presses.append(prefix)
+    def on_press(press: KeyPress) -> None:
+        presses.append(press.key)
         pressed.set()
 
-    buttons = ServiceButtons({"A": 17, "B": 27}, ButtonSettings(settle_ms=20, repeat_guard_ms=0), on_press,
-                             pin_factory=factory)
+    services = [dict(SERVICES[0], button_pin=17), dict(SERVICES[1], button_pin=27)]
+    config = kiosk_config(tmp_path, broker_port=dead_port(), printer_port=dead_port(), services=services,
+                          buttons={"settle_ms": 20, "repeat_guard_ms": 0})
+    settings = config.button_keypad()
+    assert settings is not None and settings.keys == {"A": 17, "B": 27}
+    buttons = build_keypad(settings, pin_factory=factory)
+    buttons.start(on_press)
     try:
         pin = factory.pin(17)
         for _ in range(5):  # contact bounce: a burst of edges within a few ms
@@ -79,7 +68,7 @@ def test_gpio_buttons_deliver_one_debounced_press_per_push(factory: MockFactory)
         factory.pin(27).drive_high()
         assert presses == ["A", "B"]
     finally:
-        buttons.close()
+        buttons.stop()
 
 
 def test_pressing_a_gpio_button_prints_a_ticket(
@@ -96,6 +85,24 @@ def test_pressing_a_gpio_button_prints_a_ticket(
         factory.pin(27).drive_high()
         assert "B001" in text_lines(job.tokens)
         wait_until(lambda: kiosk.counters["issued"] == 1, 5, "the issue to be counted")
+    finally:
+        kiosk.stop()
+
+
+def test_a_double_tap_on_the_service_buttons_prints_one_ticket(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    config = kiosk_config(tmp_path, broker_port=dead_port(), printer_port=printer.port,
+                          buttons={"repeat_guard_ms": 1500})
+    buttons = SimulatedKeypad("buttons")
+    kiosk = Kiosk(config, buttons=buttons)
+    kiosk.start()
+    try:
+        buttons.press("A")
+        buttons.press("B")  # the same citizen, a moment later, on the next button
+        [job] = printer.wait_for_jobs(1)
+        assert "A001" in text_lines(job.tokens)
+        assert kiosk.counters["issued"] == 1 and printer.job_count() == 1
     finally:
         kiosk.stop()
 

@@ -121,3 +121,45 @@ def test_selftest_ends_with_the_broker_login_and_a_round_trip_through_the_gatewa
     assert "printer: network: ready" in result.output
     assert "gateway round trip" in result.output and "FAILED" not in result.output
     assert reports == [(1,)]  # the technician sees the result on the gateway
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
+
+
+def test_each_queue_device_unit_runs_its_own_hall_command() -> None:
+    for unit, command in {"hallwatch-kiosk": ["kiosk", "run"], "hallwatch-caller": ["caller", "run"],
+                          "hallwatch-display": ["display", "run"]}.items():
+        text = (DEPLOY / f"{unit}.service").read_text(encoding="utf-8")
+        [start] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+        assert start.split(" -m hallwatch.watchdog ", 1)[1].split()[:2] == command, unit
+        result = CliRunner().invoke(main, [*command, "--help"])
+        assert result.exit_code == 0, result.output
+
+
+def test_a_caller_without_a_window_is_refused_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "caller.toml"
+    path.write_text(f'[device]\nid = "caller-x"\nhall = "hall-01"\nkind = "caller"\n'
+                    f'[outbox]\npath = "{tmp_path}/outbox.sqlite"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["caller", "run", "--config", str(path)])
+    assert result.exit_code == 1
+    assert "needs device.window" in result.output
+
+
+def test_a_display_with_a_wrong_key_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "display.toml"
+    path.write_text('[device]\nid = "display-1"\nhall = "hall-01"\nkind = "display"\n[screen]\nrows = 4\n',
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["display", "run", "--config", str(path)])
+    assert result.exit_code == 1
+    assert "screen" in result.output
+
+
+def test_kiosk_buttons_on_a_pin_factory_that_does_not_load_stop_the_kiosk_with_the_reason(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    path = write_config(tmp_path, printer.port)
+    text = path.read_text(encoding="utf-8").replace('key = "1"\n', 'key = "1"\nbutton_pin = 17\n')
+    path.write_text(text + '[buttons]\npin_factory = "no-such-factory"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["kiosk", "run", "--config", str(path)])
+    assert result.exit_code == 1
+    assert "no gpiozero pin factory named 'no-such-factory'" in result.output

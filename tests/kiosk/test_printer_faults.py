@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from contract.events.queue import PrinterState, RefusalReason
-from edge.queue_kiosk.indicator import ConsoleIndicator
 from edge.queue_kiosk.kiosk import Issued, Kiosk, Refused
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
+from edge.runtime.hardware.indicator import ConsoleIndicator, LampState, SimulatedIndicator
 from tests.kiosk.conftest import Hall, dead_port, kiosk_config
 from tests.support import wait_until
 
@@ -66,6 +66,26 @@ def test_a_printer_fault_refuses_tickets_with_a_reason_reports_once_and_recovers
     # No number was spent on the refused presses.
     assert tickets_recorded(kiosk) == ["A001", "A002"]
     assert len(printer.wait_for_jobs(2)) == 2
+
+
+def test_the_lamps_say_out_of_service_and_a_refused_press_beeps_twice(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    panel = SimulatedIndicator(["ready", "fault"])
+    kiosk = Kiosk(kiosk_config(tmp_path, broker_port=dead_port(), printer_port=printer.port), indicator=panel)
+    kiosk.start()
+    try:
+        wait_until(lambda: panel.lamp_state("ready") is LampState.ON, 10, "the ready lamp")
+        panel.assert_lamps(ready="on", fault="off")
+        printer.paper_out = True
+        assert isinstance(kiosk.issue("A"), Refused)
+        panel.assert_lamps(ready="off", fault="blink")
+        assert panel.beeps == 2 and panel.lines[-1].startswith("no ticket: ")
+        printer.paper_out = False
+        wait_until(lambda: panel.lamp_state("ready") is LampState.ON, 10, "the ready lamp again")
+        panel.assert_lamps(ready="on", fault="off")
+    finally:
+        kiosk.stop()
 
 
 def test_an_unplugged_printer_is_offline_and_found_again_when_plugged_back(
@@ -150,8 +170,8 @@ def test_a_print_that_fails_voids_its_number_which_is_never_reused(
 def test_the_hall_queue_never_calls_a_voided_number(
     hall: Hall, tmp_path: Path, printer: SimulatedPrinter
 ) -> None:
-    from edge.queue_kiosk.caller import WindowCaller
     from edge.queue_kiosk.printer.link import open_link
+    from edge.window_caller.caller import WindowCaller
     from tests.kiosk.conftest import caller_config
     from tests.kiosk.test_window_calling import press
 

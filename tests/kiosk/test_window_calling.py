@@ -16,9 +16,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from central.queue_stats import contact_for, queue_statistics
 from contract.topics import hall_topic
-from edge.queue_kiosk.caller import WindowCaller
 from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
+from edge.window_caller.caller import WindowCaller
 from tests.kiosk.conftest import HALL, Hall, caller_config, kiosk_config
 from tests.support import wait_until
 

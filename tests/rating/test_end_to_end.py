@@ -12,12 +12,12 @@ import pytest
 from central.config import CentralConfig
 from central.ratings import RatingBook, attach_ratings
 from central.service import CentralService
-from edge.queue_kiosk.caller import WindowCaller
 from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.session import Phase
 from edge.runtime.hardware.keys import SimulatedKeypad
+from edge.window_caller.caller import WindowCaller
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
 from spine.broker.runner import MosquittoBroker

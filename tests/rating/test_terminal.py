@@ -9,12 +9,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.session import Phase
+from edge.runtime.hardware.pins import simulated_pins
 from spine.broker.runner import MosquittoBroker, free_port
 from tests.keypad.serial_parts import ModbusKeypadServer, PtyPair
 from tests.keypad.test_framed_serial import Evaluator
@@ -26,12 +26,8 @@ VISIT = {"day": "2026-11-26", "ticket": "A003"}
 
 @pytest.fixture
 def mock_factory() -> Iterator[MockFactory]:
-    previous = Device.pin_factory
-    factory = MockFactory()
-    Device.pin_factory = factory
-    yield factory
-    factory.reset()
-    Device.pin_factory = previous
+    with simulated_pins() as factory:
+        yield factory
 
 
 def test_gpio_terminal_counts_one_bouncing_press_and_lights_please_rate_then_thanks(
@@ -40,7 +36,7 @@ def test_gpio_terminal_counts_one_bouncing_press_and_lights_please_rate_then_tha
     config = terminal_config(
         tmp_path, broker_port=free_port(),
         keypad={"kind": "gpio", "keys": {"1": 5, "2": 6, "3": 13, "4": 19, "5": 26, "please_rate": 21}},
-        indicator={"kind": "gpio", "please_rate_led": 17, "thanks_led": 27, "buzzer": 22},
+        indicator={"kind": "gpio", "lamps": {"please_rate": 17, "thanks": 27}, "buzzer": 22},
         rating={"thanks_s": 0.5},
     )
     terminal = RatingTerminal(config, pin_factory=mock_factory)

@@ -43,6 +43,20 @@ class PrinterHealth:
 
 READY = PrinterHealth(PrinterState.READY)
 
+VERDICTS: tuple[tuple[int, int, PrinterState, str], ...] = (
+    # (DLE EOT n, bits of its reply, verdict, detail): the first whose bits are set wins,
+    # so a printer with its cover open and its paper out is reported "cover open".
+    (2, 0x04, PrinterState.COVER_OPEN, "cover open"),
+    (4, 0x60, PrinterState.PAPER_OUT, "paper out"),
+    (2, 0x20, PrinterState.PAPER_OUT, "paper out"),
+    (3, 0x08, PrinterState.ERROR, "auto-cutter error"),
+    (3, 0x20, PrinterState.ERROR, "unrecoverable error"),
+    (3, 0x40, PrinterState.ERROR, "recoverable error (head temperature?)"),
+    (2, 0x40, PrinterState.ERROR, "error"),
+    (1, 0x08, PrinterState.OFFLINE, "printer reports offline"),
+    (4, 0x0C, PrinterState.NEAR_END, "paper near end"),
+)
+
 
 def decode(replies: dict[int, int | None]) -> PrinterHealth:
     """Replies by query number (None = no reply within the timeout) -> health."""
@@ -53,23 +67,9 @@ def decode(replies: dict[int, int | None]) -> PrinterHealth:
     if bad:
         value = replies[bad[0]] or 0
         return PrinterHealth(PrinterState.OFFLINE, f"garbled reply {value:#04x} to DLE EOT {bad[0]}")
-    printer, cause, error, paper = (replies[n] or 0 for n in QUERIES)
-    if cause & 0x04:
-        return PrinterHealth(PrinterState.COVER_OPEN, "cover open")
-    if paper & 0x60 or cause & 0x20:
-        return PrinterHealth(PrinterState.PAPER_OUT, "paper out")
-    if error & 0x08:
-        return PrinterHealth(PrinterState.ERROR, "auto-cutter error")
-    if error & 0x20:
-        return PrinterHealth(PrinterState.ERROR, "unrecoverable error")
-    if error & 0x40:
-        return PrinterHealth(PrinterState.ERROR, "recoverable error (head temperature?)")
-    if cause & 0x40:
-        return PrinterHealth(PrinterState.ERROR, "error")
-    if printer & 0x08:
-        return PrinterHealth(PrinterState.OFFLINE, "printer reports offline")
-    if paper & 0x0C:
-        return PrinterHealth(PrinterState.NEAR_END, "paper near end")
+    for n, mask, state, detail in VERDICTS:
+        if (replies[n] or 0) & mask:
+            return PrinterHealth(state, detail)
     return READY
 
 

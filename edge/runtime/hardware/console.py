@@ -10,53 +10,31 @@ never as more presses. On stdin every whitespace-separated token is one press.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from edge.runtime.hardware.keys import (
-    KeyEventHandler,
-    KeyEventHub,
-    KeyEventKind,
-    KeyHandler,
-    KeyPress,
-    mono_ms,
-)
+from edge.runtime.hardware.keys import KeyEventKind, KeyPress, mono_ms
+from edge.runtime.hardware.threaded import ThreadedKeypad
 
 EV_KEY = 1  # linux/input-event-codes.h; evdev's ecodes.EV_KEY
 KEY_UP, KEY_DOWN, KEY_AUTOREPEAT = 0, 1, 2
 
 
-class ConsoleKeypad:
-    """Keys typed as tokens on a text stream (stdin by default), one press per token."""
+class ConsoleKeypad(ThreadedKeypad):
+    """Keys typed as tokens on a text stream (stdin by default), one press per token.
+
+    Stopping does not wait for the reader: a blocked readline cannot be interrupted
+    portably, and the daemon thread dies with the process.
+    """
 
     def __init__(self, keys: Mapping[str, str], *, stream: TextIO | None = None,
                  source: str = "console") -> None:
+        super().__init__(source)
         self.keys = dict(keys)
-        self.source = source
-        self.events = KeyEventHub(source)
         self._stream = stream if stream is not None else sys.stdin
-        self._on_press: KeyHandler | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self, on_press: KeyHandler) -> None:
-        self._on_press = on_press
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._read, name=f"{self.source}-keys", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        # A blocked readline cannot be interrupted portably; the daemon thread dies with us.
-        self._on_press = None
-
-    def healthy(self) -> bool:
-        return not self.events.faulted
-
-    def on_event(self, handler: KeyEventHandler) -> None:
-        self.events.add(handler)
-
-    def _read(self) -> None:
+    def _run(self) -> None:
         for line in self._stream:
             for token in line.split():
                 self.token(token)
@@ -68,12 +46,10 @@ class ConsoleKeypad:
         if key is None:
             self.events.emit(KeyEventKind.UNKNOWN_KEY, detail=token)
             return
-        handler = self._on_press
-        if handler is not None:
-            handler(KeyPress(key, mono_ms(), None, self.source))
+        self._deliver(KeyPress(key, mono_ms(), None, self.source))
 
 
-class EvdevKeypad:
+class EvdevKeypad(ThreadedKeypad):
     """A USB keypad read from /dev/input through python-evdev (grabbed, so no tty sees the keys)."""
 
     def __init__(self, device: Path, keys: Mapping[str, str], *, grab: bool = True,
@@ -85,18 +61,14 @@ class EvdevKeypad:
                 f"keypad.device is {device} but python-evdev is not installed; "
                 "install it (apt install python3-evdev) or leave keypad.device unset to read stdin"
             ) from exc
+        super().__init__(source)
         self._evdev = evdev
         self.device_path = device
         self.keys = dict(keys)
-        self.source = source
-        self.events = KeyEventHub(source)
         self._clock = clock
         self._grab = grab
-        self._on_press: KeyHandler | None = None
-        self._stop = threading.Event()
         self._down_at: dict[str, int] = {}
         self._held: set[str] = set()
-        self._thread: threading.Thread | None = None
         self._input: Any = self._open()  # fail at start-up if the device is not there
 
     def _open(self) -> Any:
@@ -105,23 +77,9 @@ class EvdevKeypad:
             device.grab()
         return device
 
-    def start(self, on_press: KeyHandler) -> None:
-        self._on_press = on_press
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"{self.source}-keys", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._on_press = None
-        self._stop.set()
+    def _release(self) -> None:
         if self._input is not None:
             self._input.close()
-
-    def healthy(self) -> bool:
-        return not self.events.faulted
-
-    def on_event(self, handler: KeyEventHandler) -> None:
-        self.events.add(handler)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -151,9 +109,7 @@ class EvdevKeypad:
         if value == KEY_DOWN:
             self._down_at[key] = now
             self._held.discard(key)
-            handler = self._on_press
-            if handler is not None:
-                handler(KeyPress(key, now, None, self.source))
+            self._deliver(KeyPress(key, now, None, self.source))
         elif value == KEY_AUTOREPEAT:
             since = now - self._down_at.get(key, now)
             kind = KeyEventKind.REPEAT if key in self._held else KeyEventKind.HELD

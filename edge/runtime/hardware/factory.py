@@ -1,45 +1,41 @@
-"""`build_keypad(settings)`: the adapter configuration asks for, or a loud error. Never a fallback."""
+"""`build_keypad(settings)`, `build_indicator(settings)`: what configuration asks for, or a loud error.
+
+Never a fallback: a configured GPIO keypad whose pin factory does not load, or a
+serial port that is not there, stops the agent at start-up with the reason.
+`pin_factory` and `stream` let tests inject doubles (gpiozero's MockFactory, a
+StringIO); otherwise `edge.runtime.hardware.pins` chooses the pin factory.
+"""
 
 from __future__ import annotations
 
-import os
-from importlib.metadata import entry_points
 from typing import Any, TextIO
 
+from edge.runtime.hardware.indicator import ConsoleIndicator, GpioIndicator, Indicator, SimulatedIndicator
 from edge.runtime.hardware.keys import ObservableKeypad, SimulatedKeypad
+from edge.runtime.hardware.pins import pin_factory as choose_pin_factory
 from edge.runtime.hardware.settings import (
     ConsoleKeypadSettings,
     FramedSerialKeypadSettings,
+    GpioIndicatorSettings,
     GpioKeypadSettings,
+    IndicatorSettings,
     KeypadSettings,
     ModbusKeypadSettings,
+    SimulatedIndicatorSettings,
     SimulatedKeypadSettings,
 )
 
 
-class KeypadUnavailable(RuntimeError):
-    """The configured keypad cannot be opened: missing library, device or port."""
+class HardwareUnavailable(RuntimeError):
+    """A configured part cannot be opened: missing library, device, port or pin factory."""
 
 
-def gpio_pin_factory(name: str | None) -> Any:
-    """The named gpiozero pin factory; with no name, GPIOZERO_PIN_FACTORY, else lgpio.
+class KeypadUnavailable(HardwareUnavailable):
+    """The configured keypad cannot be opened."""
 
-    gpiozero itself would quietly fall back from lgpio to its 'native' factory;
-    a rating terminal whose buttons silently stop working is worse than one that
-    refuses to start, so the choice here is always explicit.
-    """
-    chosen = name or os.environ.get("GPIOZERO_PIN_FACTORY") or "lgpio"
-    if chosen.lower() == "mock":
-        from gpiozero.pins.mock import MockFactory
 
-        return MockFactory()
-    for entry in entry_points(group="gpiozero_pin_factories"):
-        if entry.name.lower() == chosen.lower():
-            try:
-                return entry.load()()
-            except Exception as exc:
-                raise KeypadUnavailable(f"gpio pin factory {chosen!r} failed to start: {exc}") from exc
-    raise KeypadUnavailable(f"no gpiozero pin factory named {chosen!r}")
+class IndicatorUnavailable(HardwareUnavailable):
+    """The configured lamps or buzzer cannot be driven."""
 
 
 def build_keypad(
@@ -49,17 +45,26 @@ def build_keypad(
     stream: TextIO | None = None,
     source: str | None = None,
 ) -> ObservableKeypad:
-    """Open the keypad `settings.kind` names. `pin_factory`/`stream` let tests inject doubles."""
+    """Open the keypad `settings.kind` names."""
     try:
-        return _build(settings, pin_factory, stream, source)
+        return _keypad(settings, pin_factory, stream, source)
     except KeypadUnavailable:
         raise
     except Exception as exc:
         raise KeypadUnavailable(f"keypad ({settings.kind}) cannot be opened: {exc}") from exc
 
 
-def _build(settings: KeypadSettings, pin_factory: Any, stream: TextIO | None,
-           source: str | None) -> ObservableKeypad:
+def build_indicator(settings: IndicatorSettings, *, pin_factory: Any = None,
+                    source: str | None = None) -> Indicator:
+    """Open the lamps and buzzer `settings.kind` names."""
+    try:
+        return _indicator(settings, pin_factory, source)
+    except Exception as exc:
+        raise IndicatorUnavailable(f"indicator ({settings.kind}) cannot be opened: {exc}") from exc
+
+
+def _keypad(settings: KeypadSettings, pin_factory: Any, stream: TextIO | None,
+            source: str | None) -> ObservableKeypad:
     if isinstance(settings, SimulatedKeypadSettings):
         return SimulatedKeypad(source or settings.source)
     if isinstance(settings, GpioKeypadSettings):
@@ -70,7 +75,8 @@ def _build(settings: KeypadSettings, pin_factory: Any, stream: TextIO | None,
             pull_up=settings.pull_up,
             bounce_ms=settings.bounce_ms,
             hold_ms=settings.hold_ms,
-            pin_factory=pin_factory if pin_factory is not None else gpio_pin_factory(settings.pin_factory),
+            debounce_mode=settings.debounce_mode,
+            pin_factory=_pins(pin_factory, settings.pin_factory, f"{source or 'gpio'} keys"),
             source=source or "gpio",
         )
     if isinstance(settings, ConsoleKeypadSettings):
@@ -89,3 +95,19 @@ def _build(settings: KeypadSettings, pin_factory: Any, stream: TextIO | None,
 
         return FramedSerialKeypad(settings, source=source or "framed")
     raise KeypadUnavailable(f"unknown keypad kind {getattr(settings, 'kind', settings)!r}")
+
+
+def _indicator(settings: IndicatorSettings, pin_factory: Any, source: str | None) -> Indicator:
+    if isinstance(settings, GpioIndicatorSettings):
+        return GpioIndicator(
+            settings.lamps, settings.buzzer,
+            pin_factory=_pins(pin_factory, settings.pin_factory, f"{source or 'gpio'} lamps"),
+            blink_s=settings.blink_s, beep_s=settings.beep_s, source=source or "gpio",
+        )
+    if isinstance(settings, SimulatedIndicatorSettings):
+        return SimulatedIndicator(settings.lamps, source=source or "sim")
+    return ConsoleIndicator(source or "console")
+
+
+def _pins(injected: Any, configured: str | None, part: str) -> Any:
+    return injected if injected is not None else choose_pin_factory(configured, part=part)

@@ -26,15 +26,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from edge.runtime.hardware.keys import (
-    KeyEventHandler,
-    KeyEventHub,
-    KeyEventKind,
-    KeyHandler,
-    KeyPress,
-    mono_ms,
-)
+from edge.runtime.hardware.keys import KeyEventKind, KeyPress, mono_ms
 from edge.runtime.hardware.settings import FramedSerialKeypadSettings
+from edge.runtime.hardware.threaded import ThreadedKeypad
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +135,21 @@ class FrameParser:
         return None
 
 
-class FramedSerialKeypad:
+class FramedSerialKeypad(ThreadedKeypad):
     """A framed-protocol evaluator on a serial port: key frames in, echoes out."""
+
+    thread_role = "serial"
 
     def __init__(self, settings: FramedSerialKeypadSettings, *, source: str = "framed",
                  clock: Callable[[], int] = mono_ms) -> None:
         import serial  # imported here so the package loads without pyserial
 
+        super().__init__(source)
         self._serial_module = serial
         self.settings = settings
-        self.source = source
-        self.events = KeyEventHub(source)
         self._clock = clock
         self._parser = FrameParser()
-        self._on_press: KeyHandler | None = None
-        self._stop = threading.Event()
         self._write_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._last_key_frame: tuple[bytes, int] | None = None
         self._port: Any = self._open()  # fail at start-up if the port is not there
 
@@ -167,27 +159,10 @@ class FramedSerialKeypad:
             s.port, baudrate=s.baudrate, parity=s.parity, stopbits=s.stopbits, timeout=0.1,
         )
 
-    # --- Keypad ------------------------------------------------------------
-
-    def start(self, on_press: KeyHandler) -> None:
-        self._on_press = on_press
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"{self.source}-serial", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._on_press = None
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _release(self) -> None:
+        self._join(5)
         if self._port is not None:
             self._port.close()
-
-    def healthy(self) -> bool:
-        return not self.events.faulted
-
-    def on_event(self, handler: KeyEventHandler) -> None:
-        self.events.add(handler)
 
     def send(self, function: int, data: bytes = b"") -> None:
         """A frame to the device (a display text, an LED), at the configured address."""
@@ -263,6 +238,4 @@ class FramedSerialKeypad:
         if key is None:
             self.events.emit(KeyEventKind.UNKNOWN_KEY, at_mono_ms=now, detail=f"code {frame.data[0]}")
             return
-        handler = self._on_press
-        if handler is not None:
-            handler(KeyPress(key, now, None, self.source))
+        self._deliver(KeyPress(key, now, None, self.source))

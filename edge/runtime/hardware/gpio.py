@@ -12,12 +12,16 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from edge.runtime.hardware.debounce import Debouncer
+from edge.runtime.hardware.debounce import DebounceMode, Debouncer
 from edge.runtime.hardware.keys import KeyEventHandler, KeyEventHub, KeyHandler, KeyPress, mono_ms
 
 
 class GpioKeypad:
-    """Buttons on BCM pins, `keys` mapping key names to pins; `pin_factory` as gpiozero takes it."""
+    """Buttons on BCM pins, `keys` mapping key names to pins; `pin_factory` as gpiozero takes it.
+
+    With no `pin_factory`, gpiozero's default is used: `build_keypad` always passes
+    the one `edge.runtime.hardware.pins` chose, so only tests rely on the default.
+    """
 
     def __init__(
         self,
@@ -26,6 +30,7 @@ class GpioKeypad:
         pull_up: bool = True,
         bounce_ms: int = 30,
         hold_ms: int = 1500,
+        debounce_mode: DebounceMode = "lock",
         pin_factory: Any = None,
         clock: Callable[[], int] = mono_ms,
         source: str = "gpio",
@@ -38,9 +43,13 @@ class GpioKeypad:
         self._on_press: KeyHandler | None = None
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
+        # Presses leave the debouncer under `_lock` but reach the agent outside it, one
+        # deliverer at a time: printing a ticket must not hold up (or mis-date) the next edge.
+        self._ready: list[KeyPress] = []
+        self._delivering = threading.Lock()
         self._stopping = False
-        self._debouncer = Debouncer(self._deliver, self.events, bounce_ms=bounce_ms,
-                                    hold_ms=hold_ms, source=source)
+        self._debouncer = Debouncer(self._ready.append, self.events, bounce_ms=bounce_ms,
+                                    hold_ms=hold_ms, mode=debounce_mode, source=source)
         self.buttons: dict[str, Any] = {}
         try:
             for key, pin in keys.items():
@@ -60,13 +69,20 @@ class GpioKeypad:
             with self._lock:
                 self._debouncer.edge(key, pressed, self._clock())
                 self._wake.notify()
+            self._flush()
 
         return on_edge
 
-    def _deliver(self, press: KeyPress) -> None:
-        handler = self._on_press
-        if handler is not None:
-            handler(press)
+    def _flush(self) -> None:
+        """Hand the presses the debouncer let through to the agent, in order, outside `_lock`."""
+        with self._delivering:
+            with self._lock:
+                ready = list(self._ready)
+                self._ready.clear()  # the same list: the debouncer appends to it
+            handler = self._on_press
+            for press in ready:
+                if handler is not None:
+                    handler(press)
 
     def start(self, on_press: KeyHandler) -> None:
         with self._lock:
@@ -79,7 +95,7 @@ class GpioKeypad:
             self._on_press = None
             self._stopping = True
             self._wake.notify()
-        if self._ticker.is_alive():
+        if self._ticker.is_alive() and self._ticker is not threading.current_thread():
             self._ticker.join(timeout=2)
         self.close()
 
@@ -97,11 +113,17 @@ class GpioKeypad:
         """Settle bounce locks and holds now (tests with their own clock call this)."""
         with self._lock:
             self._debouncer.tick(self._clock())
+        self._flush()
 
     def _tick_loop(self) -> None:
-        with self._lock:
-            while not self._stopping:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
                 self._debouncer.tick(self._clock())
-                deadline = self._debouncer.next_deadline()
-                timeout = None if deadline is None else max(0.001, (deadline - self._clock()) / 1000)
-                self._wake.wait(timeout)
+                if not self._ready:
+                    deadline = self._debouncer.next_deadline()
+                    timeout = None if deadline is None else max(0.001, (deadline - self._clock()) / 1000)
+                    self._wake.wait(timeout)
+                    continue
+            self._flush()

@@ -18,20 +18,13 @@ unreachable is reported MISSED, never turned into a late, phantom press.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from edge.runtime.hardware.debounce import Debouncer
-from edge.runtime.hardware.keys import (
-    KeyEventHandler,
-    KeyEventHub,
-    KeyEventKind,
-    KeyHandler,
-    KeyPress,
-    mono_ms,
-)
+from edge.runtime.hardware.keys import KeyEventKind, KeyPress, mono_ms
 from edge.runtime.hardware.settings import ModbusKeypadSettings
+from edge.runtime.hardware.threaded import ThreadedKeypad
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +37,22 @@ class ModbusReadError(Exception):
     """A poll that got no usable answer."""
 
 
-class ModbusKeypad:
+class ModbusKeypad(ThreadedKeypad):
     """Polls one Modbus RTU keypad in its own thread and delivers its presses."""
+
+    thread_role = "poll"
 
     def __init__(self, settings: ModbusKeypadSettings, *, source: str = "modbus",
                  client: Any = None, clock: Callable[[], int] = mono_ms) -> None:
+        super().__init__(source)
         self.settings = settings
-        self.source = source
-        self.events = KeyEventHub(source)
         self._clock = clock
-        self._on_press: KeyHandler | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failures = 0
         self._counter: int | None = None  # None: not synchronised (start, after a fault)
         self._counter_before_fault: int | None = None
         self._bits: int | None = None
         self._debouncer = Debouncer(self._deliver, self.events, bounce_ms=settings.bounce_ms,
-                                    hold_ms=settings.hold_ms, source=source)
+                                    hold_ms=settings.hold_ms, mode=settings.debounce_mode, source=source)
         # pymodbus logs every failed request; we report a fault once, so keep only its criticals.
         logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
         self.client = client if client is not None else self._make_client()
@@ -79,26 +70,10 @@ class ModbusKeypad:
             name=self.source,
         )
 
-    # --- Keypad ------------------------------------------------------------
-
-    def start(self, on_press: KeyHandler) -> None:
-        self._on_press = on_press
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"{self.source}-poll", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._on_press = None
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5 * (self.settings.timeout_s * (self.settings.retries + 1) + 1))
+    def _release(self) -> None:
+        # A poll in progress may wait out every retry of its request before it sees the stop.
+        self._join(5 * (self.settings.timeout_s * (self.settings.retries + 1) + 1))
         self.client.close()
-
-    def healthy(self) -> bool:
-        return not self.events.faulted
-
-    def on_event(self, handler: KeyEventHandler) -> None:
-        self.events.add(handler)
 
     # --- polling -----------------------------------------------------------
 
@@ -204,8 +179,3 @@ class ModbusKeypad:
             if unknown:
                 self.events.emit(KeyEventKind.UNKNOWN_KEY, detail=f"bits {unknown:#06x}", at_mono_ms=now)
         self._debouncer.tick(now)
-
-    def _deliver(self, press: KeyPress) -> None:
-        handler = self._on_press
-        if handler is not None:
-            handler(press)

@@ -1,7 +1,8 @@
-"""The `[keypad]` configuration section: which adapter, and its keys. Documented in docs/keypads.md.
+"""The `[keypad]` and `[indicator]` configuration sections. Documented in docs/keypads.md.
 
-`kind` selects the adapter; each adapter has its own keys, and unknown keys are
-errors. Agents embed `KeypadSettings` as a field (`keypad: KeypadSettings`).
+`kind` selects the adapter or backend; each has its own keys, and unknown keys
+are errors. Agents embed them as fields (`keypad: KeypadSettings`,
+`indicator: IndicatorSettings`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ def _check_names(names: list[str]) -> None:
 
 
 class DebounceSettings(Section):
-    bounce_ms: int = Field(30, ge=0, le=500, description="edges this soon after a change are bounces")
+    debounce_mode: Literal["lock", "settle"] = Field(
+        "lock",
+        description="lock: a change counts at its first edge, then edges for bounce_ms are bounces; "
+        "settle: a press counts once the contact stayed closed for bounce_ms, a release at once",
+    )
+    bounce_ms: int = Field(30, ge=0, le=500, description="the lock or settle time of the debounce")
     hold_ms: int = Field(1500, ge=100, le=60_000, description="a key down this long is reported HELD")
 
     @model_validator(mode="after")
@@ -96,14 +102,19 @@ class ModbusRegisterMap(Section):
     state: int = Field(0, ge=0, le=65535, description="bitmap: address of the key-state bitmap")
 
 
-class ModbusKeypadSettings(DebounceSettings):
-    """An RS-485 keypad polled over Modbus RTU (pymodbus, pyserial)."""
+class SerialLineSettings(Section):
+    """A serial line: a device or a pyserial URL, and how the bytes are framed on it."""
 
-    kind: Literal["modbus"]
     port: str = Field(description="serial device (/dev/ttyUSB0) or a pyserial URL")
     baudrate: int = Field(9600, ge=1200, le=921_600)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
+
+
+class ModbusKeypadSettings(DebounceSettings, SerialLineSettings):
+    """An RS-485 keypad polled over Modbus RTU (pymodbus, pyserial)."""
+
+    kind: Literal["modbus"]
     bytesize: Literal[7, 8] = 8
     device_id: int = Field(1, ge=1, le=247, description="the keypad's Modbus address")
     timeout_s: float = Field(0.3, gt=0, le=10)
@@ -126,14 +137,10 @@ class ModbusKeypadSettings(DebounceSettings):
         return self
 
 
-class FramedSerialKeypadSettings(Section):
+class FramedSerialKeypadSettings(SerialLineSettings):
     """A window evaluator/caller speaking `FF 68 LEN LEN 68 ADDR FUNC DATA CS 16` on a serial line."""
 
     kind: Literal["framed_serial"]
-    port: str = Field(description="serial device (/dev/ttyUSB0) or a pyserial URL")
-    baudrate: int = Field(9600, ge=1200, le=921_600)
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: Literal[1, 2] = 1
     address: int | None = Field(
         None, ge=0, le=255, description="only frames from this ADDR are ours; unset: any address"
     )
@@ -163,3 +170,58 @@ KeypadSettings = Annotated[
     Field(discriminator="kind"),
 ]
 """One of the adapters' settings, chosen by `kind`."""
+
+
+class ConsoleIndicatorSettings(Section):
+    """No lamps: messages on the console, lamp changes in the log."""
+
+    kind: Literal["console"]
+
+
+class SimulatedIndicatorSettings(Section):
+    """Lamps a test or the demo inspects (`SimulatedIndicator`). Must be chosen explicitly."""
+
+    kind: Literal["simulated"]
+    lamps: list[str] = Field(default_factory=list, description="the lamp names the self-test lights")
+
+
+class GpioIndicatorSettings(Section):
+    """LEDs and an active buzzer on GPIO pins, through gpiozero."""
+
+    kind: Literal["gpio"]
+    lamps: dict[str, int] = Field(default_factory=dict, description="lamp name -> BCM pin of its LED")
+    buzzer: int | None = Field(None, ge=0, le=40, description="BCM pin of an active buzzer")
+    pin_factory: str | None = Field(
+        None, description="gpiozero pin factory name, as for the GPIO keypad; default: GPIOZERO_PIN_FACTORY"
+    )
+    blink_s: float = Field(0.5, gt=0, le=5, description="on and off time of a blinking lamp")
+    beep_s: float = Field(0.1, gt=0, le=5, description="length of one beep, and of the pause between two")
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> GpioIndicatorSettings:
+        pins = [*self.lamps.values(), *([self.buzzer] if self.buzzer is not None else [])]
+        if len(set(pins)) != len(pins):
+            raise ValueError("two lamps (or a lamp and the buzzer) share a pin")
+        if any(not 0 <= pin <= 40 for pin in pins):
+            raise ValueError("BCM pins are 0-40")
+        return self
+
+
+IndicatorSettings = Annotated[
+    ConsoleIndicatorSettings | SimulatedIndicatorSettings | GpioIndicatorSettings,
+    Field(discriminator="kind"),
+]
+"""One of the indicator backends' settings, chosen by `kind`."""
+
+
+def console_indicator() -> ConsoleIndicatorSettings:
+    """The default `[indicator]` of every agent: no lamps."""
+    return ConsoleIndicatorSettings(kind="console")
+
+
+def check_lamp_names(settings: IndicatorSettings, known: tuple[str, ...]) -> None:
+    """A lamp name the agent never lights is a typo in configuration: refuse it, naming the right ones."""
+    names = list(settings.lamps) if not isinstance(settings, ConsoleIndicatorSettings) else []
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"indicator.lamps: unknown lamp(s) {unknown}; this agent has {list(known)}")

@@ -15,20 +15,17 @@ gateway too late is refused there rather than summon nobody.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
 import threading
 from typing import Any, Protocol
 
-import paho.mqtt.client as mqtt
-
 from contract.events.queue import PHONE, WindowActionKind
 from contract.privacy import mask_phone
-from edge.queue_kiosk.config import CallerConfig
 from edge.runtime.agent import EdgeAgent
 from edge.runtime.hardware.keys import Keypad, KeyPress
+from edge.window_caller.config import CallerConfig
 from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
@@ -82,7 +79,7 @@ class WindowCaller:
         self._replies: dict[str, threading.Event] = {}
         self._answers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.agent.on_command(self._on_command)
+        self.agent.handle_command(REPLY, self._on_reply)
 
     def start(self) -> None:
         self.agent.start()
@@ -181,13 +178,7 @@ class WindowCaller:
         if not event.wait(self.config.caller.reply_timeout_s):
             self.display.show(f"{kind}: no answer from the hall gateway yet (kept, sent when it is back)")
 
-    def _on_command(self, message: mqtt.MQTTMessage) -> None:
-        try:
-            reply = json.loads(message.payload)
-        except ValueError:
-            return
-        if not isinstance(reply, dict) or reply.get("command") != REPLY:
-            return
+    def _on_reply(self, reply: dict[str, Any]) -> None:
         window = reply.get("window")
         if isinstance(window, dict):
             self.officer = window.get("officer")

@@ -1,0 +1,1 @@
+"""Hall display: every call the gateway announces, shown (and spoken) as it happens."""
