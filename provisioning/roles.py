@@ -36,12 +36,12 @@ class Role:
 
 ROLES: dict[DeviceKind, Role] = {
     DeviceKind.KIOSK: Role("edge.queue_kiosk.config:KioskConfig", "hallwatch-kiosk", "kiosk run"),
-    DeviceKind.CALLER: Role("edge.queue_kiosk.config:CallerConfig", "hallwatch-caller", "kiosk caller"),
+    DeviceKind.CALLER: Role("edge.window_caller.config:CallerConfig", "hallwatch-caller", "caller run"),
     DeviceKind.RATING: Role("edge.rating_terminal.config:RatingTerminalConfig", "hallwatch-rating",
                             "rating run"),
     DeviceKind.RECORDER: Role("edge.camera_recorder.config:RecorderConfig", "hallwatch-recorder",
                               "recorder run"),
-    DeviceKind.DISPLAY: Role("edge.runtime.agent:AgentConfig", "hallwatch-display", "device simulate"),
+    DeviceKind.DISPLAY: Role("edge.hall_display.config:DisplayConfig", "hallwatch-display", "display run"),
     DeviceKind.SIM: Role("edge.runtime.agent:AgentConfig", "hallwatch-sim", "device simulate"),
 }
 
