@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from contract.commands.queue import QueueBoard
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,15 @@ class HallBoard:
     services: Mapping[str, ServiceBoard] = field(default_factory=dict)
 
     @classmethod
-    def from_message(cls, message: Mapping[str, Any], received_ms: int) -> HallBoard:
-        services = {}
-        for prefix, item in dict(message.get("services") or {}).items():
-            services[str(prefix)] = ServiceBoard(
-                waiting=int(item.get("waiting", 0)),
-                waiting_priority=int(item.get("waiting_priority", 0)),
-                issued=int(item.get("issued", 0)),
-                high={int(k): int(v) for k, v in dict(item.get("high") or {}).items()},
+    def from_message(cls, message: QueueBoard, received_ms: int) -> HallBoard:
+        services = {
+            prefix: ServiceBoard(
+                waiting=line.waiting, waiting_priority=line.waiting_priority, issued=line.issued,
+                high={int(slot): high for slot, high in line.high.items()},
             )
-        return cls(day=str(message.get("day")), at_ms=received_ms, services=services)
+            for prefix, line in message.services.items()
+        }
+        return cls(day=message.day, at_ms=received_ms, services=services)
 
     def service(self, day: str, prefix: str) -> ServiceBoard:
         if self.day != day:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from contract.commands.queue import QueueAppointments, QueueBoard
 from contract.events.queue import PrinterState, RefusalReason
 from edge.queue_kiosk.board import HallBoard, issued_today, people_ahead, unseen
 from edge.queue_kiosk.config import KioskConfig, ServiceSettings
@@ -41,10 +42,6 @@ from spine.clock import Clock
 from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
-
-BOARD_COMMAND = "queue.board"
-APPOINTMENTS_COMMAND = "queue.appointments"
-
 
 @dataclass(frozen=True)
 class Issued:
@@ -109,8 +106,8 @@ class Kiosk:
         self._board = HallBoard()
         self._board_lock = threading.Lock()
         self._issue_lock = threading.Lock()
-        self.agent.handle_command(BOARD_COMMAND, self._take_board)
-        self.agent.handle_command(APPOINTMENTS_COMMAND, self._take_appointments)
+        self.agent.handle_command(QueueBoard, self._take_board)
+        self.agent.handle_command(QueueAppointments, self._take_appointments)
         self.counters = {"issued": 0, "refused": 0, "voided": 0}
         self.buttons = buttons if buttons is not None else self._open_buttons(pin_factory)
 
@@ -301,20 +298,19 @@ class Kiosk:
             return 0
         return self.plan.index_of(high) + 1
 
-    def _take_board(self, command: dict[str, Any]) -> None:
+    def _take_board(self, command: QueueBoard) -> None:
         board = HallBoard.from_message(command, self.clock.wall_ms())
         with self._board_lock:
             self._board = board
 
-    def _take_appointments(self, command: dict[str, Any]) -> None:
-        day = str(command.get("day"))
+    def _take_appointments(self, command: QueueAppointments) -> None:
+        day = command.day
         items = [
             Appointment(
-                code=str(a["code"]), day=day, service=str(a["service"]), officer=a.get("officer"),
-                window=a.get("window"), not_before=a.get("not_before"), not_after=a.get("not_after"),
-                redeemed_ticket=a.get("redeemed_ticket"),
+                code=a.code, day=day, service=a.service, officer=a.officer, window=a.window,
+                not_before=a.not_before, not_after=a.not_after, redeemed_ticket=a.redeemed_ticket,
             )
-            for a in command.get("appointments") or []
+            for a in command.appointments
         ]
         self.store.replace_appointments(day, items)
         log.info("received %d appointment(s) for %s", len(items), day)

@@ -15,6 +15,7 @@ import logging
 import threading
 from typing import Any
 
+from contract.commands.rating import RatingArm
 from contract.events.rating import ArmTrigger, VisitRef
 from edge.rating_terminal.config import RatingTerminalConfig
 from edge.rating_terminal.lamps import TerminalLamps
@@ -26,9 +27,6 @@ from edge.runtime.hardware.keys import KeyEvent, Keypad, KeyPress, ObservableKey
 from spine.clock import Clock
 
 log = logging.getLogger(__name__)
-
-ARM_COMMAND = "rating.arm"
-
 
 class RatingTerminal:
     """One window's satisfaction terminal."""
@@ -59,7 +57,7 @@ class RatingTerminal:
         self._lock = threading.Condition()
         self._stopping = False
         self._ticker = threading.Thread(target=self._tick_loop, name="rating-ticker", daemon=True)
-        self.agent.handle_command(ARM_COMMAND, self._on_arm_command)
+        self.agent.handle_command(RatingArm, self._on_arm_command)
 
     # --- life cycle --------------------------------------------------------
 
@@ -103,14 +101,8 @@ class RatingTerminal:
         with self._lock:
             self._apply(self.session.keypad_event(self._now(), event))
 
-    def _on_arm_command(self, command: dict[str, Any]) -> None:
-        try:
-            visit = VisitRef.model_validate(command["visit"]) if command.get("visit") else None
-            arming = str(command["arming"])
-            issued_at = int(command.get("issued_at", 0))
-        except (KeyError, ValueError, TypeError):
-            log.warning("ignoring a malformed arm command")
-            return
+    def _on_arm_command(self, command: RatingArm) -> None:
+        visit, arming, issued_at = command.visit, command.arming, command.issued_at
         age_s = (self.clock.wall_ms() - issued_at) / 1000
         if issued_at and age_s > self.config.rating.arm_max_age_s:
             # Delivered late (we were offline): that citizen has gone; the next one must

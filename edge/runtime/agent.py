@@ -7,11 +7,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import paho.mqtt.client as mqtt
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from contract.registry import CommandBody, describe_error
 from contract.topics import Channel, check_identifier, device_link, device_topic
 from spine.clock import Clock, SystemClock
 from spine.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
@@ -20,6 +21,7 @@ from spine.recorder import EventRecorder, RecordedEvent
 from spine.uplink import Uplink
 
 log = logging.getLogger(__name__)
+CommandT = TypeVar("CommandT", bound=CommandBody)
 
 
 class DeviceIdentity(Section):
@@ -65,7 +67,7 @@ class EdgeAgent:
         self.outbox = Outbox(config.outbox.path, config.outbox)
         self.recorder = EventRecorder(self.outbox, self.identity.id, self.clock)
         self._command_handlers: list[Callable[[mqtt.MQTTMessage], None]] = []
-        self._named_commands: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self._named_commands: dict[str, tuple[type[CommandBody], Callable[[CommandBody], None]]] = {}
         self._config_handlers: list[Callable[[mqtt.MQTTMessage], None]] = []
         self.uplink = Uplink(
             sender_id=self.identity.id,
@@ -94,11 +96,13 @@ class EdgeAgent:
     def on_command(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
         self._command_handlers.append(handler)
 
-    def handle_command(self, name: str, handler: Callable[[dict[str, Any]], None]) -> None:
-        """Hand each JSON command `{"command": name, ...}` to `handler`, decoded once for every role."""
+    def handle_command(self, model: type[CommandT], handler: Callable[[CommandT], None]) -> None:
+        """Hand each command of type `model` (from `contract.commands`) to `handler`, decoded and
+        validated once for every role; a malformed one is logged and dropped."""
         if not self._named_commands:
             self.on_command(self._dispatch_named_command)
-        self._named_commands[name] = handler
+        name = model.model_fields["command"].default
+        self._named_commands[name] = (model, cast(Callable[[CommandBody], None], handler))
 
     def on_config(self, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
         self._config_handlers.append(handler)
@@ -119,9 +123,17 @@ class EdgeAgent:
             return
         if not isinstance(command, dict):
             return
-        handler = self._named_commands.get(str(command.get("command")))
-        if handler is not None:
-            handler(command)
+        named = self._named_commands.get(str(command.get("command")))
+        if named is None:
+            return
+        model, handler = named
+        try:
+            typed = model.model_validate(command)
+        except ValidationError as exc:
+            log.warning("%s: ignoring a malformed %s command: %s", self.identity.id, model.__name__,
+                        describe_error(exc))
+            return
+        handler(typed)
 
     def _dispatch_config(self, message: mqtt.MQTTMessage) -> None:
         for handler in self._config_handlers:

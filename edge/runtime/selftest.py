@@ -19,7 +19,6 @@ acknowledged by the gateway, which answers with the device's new state
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -29,14 +28,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from contract.events.provisioning import SELFTEST_RESULT_COMMAND
+from contract.commands.provisioning import SelftestResult
 from contract.privacy import redact
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from spine.mqtt import reason_text
 
 log = logging.getLogger(__name__)
 
-SELFTEST_RESULT = SELFTEST_RESULT_COMMAND
 
 
 class StepFailed(Exception):
@@ -108,7 +106,7 @@ class _LinkWatch:
 
     def __init__(self, agent: EdgeAgent) -> None:
         self.refusal: str | None = None
-        self.verdict: dict[str, Any] | None = None
+        self.verdict: SelftestResult | None = None
         self.answered = threading.Event()
         client = agent.uplink.client
         chained: Any = client.on_connect  # paho types it as any callback API version
@@ -119,16 +117,11 @@ class _LinkWatch:
                 chained(c, userdata, flags, reason, props)
 
         client.on_connect = on_connect
-        agent.on_command(self._on_command)
+        agent.handle_command(SelftestResult, self._on_verdict)
 
-    def _on_command(self, message: mqtt.MQTTMessage) -> None:
-        try:
-            command = json.loads(message.payload)
-        except ValueError:
-            return
-        if isinstance(command, dict) and command.get("command") == SELFTEST_RESULT:
-            self.verdict = command
-            self.answered.set()
+    def _on_verdict(self, verdict: SelftestResult) -> None:
+        self.verdict = verdict
+        self.answered.set()
 
 
 class SelfTest:
@@ -214,8 +207,8 @@ class SelfTest:
             self._add(report, StepResult("gateway round trip", False,
                                          "the gateway stored the result but did not answer", _ms(started)))
             return
-        verdict = self._watch.verdict or {}
-        report.gateway_state = str(verdict.get("state"))
+        verdict = self._watch.verdict
+        report.gateway_state = str(verdict.state) if verdict is not None else "None"
         self._add(report, StepResult("gateway round trip", True,
                                      f"gateway stored the result and answered: {report.gateway_state}",
                                      _ms(started)))

@@ -21,6 +21,7 @@ import secrets
 import threading
 from typing import Any, Protocol
 
+from contract.commands.queue import WindowReply
 from contract.events.queue import PHONE, WindowActionKind
 from contract.privacy import mask_phone
 from edge.runtime.agent import EdgeAgent
@@ -30,7 +31,6 @@ from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
 
-REPLY = "queue.window_reply"
 _ACTION_KEYS = {
     "login": WindowActionKind.LOGIN, "logout": WindowActionKind.LOGOUT,
     "call_next": WindowActionKind.CALL_NEXT, "recall": WindowActionKind.RECALL,
@@ -79,7 +79,7 @@ class WindowCaller:
         self._replies: dict[str, threading.Event] = {}
         self._answers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.agent.handle_command(REPLY, self._on_reply)
+        self.agent.handle_command(WindowReply, self._on_reply)
 
     def start(self) -> None:
         self.agent.start()
@@ -178,14 +178,14 @@ class WindowCaller:
         if not event.wait(self.config.caller.reply_timeout_s):
             self.display.show(f"{kind}: no answer from the hall gateway yet (kept, sent when it is back)")
 
-    def _on_reply(self, reply: dict[str, Any]) -> None:
-        window = reply.get("window")
-        if isinstance(window, dict):
-            self.officer = window.get("officer")
-            self.state = window.get("state")
-            self.current = reply.get("current")
-        self.display.show(("" if reply.get("ok") else "refused: ") + str(reply.get("message")))
-        request = str(reply.get("request"))
+    def _on_reply(self, typed: WindowReply) -> None:
+        reply = typed.model_dump(mode="json")
+        if typed.window is not None:
+            self.officer = typed.window.officer
+            self.state = typed.window.state
+            self.current = reply["current"]
+        self.display.show(("" if typed.ok else "refused: ") + typed.message)
+        request = str(typed.request)
         with self._lock:
             self._answers[request] = reply
             event = self._replies.pop(request, None)

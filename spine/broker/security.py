@@ -15,8 +15,8 @@ import signal
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 from pathlib import Path
+from typing import Protocol
 
 from spine.broker.access import Account, render_acl, render_password_file
 from spine.files import write_file_atomic

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract.commands.queue import QueueBoard
 from contract.events.queue import PrinterState
 from edge.queue_kiosk.board import HallBoard, issued_today, people_ahead, unseen
 from edge.queue_kiosk.lettering import Letterer, discover_fonts, gbk_bytes
@@ -77,9 +78,9 @@ def test_the_stream_parser_finds_qr_data_images_and_cuts() -> None:
 
 
 def test_the_kiosk_adds_its_own_unseen_tickets_to_the_gateways_board() -> None:
-    board = HallBoard.from_message(
-        {"day": "2026-11-26", "services": {"A": {"waiting": 4, "waiting_priority": 1, "issued": 10,
-                                                 "high": {"1": 9, "2": 10}}}}, received_ms=0)
+    board = HallBoard.from_message(QueueBoard.model_validate(
+        {"day": "2026-11-26", "at": 0, "services": {"A": {"waiting": 4, "waiting_priority": 1, "issued": 10,
+                                                          "high": {"1": 9, "2": 10}}}}), received_ms=0)
     line = board.service("2026-11-26", "A")
     own = [(7, False), (9, False), (11, False), (13, True), (15, False)]  # slot 1 of 2
     assert unseen(own, line.high[1]) == 2  # 11 and 15; 13 was voided

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.commands.rating import RatingArm
+from contract.events.rating import VisitRef
 from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.session import Phase
 from edge.runtime.hardware.pins import simulated_pins
@@ -130,13 +131,13 @@ def test_arm_commands_on_the_cmd_topic_and_stale_ones_are_ignored(
     try:
         wait_until(lambda: terminal.agent.uplink.stats.connected, 10, "terminal connected")
         topic = "hall/hall-01/dev/rating-w3/cmd"
-        stale = {"command": "rating.arm", "arming": "gw-arm-old1", "visit": VISIT,
-                 "issued_at": int(time.time() * 1000) - 3_600_000}
-        client.publish(topic, json.dumps(stale), qos=1).wait_for_publish(5)
+        stale = RatingArm(arming="gw-arm-old1", visit=VisitRef(**VISIT), window="3",
+                          issued_at=int(time.time() * 1000) - 3_600_000)
+        client.publish(topic, stale.model_dump_json(), qos=1).wait_for_publish(5)
         wait_until(lambda: terminal.counts["arms_ignored"] == 1, 10, "the stale arm ignored")
         assert terminal.session.phase is Phase.IDLE
-        fresh = {**stale, "arming": "gw-arm-new1", "issued_at": int(time.time() * 1000)}
-        client.publish(topic, json.dumps(fresh), qos=1).wait_for_publish(5)
+        fresh = stale.model_copy(update={"arming": "gw-arm-new1", "issued_at": int(time.time() * 1000)})
+        client.publish(topic, fresh.model_dump_json(), qos=1).wait_for_publish(5)
         wait_until(lambda: terminal.session.phase is Phase.ARMED, 10, "armed by the gateway")
         assert terminal.session.arming is not None and terminal.session.arming.id == "gw-arm-new1"
     finally:
