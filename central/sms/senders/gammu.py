@@ -36,6 +36,7 @@ class GammuSender:
         self._conn: Connection | None = None
         self.restarts = 0
         self.last_error: str | None = None
+        self.incoming_note: str | None = None
 
     def split(self, text: str) -> tuple[str, ...]:
         return split_ucs2(text)
@@ -69,16 +70,29 @@ class GammuSender:
                 process.kill()
                 process.join(5)
 
-    def _answer(self, conn: Connection, timeout_s: float) -> tuple[Any, ...] | None:
-        """The child's next answer, or None (and the child killed) if it does not come in time."""
+    def _answer(self, conn: Connection, timeout_s: float) -> tuple[Any, ...]:
+        """The child's next answer; ("error", why) and the child killed if it does not come in time."""
         try:
             if conn.poll(timeout_s):
                 answer: tuple[Any, ...] = conn.recv()
                 return answer
+            why = (f"the modem did not answer within {timeout_s:.0f} s; "
+                   "its process was killed and will be restarted")
         except (EOFError, OSError):
-            pass
+            why = "the modem process ended unexpectedly; it will be restarted"
         self._stop_child(kill=True)
         self.restarts += 1
+        return ("error", why)
+
+    def _connected(self, conn: Connection) -> str | None:
+        """Wait for the child's "ready"; the error if it did not connect."""
+        answer = self._answer(conn, self.settings.init_timeout_s)
+        if answer[0] != "ready":
+            return str(answer[1])
+        if answer[1] != self.incoming_note:
+            if answer[1]:
+                log.error("%s", answer[1])
+            self.incoming_note = answer[1]
         return None
 
     def send(self, sms: OutgoingSms) -> SendOutcome:
@@ -87,17 +101,14 @@ class GammuSender:
             conn.send(("send", sms.phone, list(sms.units), sms.first_unit, sms.concat_ref,
                        sms.report and self.settings.delivery_reports, self.settings.smsc))
             references: list[str | None] = []
-            # The first answer may wait for Init (3-5 s on a real modem) as well as the send.
-            timeout = self.settings.init_timeout_s + self.settings.send_timeout_s
+            error = self._connected(conn)
+            if error is not None:
+                self.last_error = error
+                return SendOutcome((), error, retryable=True)
             while True:
-                answer = self._answer(conn, timeout)
-                if answer is None:
-                    self.last_error = (f"the modem did not answer within {timeout:.0f} s; "
-                                       "its process was killed and will be restarted")
-                    return SendOutcome(tuple(references), self.last_error, retryable=True)
+                answer = self._answer(conn, self.settings.send_timeout_s)
                 if answer[0] == "part":
                     references.append(answer[2])
-                    timeout = self.settings.send_timeout_s
                 elif answer[0] == "done":
                     self.last_error = None
                     return SendOutcome(tuple(references))
@@ -109,10 +120,10 @@ class GammuSender:
         with self._lock:
             conn = self._ensure()
             conn.send(("poll",))
-            answer = self._answer(conn, self.settings.init_timeout_s + self.settings.send_timeout_s)
-        if answer is None or answer[0] != "items":
-            reason = "no answer" if answer is None else answer[1]
-            log.debug("reading replies and reports from the modem failed: %s", reason)
+            error = self._connected(conn)
+            answer = ("error", error) if error else self._answer(conn, self.settings.send_timeout_s)
+        if answer[0] != "items":
+            log.debug("reading replies and reports from the modem failed: %s", answer[1])
             return []
         items: list[IncomingSms | DeliveryReport] = []
         for item in answer[1]:
@@ -130,4 +141,5 @@ class GammuSender:
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "gammurc": str(self.settings.gammurc), "section": self.settings.section,
                 "modem_process": bool(self._process and self._process.is_alive()),
-                "restarts": self.restarts, "last_error": self.last_error}
+                "restarts": self.restarts, "last_error": self.last_error,
+                "replies_and_reports": self.incoming_note or "read from the SIM"}

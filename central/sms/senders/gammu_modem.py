@@ -7,8 +7,9 @@ every answer and kill the process when it passes; the next request starts a
 fresh one. Requests and answers are plain tuples over a `multiprocessing` pipe.
 
 Requests: ("send", phone, units, first_unit, concat_ref, report, smsc), ("poll",), ("close",).
-Answers to "send": ("part", index, reference) per accepted part, then ("done",) or ("error", text).
-Answer to "poll": ("items", [dict, ...]) or ("error", text).
+Every request is first answered ("ready", note) once the modem is connected (note: why replies and
+reports cannot be read, or None), or ("error", text). Then, to "send": ("part", index, reference) per
+accepted part and ("done",) or ("error", text); to "poll": ("items", [dict, ...]) or ("error", text).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class _Modem:
         self.gammurc = gammurc
         self.section = section
         self.machine: Any = None
+        self.note: str | None = None
 
     def connect(self) -> Any:
         if self.machine is None:
@@ -81,13 +83,25 @@ class _Modem:
             # incoming SMS and status reports fail with ERR_NOTSUPPORTED.
             machine.ReadConfig(Section=self.section, Filename=self.gammurc)
             machine.Init()
+            self.note = None
             try:
                 machine.SetIncomingSMS(True)  # AT+CNMI from atgen_setcnmi: store replies and reports
             except Exception as exc:  # noqa: BLE001 - a modem without CNMI still sends
-                log.warning("modem does not route replies and reports (%s): opt-outs by reply will not "
-                            "be seen; set atgen_setcnmi in the gammurc", _error_text(exc))
+                self.note = (f"the modem does not store replies and reports ({_error_text(exc)}): "
+                             "opt-outs by reply are not seen; set atgen_setcnmi = 2,1,2,2,0 in the gammurc")
             self.machine = machine
         return self.machine
+
+    def ready(self, conn: Connection) -> Any:
+        """Connect (if not yet) and say so, so the parent times the connection apart from the send."""
+        try:
+            machine = self.connect()
+        except Exception as exc:  # noqa: BLE001
+            self.drop()
+            conn.send(("error", _error_text(exc)))
+            return None
+        conn.send(("ready", self.note))
+        return machine
 
     def drop(self) -> None:
         machine, self.machine = self.machine, None
@@ -97,8 +111,10 @@ class _Modem:
 
     def send(self, conn: Connection, phone: str, units: list[str], first_unit: int, concat_ref: int,
              report: bool, smsc: str | None) -> None:
+        machine = self.ready(conn)
+        if machine is None:
+            return
         try:
-            machine = self.connect()
             for index in range(first_unit, len(units)):
                 message = part_message(phone, units[index], index, len(units), concat_ref, report, smsc)
                 reference = machine.SendSMS(message)
@@ -112,8 +128,10 @@ class _Modem:
     def poll(self, conn: Connection) -> None:
         import gammu
 
+        machine = self.ready(conn)
+        if machine is None:
+            return
         try:
-            machine = self.connect()
             found: list[dict[str, Any]] = []
             start = True
             while True:
