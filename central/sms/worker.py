@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 from central.sms.optout import is_opt_out
@@ -46,9 +45,9 @@ class SmsWorker:
         self.sender_ok: bool | None = None
         self.sender_error: str | None = None
         self.passes = 0
-        self._last_poll_mono: float | None = None
+        self._last_poll_mono: int | None = None
         self._down_since_failures = 0
-        self._paused_until_mono = 0.0
+        self._paused_until_mono = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,9 +57,10 @@ class SmsWorker:
     def run_once(self, *, poll: bool | None = None) -> PassResult:
         """Read replies and reports (when due, or if `poll` says so), then send what is due."""
         result = PassResult()
-        now_mono = time.monotonic()
-        if poll or (poll is None and (self._last_poll_mono is None
-                                      or now_mono - self._last_poll_mono >= self.settings.incoming_poll_s)):
+        now_mono = self.clock.mono_ms()
+        poll_due = (self._last_poll_mono is None
+                    or now_mono - self._last_poll_mono >= self.settings.incoming_poll_s * 1000)
+        if poll or (poll is None and poll_due):
             self._last_poll_mono = now_mono
             self._read_incoming(result)
         if now_mono < self._paused_until_mono:
@@ -121,7 +121,7 @@ class SmsWorker:
             self._sender_state(False, error)
             self._down_since_failures += 1
             pause_ms = retry_delay_ms(self._down_since_failures, self.settings.retry)
-            self._paused_until_mono = time.monotonic() + pause_ms / 1000
+            self._paused_until_mono = self.clock.mono_ms() + pause_ms
             return False
         return True
 
@@ -188,9 +188,9 @@ class SmsWorker:
             self._wake.clear()
 
     def _idle_s(self) -> float:
-        paused = self._paused_until_mono - time.monotonic()
-        if paused > 0:
-            return min(self.settings.poll_s, paused)
+        paused_s = (self._paused_until_mono - self.clock.mono_ms()) / 1000
+        if paused_s > 0:
+            return min(self.settings.poll_s, paused_s)
         next_due = self.outbox.next_due()
         if next_due is None:
             return self.settings.poll_s

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,17 @@ def accepted_body(case_id: str = "JQ-2026-1123-0001", phone: str = CITIZEN, **ch
     }
     body.update(changes)
     return body
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll `condition` until it holds or `timeout` passes; the caller asserts the result."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(0.01)
+    return True
 
 
 def make_settings(tmp_path: Path, **changes: Any) -> SmsSettings:
