@@ -3,8 +3,9 @@
 Everything about the platform's API is configuration (`HttpPlatformSettings`):
 URL, JSON or form body, field names, constant fields, the auth header with its
 secret read from a file, and what counts as success (HTTP status, and a field
-of the JSON answer). A 4xx answer other than 408/429 means the platform refused
-this message for good; anything else is tried again later.
+of the JSON answer). A 4xx answer means the platform refused this message for
+good, except 401/403 (our key: fix it and the queue goes out), 408 and 429;
+anything else is tried again later.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from central.sms.settings import HttpPlatformSettings
 from contract.privacy import redact
 
 log = logging.getLogger(__name__)
-_RETRYABLE_4XX = (408, 429)
+_RETRYABLE_4XX = (401, 403, 408, 429)
 
 
 def _dig(data: Any, path: str) -> Any:
