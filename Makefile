@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := mosquitto mosquitto-clients ffmpeg socat chromium chromium-driver fonts-wqy-microhei rtsp-server-perl
+APT_PACKAGES := mosquitto mosquitto-clients ffmpeg socat chromium chromium-driver fonts-wqy-microhei rtsp-server-perl gammu libgammu-dev pkg-config
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint setup system-packages clean
