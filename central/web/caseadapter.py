@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from central.cases.engine import Engine
-from central.cases.store import UnknownCase
+from central.cases.store import CaseStore, UnknownCase
+from central.cases.views import Recorded
 from central.web.caseport import CaseFilter, Escalation
 from central.web.timefmt import iso_s
 from central.where import Where
@@ -38,10 +40,16 @@ class EngineCases:
                                        timeout=30)
         self._read_lock = threading.Lock()
 
-    def hold(self) -> Iterator[None]:
-        """A request dependency: the case store's connection for this request alone."""
+    @contextmanager
+    def alone(self) -> Iterator[CaseStore]:
+        """The case store for one caller at a time: its connection is the engine's too."""
         with self.lock:
-            yield
+            yield self.engine.store
+
+    def record(self, kind: str, body: Mapping[str, Any]) -> Recorded:
+        """A case fact a hall sent as an event (`CaseStore.record`), with the store to itself."""
+        with self.alone() as store:
+            return store.record(kind, body)
 
     def close(self) -> None:
         with self._read_lock:
@@ -153,7 +161,7 @@ def _row(file: dict[str, Any], stage: str, due_day: int | None, completed_at: in
     }
 
 
-def _check_links(store: Any, seqs: list[int]) -> str | None:
+def _check_links(store: CaseStore, seqs: list[int]) -> str | None:
     """Check this case's records: each hash matches its content and links to the record before it."""
     for seq in seqs:
         record = store.log.get(seq)
