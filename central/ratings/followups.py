@@ -95,7 +95,7 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
-class Step:
+class FollowUpStep:
     """One step of the workflow: the states it may follow and what it records on the row."""
 
     action: str
@@ -105,11 +105,11 @@ class Step:
 
 
 STEPS = {
-    "rectify": Step("rectified", ("open", "rectified"),
+    "rectify": FollowUpStep("rectified", ("open", "rectified"),
                     "state = 'rectified', rectified_at = ?, rectification = ?", True),
-    "callback": Step("called_back", ("rectified", "called_back"),
+    "callback": FollowUpStep("called_back", ("rectified", "called_back"),
                      "state = 'called_back', called_back_at = ?, callback_result = ?", True),
-    "close": Step("closed", ("called_back",), "state = 'closed', closed_at = ?", False),
+    "close": FollowUpStep("closed", ("called_back",), "state = 'closed', closed_at = ?", False),
 }
 
 
