@@ -148,7 +148,9 @@ def _same_case(path_id: str, body_id: str) -> None:
                             [f"case_id in the body ({body_id}) is not the path's ({path_id})"])
 
 
-@router.post("/cases", response_model=Recorded, status_code=201, responses=CASE_REFUSED,
+@router.post("/cases", response_model=Recorded, status_code=201,
+             responses={200: {"model": Recorded, "description": "already stored: `duplicate` is true"},
+                        **CASE_REFUSED},
              dependencies=WRITE, summary="Enter a case (application and acceptance information)")
 def enter_case(
     entry: CaseAccepted,
