@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import click
 
-from edge.runtime.agent import install_signal_handlers
 from gateway.config import GatewayConfig
 from spine.config import ConfigError, load_config
 
@@ -30,15 +28,10 @@ def _load(config_path: Path | None) -> GatewayConfig:
 def run(config_path: Path | None) -> None:
     """Receive the hall's devices, keep the hall's state, forward to central."""
     from gateway.service import GatewayService
+    from spine.service import run_until_signal
 
-    service = GatewayService(_load(config_path))
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    service.start()
-    try:
-        stop.wait()
-    finally:
-        service.stop()
+    config = _load(config_path)
+    run_until_signal(lambda: GatewayService(config))
 
 
 @gateway.command("check-config")
