@@ -285,28 +285,36 @@ def _hardware(value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-@device_group.command("add")
-@click.argument("hall")
-@click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
-@click.option("--window")
-@click.option("--serial", help="the hardware's serial (board serial, sticker); one device per serial")
-@click.option("--hardware", help="JSON or @file: pins, printer, keypad adapter, cameras")
-@delivery_options
-@by_option
-@click.pass_context
+def handover_command(name: str, *params: Any) -> Any:
+    """A device command that hands a bundle over: its own `params`, then the delivery options and
+    --by; the function gets the click context first and `delivery`, `layout`, `by` as keywords."""
+
+    def register(func: Any) -> Any:
+        command = delivery_options(by_option(click.pass_context(func)))
+        for param in reversed(params):
+            command = param(command)
+        return device_group.command(name)(command)
+
+    return register
+
+
+@handover_command(
+    "add",
+    click.argument("hall"),
+    click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True),
+    click.option("--window"),
+    click.option("--serial", help="the hardware's serial (board serial, sticker); one device per serial"),
+    click.option("--hardware", help="JSON or @file: pins, printer, keypad adapter, cameras"),
+)
 def device_add(ctx: click.Context, hall: str, kind: str, window: str | None, serial: str | None,
                hardware: str | None, delivery: Delivery, layout: Layout, by: str | None) -> None:
     """Register and provision a new device: id, label, credentials, bundle."""
     with _open(ctx, layout) as p:
         _hand_over(p, p.add_device(hall, DeviceKind(kind), delivery, by=by, window=window, serial=serial,
-                                hardware=_hardware(hardware)))
+                                   hardware=_hardware(hardware)))
 
 
-@device_group.command("reprovision")
-@click.argument("device")
-@delivery_options
-@by_option
-@click.pass_context
+@handover_command("reprovision", click.argument("device"))
 def device_reprovision(ctx: click.Context, device: str, delivery: Delivery, layout: Layout,
                        by: str | None) -> None:
     """Set a known device up again (factory reset, new card): new secret, self-test again."""
@@ -314,12 +322,8 @@ def device_reprovision(ctx: click.Context, device: str, delivery: Delivery, layo
         _hand_over(p, p.reprovision(device, delivery, by=by))
 
 
-@device_group.command("replace")
-@click.argument("device")
-@click.option("--serial", required=True, help="the serial of the new hardware")
-@delivery_options
-@by_option
-@click.pass_context
+@handover_command("replace", click.argument("device"),
+                  click.option("--serial", required=True, help="the serial of the new hardware"))
 def device_replace(ctx: click.Context, device: str, serial: str, delivery: Delivery, layout: Layout,
                    by: str | None) -> None:
     """New hardware takes over DEVICE's role and id; the old hardware's credentials die."""
@@ -327,13 +331,8 @@ def device_replace(ctx: click.Context, device: str, serial: str, delivery: Deliv
         _hand_over(p, p.replace(device, serial, delivery, by=by))
 
 
-@device_group.command("rotate")
-@click.argument("device")
-@delivery_options
-@by_option
-@click.pass_context
-def device_rotate(ctx: click.Context, device: str, delivery: Delivery, layout: Layout,
-                  by: str | None) -> None:
+@handover_command("rotate", click.argument("device"))
+def rotate(ctx: click.Context, device: str, delivery: Delivery, layout: Layout, by: str | None) -> None:
     """A new secret for the same hardware; the old one stops working at the gateway's next sync."""
     with _open(ctx, layout) as p:
         _hand_over(p, p.rotate(device, delivery, by=by))

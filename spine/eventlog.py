@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spine.receiver import AcceptedEvent, DeadLetter, IncomingBatch, advance_stream
+from spine.sqlite import append_only
 
 _REQUIRED = ("type", "payload")
 
@@ -52,11 +53,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_device ON events ({', '.join(self.device_key)});
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-"""
+""" + append_only("events", "the event log")
 
     def append(self, tx: sqlite3.Connection, event_id: str, row: Mapping[str, Any]) -> bool:
         """Store an event inside `tx`; False when its id is already in the log (a resend).
