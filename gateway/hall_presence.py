@@ -5,8 +5,8 @@ heartbeat, its clock references saved across restarts, its changes recorded for 
 reference saved in the gateway's file when it moves: after a restart, batches
 the broker held for us are still dated by the device's monotonic clock rather
 than by the moment they arrive. `PresenceReports` records what presence
-emits (online, offline, clock skew) as gateway events, and sweeps for devices
-that went silent.
+emits (online, offline, clock skew) as gateway events, and marks devices that
+went silent offline (`sweep`, run every second by the service).
 """
 
 from __future__ import annotations
@@ -93,14 +93,12 @@ class HallPresence:
 
 
 class PresenceReports:
-    """Records presence changes as gateway events, and marks silent devices offline every second."""
+    """Records presence changes as gateway events."""
 
-    def __init__(self, presence: HallPresence, record: Record, clock: Clock, stop: threading.Event) -> None:
+    def __init__(self, presence: HallPresence, record: Record, clock: Clock) -> None:
         self.presence = presence
         self.record = record
         self.clock = clock
-        self.stop = stop
-        self._sweeper: threading.Thread | None = None
 
     def traffic(self, device: str) -> None:
         self._report(device, self.presence.on_traffic(device, self.clock.wall_ms()))
@@ -117,17 +115,8 @@ class PresenceReports:
             log.info("device %s: %s %s", device, type.removeprefix("device."),
                      body.get("reason") or body.get("state") or "")
 
-    def start(self) -> None:
-        # The thread's name is one the systemd watchdog keeps an eye on (spine.service.LinkHealth).
-        self._sweeper = threading.Thread(target=self._sweep, name="presence", daemon=True)
-        self._sweeper.start()
-
-    def join(self, timeout: float) -> None:
-        if self._sweeper is not None:
-            self._sweeper.join(timeout)
-
-    def _sweep(self) -> None:
-        while not self.stop.wait(1.0):
-            for type, body in self.presence.sweep(self.clock.wall_ms()):
-                self.record(type, body)
-                log.warning("device %s went silent: marked offline", body["device"])
+    def sweep(self) -> None:
+        """Mark devices offline that went silent (a dead device is never silent to central)."""
+        for type, body in self.presence.sweep(self.clock.wall_ms()):
+            self.record(type, body)
+            log.warning("device %s went silent: marked offline", body["device"])

@@ -28,7 +28,7 @@ from gateway.queue.appointments import AppointmentBook
 from gateway.queue.board import BoardPublisher
 from gateway.queue.handler import QueueHandler
 from gateway.ratings import store as rating_store
-from gateway.ratings.handler import LateSettler, RatingDesk
+from gateway.ratings.handler import RatingDesk
 from gateway.registry.handler import RegistryHandler
 from gateway.registry.store import DeviceRegistry
 from gateway.registry.sync import RegistrySync
@@ -39,6 +39,7 @@ from spine.database import Database
 from spine.handlers import EventHandler
 from spine.outbox import Outbox
 from spine.receiver import BatchReceiver
+from spine.service import Periodic
 from spine.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,11 @@ class GatewayService:
                 config.broker_access_dir, reloader(config.broker_access.reload),
             ))
         )
-        self.presence_reports = PresenceReports(self.presence, self.store.record_own, self.clock, self._stop)
-        self.settler = LateSettler(self.rating_desk, self.store.run_in_transaction, self._stop)
+        self.presence_reports = PresenceReports(self.presence, self.store.record_own, self.clock)
+        # The sweeper is a thread the systemd watchdog watches: if it dies, the gateway is restarted.
+        self.sweeper = Periodic("presence", 1.0, self.presence_reports.sweep, self._stop, fatal=True)
+        self.settler = Periodic("rating-settle", min(5.0, config.ratings.defer_s / 4),
+                                lambda: self.store.run_in_transaction(self.rating_desk.flush), self._stop)
 
         self.receiver = BatchReceiver(
             self.store,
@@ -112,7 +116,7 @@ class GatewayService:
     def start(self) -> None:
         self.forwarder.start()
         self.ingest.start(self.config.hall_broker, self.config.uplink.session_expiry_s)
-        self.presence_reports.start()
+        self.sweeper.start()
         self.settler.start()
         log.info("gateway %s serving hall %s", self.id, self.hall)
 
@@ -120,7 +124,7 @@ class GatewayService:
         self._stop.set()
         self.ingest.stop()
         # Both write to the store: let them finish before it closes.
-        self.presence_reports.join(timeout=5)
+        self.sweeper.join(timeout=5)
         self.settler.join(timeout=5)
         self.forwarder.stop()
         self.db.close()

@@ -63,6 +63,42 @@ class LinkHealth:
         return bool(self.seen) and all(t.is_alive() for t in self.seen.values())
 
 
+class Periodic:
+    """`work()` every `interval_s` on a daemon thread named `name`, until `stop` is set.
+
+    A failing round is logged and the next one retries; with `fatal=True` a failure ends
+    the thread instead, for a thread the watchdog watches (`WATCHED_PREFIXES`): its death
+    is what gets the process restarted.
+    """
+
+    def __init__(self, name: str, interval_s: float, work: Callable[[], object], stop: threading.Event,
+                 *, fatal: bool = False) -> None:
+        self.name = name
+        self.interval_s = interval_s
+        self.work = work
+        self.stop = stop
+        self.fatal = fatal
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval_s):
+            try:
+                self.work()
+            except Exception:
+                if self.fatal:
+                    log.exception("%s failed: the thread ends", self.name)
+                    return
+                log.exception("%s failed; the next round retries", self.name)
+
+
 _watchdog: tuple[threading.Thread, threading.Event] | None = None
 _watchdog_lock = threading.Lock()
 

@@ -26,9 +26,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from contract.commands.rating import RatingArm
@@ -251,31 +250,3 @@ class RatingDesk:
             "rating": reason["rating"], "terminal": terminal, "reason": reason.get("reason"),
             "label": reason.get("label"), "source_event": reason["source_event"],
         })
-
-
-
-class LateSettler:
-    """Settles, every few seconds, outcomes whose visit did not come in time (`RatingDesk.flush`)."""
-
-    def __init__(self, desk: RatingDesk, run_in_transaction: Callable[[Callable[[HandlerContext], int]], int],
-                 stop: threading.Event) -> None:
-        self.desk = desk
-        self.run_in_transaction = run_in_transaction
-        self.stop = stop
-        self.interval_s = min(5.0, desk.settings.defer_s / 4)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="rating-settle", daemon=True)
-        self._thread.start()
-
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self.stop.wait(self.interval_s):
-            try:
-                self.run_in_transaction(self.desk.flush)
-            except Exception:  # the next round retries; one failure must not end the timer
-                log.exception("settling waiting ratings failed")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from spine.service import LinkHealth, run_until_signal, start_watchdog
+from spine.service import LinkHealth, Periodic, run_until_signal, start_watchdog
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -117,3 +118,25 @@ def test_systemd_hears_ready_while_the_service_runs_and_stopping_at_the_end(syst
         while True:  # pings may still have been on their way
             messages.append(systemd.recv(100))
     assert b"STOPPING=1" in messages
+
+
+def test_a_periodic_task_survives_a_failing_round_unless_its_death_is_the_alarm() -> None:
+    stop = threading.Event()
+    rounds: list[int] = []
+
+    def flaky() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("the store was busy")
+
+    settler = Periodic("rating-settle", 0.01, flaky, stop)
+    sweeper = Periodic("presence", 0.01, lambda: 1 / 0, stop, fatal=True)
+    settler.start()
+    sweeper.start()
+    try:
+        wait_until(lambda: len(rounds) >= 3, 10, "rounds after the failing one")
+        sweeper.join(timeout=10)  # ends by itself: the watchdog sees a watched thread die
+        assert sweeper._thread is not None and not sweeper._thread.is_alive()
+    finally:
+        stop.set()
+        settler.join(timeout=10)
