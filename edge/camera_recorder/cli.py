@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,20 +62,13 @@ def recorder() -> None:
 def run(config_path: Path) -> None:
     """Record every camera until SIGTERM/SIGINT; forward events when the gateway is there."""
     from edge.camera_recorder.agent import RecorderAgent
-    from edge.runtime.agent import install_signal_handlers
+    from spine.service import run_until_signal
 
     config = _load(config_path)
     if not config.cameras:
         raise click.ClickException(f"{config_path}: no [[cameras]] configured")
-    agent = RecorderAgent(config)
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    agent.start()
     log.info("recording %d camera(s) into %s", len(config.cameras), config.storage_dir)
-    try:
-        stop.wait()
-    finally:
-        agent.stop()
+    run_until_signal(lambda: RecorderAgent(config))
 
 
 @recorder.command("selftest")
