@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.camera_recorder.ffmpeg import ONE_OFF
 from edge.camera_recorder.index import ExportRecord, FootageHold, FootageIndex
 from edge.camera_recorder.index.models import EXPORT_GUARD_SOURCE
 from edge.camera_recorder.times import iso
@@ -185,7 +186,7 @@ def _join(
         listing.write("\n".join(lines) + "\n")
     try:
         command = [
-            ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            ffmpeg, *ONE_OFF, "-y",
             "-f", "concat", "-safe", "0", "-i", listing.name,
             "-map", "0:v:0", "-map", "0:a?", "-c", "copy",
         ]
