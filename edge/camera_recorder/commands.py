@@ -121,8 +121,8 @@ def _run(recorder: Recorder, command: HoldCommand | ReleaseCommand | ListHoldsCo
             "who": h.who,
             "why": h.why,
         }
-        for h in recorder.index.holds(active_only=True)
-        if h.source != "export"
+        for h in recorder.index.holds.all(active_only=True)
+        if not h.guards_an_export
     ]
 
 
