@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.camera_recorder.ffmpeg import ONE_OFF
-from edge.camera_recorder.index import ExportRecord, FootageHold, FootageIndex
+from edge.camera_recorder.index import ExportRecord, FootageIndex, HoldRecord
 from edge.camera_recorder.index.models import EXPORT_GUARD_SOURCE
 from edge.camera_recorder.times import iso
 
@@ -75,7 +75,7 @@ def export_clip(
     export_id = f"x{now_ms}-{uuid.uuid4().hex[:8]}"
     # An export-long hold, so retention cannot take a segment from under ffmpeg.
     guard, _ = index.holds.place(
-        FootageHold(
+        HoldRecord(
             f"export:{export_id}", camera, start_ms, end_ms, now_ms + 3_600_000, who,
             f"export {export_id}", now_ms, EXPORT_GUARD_SOURCE,
         )

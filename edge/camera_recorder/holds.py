@@ -12,52 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
+from contract.commands.recorder import HoldRequest, ReleaseRequest
 from edge.camera_recorder.config import RecorderConfig
-from edge.camera_recorder.index import FootageHold, FootageIndex, Gap
+from edge.camera_recorder.index import FootageIndex, Gap, HoldRecord
 from edge.camera_recorder.index.holds import FootageHolds
 from edge.camera_recorder.times import parse_instant
-
-HOLD_ID = r"^[A-Za-z0-9._:-]{1,100}$"
-
-
-class HoldRequest(BaseModel):
-    """What placing a hold needs; times as ISO 8601, ms since the epoch, or +N[smhd] from now."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hold_id: str | None = Field(
-        None, pattern=HOLD_ID, description="idempotency key: the same id never holds twice"
-    )
-    camera: str | None = None
-    window: str | None = None
-    start: str | int = Field(alias="from")
-    end: str | int = Field(alias="to")
-    until: str | int
-    who: str = Field(min_length=1, max_length=200)
-    why: str = Field(min_length=1, max_length=1000)
-
-    @field_validator("who", "why")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank: a hold says who placed it and why")
-        return value.strip()
-
-    @model_validator(mode="after")
-    def _one_target(self) -> HoldRequest:
-        if (self.camera is None) == (self.window is None):
-            raise ValueError("give exactly one of camera or window")
-        return self
-
-
-class ReleaseRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hold_id: str = Field(pattern=HOLD_ID)
-    who: str = Field(min_length=1, max_length=200)
-    why: str = Field(min_length=1, max_length=1000)
 
 
 class HoldRefused(ValueError):
@@ -66,7 +25,7 @@ class HoldRefused(ValueError):
 
 @dataclass(frozen=True)
 class PlacedHold:
-    hold: FootageHold
+    hold: HoldRecord
     new: bool
     segments: int
     bytes: int
@@ -96,7 +55,7 @@ def place_holds(
     for camera in cameras:
         hold_id = base_id if len(cameras) == 1 and request.camera else f"{base_id}:{camera}"
         stored, new = index.holds.place(
-            FootageHold(
+            HoldRecord(
                 id=hold_id,
                 camera=camera,
                 start_ms=start_ms,
@@ -128,7 +87,7 @@ def _cameras_for(config: RecorderConfig, index: FootageIndex, request: HoldReque
 
 def release_hold(
     holds: FootageHolds, request: ReleaseRequest, *, now_ms: int
-) -> list[FootageHold]:
+) -> list[HoldRecord]:
     """Release a hold by id; a window hold's id releases all of its cameras' holds."""
     released = []
     direct = holds.release(request.hold_id, request.who, request.why, now_ms)
@@ -145,7 +104,7 @@ def release_hold(
     return released
 
 
-def expire_holds(holds: FootageHolds, now_ms: int) -> list[FootageHold]:
+def expire_holds(holds: FootageHolds, now_ms: int) -> list[HoldRecord]:
     """Holds past their 'until' end; their footage falls back under retention."""
     return [
         released

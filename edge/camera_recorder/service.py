@@ -33,9 +33,9 @@ from edge.camera_recorder.index import (
     GAPS,
     HOLDS,
     ExportRecord,
-    FootageHold,
     FootageIndex,
     Gap,
+    HoldRecord,
     Reportable,
 )
 from edge.camera_recorder.reconcile import (
@@ -345,7 +345,7 @@ class Recorder:
         self.report_pending()
         return placed
 
-    def release_hold(self, request: ReleaseRequest) -> list[FootageHold]:
+    def release_hold(self, request: ReleaseRequest) -> list[HoldRecord]:
         released = release_hold(self.index.holds, request, now_ms=self.clock.wall_ms())
         self.report_pending()
         return released
@@ -374,7 +374,7 @@ class Recorder:
             self.index.reports.sent(due)
         return True
 
-    def _hold_body(self, hold: FootageHold) -> dict[str, Any]:
+    def _hold_body(self, hold: HoldRecord) -> dict[str, Any]:
         segments, size = self.index.holds.held_in(hold)
         return _hold_body(hold, segments, size)
 
@@ -531,7 +531,7 @@ def _export_body(record: ExportRecord) -> dict[str, Any]:
     }
 
 
-def _hold_body(hold: FootageHold, segments: int, size: int) -> dict[str, Any]:
+def _hold_body(hold: HoldRecord, segments: int, size: int) -> dict[str, Any]:
     return {
         "hold_id": hold.id,
         "camera": hold.camera,

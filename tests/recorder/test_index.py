@@ -13,9 +13,9 @@ from edge.camera_recorder.index import (
     GAPS,
     HOLDS,
     ExportRecord,
-    FootageHold,
     FootageIndex,
     GapCause,
+    HoldRecord,
 )
 from edge.camera_recorder.index.models import EXPORT_GUARD_SOURCE
 from edge.camera_recorder.retention import PruneCause, Victim
@@ -34,8 +34,8 @@ def index(tmp_path: Path) -> FootageIndex:
 
 def hold(
     camera: str, start: int, end: int, *, hold_id: str = "h1", until: int = T0 + 10**12
-) -> FootageHold:
-    return FootageHold(hold_id, camera, start, end, until, "officer", "complaint 17", T0, "cli")
+) -> HoldRecord:
+    return HoldRecord(hold_id, camera, start, end, until, "officer", "complaint 17", T0, "cli")
 
 
 def test_index_uses_wal_so_commands_read_while_the_recorder_writes(index: FootageIndex) -> None:
@@ -175,7 +175,7 @@ def test_a_hold_released_while_its_report_was_on_the_way_is_reported_again(
 
 
 def test_the_hold_an_export_places_on_its_range_is_never_reported(index: FootageIndex) -> None:
-    guard = FootageHold("export:x1", "cam-1", T0, T0 + MINUTE, T0 + 10**12, "officer",
+    guard = HoldRecord("export:x1", "cam-1", T0, T0 + MINUTE, T0 + 10**12, "officer",
                         "export x1", T0, EXPORT_GUARD_SOURCE)
     index.holds.place(guard)
     index.holds.release(guard.id, "officer", "export finished", T0)

@@ -31,9 +31,9 @@ from edge.camera_recorder.index.holds import FootageHolds
 from edge.camera_recorder.index.models import (
     CameraTotals,
     ExportRecord,
-    FootageHold,
     Gap,
     GapCause,
+    HoldRecord,
     NewSegment,
     Segment,
 )
@@ -49,7 +49,7 @@ __all__ = [
     "CameraTotals",
     "Due",
     "ExportRecord",
-    "FootageHold",
+    "HoldRecord",
     "FootageIndex",
     "Gap",
     "GapCause",

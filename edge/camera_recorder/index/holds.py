@@ -9,11 +9,11 @@ Only this module writes it.
 from __future__ import annotations
 
 from edge.camera_recorder.index.database import IndexDatabase
-from edge.camera_recorder.index.models import FootageHold, columns
+from edge.camera_recorder.index.models import HoldRecord, columns
 from edge.camera_recorder.index.ranges import OVERLAPPING, overlapping
 from edge.camera_recorder.index.reports import HOLDS, Reports
 
-_COLUMNS = columns(FootageHold)
+_COLUMNS = columns(HoldRecord)
 
 
 class FootageHolds:
@@ -23,7 +23,7 @@ class FootageHolds:
         self._db = database
         self._reports = reports
 
-    def place(self, hold: FootageHold) -> tuple[FootageHold, bool]:
+    def place(self, hold: HoldRecord) -> tuple[HoldRecord, bool]:
         """Store a hold and mark the segments it covers; idempotent on the hold id.
 
         Returns the stored hold and whether it is new.
@@ -56,7 +56,7 @@ class FootageHolds:
             self._changed(hold)
         return hold, True
 
-    def release(self, hold_id: str, by: str, why: str, at_ms: int) -> FootageHold | None:
+    def release(self, hold_id: str, by: str, why: str, at_ms: int) -> HoldRecord | None:
         """End a hold; its segments fall back under retention unless another hold covers them."""
         with self._db.transaction():
             hold = self.get(hold_id)
@@ -76,7 +76,7 @@ class FootageHolds:
             self._changed(hold)
             return self.get(hold_id)
 
-    def _changed(self, hold: FootageHold) -> None:
+    def _changed(self, hold: HoldRecord) -> None:
         if not hold.guards_an_export:
             self._reports.mark_due(HOLDS, [hold.id])
 
@@ -89,24 +89,24 @@ class FootageHolds:
         )
         return row is not None
 
-    def get(self, hold_id: str) -> FootageHold | None:
+    def get(self, hold_id: str) -> HoldRecord | None:
         row = self._db.one(f"SELECT {_COLUMNS} FROM holds WHERE id = ?", (hold_id,))
-        return FootageHold(*row) if row else None
+        return HoldRecord(*row) if row else None
 
-    def all(self, *, active_only: bool = False) -> list[FootageHold]:
+    def all(self, *, active_only: bool = False) -> list[HoldRecord]:
         where = "WHERE released_ms IS NULL" if active_only else ""
         rows = self._db.all(f"SELECT {_COLUMNS} FROM holds {where} ORDER BY placed_ms")
-        return [FootageHold(*row) for row in rows]
+        return [HoldRecord(*row) for row in rows]
 
-    def expired(self, now_ms: int) -> list[FootageHold]:
+    def expired(self, now_ms: int) -> list[HoldRecord]:
         """Active holds whose 'until' has passed."""
         rows = self._db.all(
             f"SELECT {_COLUMNS} FROM holds WHERE released_ms IS NULL AND until_ms <= ?",
             (now_ms,),
         )
-        return [FootageHold(*row) for row in rows]
+        return [HoldRecord(*row) for row in rows]
 
-    def held_in(self, hold: FootageHold) -> tuple[int, int]:
+    def held_in(self, hold: HoldRecord) -> tuple[int, int]:
         """(segments, bytes) currently kept for a hold's range."""
         row = self._db.one(
             f"SELECT count(*), coalesce(sum(bytes), 0) FROM segments WHERE {OVERLAPPING}",

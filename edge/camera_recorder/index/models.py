@@ -87,7 +87,7 @@ class DeletedFootage:
 
 
 @dataclass(frozen=True)
-class FootageHold:
+class HoldRecord:
     """Footage of one camera and time range kept past retention (not central's complaint hold)."""
 
     id: str

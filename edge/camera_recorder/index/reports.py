@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from edge.camera_recorder.index.database import IndexDatabase, Row
-from edge.camera_recorder.index.models import ExportRecord, FootageHold, Gap, columns
+from edge.camera_recorder.index.models import ExportRecord, Gap, HoldRecord, columns
 
 T = TypeVar("T")
 Key = int | str
@@ -36,7 +36,7 @@ class Reportable(Generic[T]):
 
 
 GAPS = Reportable("gap", "gaps", Gap, "t.id")
-HOLDS = Reportable("hold", "holds", FootageHold, "t.rowid")
+HOLDS = Reportable("hold", "holds", HoldRecord, "t.rowid")
 EXPORTS = Reportable("export", "exports", ExportRecord, "t.created_ms")
 
 
