@@ -35,6 +35,8 @@ class DemoCallers:
     threads: list[threading.Thread] = field(default_factory=list)
     served: int = 0
     no_shows: int = 0
+    served_at: dict[str, int] = field(default_factory=dict)
+    """Window -> citizens served there: a window that stops counting is a stuck window."""
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -44,7 +46,11 @@ class DemoCallers:
             caller.stop()
 
     def summary(self) -> dict[str, Any]:
-        return {"served": self.served, "no_shows": self.no_shows}
+        return {"served": self.served, "no_shows": self.no_shows, "served_by_window": dict(self.served_at)}
+
+    def count_served(self, window: str) -> None:
+        self.served += 1
+        self.served_at[window] = self.served_at.get(window, 0) + 1
 
 
 def start_demo_callers(broker: BrokerSettings, hall: str, data_dir: Path, *, windows: int = 3,
@@ -79,6 +85,11 @@ def _officer(demo: DemoCallers, caller: WindowCaller, officer: str, rng: random.
     while not demo.stop_event.is_set() and not (act(*officer, "login") or {}).get("ok"):
         demo.stop_event.wait(2)
     while not demo.stop_event.wait(rng.uniform(0.5, 1.5) * serve_s):
+        if caller.current is not None and (act("complete") or {}).get("ok"):
+            # A visit still at the window (a refused step, a reply lost with the gateway):
+            # a real officer finishes it before calling the next citizen.
+            demo.count_served(caller.window)
+            continue
         reply = act("call_next") or {}
         if not reply.get("ok"):
             continue
@@ -93,8 +104,10 @@ def _officer(demo: DemoCallers, caller: WindowCaller, officer: str, rng: random.
             phone = "13" + "".join(str(rng.randrange(10)) for _ in range(9))
             act(*phone, "enter")  # the caller shows and logs it masked
         if roll > 0.95:
-            act(rng.choice(list(TRANSFER_KEYS)), "transfer")
-            continue
+            here = (reply.get("current") or {}).get("service")
+            elsewhere = [key for key, service in TRANSFER_KEYS.items() if service != here]
+            if elsewhere and (act(rng.choice(elsewhere), "transfer") or {}).get("ok"):
+                continue
         demo.stop_event.wait(serve_s)
         if (act("complete") or {}).get("ok"):
-            demo.served += 1
+            demo.count_served(caller.window)
