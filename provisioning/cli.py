@@ -160,6 +160,8 @@ def department(ctx: click.Context, hall: str, department: str, name: str, by: st
         p.registry.hall(hall)
         p.registry.add_department(tx, hall, department, name)
         p.registry.audit(tx, by or _user(), "department.set", f"{hall}/{department}", name=name)
+    click.echo(f"department {department} ({name}) set in {hall}; next: "
+               f"'hall provision window {hall} W01 --department {department}'")
 
 
 @provision.command("window")
@@ -192,6 +194,9 @@ def officer(ctx: click.Context, officer: str, name: str, hall: str, department: 
         p.registry.hall(hall)
         p.registry.add_officer(tx, officer, name, hall, department, window)
         p.registry.audit(tx, by or _user(), "officer.set", officer, hall=hall, window=window)
+    where = f" at window {window}" if window else ""
+    click.echo(f"officer {officer} ({name}) set in {hall}{where}; ratings at their window are credited "
+               "to them once the hall's registry reaches the gateway")
 
 
 @provision.command("technician")
@@ -207,6 +212,9 @@ def technician(ctx: click.Context, technician: str, name: str, halls: tuple[str,
         p.registry.add_technician(tx, technician, name, list(halls), may_reprovision)
         p.registry.audit(tx, _user(), "technician.set", technician, halls=list(halls),
                          may_reprovision=may_reprovision)
+    rights = " (may re-provision and replace devices)" if may_reprovision else ""
+    click.echo(f"technician {technician} ({name}) registered for {', '.join(halls)}{rights}; "
+               f"they sign their work with --by {technician} or HALLWATCH_TECHNICIAN={technician}")
 
 
 # --- devices ----------------------------------------------------------------
@@ -531,7 +539,8 @@ def enrolment_server(ctx: click.Context, bind: str, port: int) -> None:
 @provision.command("backup")
 @click.argument("databases", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--to", type=click.Path(path_type=Path), required=True, help="backup directory (USB disk)")
-@click.option("--keep", default=14, show_default=True, help="copies of each file to keep")
+@click.option("--keep", default=14, show_default=True, type=click.IntRange(min=1),
+              help="copies of each file to keep (at least 1)")
 def backup(databases: tuple[Path, ...], to: Path, keep: int) -> None:
     """Consistent copies of running SQLite files (gateway store, central, registry)."""
     from provisioning.backup import BackupFailed, backup_database

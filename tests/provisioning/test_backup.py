@@ -6,6 +6,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from hallwatch.cli import main
 from provisioning.backup import backup_database
 from spine.sqlite import open_database
 
@@ -42,3 +45,13 @@ def test_a_backup_taken_during_writes_is_a_consistent_snapshot_and_old_ones_are_
             assert count % 2 == 0
             assert snapshot.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_a_backup_that_would_keep_no_copy_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    live = tmp_path / "live.sqlite"
+    open_database(live).close()
+    for keep in ("0", "-1"):
+        result = CliRunner().invoke(main, ["provision", "backup", str(live), "--to", str(tmp_path / "b"),
+                                           "--keep", keep])
+        assert result.exit_code == 2 and "--keep" in result.output, result.output
+    assert not (tmp_path / "b").exists()
