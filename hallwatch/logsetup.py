@@ -1,11 +1,17 @@
-"""Logging for the entry points: one format, and personal data and secrets masked on the way out."""
+"""Logging for the entry points: one format, hall time, and personal data and secrets masked."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from contract.privacy import redact
+
+HALL_ZONE = "Asia/Shanghai"
+"""Every hall in the brief is in China: log times read like the tickets and the case dates."""
 
 
 class RedactingFilter(logging.Filter):
@@ -19,13 +25,33 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
-    handler.addFilter(RedactingFilter())
+class HallTimeFormatter(logging.Formatter):
+    """`2026-12-02T08:27:04+08:00 INFO name: message`: the hall's wall time with its offset,
+    whatever zone the machine (often UTC on a Pi or in a data centre) is set to."""
+
+    def __init__(self, zone: str = HALL_ZONE) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.zone = ZoneInfo(zone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
+
+
+def configure_logging(level: str = "INFO", *, zone: str = HALL_ZONE, file: Path | None = None,
+                      console_level: str | None = None) -> None:
+    """Logs to stderr (at `console_level`, default `level`) and, when given, in full to `file`."""
+    handlers: list[logging.Handler] = []
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel((console_level or level).upper())
+    handlers.append(console)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(HallTimeFormatter(zone))
+        handler.addFilter(RedactingFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
