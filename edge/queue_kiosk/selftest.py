@@ -99,11 +99,14 @@ def _sample(config: KioskConfig) -> Check:
     layout = TicketLayout(config.printer, letterer)
     link = open_link(config.printer)
     try:
-        link.write(layout.render(sample))
+        after = link.print_ticket(layout.render(sample))
     except PrinterUnavailable as exc:
         return Check("sample ticket", False, str(exc))
     finally:
         link.close()
+    if not after.printable:
+        return Check("sample ticket", False,
+                     f"not confirmed after the cut: {after.state.value} {after.detail}".strip())
     return Check("sample ticket", True, "printed (no number spent)")
 
 
