@@ -2,40 +2,57 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 
 from central.cases.cli import register_case_commands
 from central.config import CentralConfig
-from edge.runtime.agent import install_signal_handlers
+from central.store import CentralHandler
 from spine.config import ConfigError, load_config
 
+log = logging.getLogger(__name__)
 
-@click.group(name="central")
-def central() -> None:
-    """Central supervision."""
-
-
-register_case_commands(central)
+HandlerFactory = Callable[[CentralConfig], Sequence[CentralHandler]]
+"""Handlers of other roles for a central built from this configuration (the composition root's)."""
 
 
-@central.command("run")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")
-def run(config_path: Path | None) -> None:
-    """Receive the halls' events, run the engine, serve the API and the big screen."""
-    from central.service import CentralService
+def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Group:
+    """The `hall central` group; `extra_handlers` lets the root add what central may not import."""
 
-    try:
-        config = load_config(CentralConfig, config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    service = CentralService(config)
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    service.start()
-    try:
-        stop.wait()
-    finally:
-        service.stop()
+    @click.group(name="central")
+    def group() -> None:
+        """Central supervision."""
+
+    register_case_commands(group)
+
+    @group.command("run")
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")
+    def run(config_path: Path | None) -> None:
+        """Receive the halls' events, run the engine, serve the API and the big screen."""
+        from central.service import CentralService
+
+        try:
+            config = load_config(CentralConfig, config_path)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if config.provisioning_registry is not None and extra_handlers is None:
+            log.warning("provisioning_registry is set, but this `hall central` has no registry "
+                        "handler: activations reported by the gateways will not reach the registry")
+        service = CentralService(config, handlers=list(extra_handlers(config)) if extra_handlers else [])
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: stop.set())
+        service.start()
+        try:
+            stop.wait()
+        finally:
+            service.stop()
+
+    return group
+
+

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from pydantic import Field
 
-from central.web.settings import ComplaintSettings, WebSettings
+from central.api_users import ApiUser
+from central.complaints.settings import ComplaintSettings
+from central.ratings.followups import RatingCentralSettings
 from spine.config import BrokerSettings, Section
 
 
@@ -28,6 +30,19 @@ class HttpSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class WebSettings(Section):
+    """Who may call the API, and how often the engine ticks."""
+
+    users: list[ApiUser] = Field(default_factory=list, description="API callers and their roles")
+    public_screen: bool = Field(
+        False, description="let unauthenticated visitors read as viewers (a closed monitoring-room LAN)"
+    )
+    tick_s: float = Field(5.0, gt=0, le=3600, description="how often the countdown engine runs")
+    hold_retry_s: float = Field(
+        60.0, gt=0, description="resend an unconfirmed footage hold after this long"
+    )
+
+
 class CentralConfig(Section):
     id: str = "central"
     broker: BrokerSettings = BrokerSettings()
@@ -36,10 +51,12 @@ class CentralConfig(Section):
     http: HttpSettings = HttpSettings()
     web: WebSettings = WebSettings()
     complaints: ComplaintSettings = ComplaintSettings()
+    ratings: RatingCentralSettings = RatingCentralSettings()
     provisioning_registry: Path | None = Field(
         None,
         description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "
-        "registry follows the gateways' activation reports",
+        "registry follows the gateways' activation reports (the `hall` command passes central "
+        "the handler that does it: central itself never imports provisioning)",
     )
 
     @property
@@ -49,3 +66,8 @@ class CentralConfig(Section):
     @property
     def cases_path(self) -> Path:
         return self.data_dir / "cases.sqlite"
+
+    @property
+    def calendar_dir(self) -> Path:
+        """Yearly working-day schedules beyond the package's years (read by the case store too)."""
+        return self.data_dir / "calendar"

@@ -11,7 +11,7 @@ import paho.mqtt.client as mqtt
 from central.config import CentralConfig
 from central.store import CentralStore
 from contract.envelope import Batch, Envelope
-from contract.topics import parse_central_topic
+from contract.topics import gateway_link, parse_central_topic
 from spine.clock import Clock
 from spine.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
 from spine.receiver import BatchReceiver
@@ -44,6 +44,12 @@ class CentralIngest:
         self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
+
+    def send_command(self, hall: str, command: dict[str, Any]) -> None:
+        """Publish on `central/<hall>/cmd`; the hall's gateway runs it or relays it to its device."""
+        topic = gateway_link(hall).commands
+        self.client.publish(topic, json.dumps(command, ensure_ascii=False), qos=1)
+        log.info("sent %r to hall %s (%s)", command.get("command"), hall, command.get("device", "gateway"))
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:

@@ -5,6 +5,11 @@ A projection is fed every newly stored event inside the store's transaction
 start-up it replays whatever it has not seen yet, so a projection deployed
 after months of events starts complete, and a crash between the two never
 counts an event twice (the cursor commits with the rows it produced).
+
+Everything at central whose tables are derived from the event log alone is one
+(telemetry, queue statistics, ratings, complaint hold confirmations). The case
+records are not: they keep their own hash-chained log in another file
+(`central/cases/`), which a cursor in this one could not commit with.
 """
 
 from __future__ import annotations
@@ -27,35 +32,34 @@ REPLAY_CHUNK = 2000
 
 
 class Projection:
-    """Base of central's own projections: subclasses set `name`, `schema` and implement `apply`."""
+    """Base of central's projections: subclasses set `name`, `schema` and implement `apply`."""
 
     name = "projection"
     schema = ""
+    kept_before_cursors: str | None = None
+    """A table this projection filled before projections kept a cursor. Found with rows and
+    without a cursor, the log so far is already in it: replaying it would count it twice."""
+    _installed = False
 
     def install(self, store: CentralStore) -> None:
         """Create the tables and replay the events stored before this projection existed."""
         with store.transaction() as tx:
-            run_script(tx, CURSOR_SCHEMA + self.schema)
-        self.catch_up(store)
-
-    def catch_up(self, store: CentralStore) -> int:
-        replayed = 0
+            self._prepare(tx)
         while True:
             with store.transaction() as tx:
-                last = self._cursor(tx)
-                rows = tx.execute(
-                    "SELECT id, hall, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                    (last, REPLAY_CHUNK),
-                ).fetchall()
-                for _id, hall, payload in rows:
-                    self.apply(tx, hall, Envelope.model_validate_json(payload))
-                if rows:
-                    self._set_cursor(tx, rows[-1][0])
-            replayed += len(rows)
-            if len(rows) < REPLAY_CHUNK:
-                return replayed
+                if self._replay_chunk(tx) < REPLAY_CHUNK:
+                    break
+        self._installed = True
 
     def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+        if not self._installed:
+            # Fed before install() (a store built with this projection among its handlers):
+            # make the tables and catch up here, the event just stored included.
+            self._prepare(tx)
+            while self._replay_chunk(tx) == REPLAY_CHUNK:
+                pass
+            self._installed = True
+            return
         self.apply(tx, hall, event.envelope)
         # The row was just inserted in this transaction: its id is the newest.
         (last,) = tx.execute("SELECT max(id) FROM events").fetchone()
@@ -64,9 +68,32 @@ class Projection:
     def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
         raise NotImplementedError
 
-    def _cursor(self, tx: sqlite3.Connection) -> int:
-        row = tx.execute("SELECT last_id FROM projection_cursor WHERE name = ?", (self.name,)).fetchone()
-        return int(row[0]) if row else 0
+    def _prepare(self, tx: sqlite3.Connection) -> None:
+        adopt = self.kept_before_cursors is not None and self._cursor(tx) is None \
+            and _has_rows(tx, self.kept_before_cursors)
+        run_script(tx, CURSOR_SCHEMA + self.schema)
+        if adopt and self._cursor(tx) is None:
+            (last,) = tx.execute("SELECT max(id) FROM events").fetchone()
+            self._set_cursor(tx, last)
+
+    def _replay_chunk(self, tx: sqlite3.Connection) -> int:
+        rows = tx.execute(
+            "SELECT id, hall, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            (self._cursor(tx) or 0, REPLAY_CHUNK),
+        ).fetchall()
+        for _id, hall, payload in rows:
+            self.apply(tx, hall, Envelope.model_validate_json(payload))
+        if rows:
+            self._set_cursor(tx, rows[-1][0])
+        return len(rows)
+
+    def _cursor(self, tx: sqlite3.Connection) -> int | None:
+        try:
+            row = tx.execute("SELECT last_id FROM projection_cursor WHERE name = ?",
+                             (self.name,)).fetchone()
+        except sqlite3.OperationalError:  # no projection has been installed in this file yet
+            return None
+        return int(row[0]) if row else None
 
     def _set_cursor(self, tx: sqlite3.Connection, last_id: Any) -> None:
         tx.execute(
@@ -74,6 +101,13 @@ class Projection:
             "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
             (self.name, int(last_id or 0)),
         )
+
+
+def _has_rows(tx: sqlite3.Connection, table: str) -> bool:
+    try:
+        return tx.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+    except sqlite3.OperationalError:  # the table does not exist
+        return False
 
 
 def event_time(envelope: Envelope) -> int:

@@ -7,7 +7,7 @@ citizen spent at windows (parked spells excluded). From these:
 waiting time, service time, the share of waits above a target, and the
 no-show share, per service, window or officer.
 
-Register with `CentralService(config, handlers=[QueueStatsProjection()])`.
+A `Projection`: deployed late, it catches up from the event log.
 Phone numbers given at windows (`queue.contact_given`) are kept in their own
 table for SMS progress notices, and only there.
 """
@@ -19,10 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spine.receiver import AcceptedEvent
+from central.projection import Projection, event_time
+from central.where import Where
+from contract.envelope import Envelope
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS queue_segments (
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue_segments (
         hall TEXT NOT NULL,
         day TEXT NOT NULL,
         ticket TEXT NOT NULL,
@@ -38,9 +40,9 @@ SCHEMA = (
         outcome TEXT,
         service_ms INTEGER,
         PRIMARY KEY (hall, day, ticket, seq)
-    )""",
-    "CREATE INDEX IF NOT EXISTS queue_segments_day ON queue_segments (day, hall)",
-    """CREATE TABLE IF NOT EXISTS queue_contacts (
+);
+CREATE INDEX IF NOT EXISTS queue_segments_day ON queue_segments (day, hall);
+CREATE TABLE IF NOT EXISTS queue_contacts (
         hall TEXT NOT NULL,
         day TEXT NOT NULL,
         ticket TEXT NOT NULL,
@@ -48,31 +50,24 @@ SCHEMA = (
         phone TEXT NOT NULL,
         given_at INTEGER NOT NULL,
         PRIMARY KEY (hall, day, ticket)
-    )""",
-)
+);
+"""
 
-Outcome = str  # served, no_show, transferred, voided
+SegmentOutcome = str  # served, no_show, transferred, voided
 
 
-class QueueStatsProjection:
-    """A CentralHandler: keeps `queue_segments` in step with the stored queue events."""
+class QueueStatsProjection(Projection):
+    """Keeps `queue_segments` and `queue_contacts` in step with the stored queue events."""
 
-    def __init__(self) -> None:
-        self._ready: set[int] = set()
+    name = "queue_stats"
+    schema = SCHEMA
+    # Before projections kept cursors this one was fed live only: its rows hold the log so far.
+    kept_before_cursors = "queue_segments"
 
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
-        envelope = event.envelope
-        if not envelope.type.startswith("queue."):
-            return
-        if id(tx) not in self._ready:
-            for statement in SCHEMA:  # DDL is transactional in SQLite: no executescript here
-                tx.execute(statement)
-            self._ready.add(id(tx))
+    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
         apply = _APPLY.get(envelope.type)
         if apply is not None:
-            recv = envelope.recv
-            at = (recv.est_time or recv.at) if recv is not None else envelope.time
-            apply(tx, hall, envelope.body, at)
+            apply(tx, hall, envelope.body, event_time(envelope))
 
 
 # --- applying events ---------------------------------------------------------------------
@@ -150,7 +145,7 @@ def _transferred(tx: sqlite3.Connection, hall: str, body: Mapping[str, Any], _at
     )
 
 
-def _end(tx: sqlite3.Connection, hall: str, body: Mapping[str, Any], at: int, outcome: Outcome,
+def _end(tx: sqlite3.Connection, hall: str, body: Mapping[str, Any], at: int, outcome: SegmentOutcome,
          service_ms: int | None) -> int | None:
     seq = _open_segment(tx, hall, body["day"], body["ticket"])
     if seq is None:
@@ -206,11 +201,11 @@ class QueueFigures:
 
 
 GROUPS = {"service": "service", "window": "window", "officer": "officer", "hall": "hall"}
-Query = Callable[[str, tuple[Any, ...]], list[Any]]
+ReadQuery = Callable[[str, tuple[Any, ...]], list[Any]]
 
 
 def queue_statistics(
-    query: Query,
+    query: ReadQuery,
     *,
     by: str = "service",
     hall: str | None = None,
@@ -230,19 +225,8 @@ def queue_statistics(
     target_sql = "CASE service " + " ".join("WHEN ? THEN ?" for _ in targets) + " ELSE ? END" \
         if targets else "?"
     target_params: list[Any] = [v for pair in targets.items() for v in pair] + [default_target]
-    where = ["1 = 1"]
-    params: list[Any] = []
-    if hall is not None:
-        where.append("hall = ?")
-        params.append(hall)
-    if day_from is not None:
-        where.append("day >= ?")
-        params.append(day_from)
-    if day_to is not None:
-        where.append("day <= ?")
-        params.append(day_to)
-    if column in ("window", "officer"):
-        where.append(f"{column} IS NOT NULL")
+    where = (Where().equals("hall", hall).at_least("day", day_from).at_most("day", day_to)
+             .holds(f"{column} IS NOT NULL", when=column in ("window", "officer")))
     sql = f"""
         SELECT {column},
                count(*),
@@ -255,11 +239,11 @@ def queue_statistics(
                         THEN 1 ELSE 0 END),
                avg(CASE WHEN outcome = 'served' THEN service_ms END),
                sum(outcome IN ('served', 'no_show', 'transferred'))
-        FROM queue_segments WHERE {' AND '.join(where)}
+        FROM queue_segments{where.sql}
         GROUP BY {column} ORDER BY {column}
     """
     try:
-        rows = query(sql, tuple(target_params + params))
+        rows = query(sql, (*target_params, *where.params))
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return []  # no queue event yet
@@ -276,7 +260,7 @@ def queue_statistics(
     return figures
 
 
-def contact_for(query: Query, hall: str, day: str, ticket: str) -> str | None:
+def contact_for(query: ReadQuery, hall: str, day: str, ticket: str) -> str | None:
     """The phone number for SMS progress notices of a visit (the only unmasked read)."""
     try:
         rows = query("SELECT phone FROM queue_contacts WHERE hall = ? AND day = ? AND ticket = ?",

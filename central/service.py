@@ -1,75 +1,62 @@
-"""The running central service: the gateways' stream in, the countdown engine, the API and the big screen."""
+"""The running central service: the gateways' stream in, the countdown engine, the API and the big screen.
+
+Wiring only. The parts are built in the order they depend on each other
+(calendar, event store, ingest, case engine, projections, complaint desk,
+HTTP), and each is handed the narrow callables it needs; optional parts come in
+through the constructor: another case board (`cases`), another ratings book
+(`ratings`), and handlers of other roles (`handlers`, e.g. provisioning's
+registry projection, which the `hall` command builds: central never imports
+provisioning).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 import threading
-from typing import Any
+from collections.abc import Sequence
+from functools import partial
 
-from fastapi import APIRouter, Depends
-
-from central.cases.api import router as case_router
+from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
-from central.cases.store import CaseConflict, EntryRejected, UnknownCase
-from central.complaints import ComplaintDesk, QueueEventVisits
+from central.complaints import ComplaintDesk, QueueEventVisits, ServedVisit
+from central.complaints.visits import UnitOfVisit
 from central.config import CentralConfig
+from central.deadlines import WorkingDays
+from central.hall_cases import CaseFactsFromHalls
 from central.ingest import CentralIngest
+from central.projection import Projection
 from central.queue_stats import QueueStatsProjection
-from central.ratings import RatingBook, ratings_router
+from central.ratings import RatingBook
 from central.store import CentralHandler, CentralStore
 from central.telemetry import Telemetry, recorders_of
-from central.web.app import create_app, include_documented, include_guarded
+from central.web.app import create_app
 from central.web.caseadapter import EngineCases
-from central.web.caseport import CaseBoard, Escalation, NoCases
+from central.web.caseport import CaseBoard, Escalation
 from central.web.context import CentralContext
-from central.web.feed import ChangeFeed
+from central.web.feed import ChangeFeed, ScreenRefresh
 from central.web.hallfigures import QueueToday
 from central.web.labels import look
 from central.web.server import HttpServer
-from contract.topics import gateway_link
 from spine.clock import Clock, SystemClock
-from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
 
 
-class ScreenRefresh:
-    """Tells the big screen that stored events may have changed what it shows."""
-
-    def __init__(self, feed: ChangeFeed) -> None:
-        self.feed = feed
-
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
-        self.feed.touch()
-
-
-def open_case_engine(config: CentralConfig, clock: Clock) -> EngineCases:
+def open_case_engine(config: CentralConfig, clock: Clock, calendar: WorkCalendar) -> EngineCases:
     """The supervision records and their countdown, in `<data_dir>/cases.sqlite`."""
     path = config.cases_path
-    engine = Engine.open(path, clock=lambda: clock.wall_ms() / 1000)
+    engine = Engine.open(path, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
     return EngineCases(engine, path)
 
 
-class CaseFactsFromHalls:
-    """Case facts a hall sends as events (a window's system entering a case) go into the case store."""
+def departments_from(ratings: RatingBook) -> UnitOfVisit:
+    """A visit's unit, as the gateways attributed the ratings of that visit, officer or window."""
 
-    ISSUED_BY_CENTRAL = ("case.escalated", "case.reminder")
+    def unit_of(visit: ServedVisit) -> str | None:
+        return ratings.department_of(visit.hall, window=visit.window, officer=visit.officer,
+                                     at_ms=visit.called_at, day=visit.day, ticket=visit.ticket)
 
-    def __init__(self, cases: EngineCases) -> None:
-        self.cases = cases
-
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
-        kind = event.envelope.type
-        if not kind.startswith("case.") or kind in self.ISSUED_BY_CENTRAL:
-            return
-        try:
-            with self.cases.lock:
-                self.cases.engine.store.record(kind, event.envelope.body)
-        except (EntryRejected, CaseConflict, UnknownCase) as exc:
-            # Kept in the event log as received; the supervision office sees the refusal here.
-            log.warning("hall %s sent a %s that the case store refused: %s", hall, kind, exc)
+    return unit_of
 
 
 class CentralService:
@@ -78,70 +65,58 @@ class CentralService:
         config: CentralConfig,
         *,
         clock: Clock | None = None,
-        handlers: list[CentralHandler] | None = None,
+        handlers: Sequence[CentralHandler] = (),
         cases: CaseBoard | None = None,
-        routers: list[APIRouter] | None = None,
+        ratings: RatingBook | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.feed = ChangeFeed()
-        self.store = CentralStore(config.events_path, self.clock, handlers)
-        self.ingest = CentralIngest(config, self.store, self.clock)
-        self.telemetry = Telemetry()
-        self.complaints = ComplaintDesk(
-            self.store, config.complaints,
-            send=self.send_command,
-            recorders=lambda hall: recorders_of(self.store, hall),
-            visits=QueueEventVisits(self.store, lambda _hall, _window: None),
-        )
-        self.store.handlers.extend(
-            [self.telemetry, self.complaints, QueueStatsProjection(), ScreenRefresh(self.feed)])
-        if config.provisioning_registry is not None:
-            from provisioning.central import RegistryProjection
+        # One working-day calendar for the countdown and every other deadline: the package's
+        # years and the schedule files beside the case store.
+        calendar = load_calendar(config.calendar_dir)
+        working_days = WorkingDays(calendar)
 
-            self.store.handlers.append(RegistryProjection(config.provisioning_registry))
-        self.engine_cases: EngineCases | None = None
-        if cases is None:
-            self.engine_cases = open_case_engine(config, self.clock)
-        self.cases: CaseBoard = cases or self.engine_cases or NoCases()
+        self.store = CentralStore(config.events_path, self.clock)
+        self.ingest = CentralIngest(config, self.store, self.clock)
+        self.engine_cases = open_case_engine(config, self.clock, calendar) if cases is None else None
+        self.cases: CaseBoard = cases if cases is not None else self._engine_board()
+
+        self.telemetry = Telemetry()
+        self.queue_stats = QueueStatsProjection()
+        self.ratings = ratings if ratings is not None else RatingBook(config.ratings, working_days)
+        self.complaints = ComplaintDesk(
+            self.store, config.complaints, working_days=working_days,
+            send=self.ingest.send_command,
+            recorders=partial(recorders_of, self.store),
+            visits=QueueEventVisits(self.store),
+            unit_of=departments_from(self.ratings),
+        )
+        self.projections: tuple[Projection, ...] = (
+            self.telemetry, self.queue_stats, self.ratings, self.complaints)
+        self.feed = ChangeFeed()
+        case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
+        self.store.handlers.extend(
+            [*self.projections, ScreenRefresh(self.feed), *case_facts, *handlers])
+
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
-            cases=self.cases, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
-            queue_today=QueueToday(self.store),
+            cases=self.cases, case_intake=self.engine_cases, queue_today=QueueToday(self.store),
+            ratings=self.ratings, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
         )
-        self.app = create_app(self.context, config.web, routers)
-        self.ratings = self._attach_ratings()
-        if self.engine_cases is not None:
-            self._attach_case_door(self.engine_cases)
+        self.app = create_app(config.web, self.context)
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None
 
-    def _attach_ratings(self) -> RatingBook:
-        """The ratings projection: hall figures, performance input, and its own API if it documents."""
-        book = RatingBook()
-        book.install(self.store)
-        self.store.handlers.append(book)
-        self.context.ratings = book
-        self.context.ratings_today = book.today
-        include_documented(self.app, ratings_router(book))
-        return book
-
-    def _attach_case_door(self, cases: EngineCases) -> None:
-        """The case engine's own API (entries, facts, calculator, log) and the halls' case events."""
-        self.app.state.case_store = cases.engine.store
-        # The store has one SQLite connection, shared with the engine's tick: one user at a time.
-        skipped = include_guarded(self.app, case_router, prefix="/api",
-                                  dependencies=[Depends(cases.hold)])
-        if skipped:
-            log.debug("central serves its own %s", ", ".join(skipped))
-        self.store.handlers.append(CaseFactsFromHalls(cases))
+    def _engine_board(self) -> CaseBoard:
+        assert self.engine_cases is not None
+        return self.engine_cases
 
     # --- life cycle ------------------------------------------------------
 
     def start(self) -> None:
         # Projections first: they catch up on the log before new events arrive.
-        for projection in (self.telemetry, self.complaints):
+        for projection in self.projections:
             projection.install(self.store)
         self.ingest.start()
         log.info("central receiving on %s:%s", self.config.broker.host, self.config.broker.port)
@@ -193,11 +168,3 @@ class CentralService:
         for complaint in self.complaints.tick(now_ms, int(self.config.web.hold_retry_s * 1000)):
             self.feed.publish("complaint", {"id": complaint, "overdue": True})
         return steps
-
-    # --- commands down to the halls ---------------------------------------
-
-    def send_command(self, hall: str, command: dict[str, Any]) -> None:
-        """Publish on `central/<hall>/cmd`; the hall's gateway runs it or relays it to its device."""
-        topic = gateway_link(hall).commands
-        self.ingest.client.publish(topic, json.dumps(command, ensure_ascii=False), qos=1)
-        log.info("sent %r to hall %s (%s)", command.get("command"), hall, command.get("device", "gateway"))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -17,6 +20,10 @@ def check_identifier(value: str, what: str) -> str:
             "starting with a letter or digit"
         )
     return value
+
+
+TopicLevel = Annotated[str, AfterValidator(lambda value: check_identifier(value, "id"))]
+"""A hall or device id in a configuration or message: checked to be a valid topic level."""
 
 
 class Channel(StrEnum):
@@ -66,14 +73,39 @@ def gateway_link(hall: str) -> LinkTopics:
     )
 
 
+def every_hall_link() -> LinkTopics:
+    """Every gateway's link to central, as subscription filters (central's side)."""
+    return gateway_link("+")
+
+
 def hall_devices_filter(hall: str, channel: Channel) -> str:
     """What a gateway subscribes to, to hear every device of its hall on one channel."""
     return f"hall/{hall}/dev/+/{channel.value}"
 
 
+def hall_tree_filter(hall: str) -> str:
+    """Everything of one hall: what the hall's gateway may read and write on its broker."""
+    return f"hall/{hall}/#"
+
+
 def hall_topic(hall: str, name: str) -> str:
     """Hall-wide announcements (ticket calls for displays and voice, queue boards)."""
     return f"hall/{hall}/{name}"
+
+
+def hall_announcements_filter(hall: str) -> str:
+    """The hall-wide announcements one level below the hall (what every device may read)."""
+    return hall_topic(hall, "+")
+
+
+def hall_calls(hall: str) -> str:
+    """Ticket calls, for the hall's displays and voice."""
+    return hall_topic(hall, "calls")
+
+
+def hall_board(hall: str) -> str:
+    """The hall's queue board (`queue.board`), retained for displays."""
+    return hall_topic(hall, "queue/board")
 
 
 def parse_device_topic(topic: str) -> tuple[str, str, str] | None:

@@ -6,20 +6,16 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from contract.topics import check_identifier
+from contract.topics import TopicLevel
 from gateway.queue.settings import QueueSettings
 from gateway.ratings.settings import RatingGatewaySettings
+from spine.broker.security import BROKER_UNIT, reloader
 from spine.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
 
 
 class GatewayIdentity(Section):
-    id: str = Field("gw-hall-01", description="the gateway's id: its MQTT username at central")
-    hall: str = Field("hall-01", description="the hall it serves; one hall, one gateway")
-
-    @field_validator("id", "hall")
-    @classmethod
-    def _valid(cls, value: str) -> str:
-        return check_identifier(value, "id")
+    id: TopicLevel = Field("gw-hall-01", description="the gateway's id: its MQTT username at central")
+    hall: TopicLevel = Field("hall-01", description="the hall it serves; one hall, one gateway")
 
 
 class KnownDevice(Section):
@@ -43,6 +39,25 @@ class DevicePolicy(Section):
     )
 
 
+class BrokerAccess(Section):
+    """The hall broker's password file and ACL, which every registry sync from central rewrites."""
+
+    directory: Path | None = Field(
+        None, description="where they live (the broker's password_file and acl_file point there); "
+        "default: broker/ beside the store",
+    )
+    reload: str = Field(
+        f"systemd:{BROKER_UNIT}",
+        description="how the broker is told to reread them: systemd:UNIT, pid:PID or none",
+    )
+
+    @field_validator("reload")
+    @classmethod
+    def _known_reload(cls, value: str) -> str:
+        reloader(value)  # refuses what it cannot carry out, at start-up rather than at the first sync
+        return value
+
+
 class GatewayConfig(Section):
     gateway: GatewayIdentity = GatewayIdentity()
     hall_broker: BrokerSettings = BrokerSettings()
@@ -53,3 +68,8 @@ class GatewayConfig(Section):
     devices: DevicePolicy = DevicePolicy()
     queue: QueueSettings = QueueSettings()
     ratings: RatingGatewaySettings = RatingGatewaySettings()
+    broker_access: BrokerAccess = BrokerAccess()
+
+    @property
+    def broker_access_dir(self) -> Path:
+        return self.broker_access.directory or self.store_path.parent / "broker"

@@ -15,7 +15,7 @@ from hallwatch.logsetup import configure_logging
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("gateway.cli:gateway", "The hall gateway."),
-    "central": ("central.cli:central", "Central supervision: service, cases, countdown."),
+    "central": ("hallwatch.roots:central", "Central supervision: service, cases, countdown."),
     "kiosk": ("edge.queue_kiosk.cli:kiosk", "The queue-ticket kiosk agent."),
     "caller": ("edge.window_caller.cli:caller", "The window caller: the officer's keypad."),
     "display": ("edge.hall_display.cli:display", "The hall display: calls as they happen."),

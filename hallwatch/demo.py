@@ -23,11 +23,12 @@ from typing import Any
 import click
 
 from central.service import CentralService
-from edge.runtime.agent import AgentConfig, EdgeAgent, install_signal_handlers
+from edge.runtime.agent import AgentConfig, EdgeAgent
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
 from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
 from spine.config import BrokerSettings
+from spine.service import run_until_signal
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,27 @@ def wait_for_forwarding(hall: RunningHall, timeout: float) -> None:
         gateway.outbox.wait_for_change(0.2)
 
 
+class DemoRun:
+    """The whole demo hall as one service: started at once, stopped in reverse order."""
+
+    def __init__(self, root: Path, http_port: int, stop: threading.Event) -> None:
+        self.root = root
+        self.http_port = http_port
+        self.stop_event = stop
+        self.hall: RunningHall | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        self.hall, self.url = start_hall(self.root, self.http_port, self.stop_event)
+
+    def stop(self) -> None:
+        if self.hall is not None:
+            self.hall.stop()
+
+    def diagnostics(self) -> dict[str, Any]:
+        return summary(self.hall) if self.hall is not None else {}
+
+
 @click.command(name="demo")
 @click.option("--duration", default=40.0, show_default=True, help="seconds of simulated traffic")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="keep the demo's files here")
@@ -206,25 +228,24 @@ def demo(duration: float, data_dir: Path | None, http_port: int, once: bool) -> 
     """Run a simulated hall end to end, print what central received and the big screen's URL."""
     root = data_dir or Path(tempfile.mkdtemp(prefix="hallwatch-demo-"))
     root.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    install_signal_handlers(stop)
     if http_port == 0 or not _port_free(http_port):
         http_port = free_port()
-    hall, url = start_hall(root, http_port, stop)
-    try:
+
+    def show(run: DemoRun, stop: threading.Event) -> None:
+        assert run.hall is not None
         click.echo(f"hallwatch demo: hall {HALL} running, data in {root}")
-        click.echo(f"big screen: {url}")
+        click.echo(f"big screen: {run.url}")
         click.echo(f"simulating {duration:.0f} s of citizens, officers, ratings and cameras...")
         stop.wait(duration)
-        wait_for_forwarding(hall, 15)
-        click.echo(json.dumps(summary(hall), indent=2, ensure_ascii=False, default=str))
-        click.echo(f"big screen: {url}")
+        wait_for_forwarding(run.hall, 15)
+        click.echo(json.dumps(run.diagnostics(), indent=2, ensure_ascii=False, default=str))
+        click.echo(f"big screen: {run.url}")
         if not once and not stop.is_set():
             click.echo("the hall keeps running; press Ctrl-C to stop")
             stop.wait()
-    finally:
-        stop.set()
-        hall.stop()
+
+    stop = threading.Event()
+    run_until_signal(lambda: DemoRun(root, http_port, stop), until=show, stop=stop)
 
 
 def _port_free(port: int) -> bool:

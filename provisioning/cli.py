@@ -6,6 +6,7 @@ bundle, an enrolment code is printed once, here, and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -134,7 +135,7 @@ def hall_sync(ctx: click.Context, hall: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.pass_context
 def hall_state(ctx: click.Context, hall: str, out: Path) -> None:
-    """Write the hall's registry for its gateway (`hall provision gateway apply` there)."""
+    """Write the hall's registry for its gateway (`hall gateway apply-registry` there)."""
     from provisioning.hallstate import build_hall_state
     from spine.files import write_file_atomic
 
@@ -217,6 +218,17 @@ def device_group() -> None:
 
 
 def delivery_options(func: Any) -> Any:
+    """How the bundle is handed over and where the device installs it: the options, given to
+    `func` as `delivery` (a Delivery) and `layout` (a Layout)."""
+
+    @functools.wraps(func)
+    def with_delivery(*args: Any, to: Path | None, enrol: bool, ttl: int, client_cert: bool, layout_etc: Path,
+                      layout_var: Path, **kwargs: Any) -> Any:
+        if (to is None) == (not enrol):
+            raise click.UsageError("give either --to DIR or --enrol")
+        delivery = Delivery(directory=to, enrol=enrol, enrol_ttl_s=ttl * 60, client_cert=client_cert)
+        return func(*args, delivery=delivery, layout=Layout(layout_etc, layout_var), **kwargs)
+
     for option in reversed([
         click.option("--to", "to", type=click.Path(path_type=Path),
                      help="write the bundle here, e.g. on the Pi's boot partition"),
@@ -228,17 +240,11 @@ def delivery_options(func: Any) -> Any:
         click.option("--layout-var", type=click.Path(path_type=Path), default=Path("/var/lib/hallwatch"),
                      show_default=True, help="where the installed device keeps its state and secret"),
     ]):
-        func = option(func)
-    return func
+        with_delivery = option(with_delivery)
+    return with_delivery
 
 
-def _delivery(to: Path | None, enrol: bool, ttl: int, client_cert: bool) -> Delivery:
-    if (to is None) == (not enrol):
-        raise click.UsageError("give either --to DIR or --enrol")
-    return Delivery(directory=to, enrol=enrol, enrol_ttl_s=ttl * 60, client_cert=client_cert)
-
-
-def _hand_over(handover: Handover) -> None:
+def _hand_over(p: Provisioner, handover: Handover) -> None:
     d = handover.device
     click.echo(f"{handover.action}: {d.id} ({d.kind.value}, hall {d.hall}"
                f"{', window ' + d.window if d.window else ''}) is {d.state.value}")
@@ -249,8 +255,14 @@ def _hand_over(handover: Handover) -> None:
         click.echo(f"  enrolment code: {handover.enrolment_code}  (valid {_minutes(handover)} min, once)")
     if handover.label is not None:
         click.echo(f"  label: {handover.label}")
-    click.echo("  gateway updated" if handover.synced else
-               f"  gateway NOT updated yet: run 'hall provision hall sync {d.hall}'")
+    if handover.synced:
+        click.echo("  gateway updated")
+    elif p.sync is None:
+        # No route to the gateway from here (no sync.toml): the technician carries the registry.
+        click.echo(f"  gateway NOT updated: carry the registry there: 'hall provision hall state {d.hall} "
+                   "--out FILE', then on the gateway 'hall gateway apply-registry FILE'")
+    else:
+        click.echo(f"  gateway NOT updated yet: run 'hall provision hall sync {d.hall}'")
     click.echo("  next: boot the Pi, then run its selftest; it becomes active when the gateway sees it pass")
 
 
@@ -273,63 +285,57 @@ def _hardware(value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-@device_group.command("add")
-@click.argument("hall")
-@click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
-@click.option("--window")
-@click.option("--serial", help="the hardware's serial (board serial, sticker); one device per serial")
-@click.option("--hardware", help="JSON or @file: pins, printer, keypad adapter, cameras")
-@delivery_options
-@by_option
-@click.pass_context
+def handover_command(name: str, *params: Any) -> Any:
+    """A device command that hands a bundle over: its own `params`, then the delivery options and
+    --by; the function gets the click context first and `delivery`, `layout`, `by` as keywords."""
+
+    def register(func: Any) -> Any:
+        command = delivery_options(by_option(click.pass_context(func)))
+        for param in reversed(params):
+            command = param(command)
+        return device_group.command(name)(command)
+
+    return register
+
+
+@handover_command(
+    "add",
+    click.argument("hall"),
+    click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True),
+    click.option("--window"),
+    click.option("--serial", help="the hardware's serial (board serial, sticker); one device per serial"),
+    click.option("--hardware", help="JSON or @file: pins, printer, keypad adapter, cameras"),
+)
 def device_add(ctx: click.Context, hall: str, kind: str, window: str | None, serial: str | None,
-               hardware: str | None, to: Path | None, enrol: bool, ttl: int, client_cert: bool,
-               layout_etc: Path, layout_var: Path, by: str | None) -> None:
+               hardware: str | None, delivery: Delivery, layout: Layout, by: str | None) -> None:
     """Register and provision a new device: id, label, credentials, bundle."""
-    delivery = _delivery(to, enrol, ttl, client_cert)
-    with _open(ctx, Layout(layout_etc, layout_var)) as p:
-        _hand_over(p.add_device(hall, DeviceKind(kind), delivery, by=by, window=window, serial=serial,
-                                hardware=_hardware(hardware)))
+    with _open(ctx, layout) as p:
+        _hand_over(p, p.add_device(hall, DeviceKind(kind), delivery, by=by, window=window, serial=serial,
+                                   hardware=_hardware(hardware)))
 
 
-@device_group.command("reprovision")
-@click.argument("device")
-@delivery_options
-@by_option
-@click.pass_context
-def device_reprovision(ctx: click.Context, device: str, to: Path | None, enrol: bool, ttl: int,
-                       client_cert: bool, layout_etc: Path, layout_var: Path, by: str | None) -> None:
+@handover_command("reprovision", click.argument("device"))
+def device_reprovision(ctx: click.Context, device: str, delivery: Delivery, layout: Layout,
+                       by: str | None) -> None:
     """Set a known device up again (factory reset, new card): new secret, self-test again."""
-    delivery = _delivery(to, enrol, ttl, client_cert)
-    with _open(ctx, Layout(layout_etc, layout_var)) as p:
-        _hand_over(p.reprovision(device, delivery, by=by))
+    with _open(ctx, layout) as p:
+        _hand_over(p, p.reprovision(device, delivery, by=by))
 
 
-@device_group.command("replace")
-@click.argument("device")
-@click.option("--serial", required=True, help="the serial of the new hardware")
-@delivery_options
-@by_option
-@click.pass_context
-def device_replace(ctx: click.Context, device: str, serial: str, to: Path | None, enrol: bool, ttl: int,
-                   client_cert: bool, layout_etc: Path, layout_var: Path, by: str | None) -> None:
+@handover_command("replace", click.argument("device"),
+                  click.option("--serial", required=True, help="the serial of the new hardware"))
+def device_replace(ctx: click.Context, device: str, serial: str, delivery: Delivery, layout: Layout,
+                   by: str | None) -> None:
     """New hardware takes over DEVICE's role and id; the old hardware's credentials die."""
-    delivery = _delivery(to, enrol, ttl, client_cert)
-    with _open(ctx, Layout(layout_etc, layout_var)) as p:
-        _hand_over(p.replace(device, serial, delivery, by=by))
+    with _open(ctx, layout) as p:
+        _hand_over(p, p.replace(device, serial, delivery, by=by))
 
 
-@device_group.command("rotate")
-@click.argument("device")
-@delivery_options
-@by_option
-@click.pass_context
-def device_rotate(ctx: click.Context, device: str, to: Path | None, enrol: bool, ttl: int,
-                  client_cert: bool, layout_etc: Path, layout_var: Path, by: str | None) -> None:
+@handover_command("rotate", click.argument("device"))
+def rotate(ctx: click.Context, device: str, delivery: Delivery, layout: Layout, by: str | None) -> None:
     """A new secret for the same hardware; the old one stops working at the gateway's next sync."""
-    delivery = _delivery(to, enrol, ttl, client_cert)
-    with _open(ctx, Layout(layout_etc, layout_var)) as p:
-        _hand_over(p.rotate(device, delivery, by=by))
+    with _open(ctx, layout) as p:
+        _hand_over(p, p.rotate(device, delivery, by=by))
 
 
 @device_group.command("retire")
@@ -395,7 +401,7 @@ def device_label(ctx: click.Context, device: str, out: Path | None) -> None:
 
 @provision.group("gateway")
 def gateway_group() -> None:
-    """The hall gateway's own bundle, and applying a registry on the gateway."""
+    """The hall gateway's own bundle (on the gateway itself: `hall gateway ...`)."""
 
 
 @gateway_group.command("bundle")
@@ -419,42 +425,6 @@ def gateway_bundle_command(ctx: click.Context, hall: str, to: Path, central_host
         write_directory_atomic(to, files)
         click.echo(f"gateway bundle for {hall} written to {to}; on the gateway: hall provision install DIR")
         click.echo("central's broker needs the gateway's new login: run 'hall provision central apply'")
-
-
-@gateway_group.command("apply")
-@click.argument("state_file", type=click.Path(path_type=Path, exists=True))
-@click.option("--store", type=click.Path(path_type=Path), default=Path("/var/lib/hallwatch/gateway.sqlite"))
-@click.option("--broker-dir", type=click.Path(path_type=Path), default=Path("/var/lib/hallwatch/broker"))
-@click.option("--reload", "reload_spec", default="systemd:hallwatch-broker.service", show_default=True,
-              help="systemd:UNIT, pid:PID or none")
-def gateway_apply(state_file: Path, store: Path, broker_dir: Path, reload_spec: str) -> None:
-    """On the gateway: apply a hall registry file (the running gateway picks it up by itself)."""
-    from contract.commands.registry import HallState
-    from provisioning.local import LocalHallSync
-    from provisioning.syncconfig import reloader
-
-    state = HallState.model_validate_json(state_file.read_text())
-    LocalHallSync(broker_dir, reloader(reload_spec), gateway_store=store)(state)
-    click.echo(f"registry version {state.version} applied: {state.summary()['devices']}")
-
-
-@gateway_group.command("devices")
-@click.option("--store", type=click.Path(path_type=Path, exists=True),
-              default=Path("/var/lib/hallwatch/gateway.sqlite"))
-def gateway_devices(store: Path) -> None:
-    """On the gateway: each device's state and its last self-test, as the gateway sees them."""
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT device, kind, window, state, selftest FROM registry ORDER BY device")
-        for device, kind, window, state, selftest in rows:
-            result = json.loads(selftest) if selftest else None
-            verdict = ("no self-test yet" if result is None else "self-test passed" if result["passed"]
-                       else "self-test FAILED: " + ", ".join(result["failed"]))
-            click.echo(f"{device}\t{state}\t{kind}\t{window or '-'}\t{verdict}")
-    finally:
-        db.close()
 
 
 @provision.group("central")
@@ -487,13 +457,16 @@ def central_bundle_command(ctx: click.Context, to: Path, hosts: tuple[str, ...],
 def central_apply(ctx: click.Context, broker_dir: Path, reload_spec: str) -> None:
     """On central: rewrite central's broker logins from the registry and reload it."""
     from provisioning.hallstate import central_accounts
-    from provisioning.syncconfig import reloader
-    from spine.broker.security import write_access_files
+    from spine.broker.security import reloader, write_access_files
 
+    try:
+        reload = reloader(reload_spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--reload") from exc
     with _open(ctx) as p:
         accounts = central_accounts(p.registry)
         write_access_files(broker_dir, accounts)
-        reloader(reload_spec)()
+        reload()
         click.echo(f"central's broker: {len(accounts)} login(s)")
 
 

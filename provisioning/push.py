@@ -1,4 +1,4 @@
-"""Pushing a hall's registry to its gateway over central's broker (`central/<hall>/cmd`)."""
+"""Pushing a hall's registry to its gateway over central's broker (the gateway's command topic)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from contract.commands.registry import HallState
+from contract.topics import gateway_link
 from spine.config import BrokerSettings
 from spine.mqtt import make_client, reason_text
 
@@ -42,7 +43,7 @@ def push_hall_state(state: HallState, broker: BrokerSettings, *, timeout: float 
             raise PushFailed(f"central's broker at {broker.host}:{broker.port} did not answer")
         if outcome["connect"].is_failure:
             raise PushFailed(f"central's broker refused the provisioner: {reason_text(outcome['connect'])}")
-        info = client.publish(f"central/{state.hall}/cmd", state.model_dump_json(), qos=1)
+        info = client.publish(gateway_link(state.hall).commands, state.model_dump_json(), qos=1)
         info.wait_for_publish(timeout)
         puback = outcome.get("puback")
         if not info.is_published() or puback is None:

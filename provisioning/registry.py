@@ -18,7 +18,7 @@ from typing import Any
 
 from contract.topics import check_identifier
 from provisioning.model import Device, DeviceKind, DeviceState, Hall, Window, hardware_json
-from spine.sqlite import Transaction, open_database
+from spine.sqlite import Transaction, append_only, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS halls (
@@ -101,11 +101,7 @@ CREATE TABLE IF NOT EXISTS audit (
     subject TEXT NOT NULL,
     detail TEXT NOT NULL
 );
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
+""" + append_only("audit", "the audit log")
 
 DEVICE_COLUMNS = (
     "id, hall, kind, window, serial, hardware, state, credential_version, config_version, "

@@ -25,6 +25,7 @@ from spine.broker.access import (
 from spine.broker.runner import BrokerOptions, render_config
 from spine.broker.security import (
     ACL,
+    BROKER_UNIT,
     CA_CERT,
     PASSWORDS,
     SERVER_CERT,
@@ -76,7 +77,9 @@ def gateway_bundle(
         f"username = {_q(ingest)}", f"password_file = {_q(layout.var / 'secrets/hall-broker.password')}",
         "[central_broker]", f"host = {_q(central.host)}", f"port = {central.port}",
         f"username = {_q(forward)}", f"password_file = {_q(layout.var / 'secrets/central-broker.password')}",
-        f"tls_ca = {_q(layout.etc / 'central-ca.crt')}", "",
+        f"tls_ca = {_q(layout.etc / 'central-ca.crt')}",
+        "[broker_access]  # rewritten by every registry sync, then the broker is told",
+        f"directory = {_q(broker_dir)}", f"reload = {_q(f'systemd:{BROKER_UNIT}')}", "",
     ])
     lines = security_lines(broker_dir, ListenerPlan(tls_port=info.broker_port))
     mosquitto = _mosquitto_conf(lines, layout, local_port)

@@ -6,7 +6,7 @@
 
     mode = "local"     # a broker on this machine (a single-box hall, the demo)
     broker_dir = "/var/lib/hallwatch/broker"
-    gateway_store = "/var/lib/hallwatch/gateway.sqlite"
+    gateway_store = "/var/lib/hallwatch/gateway.sqlite"   # handed over by `hall gateway apply-registry`
     reload = "systemd:hallwatch-broker.service"
 
 Without the file nothing is pushed: carry `hall provision hall state` to the gateway.
@@ -20,22 +20,18 @@ from pathlib import Path
 
 from contract.commands.registry import HallState
 from provisioning.home import Home
-from provisioning.local import LocalHallSync
+from provisioning.local import LocalHallSync, gateway_command
 from provisioning.push import push_hall_state
-from spine.broker.security import reload_pid, systemd_reload
+from spine.broker.security import BrokerReload, reloader
 from spine.config import BrokerSettings, ConfigError, format_validation_error
 
 
-def reloader(spec: str) -> Callable[[], bool]:
-    """`systemd:UNIT`, `pid:PID` or `none`: how to make a broker reread its access files."""
-    method, _, arg = spec.partition(":")
-    if method == "pid":
-        return lambda: reload_pid(int(arg))
-    if method == "none":
-        return lambda: False
-    if method == "systemd":
-        return lambda: systemd_reload(arg or "hallwatch-broker.service")
-    raise ConfigError(f"reload {spec!r}: use systemd:UNIT, pid:PID or none")
+def broker_reload(spec: str, source: str = "reload") -> BrokerReload:
+    """`reloader(spec)`, with a wrong spec reported as the configuration error it is."""
+    try:
+        return reloader(spec)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
 
 
 def load_sync(home: Home) -> Callable[[HallState], None] | None:
@@ -56,9 +52,10 @@ def load_sync(home: Home) -> Callable[[HallState], None] | None:
             raise ConfigError(format_validation_error(exc, str(path))) from exc
         return lambda state: push_hall_state(state, broker)
     if mode == "local":
+        broker_dir = Path(data["broker_dir"])
         store = data.get("gateway_store")
         return LocalHallSync(
-            Path(data["broker_dir"]), reloader(str(data.get("reload", "none"))),
-            gateway_store=Path(store) if store else None,
+            broker_dir, broker_reload(str(data.get("reload", "none")), str(path)),
+            gateway=gateway_command(Path(store), broker_dir) if store else None,
         )
     raise ConfigError(f"{path}: mode must be \"mqtt\" or \"local\"")

@@ -1,6 +1,8 @@
 """The durable outbox: an event is committed here before anything else happens to it.
 
-One table in a SQLite file (WAL, synchronous=FULL). Positions come from
+One table in a SQLite file (WAL, synchronous=FULL): a device's own file, or
+the node's `Database` it shares with other parts (the gateway's event log
+commits an event and its forward row together). Positions come from
 AUTOINCREMENT, so they never repeat even after rows are deleted; an edge agent
 uses the position as its per-device sequence number. Rows leave only when the
 next hop acknowledges a durable commit of them.
@@ -18,14 +20,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from spine.config import OutboxSettings
-from spine.sqlite import Transaction, open_database
+from spine.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +75,33 @@ class PendingEvent:
 class Outbox:
     def __init__(
         self,
-        path: str | Path,
+        where: Database | str | Path,
         settings: OutboxSettings,
         *,
         page_size: int | None = 1024,
     ) -> None:
-        self.path = Path(path)
+        """An outbox in `where`: a node's shared Database, or the path of a file of its own
+        (a device's; `page_size` applies to such a file when it is new)."""
+        self._owns_database = not isinstance(where, Database)
+        self._database = where if isinstance(where, Database) else Database(where, page_size=page_size)
+        self.path = self._database.path
         self.settings = settings
-        self._db = open_database(self.path, page_size=page_size)
-        self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
+        self._database.ensure_schema(SCHEMA)
+        self._db = self._database.connection
+        self._lock = self._database.lock
         self._changed = threading.Condition(self._lock)
-        count, size = self._db.execute(
+        ((count, size),) = self._database.query(
             "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox"
-        ).fetchone()
+        )
         self._count: int = count
         self._bytes: int = size
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
-        self._last_pos: int = row[0] if row else 0
-        self._pending: tuple[int, int] = (0, 0)  # rows and bytes of an open enqueue_in
+        rows = self._database.query("SELECT seq FROM sqlite_sequence WHERE name='outbox'")
+        self._last_pos: int = rows[0][0] if rows else 0
+
+    @property
+    def database(self) -> Database:
+        """The file the outbox lives in (to look inside it: diagnostics, tests)."""
+        return self._database
 
     # --- writing ---------------------------------------------------------
 
@@ -115,7 +123,7 @@ class Outbox:
             pos = self._last_pos + 1
             payload = make_payload(pos)
             try:
-                with Transaction(self._db):
+                with self._database.transaction():
                     if not self._make_room(len(payload), type, essential):
                         return 0
                     self._db.execute(
@@ -135,25 +143,9 @@ class Outbox:
             self._changed.notify_all()
             return pos
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction on the outbox's file, for a caller (the gateway's ingest)
-        whose own rows and the outbox rows must commit together."""
-        with self._lock:
-            try:
-                with Transaction(self._db):
-                    yield self._db
-            except BaseException:
-                self._pending = (0, 0)
-                raise
-            added, added_bytes = self._pending
-            self._pending = (0, 0)
-            self._count += added
-            self._bytes += added_bytes
-            self._changed.notify_all()
-
     def enqueue_in(self, tx: sqlite3.Connection, events: Iterable[PendingEvent]) -> int:
-        """Append events inside a `transaction()`; the uplink sees them once it commits.
+        """Append events inside a transaction of the outbox's Database; the uplink sees
+        them once it commits.
 
         What a receiver forwards was already judged worth keeping upstream, so
         no space policy applies here beyond the disk itself.
@@ -167,8 +159,14 @@ class Outbox:
             )
             added += 1
             added_bytes += len(event.payload)
-        self._pending = (self._pending[0] + added, self._pending[1] + added_bytes)
+        if added:
+            self._database.after_commit(lambda: self._grew(added, added_bytes))
         return added
+
+    def _grew(self, added: int, added_bytes: int) -> None:
+        self._count += added
+        self._bytes += added_bytes
+        self._changed.notify_all()
 
     def _make_room(self, size: int, type: str, essential: bool) -> bool:
         limit = self.settings.max_bytes
@@ -247,7 +245,7 @@ class Outbox:
         with self._lock:
             removed = 0
             removed_bytes = 0
-            with Transaction(self._db):
+            with self._database.transaction():
                 for start in range(0, len(positions), 500):
                     chunk = positions[start : start + 500]
                     marks = ",".join("?" * len(chunk))
@@ -283,25 +281,17 @@ class Outbox:
             return self._last_pos
 
     def drop_totals(self) -> dict[str, dict[str, int]]:
-        with self._lock:
-            totals: dict[str, dict[str, int]] = {}
-            for reason, type, dropped in self._db.execute(
-                "SELECT reason, type, dropped FROM outbox_drops"
-            ):
-                totals.setdefault(reason, {})[type] = dropped
-            return totals
+        """Every drop since the outbox was made: reason -> event type -> count."""
+        return _by_reason(self._database.query("SELECT reason, type, dropped FROM outbox_drops"))
 
     def unreported_drops(self) -> dict[str, dict[str, int]]:
-        with self._lock:
-            counts: dict[str, dict[str, int]] = {}
-            for reason, type, delta in self._db.execute(
-                "SELECT reason, type, dropped - reported FROM outbox_drops WHERE dropped > reported"
-            ):
-                counts.setdefault(reason, {})[type] = delta
-            return counts
+        """Drops not yet reported upstream (see `mark_reported`)."""
+        return _by_reason(self._database.query(
+            "SELECT reason, type, dropped - reported FROM outbox_drops WHERE dropped > reported"
+        ))
 
     def mark_reported(self, counts: dict[str, dict[str, int]]) -> None:
-        with self._lock, Transaction(self._db):
+        with self._database.transaction():
             for reason, by_type in counts.items():
                 for type, delta in by_type.items():
                     self._db.execute(
@@ -309,21 +299,17 @@ class Outbox:
                         (delta, reason, type),
                     )
 
-    # --- sharing the file ------------------------------------------------
-
-    def ensure_schema(self, script: str) -> None:
-        """Create a co-tenant's tables (the gateway keeps its store in the outbox's file)."""
-        with self._lock:
-            self._db.executescript(script)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """A read on the shared connection (safe against the uplink's writes)."""
-        with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
-
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Close the outbox's own file; an outbox in a shared Database leaves that to its owner."""
+        if self._owns_database:
+            self._database.close()
+
+
+def _by_reason(rows: list[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for reason, type, count in rows:
+        counts.setdefault(reason, {})[type] = count
+    return counts
 
 
 def _free_disk_bytes(path: Path) -> int:

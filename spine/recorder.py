@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contract import PROTOCOL_VERSION
+from contract.envelope import dump_envelope, new_envelope
 from contract.registry import spec_for
 from spine.clock import Clock
 from spine.outbox import Outbox
@@ -33,10 +32,6 @@ class RecordedEvent:
         return self.seq > 0
 
 
-def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 class EventRecorder:
     """Turns a device's domain events into durable envelopes in its outbox."""
 
@@ -54,19 +49,10 @@ class EventRecorder:
         boot = self.clock.boot_id()
 
         def make_payload(seq: int) -> str:
-            payload = dump_json(
-                {
-                    "v": PROTOCOL_VERSION,
-                    "id": event_id,
-                    "device": self.device_id,
-                    "seq": seq,
-                    "boot": boot,
-                    "time": self.clock.wall_ms(),
-                    "mono": self.clock.mono_ms(),
-                    "type": type,
-                    "body": body_json,
-                }
-            )
+            payload = dump_envelope(new_envelope(
+                device=self.device_id, seq=seq, boot=boot, time=self.clock.wall_ms(),
+                mono=self.clock.mono_ms(), type=type, body=body_json, event_id=event_id,
+            ))
             if len(payload) > MAX_EVENT_BYTES:
                 raise EventTooLarge(
                     f"{type} event of {len(payload)} bytes exceeds {MAX_EVENT_BYTES}"

@@ -43,3 +43,13 @@ class Transaction:
             self.connection.execute("COMMIT")
         else:
             self.connection.execute("ROLLBACK")
+
+
+def append_only(table: str, what: str) -> str:
+    """Triggers that refuse every UPDATE and DELETE on `table`: a record once written stays as
+    written (a correction is a new record). `what` names the table in the refusal."""
+    return "".join(
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}\n"
+        f"    BEGIN SELECT RAISE(ABORT, '{what} is append-only'); END;\n"
+        for verb in ("UPDATE", "DELETE")
+    )

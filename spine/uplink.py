@@ -23,13 +23,12 @@ import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
 from contract import PROTOCOL_VERSION
-from contract.envelope import Ack
+from contract.envelope import Ack, dump_envelope
 from contract.topics import LinkTopics
 from spine.clock import Clock
 from spine.config import BrokerSettings, UplinkSettings
 from spine.mqtt import Will, connect_persistent, make_client, reason_text
 from spine.outbox import Outbox
-from spine.recorder import dump_json
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ class Uplink:
         self._client = make_client(
             client_id,
             broker,
-            will=Will(topics.status, dump_json({"state": "offline", "reason": "connection lost"})),
+            will=Will(topics.status, dump_envelope({"state": "offline", "reason": "connection lost"})),
             reconnect_min_s=settings.reconnect_min_s,
             reconnect_max_s=settings.reconnect_max_s,
         )
@@ -114,7 +113,7 @@ class Uplink:
             self._thread.join(timeout=5)
         if self.stats.connected:
             info = self._client.publish(
-                self.topics.status, dump_json({"state": "offline", "reason": reason}), qos=1, retain=True
+                self.topics.status, dump_envelope({"state": "offline", "reason": reason}), qos=1, retain=True
             )
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2)
@@ -131,7 +130,7 @@ class Uplink:
         client.subscribe(self.topics.commands, qos=1)
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
-        client.publish(self.topics.status, dump_json(self._status("online")), qos=1, retain=True)
+        client.publish(self.topics.status, dump_envelope(self._status("online")), qos=1, retain=True)
         with self._lock:
             # Whatever was in flight may or may not have reached the receiver:
             # send it all again from the oldest unacknowledged row.
@@ -304,7 +303,7 @@ class Uplink:
             "resends": self.stats.resends,
         }
         beat.update(self._heartbeat_extra())
-        self._client.publish(self.topics.heartbeat, dump_json(beat), qos=0)
+        self._client.publish(self.topics.heartbeat, dump_envelope(beat), qos=0)
 
     def drained(self) -> bool:
         return self.outbox.depth()[0] == 0
@@ -328,7 +327,7 @@ def build_batch(
     after: int | None = None,
 ) -> str:
     """A batch message around already-serialised envelopes (no re-encoding of each event)."""
-    header = dump_json(
+    header = dump_envelope(
         {
             "v": PROTOCOL_VERSION,
             "batch": batch_id,

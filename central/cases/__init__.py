@@ -1,1 +1,1 @@
-"""Supervision case records and the countdown engine."""
+"""Supervision case records and the countdown engine (no HTTP here: central's door is central/web)."""

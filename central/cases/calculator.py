@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from central.cases.calendar import WorkCalendar
-from central.cases.countdown import Clock, Countdown, Hold, compute
+from central.cases.countdown import CaseClock, Countdown, Suspension, compute
 from central.cases.rules import Ladder
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
 from central.cases.timebase import (
@@ -21,12 +21,12 @@ from central.cases.timebase import (
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def parse_hold(text: str) -> Hold:
+def parse_hold(text: str) -> Suspension:
     """`FROM..TO` (TO may be left out for a suspension still on)."""
     start, sep, end = text.partition("..")
     if not sep:
         raise ValueError(f"{text!r}: write a suspension as FROM..TO, or FROM.. while still on")
-    return Hold(parse_instant(start), parse_instant(end) if end.strip() else None)
+    return Suspension(parse_instant(start), parse_instant(end) if end.strip() else None)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Answer:
             "suspensions": [
                 {"from": format_instant(h.start),
                  "to": format_instant(h.end) if h.end is not None else None}
-                for h in clock.holds
+                for h in clock.suspensions
             ],
             "due_day": format_day(c.due_day) if c.due_day is not None else None,
             "stages": {
@@ -67,7 +67,7 @@ class Answer:
         c = self.countdown
         clock = c.clock
         out = [f"accepted      {_human(clock.accepted_at)}", f"limit         {clock.limit}"]
-        for hold in clock.holds:
+        for hold in clock.suspensions:
             end = _human(hold.end) if hold.end is not None else "(still suspended)"
             out.append(f"suspended     {_human(hold.start)} .. {end}")
         due = (f"{format_day(c.due_day)} ({_WEEKDAYS[date_from_day(c.due_day).weekday()]})"
@@ -91,12 +91,12 @@ def calculate(
     accepted_at: Instant,
     limit: int,
     unit: LimitUnit,
-    holds: tuple[Hold, ...],
+    holds: tuple[Suspension, ...],
     at: Instant,
     calendar: WorkCalendar,
     ladder: Ladder,
 ) -> Answer:
-    clock = Clock(accepted_at, Limit(limit, unit), tuple(sorted(holds, key=lambda h: h.start)))
+    clock = CaseClock(accepted_at, Limit(limit, unit), tuple(sorted(holds, key=lambda h: h.start)))
     return Answer(compute(clock, calendar, ladder), at)
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from central.cases.countdown import Clock, Hold
+from central.cases.countdown import CaseClock, Suspension
 from central.cases.stages import Limit, LimitUnit
 from central.cases.timebase import Instant, instant_from_datetime
 
@@ -113,11 +113,11 @@ class CaseFile:
     def is_open(self) -> bool:
         return self.confirmed is None
 
-    def clock(self) -> Clock:
-        return Clock(
+    def clock(self) -> CaseClock:
+        return CaseClock(
             self.accepted_at,
             self.limit,
-            tuple(Hold(h.start, h.end) for h in self.holds),
+            tuple(Suspension(h.start, h.end) for h in self.holds),
             self.completed.at if self.completed else None,
             self.confirmed.at if self.confirmed else None,
         )

@@ -32,7 +32,7 @@ _FAR = 1 << 40  # a day number beyond any calendar: "no end"
 
 
 @dataclass(frozen=True)
-class Hold:
+class Suspension:
     """A suspension of the clock for a legal reason: from `start` until `end` (None: still on)."""
 
     start: Instant
@@ -49,25 +49,25 @@ class Hold:
 
 
 @dataclass(frozen=True)
-class Clock:
+class CaseClock:
     """What the countdown needs to know about a case, as currently corrected."""
 
     accepted_at: Instant
     limit: Limit
-    holds: tuple[Hold, ...] = ()
+    suspensions: tuple[Suspension, ...] = ()
     completed_at: Instant | None = None
     """When the officer marked the case done; the light keeps running until confirmed."""
     confirmed_at: Instant | None = None
     """When completion was confirmed: the clock stops here."""
 
     @property
-    def open_hold(self) -> Hold | None:
-        if self.holds and self.holds[-1].end is None:
-            return self.holds[-1]
+    def open_suspension(self) -> Suspension | None:
+        if self.suspensions and self.suspensions[-1].end is None:
+            return self.suspensions[-1]
         return None
 
 
-class Step(NamedTuple):
+class StageStart(NamedTuple):
     """The instant a ladder stage begins; None when it cannot be known yet."""
 
     stage: Stage
@@ -78,7 +78,7 @@ class Step(NamedTuple):
 class Countdown:
     """A case's schedule under the facts known now."""
 
-    clock: Clock
+    clock: CaseClock
     due_day: Day | None
     """The day the red light comes on: the last day to complete on time."""
     starts: tuple[Instant | None, ...]
@@ -94,8 +94,8 @@ class Countdown:
     """Done before the yellow card would begin; None while open or not knowable."""
 
     @property
-    def steps(self) -> tuple[Step, ...]:
-        return tuple(Step(stage, at) for stage, at in zip(LADDER, self.starts, strict=True))
+    def stage_starts(self) -> tuple[StageStart, ...]:
+        return tuple(StageStart(stage, at) for stage, at in zip(LADDER, self.starts, strict=True))
 
     def step(self, stage: Stage) -> Instant | None:
         return self.starts[LADDER.index(stage)]
@@ -115,7 +115,7 @@ class Countdown:
         clock = self.clock
         if clock.confirmed_at is not None and instant >= clock.confirmed_at:
             return Stage.COMPLETED
-        if any(hold.covers(instant) for hold in clock.holds):
+        if any(hold.covers(instant) for hold in clock.suspensions):
             return Stage.SUSPENDED
         return self.light_at(instant)
 
@@ -136,7 +136,7 @@ class Countdown:
                 yield at
         if self.uncertain_from is not None:
             yield self.uncertain_from
-        for hold in clock.holds:
+        for hold in clock.suspensions:
             yield hold.start
             if hold.end is not None:
                 yield hold.end
@@ -156,10 +156,10 @@ class Countdown:
 # -- counting with suspensions --------------------------------------------------------
 
 
-def _excluded(clock: Clock, accepted_day: Day) -> list[tuple[Day, Day]]:
+def _excluded(clock: CaseClock, accepted_day: Day) -> list[tuple[Day, Day]]:
     """Suspended day ranges after acceptance, merged, for holds that have ended."""
     ranges = sorted(
-        hold.days() for hold in clock.holds if hold.end is not None
+        hold.days() for hold in clock.suspensions if hold.end is not None
     )
     merged: list[tuple[Day, Day]] = []
     for first, last in ranges:
@@ -243,7 +243,7 @@ def calendar_day_count(limit: Limit, accepted_day: Day) -> int:
 
 
 def _due_index(
-    clock: Clock, calendar: WorkCalendar, accepted_day: Day, excluded: list[tuple[Day, Day]]
+    clock: CaseClock, calendar: WorkCalendar, accepted_day: Day, excluded: list[tuple[Day, Day]]
 ) -> tuple[int, bool]:
     """(m, exact): the due day is the m-th counted working day; when not exact, m is a lower bound."""
     if clock.limit.unit is LimitUnit.WORKDAYS:
@@ -268,11 +268,11 @@ def _nth_each_counted(
     return days, None
 
 
-def compute(clock: Clock, calendar: WorkCalendar, ladder: Ladder) -> Countdown:
+def compute(clock: CaseClock, calendar: WorkCalendar, ladder: Ladder) -> Countdown:
     """The schedule of one case: when each stage begins, what is uncertain, on-time once done."""
     accepted_at = clock.accepted_at
     accepted_day = day_of(accepted_at)
-    excluded = _excluded(clock, accepted_day) if clock.holds else []
+    excluded = _excluded(clock, accepted_day) if clock.suspensions else []
     m, exact = _due_index(clock, calendar, accepted_day, excluded)
     offsets = ladder.offsets
     starts: list[Instant | None] = [None] * len(offsets)
@@ -303,8 +303,8 @@ def compute(clock: Clock, calendar: WorkCalendar, ladder: Ladder) -> Countdown:
                 nth_counted_workday(calendar, accepted_day, excluded, first))
         except CalendarGap as gap:
             uncertain_from = midnight(gap.day)
-    open_hold = clock.open_hold
-    frozen_since = open_hold.start if open_hold else None
+    open_suspension = clock.open_suspension
+    frozen_since = open_suspension.start if open_suspension else None
     if frozen_since is not None:
         # Under an open suspension nothing after its start is scheduled yet.
         starts = [at if at is not None and at < frozen_since else None for at in starts]
@@ -329,7 +329,7 @@ _YELLOW_CARD = LADDER.index(Stage.YELLOW_CARD)
 
 
 def _completion(
-    clock: Clock,
+    clock: CaseClock,
     calendar: WorkCalendar,
     accepted_day: Day,
     excluded: list[tuple[Day, Day]],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from central.cases.countdown import Clock, add_months
+from central.cases.countdown import CaseClock, add_months
 from central.cases.stages import LADDER, LimitUnit, Stage
 from central.cases.timebase import Instant, date_from_day, day_of, midnight
 
@@ -18,13 +18,13 @@ IsWorkday = Callable[[date], bool]
 """Raises (LookupError, NotImplementedError) for a day no calendar covers."""
 
 
-def _suspended_at_midnight(clock: Clock, day: int) -> bool:
+def _suspended_at_midnight(clock: CaseClock, day: int) -> bool:
     at = midnight(day)
-    return any(h.end is not None and h.start <= at < h.end for h in clock.holds)
+    return any(h.end is not None and h.start <= at < h.end for h in clock.suspensions)
 
 
 def naive_schedule(
-    clock: Clock, is_workday: IsWorkday, offsets: tuple[int, ...]
+    clock: CaseClock, is_workday: IsWorkday, offsets: tuple[int, ...]
 ) -> tuple[list[Instant | None], Instant | None]:
     """(start of each ladder stage, uncertain-from), walking day by day from acceptance."""
     accepted = day_of(clock.accepted_at)
@@ -67,12 +67,12 @@ def naive_schedule(
     return starts, None
 
 
-def naive_stage_at(clock: Clock, is_workday: IsWorkday, offsets: tuple[int, ...],
+def naive_stage_at(clock: CaseClock, is_workday: IsWorkday, offsets: tuple[int, ...],
                    instant: Instant) -> Stage:
     """The light at `instant`, by the rules, without tables."""
     if clock.confirmed_at is not None and instant >= clock.confirmed_at:
         return Stage.COMPLETED
-    if any(h.start <= instant and (h.end is None or instant < h.end) for h in clock.holds):
+    if any(h.start <= instant and (h.end is None or instant < h.end) for h in clock.suspensions):
         return Stage.SUSPENDED
     starts, uncertain_from = naive_schedule(clock, is_workday, offsets)
     if uncertain_from is not None and instant >= uncertain_from:
@@ -84,7 +84,7 @@ def naive_stage_at(clock: Clock, is_workday: IsWorkday, offsets: tuple[int, ...]
     return stage
 
 
-def naive_next_change(clock: Clock, is_workday: IsWorkday, offsets: tuple[int, ...],
+def naive_next_change(clock: CaseClock, is_workday: IsWorkday, offsets: tuple[int, ...],
                       instant: Instant) -> Instant | None:
     """The next stage start after `instant` (open, unsuspended cases)."""
     starts, uncertain_from = naive_schedule(clock, is_workday, offsets)

@@ -13,11 +13,11 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from central.cases.actions import Action, due_actions
 from central.cases.calendar import WorkCalendar
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
-from central.cases.countdown import Clock, Countdown, Hold, compute
+from central.cases.countdown import CaseClock, Countdown, Suspension, compute
 from central.cases.eventlog import EventLog
+from central.cases.notices import DueNotice, due_notices
 from central.cases.rules import RuleTable
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
 from central.cases.timebase import Instant, format_day, format_instant
@@ -81,26 +81,26 @@ CLOCK_COLUMNS = (
 DUE_COLUMNS = CLOCK_COLUMNS + ", unit, officer"
 
 
-def holds_to_json(clock: Clock) -> str | None:
-    if not clock.holds:
+def suspensions_to_json(clock: CaseClock) -> str | None:
+    if not clock.suspensions:
         return None
-    return json.dumps([[h.start, h.end] for h in clock.holds])
+    return json.dumps([[h.start, h.end] for h in clock.suspensions])
 
 
-def clock_from_row(row: tuple[Any, ...]) -> Clock:
-    """A Clock from (accepted_at, limit_amount, limit_unit, holds, completed_at, confirmed_at)."""
+def clock_from_row(row: tuple[Any, ...]) -> CaseClock:
+    """A CaseClock from (accepted_at, limit_amount, limit_unit, holds, completed_at, confirmed_at)."""
     accepted_at, amount, unit, holds, completed_at, confirmed_at = row
-    return Clock(
+    return CaseClock(
         accepted_at,
         Limit(amount, LimitUnit(unit)),
-        tuple(Hold(s, e) for s, e in json.loads(holds)) if holds else (),
+        tuple(Suspension(s, e) for s, e in json.loads(holds)) if holds else (),
         completed_at,
         confirmed_at,
     )
 
 
 @dataclass(frozen=True)
-class Issued:
+class IssuedNotice:
     """An escalation or reminder appended to the log."""
 
     kind: str
@@ -125,7 +125,7 @@ class Refreshed:
     stage_before: Stage | None
     stage: Stage
     countdown: Countdown
-    issued: tuple[Issued, ...]
+    issued: tuple[IssuedNotice, ...]
 
 
 class Projector:
@@ -168,7 +168,7 @@ class Projector:
             (
                 file.case_id, file.hall, file.unit, file.matter, file.officer_name,
                 clock.accepted_at, clock.limit.amount, clock.limit.unit.value,
-                holds_to_json(clock), clock.completed_at, clock.confirmed_at,
+                suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
                 file_to_json(file), digest, seq,
             ),
         )
@@ -180,7 +180,7 @@ class Projector:
     def refresh(
         self,
         case_id: str,
-        clock: Clock,
+        clock: CaseClock,
         stage_before: Stage | None,
         now: Instant,
         owner: tuple[str, str] | None = None,
@@ -191,9 +191,9 @@ class Projector:
         countdown = compute(clock, self.calendar, self.rules.ladder)
         if issued is None:
             issued = self.issued(case_id)
-        actions = due_actions(countdown, issued, now, self.rules.escalations)
+        notices = due_notices(countdown, issued, now, self.rules.escalations)
         records = tuple(
-            self._issue(case_id, countdown, action, now, owner, pending) for action in actions
+            self._issue(case_id, countdown, notice, now, owner, pending) for notice in notices
         )
         stage = countdown.stage_at(now)
         update = (
@@ -208,9 +208,9 @@ class Projector:
         return Refreshed(case_id, stage_before, stage, countdown, records)
 
     def _issue(
-        self, case_id: str, countdown: Countdown, action: Action, now: Instant,
+        self, case_id: str, countdown: Countdown, notice: DueNotice, now: Instant,
         owner: tuple[str, str] | None, pending: PendingWrites | None,
-    ) -> Issued:
+    ) -> IssuedNotice:
         if owner is None:
             owner = self.connection.execute(
                 "SELECT unit, officer FROM cases WHERE case_id = ?", (case_id,)
@@ -218,22 +218,22 @@ class Projector:
         unit, officer = owner if owner else ("", "")
         body = {
             "case_id": case_id,
-            "kind": action.kind,
-            "due_at": format_instant(action.due_at),
+            "kind": notice.kind,
+            "due_at": format_instant(notice.due_at),
             "due_day": format_day(countdown.due_day) if countdown.due_day is not None else None,
             "unit": unit,
             "officer_name": officer,
         }
         record = self.log.append(
-            case_id, ESCALATED if action.escalation else REMINDER, action.due_at, "engine", body,
+            case_id, ESCALATED if notice.escalation else REMINDER, notice.due_at, "engine", body,
             now, pending.events if pending is not None else None,
         )
-        issued = (case_id, action.kind, action.due_at, record.seq, int(action.escalation))
+        issued = (case_id, notice.kind, notice.due_at, record.seq, int(notice.escalation))
         if pending is None:
             self.connection.execute(_INSERT_ISSUED, issued)
         else:
             pending.issued.append(issued)
-        return Issued(action.kind, action.due_at, record.seq)
+        return IssuedNotice(notice.kind, notice.due_at, record.seq)
 
     def due_rows(self, now: Instant, limit: int) -> list[tuple[Any, ...]]:
         """Cases whose next transition has come, earliest first."""

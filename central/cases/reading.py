@@ -11,6 +11,7 @@ from central.cases.eventlog import LogRecord
 from central.cases.stages import LADDER, Stage
 from central.cases.timebase import Instant, datetime_from_instant, format_day
 from central.cases.views import CaseLight, CaseView, HoldView, LoggedEvent, StageTimes
+from central.where import Where
 
 
 def _dt(instant: Instant | None) -> Any:
@@ -53,12 +54,14 @@ def lights(
     limit: int = 10000,
 ) -> list[CaseLight]:
     """Cases and their lights as of the last tick, most urgent first."""
-    where, params = _filters(hall, unit, stages, include_closed)
+    where = (Where().equals("hall", hall).equals("unit", unit)
+             .one_of("stage", [s.value for s in stages or ()])
+             .holds("confirmed_at IS NULL", when=not include_closed))
     rows = connection.execute(
         "SELECT case_id, hall, unit, matter, officer, stage, due_day, accepted_at, next_at,"
-        " completed_at, confirmed_at FROM cases" + where
+        " completed_at, confirmed_at FROM cases" + where.sql
         + " ORDER BY CASE stage " + _URGENCY + " END, due_day, case_id LIMIT ?",
-        (*params, limit),
+        (*where.params, limit),
     ).fetchall()
     return [
         CaseLight(
@@ -105,20 +108,3 @@ _URGENCY = " ".join(
     )
 )
 
-
-def _filters(hall: str | None, unit: str | None, stages: set[Stage] | None,
-             include_closed: bool) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if hall is not None:
-        clauses.append("hall = ?")
-        params.append(hall)
-    if unit is not None:
-        clauses.append("unit = ?")
-        params.append(unit)
-    if stages:
-        clauses.append(f"stage IN ({', '.join('?' for _ in stages)})")
-        params.extend(s.value for s in stages)
-    if not include_closed:
-        clauses.append("confirmed_at IS NULL")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

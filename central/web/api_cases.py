@@ -1,25 +1,68 @@
-"""Cases: by hall, unit, matter, officer, stage and light; one case's history; the article's figures."""
+"""`/api/cases`: the one door for cases, to read them as screens show them and to enter them and
+their facts (approval systems, the supervision office).
+
+Reads go through the case board (`caseport.CaseBoard`, phones masked here); entries and facts go
+to the case store, which validates them as the JSON Lines import does (both call `CaseStore`).
+The store shares one SQLite connection with the engine's tick: a request takes it alone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
-from central.web.auth import reader
+from central.cases.importer import import_lines
+from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownCase
+from central.cases.views import CaseView, Recorded
+from central.web.auth import reader, writer
 from central.web.caseport import STAGES, CaseFilter
 from central.web.context import CentralContext
 from central.web.labels import look
-from central.web.models import NOT_FOUND, CaseHistoryOut, CaseOut, CasePage, StatisticsRow
+from central.web.models import (
+    CASE_REFUSED,
+    NOT_FOUND,
+    CaseHistoryOut,
+    CaseOut,
+    CasePage,
+    EntryCheck,
+    ImportResult,
+)
+from contract.events.cases import (
+    CaseAccepted,
+    CaseCompleted,
+    CaseCompletionConfirmed,
+    CaseCorrected,
+    CaseResumed,
+    CaseSuspended,
+)
 from contract.privacy import mask_phone
 
-router = APIRouter(prefix="/api", tags=["cases"], dependencies=[Depends(reader)])
+router = APIRouter(prefix="/api", tags=["cases"])
 
 StageParam = Literal[STAGES]  # type: ignore[valid-type]
+READ = [Depends(reader)]
+WRITE = [Depends(writer)]
 
 
 def context(request: Request) -> CentralContext:
     return request.app.state.central  # type: ignore[no-any-return]
+
+
+def case_store(request: Request) -> Iterator[CaseStore]:
+    """The case store for this request alone (the engine's tick uses the same connection)."""
+    intake = context(request).case_intake
+    if intake is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "case store not open")
+    with intake.alone() as store:
+        yield store
+
+
+StoreDep = Annotated[CaseStore, Depends(case_store)]
+
+
+# --- reading, as screens show cases ---------------------------------------------------------
 
 
 def mask_name(name: str | None) -> str:
@@ -59,14 +102,24 @@ def case_filter(
                       open_only=open_only, limit=limit, offset=offset)
 
 
-@router.get("/cases", response_model=CasePage, summary="Cases by hall, unit, matter, officer, stage")
+@router.get("/cases", response_model=CasePage, dependencies=READ,
+            summary="Cases by hall, unit, matter, officer, stage")
 def list_cases(request: Request, query: Annotated[CaseFilter, Depends(case_filter)]) -> CasePage:
     board = context(request).cases
     return CasePage(total=board.count(query), cases=[case_out(row) for row in board.search(query)])
 
 
+@router.get("/cases/{case_id}", response_model=CaseView, responses={404: {}}, dependencies=READ,
+            summary="A case's record and light")
+def read_case(case_id: str, store: StoreDep) -> CaseView:
+    try:
+        return store.case(case_id)
+    except UnknownCase as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+
+
 @router.get("/cases/{case_id}/history", response_model=CaseHistoryOut, responses=NOT_FOUND,
-            summary="A case's full history, with whether its records verify")
+            dependencies=READ, summary="A case's full history, with whether its records verify")
 def case_history(request: Request, case_id: str) -> CaseHistoryOut:
     found = context(request).cases.history(case_id)
     if found is None:
@@ -75,24 +128,89 @@ def case_history(request: Request, case_id: str) -> CaseHistoryOut:
                           verified=found["verified"], problem=found.get("problem"))
 
 
-@router.get("/statistics", response_model=list[StatisticsRow],
-            summary="Received, completed, on time, yellow cards, red cards, letters")
-def statistics(
-    request: Request,
-    query: Annotated[CaseFilter, Depends(case_filter)],
-    by: Annotated[Literal["hall", "unit", "window", "matter", "officer"] | None,
-                  Query(description="group rows by this; omitted = one total row")] = None,
-) -> list[StatisticsRow]:
-    rows = context(request).cases.statistics(by, query)
-    return [statistics_row(row) for row in rows]
+# --- entries and facts ----------------------------------------------------------------------
 
 
-def statistics_row(row: dict[str, Any]) -> StatisticsRow:
-    completed = int(row.get("completed", 0))
-    on_time = int(row.get("on_time", 0))
-    return StatisticsRow(
-        key=row.get("key"), received=int(row.get("received", 0)), completed=completed,
-        on_time=on_time, on_time_rate=round(on_time / completed, 4) if completed else None,
-        yellow_cards=int(row.get("yellow_cards", 0)), red_cards=int(row.get("red_cards", 0)),
-        letters=int(row.get("letters", 0)),
-    )
+def _call(action: Callable[[], Recorded]) -> Recorded:
+    try:
+        return action()
+    except EntryRejected as error:
+        raise HTTPException(422, error.problems) from error
+    except CaseConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except UnknownCase as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+
+
+def _same_case(path_id: str, body_id: str) -> None:
+    if path_id != body_id:
+        raise HTTPException(422,
+                            [f"case_id in the body ({body_id}) is not the path's ({path_id})"])
+
+
+@router.post("/cases", response_model=Recorded, status_code=201,
+             responses={200: {"model": Recorded, "description": "already stored: `duplicate` is true"},
+                        **CASE_REFUSED},
+             dependencies=WRITE, summary="Enter a case (application and acceptance information)")
+def enter_case(
+    entry: CaseAccepted,
+    store: StoreDep,
+    response: Response,
+    strict: Annotated[bool, Query(description="refuse an entry that has warnings")] = False,
+) -> Recorded:
+    """Store a case once; resending the same case answers 200 with `duplicate: true`."""
+    result = _call(lambda: store.submit(entry, strict=strict))
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.post("/cases/validate", response_model=EntryCheck, dependencies=WRITE,
+             summary="Check an entry, store nothing")
+def validate_case(entry: CaseAccepted, store: StoreDep) -> EntryCheck:
+    return EntryCheck(warnings=[str(w) for w in store.check_entry(entry)])
+
+
+@router.post("/cases/import", response_model=ImportResult, dependencies=WRITE,
+             summary="Bulk import JSON Lines (one entry or fact per line)")
+def import_cases(
+    store: StoreDep,
+    lines: Annotated[str, Body(media_type="application/x-ndjson")],
+    strict: bool = False,
+) -> ImportResult:
+    return ImportResult(**import_lines(store, lines.splitlines(), strict=strict).as_dict())
+
+
+@router.post("/cases/{case_id}/suspensions", response_model=Recorded, responses=CASE_REFUSED,
+             dependencies=WRITE, summary="Suspend the clock for a legal reason")
+def suspend_case(case_id: str, event: CaseSuspended, store: StoreDep) -> Recorded:
+    _same_case(case_id, event.case_id)
+    return _call(lambda: store.suspend(event))
+
+
+@router.post("/cases/{case_id}/resumptions", response_model=Recorded, responses=CASE_REFUSED,
+             dependencies=WRITE, summary="Resume the clock")
+def resume_case(case_id: str, event: CaseResumed, store: StoreDep) -> Recorded:
+    _same_case(case_id, event.case_id)
+    return _call(lambda: store.resume(event))
+
+
+@router.post("/cases/{case_id}/completion", response_model=Recorded, responses=CASE_REFUSED,
+             dependencies=WRITE, summary="Mark the case done (the light runs until confirmed)")
+def complete_case(case_id: str, event: CaseCompleted, store: StoreDep) -> Recorded:
+    _same_case(case_id, event.case_id)
+    return _call(lambda: store.complete(event))
+
+
+@router.post("/cases/{case_id}/confirmation", response_model=Recorded, responses=CASE_REFUSED,
+             dependencies=WRITE, summary="Confirm completion: the clock stops")
+def confirm_case(case_id: str, event: CaseCompletionConfirmed, store: StoreDep) -> Recorded:
+    _same_case(case_id, event.case_id)
+    return _call(lambda: store.confirm(event))
+
+
+@router.post("/cases/{case_id}/corrections", response_model=Recorded, responses=CASE_REFUSED,
+             dependencies=WRITE, summary="Correct an earlier event; both stay in the history")
+def correct_case(case_id: str, event: CaseCorrected, store: StoreDep) -> Recorded:
+    _same_case(case_id, event.case_id)
+    return _call(lambda: store.correct(event))

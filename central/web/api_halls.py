@@ -26,7 +26,7 @@ def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
         refused_at_gateway=view.refused_at_gateway,
         forward_backlog=view.forward_backlog,
         queue_today=context.queue_today(view.hall, now_ms) if context.queue_today else None,
-        ratings_today=context.ratings_today(view.hall, now_ms) if context.ratings_today else None,
+        ratings_today=context.ratings.today(view.hall, now_ms) if context.ratings else None,
     )
 
 

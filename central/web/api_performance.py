@@ -18,10 +18,10 @@ from central.web.models import PerformanceOut
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["performance"], dependencies=[Depends(reader)])
 
-Group = Literal["unit", "window", "officer"]
+RankedBy = Literal["unit", "window", "officer"]
 
 
-def performance_rows(context: CentralContext, by: Group, hall: str | None) -> list[PerformanceOut]:
+def performance_rows(context: CentralContext, by: RankedBy, hall: str | None) -> list[PerformanceOut]:
     cases = {
         str(row["key"]): row
         for row in context.cases.statistics(by, CaseFilter(hall=hall))
@@ -41,7 +41,7 @@ def performance_rows(context: CentralContext, by: Group, hall: str | None) -> li
             summary="Units, windows or officers ranked by on-time rate, cards and satisfaction")
 def performance(
     request: Request,
-    by: Annotated[Group, Query(description="what to rank")] = "unit",
+    by: Annotated[RankedBy, Query(description="what to rank")] = "unit",
     hall: str | None = None,
 ) -> list[PerformanceOut]:
     return performance_rows(request.app.state.central, by, hall)

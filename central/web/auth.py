@@ -17,7 +17,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from central.web.settings import ROLE_RANK, Role, WebSettings
+from central.api_users import ROLE_RANK, ApiRole
+from central.config import WebSettings
 
 COOKIE = "hallwatch_screen"
 bearer = HTTPBearer(auto_error=False, description="an API token issued in central's [web] users")
@@ -26,13 +27,13 @@ bearer = HTTPBearer(auto_error=False, description="an API token issued in centra
 @dataclass(frozen=True)
 class Principal:
     name: str
-    role: Role
+    role: ApiRole
 
-    def may(self, role: Role) -> bool:
+    def may(self, role: ApiRole) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
-ANONYMOUS_VIEWER = Principal("anonymous", Role.VIEWER)
+ANONYMOUS_VIEWER = Principal("anonymous", ApiRole.VIEWER)
 
 
 class Authenticator:
@@ -52,7 +53,7 @@ class Authenticator:
         return found
 
 
-def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+def require(role: ApiRole) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits callers with at least `role`."""
 
     async def check(
@@ -60,11 +61,11 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         auth: Authenticator = request.app.state.auth
         token = credentials.credentials if credentials is not None else None
-        if token is None and role == Role.VIEWER:
+        if token is None and role == ApiRole.VIEWER:
             token = request.cookies.get(COOKIE)
         principal = auth.identify(token)
         if principal is None:
-            if token is None and role == Role.VIEWER and auth.public_screen:
+            if token is None and role == ApiRole.VIEWER and auth.public_screen:
                 return ANONYMOUS_VIEWER
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, "a valid API token is required",
@@ -77,5 +78,5 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
-reader = require(Role.VIEWER)
-writer = require(Role.SUPERVISOR)
+reader = require(ApiRole.VIEWER)
+writer = require(ApiRole.SUPERVISOR)

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from central.cases.engine import Engine
-from central.cases.store import UnknownCase
+from central.cases.store import CaseStore, UnknownCase
+from central.cases.views import Recorded
 from central.web.caseport import CaseFilter, Escalation
 from central.web.timefmt import iso_s
+from central.where import Where
 
 URGENCY = ("supervision_letter", "red_card", "yellow_card", "red_light", "yellow_light", "uncertain",
            "suspended", "blue", "completed")
@@ -37,10 +40,16 @@ class EngineCases:
                                        timeout=30)
         self._read_lock = threading.Lock()
 
-    def hold(self) -> Iterator[None]:
-        """A request dependency: the case store's connection for this request alone."""
+    @contextmanager
+    def alone(self) -> Iterator[CaseStore]:
+        """The case store for one caller at a time: its connection is the engine's too."""
         with self.lock:
-            yield
+            yield self.engine.store
+
+    def record(self, kind: str, body: Mapping[str, Any]) -> Recorded:
+        """A case fact a hall sent as an event (`CaseStore.record`), with the store to itself."""
+        with self.alone() as store:
+            return store.record(kind, body)
 
     def close(self) -> None:
         with self._read_lock:
@@ -53,21 +62,21 @@ class EngineCases:
     # --- listings ------------------------------------------------------------
 
     def search(self, query: CaseFilter) -> list[dict[str, Any]]:
-        where, params = _where(query)
+        where = _where(query)
         rows = self._read(
             "SELECT c.file, c.stage, c.due_day, c.completed_at, c.days_taken, c.on_time FROM cases c"
-            f"{where} ORDER BY {_ORDER}, c.due_day, c.case_id LIMIT ? OFFSET ?",
-            (*params, query.limit, query.offset),
+            f"{where.sql} ORDER BY {_ORDER}, c.due_day, c.case_id LIMIT ? OFFSET ?",
+            (*where.params, query.limit, query.offset),
         )
         return [_row(json.loads(file), stage, due_day, completed_at, days_taken, on_time)
                 for file, stage, due_day, completed_at, days_taken, on_time in rows]
 
     def count(self, query: CaseFilter) -> int:
-        where, params = _where(query)
-        return int(self._read(f"SELECT count(*) FROM cases c{where}", params)[0][0])
+        where = _where(query)
+        return int(self._read(f"SELECT count(*) FROM cases c{where.sql}", where.params)[0][0])
 
     def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
-        where, params = _where(query)
+        where = _where(query)
         key = _GROUPS[group_by] if group_by else "NULL"
         rows = self._read(
             f"SELECT {key}, count(*), sum(c.completed_at IS NOT NULL), sum(c.on_time = 1), "
@@ -75,8 +84,8 @@ class EngineCases:
             "FROM cases c LEFT JOIN (SELECT case_id, sum(kind = 'yellow_card') AS yellow, "
             "sum(kind = 'red_card') AS red, sum(kind = 'supervision_letter') AS letter "
             "FROM case_issued GROUP BY case_id) i ON i.case_id = c.case_id"
-            f"{where} GROUP BY 1 ORDER BY 1",
-            params,
+            f"{where.sql} GROUP BY 1 ORDER BY 1",
+            where.params,
         )
         return [
             {"key": k, "received": n, "completed": done or 0, "on_time": on_time or 0,
@@ -126,17 +135,10 @@ class EngineCases:
         return places
 
 
-def _where(query: CaseFilter) -> tuple[str, tuple[Any, ...]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (("c.hall", query.hall), ("c.unit", query.unit), ("c.matter", query.matter),
-                          ("c.officer", query.officer), ("c.stage", query.stage)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if query.open_only:
-        clauses.append("c.confirmed_at IS NULL")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+def _where(query: CaseFilter) -> Where:
+    return (Where().equals("c.hall", query.hall).equals("c.unit", query.unit)
+            .equals("c.matter", query.matter).equals("c.officer", query.officer)
+            .equals("c.stage", query.stage).holds("c.confirmed_at IS NULL", when=query.open_only))
 
 
 def _row(file: dict[str, Any], stage: str, due_day: int | None, completed_at: int | None,
@@ -159,7 +161,7 @@ def _row(file: dict[str, Any], stage: str, due_day: int | None, completed_at: in
     }
 
 
-def _check_links(store: Any, seqs: list[int]) -> str | None:
+def _check_links(store: CaseStore, seqs: list[int]) -> str | None:
     """Check this case's records: each hash matches its content and links to the record before it."""
     for seq in seqs:
         record = store.log.get(seq)

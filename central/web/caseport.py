@@ -7,8 +7,11 @@ Rows are plain dicts with the keys of `CaseRow` (unmasked: the API masks).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from central.cases.store import CaseStore
 
 OPEN_STAGES = ("blue", "yellow_light", "red_light", "yellow_card", "red_card", "supervision_letter",
                "suspended", "uncertain")
@@ -57,6 +60,12 @@ class CaseBoard(Protocol):
 
     def tick(self, now_s: int) -> list[Escalation]:
         """Run the countdown up to `now_s`; the steps taken."""
+        ...
+
+
+class CaseIntake(Protocol):
+    def alone(self) -> AbstractContextManager[CaseStore]:
+        """The case store for one caller at a time (it shares a connection with the engine's tick)."""
         ...
 
 

@@ -6,10 +6,13 @@ event-stream handlers, which poll the version cheaply.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from spine.receiver import AcceptedEvent
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,13 @@ class ChangeFeed:
     def since(self, version: int) -> list[Happening]:
         with self._lock:
             return [h for h in self._recent if h.version > version]
+
+
+class ScreenRefresh:
+    """A central handler: stored events may have changed what the big screen shows."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self.feed = feed
+
+    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+        self.feed.touch()

@@ -6,14 +6,14 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from central.cases.timebase import FIXED_SHANGHAI
 from central.queue_stats import queue_statistics
 from central.store import CentralStore
-from central.web.timefmt import SHANGHAI
 
 
 def hall_day(now_ms: int) -> str:
     """The hall's local date, as queue events name their day."""
-    return datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(SHANGHAI).date().isoformat()
+    return datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(FIXED_SHANGHAI).date().isoformat()
 
 
 class QueueToday:

@@ -14,6 +14,56 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- the case records' door ----------------------------------------------------------------
+
+
+class Problems(BaseModel):
+    """Why an entry was refused: every problem at once."""
+
+    detail: list[str]
+
+
+class EntryCheck(BaseModel):
+    """What an entry form should show before storing: warnings (and schema problems)."""
+
+    warnings: list[str]
+
+
+class ImportResult(BaseModel):
+    stored: int
+    duplicates: int
+    warned: int
+    rejected: list[dict[str, Any]]
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    checked: int
+    head: dict[str, Any]
+    first_bad: int | None
+    problem: str | None
+
+
+class DeadlineAnswer(BaseModel):
+    accepted_at: str
+    limit: int
+    unit: str
+    suspensions: list[dict[str, str | None]]
+    due_day: str | None
+    stages: dict[str, str | None]
+    uncertain_from: str | None
+    frozen_since: str | None
+    at: str
+    stage_at: str
+
+
+CASE_REFUSED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such case"},
+    409: {"description": "the case id is taken by a different case"},
+    422: {"model": Problems, "description": "refused: schema, rule or (strict) warnings"},
+}
+
+
 class CaseOut(Out):
     """A case as screens show it: personal data masked."""
 

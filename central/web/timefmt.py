@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
-SHANGHAI = timezone(timedelta(hours=8), "CST")
+from central.cases.timebase import FIXED_SHANGHAI
 
 
 def to_ms(value: datetime) -> int:
     """A naive datetime is Asia/Shanghai wall time, as every hall writes it."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=SHANGHAI)
+        value = value.replace(tzinfo=FIXED_SHANGHAI)
     return int(value.timestamp() * 1000)
 
 
 def iso_s(seconds: int | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, UTC).astimezone(SHANGHAI).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(seconds, UTC).astimezone(FIXED_SHANGHAI).isoformat(timespec="seconds")
 
 
 def today_start_ms(now_ms: int) -> int:

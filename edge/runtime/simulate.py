@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.agent import AgentConfig, EdgeAgent, install_signal_handlers
+from edge.runtime.agent import AgentConfig, EdgeAgent
 from spine.config import ConfigError, load_config
+from spine.service import run_until_signal
 
 log = logging.getLogger(__name__)
 
@@ -91,26 +92,25 @@ def simulate(config_path: Path | None, events: int, rate: float, exit_when_drain
         config = load_config(AgentConfig, config_path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    agent = EdgeAgent(config)
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    agent.start()
     interval = 1.0 / rate if rate > 0 else 0.0
-    try:
-        while not stop.is_set() and agent.outbox.last_pos < events:
-            n = agent.outbox.last_pos + 1
-            recorded = agent.record("sim.counter", {"n": n})
-            if recorded.seq != n:
-                raise click.ClickException(
-                    f"the outbox of {config.device.id} holds other events; use a fresh outbox"
-                )
-            if interval:
-                time.sleep(interval)  # pacing a simulated citizen, not waiting for a condition
-        log.info("recorded %d events; forwarding", agent.outbox.last_pos)
-        while not stop.is_set():
-            if exit_when_drained and agent.uplink.drained():
-                break
-            stop.wait(0.2)
-    finally:
-        click.echo(json.dumps(agent.diagnostics()["uplink"]))
-        agent.stop()
+
+    def record_then_forward(agent: EdgeAgent, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set() and agent.outbox.last_pos < events:
+                n = agent.outbox.last_pos + 1
+                recorded = agent.record("sim.counter", {"n": n})
+                if recorded.seq != n:
+                    raise click.ClickException(
+                        f"the outbox of {config.device.id} holds other events; use a fresh outbox"
+                    )
+                if interval:
+                    time.sleep(interval)  # pacing a simulated citizen, not waiting for a condition
+            log.info("recorded %d events; forwarding", agent.outbox.last_pos)
+            while not stop.is_set():
+                if exit_when_drained and agent.uplink.drained():
+                    break
+                stop.wait(0.2)
+        finally:
+            click.echo(json.dumps(agent.diagnostics()["uplink"]))
+
+    run_until_signal(lambda: EdgeAgent(config), until=record_then_forward)

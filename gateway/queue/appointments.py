@@ -1,45 +1,35 @@
 """Online appointments: central sends each hall its day's bookings; kiosks redeem them by code.
 
-The command central publishes on `central/<hall>/cmd` (see `appointments_command`):
-`{"command": "queue.appointments", "day": "YYYY-MM-DD", "appointments": [{"code", "service",
-"officer", "window", "not_before", "not_after"}]}`. It replaces that day's list;
-codes already redeemed stay redeemed. No personal data travels with it: the
-citizen is known to the booking system, the hall needs only the code.
+Central publishes `contract.commands.queue.QueueAppointments` on the gateway's
+command topic (`central_topic`). It replaces that day's list; codes already
+redeemed stay redeemed. No personal data travels with it: the citizen is known
+to the booking system, the hall needs only the code. The gateway keeps the
+list in its queue tables and hands it, with the ticket each redeemed code
+became, to every kiosk of the hall.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import sqlite3
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field
+from contract.commands.queue import Booking, QueueAppointments
+from contract.topics import Channel, device_topic, gateway_link
+from gateway.queue import store
+from spine.handlers import HandlerContext
 
-from contract.events.queue import DAY, PREFIX
-from contract.registry import Body
-from contract.topics import gateway_link
+log = logging.getLogger(__name__)
 
-COMMAND = "queue.appointments"
-
-
-class Booking(Body):
-    code: str = Field(pattern=r"^\d{4,12}$")
-    service: str = Field(pattern=PREFIX)
-    officer: str | None = None
-    window: str | None = None
-    not_before: int | None = Field(None, description="earliest redemption, ms since the epoch")
-    not_after: int | None = Field(None, description="latest redemption, ms since the epoch")
-
-
-class AppointmentsCommand(Body):
-    command: str = Field(COMMAND, pattern=r"^queue\.appointments$")
-    day: str = Field(pattern=DAY)
-    appointments: list[Booking]
+RunInTransaction = Callable[[Callable[[HandlerContext], Any]], Any]
 
 
 def appointments_command(day: str, bookings: list[dict[str, Any]]) -> str:
-    """The payload central publishes on `central_topic(hall)`: one hall's bookings of one day."""
-    command = AppointmentsCommand(day=day, appointments=[Booking.model_validate(b) for b in bookings])
-    return command.model_dump_json()
+    """The payload central publishes on `central_topic(hall)`: one hall's bookings of one day.
+    Central never knows which codes were redeemed: only the gateway says so, to its kiosks."""
+    command = QueueAppointments(day=day, appointments=[Booking.model_validate(b) for b in bookings])
+    return command.model_dump_json(exclude={"appointments": {"__all__": {"redeemed_ticket"}}})
 
 
 def central_topic(hall: str) -> str:
@@ -47,6 +37,24 @@ def central_topic(hall: str) -> str:
     return gateway_link(hall).commands
 
 
-def kiosk_message(day: str, items: list[dict[str, Any]]) -> str:
-    return json.dumps({"command": COMMAND, "day": day, "appointments": items},
-                      ensure_ascii=False, separators=(",", ":"))
+def kiosk_message(tx: sqlite3.Connection, day: str) -> str:
+    """What kiosks get: the day's bookings as the gateway holds them, redeemed tickets included."""
+    return QueueAppointments(day=day, appointments=store.appointments(tx, day)).model_dump_json()
+
+
+class AppointmentBook:
+    """Carries out central's `queue.appointments`: keep the day's bookings, tell every kiosk."""
+
+    def __init__(self, hall: str, run_in_transaction: RunInTransaction) -> None:
+        self.hall = hall
+        self.run_in_transaction = run_in_transaction
+
+    def __call__(self, command: QueueAppointments) -> None:
+        def work(context: HandlerContext) -> None:
+            store.replace_appointments(context.tx, command.day, command.appointments)
+            message = kiosk_message(context.tx, command.day)
+            for device in store.kiosks(context.tx):
+                context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), message)
+
+        self.run_in_transaction(work)
+        log.info("%d appointment(s) for %s received from central", len(command.appointments), command.day)

@@ -1,54 +1,57 @@
 """The hall board: what kiosks (people ahead, daily limits, number floors) and displays see.
 
 A derived view, not a fact: it is recomputed from the queue tables shortly
-after a change (changes close together go out as one update) and published
-to every kiosk's command topic and, retained, to `hall/<hall>/queue/board`.
+after a change (changes close together go out as one update) and published,
+as `contract.commands.queue.QueueBoard`, to every kiosk's command topic and,
+retained, to the hall's board topic.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
-from contract.topics import Channel, device_topic, hall_topic
+from contract.commands.queue import QueueBoard, ServiceLine, WindowLine
+from contract.topics import Channel, device_topic, hall_board
 from gateway.queue import store
 
 log = logging.getLogger(__name__)
 
-Query = Callable[[str, tuple[Any, ...]], list[Any]]
+T = TypeVar("T")
+Read = Callable[[Callable[[sqlite3.Connection], T]], T]
+"""Runs a reader on the gateway's database, after any transaction in progress has committed."""
 Publish = Callable[[str, str, bool], None]
 
 
-def board_message(day: str, issued_rows: list[Any], waiting_rows: list[Any], serving_rows: list[Any],
-                  at_ms: int) -> dict[str, Any]:
-    counts = store.board_counts(issued_rows, waiting_rows)
-    return {
-        "command": "queue.board",
-        "day": day,
-        "at": at_ms,
-        "services": {
-            prefix: {"waiting": line.waiting, "waiting_priority": line.waiting_priority,
-                     "issued": line.issued, "high": {str(k): v for k, v in line.high.items()}}
+def board_message(tx: sqlite3.Connection, day: str, at_ms: int) -> QueueBoard:
+    """The board of `day` as the queue tables hold it now."""
+    counts = store.board_counts(tx.execute(store.ISSUED_SQL, (day,)).fetchall(),
+                                tx.execute(store.WAITING_SQL, (day,)).fetchall())
+    return QueueBoard(
+        day=day,
+        at=at_ms,
+        services={
+            prefix: ServiceLine(waiting=line.waiting, waiting_priority=line.waiting_priority,
+                                issued=line.issued, high={str(slot): n for slot, n in line.high.items()})
             for prefix, line in sorted(counts.items())
         },
-        "windows": [
-            {"window": window, "officer": officer, "state": state, "ticket": ticket, "service": service}
-            for window, officer, state, ticket, service in serving_rows
+        windows=[
+            WindowLine(window=window, officer=officer, state=state, ticket=ticket, service=service)
+            for window, officer, state, ticket, service in tx.execute(store.SERVING_SQL)
         ],
-    }
+    )
 
 
 class BoardPublisher:
     """Publishes the board of the latest changed day, at most once per `delay_ms` of changes."""
 
-    def __init__(self, hall: str, query: Query, publish: Publish, now_ms: Callable[[], int],
-                 delay_ms: int) -> None:
+    def __init__(self, hall: str, read: Read[tuple[QueueBoard, list[str]]], publish: Publish,
+                 now_ms: Callable[[], int], delay_ms: int) -> None:
         self.hall = hall
-        self.query = query
+        self.read = read
         self.publish = publish
         self.now_ms = now_ms
         self.delay_s = delay_ms / 1000
@@ -80,19 +83,16 @@ class BoardPublisher:
             except Exception:
                 log.exception("publishing the queue board failed")
 
-    def publish_now(self) -> dict[str, Any] | None:
+    def publish_now(self) -> QueueBoard | None:
         with self._lock:
             day = self._day
         if day is None:
             return None
-        # Reading through the store's lock waits for a transaction in progress to commit.
-        message = board_message(
-            day, self.query(store.ISSUED_SQL, (day,)), self.query(store.WAITING_SQL, (day,)),
-            self.query(store.SERVING_SQL, ()), self.now_ms(),
-        )
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        self.publish(hall_topic(self.hall, "queue/board"), text, True)
-        for device in store.kiosk_devices(self.query(store.KIOSKS_SQL, ())):
+        at_ms = self.now_ms()
+        board, kiosks = self.read(lambda tx: (board_message(tx, day, at_ms), store.kiosks(tx)))
+        text = board.model_dump_json()
+        self.publish(hall_board(self.hall), text, True)
+        for device in kiosks:
             self.publish(device_topic(self.hall, device, Channel.CMD), text, False)
         self.published += 1
-        return message
+        return board

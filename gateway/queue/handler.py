@@ -17,21 +17,25 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contract.commands.queue import CurrentVisit, WindowReply, WindowStatus
 from contract.events.queue import AnomalyKind, WindowActionKind
 from contract.privacy import mask_phone
-from contract.topics import Channel, device_topic, hall_topic
+from contract.topics import Channel, device_topic, hall_calls
 from gateway.queue import store
-from gateway.queue.appointments import COMMAND as APPOINTMENTS
-from gateway.queue.appointments import AppointmentsCommand, kiosk_message
+from gateway.queue.appointments import kiosk_message
 from gateway.queue.board import BoardPublisher
-from gateway.queue.rules import SUMMONING, Action, Limits, Situation, Visit, VisitState, decide
+from gateway.queue.rules import SUMMONING, Action, Limits, Situation, Visit, VisitState, Window, decide
 from gateway.queue.settings import QueueSettings
-from gateway.store import GatewayStore, HandlerContext
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
 
-REPLY = "queue.window_reply"
+ClockKnown = Callable[[str, str], bool]
+"""(device, boot) -> whether a live heartbeat of that boot dates the device's events."""
+RoleOf = Callable[[str], tuple[str, str | None] | None]
+"""device -> (kind, window) as registered, or None for a device the registry does not know."""
+
 _TRUST_MS = 12 * 3600 * 1000
 """How much older than the gateway's estimate a device's own clock may say an event is."""
 
@@ -41,11 +45,11 @@ def _dumps(value: Any) -> str:
 
 
 class QueueHandler:
-    """The gateway handler of the `queue.*` events (registered in gateway.service.build_handlers)."""
+    """The gateway handler of the `queue.*` events (built by gateway.service)."""
 
     def __init__(self, settings: QueueSettings, hall: str, board: BoardPublisher,
-                 clock_known: Callable[[str, str], bool] = lambda _device, _boot: True,
-                 role_of: Callable[[str], tuple[str, str | None] | None] = lambda _device: None) -> None:
+                 clock_known: ClockKnown = lambda _device, _boot: True,
+                 role_of: RoleOf = lambda _device: None) -> None:
         self.settings = settings
         self.clock_known = clock_known
         self.role_of = role_of
@@ -74,8 +78,7 @@ class QueueHandler:
             context.emit("queue.anomaly", {"kind": AnomalyKind.DEVICE_ROLE,
                                            "detail": f"{envelope.type} from {envelope.device}: {refusal}"})
             return
-        recv = envelope.recv
-        at = (recv.est_time or recv.at) if recv is not None else context.now_ms
+        at = envelope.happened_at()
         if not self.clock_known(envelope.device, envelope.boot) and 0 < at - envelope.time <= _TRUST_MS:
             # No live heartbeat dates this device yet (the gateway just restarted), and a batch the
             # broker held for us while we were down looks fresh to the batch-based estimate. The
@@ -115,8 +118,8 @@ class QueueHandler:
             log.error("%s: their numbers will collide; give each kiosk its own numbering.slot", detail)
             context.emit("queue.anomaly", {"kind": AnomalyKind.SLOT_CONFLICT, "detail": detail})
         day = body["day"]
-        items = store.appointment_items(context.tx.execute(store.APPOINTMENTS_SQL, (day,)).fetchall())
-        context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), kiosk_message(day, items))
+        kiosk = device_topic(self.hall, device, Channel.CMD)
+        context.publish_after_commit(kiosk, kiosk_message(context.tx, day))
         self.board.mark(day)
 
     def _ticket_issued(self, context: HandlerContext, device: str, body: dict[str, Any], at: int) -> None:
@@ -199,76 +202,21 @@ class QueueHandler:
         services = store.known_services(tx)
         name = services.get(visit.service, {}).get("name", visit.service)
         text = self.settings.announce.format(ticket=visit.ticket, window=visit.window, service=name)
-        context.publish_after_commit(hall_topic(self.hall, "calls"), _dumps({
+        context.publish_after_commit(hall_calls(self.hall), _dumps({
             "ticket": visit.ticket, "window": visit.window, "service": visit.service,
             "service_name": name, "text": text, "recall": visit.recalls, "at": visit.called_at,
         }))
         log.info("call: %s", text)
 
     def _reply(self, context: HandlerContext, device: str, body: dict[str, Any], ok: bool, message: str,
-               window: Any = None, current: Visit | None = None) -> None:
-        reply: dict[str, Any] = {
-            "command": REPLY, "request": body.get("request"), "ok": ok, "message": message,
-        }
+               window: Window | None = None, current: Visit | None = None) -> None:
+        status: WindowStatus | None = None
+        now_serving: CurrentVisit | None = None
         if window is not None:
-            reply["window"] = {"id": window.id, "officer": window.officer, "state": window.state}
-            reply["current"] = ({"ticket": current.ticket, "service": current.service, "day": current.day,
-                                 "recalls": current.recalls} if current else None)
-        context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), _dumps(reply))
-
-
-class AppointmentCommands:
-    """Central's `queue.appointments` command, carried out by the gateway (build_commands)."""
-
-    def __init__(self, hall: str, service: Any) -> None:
-        self.hall = hall
-        self.service = service  # its store exists only once the service is built
-
-    def __call__(self, command: dict[str, Any]) -> None:
-        try:
-            parsed = AppointmentsCommand.model_validate(command)
-        except ValueError as exc:
-            log.error("refused a malformed appointments command from central: %s", exc)
-            return
-        items = [booking.model_dump() for booking in parsed.appointments]
-
-        def work(context: HandlerContext) -> int:
-            store.replace_appointments(context.tx, parsed.day, items)
-            rows = context.tx.execute(store.APPOINTMENTS_SQL, (parsed.day,)).fetchall()
-            message = kiosk_message(parsed.day, store.appointment_items(rows))
-            for device in store.kiosk_devices(context.tx.execute(store.KIOSKS_SQL).fetchall()):
-                context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), message)
-            return len(items)
-
-        gateway_store: GatewayStore = self.service.store
-        count = gateway_store.run_in_transaction(work)
-        log.info("%d appointment(s) for %s received from central", count, parsed.day)
-
-
-def queue_handler(settings: QueueSettings, service: Any) -> QueueHandler:
-    """The queue's handler for a GatewayService (one line in gateway.service.build_handlers)."""
-    service.outbox.ensure_schema(store.SCHEMA)
-    def publish_board(topic: str, payload: str, retain: bool) -> None:
-        # The retained display board at QoS 1; kiosks' copies at QoS 0: only the latest matters,
-        # and a kiosk away for hours must not find a backlog of stale boards queued for it.
-        service.client.publish(topic, payload, qos=1 if retain else 0, retain=retain)
-
-    board = BoardPublisher(
-        service.hall, service.outbox.query, publish_board, service.clock.wall_ms, settings.board_delay_ms,
-    )
-    def clock_known(device: str, boot: str) -> bool:
-        presence = getattr(service, "presence", None)  # built after the handlers
-        reference = presence.clock_reference(device) if presence is not None else None
-        return reference is not None and reference.boot == boot
-
-    def role_of(device: str) -> tuple[str, str | None] | None:
-        registry = getattr(service, "registry", None)
-        registered = registry.get(device) if registry is not None else None
-        return (registered.kind, registered.window) if registered is not None else None
-
-    return QueueHandler(settings, service.hall, board, clock_known, role_of)
-
-
-def queue_commands(settings: QueueSettings, service: Any) -> dict[str, Any]:
-    """Commands from central for the queue (one line in gateway.service.build_commands)."""
-    return {APPOINTMENTS: AppointmentCommands(service.hall, service)}
+            status = WindowStatus(id=window.id, officer=window.officer, state=window.state)
+            if current is not None:
+                now_serving = CurrentVisit(ticket=current.ticket, service=current.service, day=current.day,
+                                           recalls=current.recalls)
+        reply = WindowReply(request=body.get("request"), ok=ok, message=message, window=status,
+                            current=now_serving)
+        context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), reply.model_dump_json())

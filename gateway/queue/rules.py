@@ -14,7 +14,7 @@ A transferred visit keeps its issue time, so it is near the front of its new que
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -229,55 +229,59 @@ def _recall(action: Action, s: Situation, limits: Limits) -> Decision:
                     s.window, (recalled,), (fact,), recalled)
 
 
-def _no_show(action: Action, s: Situation, _l: Limits) -> Decision:
-    visit = s.current
-    if visit is None:
-        return _no(s, "no ticket is being called")
+Rule = Callable[[Action, Situation, Limits], Decision]
+VisitRule = Callable[[Action, Situation, Visit], Decision]
+
+
+def _at_the_window(refusal: str) -> Callable[[VisitRule], Rule]:
+    """A rule about the visit being served at the window; refused with `refusal` when there is none."""
+
+    def rule_for(decide_for: VisitRule) -> Rule:
+        def rule(action: Action, s: Situation, _l: Limits) -> Decision:
+            return _no(s, refusal) if s.current is None else decide_for(action, s, s.current)
+
+        return rule
+
+    return rule_for
+
+
+@_at_the_window("no ticket is being called")
+def _no_show(action: Action, s: Situation, visit: Visit) -> Decision:
     gone = replace(visit, state=VisitState.NO_SHOW)
     fact = ("queue.no_show", _fact_body(gone, action.at) | {"called_at": visit.called_at or action.at})
-    return Decision(True, f"{visit.ticket} did not come", replace(s.window, current=None), (gone,), (fact,))
+    return _leaves(s, f"{visit.ticket} did not come", gone, fact)
 
 
-def _park(action: Action, s: Situation, _l: Limits) -> Decision:
-    visit = s.current
-    if visit is None:
-        return _no(s, "no ticket to park")
-    active = visit.active_ms + _since(visit, action.at)
-    parked = replace(visit, state=VisitState.PARKED, active_ms=active)
-    fact = ("queue.parked", _fact_body(parked, action.at) | {"active_ms": active})
-    return Decision(True, f"{visit.ticket} parked: Call back when they return",
-                    replace(s.window, current=None), (parked,), (fact,))
+@_at_the_window("no ticket to park")
+def _park(action: Action, s: Situation, visit: Visit) -> Decision:
+    parked = replace(visit, state=VisitState.PARKED, active_ms=_active_ms(visit, action.at))
+    fact = ("queue.parked", _fact_body(parked, action.at) | {"active_ms": parked.active_ms})
+    return _leaves(s, f"{visit.ticket} parked: Call back when they return", parked, fact)
 
 
-def _transfer(action: Action, s: Situation, _l: Limits) -> Decision:
-    visit = s.current
-    if visit is None:
-        return _no(s, "no ticket to transfer")
+@_at_the_window("no ticket to transfer")
+def _transfer(action: Action, s: Situation, visit: Visit) -> Decision:
     target = action.service
     if not target or (s.known_services and target not in s.known_services):
         return _no(s, f"no service {target!r} to transfer to")
     if target == visit.service:
         return _no(s, f"{visit.ticket} is already in service {target}")
-    active = visit.active_ms + _since(visit, action.at)
+    active = _active_ms(visit, action.at)
     fact = ("queue.transferred", _fact_body(visit, action.at) | {"to_service": target, "active_ms": active})
     moved = replace(
         visit, service=target, state=VisitState.WAITING, waiting_since=action.at, window=None, officer=None,
         called_at=None, recalls=0, active_ms=active,
     )
-    return Decision(True, f"{visit.ticket} transferred to {target}", replace(s.window, current=None),
-                    (moved,), (fact,))
+    return _leaves(s, f"{visit.ticket} transferred to {target}", moved, fact)
 
 
-def _complete(action: Action, s: Situation, _l: Limits) -> Decision:
-    visit = s.current
-    if visit is None:
-        return _no(s, "no ticket to complete")
-    served_ms = visit.active_ms + _since(visit, action.at)
-    done = replace(visit, state=VisitState.SERVED, active_ms=served_ms)
+@_at_the_window("no ticket to complete")
+def _complete(action: Action, s: Situation, visit: Visit) -> Decision:
+    done = replace(visit, state=VisitState.SERVED, active_ms=_active_ms(visit, action.at))
     fact = ("queue.served", _fact_body(done, action.at) | {
-        "called_at": visit.called_at or action.at, "service_ms": served_ms,
+        "called_at": visit.called_at or action.at, "service_ms": done.active_ms,
     })
-    return Decision(True, f"{visit.ticket} served", replace(s.window, current=None), (done,), (fact,))
+    return _leaves(s, f"{visit.ticket} served", done, fact)
 
 
 _HANDLERS = {
@@ -322,6 +326,16 @@ def _can_call(s: Situation) -> str | None:
 
 def _since(visit: Visit, at: int) -> int:
     return max(0, at - visit.called_at) if visit.called_at is not None else 0
+
+
+def _active_ms(visit: Visit, at: int) -> int:
+    """Time at windows so far: earlier spells and the current call up to `at`."""
+    return visit.active_ms + _since(visit, at)
+
+
+def _leaves(s: Situation, message: str, visit: Visit, fact: Fact) -> Decision:
+    """The visit being served leaves the window (served, parked, gone, or sent to another service)."""
+    return Decision(True, message, replace(s.window, current=None), (visit,), (fact,))
 
 
 def _fact_body(visit: Visit, at: int) -> dict[str, Any]:

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from contract.commands.queue import Booking
 from contract.events.queue import WindowState
 from gateway.queue.rules import BoardCounts, Visit, VisitState, Window
+
+_BOOKING = tuple(Booking.model_fields)
+"""A row of `queue_appointments` is the contract's Booking, column for column, and its day."""
+_BOOKING_TYPES = {"code": "TEXT PRIMARY KEY", "service": "TEXT NOT NULL", "not_before": "INTEGER",
+                  "not_after": "INTEGER"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_visits (
@@ -59,14 +65,8 @@ CREATE TABLE IF NOT EXISTS queue_kiosks (
     slots INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS queue_appointments (
-    code TEXT PRIMARY KEY,
     day TEXT NOT NULL,
-    service TEXT NOT NULL,
-    officer TEXT,
-    window TEXT,
-    not_before INTEGER,
-    not_after INTEGER,
-    redeemed_ticket TEXT
+""" + ",\n".join(f"    {name} {_BOOKING_TYPES.get(name, 'TEXT')}" for name in _BOOKING) + """
 );
 """
 
@@ -245,29 +245,26 @@ def register_kiosk(tx: sqlite3.Connection, device: str, slot: int, slots: int) -
         "SELECT device FROM queue_kiosks WHERE slot = ? AND device != ?", (slot, device))]
 
 
-def kiosk_devices(rows: list[Any]) -> list[str]:
-    return [row[0] for row in rows]
-
-
-KIOSKS_SQL = "SELECT device FROM queue_kiosks ORDER BY device"
+def kiosks(tx: sqlite3.Connection) -> list[str]:
+    """The hall's kiosks, as they announced themselves."""
+    return [row[0] for row in tx.execute("SELECT device FROM queue_kiosks ORDER BY device")]
 
 
 # --- appointments --------------------------------------------------------------------------
 
 
-def replace_appointments(tx: sqlite3.Connection, day: str, items: list[dict[str, Any]]) -> None:
+def replace_appointments(tx: sqlite3.Connection, day: str, bookings: Sequence[Booking]) -> None:
+    """Central's list for `day` replaces the one held; a code already redeemed stays redeemed."""
     redeemed = dict(tx.execute(
         "SELECT code, redeemed_ticket FROM queue_appointments WHERE day = ? AND redeemed_ticket IS NOT NULL",
         (day,),
     ).fetchall())
     tx.execute("DELETE FROM queue_appointments WHERE day = ?", (day,))
-    for item in items:
-        tx.execute(
-            "INSERT OR REPLACE INTO queue_appointments (code, day, service, officer, window, not_before, "
-            "not_after, redeemed_ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (item["code"], day, item["service"], item.get("officer"), item.get("window"),
-             item.get("not_before"), item.get("not_after"), redeemed.get(item["code"])),
-        )
+    marks = ", ".join("?" * (len(_BOOKING) + 1))
+    for booking in bookings:
+        row = booking.model_dump() | {"redeemed_ticket": redeemed.get(booking.code)}
+        tx.execute(f"INSERT OR REPLACE INTO queue_appointments (day, {', '.join(_BOOKING)}) VALUES ({marks})",
+                   (day, *(row[name] for name in _BOOKING)))
 
 
 def redeem_appointment(tx: sqlite3.Connection, code: str, ticket: str) -> str | None:
@@ -279,15 +276,10 @@ def redeem_appointment(tx: sqlite3.Connection, code: str, ticket: str) -> str | 
     return None
 
 
-APPOINTMENTS_SQL = (
-    "SELECT code, service, officer, window, not_before, not_after, redeemed_ticket "
-    "FROM queue_appointments WHERE day = ? ORDER BY code"
-)
-
-
-def appointment_items(rows: list[Any]) -> list[dict[str, Any]]:
-    keys = ("code", "service", "officer", "window", "not_before", "not_after", "redeemed_ticket")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+def appointments(tx: sqlite3.Connection, day: str) -> list[Booking]:
+    rows = tx.execute(f"SELECT {', '.join(_BOOKING)} FROM queue_appointments WHERE day = ? ORDER BY code",
+                      (day,))
+    return [Booking.model_validate(dict(zip(_BOOKING, row, strict=True))) for row in rows]
 
 
 # --- the board ---------------------------------------------------------------------------------
@@ -304,7 +296,6 @@ SERVING_SQL = (
     "SELECT w.window, w.officer, w.state, v.ticket, v.service FROM queue_windows w "
     "LEFT JOIN queue_visits v ON v.key = w.current ORDER BY w.window"
 )
-LATEST_DAY_SQL = "SELECT max(day) FROM queue_visits"
 
 
 def board_counts(issued_rows: list[Any], waiting_rows: list[Any]) -> dict[str, BoardCounts]:

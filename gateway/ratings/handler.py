@@ -26,23 +26,20 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from contract.commands.rating import RatingArm
+from contract.events.rating import VisitRef
 from contract.topics import Channel, device_topic
 from gateway.ratings import store
 from gateway.ratings.settings import RatingGatewaySettings
-from gateway.store import HandlerContext
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
-
-if TYPE_CHECKING:
-    from gateway.service import GatewayService
 
 log = logging.getLogger(__name__)
 
-ARM_COMMAND = "rating.arm"
 FACT_TYPES = ("queue.served", "queue.window_changed")
 OUTCOMES = ("rating.given", "rating.not_rated")
 SLACK_MS = 2000
@@ -54,7 +51,7 @@ def _dumps(value: Any) -> str:
 
 
 class RatingDesk:
-    """Registered in `gateway.service.build_handlers`, after the queue's handler."""
+    """The ratings handler; built by gateway.service after the queue's handler, whose facts it reads."""
 
     def __init__(self, settings: RatingGatewaySettings, hall: str, gateway_id: str) -> None:
         self.settings = settings
@@ -63,49 +60,20 @@ class RatingDesk:
         self._terminal_windows = {
             terminal: window for window, info in settings.windows.items() for terminal in info.terminals
         }
-        self._service: GatewayService | None = None
-        self._timer: threading.Thread | None = None
-
-    def settle_late_with(self, service: GatewayService) -> None:
-        """Settle waiting outcomes on a timer through `service`'s store (started with the first event:
-        the service is still being built when handlers are)."""
-        self._service = service
-
-    def _start_timer(self) -> None:
-        service = self._service
-        if service is None or self._timer is not None:
-            return
-        stop = service.stopping
-
-        def settle_late() -> None:
-            while not stop.wait(min(5.0, self.settings.defer_s / 4)):
-                try:
-                    service.store.run_in_transaction(self.flush)
-                except Exception:  # the next round retries; one failure must not end the timer
-                    log.exception("settling waiting ratings failed")
-
-        self._timer = threading.Thread(target=settle_late, name="rating-settle", daemon=True)
-        self._timer.start()
 
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
-        self._start_timer()
         envelope = event.envelope
         if envelope.type in OUTCOMES:
             self._outcome(context, envelope.device, envelope.id, envelope.type, envelope.body,
-                          self._when(context, event))
+                          envelope.happened_at())
         elif envelope.type == "rating.reason":
             self._reason(context, envelope.device, envelope.id, envelope.body)
         elif envelope.type == "queue.window_action" and self.settings.sessions == "window_actions":
-            self._window_action(context, envelope.body, self._when(context, event))
+            self._window_action(context, envelope.body, envelope.happened_at())
         # The queue handler (registered before us) may just have written facts; other domains'
         # events (telemetry, recorders) cannot, and the backlog drain should not pay for them.
         if envelope.type.startswith(("queue.", "rating.")):
             self.catch_up(context)
-
-    @staticmethod
-    def _when(context: HandlerContext, event: AcceptedEvent) -> int:
-        recv = event.envelope.recv
-        return (recv.est_time or recv.at) if recv is not None else context.now_ms
 
     # --- the queue's facts ---------------------------------------------------------------
 
@@ -145,16 +113,17 @@ class RatingDesk:
             return
         recent = context.now_ms - served.served_at <= self.settings.arm_max_age_s * 1000
         terminals = self._terminals(tx, window) if self.settings.arm_on_served and recent else []
-        arming = uuid.uuid4().hex if terminals else None
-        store.add_visit(tx, store.ServedVisit(**{**served.__dict__, "arming": arming}))
-        command = _dumps({"command": ARM_COMMAND, "arming": arming,
-                          "visit": {"day": served.day, "ticket": served.ticket},
-                          "window": window, "issued_at": context.now_ms})
+        if not terminals:
+            store.add_visit(tx, served)
+            return
+        arm = RatingArm(arming=uuid.uuid4().hex, visit=VisitRef(day=served.day, ticket=served.ticket),
+                        window=window, issued_at=context.now_ms)
+        store.add_visit(tx, store.ServedVisit(**{**served.__dict__, "arming": arm.arming}))
         for terminal in terminals:
-            context.publish_after_commit(device_topic(self.hall, terminal, Channel.CMD), command)
-        if terminals:
-            log.info("visit %s at window %s served: rating asked on %s", served.ticket, window,
-                     ", ".join(terminals))
+            context.publish_after_commit(device_topic(self.hall, terminal, Channel.CMD),
+                                         arm.model_dump_json())
+        log.info("visit %s at window %s served: rating asked on %s", served.ticket, window,
+                 ", ".join(terminals))
 
     def _window_action(self, context: HandlerContext, body: dict[str, Any], at: int) -> None:
         if body.get("action") == "login" and body.get("officer"):
@@ -281,11 +250,3 @@ class RatingDesk:
             "rating": reason["rating"], "terminal": terminal, "reason": reason.get("reason"),
             "label": reason.get("label"), "source_event": reason["source_event"],
         })
-
-
-def rating_handler(settings: RatingGatewaySettings, service: GatewayService) -> RatingDesk:
-    """The one line in `build_handlers`: `handlers.append(rating_handler(config.ratings, service))`."""
-    service.outbox.ensure_schema(store.SCHEMA)
-    desk = RatingDesk(settings, service.hall, service.id)
-    desk.settle_late_with(service)
-    return desk

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from contract.commands.registry import HallState
 from contract.kinds import BrokerRole
-from contract.topics import Channel, check_identifier, device_topic
+from contract.topics import (
+    Channel,
+    check_identifier,
+    device_topic,
+    every_hall_link,
+    gateway_link,
+    hall_announcements_filter,
+    hall_tree_filter,
+)
 
 DEVICE_WRITES = (Channel.EVENTS, Channel.STATUS, Channel.HEARTBEAT, Channel.REPLY)
 DEVICE_READS = (Channel.ACK, Channel.CMD, Channel.CONFIG)
@@ -65,29 +73,23 @@ def topic_rules(account: Account) -> list[str]:
             return (
                 [f"topic write {device_topic(hall, me, channel)}" for channel in DEVICE_WRITES]
                 + [f"topic read {device_topic(hall, me, channel)}" for channel in DEVICE_READS]
-                # Hall-wide announcements (ticket calls, boards) are one level below the hall.
-                + [f"topic read hall/{hall}/+"]
+                + [f"topic read {hall_announcements_filter(hall)}"]
             )
         case BrokerRole.GATEWAY_INGEST:
-            return [f"topic readwrite hall/{hall}/#"]
+            assert hall is not None
+            return [f"topic readwrite {hall_tree_filter(hall)}"]
         case BrokerRole.GATEWAY_FORWARD:
-            return [
-                f"topic write central/{hall}/events",
-                f"topic write central/{hall}/status",
-                f"topic write central/{hall}/heartbeat",
-                f"topic read central/{hall}/ack",
-                f"topic read central/{hall}/cmd",
-            ]
+            assert hall is not None
+            link = gateway_link(hall)
+            return [f"topic write {link.events}", f"topic write {link.status}",
+                    f"topic write {link.heartbeat}", f"topic read {link.ack}", f"topic read {link.commands}"]
         case BrokerRole.CENTRAL:
-            return [
-                "topic read central/+/events",
-                "topic read central/+/status",
-                "topic read central/+/heartbeat",
-                "topic write central/+/ack",
-                "topic readwrite central/+/cmd",
-            ]
+            every = every_hall_link()
+            return [f"topic read {every.events}", f"topic read {every.status}",
+                    f"topic read {every.heartbeat}", f"topic write {every.ack}",
+                    f"topic readwrite {every.commands}"]
         case BrokerRole.PROVISIONER:
-            return ["topic write central/+/cmd"]
+            return [f"topic write {every_hall_link().commands}"]
     raise ValueError(f"unknown role {account.role!r}")
 
 

@@ -13,7 +13,7 @@ import os
 import pwd
 import signal
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -108,7 +108,29 @@ def reload_pid(pid: int) -> bool:
     return True
 
 
-def systemd_reload(unit: str = "hallwatch-broker.service") -> bool:
+BROKER_UNIT = "hallwatch-broker.service"
+
+BrokerReload = Callable[[], bool]
+"""Makes a broker reread its password file and ACL; False when it could not be told."""
+
+
+def reloader(spec: str) -> BrokerReload:
+    """How to reach the broker, written `systemd:UNIT` (`systemd` alone: the hall broker's unit),
+    `pid:PID` (a broker this machine's tests or demo started) or `none` (nobody is told).
+    Raises ValueError for anything else, saying what would be right."""
+    method, _, arg = spec.partition(":")
+    if method == "systemd":
+        unit = arg or BROKER_UNIT
+        return lambda: systemd_reload(unit)
+    if method == "pid" and arg.isdigit():
+        pid = int(arg)
+        return lambda: reload_pid(pid)
+    if method == "none" and not arg:
+        return lambda: False
+    raise ValueError(f"broker reload {spec!r}: use systemd:UNIT, pid:PID or none")
+
+
+def systemd_reload(unit: str = BROKER_UNIT) -> bool:
     """SIGHUP the broker systemd runs as `unit`: it rereads passwords and ACL, and every
     other client stays connected. False when the unit is not running."""
     try:

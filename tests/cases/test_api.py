@@ -1,25 +1,51 @@
-"""The HTTP door: same validation as the import, OpenAPI-documented, phones masked."""
+"""The HTTP door: same validation as the import, OpenAPI-documented, phones masked.
+
+Central's own application over its case engine, called in-process with a
+supervisor's token (roles are tested in tests/central).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from central.cases.api import router
 from central.cases.engine import Engine
+from central.cases.timebase import parse_instant
+from central.config import CentralConfig
+from central.service import CentralService
+from spine.clock import SimulatedClock
 from tests.cases.conftest import CONTACT_PHONE, entry
+
+TOKEN = "case-office-token"
 
 
 @pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    app = FastAPI()
-    app.state.case_store = engine.store
-    app.include_router(router, prefix="/api")
-    with TestClient(app) as client:
+def central(tmp_path: Path) -> Iterator[CentralService]:
+    service = CentralService(
+        CentralConfig.model_validate({
+            "data_dir": str(tmp_path / "central"),
+            "web": {"users": [{"name": "office", "role": "supervisor", "token": TOKEN}]},
+        }),
+        clock=SimulatedClock(wall_ms=parse_instant("2026-11-23T10:05") * 1000),
+    )
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def engine(central: CentralService) -> Engine:
+    """The case engine behind central's door (not started: nothing ticks but the test)."""
+    assert central.engine_cases is not None
+    return central.engine_cases.engine
+
+
+@pytest.fixture
+def client(central: CentralService) -> Iterator[TestClient]:
+    with TestClient(central.app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         yield client
 
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from central.cases.calendar import load_calendar
-from central.cases.countdown import Clock, Hold, add_months, compute
+from central.cases.countdown import CaseClock, Suspension, add_months, compute
 from central.cases.rules import Ladder
 from central.cases.stages import Limit, Stage
 from central.cases.timebase import parse_instant as at
 
 CALENDAR = load_calendar()
 # Mon 2026-11-23, five working days: due Mon 11-30, yellow card Tue 12-01.
-FIVE_DAYS = Clock(at("2026-11-23T10:00"), Limit(5))
+FIVE_DAYS = CaseClock(at("2026-11-23T10:00"), Limit(5))
 
 
-def countdown(clock: Clock):
+def countdown(clock: CaseClock):
     return compute(clock, CALENDAR, Ladder())
 
 
-def done(completed: str, confirmed: str | None) -> Clock:
-    return Clock(
+def done(completed: str, confirmed: str | None) -> CaseClock:
+    return CaseClock(
         FIVE_DAYS.accepted_at,
         FIVE_DAYS.limit,
         completed_at=at(completed),
@@ -56,7 +56,7 @@ def test_late_confirmation_still_counts_the_completion_time_for_on_time() -> Non
 
 
 def test_frozen_case_remembers_the_light_it_was_suspended_on() -> None:
-    clock = Clock(FIVE_DAYS.accepted_at, FIVE_DAYS.limit, (Hold(at("2026-11-30T10:00")),))
+    clock = CaseClock(FIVE_DAYS.accepted_at, FIVE_DAYS.limit, (Suspension(at("2026-11-30T10:00")),))
     result = countdown(clock)
     assert result.frozen_stage() is Stage.RED_LIGHT
     assert result.next_change_after(at("2026-11-30T10:00")) is None
@@ -76,12 +76,12 @@ def test_nothing_changes_after_confirmation() -> None:
 
 
 def test_uncertain_case_wakes_at_the_first_uncovered_day() -> None:
-    result = countdown(Clock(at("2026-12-28T10:00"), Limit(5)))
+    result = countdown(CaseClock(at("2026-12-28T10:00"), Limit(5)))
     assert result.next_change_after(at("2026-12-28T10:00")) == at("2027-01-01T00:00")
 
 
 def test_completion_before_the_calendar_runs_out_is_on_time_even_if_due_is_unknown() -> None:
-    clock = Clock(at("2026-12-28T10:00"), Limit(5), completed_at=at("2026-12-30T10:00"))
+    clock = CaseClock(at("2026-12-28T10:00"), Limit(5), completed_at=at("2026-12-30T10:00"))
     result = countdown(clock)
     assert result.due_day is None
     assert result.on_time is True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from central.cases.calendar import load_calendar
-from central.cases.countdown import Clock, Hold, compute
+from central.cases.countdown import CaseClock, Suspension, compute
 from central.cases.rules import Ladder
 from central.cases.stages import Limit, LimitUnit
 from central.cases.timebase import format_day, parse_instant
@@ -260,10 +260,10 @@ TABLE: dict[str, Row] = {
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_stage_table_written_by_hand(name: str) -> None:
     accepted, amount, unit, holds, expectations, due = TABLE[name]
-    clock = Clock(
+    clock = CaseClock(
         parse_instant(accepted),
         Limit(amount, unit),
-        tuple(Hold(parse_instant(a), parse_instant(b) if b else None) for a, b in holds),
+        tuple(Suspension(parse_instant(a), parse_instant(b) if b else None) for a, b in holds),
     )
     countdown = compute(clock, CALENDAR, LADDER)
     got = [(at, countdown.stage_at(parse_instant(at)).value) for at, _ in expectations]

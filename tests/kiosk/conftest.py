@@ -146,7 +146,7 @@ class Hall:
 
     def gateway_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         assert self.gateway is not None
-        return self.gateway.outbox.query(sql, params)
+        return self.gateway.db.query(sql, params)
 
     def central_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         assert self.central_store is not None

@@ -134,7 +134,7 @@ def test_selftest_ends_with_the_broker_login_and_a_round_trip_through_the_gatewa
     gateway.start()
     try:
         result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(path)])
-        reports = gateway.outbox.query("SELECT count(*) FROM events WHERE type = 'device.selftest'")
+        reports = gateway.db.query("SELECT count(*) FROM events WHERE type = 'device.selftest'")
     finally:
         gateway.stop()
 

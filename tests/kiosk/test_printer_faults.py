@@ -26,7 +26,8 @@ def kiosk(tmp_path: Path, printer: SimulatedPrinter) -> Iterator[Kiosk]:
 
 
 def recorded(kiosk: Kiosk, type: str) -> list[dict]:
-    rows = kiosk.agent.outbox.query("SELECT payload FROM outbox WHERE type = ? ORDER BY pos", (type,))
+    rows = kiosk.agent.outbox.database.query(
+        "SELECT payload FROM outbox WHERE type = ? ORDER BY pos", (type,))
     return [json.loads(payload)["body"] for (payload,) in rows]
 
 

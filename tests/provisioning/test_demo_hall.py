@@ -10,7 +10,7 @@ from central.service import CentralService
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
-from provisioning.demo import provision_demo_hall
+from hallwatch.demo_hall import provision_demo_hall
 from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
 from spine.config import load_config
 from tests.support import wait_until

@@ -58,7 +58,8 @@ def test_an_installed_gateway_bundle_runs_a_broker_that_admits_the_halls_devices
     assert installed.units == ("hallwatch-broker.service", "hallwatch-gateway.service")
     config = load_config(GatewayConfig, gw.etc / "gateway.toml")
     assert config.hall_broker.username == "gw-hall-01-ingest" and config.central_broker.tls_ca is not None
-    applied = CliRunner().invoke(main, ["provision", "gateway", "apply", str(gw.var / "hall-state.json"),
+    assert config.broker_access_dir == gw.var / "broker"  # where registry syncs rewrite the logins
+    applied = CliRunner().invoke(main, ["gateway", "apply-registry", str(gw.var / "hall-state.json"),
                                         "--store", str(config.store_path), "--broker-dir",
                                         str(gw.var / "broker"), "--reload", "none"])
     assert applied.exit_code == 0, applied.output
@@ -83,7 +84,7 @@ def test_an_installed_gateway_bundle_runs_a_broker_that_admits_the_halls_devices
         for probe in (device, gateway, stranger):
             probe.close()
     state = config.store_path
-    devices = CliRunner().invoke(main, ["provision", "gateway", "devices", "--store", str(state)]).output
+    devices = CliRunner().invoke(main, ["gateway", "devices", "--store", str(state)]).output
     assert f"{kiosk.device.id}\tprovisioned" in devices and "no self-test yet" in devices
 
 

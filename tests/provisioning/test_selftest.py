@@ -16,7 +16,7 @@ from contract.kinds import BrokerRole
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from edge.runtime.config_push import ConfigApplier
 from edge.runtime.selftest import SelfTest, Step, StepFailed, run_step
-from gateway.config import GatewayConfig, GatewayIdentity
+from gateway.config import BrokerAccess, GatewayConfig, GatewayIdentity
 from gateway.service import GatewayService
 from hallwatch.cli import main
 from provisioning.bundle import install_bundle
@@ -35,11 +35,9 @@ FAST = UplinkSettings.model_validate({"heartbeat_s": 1, "ack_timeout_s": 3})
 
 
 @pytest.fixture
-def gateway(hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayService]:
+def gateway(hall: ProvisionedHall) -> Iterator[GatewayService]:
     """The hall gateway, logged in with its own generated credentials on both sides."""
     assert hall.broker.process is not None
-    monkeypatch.setenv("HALLWATCH_BROKER_DIR", str(hall.root / "broker-auth"))
-    monkeypatch.setenv("HALLWATCH_BROKER_RELOAD", f"pid:{hall.broker.process.pid}")
     hall.provisioner.central_login(central_user("central"), BrokerRole.CENTRAL, by=TECHNICIAN)
     hall.provisioner.sync_hall(HALL)  # central's login joins the broker's password file
 
@@ -54,6 +52,8 @@ def gateway(hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         central_broker=login(gateway_forward_user(GATEWAY)),
         store_path=hall.root / "gateway" / "gateway.sqlite",
         uplink=FAST,
+        broker_access=BrokerAccess(directory=hall.root / "broker-auth",
+                                   reload=f"pid:{hall.broker.process.pid}"),
     )
     service = GatewayService(config)
     service.start()
@@ -65,7 +65,7 @@ def gateway(hall: ProvisionedHall, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def sync_through_gateway(hall: ProvisionedHall, gateway: GatewayService) -> None:
     """What central's `registry.sync` command does on arrival."""
     state = build_hall_state(hall.provisioner.registry, HALL)
-    gateway.commands["registry.sync"](json.loads(state.model_dump_json()))
+    gateway.commands.receive(json.loads(state.model_dump_json()))
 
 
 def device_agent(hall: ProvisionedHall, kind: DeviceKind = DeviceKind.SIM, **options: object) -> EdgeAgent:
@@ -92,7 +92,7 @@ def registry_state(gateway: GatewayService, device: str) -> str | None:
 def gateway_view(gateway: GatewayService) -> str:
     """What a technician at the gateway reads."""
     store = str(gateway.config.store_path)
-    return CliRunner().invoke(main, ["provision", "gateway", "devices", "--store", store]).output
+    return CliRunner().invoke(main, ["gateway", "devices", "--store", store]).output
 
 
 def test_a_device_becomes_active_only_after_passing_its_selftest(
@@ -115,7 +115,7 @@ def test_a_device_becomes_active_only_after_passing_its_selftest(
     assert registry_state(gateway, device) == "active"
     assert [s.name for s in report.steps] == ["printer", "hall broker", "gateway round trip"]
     assert any("over TLS" in line for line in lines)
-    changes = gateway.outbox.query("SELECT payload FROM events WHERE type = 'device.state_changed'")
+    changes = gateway.db.query("SELECT payload FROM events WHERE type = 'device.state_changed'")
     activation = next(p for (p,) in changes if json.loads(p)["body"]["state"] == "active")
     assert json.loads(activation)["body"] == {"device": device, "state": "active", "previous": "provisioned",
                                               "reason": "self-test passed", "credential_version": 1}

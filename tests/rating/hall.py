@@ -12,9 +12,11 @@ from contract.registry import validate_body
 from gateway.ratings import store as rating_store
 from gateway.ratings.handler import RatingDesk
 from gateway.ratings.settings import RatingGatewaySettings
-from gateway.store import GatewayStore, HandlerContext
+from gateway.store import GatewayStore
 from spine.clock import SimulatedClock
 from spine.config import OutboxSettings
+from spine.database import Database
+from spine.handlers import HandlerContext
 from spine.outbox import Outbox
 from spine.receiver import AcceptedEvent
 
@@ -27,9 +29,9 @@ class GatewayHall:
 
     def __init__(self, root: Path, **settings: Any) -> None:
         self.clock = SimulatedClock()
-        self.outbox = Outbox(root / "gateway.sqlite", OutboxSettings(path=root / "gateway.sqlite"),
-                             page_size=None)
-        self.outbox.ensure_schema(rating_store.SCHEMA)
+        self.db = Database(root / "gateway.sqlite")
+        self.outbox = Outbox(self.db, OutboxSettings(path=root / "gateway.sqlite"))
+        self.db.ensure_schema(rating_store.SCHEMA)
         defaults: dict[str, Any] = {
             "officers": {"x001": {"name": "王小明", "department": "市场监管局"},
                          "y002": {"name": "李红", "department": "公安局"}},
@@ -38,7 +40,8 @@ class GatewayHall:
         defaults.update(settings)
         self.desk = RatingDesk(RatingGatewaySettings.model_validate(defaults), "hall-01", GATEWAY)
         self.published: list[tuple[str, str, bool]] = []
-        self.store = GatewayStore(self.outbox, GATEWAY, self.clock, [self.desk],
+        self.store = GatewayStore(self.db, self.outbox, gateway_id=GATEWAY, hall="hall-01", clock=self.clock,
+                                  handlers=[self.desk],
                                   publish=lambda t, p, r: self.published.append((t, p, r)))
         self.seq: dict[str, int] = {}
 
@@ -84,7 +87,7 @@ class GatewayHall:
     # --- what the gateway recorded -------------------------------------------------------
 
     def emitted(self, type: str) -> list[dict[str, Any]]:
-        rows = self.outbox.query("SELECT payload FROM events WHERE type = ? ORDER BY id", (type,))
+        rows = self.db.query("SELECT payload FROM events WHERE type = ? ORDER BY id", (type,))
         return [json.loads(row[0])["body"] for row in rows]
 
     def arms(self) -> list[tuple[str, dict[str, Any]]]:
@@ -92,7 +95,7 @@ class GatewayHall:
                 if topic.endswith("/cmd") and json.loads(payload).get("command") == "rating.arm"]
 
     def close(self) -> None:
-        self.outbox.close()
+        self.db.close()
 
 
 def given(rating: str, grade: str, visit: dict[str, str] | None, *, armed_at: int, rated_at: int,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from central.config import CentralConfig
-from central.ratings import RatingBook, attach_ratings
+from central.ratings import RatingBook
 from central.service import CentralService
 from edge.queue_kiosk.kiosk import Issued, Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
@@ -71,7 +71,7 @@ def hall(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Hall]:
         "http": {"host": "127.0.0.1", "port": 0},
         "ingest": {"halls": [{"hall": HALL, "gateway": "gw-hall-01"}]},
     }))
-    book = attach_ratings(central)
+    book = central.ratings
     central.start()
     instance = Hall(broker, tmp_path, central, book)
     instance.start_gateway()

@@ -50,3 +50,17 @@ def test_the_cli_reports_a_bad_configuration_and_exits_non_zero(tmp_path: Path) 
 
     assert result.exit_code != 0
     assert "gateway.hall" in result.output
+
+
+def test_the_gateway_says_at_start_up_how_its_broker_reload_is_wrong(tmp_path: Path) -> None:
+    from gateway.config import GatewayConfig
+
+    path = tmp_path / "gateway.toml"
+    path.write_text('[gateway]\nid = "GW 1"\n[broker_access]\nreload = "kill -HUP"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(GatewayConfig, path)
+
+    message = str(caught.value)
+    assert "2 problem(s)" in message and "gateway.id" in message
+    assert "broker_access.reload" in message and "systemd:UNIT, pid:PID or none" in message

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from spine.clock import SimulatedClock
 from spine.config import OutboxSettings
-from spine.outbox import Outbox, OutboxFull
+from spine.database import Database
+from spine.outbox import Outbox, OutboxFull, PendingEvent
 from spine.recorder import EventRecorder
 
 
@@ -138,3 +139,20 @@ def test_an_agent_cut_off_from_its_broker_stays_idle(tmp_path: Path) -> None:
 
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     assert cpu < 0.5, f"the uplink burnt {cpu:.2f} s of CPU in 2 s while disconnected"
+
+
+def test_an_outbox_in_a_shared_database_counts_only_what_committed(tmp_path: Path) -> None:
+    db = Database(tmp_path / "node.sqlite")
+    outbox = Outbox(db, OutboxSettings())
+    event = PendingEvent("event-0001", "sim.counter", True, '{"n":1}')
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        outbox.enqueue_in(tx, [event])
+        raise RuntimeError("a handler failed: the event and its forward row go together")
+    assert outbox.depth() == (0, 0) and outbox.read_after(0, 10, 1 << 20) == []
+
+    with db.transaction() as tx:
+        outbox.enqueue_in(tx, [event])
+    assert outbox.depth() == (1, len(event.payload))
+    outbox.close()  # the database is its owner's to close
+    assert db.query("SELECT count(*) FROM outbox") == [(1,)]
+    db.close()

@@ -48,7 +48,7 @@ def batch_of(
 
 
 def gateway_rows(gateway: GatewayService, sql: str) -> list[tuple[object, ...]]:
-    return gateway.outbox.query(sql)
+    return gateway.db.query(sql)
 
 
 def test_a_valid_batch_is_stored_then_acknowledged(
@@ -169,7 +169,7 @@ def test_stored_events_cannot_be_edited(
     device.record("sim.counter", {"n": 1})
     gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock))
 
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"), gateway.outbox.transaction() as tx:
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), gateway.db.transaction() as tx:
         tx.execute("UPDATE events SET payload = '{}'")
 
 
@@ -222,7 +222,7 @@ def heartbeat(gateway: GatewayService, clock: SimulatedClock) -> None:
     message.payload = json.dumps(
         {"state": "online", "boot": clock.boot_id(), "at": clock.wall_ms(), "mono": clock.mono_ms()}
     ).encode()
-    gateway._handle(gateway.client, message)
+    gateway.ingest.handle(message)
 
 
 def test_a_gateway_restart_still_dates_a_held_batch_by_the_device_clock(
@@ -239,5 +239,5 @@ def test_a_gateway_restart_still_dates_a_held_batch_by_the_device_clock(
     ack = restarted.receiver.receive(TOPIC, "sim-01", payload)
 
     assert ack is not None and ack.stored == 1
-    rows = restarted.outbox.query("SELECT est_time, received_at FROM events WHERE device='sim-01'")
+    rows = restarted.db.query("SELECT est_time, received_at FROM events WHERE device='sim-01'")
     assert rows == [(recorded_at, recorded_at + 3_600_000)]

@@ -1,36 +1,24 @@
-"""Which devices may speak in this hall: the hall's part of the provisioning registry.
+"""Which devices may speak in this hall: the hall's part of the provisioning registry, in its tables.
 
 Central sends the hall's registry whole (`registry.sync`, versioned); the
 gateway keeps it in its SQLite file, cached in memory for the ingest path, and
 moves a device from provisioned to active when its self-test passes. A write
-by another process (the technicians' tool run on the gateway) is noticed
-through SQLite's `data_version` and reloaded before the next batch.
+by another process (`hall gateway apply-registry` run on the gateway) is
+noticed through SQLite's `data_version` and reloaded before the next batch.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pydantic import ValidationError
+from typing import Any
 
 from contract.commands.registry import HallState
-from contract.events.provisioning import SELFTEST_RESULT_COMMAND
-from contract.topics import Channel, device_topic
 from gateway.config import DevicePolicy
-from gateway.store import HandlerContext
-from spine.broker.access import hall_accounts
-from spine.outbox import Outbox
-from spine.receiver import AcceptedEvent
-
-if TYPE_CHECKING:
-    from gateway.service import GatewayService
+from spine.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +49,14 @@ _COLUMNS = {
 # What a provisioned device (not yet active) may send: its self-test and its config reports.
 PROVISIONING_EVENTS = frozenset({"device.selftest", "device.config_applied", "device.dropped"})
 
-SELFTEST_RESULT = SELFTEST_RESULT_COMMAND
 
-
-def missing_columns(table_info: list[Any]) -> list[str]:
-    """ALTER statements bringing an older registry table up to date."""
-    present = {row[1] for row in table_info}
-    return [f"ALTER TABLE registry ADD COLUMN {column} {definition}"
-            for column, definition in _COLUMNS.items() if column not in present]
+def ensure_tables(db: Database) -> None:
+    """The registry's tables, an older registry table brought up to date in place."""
+    db.ensure_schema(SCHEMA)
+    present = {row[1] for row in db.query("PRAGMA table_info(registry)")}
+    for column, definition in _COLUMNS.items():
+        if column not in present:
+            db.ensure_schema(f"ALTER TABLE registry ADD COLUMN {column} {definition}")
 
 
 @dataclass(frozen=True)
@@ -94,13 +82,11 @@ class Transition:
 class DeviceRegistry:
     """Registered devices, cached in memory: the ingest path asks on every batch."""
 
-    def __init__(self, outbox: Outbox, policy: DevicePolicy) -> None:
-        self.outbox = outbox
+    def __init__(self, db: Database, policy: DevicePolicy) -> None:
+        self.db = db
         self.policy = policy
-        outbox.ensure_schema(SCHEMA)
-        for statement in missing_columns(outbox.query("PRAGMA table_info(registry)")):
-            outbox.ensure_schema(statement)
-        with outbox.transaction() as tx:
+        ensure_tables(db)
+        with db.transaction() as tx:
             for device in policy.known:
                 tx.execute(
                     "INSERT INTO registry (device, kind, window) VALUES (?, ?, ?) "
@@ -117,7 +103,7 @@ class DeviceRegistry:
     # --- the cache -------------------------------------------------------
 
     def reload(self) -> None:
-        rows = self.outbox.query(
+        rows = self.db.query(
             "SELECT device, kind, window, state, credential_version, config_version, applied_version "
             "FROM registry"
         )
@@ -132,7 +118,7 @@ class DeviceRegistry:
     def _current_data_version(self) -> int:
         # Changes only when *another* connection commits to the file: a technician's
         # tool writing the registry on the gateway, not our own ingest.
-        return int(self.outbox.query("PRAGMA data_version")[0][0])
+        return int(self.db.query("PRAGMA data_version")[0][0])
 
     def _fresh(self) -> dict[str, RegisteredDevice]:
         if self._stale.is_set() or self._current_data_version() != self._data_version:
@@ -168,10 +154,15 @@ class DeviceRegistry:
             return f"device {device!r} has not passed its self-test yet: run its selftest command"
         return None
 
+    def role(self, device: str) -> tuple[str, str | None] | None:
+        """(kind, window) of a registered device, None for one the registry does not know."""
+        registered = self.get(device)
+        return (registered.kind, registered.window) if registered is not None else None
+
     # --- transitions -----------------------------------------------------
 
     def selftest_transition(
-        self, tx: Any, device: str, body: dict[str, Any], now_ms: int
+        self, tx: sqlite3.Connection, device: str, body: dict[str, Any], now_ms: int
     ) -> Transition | None:
         """Inside the storing transaction: keep the result; a pass makes a provisioned device active."""
         row = tx.execute(
@@ -191,7 +182,7 @@ class DeviceRegistry:
             return Transition(device, previous, "active", "self-test passed", credential_version)
         return None
 
-    def record_applied(self, tx: Any, device: str, version: int, now_ms: int) -> None:
+    def record_applied(self, tx: sqlite3.Connection, device: str, version: int, now_ms: int) -> None:
         tx.execute(
             "UPDATE registry SET applied_version = max(applied_version, ?), updated_at = ? WHERE device = ?",
             (version, now_ms, device),
@@ -199,10 +190,12 @@ class DeviceRegistry:
         self.mark_stale()
 
     def sync_version(self) -> int:
-        rows = self.outbox.query("SELECT version FROM registry_sync WHERE id = 1")
+        rows = self.db.query("SELECT version FROM registry_sync WHERE id = 1")
         return int(rows[0][0]) if rows else 0
 
-    def apply_state(self, tx: Any, state: HallState, now_ms: int) -> tuple[list[Transition], list[str]]:
+    def apply_state(
+        self, tx: sqlite3.Connection, state: HallState, now_ms: int
+    ) -> tuple[list[Transition], list[str]]:
         """Merge central's hall registry inside `tx` (see `apply_hall_state`)."""
         result = apply_hall_state(tx, state, now_ms)
         self.mark_stale()
@@ -210,13 +203,15 @@ class DeviceRegistry:
 
     def config_payload(self, device: str) -> str:
         """The retained configuration message of a device, or '' to clear it (retired)."""
-        rows = self.outbox.query("SELECT state, config FROM registry WHERE device = ?", (device,))
+        rows = self.db.query("SELECT state, config FROM registry WHERE device = ?", (device,))
         if not rows or rows[0][0] == "retired" or not rows[0][1]:
             return ""
         return str(rows[0][1])
 
 
-def apply_hall_state(tx: Any, state: HallState, now_ms: int) -> tuple[list[Transition], list[str]]:
+def apply_hall_state(
+    tx: sqlite3.Connection, state: HallState, now_ms: int
+) -> tuple[list[Transition], list[str]]:
     """Merge central's hall registry; returns the state changes and the devices whose
     configuration must be (re)published. The gateway's own news wins where it is newer:
     a device it activated stays active unless central issued new credentials since."""
@@ -255,117 +250,33 @@ def apply_hall_state(tx: Any, state: HallState, now_ms: int) -> tuple[list[Trans
     return transitions, republish
 
 
-def _transition_body(t: Transition) -> dict[str, Any]:
-    return {"device": t.device, "state": t.state, "previous": t.previous, "reason": t.reason,
-            "credential_version": t.credential_version}
+def state_of(tx: sqlite3.Connection, device: str) -> str | None:
+    row = tx.execute("SELECT state FROM registry WHERE device = ?", (device,)).fetchone()
+    return str(row[0]) if row else None
 
 
-class RegistryHandler:
-    """Gateway handler: self-test results and configuration reports move the registry."""
+@dataclass(frozen=True)
+class DeviceView:
+    """A device as a technician at the gateway sees it."""
 
-    def __init__(self, hall: str, registry: Callable[[], DeviceRegistry]) -> None:
-        self.hall = hall
-        self._registry = registry
+    device: str
+    state: str
+    kind: str
+    window: str | None
+    selftest: str
 
-    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
-        envelope = event.envelope
-        if envelope.type == "device.selftest":
-            self._selftest(context, envelope.device, envelope.body)
-        elif envelope.type == "device.config_applied" and envelope.body.get("applied"):
-            self._registry().record_applied(context.tx, envelope.device, int(envelope.body["version"]),
-                                            context.now_ms)
-
-    def _selftest(self, context: HandlerContext, device: str, body: dict[str, Any]) -> None:
-        registry = self._registry()
-        transition = registry.selftest_transition(context.tx, device, body, context.now_ms)
-        failed = [f"{s['name']}: {s['reason']}" for s in body.get("steps", []) if not s.get("passed")]
-        if transition is not None:
-            context.emit("device.state_changed", _transition_body(transition))
-            log.info("device %s passed its self-test: now active", device)
-        elif body.get("passed"):
-            log.info("device %s passed its self-test", device)
-        else:
-            log.warning("device %s FAILED its self-test: %s", device, "; ".join(failed) or "no reason given")
-        row = context.tx.execute("SELECT state FROM registry WHERE device = ?", (device,)).fetchone()
-        state = row[0] if row else "unknown"
-        reply = {"command": SELFTEST_RESULT, "device": device, "passed": bool(body.get("passed")),
-                 "state": state, "failed": failed}
-        context.publish_after_commit(device_topic(self.hall, device, Channel.CMD), json.dumps(reply))
+    def line(self) -> str:
+        return f"{self.device}\t{self.state}\t{self.kind}\t{self.window or '-'}\t{self.selftest}"
 
 
-BrokerReload = Callable[[], bool]
-
-
-def broker_reload_from_env() -> BrokerReload:
-    """How this gateway makes its broker reread passwords and ACL: `HALLWATCH_BROKER_RELOAD`
-    is `systemd:<unit>` (the default, hallwatch-broker.service), `pid:<pid>` or `none`."""
-    from spine.broker.security import reload_pid, systemd_reload
-
-    spec = os.environ.get("HALLWATCH_BROKER_RELOAD", "systemd:hallwatch-broker.service")
-    method, _, arg = spec.partition(":")
-    if method == "pid":
-        return lambda: reload_pid(int(arg))
-    if method == "none":
-        return lambda: False
-    return lambda: systemd_reload(arg or "hallwatch-broker.service")
-
-
-class RegistrySync:
-    """The gateway's `registry.sync` command: apply central's hall registry, rewrite the
-    broker's password file and ACL, reload the broker (SIGHUP), republish configurations."""
-
-    def __init__(self, service: GatewayService, broker_dir: Path, reload: BrokerReload) -> None:
-        self.service = service
-        self.broker_dir = broker_dir
-        self.reload = reload
-        self._lock = threading.Lock()
-
-    def __call__(self, command: dict[str, Any]) -> None:
-        try:
-            state = HallState.model_validate(command)
-        except ValidationError as exc:
-            log.error("ignoring a malformed registry sync: %s", exc.errors()[:1])
-            return
-        if state.hall != self.service.hall:
-            log.error("ignoring a registry sync for hall %s (this gateway serves %s)", state.hall,
-                      self.service.hall)
-            return
-        with self._lock:
-            self.apply(state)
-        log.info("registry version %d applied: %s", state.version, state.summary()["devices"])
-
-    def apply(self, state: HallState) -> bool:
-        from spine.broker.security import write_access_files
-
-        registry = self.service.registry
-        if state.version < registry.sync_version():
-            log.warning("ignoring registry version %d: version %d is already applied", state.version,
-                        registry.sync_version())
-            return False
-
-        def work(context: HandlerContext) -> list[str]:
-            transitions, republish = registry.apply_state(context.tx, state, context.now_ms)
-            for transition in transitions:
-                context.emit("device.state_changed", _transition_body(transition))
-            return republish
-
-        republish: list[str] = self.service.store.run_in_transaction(work)
-        # Access files after the registry: a device the gateway refuses may still be
-        # connected for a moment, never the other way round.
-        write_access_files(self.broker_dir, hall_accounts(state))
-        self.reload()
-        for device in republish:
-            self.service.publish(device_topic(self.service.hall, device, Channel.CONFIG),
-                                 registry.config_payload(device), retain=True)
-        return True
-
-
-def attach_provisioning(service: GatewayService) -> dict[str, Callable[[dict[str, Any]], None]]:
-    """Wire provisioning into a gateway: the registry's event handler, and its commands.
-
-    The broker's auth files are in `HALLWATCH_BROKER_DIR`, else `broker/` beside the store.
-    """
-    service.store.handlers.append(RegistryHandler(service.hall, lambda: service.registry))
-    broker_dir = Path(os.environ.get("HALLWATCH_BROKER_DIR") or service.config.store_path.parent / "broker")
-    return {"registry.sync": RegistrySync(service, broker_dir, broker_reload_from_env())}
-
+def device_views(conn: sqlite3.Connection) -> list[DeviceView]:
+    """Each device's state and its last self-test's verdict, in device order."""
+    views = []
+    for device, kind, window, state, selftest in conn.execute(
+        "SELECT device, kind, window, state, selftest FROM registry ORDER BY device"
+    ):
+        result = json.loads(selftest) if selftest else None
+        verdict = ("no self-test yet" if result is None else "self-test passed" if result["passed"]
+                   else "self-test FAILED: " + ", ".join(result["failed"]))
+        views.append(DeviceView(device, state, kind, window, verdict))
+    return views

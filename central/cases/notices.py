@@ -20,7 +20,7 @@ UNCONFIRMED_REMINDER = "unconfirmed_completion"
 
 
 @dataclass(frozen=True)
-class Action:
+class DueNotice:
     """One escalation or reminder that is due: its kind and the instant the rules put it at."""
 
     kind: str
@@ -28,31 +28,31 @@ class Action:
     escalation: bool
 
 
-def due_actions(
+def due_notices(
     countdown: Countdown,
     issued: Collection[str],
     now: Instant,
     escalations: Collection[Stage],
-) -> list[Action]:
-    """Actions due at `now` that were not issued yet, in the order they fell due."""
+) -> list[DueNotice]:
+    """Notices due at `now` that were not issued yet, in the order they fell due."""
     clock = countdown.clock
     stop = clock.confirmed_at
-    actions: list[Action] = []
+    notices: list[DueNotice] = []
     for stage, at in zip(LADDER, countdown.starts, strict=True):
         if at is None or at > now or stage not in escalations or stage.value in issued:
             continue
         if stop is None or at < stop:
-            actions.append(Action(stage.value, at, True))
+            notices.append(DueNotice(stage.value, at, True))
     yellow = countdown.step(Stage.YELLOW_LIGHT)
     if stop is None and yellow is not None and yellow <= now:
         if clock.completed_at is None:
             if YELLOW_LIGHT_REMINDER not in issued:
-                actions.append(Action(YELLOW_LIGHT_REMINDER, yellow, False))
+                notices.append(DueNotice(YELLOW_LIGHT_REMINDER, yellow, False))
         elif UNCONFIRMED_REMINDER not in issued:
             # Done but not confirmed on or after its yellow-light day: flag it now,
             # before the red light would come on for want of a click.
             due = max(clock.completed_at, yellow)
             if due <= now:
-                actions.append(Action(UNCONFIRMED_REMINDER, due, False))
-    actions.sort(key=lambda action: action.due_at)
-    return actions
+                notices.append(DueNotice(UNCONFIRMED_REMINDER, due, False))
+    notices.sort(key=lambda notice: notice.due_at)
+    return notices

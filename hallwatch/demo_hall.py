@@ -1,4 +1,4 @@
-"""A provisioned demo hall in one directory: `hall demo` runs with logins, ACL and TLS on.
+"""A provisioned demo hall in one directory: the demo runs with logins, ACL and TLS on.
 
     demo = provision_demo_hall(root, broker_port=free_port())
     broker = MosquittoBroker(BrokerOptions(demo.broker_port, root / "broker",
@@ -10,7 +10,9 @@
 
 One broker plays both the hall's and central's (the demo has one machine);
 devices log in over TLS with the hall CA, the gateway and central over the
-loopback listener, each with its own generated login.
+loopback listener, each with its own generated login. It composes
+provisioning, the broker's files and the gateway's registry, so it lives at
+the composition root.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.kinds import BrokerRole
+from gateway.registry.apply import apply_to_store
 from provisioning.bundle import Layout, install_bundle
 from provisioning.hallstate import build_hall_state, central_accounts
 from provisioning.home import Home
@@ -125,7 +128,8 @@ def provision_demo_hall(
         for user, password in [*gateway_passwords.items(), (central_user("central"), central_password)]:
             write_file_atomic(secrets / f"{user}.password", password.encode() + b"\n", secret=True)
         gateway_store = root / "gateway" / "gateway.sqlite"
-        LocalHallSync(broker_dir, reload=lambda: None, gateway_store=gateway_store,
+        LocalHallSync(broker_dir, reload=lambda: None,
+                      gateway=lambda state: apply_to_store(state, gateway_store),
                       extra_accounts=lambda: central_accounts(registry))(build_hall_state(registry, hall))
         write_tls_files(broker_dir, home.hall_ca(hall).cert_pem, home.server_cert(hall, ["127.0.0.1"]))
         write_file_atomic(home.root / "sync.toml", (
@@ -139,7 +143,9 @@ def provision_demo_hall(
             "[hall_broker]", f"port = {broker_port}", f"username = {_q(ingest)}",
             f"password_file = {_q(secrets / f'{ingest}.password')}",
             "[central_broker]", f"port = {broker_port}", f"username = {_q(forward)}",
-            f"password_file = {_q(secrets / f'{forward}.password')}", "",
+            f"password_file = {_q(secrets / f'{forward}.password')}",
+            "[broker_access]", f"directory = {_q(broker_dir)}",
+            'reload = "none"  # the demo reloads its own broker', "",
         ]).encode())
         central_config = root / "central.toml"
         write_file_atomic(central_config, "\n".join([

@@ -1,4 +1,4 @@
-"""The web side of central's configuration: who may call the API, and how often the engine ticks."""
+"""Who may call central's API: named users, each with a role and a token kept out of the file."""
 
 from __future__ import annotations
 
@@ -11,21 +11,21 @@ from pydantic import Field, SecretStr, model_validator
 from spine.config import Section
 
 
-class Role(StrEnum):
-    """What a caller may do. Ordered: each role may do everything the one before it may."""
+class ApiRole(StrEnum):
+    """What an API caller may do. Ordered: each role may do everything the one before it may."""
 
     VIEWER = "viewer"  # the big screen, dashboards: read-only, personal data masked
     SUPERVISOR = "supervisor"  # the supervision office: complaints, answers, case entries
 
 
-ROLE_RANK = {Role.VIEWER: 0, Role.SUPERVISOR: 1}
+ROLE_RANK = {ApiRole.VIEWER: 0, ApiRole.SUPERVISOR: 1}
 
 
 class ApiUser(Section):
     """One caller of the API. The token itself stays out of the file: its hash or a file holding it."""
 
     name: str = Field(min_length=1, max_length=64)
-    role: Role
+    role: ApiRole
     token_sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="sha256 hex digest of the bearer token"
     )
@@ -48,29 +48,3 @@ class ApiUser(Section):
             assert self.token is not None
             secret = self.token.get_secret_value()
         return hashlib.sha256(secret.encode()).hexdigest()
-
-
-class WebSettings(Section):
-    users: list[ApiUser] = Field(default_factory=list, description="API callers and their roles")
-    public_screen: bool = Field(
-        False, description="let unauthenticated visitors read as viewers (a closed monitoring-room LAN)"
-    )
-    tick_s: float = Field(5.0, gt=0, le=3600, description="how often the countdown engine runs")
-    hold_retry_s: float = Field(
-        60.0, gt=0, description="resend an unconfirmed footage hold after this long"
-    )
-
-
-class ComplaintSettings(Section):
-    answer_workdays: int = Field(
-        5, ge=1, le=60, description="a complaint's own deadline: answered within this many working days"
-    )
-    footage_before_s: int = Field(
-        600, ge=0, description="footage held from this long before the visit was called"
-    )
-    footage_after_s: int = Field(
-        600, ge=0, description="and until this long after it ended"
-    )
-    hold_days: int = Field(
-        180, ge=1, le=3650, description="how long a complaint's footage is held past the visit"
-    )

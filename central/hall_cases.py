@@ -1,0 +1,39 @@
+"""Case facts a hall sends as events (a window's system entering a case) go into the case records.
+
+A central handler: each `case.*` event the halls forward is handed to the case
+store as it is stored. The case store is another file with its own log and
+its own refusals, so this is not a catch-up projection: a refused fact is
+logged and stays in the event log as received, where the supervision office sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from central.cases.store import CaseConflict, EntryRejected, UnknownCase
+from spine.receiver import AcceptedEvent
+
+log = logging.getLogger(__name__)
+
+ISSUED_BY_CENTRAL = ("case.escalated", "case.reminder")
+"""Case events central's own engine writes; a hall may not state them."""
+
+RecordCaseFact = Callable[[str, Mapping[str, Any]], object]
+"""(event type, body) -> the case store records it (`CaseStore.record`), or raises its refusal."""
+
+
+class CaseFactsFromHalls:
+    def __init__(self, record: RecordCaseFact) -> None:
+        self.record = record
+
+    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+        kind = event.envelope.type
+        if not kind.startswith("case.") or kind in ISSUED_BY_CENTRAL:
+            return
+        try:
+            self.record(kind, event.envelope.body)
+        except (EntryRejected, CaseConflict, UnknownCase) as exc:
+            log.warning("hall %s sent a %s that the case store refused: %s", hall, kind, exc)

@@ -1,0 +1,236 @@
+"""The ratings book: every counted rating outcome at central, and the statistics read from it.
+
+Fed by the gateways' `rating.recorded` and `rating.reason_recorded` (a `Projection`: it can be
+deployed late and catches up from the event log). Counts over any period:
+
+- per grade (the five national grades), `rated` (graded outcomes), `not_rated`;
+- satisfaction rate = (非常满意 + 满意 + 基本满意) / rated;
+- bad-rating share = (不满意 + 非常不满意) / rated;
+- not-rated share = not rated / (rated + not rated).
+
+Every bad rating opens a follow-up (`central.ratings.followups`). The gateway attributes each
+rating to its window, officer and department, which also tells central the department a window
+or an officer serves for (`department_of`, used to route complaints).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from central.cases.timebase import day_of, midnight
+from central.deadlines import WorkingDays
+from central.projection import Projection, event_time
+from central.ratings.followups import SCHEMA as FOLLOWUP_SCHEMA
+from central.ratings.followups import FollowUp, FollowUps, RatingCentralSettings
+from central.store import CentralStore
+from central.where import Where
+from contract.envelope import Envelope
+from contract.events.rating import GRADE_LABELS, Grade
+
+RatingGroup = Literal["department", "window", "officer", "hall"]
+_GROUP_COLUMN = {"department": "department", "window": "r.hall || '/' || window", "officer":
+                 "coalesce(officer_name, officer)", "hall": "r.hall"}
+_UNIT_GROUPS: dict[str, RatingGroup] = {"unit": "department", "window": "window", "officer": "officer",
+                                         "department": "department", "hall": "hall"}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ratings (
+    hall TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    terminal TEXT NOT NULL,
+    window TEXT,
+    officer TEXT,
+    officer_name TEXT,
+    department TEXT,
+    service TEXT,
+    day TEXT,
+    ticket TEXT,
+    grade TEXT,
+    rated_at INTEGER NOT NULL,
+    how TEXT NOT NULL,
+    reason TEXT,
+    reason_label TEXT,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (hall, rating)
+);
+CREATE INDEX IF NOT EXISTS ratings_by_time ON ratings (rated_at);
+"""
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """One row of the satisfaction statistics."""
+
+    key: str | None
+    rated: int
+    not_rated: int
+    grades: dict[str, int]
+    satisfied: int
+    bad: int
+    satisfaction_rate: float | None
+    bad_share: float | None
+    not_rated_share: float | None
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class RatingBook(Projection):
+    """The ratings projection, its statistics and its follow-ups (a `CentralHandler`)."""
+
+    name = "ratings"
+    schema = SCHEMA + FOLLOWUP_SCHEMA
+
+    def __init__(self, settings: RatingCentralSettings | None = None,
+                 working_days: WorkingDays | None = None) -> None:
+        self.settings = settings or RatingCentralSettings.model_validate({})
+        self.followup_desk = FollowUps(self.settings, working_days or WorkingDays())
+        self.store: CentralStore | None = None
+
+    def install(self, store: CentralStore) -> None:
+        self.store = store
+        super().install(store)
+
+    # --- projection ---------------------------------------------------------------------
+
+    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+        if envelope.type == "rating.recorded":
+            self._recorded(tx, hall, envelope)
+        elif envelope.type == "rating.reason_recorded":
+            body = envelope.body
+            tx.execute("UPDATE ratings SET reason = ?, reason_label = ? WHERE hall = ? AND rating = ?",
+                       (body.get("reason"), body.get("label"), hall, body["rating"]))
+
+    def _recorded(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+        body = envelope.body
+        visit = body.get("visit") or {}
+        rated_at = body.get("rated_at") or event_time(envelope)
+        cursor = tx.execute(
+            "INSERT OR IGNORE INTO ratings (hall, rating, terminal, window, officer, officer_name, "
+            "department, service, day, ticket, grade, rated_at, how, event_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (hall, body["rating"], body["terminal"], body.get("window"), body.get("officer"),
+             body.get("officer_name"), body.get("department"), body.get("service"), visit.get("day"),
+             visit.get("ticket"), body.get("grade"), rated_at, body["how"], envelope.id))
+        grade = body.get("grade")
+        if cursor.rowcount == 1 and grade is not None and Grade(grade).bad:
+            self.followup_desk.open(tx, hall, body["rating"], GRADE_LABELS[Grade(grade)], rated_at)
+
+    # --- statistics ----------------------------------------------------------------------
+
+    def satisfaction(self, by: RatingGroup | None = None, *, since_ms: int | None = None,
+                     until_ms: int | None = None, hall: str | None = None) -> list[Satisfaction]:
+        """Counts per grade and the three shares, grouped `by`, for outcomes in [since, until)."""
+        where = _period(since_ms, until_ms).equals("r.hall", hall)
+        key = _GROUP_COLUMN[by] if by else "NULL"
+        rows = self._query(
+            f"SELECT {key}, grade, count(*) FROM ratings r{where.sql} GROUP BY 1, 2 ORDER BY 1",
+            where.params)
+        grouped: dict[Any, dict[str | None, int]] = {}
+        for group_key, grade, count in rows:
+            grouped.setdefault(group_key, {})[grade] = count
+        return [self._row(group_key, counts) for group_key, counts in grouped.items()]
+
+    @staticmethod
+    def _row(key: Any, counts: dict[str | None, int]) -> Satisfaction:
+        grades = {grade.value: counts.get(grade.value, 0) for grade in Grade}
+        rated = sum(grades.values())
+        not_rated = counts.get(None, 0)
+        satisfied = sum(n for g, n in grades.items() if Grade(g).satisfied)
+        bad = rated - satisfied
+        return Satisfaction(
+            key=None if key is None else str(key), rated=rated, not_rated=not_rated, grades=grades,
+            satisfied=satisfied, bad=bad, satisfaction_rate=_ratio(satisfied, rated),
+            bad_share=_ratio(bad, rated), not_rated_share=_ratio(not_rated, rated + not_rated),
+        )
+
+    def by(self, group: str, since_ms: int | None) -> dict[str, dict[str, int]]:
+        """The performance score's input (`central.web.context.RatingSource`): group `unit`,
+        `window` or `officer` -> key -> {ratings, satisfied, bad, bad_rectified}."""
+        mine = _UNIT_GROUPS[group]
+        where = _period(since_ms, None)
+        rows = self._query(
+            f"SELECT {_GROUP_COLUMN[mine]}, count(r.grade), sum(r.grade IN ('very_satisfied', "
+            "'satisfied', 'basically_satisfied')), sum(r.grade IN ('dissatisfied', 'very_dissatisfied')), "
+            "sum(f.state = 'closed') FROM ratings r LEFT JOIN rating_followups f "
+            f"ON f.hall = r.hall AND f.rating = r.rating{where.sql} GROUP BY 1", where.params)
+        return {str(k): {"ratings": n or 0, "satisfied": s or 0, "bad": b or 0, "bad_rectified": c or 0}
+                for k, n, s, b, c in rows if k is not None and n}
+
+    def today(self, hall: str, now_ms: int) -> dict[str, Any]:
+        """Today's figures of one hall for the big screen (`HallOut.ratings_today`)."""
+        start = midnight(day_of(now_ms // 1000)) * 1000
+        rows = self.satisfaction(None, since_ms=start, until_ms=now_ms + 1, hall=hall)
+        row = rows[0] if rows else self._row(None, {})
+        open_followups = self._query(
+            "SELECT count(*) FROM rating_followups WHERE hall = ? AND state != 'closed'", (hall,))[0][0]
+        return {"rated": row.rated, "not_rated": row.not_rated, "satisfaction_rate": row.satisfaction_rate,
+                "bad": row.bad, "open_followups": open_followups}
+
+    # --- who serves for which department -----------------------------------------------------
+
+    def department_of(self, hall: str, *, window: str | None, officer: str | None, at_ms: int,
+                      day: str | None = None, ticket: str | None = None) -> str | None:
+        """The department a visit was served for, as the gateway attributed its ratings: the
+        rating of that very visit, else the officer's, else the window's nearest in time."""
+        lookups: list[Where] = []
+        if ticket is not None and day is not None:
+            lookups.append(Where().equals("day", day).equals("ticket", ticket))
+        if officer is not None:
+            lookups.append(Where().equals("officer", officer))
+        if window is not None:
+            lookups.append(Where().equals("window", window))
+        for where in lookups:
+            where.equals("hall", hall).holds("department IS NOT NULL")
+            found = self._query(
+                f"SELECT department FROM ratings{where.sql} ORDER BY abs(rated_at - ?) LIMIT 1",
+                (*where.params, at_ms))
+            if found:
+                return str(found[0][0])
+        return None
+
+    # --- follow-ups (the workflow is `central.ratings.followups`) ----------------------------
+
+    def followups(self, now_ms: int, *, hall: str | None = None, state: str | None = None,
+                  overdue_only: bool = False) -> list[FollowUp]:
+        return FollowUps.listed(self._query, now_ms, hall=hall, state=state, overdue_only=overdue_only)
+
+    def rectify(self, hall: str, rating: str, actor: str, note: str, now_ms: int) -> None:
+        """The unit says what it changed (整改)."""
+        self._act(hall, rating, "rectify", actor, note, now_ms)
+
+    def callback(self, hall: str, rating: str, actor: str, result: str, now_ms: int) -> None:
+        """The citizen was called back (回访) and said `result`."""
+        self._act(hall, rating, "callback", actor, result, now_ms)
+
+    def close(self, hall: str, rating: str, actor: str, note: str, now_ms: int) -> None:
+        """Closed after rectification and callback; one closed late stays marked overdue."""
+        self._act(hall, rating, "close", actor, note, now_ms)
+
+    def history(self, hall: str, rating: str) -> list[dict[str, Any]]:
+        return FollowUps.history(self._query, hall, rating)
+
+    def verify_log(self) -> str | None:
+        """None when the follow-up log's hash chain is intact, else where it breaks."""
+        return FollowUps.verify_log(self._query)
+
+    def _act(self, hall: str, rating: str, step: str, actor: str, note: str, now_ms: int) -> None:
+        with self._store().transaction() as tx:
+            self.followup_desk.act(tx, hall, rating, step, actor, note, now_ms)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _store(self) -> CentralStore:
+        if self.store is None:
+            raise RuntimeError("RatingBook.install(store) was not called")
+        return self.store
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return self._store().query(sql, params)
+
+
+def _period(since_ms: int | None, until_ms: int | None) -> Where:
+    return Where().at_least("r.rated_at", since_ms).below("r.rated_at", until_ms)

@@ -1,0 +1,83 @@
+"""A node's SQLite file: one connection, one lock, explicit write transactions.
+
+A process that keeps its state in one file (the gateway: its event log, the
+outbox to central, the queue, the ratings, the registry) opens it once, here,
+and every part of it works inside the same transactions: a handler's rows, the
+event that caused them and the outbox row that forwards it commit together, or
+not at all. Parts that must act once a commit holds (the outbox counting what
+it may now send) register `after_commit` inside the transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from spine.sqlite import Transaction, open_database
+
+T = TypeVar("T")
+
+
+class Database:
+    """The SQLite file of one node, shared by the parts that live in it."""
+
+    def __init__(self, path: str | Path, *, page_size: int | None = None) -> None:
+        self.path = Path(path)
+        self._connection = open_database(self.path, page_size=page_size)
+        # Re-entrant: a part holding the lock across a read and a write may open the transaction.
+        self._lock = threading.RLock()
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every statement on the connection; a co-tenant may hold it across several."""
+        return self._lock
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The one connection, for a co-tenant's statements made while it holds `lock`."""
+        return self._connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception)."""
+        with self._lock:
+            self._after_commit = []
+            try:
+                with Transaction(self._connection):
+                    yield self._connection
+            except BaseException:
+                self._after_commit = []
+                raise
+            callbacks, self._after_commit = self._after_commit, []
+            for callback in callbacks:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Inside `transaction()`: run `callback` once that transaction has committed (never
+        if it rolls back), still holding the lock."""
+        self._after_commit.append(callback)
+
+    def ensure_schema(self, script: str) -> None:
+        """Create a part's tables (idempotent `CREATE ... IF NOT EXISTS` statements)."""
+        with self._lock:
+            self._connection.executescript(script)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """A read; it waits for a transaction in progress in this process to commit."""
+        with self._lock:
+            return self._connection.execute(sql, tuple(params)).fetchall()
+
+    def read(self, reader: Callable[[sqlite3.Connection], T]) -> T:
+        """Several reads with no write of this process between them (`reader` gets the
+        connection and runs under the lock)."""
+        with self._lock:
+            return reader(self._connection)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
