@@ -31,7 +31,8 @@ def embedded_printer() -> Iterator[SimulatedPrinter]:
 
 
 def recorded(kiosk: Kiosk, type: str) -> list[dict[str, Any]]:
-    rows = kiosk.agent.outbox.query("SELECT payload FROM outbox WHERE type = ? ORDER BY pos", (type,))
+    rows = kiosk.agent.outbox.database.query(
+        "SELECT payload FROM outbox WHERE type = ? ORDER BY pos", (type,))
     return [json.loads(payload)["body"] for (payload,) in rows]
 
 
