@@ -53,7 +53,7 @@ class RatingTerminal:
             raise
         self.lamps = TerminalLamps(self.indicator)
         self.session = RatingSession(config.rating)
-        self.counts = {"given": 0, "not_rated": 0, "flagged": 0, "arms_ignored": 0}
+        self.counts = {"given": 0, "not_rated": 0, "flagged": 0, "arms_received": 0, "arms_ignored": 0}
         self._lock = threading.Condition()
         self._stopping = False
         self._ticker = threading.Thread(target=self._tick_loop, name="rating-ticker", daemon=True)
@@ -102,6 +102,7 @@ class RatingTerminal:
             self._apply(self.session.keypad_event(self._now(), event))
 
     def _on_arm_command(self, command: RatingArm) -> None:
+        self.counts["arms_received"] += 1
         visit, arming, issued_at = command.visit, command.arming, command.issued_at
         age_s = (self.clock.wall_ms() - issued_at) / 1000
         if issued_at and age_s > self.config.rating.arm_max_age_s:
@@ -155,7 +156,7 @@ class RatingTerminal:
             "window": self.config.device.window,
             "phase": self.session.phase.value,
             "keypad": {"kind": self.config.keypad.kind, "healthy": self.keypad.healthy()},
-            "counts": dict(self.counts),
+            "counts": {**self.counts, "arms_joined": self.session.joined},
             "arm_window_s": self.config.rating.arm_window_s,
         }
         return report
