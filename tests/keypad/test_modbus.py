@@ -260,3 +260,18 @@ def test_without_prompt_registers_configured_nothing_is_ever_written(
         assert server.device.writes == []
     finally:
         pad.stop()
+
+
+def test_exception_replies_to_the_poll_are_failed_polls_and_make_one_fault(
+    pty_pair: PtyPair, server: ModbusKeypadServer
+) -> None:
+    # Registers 40-41 do not exist on this keypad: it answers every read with "illegal address".
+    pad = ModbusKeypad(settings(pty_pair.a, registers=ModbusRegisterMap(counter=40, key_code=41)))
+    watch = Watch(pad)
+    try:
+        wait_until(lambda: not pad.healthy(), what="fault")
+        assert len(watch.kinds(KeyEventKind.FAULT)) == 1
+        assert "error" in watch.kinds(KeyEventKind.FAULT)[0].detail.lower()
+        assert watch.presses == []
+    finally:
+        pad.stop()
