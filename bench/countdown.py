@@ -20,7 +20,7 @@ from typing import Any
 from central.cases.batch import evaluate
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
-from central.cases.eventlog import EventLog
+from central.cases.eventlog import CaseLog
 from central.cases.naive import naive_next_change, naive_stage_at
 from central.cases.projection import clock_from_row
 from central.cases.rules import default_rules
@@ -213,7 +213,7 @@ def bench_log(directory: Path) -> None:
     body = {"case_id": "JQ-2026-0001", "kind": "yellow_card", "unit": "民政局",
             "officer_name": "李四", "due_day": "2026-11-30"}
     chained_db = open_database(directory / "chain.sqlite")
-    log = EventLog(chained_db)
+    log = CaseLog(chained_db)
 
     def chained() -> None:
         for start in range(0, events, batch):

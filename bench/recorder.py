@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.camera_recorder.config import RecorderConfig
-from edge.camera_recorder.index import SCHEMA, FootageIndex
+from edge.camera_recorder.index import FootageIndex
+from edge.camera_recorder.index.schema import SCHEMA
 from edge.camera_recorder.reconcile import ALIVE_KEY, reconcile
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.testsource import TestPatternCamera, encode_test_clip
@@ -171,7 +172,7 @@ def _build(scratch: Path, total: int, now_ms: int) -> tuple[RecorderConfig, int]
     )
     storage = config.storage_dir
     index = FootageIndex(config.index_path)
-    connection = index._db  # bulk load: one transaction, indexes and totals built after
+    connection = index.database.raw_connection()  # bulk load: one transaction, indexes and totals built after
     started = time.monotonic()
     for name in ("segments_by_camera", "segments_unheld", "segments_unheld_by_camera"):
         connection.execute(f"DROP INDEX {name}")
@@ -200,7 +201,7 @@ def _build(scratch: Path, total: int, now_ms: int) -> tuple[RecorderConfig, int]
     )
     connection.execute("COMMIT")
     connection.executescript(SCHEMA)  # the indexes and triggers again
-    index.set_meta(ALIVE_KEY, str(now_ms))
+    index.meta.set(ALIVE_KEY, str(now_ms))
     index.close()
     print(f"  built {per_camera * CAMERAS:,} segments (index + one file each) in "
           f"{time.monotonic() - started:.0f} s", flush=True)
@@ -267,7 +268,7 @@ def bench_prune_and_reconcile(scratch: Path, total: int) -> None:
     print(f"  baseline: unindexed SQL (sum + oldest by scan)  : {scan_s * 1000:8.1f} ms per pass")
 
     # A crash: the open segment half written and an unread segment list per camera.
-    last = index.last_segment("cam-00")
+    last = index.segments.last("cam-00")
     assert last is not None
     index.close()
     for camera in range(CAMERAS):

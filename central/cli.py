@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,6 +33,7 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
     def run(config_path: Path | None) -> None:
         """Receive the halls' events, run the engine, serve the API and the big screen."""
         from central.service import CentralService
+        from spine.service import run_until_signal
 
         try:
             config = load_config(CentralConfig, config_path)
@@ -43,15 +42,8 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
         if config.provisioning_registry is not None and extra_handlers is None:
             log.warning("provisioning_registry is set, but this `hall central` has no registry "
                         "handler: activations reported by the gateways will not reach the registry")
-        service = CentralService(config, handlers=list(extra_handlers(config)) if extra_handlers else [])
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda _signum, _frame: stop.set())
-        service.start()
-        try:
-            stop.wait()
-        finally:
-            service.stop()
+        handlers = list(extra_handlers(config)) if extra_handlers else []
+        run_until_signal(lambda: CentralService(config, handlers=handlers))
 
     return group
 

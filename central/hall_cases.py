@@ -9,11 +9,11 @@ logged and stays in the event log as received, where the supervision office sees
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from central.cases.store import CaseConflict, EntryRejected, UnknownCase
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ class CaseFactsFromHalls:
     def __init__(self, record: RecordCaseFact) -> None:
         self.record = record
 
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        hall = context.hall
         kind = event.envelope.type
         if not kind.startswith("case.") or kind in ISSUED_BY_CENTRAL:
             return

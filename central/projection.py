@@ -19,6 +19,7 @@ from typing import Any
 
 from central.store import CentralStore
 from contract.envelope import Envelope
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 
 CURSOR_SCHEMA = """
@@ -51,7 +52,8 @@ class Projection:
                     break
         self._installed = True
 
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        tx, hall = context.tx, context.hall
         if not self._installed:
             # Fed before install() (a store built with this projection among its handlers):
             # make the tables and catch up here, the event just stored included.

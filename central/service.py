@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
@@ -139,6 +140,10 @@ class CentralService:
         if self.engine_cases is not None:
             self.engine_cases.close()
             self.engine_cases.engine.close()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What `hall central` is doing: ingest counters and where its API listens."""
+        return {"ingest": dict(self.ingest.receiver.counters), "http": self.http.base_url}
 
     @property
     def base_url(self) -> str:

@@ -7,41 +7,39 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from contract.topics import parse_central_topic
 from spine.clock import Clock
+from spine.eventlog import EventLog, commit_batch
+from spine.handlers import EventHandler, HandlerContext
 from spine.receiver import (
     RECEIVER_SCHEMA,
     AcceptedEvent,
     DeadLetter,
     IncomingBatch,
-    advance_stream,
     read_stream_position,
     store_dead_letter,
 )
 from spine.sqlite import Transaction, open_database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    hall TEXT NOT NULL,
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    device_time INTEGER NOT NULL,
-    gateway_time INTEGER,
-    est_time INTEGER,
-    received_at INTEGER NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_device ON events (hall, device, seq);
-CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+EVENT_LOG = EventLog(
+    columns=(
+        ("hall", "TEXT NOT NULL"),
+        ("device", "TEXT NOT NULL"),
+        ("seq", "INTEGER NOT NULL"),
+        ("type", "TEXT NOT NULL"),
+        ("device_time", "INTEGER NOT NULL"),
+        ("gateway_time", "INTEGER"),
+        ("est_time", "INTEGER"),
+        ("received_at", "INTEGER NOT NULL"),
+        ("payload", "TEXT NOT NULL"),
+    ),
+    device_key=("hall", "device", "seq"),
+)
+"""Every event of every hall, as central stored it (the gateway keeps its own with other columns)."""
+
+SCHEMA = EVENT_LOG.schema() + """
 CREATE TABLE IF NOT EXISTS hall_status (
     hall TEXT PRIMARY KEY,
     online INTEGER NOT NULL,
@@ -52,10 +50,8 @@ CREATE TABLE IF NOT EXISTS hall_status (
 """ + RECEIVER_SCHEMA
 
 
-class CentralHandler(Protocol):
-    """Domain projections fed by stored events (statistics, device health), in the same transaction."""
-
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None: ...
+CentralHandler = EventHandler
+"""Domain projections fed by stored events (statistics, device health), in the same transaction."""
 
 
 class CentralStore:
@@ -75,28 +71,24 @@ class CentralStore:
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
         parsed = parse_central_topic(incoming.topic)
         hall = parsed[0] if parsed else "?"
-        stored = duplicates = 0
         now = self.clock.wall_ms()
+
+        def row(event: AcceptedEvent) -> dict[str, Any]:
+            envelope, recv = event.envelope, event.envelope.recv
+            return {"hall": hall, "device": envelope.device, "seq": envelope.seq, "type": envelope.type,
+                    "device_time": envelope.time, "gateway_time": recv.at if recv else None,
+                    "est_time": recv.est_time if recv else None, "received_at": now,
+                    "payload": event.payload}
+
         with self.transaction() as tx:
-            for event in incoming.events:
-                envelope = event.envelope
-                recv = envelope.recv
-                cursor = tx.execute(
-                    "INSERT OR IGNORE INTO events (event_id, hall, device, seq, type, device_time, "
-                    "gateway_time, est_time, received_at, payload) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (envelope.id, hall, envelope.device, envelope.seq, envelope.type, envelope.time,
-                     recv.at if recv else None, recv.est_time if recv else None, now, event.payload),
-                )
-                if cursor.rowcount == 1:
-                    stored += 1
-                    for handler in self.handlers:
-                        handler.handle(tx, hall, event)
-                else:
-                    duplicates += 1
-            for letter in dead:
-                store_dead_letter(tx, letter, now)
-            advance_stream(tx, incoming.batch)
-        return stored, duplicates
+            context = HandlerContext(tx=tx, hall=hall, now_ms=now)
+
+            def stored(event: AcceptedEvent) -> None:
+                for handler in self.handlers:
+                    handler.handle(context, event)
+
+            return commit_batch(tx, EVENT_LOG, incoming, dead, row=row, stored=stored,
+                                dead_letter=lambda letter: store_dead_letter(tx, letter, now))
 
     def dead_letter(self, dead: DeadLetter) -> None:
         with self.transaction() as tx:

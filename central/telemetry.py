@@ -122,7 +122,7 @@ class Telemetry(Projection):
 
 
 @dataclass(frozen=True)
-class DeviceView:
+class DeviceHealthView:
     device: str
     kind: str | None
     online: bool
@@ -141,7 +141,7 @@ class HallView:
     gateway_online: bool | None
     gateway_last_seen: int | None
     gateway_reason: str | None
-    devices: list[DeviceView]
+    devices: list[DeviceHealthView]
     ingest: dict[str, int]
     dead_letters_at_central: int
     refused_at_gateway: int
@@ -193,7 +193,7 @@ def hall_views(store: CentralStore, hall: str | None = None) -> list[HallView]:
             gateway_last_seen=last_seen,
             gateway_reason=reason,
             devices=[
-                DeviceView(device=d, health=health.get((name, d), []), **fields)
+                DeviceHealthView(device=d, health=health.get((name, d), []), **fields)
                 for d, fields in sorted(by_device.items())
             ],
             ingest={k: int(v) for k, v in beat.get("ingest", {}).items() if isinstance(v, int)},

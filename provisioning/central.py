@@ -9,11 +9,11 @@ marks the device active too, unless it has issued newer credentials since
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 from provisioning.model import DeviceState
 from provisioning.registry import Registry, RegistryError
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ class RegistryProjection:
     def __init__(self, registry_path: Path) -> None:
         self.registry = Registry(registry_path)
 
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        hall = context.hall
         envelope = event.envelope
         if envelope.type != "device.state_changed" or envelope.body.get("state") != "active":
             return

@@ -8,7 +8,7 @@ from typing import Any
 
 from contract.kinds import WINDOW_KINDS, DeviceKind, DeviceState
 
-__all__ = ["WINDOW_KINDS", "Device", "DeviceKind", "DeviceState", "Hall", "Window"]
+__all__ = ["WINDOW_KINDS", "Device", "DeviceKind", "DeviceState", "Hall", "WindowRecord"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Hall:
 
 
 @dataclass(frozen=True)
-class Window:
+class WindowRecord:
     hall: str
     id: str
     name: str

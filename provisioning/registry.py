@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.topics import check_identifier
-from provisioning.model import Device, DeviceKind, DeviceState, Hall, Window, hardware_json
+from provisioning.model import Device, DeviceKind, DeviceState, Hall, WindowRecord, hardware_json
 from spine.sqlite import Transaction, append_only, open_database
 
 SCHEMA = """
@@ -223,11 +223,11 @@ class Registry:
             (hall, window, name, department),
         )
 
-    def windows(self, hall: str) -> list[Window]:
+    def windows(self, hall: str) -> list[WindowRecord]:
         rows = self._read(
             "SELECT hall, id, name, department FROM windows WHERE hall = ? ORDER BY id", (hall,)
         )
-        return [Window(*r) for r in rows]
+        return [WindowRecord(*r) for r in rows]
 
     def departments(self, hall: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._read(

@@ -70,7 +70,7 @@ def commit_batch(
     *,
     row: Callable[[AcceptedEvent], Mapping[str, Any]],
     stored: Callable[[AcceptedEvent], None],
-    dead_letter: Callable[[DeadLetter], None],
+    dead_letter: Callable[[DeadLetter], object],
 ) -> tuple[int, int]:
     """A receiver's batch inside `tx`: each new event appended (`row` gives its columns) and
     handed to `stored` (the node's handlers and forwarding), each dead letter to

@@ -68,7 +68,7 @@ def _record(row: tuple[Any, ...]) -> LogRecord:
     return LogRecord(*row)
 
 
-class EventLog:
+class CaseLog:
     """Appends and reads the chained records; one instance per connection."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:

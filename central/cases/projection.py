@@ -16,7 +16,7 @@ from typing import Any
 from central.cases.calendar import WorkCalendar
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
 from central.cases.countdown import CaseClock, Countdown, Suspension, compute
-from central.cases.eventlog import EventLog
+from central.cases.eventlog import CaseLog
 from central.cases.notices import DueNotice, due_notices
 from central.cases.rules import RuleTable
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
@@ -132,7 +132,7 @@ class Projector:
     """Keeps the projection rows of cases current and issues what falls due."""
 
     def __init__(
-        self, connection: sqlite3.Connection, log: EventLog, calendar: WorkCalendar,
+        self, connection: sqlite3.Connection, log: CaseLog, calendar: WorkCalendar,
         rules: RuleTable,
     ) -> None:
         self.connection = connection

@@ -23,7 +23,7 @@ from central.cases import casefile as cf
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
 from central.cases.countdown import Countdown, compute
-from central.cases.eventlog import EventLog
+from central.cases.eventlog import CaseLog
 from central.cases.personal import PersonalData
 from central.cases.plausibility import EntryWarning, entry_warnings, event_time_problem
 from central.cases.projection import Projector, Refreshed
@@ -88,7 +88,7 @@ class CaseStore:
         self.calendar = calendar
         self.rules = rules
         self.clock = clock
-        self.log = EventLog(connection)
+        self.log = CaseLog(connection)
         self.projector = Projector(connection, self.log, calendar, rules)
         self.personal = PersonalData(connection)
 

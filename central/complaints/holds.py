@@ -17,6 +17,8 @@ from typing import Any
 from central.complaints import log as complaint_log
 from central.complaints.log import Read, iso
 from central.projection import event_time
+from contract.commands.recorder import HoldRequest, RecorderHold
+from contract.commands.relay import routed
 from contract.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,6 @@ CREATE TABLE IF NOT EXISTS complaint_holds (
 );
 """
 
-HOLD_COMMAND = "recorder.hold"
 HOLD_CONFIRMATION = "recorder.hold"
 """The recorder's event for a hold it placed; its `hold_id` is ours, or ours + ':' + camera."""
 MAX_HOLD_ATTEMPTS = 20
@@ -146,8 +147,8 @@ def hold_command(
     `device` routes it through the hall gateway; the hold id is the complaint's,
     so a resent command holds once.
     """
-    return {
-        "v": 1, "id": hold, "command": HOLD_COMMAND, "device": device,
-        "hold": {"hold_id": hold, "window": window, "from": start, "to": end, "until": until,
-                 "who": "central complaint desk", "why": f"complaint {complaint}"},
-    }
+    request = HoldRequest.model_validate({
+        "hold_id": hold, "window": window, "from": start, "to": end, "until": until,
+        "who": "central complaint desk", "why": f"complaint {complaint}",
+    })
+    return routed(device, RecorderHold(id=hold, hold=request))

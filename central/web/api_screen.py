@@ -35,7 +35,7 @@ class UnitBoard(Out):
     cases: list[CaseOut]
 
 
-class HallBoard(Out):
+class HallPanel(Out):
     hall: HallOut
     counts: dict[str, int]
     units: list[UnitBoard]
@@ -57,7 +57,7 @@ class ScreenSnapshot(Out):
     shown_cases: int = Field(description="case tiles in this snapshot (the most urgent first)")
     counts: dict[str, int]
     legend: list[StageLegend]
-    halls: list[HallBoard]
+    halls: list[HallPanel]
     recent: list[dict[str, Any]] = Field(description="the latest escalations and complaints")
 
 
@@ -82,7 +82,7 @@ def snapshot(
             for u, cases in sorted(by_hall.get(name, {}).items())
         ]
         open_complaints = [c for c in complaints if c["hall"] == name and c["state"] != "answered"]
-        boards.append(HallBoard(
+        boards.append(HallPanel(
             hall=halls[name],
             counts=_counts([c for u in units for c in u.cases]),
             units=units,

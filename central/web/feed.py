@@ -6,12 +6,12 @@ event-stream handlers, which poll the version cheaply.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 
 
@@ -55,5 +55,5 @@ class ScreenRefresh:
     def __init__(self, feed: ChangeFeed) -> None:
         self.feed = feed
 
-    def handle(self, tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> None:
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
         self.feed.touch()

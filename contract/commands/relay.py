@@ -15,10 +15,14 @@ from contract.registry import CommandBody
 ROUTE_KEY = "device"
 
 
+def routed(device: str, command: CommandBody) -> dict[str, Any]:
+    """The command as central sends it to reach `device`: its body plus the routing key."""
+    return {**command.model_dump(mode="json", by_alias=True), ROUTE_KEY: device}
+
+
 def for_device(device: str, command: CommandBody) -> str:
     """The payload central publishes on `central/<hall>/cmd` to reach `device`."""
-    body = command.model_dump(mode="json", by_alias=True)
-    return json.dumps({**body, ROUTE_KEY: device}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(routed(device, command), ensure_ascii=False, separators=(",", ":"))
 
 
 def route_of(raw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:

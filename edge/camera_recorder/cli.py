@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from edge.camera_recorder.config import RecorderConfig
 from spine.config import ConfigError, load_config
+
+if TYPE_CHECKING:  # imported when a command runs, so `hall --help` stays quick
+    from edge.camera_recorder.index import FootageIndex
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def _load(config_path: Path | None) -> RecorderConfig:
 
 
 @contextmanager
-def _index(config: RecorderConfig) -> Iterator[Any]:
+def _index(config: RecorderConfig) -> Iterator[FootageIndex]:
     from edge.camera_recorder.index import FootageIndex
 
     index = FootageIndex(config.index_path)
@@ -63,20 +65,13 @@ def recorder() -> None:
 def run(config_path: Path) -> None:
     """Record every camera until SIGTERM/SIGINT; forward events when the gateway is there."""
     from edge.camera_recorder.agent import RecorderAgent
-    from edge.runtime.agent import install_signal_handlers
+    from spine.service import run_until_signal
 
     config = _load(config_path)
     if not config.cameras:
         raise click.ClickException(f"{config_path}: no [[cameras]] configured")
-    agent = RecorderAgent(config)
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    agent.start()
     log.info("recording %d camera(s) into %s", len(config.cameras), config.storage_dir)
-    try:
-        stop.wait()
-    finally:
-        agent.stop()
+    run_until_signal(lambda: RecorderAgent(config))
 
 
 @recorder.command("selftest")
@@ -168,9 +163,9 @@ def hold_list(config_path: Path, show_all: bool) -> None:
         rows = [
             {"hold_id": h.id, "camera": h.camera, "state": h.state, "from": iso(h.start_ms),
              "to": iso(h.end_ms), "until": iso(h.until_ms), "who": h.who, "why": h.why,
-             "source": h.source, "held": index.held_in(h)}
-            for h in index.holds(active_only=not show_all)
-            if h.source != "export"
+             "source": h.source, "held": index.holds.held_in(h)}
+            for h in index.holds.all(active_only=not show_all)
+            if not h.guards_an_export
         ]
     _echo_json(rows)
 
@@ -188,7 +183,7 @@ def hold_release(config_path: Path, hold_id: str, who: str, why: str) -> None:
     try:
         with _index(config) as index:
             released = release_hold(
-                index, ReleaseRequest(hold_id=hold_id, who=who, why=why), now_ms=_now_ms()
+                index.holds, ReleaseRequest(hold_id=hold_id, who=who, why=why), now_ms=_now_ms()
             )
     except HoldRefused as exc:
         raise click.ClickException(str(exc)) from exc
@@ -290,10 +285,10 @@ def timeline(config_path: Path, camera: str, start: str, end: str) -> None:
     with _index(config) as index:
         items = [
             (s.start_ms, s.end_ms, "footage" + (" (held)" if s.held else ""), s.path)
-            for s in index.segments_between(camera, start_ms, end_ms)
+            for s in index.segments.between(camera, start_ms, end_ms)
         ] + [
             (g.start_ms, g.end_ms or now, f"gap: {g.cause}", g.detail or "")
-            for g in index.gaps_between(camera, start_ms, end_ms)
+            for g in index.gaps.between(camera, start_ms, end_ms)
         ]
     for begin, finish, what, detail in sorted(items):
         click.echo(f"{iso(begin)}  {iso(finish)}  {what:<22} {detail}")

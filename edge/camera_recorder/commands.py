@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from contract.commands.recorder import (
+    PREFIX,
+    RECORDER_COMMANDS,
+    RecorderHold,
+    RecorderListHolds,
+    RecorderRelease,
+)
 from contract.registry import describe_error
-from edge.camera_recorder.holds import HoldRefused, HoldRequest, ReleaseRequest
+from edge.camera_recorder.holds import HoldRefused
 from edge.camera_recorder.times import iso
 
 if TYPE_CHECKING:
@@ -23,39 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMAND_ID = r"^[A-Za-z0-9._:-]{1,100}$"
-PREFIX = "recorder."
-
-
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    v: Literal[1] = 1
-    id: str = Field(pattern=COMMAND_ID, description="the sender's command id, echoed in the reply")
-
-
-class HoldCommand(_Command):
-    """Place a hold: `{"v":1,"id":"c-17","command":"recorder.hold","hold":{...HoldRequest}}`."""
-
-    command: Literal["recorder.hold"]
-    hold: HoldRequest
-
-
-class ReleaseCommand(_Command):
-    command: Literal["recorder.release"]
-    release: ReleaseRequest
-
-
-class ListHoldsCommand(_Command):
-    command: Literal["recorder.holds"]
-
-
-RecorderCommand = Annotated[
-    HoldCommand | ReleaseCommand | ListHoldsCommand, Field(discriminator="command")
-]
-_ADAPTER: TypeAdapter[HoldCommand | ReleaseCommand | ListHoldsCommand] = TypeAdapter(
-    RecorderCommand
-)
+RecorderCommand = RecorderHold | RecorderRelease | RecorderListHolds
 
 
 def handle_payload(recorder: Recorder, payload: bytes | bytearray) -> dict[str, Any] | None:
@@ -73,7 +48,7 @@ def handle_payload(recorder: Recorder, payload: bytes | bytearray) -> dict[str, 
         "command": raw.get("command"),
     }
     try:
-        command = _ADAPTER.validate_python(raw)
+        command = RECORDER_COMMANDS.validate_python(raw)
     except ValidationError as exc:
         return {**reply, "ok": False, "error": f"invalid command: {describe_error(exc)}"}
     try:
@@ -85,8 +60,8 @@ def handle_payload(recorder: Recorder, payload: bytes | bytearray) -> dict[str, 
     return {**reply, "ok": True, "result": result}
 
 
-def _run(recorder: Recorder, command: HoldCommand | ReleaseCommand | ListHoldsCommand) -> Any:
-    if isinstance(command, HoldCommand):
+def _run(recorder: Recorder, command: RecorderCommand) -> Any:
+    if isinstance(command, RecorderHold):
         request = command.hold
         if request.hold_id is None:
             request = request.model_copy(update={"hold_id": command.id})
@@ -108,7 +83,7 @@ def _run(recorder: Recorder, command: HoldCommand | ReleaseCommand | ListHoldsCo
             }
             for p in placed
         ]
-    if isinstance(command, ReleaseCommand):
+    if isinstance(command, RecorderRelease):
         released = recorder.release_hold(command.release)
         return [{"hold_id": h.id, "camera": h.camera, "state": h.state} for h in released]
     return [
@@ -121,11 +96,11 @@ def _run(recorder: Recorder, command: HoldCommand | ReleaseCommand | ListHoldsCo
             "who": h.who,
             "why": h.why,
         }
-        for h in recorder.index.holds(active_only=True)
-        if h.source != "export"
+        for h in recorder.index.holds.all(active_only=True)
+        if not h.guards_an_export
     ]
 
 
 def command_schema() -> dict[str, Any]:
     """The JSON schema of every recorder command (for the docs and for central)."""
-    return _ADAPTER.json_schema(by_alias=True)
+    return RECORDER_COMMANDS.json_schema(by_alias=True)

@@ -28,7 +28,7 @@ class DemoRecorder:
     def summary(self) -> dict[str, Any]:
         """Per camera: state, segments and bytes indexed, open gap; plus alarms."""
         recorder = self.agent.recorder
-        totals = {row.id: row for row in recorder.index.cameras()}
+        totals = {row.id: row for row in recorder.index.cameras.all()}
         return {
             "device": self.config.device.id,
             "storage": str(self.config.storage_dir),
@@ -40,7 +40,7 @@ class DemoRecorder:
                 }
                 for camera, status in recorder.statuses().items()
             },
-            "alarms": [code for code, _, _ in recorder.index.alarms()],
+            "alarms": [code for code, _, _ in recorder.index.alarms.active()],
         }
 
     def stop(self) -> dict[str, Any]:

@@ -23,15 +23,15 @@ _USERINFO = re.compile(r"(://[^/:@\s]+:)[^@\s/]+@")
 
 def recorder_diagnostics(config: RecorderConfig, index: FootageIndex, now_ms: int) -> dict[str, Any]:
     settings = config.recorder
-    used, segments, held = index.totals()
+    used, segments, held = index.cameras.totals()
     stats = os.statvfs(config.storage_dir) if config.storage_dir.exists() else None
     free = stats.f_bavail * stats.f_frsize if stats else 0
     cameras = []
     configured = {c.id: c for c in config.cameras}
-    for row in index.cameras():
-        first = index.first_segment(row.id)
-        last = index.last_segment(row.id)
-        gap = index.open_gap(row.id)
+    for row in index.cameras.all():
+        first = index.segments.first(row.id)
+        last = index.segments.last(row.id)
+        gap = index.gaps.current(row.id)
         camera = configured.get(row.id)
         cameras.append(
             {
@@ -50,11 +50,11 @@ def recorder_diagnostics(config: RecorderConfig, index: FootageIndex, now_ms: in
                 "newest": iso(last.end_ms) if last else None,
                 "days_held": round((now_ms - first.start_ms) / DAY_MS, 2) if first else 0,
                 "open_gap": {"since": iso(gap.start_ms), "cause": gap.cause} if gap else None,
-                "gaps_24h": index.gap_count_since(row.id, now_ms - DAY_MS),
+                "gaps_24h": index.gaps.count_since(row.id, now_ms - DAY_MS),
                 "ffmpeg_log": _log_tail(config, row.id),
             }
         )
-    alive = index.get_meta(ALIVE_KEY)
+    alive = index.meta.get(ALIVE_KEY)
     return {
         "device": config.device.model_dump(),
         "index": str(index.path),
@@ -70,12 +70,12 @@ def recorder_diagnostics(config: RecorderConfig, index: FootageIndex, now_ms: in
                                            settings.min_free_bytes),
         },
         "cameras": cameras,
-        "alarms": [{"code": c, "since": iso(t), "message": m} for c, t, m in index.alarms()],
+        "alarms": [{"code": c, "since": iso(t), "message": m} for c, t, m in index.alarms.active()],
         "holds": [
             {"hold_id": h.id, "camera": h.camera, "from": iso(h.start_ms), "to": iso(h.end_ms),
              "until": iso(h.until_ms), "who": h.who, "why": h.why, "source": h.source}
-            for h in index.holds(active_only=True)
-            if h.source != "export"
+            for h in index.holds.all(active_only=True)
+            if not h.guards_an_export
         ],
         "outbox": _outbox_depth(config),
     }

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.camera_recorder.index import ExportRecord, FootageIndex, Hold
+from edge.camera_recorder.ffmpeg import ONE_OFF
+from edge.camera_recorder.index import ExportRecord, FootageIndex, HoldRecord
+from edge.camera_recorder.index.models import EXPORT_GUARD_SOURCE
 from edge.camera_recorder.times import iso
 
 MANIFEST_FORMAT = "hallwatch-clip/1"
@@ -72,15 +74,15 @@ def export_clip(
         raise ValueError("the range ends before it starts")
     export_id = f"x{now_ms}-{uuid.uuid4().hex[:8]}"
     # An export-long hold, so retention cannot take a segment from under ffmpeg.
-    guard, _ = index.place_hold(
-        Hold(
+    guard, _ = index.holds.place(
+        HoldRecord(
             f"export:{export_id}", camera, start_ms, end_ms, now_ms + 3_600_000, who,
-            f"export {export_id}", now_ms, "export", None, None, None, "released",
+            f"export {export_id}", now_ms, EXPORT_GUARD_SOURCE,
         )
     )
     try:
-        segments = index.segments_between(camera, start_ms, end_ms)
-        gaps = index.gaps_between(camera, start_ms, end_ms)
+        segments = index.segments.between(camera, start_ms, end_ms)
+        gaps = index.gaps.between(camera, start_ms, end_ms)
         if not segments:
             raise NoFootage(_why_nothing(camera, start_ms, end_ms, gaps))
         hashed = []
@@ -119,7 +121,7 @@ def export_clip(
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
         manifest_path = clip.with_name(clip.name + ".manifest.json")
         _write_durably(manifest_path, text)
-        index.add_export(
+        index.exports.add(
             ExportRecord(
                 export_id, camera, start_ms, end_ms, who, why, now_ms, str(clip),
                 manifest["clip"]["bytes"], clip_hash, text,
@@ -128,7 +130,7 @@ def export_clip(
         )
         return ExportResult(export_id, clip, manifest_path, manifest)
     finally:
-        index.release_hold(guard.id, who, "export finished", now_ms)
+        index.holds.release(guard.id, who, "export finished", now_ms)
 
 
 def _stamp(ms: int) -> str:
@@ -184,7 +186,7 @@ def _join(
         listing.write("\n".join(lines) + "\n")
     try:
         command = [
-            ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            ffmpeg, *ONE_OFF, "-y",
             "-f", "concat", "-safe", "0", "-i", listing.name,
             "-map", "0:v:0", "-map", "0:a?", "-c", "copy",
         ]
@@ -253,7 +255,7 @@ def verify_export(
     if actual != manifest["clip"]["sha256"]:
         result.fail(f"clip hash {actual} differs from the manifest's {manifest['clip']['sha256']}")
     if index is not None:
-        record = index.export(manifest["export_id"])
+        record = index.exports.get(manifest["export_id"])
         if record is None:
             result.fail(f"export {manifest['export_id']} is not in this recorder's index")
         else:

@@ -23,6 +23,8 @@ from edge.camera_recorder.config import CameraSettings
 
 log = logging.getLogger(__name__)
 
+ONE_OFF = ("-hide_banner", "-nostdin", "-loglevel", "error")
+"""How every short ffmpeg job starts: no banner, never reads the terminal, errors only."""
 PROBE_US = 2_000_000  # enough to find the codec parameters of an H.264/H.265 camera
 
 
@@ -245,10 +247,7 @@ class FfmpegBackend:
         """Decode one frame to a JPEG: the one time the recorder decodes, for the technician."""
         command = [
             self.ffmpeg,
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ONE_OFF,
             *input_options(camera),
             *camera.input_options,
             "-i",

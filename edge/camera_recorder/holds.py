@@ -12,51 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
+from contract.commands.recorder import HoldRequest, ReleaseRequest
 from edge.camera_recorder.config import RecorderConfig
-from edge.camera_recorder.index import FootageIndex, Gap, Hold
+from edge.camera_recorder.index import FootageIndex, Gap, HoldRecord
+from edge.camera_recorder.index.holds import FootageHolds
 from edge.camera_recorder.times import parse_instant
-
-HOLD_ID = r"^[A-Za-z0-9._:-]{1,100}$"
-
-
-class HoldRequest(BaseModel):
-    """What placing a hold needs; times as ISO 8601, ms since the epoch, or +N[smhd] from now."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hold_id: str | None = Field(
-        None, pattern=HOLD_ID, description="idempotency key: the same id never holds twice"
-    )
-    camera: str | None = None
-    window: str | None = None
-    start: str | int = Field(alias="from")
-    end: str | int = Field(alias="to")
-    until: str | int
-    who: str = Field(min_length=1, max_length=200)
-    why: str = Field(min_length=1, max_length=1000)
-
-    @field_validator("who", "why")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank: a hold says who placed it and why")
-        return value.strip()
-
-    @model_validator(mode="after")
-    def _one_target(self) -> HoldRequest:
-        if (self.camera is None) == (self.window is None):
-            raise ValueError("give exactly one of camera or window")
-        return self
-
-
-class ReleaseRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hold_id: str = Field(pattern=HOLD_ID)
-    who: str = Field(min_length=1, max_length=200)
-    why: str = Field(min_length=1, max_length=1000)
 
 
 class HoldRefused(ValueError):
@@ -65,7 +25,7 @@ class HoldRefused(ValueError):
 
 @dataclass(frozen=True)
 class PlacedHold:
-    hold: Hold
+    hold: HoldRecord
     new: bool
     segments: int
     bytes: int
@@ -94,8 +54,8 @@ def place_holds(
     placed = []
     for camera in cameras:
         hold_id = base_id if len(cameras) == 1 and request.camera else f"{base_id}:{camera}"
-        stored, new = index.place_hold(
-            Hold(
+        stored, new = index.holds.place(
+            HoldRecord(
                 id=hold_id,
                 camera=camera,
                 start_ms=start_ms,
@@ -105,21 +65,17 @@ def place_holds(
                 why=request.why,
                 placed_ms=now_ms,
                 source=source,
-                released_ms=None,
-                released_by=None,
-                release_why=None,
-                reported_state=None,
             )
         )
-        segments, size = index.held_in(stored)
-        gaps = index.gaps_between(camera, stored.start_ms, stored.end_ms)
+        segments, size = index.holds.held_in(stored)
+        gaps = index.gaps.between(camera, stored.start_ms, stored.end_ms)
         placed.append(PlacedHold(stored, new, segments, size, gaps))
     return placed
 
 
 def _cameras_for(config: RecorderConfig, index: FootageIndex, request: HoldRequest) -> list[str]:
     if request.camera is not None:
-        known = {c.id for c in config.cameras} | {row.id for row in index.cameras()}
+        known = {c.id for c in config.cameras} | {row.id for row in index.cameras.all()}
         if request.camera not in known:
             raise HoldRefused(f"no camera {request.camera!r} on this recorder")
         return [request.camera]
@@ -130,17 +86,17 @@ def _cameras_for(config: RecorderConfig, index: FootageIndex, request: HoldReque
 
 
 def release_hold(
-    index: FootageIndex, request: ReleaseRequest, *, now_ms: int
-) -> list[Hold]:
+    holds: FootageHolds, request: ReleaseRequest, *, now_ms: int
+) -> list[HoldRecord]:
     """Release a hold by id; a window hold's id releases all of its cameras' holds."""
     released = []
-    direct = index.release_hold(request.hold_id, request.who, request.why, now_ms)
+    direct = holds.release(request.hold_id, request.who, request.why, now_ms)
     if direct is not None:
         released.append(direct)
     else:
-        for hold in index.holds(active_only=True):
+        for hold in holds.all(active_only=True):
             if hold.id.startswith(request.hold_id + ":"):
-                done = index.release_hold(hold.id, request.who, request.why, now_ms)
+                done = holds.release(hold.id, request.who, request.why, now_ms)
                 if done is not None:
                     released.append(done)
     if not released:
@@ -148,10 +104,10 @@ def release_hold(
     return released
 
 
-def expire_holds(index: FootageIndex, now_ms: int) -> list[Hold]:
+def expire_holds(holds: FootageHolds, now_ms: int) -> list[HoldRecord]:
     """Holds past their 'until' end; their footage falls back under retention."""
     return [
         released
-        for hold in index.expired_holds(now_ms)
-        if (released := index.release_hold(hold.id, "expiry", "until reached", now_ms))
+        for hold in holds.expired(now_ms)
+        if (released := holds.release(hold.id, "expiry", "until reached", now_ms))
     ]

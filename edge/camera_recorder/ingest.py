@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from edge.camera_recorder.camera import ClosedSegment
-from edge.camera_recorder.index import FootageIndex, NewSegment, Segment
+from edge.camera_recorder.index import NewSegment, Segment
+from edge.camera_recorder.index.segments import Segments
 from edge.camera_recorder.segments import (
     TS_PACKET,
     fsync_directory,
@@ -36,8 +37,8 @@ class SegmentIngest:
     the file name.
     """
 
-    def __init__(self, index: FootageIndex, storage_dir: Path, camera: str, clock: Clock) -> None:
-        self.index = index
+    def __init__(self, segments: Segments, storage_dir: Path, camera: str, clock: Clock) -> None:
+        self.segments = segments
         self.storage_dir = storage_dir
         self.camera = camera
         self.clock = clock
@@ -76,7 +77,7 @@ class SegmentIngest:
             start_ms = self._placed(name.run, name.start_ms)
         if not_before_ms is not None:
             start_ms = max(start_ms, not_before_ms)
-        segment = self.index.add_segment(
+        segment = self.segments.add(
             NewSegment(self.camera, start_ms, start_ms + duration_ms, relative, size, name.run),
             self.clock.wall_ms(),
         )
@@ -101,7 +102,7 @@ class SegmentIngest:
         if name is None:
             return None
         relative = name.relative_path(self.camera)
-        if self.index.has_path(relative):
+        if self.segments.has_path(relative):
             return None
         try:
             size = trim_to_whole_packets(path)
@@ -116,7 +117,7 @@ class SegmentIngest:
             return None
         start_ms = self._placed(name.run, name.start_ms)
         end_ms = max(end_ms, start_ms + 1)
-        segment = self.index.add_segment(
+        segment = self.segments.add(
             NewSegment(self.camera, start_ms, end_ms, relative, size, name.run, partial=True),
             self.clock.wall_ms(),
         )

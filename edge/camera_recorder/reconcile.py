@@ -22,6 +22,7 @@ from pathlib import Path
 from edge.camera_recorder.camera import ClosedSegment
 from edge.camera_recorder.ffmpeg import SegmentListReader
 from edge.camera_recorder.index import FootageIndex, GapCause
+from edge.camera_recorder.index.unlinks import PendingUnlinks
 from edge.camera_recorder.ingest import SegmentIngest
 from edge.camera_recorder.segments import RUNS_DIR, day_folder, parse_segment_name
 from spine.clock import Clock
@@ -54,13 +55,13 @@ def reconcile(
     """Make the index and the disk agree after a stop, crash or power cut."""
     started = time.monotonic()
     report = ReconcileReport()
-    report.unlinked = finish_unlinks(index, storage_dir, clock.wall_ms())
-    known = {row.id for row in index.cameras()} | set(cameras)
-    alive = index.get_meta(ALIVE_KEY)
+    report.unlinked = finish_unlinks(index.unlinks, storage_dir, clock.wall_ms())
+    known = {row.id for row in index.cameras.all()} | set(cameras)
+    alive = index.meta.get(ALIVE_KEY)
     alive_ms = int(alive) if alive is not None else None
     for camera in sorted(known):
         report.cameras.append(camera)
-        ingest = SegmentIngest(index, storage_dir, camera, clock)
+        ingest = SegmentIngest(index.segments, storage_dir, camera, clock)
         _read_run_lists(storage_dir / camera, ingest, report)
         _check_recent(index, storage_dir, camera, report)
         _adopt_leftovers(index, storage_dir / camera, camera, ingest, report)
@@ -69,12 +70,12 @@ def reconcile(
     return report
 
 
-def finish_unlinks(index: FootageIndex, storage_dir: Path, now_ms: int | None = None) -> int:
+def finish_unlinks(unlinks: PendingUnlinks, storage_dir: Path, now_ms: int | None = None) -> int:
     """Delete the files a prune committed to deleting (after a crash, or normally right after)."""
     today = day_folder(now_ms if now_ms is not None else time.time_ns() // 1_000_000)
     done = 0
     while True:
-        paths = index.pending_unlinks()
+        paths = unlinks.pending()
         if not paths:
             return done
         folders: set[Path] = set()
@@ -82,7 +83,7 @@ def finish_unlinks(index: FootageIndex, storage_dir: Path, now_ms: int | None = 
             path = storage_dir / relative
             path.unlink(missing_ok=True)
             folders.add(path.parent)
-        index.unlinked(paths)
+        unlinks.done(paths)
         for folder in folders:
             # Today's and tomorrow's folders stay: ffmpeg cannot create them when it cuts.
             if folder.name < today:
@@ -111,10 +112,10 @@ def _check_recent(
     index: FootageIndex, storage_dir: Path, camera: str, report: ReconcileReport
 ) -> None:
     """The newest indexed files are the ones a power cut may have taken with it."""
-    for segment in index.recent_segments(camera, RECENT_CHECKED):
+    for segment in index.segments.recent(camera, RECENT_CHECKED):
         if not (storage_dir / segment.path).exists():
             log.warning("%s: indexed segment %s is missing on disk", camera, segment.path)
-            index.forget_missing(segment)
+            index.segments.forget_missing(segment)
             report.missing += 1
 
 
@@ -128,7 +129,7 @@ def _adopt_leftovers(
     """Index files newer than the newest indexed segment: only the last day folders are read."""
     if not camera_dir.is_dir():
         return
-    last = index.last_segment(camera)
+    last = index.segments.last(camera)
     newest_day = last.path.split("/")[1] if last is not None else ""
     # Names sort by opening time, so files named before the newest indexed one
     # were indexed (or deliberately left) by an earlier start.
@@ -146,7 +147,7 @@ def _adopt_leftovers(
             if name[:16] < newest_time:
                 continue
             parsed = parse_segment_name(name)
-            if parsed is None or index.has_path(parsed.relative_path(camera)):
+            if parsed is None or index.segments.has_path(parsed.relative_path(camera)):
                 continue
             if ingest.leftover(camera_dir / day / name) is not None:
                 report.leftovers += 1
@@ -156,8 +157,8 @@ def _mark_recorder_down(
     index: FootageIndex, camera: str, alive_ms: int | None, clock: Clock
 ) -> None:
     """The time the recorder was not running is a gap of its own, never silence."""
-    last = index.last_segment(camera)
-    gap = index.open_gap(camera)
+    last = index.segments.last(camera)
+    gap = index.gaps.current(camera)
     if gap is not None:
         if gap.cause == GapCause.RECORDER_DOWN:
             return
@@ -166,18 +167,18 @@ def _mark_recorder_down(
         at = last.end_ms
     else:
         return  # never recorded: nothing was interrupted
-    index.begin_gap(camera, GapCause.RECORDER_DOWN.value, min(at, clock.wall_ms()), None)
+    index.gaps.begin(camera, GapCause.RECORDER_DOWN.value, min(at, clock.wall_ms()), None)
 
 
 def audit_step(index: FootageIndex, storage_dir: Path, rows: int) -> int:
     """Check the next `rows` indexed files exist; the cursor wraps. Returns how many were missing."""
-    cursor = int(index.get_meta(AUDIT_CURSOR_KEY) or 0)
-    segments = index.segments_after_id(cursor, rows)
+    cursor = int(index.meta.get(AUDIT_CURSOR_KEY) or 0)
+    segments = index.segments.after_id(cursor, rows)
     missing = 0
     for segment in segments:
         if not (storage_dir / segment.path).exists():
             log.warning("%s: indexed segment %s is missing on disk", segment.camera, segment.path)
-            index.forget_missing(segment)
+            index.segments.forget_missing(segment)
             missing += 1
-    index.set_meta(AUDIT_CURSOR_KEY, str(segments[-1].id if len(segments) == rows else 0))
+    index.meta.set(AUDIT_CURSOR_KEY, str(segments[-1].id if len(segments) == rows else 0))
     return missing

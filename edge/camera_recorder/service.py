@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,7 +27,17 @@ from edge.camera_recorder.holds import (
     place_holds,
     release_hold,
 )
-from edge.camera_recorder.index import CONTIGUOUS_MS, FootageIndex, Hold
+from edge.camera_recorder.index import (
+    CONTIGUOUS_MS,
+    EXPORTS,
+    GAPS,
+    HOLDS,
+    ExportRecord,
+    FootageIndex,
+    Gap,
+    HoldRecord,
+    Reportable,
+)
 from edge.camera_recorder.reconcile import (
     ALIVE_KEY,
     ReconcileReport,
@@ -47,6 +57,8 @@ from spine.clock import Clock, SystemClock
 from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 COVERAGE_CURSOR_KEY = "coverage_cursor"
 COVERAGE_BATCH = 1000  # segments per report: keeps an event well under the 64 KB limit
@@ -177,7 +189,7 @@ class Recorder:
             thread.join(timeout=30)
         self._threads.clear()
         self.report_pending()
-        self.index.set_meta(ALIVE_KEY, str(self.clock.wall_ms()))
+        self.index.meta.set(ALIVE_KEY, str(self.clock.wall_ms()))
         self.index.close()
 
     def _housekeeping(self) -> None:
@@ -197,7 +209,7 @@ class Recorder:
                         if self._stop.is_set():
                             break
                 if every("alive", ALIVE_EVERY_S):
-                    self.index.set_meta(ALIVE_KEY, str(self.clock.wall_ms()))
+                    self.index.meta.set(ALIVE_KEY, str(self.clock.wall_ms()))
                 if every("report", REPORT_EVERY_S):
                     self.report_pending()
                 if every("coverage", self.settings.coverage_interval_s):
@@ -213,15 +225,15 @@ class Recorder:
     # --- retention --------------------------------------------------------------------
 
     def retention_days(self) -> dict[str, float]:
-        days = {row.id: self.settings.retention_days for row in self.index.cameras()}
+        days = {row.id: self.settings.retention_days for row in self.index.cameras.all()}
         days.update({c.id: self.config.retention_days_of(c) for c in self.config.cameras})
         return days
 
     def prune_once(self) -> PruneResult:
         """One retention pass: expire holds, delete by age, then by budget; raise alarms."""
         now = self.clock.wall_ms()
-        expire_holds(self.index, now)
-        used, _, held = self.index.totals()
+        expire_holds(self.index.holds, now)
+        used, _, held = self.index.cameras.totals()
         free, _total = self.disk()
         allowed = allowed_bytes(self.settings.budget_bytes, used, free, self.settings.min_free_bytes)
         days = self.retention_days()
@@ -238,16 +250,16 @@ class Recorder:
             now_ms=now,
             retention_days=days,
             unheld_by_camera=(
-                {camera: self.index.iter_unheld(camera) for camera in days} if age_trusted else {}
+                {camera: self.index.segments.unheld(camera) for camera in days} if age_trusted else {}
             ),
-            unheld_oldest=self.index.iter_unheld(),
+            unheld_oldest=self.index.segments.unheld(),
             used_bytes=used,
             allowed=allowed,
             limit=self.settings.prune_batch,
         )
         if plan.victims:
-            self.index.remove_segments(plan.victims)
-            finish_unlinks(self.index, self.storage_dir, now)
+            self.index.segments.prune(plan.victims)
+            finish_unlinks(self.index.unlinks, self.storage_dir, now)
             log.info("retention pruned %d segment(s), %d bytes", len(plan.victims), plan.freed_bytes)
         forecast = forecast_capacity(
             bytes_per_day=self.bytes_per_day(),
@@ -265,7 +277,7 @@ class Recorder:
         """Each camera's measured rate, over its newest segments (cameras with too few: none)."""
         rates: dict[str, float] = {}
         for camera in self.retention_days():
-            size, duration, count = self.index.recent_rate(camera, BITRATE_SAMPLE)
+            size, duration, count = self.index.segments.recent_rate(camera, BITRATE_SAMPLE)
             if count >= 3 and duration > 0:
                 rates[camera] = size / duration * DAY_MS
         return rates
@@ -315,12 +327,12 @@ class Recorder:
     def _alarm(self, code: str, active: bool, message: str, **extra: Any) -> None:
         now = self.clock.wall_ms()
         if active:
-            if self.index.set_alarm(code, now, message):
+            if self.index.alarms.set(code, now, message):
                 log.warning("ALARM %s: %s", code, message)
                 self._emit(
                     "recorder.alarm", {"code": code, "state": "raised", "message": message, **extra}
                 )
-        elif self.index.clear_alarm(code):
+        elif self.index.alarms.clear(code):
             log.info("alarm %s cleared", code)
             self._emit("recorder.alarm", {"code": code, "state": "cleared", "message": message})
 
@@ -333,8 +345,8 @@ class Recorder:
         self.report_pending()
         return placed
 
-    def release_hold(self, request: ReleaseRequest) -> list[Hold]:
-        released = release_hold(self.index, request, now_ms=self.clock.wall_ms())
+    def release_hold(self, request: ReleaseRequest) -> list[HoldRecord]:
+        released = release_hold(self.index.holds, request, now_ms=self.clock.wall_ms())
         self.report_pending()
         return released
 
@@ -346,49 +358,31 @@ class Recorder:
         Rows written by other processes (the `hall recorder hold` and `export`
         commands) are reported here too, so only this process writes the outbox.
         """
-        for gap in self.index.unreported_gaps():
-            if not self._emit(
-                "recorder.gap",
-                {
-                    "gap_id": gap.id,
-                    "camera": gap.camera,
-                    "start": gap.start_ms,
-                    "end": gap.end_ms,
-                    "cause": gap.cause,
-                    "detail": (gap.detail or None) and gap.detail[:500],
-                },
-            ):
-                return
-            self.index.mark_gap_reported(gap)
-        for hold in self.index.holds_to_report():
-            segments, size = self.index.held_in(hold)
-            if not self._emit("recorder.hold", _hold_body(hold, segments, size)):
-                return
-            self.index.mark_hold_reported(hold.id, hold.state)
-        for record in self.index.exports_to_report():
-            if not self._emit(
-                "recorder.export",
-                {
-                    "export_id": record.id,
-                    "camera": record.camera,
-                    "start": record.start_ms,
-                    "end": record.end_ms,
-                    "who": record.who,
-                    "why": record.why,
-                    "created_at": record.created_ms,
-                    "clip_bytes": record.clip_bytes,
-                    "clip_sha256": record.clip_sha256,
-                    "manifest_sha256": record.manifest_sha256,
-                },
-            ):
-                return
-            self.index.mark_export_reported(record.id)
+        if not self._report(GAPS, "recorder.gap", _gap_body):
+            return
+        if not self._report(HOLDS, "recorder.hold", self._hold_body):
+            return
+        self._report(EXPORTS, "recorder.export", _export_body)
+
+    def _report(
+        self, source: Reportable[T], type: str, body: Callable[[T], Mapping[str, Any]]
+    ) -> bool:
+        """Send what is due of one kind; False when the outbox is full (the rest waits)."""
+        for due in self.index.reports.pending(source):
+            if not self._emit(type, body(due.item)):
+                return False
+            self.index.reports.sent(due)
+        return True
+
+    def _hold_body(self, hold: HoldRecord) -> dict[str, Any]:
+        segments, size = self.index.holds.held_in(hold)
+        return _hold_body(hold, segments, size)
 
     def report_coverage(self) -> None:
         """Report the time ranges recorded since the last report, merged per camera."""
-        cursor = int(self.index.get_meta(COVERAGE_CURSOR_KEY) or 0)
+        cursor = int(self.index.meta.get(COVERAGE_CURSOR_KEY) or 0)
         while True:
-            segments = self.index.segments_after_id(cursor, COVERAGE_BATCH)
+            segments = self.index.segments.after_id(cursor, COVERAGE_BATCH)
             if not segments:
                 return
             by_camera: dict[str, list[Any]] = {}
@@ -414,7 +408,7 @@ class Recorder:
                 ):
                     return
             cursor = segments[-1].id
-            self.index.set_meta(COVERAGE_CURSOR_KEY, str(cursor))
+            self.index.meta.set(COVERAGE_CURSOR_KEY, str(cursor))
 
     def _emit(self, type: str, body: Mapping[str, Any]) -> bool:
         """Record an event; False when the outbox is full (the caller retries later).
@@ -451,11 +445,11 @@ class Recorder:
     def health(self) -> dict[str, Any]:
         now = self.clock.wall_ms()
         rates = self.bytes_per_day()
-        totals = {row.id: row for row in self.index.cameras()}
+        totals = {row.id: row for row in self.index.cameras.all()}
         cameras = []
         for camera, status in self.statuses().items():
             row = totals.get(camera)
-            first = self.index.first_segment(camera)
+            first = self.index.segments.first(camera)
             rate = rates.get(camera)
             cameras.append(
                 {
@@ -465,7 +459,7 @@ class Recorder:
                     "bitrate_bps": int(rate * 8 / 86_400) if rate is not None else None,
                     "restarts_1h": status.restarts_last_hour(),
                     "restarts": status.restarts,
-                    "gaps_24h": self.index.gap_count_since(camera, now - DAY_MS),
+                    "gaps_24h": self.index.gaps.count_since(camera, now - DAY_MS),
                     "last_segment_end": status.last_segment_end_ms,
                     "days_held": max(0.0, (now - first.start_ms) / DAY_MS) if first else 0.0,
                     "bytes": row.bytes if row else 0,
@@ -473,7 +467,7 @@ class Recorder:
                     "held_bytes": row.held_bytes if row else 0,
                 }
             )
-        used, segments, held = self.index.totals()
+        used, segments, held = self.index.cameras.totals()
         free, total = self.disk()
         forecast = self._last_forecast
         return {
@@ -489,7 +483,7 @@ class Recorder:
                 "segments": segments,
                 "days_possible": forecast.days_possible if forecast else None,
             },
-            "alarms": [code for code, _, _ in self.index.alarms()],
+            "alarms": [code for code, _, _ in self.index.alarms.active()],
         }
 
     def report_health(self) -> None:
@@ -500,7 +494,7 @@ class Recorder:
         """A few words for the agent's heartbeat: which cameras record."""
         return {
             "cameras": {c: s.state.value for c, s in self.statuses().items()},
-            "alarms": [code for code, _, _ in self.index.alarms()],
+            "alarms": [code for code, _, _ in self.index.alarms.active()],
         }
 
     def diagnostics(self) -> dict[str, Any]:
@@ -511,7 +505,33 @@ class Recorder:
         }
 
 
-def _hold_body(hold: Hold, segments: int, size: int) -> dict[str, Any]:
+def _gap_body(gap: Gap) -> dict[str, Any]:
+    return {
+        "gap_id": gap.id,
+        "camera": gap.camera,
+        "start": gap.start_ms,
+        "end": gap.end_ms,
+        "cause": gap.cause,
+        "detail": (gap.detail or None) and gap.detail[:500],
+    }
+
+
+def _export_body(record: ExportRecord) -> dict[str, Any]:
+    return {
+        "export_id": record.id,
+        "camera": record.camera,
+        "start": record.start_ms,
+        "end": record.end_ms,
+        "who": record.who,
+        "why": record.why,
+        "created_at": record.created_ms,
+        "clip_bytes": record.clip_bytes,
+        "clip_sha256": record.clip_sha256,
+        "manifest_sha256": record.manifest_sha256,
+    }
+
+
+def _hold_body(hold: HoldRecord, segments: int, size: int) -> dict[str, Any]:
     return {
         "hold_id": hold.id,
         "camera": hold.camera,

@@ -109,7 +109,7 @@ class CameraSupervisor:
         self.backend = backend
         self.clock = clock
         self.on_state = on_state or (lambda status: None)
-        self.ingest = SegmentIngest(index, storage_dir, camera.id, clock)
+        self.ingest = SegmentIngest(index.segments, storage_dir, camera.id, clock)
         self.status = CameraStatus(camera.id, since_ms=clock.wall_ms())
         self.current: Recording | None = None
         self._ready_day: str | None = None
@@ -128,7 +128,7 @@ class CameraSupervisor:
                 self._safely_interrupted(outcome)
             if stop.is_set():
                 break
-            self.index.count_restart(self.camera.id)
+            self.index.cameras.count_restart(self.camera.id)
             self.status.restarts += 1
             self.status.restart_times.append(time.monotonic())
             failures = 0 if produced else failures + 1
@@ -142,7 +142,7 @@ class CameraSupervisor:
         self._set_state(CameraState.STOPPED, "recorder stopped")
 
     def _one_run(self, stop: threading.Event) -> tuple[bool, RunOutcome]:
-        run = self.index.next_run(self.camera.id)
+        run = self.index.cameras.next_run(self.camera.id)
         runs_dir = self.camera_dir / RUNS_DIR
         runs_dir.mkdir(parents=True, exist_ok=True)
         job = RecordingJob(
@@ -252,9 +252,9 @@ class CameraSupervisor:
         """Open (or continue) the camera's gap, starting where its footage stopped."""
         # A run that recorded stopped where its last segment ends; a run that
         # never recorded tells us about the time since it was started.
-        last = self.index.last_segment(self.camera.id) if produced else None
+        last = self.index.segments.last(self.camera.id) if produced else None
         at = last.end_ms if last is not None else started_ms
-        self.index.begin_gap(self.camera.id, outcome.cause.value, at, outcome.detail)
+        self.index.gaps.begin(self.camera.id, outcome.cause.value, at, outcome.detail)
         self._set_state(STATE_OF_CAUSE[outcome.cause], outcome.detail)
 
     def _safely_interrupted(self, outcome: RunOutcome) -> None:
@@ -276,7 +276,7 @@ class CameraSupervisor:
                 log.info("%s: recording", self.camera.id)
             else:
                 log.warning("%s: %s (%s)", self.camera.id, state.value, detail)
-        self.index.set_camera_state(self.camera.id, state.value, self.status.since_ms, detail)
+        self.index.cameras.set_state(self.camera.id, state.value, self.status.since_ms, detail)
         if changed:
             self.on_state(self.status)
 

@@ -18,6 +18,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from edge.camera_recorder.ffmpeg import ONE_OFF
+
 log = logging.getLogger(__name__)
 
 
@@ -46,10 +48,7 @@ def encode_test_clip(
     subprocess.run(
         [
             ffmpeg,
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ONE_OFF,
             "-y",
             "-f",
             "lavfi",
@@ -118,10 +117,7 @@ class TestPatternCamera:
                 self._process = subprocess.Popen(
                     [
                         self.ffmpeg,
-                        "-hide_banner",
-                        "-nostdin",
-                        "-loglevel",
-                        "error",
+                        *ONE_OFF,
                         "-re",
                         "-stream_loop",
                         "-1",

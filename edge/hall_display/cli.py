@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, run_until_signal
+from edge.runtime.cli import CONFIG_PATH, load_agent_config
+from spine.service import run_until_signal
 
 
 @click.group(name="display")
@@ -23,4 +24,4 @@ def run(config_path: Path) -> None:
     from edge.hall_display.display import HallDisplay
 
     config = load_agent_config(DisplayConfig, config_path)
-    run_until_signal(HallDisplay(config, show=click.echo))
+    run_until_signal(lambda: HallDisplay(config, show=click.echo))

@@ -42,6 +42,9 @@ class HallDisplay:
     def stop(self) -> None:
         self.agent.stop()
 
+    def diagnostics(self) -> dict[str, Any]:
+        return {"calls_topic": self.calls_topic, **self.agent.diagnostics()}
+
     def _on_call(self, message: mqtt.MQTTMessage) -> None:
         try:
             call = json.loads(message.payload)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware, open_keypad, run_until_signal
+from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware, open_keypad
+from spine.service import run_until_signal
 
 
 @click.group(name="kiosk")
@@ -25,7 +26,7 @@ def run(config_path: Path) -> None:
 
     config = load_agent_config(KioskConfig, config_path)
     keypad = open_keypad(config.keypad)
-    run_until_signal(open_hardware(lambda: Kiosk(config, keypad=keypad)))
+    run_until_signal(lambda: open_hardware(lambda: Kiosk(config, keypad=keypad)))
 
 
 @kiosk.command("selftest")

@@ -24,12 +24,12 @@ class CodeEntered:
 
 
 @dataclass(frozen=True)
-class EntryRejected:
+class EntryRefused:
     typed: str
     reason: str
 
 
-Entry = ServiceChosen | CodeEntered | EntryRejected
+Entry = ServiceChosen | CodeEntered | EntryRefused
 
 
 class KeypadEntry:
@@ -63,5 +63,5 @@ class KeypadEntry:
                 return CodeEntered(typed)
             if not typed:
                 return None
-            return EntryRejected(typed, "no such service key, and too short for an appointment code")
+            return EntryRefused(typed, "no such service key, and too short for an appointment code")
         return None

@@ -27,7 +27,7 @@ from contract.commands.queue import QueueAppointments, QueueBoard
 from contract.events.queue import PrinterState, RefusalReason
 from edge.queue_kiosk.board import HallBoard, issued_today, people_ahead, unseen
 from edge.queue_kiosk.config import KioskConfig, ServiceSettings
-from edge.queue_kiosk.entry import CodeEntered, EntryRejected, KeypadEntry, ServiceChosen
+from edge.queue_kiosk.entry import CodeEntered, EntryRefused, KeypadEntry, ServiceChosen
 from edge.queue_kiosk.hours import HallCalendar
 from edge.queue_kiosk.lettering import Letterer, discover_fonts
 from edge.queue_kiosk.numbering import NumberPlan
@@ -175,7 +175,7 @@ class Kiosk:
             self.issue(service.prefix)
         elif isinstance(entry, CodeEntered):
             self.redeem(entry.code)
-        elif isinstance(entry, EntryRejected):
+        elif isinstance(entry, EntryRefused):
             self.panel.refused(f"{entry.typed}: {entry.reason}")
 
     # --- tickets ---------------------------------------------------------

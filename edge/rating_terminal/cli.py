@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware, run_until_signal
+from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware
+from spine.service import run_until_signal
 
 
 @click.group(name="rating")
@@ -34,7 +35,7 @@ def run(config_path: Path) -> None:
     from edge.rating_terminal.agent import RatingTerminal
 
     config = _load(config_path)
-    run_until_signal(open_hardware(lambda: RatingTerminal(config)))
+    run_until_signal(lambda: open_hardware(lambda: RatingTerminal(config)))
 
 
 @rating.command("selftest")

@@ -197,14 +197,3 @@ class EdgeAgent:
                 "resends": stats.resends,
             },
         }
-
-
-def install_signal_handlers(stop: threading.Event) -> None:
-    import signal
-
-    def handle(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-

@@ -6,27 +6,19 @@ with one message and exit status 1, never a traceback.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel
 
-from edge.runtime.agent import install_signal_handlers
 from spine.config import ConfigError, load_config
 
 Model = TypeVar("Model", bound=BaseModel)
 Part = TypeVar("Part")
 
 CONFIG_PATH = click.Path(path_type=Path)
-
-
-class Runnable(Protocol):
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 def load_agent_config(model: type[Model], path: Path) -> Model:
@@ -56,12 +48,4 @@ def open_keypad(settings: Any, *, source: str | None = None) -> Any:
     return open_hardware(lambda: build_keypad(settings, source=source))
 
 
-def run_until_signal(part: Runnable) -> None:
-    """Start `part`, wait for SIGTERM or Ctrl-C, then stop it (also when the wait is interrupted)."""
-    stop = threading.Event()
-    install_signal_handlers(stop)
-    part.start()
-    try:
-        stop.wait()
-    finally:
-        part.stop()
+

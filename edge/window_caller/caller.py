@@ -94,6 +94,10 @@ class WindowCaller:
 
     # --- keys --------------------------------------------------------------------------
 
+    def diagnostics(self) -> dict[str, Any]:
+        return {"window": self.window, "officer": self.officer, "state": self.state,
+                **self.agent.diagnostics()}
+
     def _on_key(self, press: KeyPress) -> None:
         self.key(press.key)
 

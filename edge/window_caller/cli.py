@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_keypad, run_until_signal
+from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_keypad
+from spine.service import run_until_signal
 
 
 @click.group(name="caller")
@@ -27,7 +28,7 @@ def run(config_path: Path) -> None:
         config.window  # noqa: B018 - validates that a window is set
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    run_until_signal(WindowCaller(config, keypad=open_keypad(config.keypad)))
+    run_until_signal(lambda: WindowCaller(config, keypad=open_keypad(config.keypad)))
 
 
 @caller.command("selftest")

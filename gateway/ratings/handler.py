@@ -101,7 +101,7 @@ class RatingDesk:
     def _served(self, context: HandlerContext, body: dict[str, Any]) -> None:
         tx = context.tx
         window = str(body["window"])
-        served = store.ServedVisit(day=body["day"], ticket=body["ticket"], window=window,
+        served = store.ArmedVisit(day=body["day"], ticket=body["ticket"], window=window,
                                    officer=body.get("officer"), service=body.get("service"),
                                    served_at=body["at"], arming=None, outcome=None)
         waiting = store.pending_at(tx, window, served.served_at - self._defer_ms(),
@@ -118,7 +118,7 @@ class RatingDesk:
             return
         arm = RatingArm(arming=uuid.uuid4().hex, visit=VisitRef(day=served.day, ticket=served.ticket),
                         window=window, issued_at=context.now_ms)
-        store.add_visit(tx, store.ServedVisit(**{**served.__dict__, "arming": arm.arming}))
+        store.add_visit(tx, store.ArmedVisit(**{**served.__dict__, "arming": arm.arming}))
         for terminal in terminals:
             context.publish_after_commit(device_topic(self.hall, terminal, Channel.CMD),
                                          arm.model_dump_json())
@@ -183,7 +183,7 @@ class RatingDesk:
         return len(waiting)
 
     def _settle(self, context: HandlerContext, pending: store.PendingOutcome,
-                visit: store.ServedVisit | None, how: str) -> None:
+                visit: store.ArmedVisit | None, how: str) -> None:
         """Count the outcome for `visit` (or for the window's officer), or refuse it."""
         tx = context.tx
         held = store.held_reason(tx, pending.rating)

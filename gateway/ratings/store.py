@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS rating_cursor (
 
 
 @dataclass(frozen=True)
-class ServedVisit:
+class ArmedVisit:
     day: str
     ticket: str
     window: str
@@ -101,7 +101,7 @@ def officer_at(tx: sqlite3.Connection, window: str, at: int) -> str | None:
 # --- visits ----------------------------------------------------------------------------
 
 
-def add_visit(tx: sqlite3.Connection, visit: ServedVisit) -> None:
+def add_visit(tx: sqlite3.Connection, visit: ArmedVisit) -> None:
     tx.execute(
         f"INSERT INTO rating_visits ({_VISIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (day, ticket) DO UPDATE SET window = excluded.window, officer = excluded.officer, "
@@ -111,24 +111,24 @@ def add_visit(tx: sqlite3.Connection, visit: ServedVisit) -> None:
     )
 
 
-def visit(tx: sqlite3.Connection, day: str, ticket: str) -> ServedVisit | None:
+def visit(tx: sqlite3.Connection, day: str, ticket: str) -> ArmedVisit | None:
     row = tx.execute(f"SELECT {_VISIT} FROM rating_visits WHERE day = ? AND ticket = ?",
                      (day, ticket)).fetchone()
-    return ServedVisit(*row) if row else None
+    return ArmedVisit(*row) if row else None
 
 
-def last_visit_before(tx: sqlite3.Connection, window: str, at: int, earliest: int) -> ServedVisit | None:
+def last_visit_before(tx: sqlite3.Connection, window: str, at: int, earliest: int) -> ArmedVisit | None:
     row = tx.execute(
         f"SELECT {_VISIT} FROM rating_visits WHERE window = ? AND served_at <= ? AND served_at >= ? "
         "ORDER BY served_at DESC LIMIT 1", (window, at, earliest)).fetchone()
-    return ServedVisit(*row) if row else None
+    return ArmedVisit(*row) if row else None
 
 
-def first_unrated_after(tx: sqlite3.Connection, window: str, after: int, latest: int) -> ServedVisit | None:
+def first_unrated_after(tx: sqlite3.Connection, window: str, after: int, latest: int) -> ArmedVisit | None:
     row = tx.execute(
         f"SELECT {_VISIT} FROM rating_visits WHERE window = ? AND served_at > ? AND served_at <= ? "
         "AND outcome IS NULL ORDER BY served_at LIMIT 1", (window, after, latest)).fetchone()
-    return ServedVisit(*row) if row else None
+    return ArmedVisit(*row) if row else None
 
 
 def set_outcome(tx: sqlite3.Connection, day: str, ticket: str, rating: str) -> None:

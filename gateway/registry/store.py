@@ -256,7 +256,7 @@ def state_of(tx: sqlite3.Connection, device: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class DeviceView:
+class RegisteredDeviceView:
     """A device as a technician at the gateway sees it."""
 
     device: str
@@ -269,7 +269,7 @@ class DeviceView:
         return f"{self.device}\t{self.state}\t{self.kind}\t{self.window or '-'}\t{self.selftest}"
 
 
-def device_views(conn: sqlite3.Connection) -> list[DeviceView]:
+def device_views(conn: sqlite3.Connection) -> list[RegisteredDeviceView]:
     """Each device's state and its last self-test's verdict, in device order."""
     views = []
     for device, kind, window, state, selftest in conn.execute(
@@ -278,5 +278,5 @@ def device_views(conn: sqlite3.Connection) -> list[DeviceView]:
         result = json.loads(selftest) if selftest else None
         verdict = ("no self-test yet" if result is None else "self-test passed" if result["passed"]
                    else "self-test FAILED: " + ", ".join(result["failed"]))
-        views.append(DeviceView(device, state, kind, window, verdict))
+        views.append(RegisteredDeviceView(device, state, kind, window, verdict))
     return views

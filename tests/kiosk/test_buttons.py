@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.queue_kiosk.entry import CodeEntered, EntryRejected, KeypadEntry, ServiceChosen
+from edge.queue_kiosk.entry import CodeEntered, EntryRefused, KeypadEntry, ServiceChosen
 from edge.queue_kiosk.kiosk import Kiosk
 from edge.queue_kiosk.printer.sim import SimulatedPrinter
 from edge.queue_kiosk.printer.stream import text_lines
@@ -115,7 +115,7 @@ def test_the_keypad_chooses_services_by_digit_and_takes_appointment_codes() -> N
         entry.press(key, 20 + n)
     assert entry.press("#", 30) == CodeEntered("246810")
     entry.press("9", 40)
-    assert isinstance(entry.press("enter", 50), EntryRejected)
+    assert isinstance(entry.press("enter", 50), EntryRefused)
     entry.press("1", 60)
     entry.press("clear", 70)
     assert entry.press("enter", 80) is None

@@ -152,7 +152,7 @@ def test_each_queue_device_unit_runs_its_own_hall_command() -> None:
                           "hallwatch-display": ["display", "run"]}.items():
         text = (DEPLOY / f"{unit}.service").read_text(encoding="utf-8")
         [start] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
-        assert start.split(" -m hallwatch.watchdog ", 1)[1].split()[:2] == command, unit
+        assert start.split("/bin/hall ", 1)[1].split()[:2] == command, unit
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0, result.output
 

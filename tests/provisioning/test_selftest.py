@@ -27,6 +27,7 @@ from provisioning.roles import config_model
 from provisioning.workflow import Delivery
 from spine.broker.access import central_user, gateway_forward_user, gateway_ingest_user
 from spine.config import BrokerSettings, UplinkSettings, load_config
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
 from tests.support import wait_until
@@ -122,7 +123,7 @@ def test_a_device_becomes_active_only_after_passing_its_selftest(
     # Central's registry follows the gateway's report once it arrives there.
     projection = RegistryProjection(hall.provisioner.home.registry_path)
     event = AcceptedEvent(Envelope.model_validate_json(activation), activation, True)
-    projection.handle(sqlite3.connect(":memory:"), HALL, event)
+    projection.handle(HandlerContext(tx=sqlite3.connect(":memory:"), hall=HALL, now_ms=0), event)
     assert hall.provisioner.registry.device(device).state == DeviceState.ACTIVE
     shown = gateway_view(gateway)
     assert f"{device}\tactive" in shown and "self-test passed" in shown
@@ -137,7 +138,8 @@ def test_central_ignores_an_activation_for_credentials_it_has_replaced_since(hal
                       "reason": "self-test passed", "credential_version": 1}}
     envelope = Envelope.model_validate(stale)
     event = AcceptedEvent(envelope, envelope.model_dump_json(), True)
-    RegistryProjection(hall.provisioner.home.registry_path).handle(sqlite3.connect(":memory:"), HALL, event)
+    RegistryProjection(hall.provisioner.home.registry_path).handle(
+        HandlerContext(tx=sqlite3.connect(":memory:"), hall=HALL, now_ms=0), event)
     assert hall.provisioner.registry.device(old.device.id).state == DeviceState.PROVISIONED
 
 

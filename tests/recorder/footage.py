@@ -30,7 +30,7 @@ def write_segment(
     path = storage / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\x47" + b"\0" * (size - 1))
-    segment = index.add_segment(
+    segment = index.segments.add(
         NewSegment(camera, start_ms, start_ms + length_ms, relative, size, 1),
         now_ms if now_ms is not None else start_ms + length_ms,
     )

@@ -21,8 +21,8 @@ def test_the_audit_turns_a_vanished_file_into_a_file_missing_gap(tmp_path: Path)
         missing = audit_step(index, tmp_path, rows=4) + audit_step(index, tmp_path, rows=4)
 
         assert missing == 1
-        assert segs[4].id not in {s.id for s in index.segments_between("cam-1", 0, 2**62)}
-        (gap,) = index.gaps_between("cam-1", T0, T0 + 10 * MINUTE)
+        assert segs[4].id not in {s.id for s in index.segments.between("cam-1", 0, 2**62)}
+        (gap,) = index.gaps.between("cam-1", T0, T0 + 10 * MINUTE)
         assert (gap.cause, gap.start_ms, gap.end_ms) == (
             GapCause.FILE_MISSING, segs[4].start_ms, segs[4].end_ms
         )
@@ -35,9 +35,9 @@ def test_the_audit_walks_the_index_in_slices_and_wraps_around(tmp_path: Path) ->
     try:
         segs = write_run(index, tmp_path, "cam-1", T0, 5)
         audit_step(index, tmp_path, rows=3)
-        assert index.get_meta("audit_cursor") == str(segs[2].id)
+        assert index.meta.get("audit_cursor") == str(segs[2].id)
         audit_step(index, tmp_path, rows=3)  # the last two, then back to the start
-        assert index.get_meta("audit_cursor") == "0"
+        assert index.meta.get("audit_cursor") == "0"
         (tmp_path / segs[0].path).unlink()
         assert audit_step(index, tmp_path, rows=3) == 1
     finally:

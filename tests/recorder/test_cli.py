@@ -102,7 +102,7 @@ def test_diagnostics_print_a_redacted_snapshot(tmp_path: Path) -> None:
     from edge.camera_recorder.index import FootageIndex
 
     index = FootageIndex(tmp_path / "data" / "recorder.sqlite")
-    index.set_camera_state("cam-1", "offline", 0, None)
+    index.cameras.set_state("cam-1", "offline", 0, None)
     index.close()
     result = CliRunner().invoke(hall, ["recorder", "diagnostics", "--config", str(config)])
     assert result.exit_code == 0, result.output

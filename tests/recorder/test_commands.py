@@ -54,7 +54,7 @@ def test_a_hold_command_places_a_hold_and_says_what_it_holds(
     (placed,) = reply["result"]
     assert placed["hold_id"] == "c-17" and placed["new"] is True
     assert placed["from"] == "2027-01-15T01:30:00.000+00:00"
-    hold = recorder.index.hold("c-17")
+    hold = recorder.index.holds.get("c-17")
     assert hold is not None and hold.source == "mqtt" and hold.who.startswith("Complaint desk")
     assert events.of("recorder.hold")[0]["state"] == "active"
 
@@ -63,7 +63,7 @@ def test_a_command_delivered_twice_holds_once(recorder: Recorder) -> None:
     first = handle_payload(recorder, hold_command())
     second = handle_payload(recorder, hold_command())
     assert first["result"][0]["new"] is True and second["result"][0]["new"] is False
-    assert len(recorder.index.holds()) == 1
+    assert len(recorder.index.holds.all()) == 1
 
 
 def test_a_hold_by_window_covers_every_camera_of_the_window(recorder: Recorder) -> None:
@@ -79,7 +79,7 @@ def test_a_bad_command_is_refused_with_the_reason(recorder: Recorder) -> None:
     assert backwards["ok"] is False and "ends before it starts" in backwards["error"]
     unknown = handle_payload(recorder, hold_command(camera="cam-9"))
     assert unknown["ok"] is False and "cam-9" in unknown["error"]
-    assert recorder.index.holds() == []
+    assert recorder.index.holds.all() == []
 
 
 def test_commands_of_other_domains_are_left_alone(recorder: Recorder) -> None:
@@ -131,4 +131,4 @@ def test_a_hold_command_over_mqtt_is_answered_on_the_reply_topic(
         client.loop_stop()
         client.disconnect()
     assert reply["ok"] and reply["id"] == "c-21"
-    assert agent.recorder.index.hold("c-21") is not None
+    assert agent.recorder.index.holds.get("c-21") is not None

@@ -84,17 +84,17 @@ def test_a_recorder_killed_mid_segment_loses_at_most_the_open_segment(
     try:
         wait_for(config.index_path.exists, what="the index to be created")
         index = FootageIndex(config.index_path)
-        wait_for(lambda: index.totals()[1] >= 2, what="two segments before the crash")
+        wait_for(lambda: index.cameras.totals()[1] >= 2, what="two segments before the crash")
 
         def open_segment() -> Path | None:
             for path in sorted(storage.rglob("*.ts"), reverse=True):
                 relative = str(path.relative_to(storage))
-                if not index.has_path(relative) and path.stat().st_size > 4 * MIN_PLAYABLE_BYTES:
+                if not index.segments.has_path(relative) and path.stat().st_size > 4 * MIN_PLAYABLE_BYTES:
                     return path
             return None
 
         half_written = wait_for(open_segment, what="a segment half written")
-        before_crash = index.last_segment("cam-1")
+        before_crash = index.segments.last("cam-1")
         index.close()
         assert ffmpeg_pids_writing(storage), "ffmpeg should be recording"
         process.kill()
@@ -111,22 +111,22 @@ def test_a_recorder_killed_mid_segment_loses_at_most_the_open_segment(
 
     # Everything ffmpeg had written is indexed, the half-written segment included; only
     # an open segment too short to hold a picture may be dropped.
-    indexed_now = {s.path for s in recorder.index.segments_between("cam-1", 0, 2**62)}
+    indexed_now = {s.path for s in recorder.index.segments.between("cam-1", 0, 2**62)}
     assert str(half_written.relative_to(storage)) in indexed_now
     lost = {p for p, size in on_disk_at_crash.items() if p not in indexed_now}
     assert all(on_disk_at_crash[p] < MIN_PLAYABLE_BYTES for p in lost), lost
     assert half_written.stat().st_size % 188 == 0  # cut back to whole packets
     assert video_packets(probe(half_written)) > 0  # and it plays
-    causes = [g.cause for g in recorder.index.gaps_between("cam-1", before_crash.end_ms, 2**62)]
+    causes = [g.cause for g in recorder.index.gaps.between("cam-1", before_crash.end_ms, 2**62)]
     assert GapCause.RECORDER_DOWN in causes  # the time it was down is a gap of its own
-    wait_for(lambda: recorder.index.open_gap("cam-1") is None, what="recording after restart")
+    wait_for(lambda: recorder.index.gaps.current("cam-1") is None, what="recording after restart")
     recorder.stop()
 
     check = FootageIndex(config.index_path)
     try:
-        indexed = {s.path for s in check.segments_between("cam-1", 0, 2**62)}
+        indexed = {s.path for s in check.segments.between("cam-1", 0, 2**62)}
         assert files_on_disk(storage) == indexed
-        (down,) = [g for g in check.gaps_between("cam-1", 0, 2**62)
+        (down,) = [g for g in check.gaps.between("cam-1", 0, 2**62)
                    if g.cause == GapCause.RECORDER_DOWN and g.end_ms is not None]
         assert down.start_ms >= before_crash.end_ms
     finally:

@@ -42,7 +42,7 @@ def footage(test_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         recorder = Recorder(config, events=EventLog())
         recorder.start()
         index = recorder.index
-        wait_for(lambda: len(index.segments_between("cam-1", 0, 2**62)) >= 5, what="footage")
+        wait_for(lambda: len(index.segments.between("cam-1", 0, 2**62)) >= 5, what="footage")
     finally:
         if recorder is not None:
             recorder.stop()
@@ -54,7 +54,7 @@ def footage(test_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         f'[[cameras]]\nid = "cam-1"\nurl = "{camera.url}"\n'
     )
     index = FootageIndex(config.index_path)
-    segments = index.segments_between("cam-1", 0, 2**62)
+    segments = index.segments.between("cam-1", 0, 2**62)
     index.close()
     yield Footage(config, config_path, segments)
 
@@ -94,7 +94,7 @@ def test_a_clip_across_segments_plays_and_its_manifest_verifies(
     assert manifest["clip"]["sha256"] == sha256_of(clip)
     assert (manifest["camera"], manifest["exported_by"]) == ("cam-1", "Officer Li")
     assert manifest["range"]["from_ms"] == start and manifest["range"]["to_ms"] == end
-    record = index.export(manifest["export_id"])
+    record = index.exports.get(manifest["export_id"])
     assert record is not None and record.clip_sha256 == manifest["clip"]["sha256"]
     result = verify_export(manifest_path, index=index, storage_dir=footage.config.storage_dir)
     assert result.ok, result.problems

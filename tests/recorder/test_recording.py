@@ -25,7 +25,7 @@ def one_camera(tmp_path: Path, camera: TestPatternCamera, **settings: object) ->
 
 
 def segments(recorder: Recorder, camera: str = "cam-1") -> list:
-    return recorder.index.segments_between(camera, 0, 2**62)
+    return recorder.index.segments.between(camera, 0, 2**62)
 
 
 def test_segments_appear_are_indexed_durably_and_play(
@@ -89,14 +89,14 @@ def test_a_camera_going_dark_is_a_gap_with_its_cause_and_a_counted_reconnect(
 
     camera.go_dark()
     wait_for(lambda: status.state is CameraState.OFFLINE, what="the camera to be seen offline")
-    gap = recorder.index.open_gap("cam-1")
+    gap = recorder.index.gaps.current("cam-1")
     assert gap is not None and gap.cause == GapCause.CAMERA_OFFLINE
     before = len(segments(recorder))
     camera.come_back()
     wait_for(lambda: len(segments(recorder)) > before + 1, what="footage after the camera is back")
 
-    assert recorder.index.open_gap("cam-1") is None
-    closed = [g for g in recorder.index.gaps_between("cam-1", 0, 2**62) if g.id == gap.id]
+    assert recorder.index.gaps.current("cam-1") is None
+    closed = [g for g in recorder.index.gaps.between("cam-1", 0, 2**62) if g.id == gap.id]
     assert closed[0].end_ms is not None and closed[0].end_ms > closed[0].start_ms
     assert status.restarts >= 1 and status.restarts_last_hour() >= 1
     states = [e["state"] for e in events.of("recorder.camera_state")]
@@ -124,9 +124,9 @@ def test_a_frozen_camera_is_detected_within_two_segment_lengths_and_recovers(
     silent_s = float(status.detail.split("no data for ")[1].split(" s")[0])
     assert silent_s < 2 * SEGMENT_S
     camera.thaw()
-    wait_for(lambda: status.state is CameraState.RECORDING and recorder.index.open_gap("cam-1") is None,
+    wait_for(lambda: status.state is CameraState.RECORDING and recorder.index.gaps.current("cam-1") is None,
              what="recording again")
-    causes = [g.cause for g in recorder.index.gaps_between("cam-1", 0, 2**62)]
+    causes = [g.cause for g in recorder.index.gaps.between("cam-1", 0, 2**62)]
     assert GapCause.STALLED.value in causes
 
 
@@ -146,7 +146,7 @@ def test_an_ffmpeg_that_hangs_is_killed_and_replaced(
     assert not Path(f"/proc/{hung}").exists()  # killed and reaped, not left behind
     count = len(segments(recorder))
     wait_for(lambda: len(segments(recorder)) > count, what="segments from the new ffmpeg")
-    causes = [g.cause for g in recorder.index.gaps_between("cam-1", 0, 2**62)]
+    causes = [g.cause for g in recorder.index.gaps.between("cam-1", 0, 2**62)]
     assert GapCause.STALLED.value in causes
 
 
@@ -187,7 +187,7 @@ def test_a_segment_that_cannot_be_written_is_a_write_failure_gap_and_recording_r
 
     wait_for(
         lambda: any(g.cause == GapCause.WRITE_FAILURE
-                    for g in recorder.index.gaps_between("cam-1", 0, 2**62)),
+                    for g in recorder.index.gaps.between("cam-1", 0, 2**62)),
         what="a write failure gap",
     )
     for folder in camera_dir.iterdir():

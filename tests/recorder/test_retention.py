@@ -56,10 +56,10 @@ def test_footage_older_than_the_period_leaves_disk_and_index_as_a_pruned_gap(
     result = recorder.prune_once()
 
     assert result.pruned == 3
-    assert [s.id for s in recorder.index.segments_between("cam-1", 0, NOW)] == [s.id for s in recent]
+    assert [s.id for s in recorder.index.segments.between("cam-1", 0, NOW)] == [s.id for s in recent]
     assert len(files_of(config, "cam-1")) == 2
     assert not (config.storage_dir / old[0].path).parent.exists()  # the empty day folder went too
-    (gap,) = recorder.index.gaps_between("cam-1", 0, NOW - 2 * DAY_MS)
+    (gap,) = recorder.index.gaps.between("cam-1", 0, NOW - 2 * DAY_MS)
     assert (gap.cause, gap.start_ms, gap.end_ms) == ("pruned_age", old[0].start_ms, old[-1].end_ms)
     recorder.report_pending()
     assert events.of("recorder.gap")[-1]["cause"] == "pruned_age"
@@ -92,10 +92,10 @@ def test_over_budget_the_oldest_footage_of_any_camera_goes_first(
     result = recorder.prune_once()
 
     assert result.pruned == 2 and result.shortfall_bytes == 0
-    kept = {s.id for c in ("cam-1", "cam-2") for s in recorder.index.segments_between(c, 0, NOW)}
+    kept = {s.id for c in ("cam-1", "cam-2") for s in recorder.index.segments.between(c, 0, NOW)}
     assert kept == {one[1].id, one[2].id, two[1].id, two[2].id}
-    assert recorder.index.totals()[0] == 4_000
-    closed = [g for c in ("cam-1", "cam-2") for g in recorder.index.gaps_between(c, 0, NOW)
+    assert recorder.index.cameras.totals()[0] == 4_000
+    closed = [g for c in ("cam-1", "cam-2") for g in recorder.index.gaps.between(c, 0, NOW)
               if g.end_ms is not None]
     assert {g.cause for g in closed} == {PruneCause.BUDGET.value}
 
@@ -119,10 +119,10 @@ def test_held_footage_survives_both_age_and_budget(
 
     recorder.prune_once()
 
-    kept = recorder.index.segments_between("cam-1", 0, NOW)
+    kept = recorder.index.segments.between("cam-1", 0, NOW)
     assert [s.id for s in kept if s.held] == [s.id for s in evidence]
     assert all((config.storage_dir / s.path).exists() for s in evidence)
-    assert recorder.index.totals()[0] <= 2_000
+    assert recorder.index.cameras.totals()[0] <= 2_000
 
 
 def test_when_holds_alone_overflow_the_budget_the_recorder_alarms_instead_of_pruning_them(
@@ -147,7 +147,7 @@ def test_when_holds_alone_overflow_the_budget_the_recorder_alarms_instead_of_pru
     assert len(files_of(config, "cam-1")) == 3
     raised = {e["code"] for e in events.of("recorder.alarm") if e["state"] == "raised"}
     assert {"holds_over_budget", "holds_block_pruning"} <= raised
-    assert {code for code, _, _ in recorder.index.alarms()} >= raised
+    assert {code for code, _, _ in recorder.index.alarms.active()} >= raised
 
 
 def test_a_budget_that_cannot_hold_the_period_alarms_early_with_the_days_it_holds(
@@ -236,7 +236,7 @@ def test_a_prune_interrupted_by_a_crash_is_finished_at_start_up(
     index = footage(config)
     segs = write_run(index, config.storage_dir, "cam-1", NOW - 10 * MINUTE, 3)
     # The index committed the deletion; the power went before the files were unlinked.
-    index.remove_segments([Victim(s.ref(), PruneCause.BUDGET) for s in segs[:2]])
+    index.segments.prune([Victim(s.ref(), PruneCause.BUDGET) for s in segs[:2]])
     index.close()
     assert len(files_of(config, "cam-1")) == 3
 
@@ -244,7 +244,7 @@ def test_a_prune_interrupted_by_a_crash_is_finished_at_start_up(
 
     assert recorder.reconciled is not None and recorder.reconciled.unlinked == 2
     assert len(files_of(config, "cam-1")) == 1
-    assert recorder.index.pending_unlinks() == []
+    assert recorder.index.unlinks.pending() == []
 
 
 def test_a_wall_clock_jumping_forward_pauses_age_pruning_but_not_the_budget(
@@ -261,7 +261,7 @@ def test_a_wall_clock_jumping_forward_pauses_age_pruning_but_not_the_budget(
     result = recorder.prune_once()
 
     assert result.pruned == 1  # the budget still holds, the year-old "age" deletes nothing more
-    assert recorder.index.totals()[1] == 4
+    assert recorder.index.cameras.totals()[1] == 4
     (alarm,) = [e for e in events.of("recorder.alarm") if e["code"] == "clock_jump"]
     assert alarm["state"] == "raised"
 

@@ -152,7 +152,7 @@ def rtsp_camera(tmp_path: Path) -> Iterator[RtspCamera]:
 
 
 def segments(recorder: Recorder) -> list:
-    return recorder.index.segments_between("cam-1", 0, 2**62)
+    return recorder.index.segments.between("cam-1", 0, 2**62)
 
 
 def test_an_rtsp_camera_is_recorded_into_playable_segments_and_its_outage_is_a_gap(
@@ -180,21 +180,21 @@ def test_an_rtsp_camera_is_recorded_into_playable_segments_and_its_outage_is_a_g
     rtsp_camera.go_dark()
     # RTP over UDP just stops: first no data (stalled), then the server answers 404 (offline).
     wait_for(lambda: status.state is CameraState.OFFLINE, what="the camera to be seen offline")
-    gap = recorder.index.open_gap("cam-1")
+    gap = recorder.index.gaps.current("cam-1")
     assert gap is not None and gap.cause == GapCause.CAMERA_OFFLINE
     assert gap.detail is not None and "404" in gap.detail
     last_footage_ms = segments(recorder)[-1].end_ms
-    outage = [g for g in recorder.index.gaps_between("cam-1", 0, 2**62)
+    outage = [g for g in recorder.index.gaps.between("cam-1", 0, 2**62)
               if g.start_ms >= last_footage_ms]
     assert outage and outage[0].cause in (GapCause.STALLED, GapCause.CAMERA_OFFLINE)
 
     before = len(segments(recorder))
     rtsp_camera.come_on()
-    wait_for(lambda: len(segments(recorder)) > before + 1 and recorder.index.open_gap("cam-1") is None,
+    wait_for(lambda: len(segments(recorder)) > before + 1 and recorder.index.gaps.current("cam-1") is None,
              what="footage after the camera is back")
     for segment in segments(recorder)[before:]:
         assert video_packets(probe(recorder.storage_dir / segment.path)) > 0, segment.path
-    closed = [g for g in recorder.index.gaps_between("cam-1", 0, 2**62) if g.id == gap.id]
+    closed = [g for g in recorder.index.gaps.between("cam-1", 0, 2**62) if g.id == gap.id]
     assert closed[0].end_ms is not None and closed[0].end_ms > closed[0].start_ms
     assert status.restarts >= 2
     states = [e["state"] for e in events.of("recorder.camera_state")]
