@@ -151,7 +151,7 @@ class RatingSession:
         unnamed, self._unnamed = self._unnamed, None
         self._remember(arming_id, visit_key)
         self.joined += 1
-        if unnamed is self.arming and self.phase is Phase.ARMED and unnamed is not None:
+        if unnamed is not None and unnamed is self.arming and self.phase is Phase.ARMED:
             unnamed.visit = visit
 
     def _remember(self, arming_id: str | None, visit_key: str | None) -> None:

@@ -54,12 +54,13 @@ def selftest(
     offline: bool = False,
     **options: Any,
 ) -> SelfTestReport:
-    """Run the caller's self-test (with its service stopped: both would use the device's id)."""
+    """Run the caller's self-test (with its service stopped: both would use the device's id).
+    `keypad` stands in for the configured one (tests)."""
     steps = [_window(config)]
     opened: Keypad | None = None
-    if config.keypad is None and keypad is None:
+    if config.keypad is None:
         steps.append(_no_keypad())
-    elif config.keypad is not None:
+    else:
         keys = keys_to_test(config) if ask_keys else []
         keypad_part, opened = keypad_steps(config.keypad, keys, out=out, timeout_s=key_timeout_s,
                                            source=config.device.id, keypad=keypad)
