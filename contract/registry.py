@@ -9,9 +9,9 @@ of the wire import the same model, so a message is defined exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_args
+from typing import TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -51,29 +51,6 @@ def event_type(name: str, *, essential: bool = True) -> Callable[[BodyT], BodyT]
         return model
 
     return register
-
-
-def _load_all() -> None:
-    # Importing the package registers every domain's types.
-    import contract.events  # noqa: F401
-
-
-def spec_for(name: str) -> EventSpec:
-    _load_all()
-    try:
-        return _SPECS[name]
-    except KeyError:
-        raise UnknownEventType(f"unknown event type {name!r}") from None
-
-
-def all_specs() -> Mapping[str, EventSpec]:
-    _load_all()
-    return dict(_SPECS)
-
-
-def validate_body(name: str, body: Mapping[str, Any]) -> BaseModel:
-    """The body as its typed model; raises UnknownEventType or pydantic's ValidationError."""
-    return spec_for(name).body.model_validate(body)
 
 
 def describe_error(error: ValidationError) -> str:
@@ -117,25 +94,3 @@ def command_type(name: str) -> Callable[[CommandT], CommandT]:
         return model
 
     return register
-
-
-def _load_commands() -> None:
-    import contract.commands  # noqa: F401
-
-
-def command_model(name: str) -> type[CommandBody]:
-    _load_commands()
-    try:
-        return _COMMANDS[name]
-    except KeyError:
-        raise UnknownCommand(f"unknown command {name!r}") from None
-
-
-def all_commands() -> Mapping[str, type[CommandBody]]:
-    _load_commands()
-    return dict(_COMMANDS)
-
-
-def parse_command(raw: Mapping[str, Any]) -> CommandBody:
-    """The typed command a decoded payload names; raises UnknownCommand or ValidationError."""
-    return command_model(str(raw.get("command"))).model_validate(raw)

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
+from contract.catalog import parse_command
 from contract.commands.relay import route_of
-from contract.registry import CommandBody, UnknownCommand, describe_error, parse_command
+from contract.registry import CommandBody, UnknownCommand, describe_error
 from contract.topics import Channel, device_topic
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from contract.catalog import spec_for
 from contract.envelope import Received, dump_envelope, new_envelope
-from contract.registry import spec_for
 from spine.clock import Clock
 from spine.database import Database
 from spine.eventlog import EventLog, commit_batch

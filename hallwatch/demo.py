@@ -125,7 +125,7 @@ def start_simulated_device(hall: RunningHall, stop: threading.Event) -> EdgeAgen
 
 
 def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[RunningHall, str]:
-    from central.web.demo import start_demo_central
+    from central.demo import start_demo_central
     from edge.camera_recorder.demo import start_demo_recorder
     from edge.queue_kiosk.demo import start_demo_queue
     from edge.rating_terminal.demo import start_demo_terminal

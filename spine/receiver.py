@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from contract import SUPPORTED_VERSIONS
+from contract.catalog import spec_for
 from contract.envelope import (
     MAX_MESSAGE_BYTES,
     Ack,
@@ -27,7 +28,7 @@ from contract.envelope import (
     Received,
     Rejection,
 )
-from contract.registry import UnknownEventType, describe_error, spec_for
+from contract.registry import UnknownEventType, describe_error
 from spine.clock import Clock
 
 log = logging.getLogger(__name__)

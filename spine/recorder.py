@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contract.catalog import spec_for
 from contract.envelope import dump_envelope, new_envelope
-from contract.registry import spec_for
 from spine.clock import Clock
 from spine.outbox import Outbox
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from central.cases.calendar import WorkCalendar
-from central.cases.recompute import CalendarUpdate, reevaluate_open, update_calendar
+from central.cases.recompute import (
+    CalendarUpdate,
+    reevaluate_open,
+    sync_calendar,
+    sync_rules,
+    update_calendar,
+)
 from central.cases.rules import RuleTable
 from central.cases.stages import Stage
 from central.cases.store import CaseStore
@@ -68,8 +74,11 @@ class Engine:
         rules: RuleTable | None = None,
         clock: Callable[[], float] = time.time,
     ) -> Engine:
-        return cls(CaseStore.open(path, calendar=calendar, calendar_dir=calendar_dir,
-                                  rules=rules, clock=clock))
+        """Open the store; a calendar or rule table that changed since last time recomputes cases."""
+        store = CaseStore.open(path, calendar=calendar, calendar_dir=calendar_dir, rules=rules, clock=clock)
+        sync_calendar(store, store.now())
+        sync_rules(store, store.now())
+        return cls(store)
 
     def close(self) -> None:
         self.store.close()

@@ -102,14 +102,13 @@ class CaseStore:
         rules: RuleTable | None = None,
         clock: Callable[[], float] = time.time,
     ) -> CaseStore:
-        """Open (creating) the store; a calendar that changed since last time recomputes cases.
+        """Open (creating) the store. `Engine.open` also brings its cases up to a calendar or rule
+        table that changed since the last time (`central.cases.recompute`).
 
         Without `calendar` or `calendar_dir`, schedule files are read from the
         `calendar/` folder beside the database, so every process that opens
         the same store sees the same calendar.
         """
-        from central.cases.recompute import sync_calendar, sync_rules
-
         if calendar is None and calendar_dir is None:
             calendar_dir = Path(path).parent / "calendar"
         store = cls(
@@ -118,8 +117,6 @@ class CaseStore:
             rules=rules or default_rules(),
             clock=clock,
         )
-        sync_calendar(store, store.now())
-        sync_rules(store, store.now())
         return store
 
     def close(self) -> None:

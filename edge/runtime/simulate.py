@@ -62,7 +62,8 @@ def diagnostics(config_path: Path | None) -> None:
 @click.argument("event_type", required=False)
 def schema(event_type: str | None) -> None:
     """Print the JSON Schema of one event type's body, or list every type."""
-    from contract.registry import UnknownEventType, all_specs, spec_for
+    from contract.catalog import all_specs, spec_for
+    from contract.registry import UnknownEventType
 
     if event_type is None:
         for name, spec in sorted(all_specs().items()):

@@ -9,7 +9,7 @@ import pytest
 from central.cases.engine import Engine
 from central.cases.timebase import datetime_from_instant
 from central.cases.timebase import parse_instant as at
-from contract.registry import validate_body
+from contract.catalog import validate_body
 from tests.cases.conftest import SettableClock, entry
 
 

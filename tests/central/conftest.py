@@ -10,8 +10,8 @@ import pytest
 
 from central.cases.timebase import parse_instant
 from central.config import CentralConfig
+from central.demo import seed_central_demo
 from central.service import CentralService
-from central.web.demo import seed_central_demo
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 from tests.central.fakes import HandCases, case_row

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from central.demo import DEMO_UNITS
 from central.service import CentralService
-from central.web.demo import DEMO_UNITS
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client

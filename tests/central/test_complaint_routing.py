@@ -12,7 +12,7 @@ import pytest
 from central.complaints import NewComplaint
 from central.config import CentralConfig
 from central.service import CentralService
-from contract.registry import validate_body
+from contract.catalog import validate_body
 from spine.clock import SimulatedClock
 from tests.central.events import deliver
 from tests.central.fakes import HandCases

@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from contract.catalog import validate_body
 from contract.envelope import Envelope, Received
-from contract.registry import validate_body
 from gateway.ratings import store as rating_store
 from gateway.ratings.handler import RatingDesk
 from gateway.ratings.settings import RatingGatewaySettings

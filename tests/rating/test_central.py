@@ -13,8 +13,8 @@ import pytest
 
 from central.ratings import FollowUpError, RatingBook, RatingCentralSettings
 from central.store import CentralStore
+from contract.catalog import validate_body
 from contract.envelope import Envelope, Received
-from contract.registry import validate_body
 from spine.clock import SimulatedClock
 
 # Thursday 2026-10-08 10:00 in Shanghai (02:00 UTC): the day after the National Day holidays.

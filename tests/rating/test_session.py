@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from contract.catalog import validate_body
 from contract.events.rating import ArmTrigger, Grade
-from contract.registry import validate_body
 from edge.rating_terminal.config import RatingRules
 from edge.rating_terminal.session import Instant, Phase, RatingSession, Record, Show
 from edge.runtime.hardware.keys import KeyEvent, KeyEventKind

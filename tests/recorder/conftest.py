@@ -39,7 +39,7 @@ class EventLog:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
     def record(self, type: str, body: Mapping[str, Any] | BaseModel) -> None:
-        from contract.registry import validate_body
+        from contract.catalog import validate_body
 
         data = body.model_dump(mode="json") if isinstance(body, BaseModel) else dict(body)
         validate_body(type, data)  # every event the recorder emits must match its schema
