@@ -37,21 +37,13 @@ def selftest(config_path: Path, print_sample: bool, offline: bool) -> None:
     """Check configuration, storage, printer and fonts, then the broker login and the round trip
     to the gateway, which makes a provisioned kiosk active; exit 1 on any failure."""
     from edge.queue_kiosk.config import KioskConfig
-    from edge.queue_kiosk.selftest import run_selftest
+    from edge.queue_kiosk.selftest import selftest_steps
+    from edge.runtime.selftest import run_selftest
 
     config = load_agent_config(KioskConfig, config_path)
-    checks = run_selftest(config, print_sample=print_sample)
-    for check in checks:
-        mark = "ok  " if check.ok else ("warn" if check.warning else "FAIL")
-        click.echo(f"[{mark}] {check.name}: {check.detail}")
-    failed = any(not c.ok and not c.warning for c in checks)
-    if not offline:
-        from edge.runtime.selftest import checks_as_steps
-        from edge.runtime.selftest import run_selftest as run_with_gateway
-
-        steps = checks_as_steps((c.name, c.ok or c.warning, c.detail) for c in checks)
-        failed = not run_with_gateway(config, steps, out=click.echo).passed
-    if failed:
+    report = run_selftest(config, selftest_steps(config, print_sample=print_sample), out=click.echo,
+                          offline=offline)
+    if not report.passed:
         sys.exit(1)
 
 

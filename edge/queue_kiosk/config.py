@@ -136,7 +136,13 @@ class PrinterSettings(Section):
     file_path: Path = Field(Path("/dev/usb/lp0"), description="file: a device node or a plain file")
     io_timeout_ms: int = Field(800, ge=50, le=10_000, description="connect and write timeout")
     status_timeout_ms: int = Field(
-        250, ge=20, le=5000, description="wait for one DLE EOT reply; silence means offline"
+        250, ge=20, le=5000,
+        description="wait for the four DLE EOT replies of a health check; silence means offline",
+    )
+    confirm_timeout_ms: int = Field(
+        3000, ge=50, le=30_000,
+        description="wait for the status reply after a ticket's cut, which confirms it printed; "
+        "a printer whose buffer is smaller than a ticket answers only once it took the last bytes",
     )
     status_query: bool = Field(
         True, description="ask the printer its health (DLE EOT); off for write-only backends"

@@ -4,8 +4,12 @@ Order of a ticket, and why:
 1. Refuse early (closed, daily limit, printer unable) — no number is spent.
 2. Commit the number (kiosk store) and the `queue.ticket_issued` event (outbox):
    a kiosk killed after this never reuses the number.
-3. Print. If the printer fails now, record `queue.ticket_voided` so the hall's
-   queue drops the number instead of calling someone who holds nothing.
+3. Print, and wait for the printer's status reply after the cut: that reply
+   confirms the ticket. A ticket not confirmed (the printer dropped the
+   connection, went silent, ran out of paper on it) is voided at once with
+   `queue.ticket_voided`, so the hall's queue drops the number instead of calling
+   someone who holds nothing; one left unconfirmed by a kill or a power cut is
+   voided when the kiosk starts again.
 Nothing here waits for the network: the gateway learns of tickets through the
 outbox whenever the link is up.
 """
@@ -116,6 +120,9 @@ class Kiosk:
     def start(self) -> None:
         day = self.today()
         self.store.prune((_date(day) - timedelta(days=7)).isoformat())
+        for unconfirmed_day, label in self.store.unconfirmed():
+            self._void(unconfirmed_day, label, "never confirmed printed: the kiosk stopped before the "
+                       "printer's reply after the cut")
         self.agent.record("queue.kiosk_ready", {
             "slot": self.plan.slot, "slots": self.plan.slots, "day": day,
             "services": [self._service_info(s) for s in self.config.services],
@@ -256,7 +263,7 @@ class Kiosk:
             )
             try:
                 data = self.layout.render(ticket)
-                self.link.write(data)
+                after = self.link.print_ticket(data)
             except PrinterUnavailable as exc:
                 self.printer.observe(PrinterHealth(PrinterState.OFFLINE, str(exc)))
                 self._void(day, label, f"print failed: {exc}")
@@ -267,6 +274,11 @@ class Kiosk:
                 log.exception("rendering or printing %s failed", label)
                 self._void(day, label, f"ticket could not be rendered: {exc}")
                 return self._refuse(RefusalReason.PRINTER, "the ticket could not be printed", service.prefix)
+            self.printer.observe(after)
+            if not after.printable:
+                self._void(day, label, f"not confirmed after the cut: {_printer_reason(after)}")
+                return self._refuse(RefusalReason.PRINTER, _printer_reason(after), service.prefix)
+            self.store.confirm(day, label)
             self.counters["issued"] += 1
             self.panel.issued(label)
             return Issued(label, day, service.prefix, ahead, data)

@@ -1,12 +1,15 @@
 """`hall kiosk selftest` and `hall kiosk diagnostics`: what a technician checks at the kiosk.
 
 Both run beside (or instead of) the agent, reading its files and asking the
-printer directly; neither spends a ticket number nor talks to the gateway.
+printer directly; neither spends a ticket number. The kiosk's checks are the
+first steps of the shared self-test (`edge.runtime.selftest`), which prints
+each once and adds the broker login and the gateway round trip.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +20,7 @@ from edge.queue_kiosk.lettering import Letterer, discover_fonts, gbk_bytes
 from edge.queue_kiosk.printer.link import PrinterUnavailable, open_link
 from edge.queue_kiosk.store import KioskStore
 from edge.queue_kiosk.ticket import Ticket, TicketLayout, qr_payload
+from edge.runtime.selftest import Step, StepFailed, StepWarning
 from spine.clock import SystemClock
 from spine.outbox import Outbox
 
@@ -29,17 +33,36 @@ class Check:
     warning: bool = False
 
 
-def run_selftest(config: KioskConfig, *, print_sample: bool = False) -> list[Check]:
-    checks = [Check("configuration", True, (
+def selftest_steps(config: KioskConfig, *, print_sample: bool = False) -> list[Step]:
+    """The kiosk's own checks, in order, for the shared self-test runner."""
+    steps = [
+        _step("configuration", lambda: _configuration(config)),
+        _step("storage", lambda: _storage(config)),
+        _step("printer", lambda: _printer(config)),
+        _step("text", lambda: _lettering(config)),
+    ]
+    if print_sample:
+        steps.append(_step("sample ticket", lambda: _sample(config)))
+    return steps
+
+
+def _step(name: str, make: Callable[[], Check]) -> Step:
+    def check() -> str:
+        seen = make()
+        if seen.warning:
+            raise StepWarning(seen.detail)
+        if not seen.ok:
+            raise StepFailed(seen.detail)
+        return seen.detail
+
+    return Step(name, check)
+
+
+def _configuration(config: KioskConfig) -> Check:
+    return Check("configuration", True, (
         f"{len(config.services)} service(s) "
         f"({', '.join(s.prefix + ' ' + s.name for s in config.services)}), "
-        f"numbering slot {config.numbering.slot} of {config.numbering.slots}"))]
-    checks.append(_storage(config))
-    checks.append(_printer(config))
-    checks.extend(_lettering(config))
-    if print_sample:
-        checks.append(_sample(config))
-    return checks
+        f"numbering slot {config.numbering.slot} of {config.numbering.slots}"))
 
 
 def _storage(config: KioskConfig) -> Check:
@@ -70,19 +93,19 @@ def _printer(config: KioskConfig) -> Check:
     return Check("printer", health.printable, f"{where}: {health.state.value} {health.detail}".strip())
 
 
-def _lettering(config: KioskConfig) -> list[Check]:
+def _lettering(config: KioskConfig) -> Check:
     texts = [config.hall.name] + [s.name for s in config.services]
     as_image = [t for t in texts if config.printer.text_as_image or gbk_bytes(t) is None]
     if not as_image:
-        return [Check("text", True, "every name prints as GBK text")]
+        return Check("text", True, "every name prints as GBK text")
     fonts = discover_fonts(config.printer.font_path)
     letterer = Letterer(fonts, config.printer.dots)
     missing = sorted({c for text in as_image for c in text if letterer._font_for(c) is None})
     detail = f"{len(as_image)} name(s) print as images with {fonts[0].name if fonts else 'no Han font'}"
     if missing:
-        return [Check("text", False, f"{detail}; no font has {' '.join(missing)}: set printer.font_path "
-                      "to a font with them (e.g. fonts-hanazono for Extension B)")]
-    return [Check("text", True, detail)]
+        return Check("text", False, f"{detail}; no font has {' '.join(missing)}: set printer.font_path "
+                     "to a font with them (e.g. fonts-hanazono for Extension B)")
+    return Check("text", True, detail)
 
 
 def _sample(config: KioskConfig) -> Check:
@@ -99,11 +122,14 @@ def _sample(config: KioskConfig) -> Check:
     layout = TicketLayout(config.printer, letterer)
     link = open_link(config.printer)
     try:
-        link.write(layout.render(sample))
+        after = link.print_ticket(layout.render(sample))
     except PrinterUnavailable as exc:
         return Check("sample ticket", False, str(exc))
     finally:
         link.close()
+    if not after.printable:
+        return Check("sample ticket", False,
+                     f"not confirmed after the cut: {after.state.value} {after.detail}".strip())
     return Check("sample ticket", True, "printed (no number spent)")
 
 

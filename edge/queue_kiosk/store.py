@@ -10,6 +10,14 @@ that was not clean, numbering resumes above the reservation: a power cut
 can leave a gap of at most `RESERVE` numbers, never a repeat.
 The day only moves forward: a Pi whose clock falls back a day after a reboot
 keeps numbering the later day rather than repeat the earlier one's numbers.
+
+A ticket is `printed` once the printer confirmed it (a status reply after the
+cut). A number committed but never confirmed -- the kiosk was killed, or lost
+power, between the commit and the confirmation -- is found at the next start
+(`unconfirmed`) and voided, so the hall never calls a number nobody holds. The
+confirmation is a cheap commit: a power cut may lose it, and the number of a
+ticket that did print is then voided too (the citizen is served at a window on
+the paper ticket; nobody is called for nothing).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     priority INTEGER NOT NULL,
     appointment TEXT,
     voided INTEGER NOT NULL DEFAULT 0,
+    printed INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (day, label)
 );
 CREATE TABLE IF NOT EXISTS appointments (
@@ -80,6 +89,10 @@ class KioskStore:
     def __init__(self, path: Path) -> None:
         self._db = open_database(path)  # synchronous=FULL until start-up is done
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(tickets)")}
+        if "printed" not in columns:
+            # A store from before confirmations: its tickets were taken as printed when written.
+            self._db.execute("ALTER TABLE tickets ADD COLUMN printed INTEGER NOT NULL DEFAULT 1")
         self._lock = threading.Lock()
         with Transaction(self._db):
             if self._meta("clean") != "1":
@@ -157,8 +170,8 @@ class KioskStore:
             (day, service, index + 1, reserved),
         )
         self._db.execute(
-            "INSERT INTO tickets (day, label, service, number, issued_at, priority, appointment) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tickets (day, label, service, number, issued_at, priority, appointment, printed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
             (day, label, service, number, issued_at, int(priority), appointment),
         )
         if appointment is not None:
@@ -175,6 +188,17 @@ class KioskStore:
                 "UPDATE appointments SET redeemed_ticket = NULL WHERE redeemed_ticket = ? AND day = ?",
                 (label, day),
             )
+
+    def confirm(self, day: str, label: str) -> None:
+        """The printer confirmed this ticket: it is the citizen's, never voided at a restart."""
+        with self._lock, Transaction(self._db):
+            self._db.execute("UPDATE tickets SET printed = 1 WHERE day = ? AND label = ?", (day, label))
+
+    def unconfirmed(self) -> list[tuple[str, str]]:
+        """(day, label) of numbers committed but neither confirmed printed nor voided."""
+        with self._lock:
+            return [(day, label) for day, label in self._db.execute(
+                "SELECT day, label FROM tickets WHERE printed = 0 AND voided = 0 ORDER BY day, issued_at")]
 
     def issued_numbers(self, day: str, service: str) -> list[tuple[int, bool]]:
         """(number, voided) of this kiosk's tickets of `service` on `day`."""

@@ -23,7 +23,8 @@ from edge.rating_terminal.session import Effect, Instant, RatingSession, Record,
 from edge.runtime.agent import EdgeAgent
 from edge.runtime.hardware.factory import build_indicator, build_keypad
 from edge.runtime.hardware.indicator import Indicator
-from edge.runtime.hardware.keys import KeyEvent, Keypad, KeyPress, ObservableKeypad
+from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, Keypad, KeyPress, ObservableKeypad
+from edge.runtime.hardware.prompt import PromptingKeypad
 from spine.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ class RatingTerminal:
         except Exception:
             self.keypad.stop()  # give its pins or port back: a restart must find them free
             raise
-        self.lamps = TerminalLamps(self.indicator)
+        prompts = self.keypad if isinstance(self.keypad, PromptingKeypad) else None
+        self.lamps = TerminalLamps(self.indicator, prompts, config.rating)
         self.session = RatingSession(config.rating)
-        self.counts = {"given": 0, "not_rated": 0, "flagged": 0, "arms_ignored": 0}
+        self.counts = {"given": 0, "not_rated": 0, "flagged": 0, "arms_received": 0, "arms_ignored": 0,
+                       "keypad_restarts": 0}
         self._lock = threading.Condition()
         self._stopping = False
         self._ticker = threading.Thread(target=self._tick_loop, name="rating-ticker", daemon=True)
@@ -66,6 +69,8 @@ class RatingTerminal:
         if isinstance(self.keypad, ObservableKeypad):
             self.keypad.on_event(self._on_keypad_event)
         self.keypad.start(self._on_press)
+        with self._lock:
+            self.lamps.show(self.session.phase, self.session.faulted)  # the evaluator: ready
         self._ticker.start()
         log.info("rating terminal %s ready at window %s", self.config.device.id,
                  self.config.device.window or "?")
@@ -74,6 +79,7 @@ class RatingTerminal:
         with self._lock:
             self._stopping = True
             self._apply(self.session.stop(self._now()))
+            self.lamps.out_of_order()
             self._lock.notify()
         self.keypad.stop()
         if self._ticker.is_alive():
@@ -98,10 +104,16 @@ class RatingTerminal:
             self._lock.notify()
 
     def _on_keypad_event(self, event: KeyEvent) -> None:
+        if event.kind is KeyEventKind.RESTARTED:
+            # Counted apart: a restart is neither a press nor a lost one (the adapter re-sends
+            # the prompt; presses counted since the restart come as MISSED).
+            self.counts["keypad_restarts"] += 1
+            log.warning("keypad of %s restarted: %s", self.config.device.id, event.detail)
         with self._lock:
             self._apply(self.session.keypad_event(self._now(), event))
 
     def _on_arm_command(self, command: RatingArm) -> None:
+        self.counts["arms_received"] += 1
         visit, arming, issued_at = command.visit, command.arming, command.issued_at
         age_s = (self.clock.wall_ms() - issued_at) / 1000
         if issued_at and age_s > self.config.rating.arm_max_age_s:
@@ -147,7 +159,9 @@ class RatingTerminal:
     # --- reports -----------------------------------------------------------
 
     def _heartbeat(self) -> dict[str, Any]:
-        return {"phase": self.session.phase.value, "keypad_ok": self.keypad.healthy()}
+        # Like the kiosk's `printer`: the keypad's state word beside the device's own liveness.
+        return {"phase": self.session.phase.value, "keypad": "ok" if self.keypad.healthy() else "fault",
+                "keypad_restarts": self.counts["keypad_restarts"]}
 
     def diagnostics(self) -> dict[str, Any]:
         report = self.agent.diagnostics()
@@ -155,7 +169,7 @@ class RatingTerminal:
             "window": self.config.device.window,
             "phase": self.session.phase.value,
             "keypad": {"kind": self.config.keypad.kind, "healthy": self.keypad.healthy()},
-            "counts": dict(self.counts),
+            "counts": {**self.counts, "arms_joined": self.session.joined},
             "arm_window_s": self.config.rating.arm_window_s,
         }
         return report

@@ -8,23 +8,16 @@ active). `snapshot` is `hall rating diagnostics`: the state without connecting.
 
 from __future__ import annotations
 
-import queue
-import time
 from collections.abc import Callable
 from typing import Any
 
 from contract.events.rating import GRADE_LABELS
 from edge.rating_terminal.config import RatingTerminalConfig
 from edge.runtime.agent import EdgeAgent
-from edge.runtime.hardware.factory import (
-    IndicatorUnavailable,
-    KeypadUnavailable,
-    build_indicator,
-    build_keypad,
-)
+from edge.runtime.hardware.factory import IndicatorUnavailable, build_indicator
 from edge.runtime.hardware.indicator import Indicator
-from edge.runtime.hardware.keys import Keypad, KeyPress
-from edge.runtime.selftest import SelfTestReport, Step, StepFailed, run_selftest
+from edge.runtime.hardware.keys import Keypad
+from edge.runtime.selftest import SelfTestReport, Step, failed_step, keypad_steps, run_selftest
 
 
 def keys_to_test(config: RatingTerminalConfig) -> list[tuple[str, str]]:
@@ -35,43 +28,6 @@ def keys_to_test(config: RatingTerminalConfig) -> list[tuple[str, str]]:
     seen = {key for key, _ in keys}
     keys.extend((r.key, f"reason {r.label}") for r in rules.reasons if r.key not in seen)
     return keys
-
-
-class KeyCheck:
-    """Presses from the keypad under test, waited for one key at a time."""
-
-    def __init__(self, keypad: Keypad, out: Callable[[str], None], timeout_s: float) -> None:
-        self.keypad = keypad
-        self.out = out
-        self.timeout_s = timeout_s
-        self.presses: queue.Queue[KeyPress] = queue.Queue()
-
-    def step(self, key: str, meaning: str) -> Step:
-        def check() -> str:
-            self.out(f"  press the key for {meaning} ({key}) ...")
-            deadline = time.monotonic() + self.timeout_s
-            wrong: list[str] = []
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    press = self.presses.get(timeout=left)
-                except queue.Empty:
-                    break
-                if press.key == key:
-                    return f"pressed{' (after ' + ', '.join(wrong) + ')' if wrong else ''}"
-                wrong.append(press.key)
-            raise StepFailed(f"not pressed within {self.timeout_s:.0f} s"
-                             f"{': got ' + ', '.join(wrong) if wrong else ''}; check the switch and its "
-                             "entry in [keypad]")
-
-        return Step(f"key {key}", check, timeout_s=self.timeout_s + 5)
-
-
-def failed_step(name: str, reason: str) -> Step:
-    """A step that fails with `reason`: a part that could not even be opened."""
-    def fail() -> str:
-        raise StepFailed(reason)
-
-    return Step(name, fail)
 
 
 def lamp_step(indicator: Indicator) -> Step:
@@ -92,19 +48,8 @@ def selftest(
     **options: Any,
 ) -> SelfTestReport:
     """Run the whole self-test (with the terminal's service stopped: they share one device id)."""
-    steps: list[Step] = []
-    opened: list[Any] = []
-    try:
-        if keypad is None:
-            keypad = build_keypad(config.keypad, source=config.device.id)
-            opened.append(keypad)
-    except KeypadUnavailable as exc:
-        steps.append(failed_step("keypad", str(exc)))
-    if keypad is not None:
-        checker = KeyCheck(keypad, out, key_timeout_s)
-        keypad.start(checker.presses.put)
-        steps.append(Step("keypad", lambda: f"{config.keypad.kind} keypad open"))
-        steps.extend(checker.step(key, meaning) for key, meaning in keys_to_test(config))
+    steps, opened = keypad_steps(config.keypad, keys_to_test(config), out=out, timeout_s=key_timeout_s,
+                                 source=config.device.id, keypad=keypad)
     try:
         if indicator is None:
             indicator = build_indicator(config.indicator, source=config.device.id)
@@ -114,8 +59,8 @@ def selftest(
     try:
         return run_selftest(config, steps, out=out, **options)
     finally:
-        for device in opened:
-            device.stop()
+        if opened is not None:
+            opened.stop()
         if indicator is not None:
             indicator.close()
 

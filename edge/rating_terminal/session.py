@@ -9,6 +9,15 @@ first grade press counts. Every other press -- before arming, after the grade,
 mashing right after it, held, repeated -- is recorded as `rating.key_flagged`
 for audit and changes nothing. No hardware, no clock of its own: the caller
 passes `Instant`s and carries out the returned `Effect`s.
+
+The officer's *please rate* arms without a visit; the gateway later gives that
+outcome to the visit served just before it, or to the first one served soon
+after (docs/rating.md, "Attribution"). So the first gateway arm for a visit
+that comes within `arm_max_age_s` of such an arming is the same visit asking
+again, however late it comes (a gateway back from an outage sends it after
+the citizen rated): it joins that arming and never arms the terminal a second
+time, where the next citizen's press would be refused for a visit that already
+has an outcome.
 """
 
 from __future__ import annotations
@@ -95,6 +104,10 @@ class RatingSession:
     _phase_deadline: int | None = None
     _recent: deque[str] = field(default_factory=lambda: deque(maxlen=32))
     """Arming ids and visits already handled here: a repeated arm is not a second rating."""
+    _unnamed: Arming | None = None
+    """The officer's last arming without a visit that no gateway arm has joined yet."""
+    joined: int = 0
+    """Gateway arms that joined the officer's arming instead of arming again."""
     _flag_budget: dict[FlagReason, tuple[int, int, int]] = field(default_factory=dict)
     """Per keypad-reported flag: (period start, kept in the period, suppressed since the last kept)."""
 
@@ -110,33 +123,36 @@ class RatingSession:
         if (arming_id and arming_id in self._recent) or (visit_key and visit_key in self._recent):
             return []  # this visit already had its chance here (a repeated command)
         current = self.arming
-        if current is not None:
-            if self.phase in (Phase.ARMED, Phase.REASON) and (
-                trigger is ArmTrigger.OFFICER_REQUEST or (visit is not None and current.visit == visit)
-            ):
-                return []  # already asking
-            if self._officer_asked_first(now, current, trigger, visit):
-                # The officer pressed "please rate" just before the gateway's arm for the visit
-                # they had completed: one visit, one arming. Before a grade, it learns the visit;
-                # after one, the gateway matches the rating to the visit by time.
-                self._remember(arming_id, visit_key)
-                if self.phase is Phase.ARMED:
-                    current.visit = visit
-                return []
+        if current is not None and self.phase in (Phase.ARMED, Phase.REASON) and (
+            trigger is ArmTrigger.OFFICER_REQUEST or (visit is not None and current.visit == visit)
+        ):
+            return []  # already asking
+        if trigger is ArmTrigger.VISIT_COMPLETED and visit is not None and self._officer_asked_for(now):
+            self._join(arming_id, visit_key, visit)
+            return []
         effects = self._end(now, "superseded")
         arming = Arming(
             id=arming_id or self.new_id(), visit=visit, trigger=trigger, armed_at=now.wall_ms,
             armed_mono=now.mono_ms, deadline=now.mono_ms + int(self.rules.arm_window_s * 1000),
         )
         self._remember(arming.id, visit_key)
+        self._unnamed = arming if visit is None else None
         self.arming = arming
         return [*effects, *self._enter(Phase.ARMED, arming.deadline)]
 
-    def _officer_asked_first(self, now: Instant, current: Arming, trigger: ArmTrigger,
-                             visit: dict[str, str] | None) -> bool:
-        return (trigger is ArmTrigger.VISIT_COMPLETED and visit is not None and current.visit is None
-                and current.trigger is ArmTrigger.OFFICER_REQUEST
-                and now.mono_ms - current.armed_mono < self.rules.arm_window_s * 1000)
+    def _officer_asked_for(self, now: Instant) -> bool:
+        """The officer's visit-less arming is recent enough to be this visit's (see the docstring)."""
+        unnamed = self._unnamed
+        return unnamed is not None and now.mono_ms - unnamed.armed_mono <= self.rules.arm_max_age_s * 1000
+
+    def _join(self, arming_id: str | None, visit_key: str | None, visit: dict[str, str]) -> None:
+        """One visit, one arming: the gateway's arm joins the officer's. Before a grade the arming
+        learns its visit; after one, the gateway matches the outcome to the visit by time."""
+        unnamed, self._unnamed = self._unnamed, None
+        self._remember(arming_id, visit_key)
+        self.joined += 1
+        if unnamed is not None and unnamed is self.arming and self.phase is Phase.ARMED:
+            unnamed.visit = visit
 
     def _remember(self, arming_id: str | None, visit_key: str | None) -> None:
         for item in (arming_id, visit_key):

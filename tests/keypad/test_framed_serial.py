@@ -10,8 +10,9 @@ import serial
 from edge.runtime.hardware.factory import build_keypad
 from edge.runtime.hardware.framed_serial import BadFrame, Frame, FramedSerialKeypad, FrameParser, encode_frame
 from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, KeyPress
+from edge.runtime.hardware.prompt import Prompt, Showing
 from edge.runtime.hardware.settings import FramedSerialKeypadSettings
-from tests.keypad.serial_parts import PtyPair, wait_until
+from tests.keypad.serial_parts import FramedEvaluator, PtyPair, wait_until
 
 
 def test_a_frame_is_encoded_with_its_length_twice_and_checksum() -> None:
@@ -128,3 +129,57 @@ def test_a_pulled_adapter_is_one_fault_and_the_port_is_reopened(keypad, pty_pair
         device.line.close()
     assert [e.kind for e in events if e.kind in (KeyEventKind.FAULT, KeyEventKind.RECOVERED)] == [
         KeyEventKind.FAULT, KeyEventKind.RECOVERED]
+
+
+@pytest.fixture
+def screen(pty_pair: PtyPair) -> Iterator[FramedEvaluator]:
+    device = FramedEvaluator(pty_pair.b)
+    yield device
+    device.close()
+
+
+def test_a_prompt_reaches_the_evaluator_once_when_it_echoes(keypad, screen) -> None:  # type: ignore[no-untyped-def]
+    pad, presses, events = keypad
+    pad.show(Showing(Prompt.PLEASE_RATE, 10))
+    wait_until(lambda: screen.prompts == [(1, 10)], what="please rate, 10 s")
+    screen.echo_preamble = False  # an echo without the preamble is an echo all the same
+    pad.show(Showing(Prompt.REASONS, 15))
+    wait_until(lambda: screen.prompts == [(1, 10), (2, 15)], what="the reason menu")
+    sent = screen.key(2)
+    wait_until(lambda: presses, what="a press")
+    wait_until(lambda: screen.echoes == [sent], what="the key acknowledged")
+    assert screen.prompts == [(1, 10), (2, 15)]  # echoed prompts are not sent again
+    assert [p.key for p in presses] == ["2"]  # and an echo of a prompt is never a key
+    assert not any(e.kind in (KeyEventKind.UNKNOWN_KEY, KeyEventKind.BAD_FRAME) for e in events)
+
+
+def test_a_prompt_the_evaluator_does_not_echo_is_sent_again_then_given_up(keypad, screen) -> None:  # type: ignore[no-untyped-def]
+    pad, _, _ = keypad
+    screen.echo_prompts = False
+    pad.show(Showing(Prompt.THANKS, 3))
+    wait_until(lambda: len(screen.prompts) == 3, what="the prompt and its two resends")
+    assert screen.shown() == [(3, 3)]
+    pad.show(Showing(Prompt.OUT_OF_ORDER))
+    wait_until(lambda: len(screen.prompts) == 6, what="the next prompt, again three times")
+    assert screen.shown() == [(3, 3), (4, 0)]
+
+
+def test_a_key_frame_without_the_preamble_is_echoed_with_it(keypad, screen) -> None:  # type: ignore[no-untyped-def]
+    _, presses, _ = keypad
+    sent = screen.key(5, preamble=False)
+    wait_until(lambda: screen.echoes, what="the echo")
+    assert screen.echoes == [b"\xff" + sent]
+    wait_until(lambda: presses, what="the press")
+
+
+def test_the_current_prompt_is_sent_again_when_the_port_comes_back(keypad, pty_pair) -> None:  # type: ignore[no-untyped-def]
+    pad, _, _ = keypad
+    pad.show(Showing(Prompt.PLEASE_RATE, 10))
+    pty_pair.stop()
+    wait_until(lambda: not pad.healthy(), what="fault")
+    pty_pair.start()
+    device = FramedEvaluator(pty_pair.b)
+    try:
+        wait_until(lambda: device.prompts[:1] == [(1, 10)], what="the prompt again after reopening")
+    finally:
+        device.close()

@@ -55,7 +55,7 @@ def test_selftest_passes_and_prints_a_sample_without_spending_a_number(
     config = write_config(tmp_path, printer.port)
     result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config), "--print", "--offline"])
     assert result.exit_code == 0, result.output
-    assert "[ok  ] printer: network: ready" in result.output
+    assert "[ok] printer: network: ready" in result.output
     [job] = printer.wait_for_jobs(1)
     assert "TEST" in text_lines(job.tokens)
 
@@ -65,7 +65,28 @@ def test_selftest_fails_when_the_printer_is_out_of_paper(tmp_path: Path, printer
     config = write_config(tmp_path, printer.port)
     result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config), "--offline"])
     assert result.exit_code == 1
-    assert "[FAIL] printer: network: paper_out" in result.output
+    assert "[FAILED] printer: network: paper_out" in result.output
+
+
+def test_a_missing_password_file_fails_the_broker_step_with_the_reason_and_each_step_prints_once(
+    tmp_path: Path, printer: SimulatedPrinter
+) -> None:
+    config = write_config(tmp_path, printer.port)
+    missing = tmp_path / "secrets" / "mqtt.password"
+    text = config.read_text(encoding="utf-8").replace(
+        "[broker]\n", f'[broker]\nusername = "kiosk-1"\npassword_file = "{missing}"\n')
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["kiosk", "selftest", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    [broker] = [line for line in lines if "hall broker" in line]
+    assert broker.startswith("[FAILED] hall broker: ") and str(missing) in broker
+    assert "[FAILED] gateway round trip: not attempted without a broker login" in lines
+    for step in ("configuration", "storage", "printer", "text"):
+        assert sum(line.split("] ", 1)[-1].startswith(f"{step}:") for line in lines) == 1, step
+    assert not any(line.startswith(("[FAIL]", "[ok  ]")) for line in lines)
 
 
 def test_a_wrong_configuration_lists_every_wrong_key(tmp_path: Path) -> None:

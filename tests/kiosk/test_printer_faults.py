@@ -133,12 +133,12 @@ class FailingWrites:
         self.inner = inner
         self.fail = True
 
-    def write(self, data: bytes) -> None:
+    def print_ticket(self, data: bytes):  # type: ignore[no-untyped-def]
         from edge.queue_kiosk.printer.link import PrinterUnavailable
 
         if self.fail:
             raise PrinterUnavailable("connection reset while printing")
-        self.inner.write(data)  # type: ignore[attr-defined]
+        return self.inner.print_ticket(data)  # type: ignore[attr-defined]
 
     def health(self):  # type: ignore[no-untyped-def]
         return self.inner.health()  # type: ignore[attr-defined]

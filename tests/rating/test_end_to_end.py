@@ -162,3 +162,36 @@ def test_a_terminal_cut_off_from_the_gateway_rates_on_the_officers_key_and_it_co
     wait_until(lambda: hall.book.followups(0)[0].reason is not None, 20, "the reason at central")
     assert hall.book.followups(0)[0].reason == "多次跑、材料反复要求"
     assert followup.department == "市场监管局" and followup.state == "open"
+
+
+def test_after_a_gateway_outage_its_arm_for_the_visit_rated_offline_is_ignored_and_the_next_rating_counts(
+    hall: Hall, window3: tuple[Kiosk, WindowCaller, RatingTerminal, SimulatedKeypad],
+) -> None:
+    kiosk, caller, terminal, keys = window3
+    assert isinstance(kiosk.issue("A"), Issued) and isinstance(kiosk.issue("A"), Issued)
+    assert press(caller, *OFFICER_X, "login")["ok"]
+    assert press(caller, "call_next")["current"]["ticket"] == "A001"
+    hall.stop_gateway()
+    assert caller.key("complete") is not None  # kept in the caller's outbox
+    keys.press("please_rate")  # the officer asks; the gateway cannot
+    keys.press("1")  # 非常满意, for A001
+    rated = terminal.clock.mono_ms()
+    # The gateway stays away until the citizen has gone (thank you shown, the terminal idle) and
+    # longer than its defer_s (1 s here): whichever device's outbox reaches it first, it then
+    # arms the terminal for A001 when it learns A001 was served.
+    wait_until(lambda: terminal.session.phase is Phase.IDLE and terminal.clock.mono_ms() - rated >= 1500,
+               10, "the citizen to leave")
+    hall.start_gateway()
+    wait_until(lambda: terminal.counts["arms_received"] == 1, 30, "the gateway's arm for A001")
+    assert terminal.session.phase is not Phase.ARMED  # A001 has its outcome: nothing to ask
+    wait_until(lambda: hall.central_count("rating.recorded") == 1, 30, "A001's rating at central")
+
+    assert press(caller, "call_next")["current"]["ticket"] == "A002"  # the next citizen
+    assert press(caller, "complete")["ok"]
+    wait_until(lambda: terminal.session.phase is Phase.ARMED, 20, "the terminal asks about A002")
+    keys.press("2")  # 满意
+    wait_until(lambda: hall.central_count("rating.recorded") == 2, 30, "A002's rating at central")
+    assert hall.central_count("rating.refused") == 0
+    rows = hall.central.store.query("SELECT ticket, grade FROM ratings ORDER BY rated_at")
+    assert [grade for _ticket, grade in rows] == ["very_satisfied", "satisfied"]
+    assert rows[1] == ("A002", "satisfied")

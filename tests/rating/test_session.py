@@ -166,6 +166,38 @@ def test_the_gateways_arm_right_after_the_officers_request_is_the_same_visit() -
     assert t.session.phase is Phase.THANKS and len(t.of("rating.given")) == 1
 
 
+def test_the_gateways_late_arm_for_a_visit_the_officer_had_rated_never_arms_again() -> None:
+    t = Terminal()
+    t.press("please_rate")  # the gateway is down: the officer asks, the citizen rates
+    t.press("1")
+    t.wait(30_000)  # thank you, then idle; the gateway comes back
+    t.arm()  # its arm for the visit the officer completed before asking
+    assert t.session.phase is Phase.IDLE and t.session.joined == 1
+    t.press("please_rate")  # the next citizen
+    t.press("2")
+    assert [g["grade"] for g in t.of("rating.given")] == ["very_satisfied", "satisfied"]
+    assert [g["visit"] for g in t.of("rating.given")] == [None, None]
+    assert t.of("rating.not_rated") == [] and t.flags() == []
+
+
+def test_an_arm_joins_only_one_officers_arming_and_only_a_recent_one() -> None:
+    t = Terminal(arm_max_age_s=60)
+    t.press("please_rate")
+    t.press("1")
+    t.wait(300)  # still saying thank you
+    t.arm()  # joins
+    t.arm({"day": "2026-11-26", "ticket": "A004"}, "gw-arm-0002")  # the next visit arms
+    assert t.session.phase is Phase.ARMED and t.session.arming is not None
+    assert t.session.arming.visit == {"day": "2026-11-26", "ticket": "A004"}
+    t.press("2")
+    t.wait(30_000)
+    t.press("please_rate")
+    t.press("3")
+    t.wait(61_000)  # older than arm_max_age_s: that officer's arming was for another visit
+    t.arm({"day": "2026-11-26", "ticket": "A005"}, "gw-arm-0003")
+    assert t.session.phase is Phase.ARMED and t.session.joined == 1
+
+
 def test_a_repeated_arm_command_does_not_rate_the_visit_twice() -> None:
     t = Terminal()
     t.arm()

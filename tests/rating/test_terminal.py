@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from edge.rating_terminal.agent import RatingTerminal
 from edge.rating_terminal.session import Phase
 from edge.runtime.hardware.pins import simulated_pins
 from spine.broker.runner import MosquittoBroker, free_port
-from tests.keypad.serial_parts import ModbusKeypadServer, PtyPair
+from tests.keypad.serial_parts import FramedEvaluator, ModbusKeypadServer, PtyPair
 from tests.keypad.test_framed_serial import Evaluator
 from tests.rating.conftest import Spy, terminal_config
 from tests.support import wait_until
@@ -144,3 +145,100 @@ def test_arm_commands_on_the_cmd_topic_and_stale_ones_are_ignored(
         client.disconnect()
         client.loop_stop()
         terminal.stop()
+
+
+class Heartbeats:
+    """The terminal's heartbeats as the gateway hears them."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.beats: list[dict[str, object]] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="heartbeat-test")
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=0)
+        self.client.on_message = lambda _c, _u, m: self.beats.append(json.loads(m.payload))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def last_keypad(self) -> object:
+        return self.beats[-1].get("keypad") if self.beats else None
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_a_pulled_keypad_cable_shows_in_the_heartbeat_like_a_printer_and_is_recorded_once_each_way(
+    tmp_path: Path, broker: MosquittoBroker,
+) -> None:
+    pair = PtyPair(tmp_path)
+    keypad = ModbusKeypadServer(pair.b)
+    keypad.start()
+    terminal = RatingTerminal(terminal_config(
+        tmp_path, broker_port=broker.port,
+        keypad={"kind": "modbus", "port": pair.a, "timeout_s": 0.15, "retries": 0, "poll_ms": 20,
+                "fault_after": 3},
+    ))
+    spy = Spy(terminal)
+    beats = Heartbeats(broker.port, "hall/hall-01/dev/rating-w3/heartbeat")
+    terminal.start()
+    try:
+        wait_until(lambda: beats.last_keypad() == "ok", 10, "a heartbeat with the keypad ok")
+        keypad.stop()  # the RS-485 cable is pulled
+        wait_until(lambda: beats.last_keypad() == "fault", 10, "a heartbeat with the keypad faulted")
+        keypad.start()
+        wait_until(lambda: beats.last_keypad() == "ok", 10, "a heartbeat with the keypad back")
+        assert [(f["state"], bool(f["detail"])) for f in spy.of("rating.terminal_fault")] == [
+            ("fault", True), ("ok", False)]
+        assert "keypad_ok" not in beats.beats[-1]
+    finally:
+        beats.close()
+        terminal.stop()
+        keypad.stop()
+        pair.stop()
+
+
+def test_a_framed_evaluator_is_told_please_rate_the_reasons_thanks_and_out_of_order(tmp_path: Path) -> None:
+    pair = PtyPair(tmp_path)
+    screen = FramedEvaluator(pair.b)
+    terminal = RatingTerminal(terminal_config(
+        tmp_path, broker_port=free_port(), keypad={"kind": "framed_serial", "port": pair.a, "address": 3},
+        rating={"mash_ms": 0, "thanks_s": 0.5},
+    ))
+    terminal.start()
+    try:
+        wait_until(lambda: screen.shown() == [(0, 0)], 5, "the evaluator idle once the terminal runs")
+        terminal.arm(VISIT, "gw-arm-0001")
+        wait_until(lambda: screen.shown()[-1:] == [(1, 10)], 5, "please rate, for arm_window_s")
+        screen.key(4)  # 不满意
+        wait_until(lambda: screen.shown()[-1:] == [(2, 15)], 5, "the reason menu, for reason_window_s")
+        screen.key(1)  # 服务态度差
+        wait_until(lambda: screen.shown()[-2:] == [(3, 1), (0, 0)], 5, "thank you, then idle")
+    finally:
+        terminal.stop()
+    wait_until(lambda: screen.shown()[-1:] == [(4, 0)], 5, "out of order once the terminal stops")
+    assert screen.shown() == [(0, 0), (1, 10), (2, 15), (3, 1), (0, 0), (4, 0)]
+    screen.close()
+    pair.stop()
+
+
+def test_a_modbus_evaluator_gets_each_prompt_in_its_holding_registers(tmp_path: Path) -> None:
+    pair = PtyPair(tmp_path)
+    keypad = ModbusKeypadServer(pair.b)
+    keypad.start()
+    terminal = RatingTerminal(terminal_config(
+        tmp_path, broker_port=free_port(),
+        keypad={"kind": "modbus", "port": pair.a, "timeout_s": 0.15, "retries": 0, "poll_ms": 20,
+                "registers": {"prompt": 16}},
+        rating={"thanks_s": 3},
+    ))
+    terminal.start()
+    try:
+        wait_until(lambda: getattr(terminal.keypad, "_counter", None) is not None, 5, "keypad synchronised")
+        terminal.arm(VISIT, "gw-arm-0001")
+        wait_until(lambda: keypad.prompts()[-1:] == [[1, 10]], 5, "please rate in registers 16-17")
+        keypad.press(1)  # 非常满意
+        wait_until(lambda: keypad.prompts()[-1:] == [[3, 3]], 5, "thank you")
+    finally:
+        terminal.stop()
+    assert keypad.prompts()[0] == [0, 0] and keypad.prompts()[-1] == [4, 0]
+    keypad.stop()
+    pair.stop()

@@ -6,8 +6,20 @@ replies ourselves: its `_read()` waits for 16 bytes (a serial port then
 blocks for its whole timeout) or, on USB, has no timeout at all, and its
 `paper_status()` reports "plenty of paper" when nobody answers.
 
+One status request is in flight at a time. A printer's embedded TCP stack
+keeps Nagle on: asked four questions at once, it sends the first answer and
+holds the other three until that one is acknowledged, and the kiosk's kernel
+delays that ACK by 40 ms. Asking one question after the other, each question
+carries the ACK of the previous answer, so no answer ever waits for one.
+
+A ticket is confirmed printed by a status reply after its cut (`print_ticket`):
+the reply proves the printer took every byte before it, and says whether it
+still could print.
+
 A link is opened lazily and reopened after any failure, so a printer that
-was unplugged and plugged back is found again without a restart.
+was unplugged and plugged back is found again without a restart. A kept
+connection the printer closed meanwhile (it rebooted) is reopened once within
+the same request, so the press that finds it closed still gets its ticket.
 """
 
 from __future__ import annotations
@@ -17,22 +29,32 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from contract.events.queue import PrinterState
 from edge.queue_kiosk.config import PrinterKind, PrinterSettings
 from edge.queue_kiosk.printer.status import QUERIES, PrinterHealth, decode, is_status_byte, query
 
 log = logging.getLogger(__name__)
+Answer = TypeVar("Answer")
 
 
 class PrinterUnavailable(Exception):
     """The bytes could not be handed to the printer (unplugged, switched off, timed out)."""
 
 
+class PrinterClosed(PrinterUnavailable):
+    """The printer closed or reset the connection (it rebooted, or dropped us mid-ticket)."""
+
+
 class PrinterLink(Protocol):
-    def write(self, data: bytes) -> None:
-        """Hand a whole ticket to the printer; raises PrinterUnavailable."""
+    def print_ticket(self, data: bytes) -> PrinterHealth:
+        """Hand a whole ticket to the printer, then ask its status: the health after the cut.
+
+        Raises PrinterUnavailable when the bytes could not all be handed over or the
+        connection broke; a reply that never came is an OFFLINE health (not confirmed).
+        """
         ...
 
     def health(self) -> PrinterHealth:
@@ -97,17 +119,34 @@ class EscposLink:
         with self._lock:
             self._drop()
 
-    # --- writing ---------------------------------------------------------
+    @property
+    def _asks_status(self) -> bool:
+        return self.settings.status_query and self.settings.kind is not PrinterKind.FILE
 
-    def write(self, data: bytes) -> None:
+    def _on_kept_link(self, exchange: Callable[[Any], Answer]) -> Answer:
+        """`exchange(printer)`, once more on a new connection if a kept one turns out closed."""
+        kept = self._printer is not None
+        try:
+            return exchange(self._open())
+        except PrinterClosed:
+            self._drop()
+            if not kept:
+                raise
+            log.info("the %s printer had closed the connection (restarted?): reconnecting",
+                     self.settings.kind)
+            return exchange(self._open())
+
+    # --- tickets ---------------------------------------------------------
+
+    def print_ticket(self, data: bytes) -> PrinterHealth:
         with self._lock:
             try:
                 printer = self._open()
-                self._set_timeout(printer, self.settings.io_timeout_ms / 1000)
-                printer._raw(data)
-                flush = getattr(printer, "flush", None)
-                if callable(flush):
-                    flush()
+                self._send(printer, data)
+                if not self._asks_status:
+                    return PrinterHealth(PrinterState.UNKNOWN,
+                                         "written; this printer is not asked for its status")
+                return decode(self._ask(printer, self.settings.confirm_timeout_ms))
             except PrinterUnavailable:
                 self._drop()
                 raise
@@ -118,12 +157,12 @@ class EscposLink:
     # --- real-time status ------------------------------------------------
 
     def health(self) -> PrinterHealth:
-        if not self.settings.status_query or self.settings.kind is PrinterKind.FILE:
+        if not self._asks_status:
             return PrinterHealth(PrinterState.UNKNOWN, "this printer is not asked for its status")
         with self._lock:
             try:
-                printer = self._open()
-                return decode(self._ask(printer))
+                return decode(self._on_kept_link(
+                    lambda printer: self._ask(printer, self.settings.status_timeout_ms)))
             except PrinterUnavailable as exc:
                 self._drop()
                 return PrinterHealth(PrinterState.OFFLINE, str(exc))
@@ -131,25 +170,42 @@ class EscposLink:
                 self._drop()
                 return PrinterHealth(PrinterState.OFFLINE, f"status query failed: {exc}")
 
-    def _ask(self, printer: Any) -> dict[int, int | None]:
-        """Send the four DLE EOT queries at once and collect one byte each, within one deadline."""
-        self._discard_input(printer)
-        self._set_timeout(printer, self.settings.io_timeout_ms / 1000)
-        printer._raw(b"".join(query(n) for n in QUERIES))
+    def _ask(self, printer: Any, timeout_ms: int) -> dict[int, int | None]:
+        """The four DLE EOT queries one after the other, each answered before the next, within
+        one deadline. Silence ends the round: the questions after it would wait in vain too."""
+        deadline = time.monotonic() + timeout_ms / 1000
         replies: dict[int, int | None] = dict.fromkeys(QUERIES)
-        deadline = time.monotonic() + self.settings.status_timeout_ms / 1000
-        received = bytearray()
-        while len(received) < len(QUERIES):
-            left = deadline - time.monotonic()
-            if left <= 0:
+        for n in QUERIES:
+            self._discard_input(printer)
+            self._send(printer, query(n))
+            replies[n] = self._reply(printer, deadline)
+            if replies[n] is None:
                 break
-            chunk = self._read(printer, left)
-            if chunk is None:
-                raise PrinterUnavailable("the printer closed the connection")
-            received += bytes(b for b in chunk if is_status_byte(b))
-        for n, value in zip(QUERIES, received, strict=False):
-            replies[n] = value
         return replies
+
+    def _reply(self, printer: Any, deadline: float) -> int | None:
+        """The next status byte before `deadline` (other bytes are skipped), None on silence."""
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                chunk = self._read(printer, left)
+            except OSError as exc:  # reset by the peer, or a serial/USB device that vanished
+                raise PrinterClosed(f"the printer dropped the connection: {exc}") from exc
+            if chunk is None:
+                raise PrinterClosed("the printer closed the connection")
+            for byte in chunk:
+                if is_status_byte(byte):
+                    return byte
+        return None
+
+    def _send(self, printer: Any, data: bytes) -> None:
+        self._set_timeout(printer, self.settings.io_timeout_ms / 1000)
+        try:
+            printer._raw(data)
+        except (ConnectionError, BrokenPipeError) as exc:
+            raise PrinterClosed(f"the printer dropped the connection: {exc}") from exc
+        flush = getattr(printer, "flush", None)
+        if callable(flush):
+            flush()
 
     def _read(self, printer: Any, timeout_s: float) -> bytes | None:
         """Up to a few bytes within `timeout_s`: b'' on timeout, None when the link is closed."""
@@ -181,9 +237,12 @@ class EscposLink:
             device.settimeout(0)
             with contextlib.suppress(BlockingIOError, InterruptedError, TimeoutError):
                 while True:
-                    data = device.recv(4096)
+                    try:
+                        data = device.recv(4096)
+                    except ConnectionError as exc:
+                        raise PrinterClosed(f"the printer dropped the connection: {exc}") from exc
                     if not data:
-                        raise PrinterUnavailable("the printer closed the connection")
+                        raise PrinterClosed("the printer closed the connection")
         elif self.settings.kind is PrinterKind.SERIAL:
             device.reset_input_buffer()
 

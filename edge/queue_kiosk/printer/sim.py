@@ -2,14 +2,21 @@
 
 Shipped in the package (like gpiozero's mock pins) for tests, the demo and the
 benchmark. Drive its faults by hand: `paper_out`, `cover_open`, `near_end`,
-`cutter_error`, `mute` (connected but silent, like a hung printer), and
-`unplug()` / `plug()` (connection refused, then back on the same port).
+`cutter_error`, `mute` (connected but silent, like a hung printer),
+`hang_on_ticket` (answers until a ticket arrives, then never again: `hung`),
+`reset_on_ticket` (answers "ready", then resets the connection as the ticket
+arrives), `restart()` (every open connection closed, as a printer that
+rebooted), and `unplug()` / `plug()` (connection refused, then back on the same
+port). `nagle=True` keeps Nagle on, as a printer's embedded TCP stack does;
+`held_replies` counts the status replies it then had to hold back for an ACK.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +38,11 @@ class PrintedJob:
 
 
 class SimulatedPrinter:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, nagle: bool = False) -> None:
+        """`nagle=True` behaves like a printer's embedded TCP stack: Nagle stays on, so a status
+        reply written while an earlier one is unacknowledged waits for the host's (delayed) ACK."""
         self.host = host
+        self.nagle = nagle
         self._requested_port = port
         self.port = 0
         self.paper_out = False
@@ -40,9 +50,14 @@ class SimulatedPrinter:
         self.near_end = False
         self.cutter_error = False
         self.mute = False
+        self.hang_on_ticket = False
+        self.hung = False
+        self.reset_on_ticket = False
         self.raw = bytearray()
         self.jobs: list[PrintedJob] = []
         self.status_queries = 0
+        self.held_replies = 0
+        """Status replies that Nagle held back, waiting for the host to acknowledge an earlier one."""
         self._current: list[Token] = []
         self._current_raw = bytearray()
         self._lock = threading.Condition()
@@ -91,6 +106,19 @@ class SimulatedPrinter:
         if self._server is None:
             self.start()
 
+    def restart(self) -> None:
+        """The printer rebooted: every open connection is closed, new ones are taken at once."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+            self.hung = False
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def connection_count(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
     # --- what was printed ------------------------------------------------
 
     def wait_for_jobs(self, count: int, timeout: float = 10.0) -> list[PrintedJob]:
@@ -122,16 +150,28 @@ class SimulatedPrinter:
                 conn, _addr = server.accept()
             except OSError:
                 return
-            # A printer's embedded stack answers at once; Nagle would hold back the 2nd-4th status byte.
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not self.nagle:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._connections.append(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="sim-printer-conn")
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        def reply(data: bytes) -> None:
+            conn.sendall(data)
+            if self.nagle and _unsent_bytes(conn):
+                self.held_replies += 1
+
         with contextlib.suppress(OSError):
-            self.serve_stream(lambda: conn.recv(65536), conn.sendall)
+            try:
+                self.serve_stream(lambda: conn.recv(65536), reply)
+            except _Reset:
+                # SO_LINGER 0: close() sends RST, not FIN, as a printer whose stack gives up does.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
         with contextlib.suppress(OSError):
             conn.close()
 
@@ -151,11 +191,13 @@ class SimulatedPrinter:
             for token in parser.feed(chunk):
                 if token.kind is Kind.STATUS_QUERY:
                     self.status_queries += 1
-                    if not self.mute:
+                    if not (self.mute or self.hung):
                         write(self._status_reply(token.raw[2]))
                     continue
+                if self.reset_on_ticket:
+                    raise _Reset
+                self.hung = self.hung or self.hang_on_ticket
                 self._take(token, arrived)
-
 
     def _take(self, token: Token, arrived_ns: int) -> None:
         with self._lock:
@@ -170,6 +212,18 @@ class SimulatedPrinter:
                 self._current = []
                 self._current_raw = bytearray()
                 self._lock.notify_all()
+
+
+class _Reset(Exception):
+    """`reset_on_ticket`: drop this connection with a reset."""
+
+
+SIOCOUTQNSD = 0x894B
+"""Linux ioctl: bytes in a TCP socket's send queue not yet sent (held by Nagle or the window)."""
+
+
+def _unsent_bytes(conn: socket.socket) -> int:
+    return int(struct.unpack("i", fcntl.ioctl(conn.fileno(), SIOCOUTQNSD, b"\0\0\0\0"))[0])
 
 
 class SerialSimulatedPrinter(SimulatedPrinter):

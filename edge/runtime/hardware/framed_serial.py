@@ -15,6 +15,12 @@ device that gets no echo sends the frame again, so the same key frame inside
 `repeat_window_ms` is a retransmission (REPEAT), never a second press. Frames
 with a bad checksum are not echoed (the device retries) and are reported
 BAD_FRAME. The codec here is pure; pyserial is imported by the adapter only.
+
+The other way, a prompt frame (FUNC = `prompt_function`, DATA = prompt code,
+seconds; `edge.runtime.hardware.prompt`) tells the device what its screen or
+LEDs should show. The device acknowledges it the same way, by echoing it; one
+not echoed within `prompt_echo_ms` is sent again, `prompt_retries` times. The
+current prompt is sent again whenever the port comes back.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.runtime.hardware.keys import KeyEventKind, KeyPress, mono_ms
+from edge.runtime.hardware.prompt import Showing
 from edge.runtime.hardware.settings import FramedSerialKeypadSettings
 from edge.runtime.hardware.threaded import ThreadedKeypad
 
@@ -151,6 +158,10 @@ class FramedSerialKeypad(ThreadedKeypad):
         self._parser = FrameParser()
         self._write_lock = threading.Lock()
         self._last_key_frame: tuple[bytes, int] | None = None
+        self._showing: Showing | None = None
+        self._unechoed: tuple[Frame, int, int] | None = None
+        """The prompt frame awaiting its echo: (frame, sent at, times sent again)."""
+        self._prompt_lock = threading.Lock()
         self._port: Any = self._open()  # fail at start-up if the port is not there
 
     def _open(self) -> Any:
@@ -169,6 +180,43 @@ class FramedSerialKeypad(ThreadedKeypad):
         frame = encode_frame(self.settings.address or 0, function, data)
         self._write(frame)
 
+    # --- prompts -----------------------------------------------------------
+
+    def show(self, showing: Showing) -> None:
+        """Tell the device what to show; sent now, again until echoed (see the module docstring)."""
+        function = self.settings.prompt_function
+        if function is None:
+            return
+        frame = Frame(self.settings.address or 0, function, bytes([showing.prompt, showing.seconds]))
+        with self._prompt_lock:
+            self._showing = showing
+            self._unechoed = (frame, self._clock(), 0)
+        self._write(frame.encode())
+
+    def _resend_prompt(self) -> None:
+        """Called by the reader between reads: a prompt whose echo is overdue goes out again."""
+        with self._prompt_lock:
+            if self._unechoed is None:
+                return
+            frame, sent_at, resent = self._unechoed
+            if self._clock() - sent_at < self.settings.prompt_echo_ms:
+                return
+            if resent >= self.settings.prompt_retries:
+                self._unechoed = None
+                log.debug("keypad %s never echoed prompt %s", self.source, frame.data.hex(" "))
+                return
+            self._unechoed = (frame, self._clock(), resent + 1)
+        self._write(frame.encode())
+
+    def _echoed(self, frame: Frame) -> bool:
+        """A frame with the prompt function is the device's echo of ours, never a key."""
+        if self.settings.prompt_function is None or frame.function != self.settings.prompt_function:
+            return False
+        with self._prompt_lock:
+            if self._unechoed is not None and self._unechoed[0] == frame:
+                self._unechoed = None
+        return True
+
     # --- the line ----------------------------------------------------------
 
     def _run(self) -> None:
@@ -182,6 +230,8 @@ class FramedSerialKeypad(ThreadedKeypad):
                     continue
                 self._parser.reset()
                 self.events.recovered(f"{self.settings.port} open")
+                if self._showing is not None:
+                    self.show(self._showing)  # a device that lost power with the port shows nothing
             try:
                 data = self._port.read(256)
             except (OSError, self._serial_module.SerialException) as exc:
@@ -189,6 +239,7 @@ class FramedSerialKeypad(ThreadedKeypad):
                 continue
             if data:
                 self.receive(data)
+            self._resend_prompt()
 
     def _lost(self, detail: str) -> None:
         self.events.fault(f"serial port {self.settings.port}: {detail}")
@@ -219,6 +270,8 @@ class FramedSerialKeypad(ThreadedKeypad):
         s = self.settings
         if s.address is not None and frame.address != s.address:
             return  # another evaluator on a shared bus: not ours to acknowledge
+        if self._echoed(frame):
+            return
         raw = frame.encode()
         self._write(raw)  # the acknowledgement is the echo
         now = self._clock()

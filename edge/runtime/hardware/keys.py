@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from edge.runtime.hardware.prompt import Showing
+
 log = logging.getLogger(__name__)
 
 
@@ -45,6 +47,7 @@ class KeyEventKind(StrEnum):
     REPEAT = "repeat"  # auto-repeat or a retransmitted frame of a press already delivered
     UNKNOWN_KEY = "unknown_key"  # a code or pin with no key in configuration
     MISSED = "missed"  # presses the hardware counted that we could not read one by one
+    RESTARTED = "restarted"  # the keypad restarted (its press counter went back): no press, no loss
     BAD_FRAME = "bad_frame"  # checksum/format error on a serial line
     FAULT = "fault"  # the keypad cannot be reached (reported once per outage)
     RECOVERED = "recovered"  # the keypad is reachable again
@@ -147,6 +150,8 @@ class SimulatedKeypad:
         self._lock = threading.Lock()
         self.connected = True
         self.events = KeyEventHub(source)
+        self.shown: list[Showing] = []
+        """The prompts it was told to show, in order (the last 100)."""
 
     def start(self, on_press: KeyHandler) -> None:
         with self._lock:
@@ -161,6 +166,10 @@ class SimulatedKeypad:
 
     def on_event(self, handler: KeyEventHandler) -> None:
         self.events.add(handler)
+
+    def show(self, showing: Showing) -> None:
+        self.shown.append(showing)
+        del self.shown[:-100]
 
     def press(self, key: str, held_ms: int | None = None) -> None:
         """One clean press; with `held_ms` past a hold, also the HELD report a real adapter makes."""

@@ -8,21 +8,34 @@ Two register layouts, chosen by `registers.mode` (the default map is in docs/key
 - bitmap: one bit per key, the current level; our `Debouncer` makes presses and holds.
 
 Failures (timeout, CRC error -- pymodbus drops a frame with a bad CRC, so it
-arrives here as a timeout -- or a port that vanished) are retried by pymodbus
-(`retries`), then poll after poll. After `fault_after` failed polls in a row one
-FAULT is reported, and the keypad is re-synchronised on the first good read
-afterwards without delivering anything: whatever changed while it was
-unreachable is reported MISSED, never turned into a late, phantom press.
+arrives here as a timeout -- an exception reply, or a port that vanished) are
+retried by pymodbus (`retries`, not for exception replies), then poll after
+poll. After `fault_after` failed polls in a row one FAULT is reported, and the
+keypad is re-synchronised on the first good read afterwards without
+delivering anything: whatever changed while it was unreachable is reported
+MISSED, never turned into a late, phantom press.
+
+A press counter that goes back (or leaps more than `RESET_JUMP`) is the
+keypad restarting, not presses: RESTARTED, counted apart from MISSED; only
+presses counted since the restart are missed ones.
+
+Prompts (`show`, with `registers.prompt` set) are written from the poll
+thread, before the next read, with one FC 16 request: the prompt code, then its
+seconds. The current prompt is written again after a fault and after a
+restart. An exception reply to it means the keypad has no such registers: it
+is logged once and not tried again until the next prompt.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from edge.runtime.hardware.debounce import Debouncer
 from edge.runtime.hardware.keys import KeyEventKind, KeyPress, mono_ms
+from edge.runtime.hardware.prompt import Showing
 from edge.runtime.hardware.settings import ModbusKeypadSettings
 from edge.runtime.hardware.threaded import ThreadedKeypad
 
@@ -30,7 +43,8 @@ log = logging.getLogger(__name__)
 
 COUNTER_MODULO = 65536
 RESET_JUMP = 256
-"""A counter that moved more than this between two good polls was reset (keypad rebooted)."""
+"""A counter that moved more than this between two good polls (backwards included) was reset:
+the keypad restarted."""
 
 
 class ModbusReadError(Exception):
@@ -51,6 +65,9 @@ class ModbusKeypad(ThreadedKeypad):
         self._counter: int | None = None  # None: not synchronised (start, after a fault)
         self._counter_before_fault: int | None = None
         self._bits: int | None = None
+        self._showing: Showing | None = None
+        self._prompt_due = False
+        self._prompt_lock = threading.Lock()
         self._debouncer = Debouncer(self._deliver, self.events, bounce_ms=settings.bounce_ms,
                                     hold_ms=settings.hold_ms, mode=settings.debounce_mode, source=source)
         # pymodbus logs every failed request; we report a fault once, so keep only its criticals.
@@ -73,7 +90,42 @@ class ModbusKeypad(ThreadedKeypad):
     def _release(self) -> None:
         # A poll in progress may wait out every retry of its request before it sees the stop.
         self._join(5 * (self.settings.timeout_s * (self.settings.retries + 1) + 1))
+        self._write_prompt()  # the last word (out of order) before the line is closed
         self.client.close()
+
+    # --- prompts -----------------------------------------------------------
+
+    def show(self, showing: Showing) -> None:
+        """Write `showing` to the prompt registers before the next poll (none configured: nothing)."""
+        if self.settings.registers.prompt is None:
+            return
+        with self._prompt_lock:
+            self._showing, self._prompt_due = showing, True
+
+    def _prompt_again(self) -> None:
+        with self._prompt_lock:
+            self._prompt_due = self._showing is not None
+
+    def _write_prompt(self) -> None:
+        address = self.settings.registers.prompt
+        with self._prompt_lock:
+            showing = self._showing
+            if not self._prompt_due or showing is None or address is None or self.events.faulted:
+                return
+            self._prompt_due = False
+        from pymodbus.exceptions import ModbusException
+
+        try:
+            response = self.client.write_registers(address, [int(showing.prompt), showing.seconds],
+                                                   device_id=self.settings.device_id)
+        except (ModbusException, OSError, ValueError) as exc:
+            log.debug("keypad %s: prompt not written yet: %s", self.source, exc)
+            with self._prompt_lock:  # the reads decide about faults; tried again next poll
+                self._prompt_due = self._prompt_due or self._showing is showing
+            return
+        if response.isError():
+            log.warning("keypad %s refused the prompt registers at %d (%s): it shows no prompts",
+                        self.source, address, response)
 
     # --- polling -----------------------------------------------------------
 
@@ -85,7 +137,9 @@ class ModbusKeypad(ThreadedKeypad):
             self._stop.wait(max(interval, 1.0) if self.events.faulted else interval)
 
     def poll(self) -> None:
-        """One poll: read the registers, deliver what changed, account for failures."""
+        """One poll: a prompt that is due, then read the registers, deliver what changed, account
+        for failures."""
+        self._write_prompt()
         try:
             if self.settings.registers.mode == "latch":
                 counter, code = self._read_latch()
@@ -96,7 +150,8 @@ class ModbusKeypad(ThreadedKeypad):
             self._failed(str(exc))
             return
         self._failures = 0
-        self.events.recovered()
+        if self.events.recovered():
+            self._prompt_again()  # it may have lost power with the cable
 
     def _failed(self, detail: str) -> None:
         self._failures += 1
@@ -146,15 +201,13 @@ class ModbusKeypad(ThreadedKeypad):
             # Synchronising: what the counter says now happened before we were listening.
             before, self._counter_before_fault = self._counter_before_fault, None
             if before is not None and before != counter:
-                self.events.emit(KeyEventKind.MISSED, at_mono_ms=now,
-                                 detail=f"{(counter - before) % COUNTER_MODULO} press(es) while unreachable")
+                self._moved_while_away(before, counter, now)
             return
         delta = (counter - previous) % COUNTER_MODULO
         if delta == 0:
             return
         if delta > RESET_JUMP:
-            self.events.emit(KeyEventKind.MISSED, detail=f"press counter jumped {previous}->{counter}; "
-                             "keypad restarted?", at_mono_ms=now)
+            self._restarted(previous, counter, now)
             return
         if delta > 1:
             self.events.emit(KeyEventKind.MISSED, detail=f"{delta - 1} earlier press(es) between polls",
@@ -164,6 +217,24 @@ class ModbusKeypad(ThreadedKeypad):
             self.events.emit(KeyEventKind.UNKNOWN_KEY, detail=f"code {code}", at_mono_ms=now)
             return
         self._deliver(KeyPress(key, now, None, self.source))
+
+    def _moved_while_away(self, before: int, counter: int, now: int) -> None:
+        delta = (counter - before) % COUNTER_MODULO
+        if delta > RESET_JUMP:
+            self._restarted(before, counter, now, " while unreachable")
+        else:
+            self.events.emit(KeyEventKind.MISSED, at_mono_ms=now,
+                             detail=f"{delta} press(es) while unreachable")
+
+    def _restarted(self, before: int, counter: int, now: int, when: str = "") -> None:
+        """The counter went back (or leapt): a restart. Presses counted since it are missed ones;
+        the restart itself is no press and no loss."""
+        self.events.emit(KeyEventKind.RESTARTED, at_mono_ms=now,
+                         detail=f"press counter went from {before} to {counter}{when}")
+        if counter < before and 0 < counter <= RESET_JUMP:
+            self.events.emit(KeyEventKind.MISSED, at_mono_ms=now,
+                             detail=f"{counter} press(es) since the keypad restarted")
+        self._prompt_again()  # a restarted keypad shows its default
 
     def _on_bitmap(self, bits: int) -> None:
         now = self._clock()

@@ -100,6 +100,12 @@ class ModbusRegisterMap(Section):
     counter: int = Field(0, ge=0, le=65535, description="latch: address of the press counter")
     key_code: int = Field(1, ge=0, le=65535, description="latch: address of the last key's code")
     state: int = Field(0, ge=0, le=65535, description="bitmap: address of the key-state bitmap")
+    prompt: int | None = Field(
+        None, ge=0, le=65534,
+        description="holding register of the prompt code (the next one: its seconds), written with "
+        "FC 16 when the prompt changes; unset: no prompts (never write registers a keypad may use "
+        "for something else)",
+    )
 
 
 class SerialLineSettings(Section):
@@ -154,10 +160,20 @@ class FramedSerialKeypadSettings(SerialLineSettings):
         description="the same key frame again this soon is a retransmission (our echo was lost)",
     )
     reopen_s: float = Field(2.0, gt=0, le=60, description="how often to retry a lost serial port")
+    prompt_function: int | None = Field(
+        0x02, ge=0, le=255,
+        description="FUNC of a prompt frame to the device (DATA = prompt code, seconds); unset: none sent",
+    )
+    prompt_echo_ms: int = Field(
+        200, ge=20, le=5000, description="a prompt not echoed this soon is sent again"
+    )
+    prompt_retries: int = Field(2, ge=0, le=10, description="times a prompt is sent again without an echo")
 
     @model_validator(mode="after")
     def _check_keys(self) -> FramedSerialKeypadSettings:
         _check_names(list(self.keys.values()))
+        if self.prompt_function is not None and self.prompt_function == self.key_function:
+            raise ValueError("prompt_function must differ from key_function")
         return self
 
 
