@@ -244,3 +244,9 @@ def _parse(heartbeat: str | None) -> dict[str, Any]:
 @health_reader("queue.printer_status")
 def _printer(body: dict[str, Any]) -> list[HealthReport]:
     return [HealthReport("printer", str(body.get("state", "unknown")), body.get("detail") or None)]
+
+
+@health_reader("rating.terminal_fault")
+def _keypad(body: dict[str, Any]) -> list[HealthReport]:
+    """A rating terminal's keypad: a pulled RS-485 cable is as visible as a printer out of paper."""
+    return [HealthReport("keypad", str(body.get("state", "unknown")), body.get("detail") or None)]

@@ -76,3 +76,27 @@ def test_printer_health_and_dropped_events_reach_the_hall_view(
         assert shown["dropped"] == 7
     finally:
         agent.stop()
+
+
+def test_a_rating_terminals_keypad_fault_shows_with_the_other_device_health(
+    tmp_path: Path, broker: MosquittoBroker, central: CentralService, viewer: httpx.Client
+) -> None:
+    gateway = start_gateway(tmp_path, broker.port, [{"id": "rating-w1", "kind": "rating", "window": "1"}])
+    terminal = EdgeAgent(AgentConfig.model_validate({
+        "device": {"id": "rating-w1", "hall": HALL, "kind": "rating", "window": "1"},
+        "broker": {"port": broker.port},
+        "outbox": {"path": str(tmp_path / "rating-w1" / "outbox.sqlite")},
+        "uplink": {"heartbeat_s": 1},
+    }))
+    terminal.start()
+    try:
+        terminal.record("rating.terminal_fault", {"state": "fault", "detail": "no answer from the keypad",
+                                                  "at": 1})
+        shown = wait_until(lambda: (d := device(viewer, "rating-w1")) and d["health"] and d, 30,
+                           "the keypad fault at central")
+        [keypad] = shown["health"]
+        assert (keypad["component"], keypad["state"], keypad["detail"]) == (
+            "keypad", "fault", "no answer from the keypad")
+    finally:
+        terminal.stop()
+        gateway.stop()
