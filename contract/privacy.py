@@ -122,6 +122,11 @@ def normalize_phone(phone: str) -> str:
     return digits
 
 
+def phone_kind(phone: str) -> PersonalKind:
+    """A number given in a phone field: a mobile, or else a landline."""
+    return PersonalKind.MOBILE if _MOBILE_DIGITS.match(normalize_phone(phone)) else PersonalKind.LANDLINE
+
+
 def _already_masked(value: str) -> bool:
     return "*" in value or value == ERASED
 
