@@ -25,6 +25,7 @@ from central.config import CentralConfig
 from central.deadlines import WorkingDays
 from central.hall_cases import CaseFactsFromHalls
 from central.ingest import CentralIngest
+from central.personal.events import SealingEventStore
 from central.projection import Projection
 from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
@@ -77,7 +78,8 @@ class CentralService:
         calendar = load_calendar(config.calendar_dir)
         working_days = WorkingDays(calendar)
 
-        self.store = CentralStore(config.events_path, self.clock)
+        # The event log is append-only forever: personal data goes into it sealed, so it can be erased.
+        self.store: CentralStore = SealingEventStore(config.events_path, self.clock)
         self.ingest = CentralIngest(config, self.store, self.clock)
         self.engine_cases = open_case_engine(config, self.clock, calendar) if cases is None else None
         self.cases: CaseBoard = cases if cases is not None else self._engine_board()

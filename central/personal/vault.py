@@ -244,6 +244,7 @@ def subjects_holding(read: Read, kind: PersonalKind, value: str) -> list[str]:
 def erase(tx: sqlite3.Connection, subjects: Iterable[str], *, actor: str, reason: str,
           now_ms: int) -> list[str]:
     """Delete the keys of `subjects` (and their index rows), logging each; returns those erased."""
+    secure_delete(tx)  # whoever opened the connection: the deleted keys are zeroed, not freed
     erased = []
     for subject in subjects:
         row = tx.execute("SELECT key_id FROM personal_keys WHERE subject = ?", (subject,)).fetchone()
