@@ -10,8 +10,9 @@ which nothing will be sent: `opted_out`, `unaddressed` (no number known),
 
 Clear numbers live only in `sms_messages.phone` and `sms_incoming.phone`;
 screens and logs see `phone_masked`, look-ups use a keyed digest. `erase()`
-removes a number from every row; an opt-out is kept as a digest only, so it
-outlives the erasure of the number it protects.
+removes a number from every row (a citizen's request), `erase_before()` the
+numbers of messages settled before a cut-off (retention); an opt-out is kept as
+a digest only, so it outlives the erasure of the number it protects.
 """
 
 from __future__ import annotations
@@ -354,6 +355,22 @@ class SmsOutbox:
                 "WHERE phone_key = ?", (key,)).rowcount
             incoming = tx.execute("DELETE FROM sms_incoming WHERE phone_key = ?", (key,)).rowcount
         return {"messages": messages, "unsent": unsent, "incoming": incoming}
+
+    def erase_before(self, cutoff_ms: int) -> dict[str, int]:
+        """Retention: messages settled (sent, delivered, failed, ...) and created before `cutoff_ms`
+        keep their text and state, not their number; replies received before it are deleted.
+
+        A message still queued keeps its number: it has yet to go out. Opt-outs stay (digests).
+        """
+        settled = tuple(state for state in FINAL_STATES if state != "erased")
+        marks = ", ".join("?" * len(settled))
+        with self._tx() as tx:
+            messages = tx.execute(
+                "UPDATE sms_messages SET phone = NULL, phone_key = NULL, phone_masked = '(erased)' "
+                f"WHERE phone IS NOT NULL AND state IN ({marks}) AND created_at < ?",
+                (*settled, cutoff_ms)).rowcount
+            incoming = tx.execute("DELETE FROM sms_incoming WHERE received_at < ?", (cutoff_ms,)).rowcount
+        return {"messages": messages, "incoming": incoming}
 
     # --- reading ------------------------------------------------------------
 
