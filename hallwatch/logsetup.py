@@ -8,23 +8,19 @@ import sys
 from contract.privacy import redact
 
 
-class RedactingFilter(logging.Filter):
-    """Masks phone numbers and secrets in every record, whatever the caller forgot."""
+class RedactingFormatter(logging.Formatter):
+    """Masks phone numbers, ID numbers and secrets in every line written, whatever the caller forgot:
+    the message, and the traceback of an exception too (a validation error quotes its input)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
     )
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

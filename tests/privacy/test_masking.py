@@ -3,10 +3,12 @@ and masked; case numbers, dates, amounts and tickets beside it are left as they 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +22,7 @@ from contract.privacy import (
     normalize_phone,
     redact,
 )
+from hallwatch.logsetup import configure_logging
 
 WIDE = str.maketrans("0123456789+-()", "０１２３４５６７８９＋－（）")
 HAN = (
@@ -191,3 +194,22 @@ def test_the_findings_forms_are_masked_in_complaint_text() -> None:
     for number in ("13811110002", "13811110003", "13811110004", "09372345678"):
         assert number not in _digits_of(masked)
     assert masked == "投诉人电话 138****0002，备用 138****0003，微信 138****0004，座机 093****5678"
+
+
+def test_log_lines_are_masked_with_their_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging("INFO")
+    try:
+        log = logging.getLogger("tests.privacy.log")
+        log.info("SMS for 138 1111 0002 queued")
+        try:
+            raise ValueError("input_value='+8613811110004' is not a case")
+        except ValueError:
+            log.exception("refused a fact from 0937-2345678")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    written = capsys.readouterr().err
+    assert "138****0002" in written and "138****0004" in written and "093****5678" in written
+    assert not {"13811110002", "13811110004", "09372345678"} & {
+        span.value for span in find_personal_data(written)}
