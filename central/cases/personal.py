@@ -59,25 +59,28 @@ class PersonalData:
 
     # -- entering ------------------------------------------------------------------------------
 
-    def seal_fields(self, case_id: str, values: dict[str, Any]) -> None:
+    def sealer(self, case_id: str) -> vault.Sealer:
+        """Seals for one case inside the store's write transaction: the key commits with the record."""
+        return vault.Sealer(self.connection, case_subject(case_id))
+
+    def seal_fields(self, case_id: str, values: dict[str, Any], sealer: vault.Sealer | None = None
+                    ) -> None:
         """Seal, in place, the personal fields and free text of an entry, a fact or a correction's
-        changes. Runs inside the store's write transaction: the key commits with the record."""
-        subject = case_subject(case_id)
+        changes."""
+        sealer = sealer or self.sealer(case_id)
         for name, kind in PERSONAL_FIELDS.items():
             if isinstance(values.get(name), str) and values[name]:
-                values[name] = vault.seal(self.connection, subject, kind, values[name],
-                                          indexed=name not in _NOT_INDEXED)
+                values[name] = sealer.value(kind, values[name], indexed=name not in _NOT_INDEXED)
         for name in TEXT_FIELDS:
             if isinstance(values.get(name), str) and values[name]:
-                values[name] = vault.seal_text(self.connection, subject, values[name])
+                values[name] = sealer.text(values[name])
 
-    def entry_digest(self, entry: CaseAccepted) -> str:
+    def entry_digest(self, entry: CaseAccepted, sealer: vault.Sealer) -> str:
         """What tells a resent entry from a different one, without a digest of the phone that
         could be matched against every possible number: the personal part is digested with the
         case's key, and dies with it."""
         plain, personal = _split(entry)
-        key = vault.key_for(self.connection, case_subject(entry.case_id))
-        return f"{_DIGEST}:{plain}:{vault.keyed_digest(key, personal)}"
+        return f"{_DIGEST}:{plain}:{sealer.digest(personal)}"
 
     def same_entry(self, stored: str, entry: CaseAccepted) -> bool:
         """Whether `entry` is the one stored with digest `stored` (after an erasure, only its

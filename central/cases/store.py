@@ -186,12 +186,13 @@ class CaseStore:
                     )
                 return Recorded(case_id=case.case_id, seq=None, duplicate=True,
                                 stage=Stage(existing[1]))
-            digest = self.personal.entry_digest(case)
+            sealer = self.personal.sealer(case.case_id)
+            digest = self.personal.entry_digest(case, sealer)
             body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
             body["applied_at"] = format_instant(_instant(case.applied_at))
             body["accepted_at"] = format_instant(_instant(case.accepted_at))
             body["warnings"] = [str(w) for w in warnings]
-            self.personal.seal_fields(case.case_id, body)
+            self.personal.seal_fields(case.case_id, body, sealer)
             accepted_at = _instant(case.accepted_at)
             record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
@@ -269,7 +270,8 @@ class CaseStore:
                 raise EntryRejected([f"event {correction.corrects} is not a correctable fact of "
                                      f"case {correction.case_id}"])
             changes = self._checked_changes(file, target.kind, dict(correction.changes), now)
-            self.personal.seal_fields(correction.case_id, changes)
+            sealer = self.personal.sealer(correction.case_id)
+            self.personal.seal_fields(correction.case_id, changes, sealer)
             body: dict[str, Any] = {
                 "case_id": correction.case_id,
                 "corrects": correction.corrects,
@@ -277,7 +279,7 @@ class CaseStore:
                 "changes": changes,
                 "reason": correction.reason,
             }
-            self.personal.seal_fields(correction.case_id, body)
+            self.personal.seal_fields(correction.case_id, body, sealer)
             warnings: tuple[str, ...] = ()
             if target.kind == cf.ACCEPTED:
                 trial = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)

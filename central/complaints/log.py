@@ -61,11 +61,11 @@ def sealed_intake(tx: sqlite3.Connection, complaint: str, complainant: str | Non
                   summary: str) -> dict[str, Any]:
     """The complainant's name and phone, and the summary with its phones and ID numbers, sealed
     with the complaint's key inside the transaction that records the complaint."""
-    subject = complaint_subject(complaint)
+    sealer = vault.Sealer(tx, complaint_subject(complaint))
     return {
-        "complainant": vault.seal(tx, subject, PersonalKind.NAME, complainant) if complainant else None,
-        "phone": vault.seal(tx, subject, phone_kind(phone), phone) if phone else None,
-        "summary": vault.seal_text(tx, subject, summary),
+        "complainant": sealer.value(PersonalKind.NAME, complainant) if complainant else None,
+        "phone": sealer.value(phone_kind(phone), phone) if phone else None,
+        "summary": sealer.text(summary),
     }
 
 

@@ -157,34 +157,72 @@ def open_with(key: SubjectKey, sealed: tokens.Sealed) -> str | None:
     return clear.decode()
 
 
+class Sealer:
+    """Seals the personal data of one subject inside the caller's transaction. Its key is read (or
+    made) once, at the first value that needs one: an entry with three personal fields and a note
+    costs one look-up."""
+
+    def __init__(self, tx: sqlite3.Connection, subject: str) -> None:
+        self.tx = tx
+        self.subject = subject
+        self._key: SubjectKey | None = None
+        self._pepper: bytes | None = None
+
+    @property
+    def key(self) -> SubjectKey:
+        if self._key is None:
+            self._key = key_for(self.tx, self.subject)
+        return self._key
+
+    def value(self, kind: PersonalKind, value: str, *, indexed: bool = True) -> str:
+        """One value sealed; phones and ID numbers are indexed so that a citizen's request finds
+        it (`indexed=False` for a number that is not the subject's own, e.g. the officer's phone
+        in a case)."""
+        if indexed:
+            self._index(kind, value)
+        return seal_with(self.key, kind, value)
+
+    def text(self, text: str) -> str:
+        """Free text with each phone and ID number in it sealed in place; text without any is
+        kept as it is, and no key is made for it."""
+        text = tokens.defuse(text)
+        spans = find_personal_data(text)
+        if not spans:
+            return text
+        out, position = [], 0
+        for span in spans:
+            out.append(text[position:span.start])
+            self._index(span.kind, span.value)
+            # The words as typed are sealed (the officer calling back sees what the citizen wrote).
+            out.append(seal_with(self.key, span.kind, text[span.start:span.end]))
+            position = span.end
+        out.append(text[position:])
+        return "".join(out)
+
+    def digest(self, payload: bytes) -> str:
+        return keyed_digest(self.key, payload)
+
+    def _index(self, kind: PersonalKind, value: str) -> None:
+        form = _lookup_form(kind, value)
+        if form is None:
+            return
+        if self._pepper is None:
+            self._pepper = _pepper(reads(self.tx), self.tx)
+        assert self._pepper is not None
+        digest = hmac.new(self._pepper, form.encode(), hashlib.sha256).hexdigest()
+        self.tx.execute("INSERT OR IGNORE INTO personal_index (digest, key_id) VALUES (?, ?)",
+                        (digest, self.key.key_id))
+
+
 def seal(tx: sqlite3.Connection, subject: str, kind: PersonalKind, value: str, *,
          indexed: bool = True) -> str:
-    """One value sealed for its subject; phones and ID numbers are indexed so that a citizen's
-    request finds it (`indexed=False` for a number that is not the subject's own, e.g. the
-    officer's phone in a case)."""
-    key = key_for(tx, subject)
-    if indexed:
-        _index(tx, key, kind, value)
-    return seal_with(key, kind, value)
+    """One value sealed for its subject (see `Sealer.value`)."""
+    return Sealer(tx, subject).value(kind, value, indexed=indexed)
 
 
 def seal_text(tx: sqlite3.Connection, subject: str, text: str) -> str:
-    """Free text with each phone and ID number in it sealed in place; text without any is kept
-    as it is, and no key is made for it."""
-    text = tokens.defuse(text)
-    spans = find_personal_data(text)
-    if not spans:
-        return text
-    key = key_for(tx, subject)
-    out, position = [], 0
-    for span in spans:
-        out.append(text[position:span.start])
-        _index(tx, key, span.kind, span.value)
-        # The words as typed are sealed (the officer calling back sees what the citizen wrote).
-        out.append(seal_with(key, span.kind, text[span.start:span.end]))
-        position = span.end
-    out.append(text[position:])
-    return "".join(out)
+    """Free text with its phones and ID numbers sealed for its subject (see `Sealer.text`)."""
+    return Sealer(tx, subject).text(text)
 
 
 def keyed_digest(key: SubjectKey, payload: bytes) -> str:
@@ -214,16 +252,6 @@ def _lookup_form(kind: PersonalKind, value: str) -> str | None:
     if kind is PersonalKind.ID_NUMBER:
         return "id:" + value.replace(" ", "").replace("-", "").upper()
     return None
-
-
-def _index(tx: sqlite3.Connection, key: SubjectKey, kind: PersonalKind, value: str) -> None:
-    form = _lookup_form(kind, value)
-    if form is None:
-        return
-    pepper = _pepper(reads(tx), tx)
-    assert pepper is not None
-    digest = hmac.new(pepper, form.encode(), hashlib.sha256).hexdigest()
-    tx.execute("INSERT OR IGNORE INTO personal_index (digest, key_id) VALUES (?, ?)", (digest, key.key_id))
 
 
 def subjects_holding(read: Read, kind: PersonalKind, value: str) -> list[str]:
