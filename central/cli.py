@@ -10,6 +10,7 @@ import click
 
 from central.cases.cli import register_case_commands
 from central.config import CentralConfig
+from central.erasure.cli import privacy_group
 from central.store import CentralHandler
 from spine.config import ConfigError, load_config
 
@@ -27,6 +28,7 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
         """Central supervision."""
 
     register_case_commands(group)
+    group.add_command(privacy_group)
 
     @group.command("run")
     @click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")

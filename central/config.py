@@ -8,6 +8,7 @@ from pydantic import Field
 
 from central.api_users import ApiUser
 from central.complaints.settings import ComplaintSettings
+from central.personal.retention import PrivacySettings
 from central.ratings.followups import RatingCentralSettings
 from spine.config import BrokerSettings, Section
 
@@ -52,6 +53,7 @@ class CentralConfig(Section):
     web: WebSettings = WebSettings()
     complaints: ComplaintSettings = ComplaintSettings()
     ratings: RatingCentralSettings = RatingCentralSettings()
+    privacy: PrivacySettings = PrivacySettings()
     provisioning_registry: Path | None = Field(
         None,
         description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "

@@ -8,8 +8,10 @@ waiting time, service time, the share of waits above a target, and the
 no-show share, per service, window or officer.
 
 A `Projection`: deployed late, it catches up from the event log.
-Phone numbers given at windows (`queue.contact_given`) are kept in their own
-table for SMS progress notices, and only there.
+Phone numbers given at windows (`queue.contact_given`) are kept for SMS
+progress notices in `queue_contacts`, sealed with the visit's key
+(`central.personal`): only `contact_for` opens them, and erasing the visit's key
+(retention, or the citizen's request) erases them here and in the event log.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from central.personal import Reader, is_sealed, vault, visit_subject
 from central.projection import Projection, event_time
 from central.where import Where
 from contract.envelope import Envelope
+from contract.privacy import ERASED, PersonalKind
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_segments (
@@ -60,7 +64,7 @@ class QueueStatsProjection(Projection):
     """Keeps `queue_segments` and `queue_contacts` in step with the stored queue events."""
 
     name = "queue_stats"
-    schema = SCHEMA
+    schema = SCHEMA + vault.SCHEMA
     # Before projections kept cursors this one was fed live only: its rows hold the log so far.
     kept_before_cursors = "queue_segments"
 
@@ -159,10 +163,13 @@ def _end(tx: sqlite3.Connection, hall: str, body: Mapping[str, Any], at: int, ou
 
 
 def _contact(tx: sqlite3.Connection, hall: str, body: Mapping[str, Any], at: int) -> None:
+    phone = body["phone"]
+    if not is_sealed(phone):  # as it arrived; replayed from the event log, it is sealed already
+        phone = vault.seal(tx, visit_subject(hall, body["day"], body["ticket"]), PersonalKind.MOBILE, phone)
     tx.execute(
         "INSERT INTO queue_contacts (hall, day, ticket, window, phone, given_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (hall, day, ticket) DO UPDATE SET phone = excluded.phone, given_at = excluded.given_at",
-        (hall, body["day"], body["ticket"], body["window"], body["phone"], at),
+        (hall, body["day"], body["ticket"], body["window"], phone, at),
     )
 
 
@@ -261,10 +268,14 @@ def queue_statistics(
 
 
 def contact_for(query: ReadQuery, hall: str, day: str, ticket: str) -> str | None:
-    """The phone number for SMS progress notices of a visit (the only unmasked read)."""
+    """The phone number for SMS progress notices of a visit (the only unmasked read); None when
+    none was given or it was erased."""
     try:
         rows = query("SELECT phone FROM queue_contacts WHERE hall = ? AND day = ? AND ticket = ?",
                      (hall, day, ticket))
     except sqlite3.OperationalError:
         return None
-    return str(rows[0][0]) if rows else None
+    if not rows:
+        return None
+    phone = Reader(query).clear(visit_subject(hall, day, ticket), str(rows[0][0]))
+    return None if phone == ERASED else phone

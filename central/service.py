@@ -23,8 +23,11 @@ from central.complaints import ComplaintDesk, QueueEventVisits, ServedVisit
 from central.complaints.visits import UnitOfVisit
 from central.config import CentralConfig
 from central.deadlines import WorkingDays
+from central.erasure.eraser import Eraser
+from central.erasure.places import CasePlace, CentralPlace, PersonalPlace
 from central.hall_cases import CaseFactsFromHalls
 from central.ingest import CentralIngest
+from central.personal.events import SealingEventStore
 from central.projection import Projection
 from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
@@ -77,7 +80,8 @@ class CentralService:
         calendar = load_calendar(config.calendar_dir)
         working_days = WorkingDays(calendar)
 
-        self.store = CentralStore(config.events_path, self.clock)
+        # The event log is append-only forever: personal data goes into it sealed, so it can be erased.
+        self.store: CentralStore = SealingEventStore(config.events_path, self.clock)
         self.ingest = CentralIngest(config, self.store, self.clock)
         self.engine_cases = open_case_engine(config, self.clock, calendar) if cases is None else None
         self.cases: CaseBoard = cases if cases is not None else self._engine_board()
@@ -94,6 +98,12 @@ class CentralService:
         )
         self.projections: tuple[Projection, ...] = (
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
+        # Personal data is erased where it is kept: the event store, and the case store if it is ours.
+        places: list[PersonalPlace] = [CentralPlace(self.store)]
+        if self.engine_cases is not None:
+            places.append(CasePlace(self.engine_cases.alone))
+        self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms)
+        self._retention_due_ms = 0
         self.feed = ChangeFeed()
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
@@ -160,7 +170,8 @@ class CentralService:
             self._stop.wait(self.config.web.tick_s)
 
     def tick(self) -> list[Escalation]:
-        """Run the countdown and the complaint deadlines up to now; announce what changed."""
+        """Run the countdown and the complaint deadlines up to now, announce what changed, and apply
+        the retention rule of personal data (`[privacy] check_every_s`)."""
         now_ms = self.clock.wall_ms()
         steps = self.cases.tick(now_ms // 1000)
         for step in steps:
@@ -172,4 +183,7 @@ class CentralService:
             })
         for complaint in self.complaints.tick(now_ms, int(self.config.web.hold_retry_s * 1000)):
             self.feed.publish("complaint", {"id": complaint, "overdue": True})
+        if now_ms >= self._retention_due_ms:
+            self._retention_due_ms = now_ms + int(self.config.privacy.check_every_s * 1000)
+            self.eraser.erase_due()
         return steps

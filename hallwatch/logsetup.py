@@ -14,20 +14,17 @@ HALL_ZONE = "Asia/Shanghai"
 """Every hall in the brief is in China: log times read like the tickets and the case dates."""
 
 
-class RedactingFilter(logging.Filter):
-    """Masks phone numbers and secrets in every record, whatever the caller forgot."""
+class RedactingFormatter(logging.Formatter):
+    """Masks phone numbers, ID numbers and secrets in every line written, whatever the caller forgot:
+    the message, and the traceback of an exception too (a validation error quotes its input)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
-class HallTimeFormatter(logging.Formatter):
+class HallTimeFormatter(RedactingFormatter):
     """`2026-12-02T08:27:04+08:00 INFO name: message`: the hall's wall time with its offset,
-    whatever zone the machine (often UTC on a Pi or in a data centre) is set to."""
+    whatever zone the machine (often UTC on a Pi or in a data centre) is set to; masked."""
 
     def __init__(self, zone: str = HALL_ZONE) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -49,7 +46,6 @@ def configure_logging(level: str = "INFO", *, zone: str = HALL_ZONE, file: Path 
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(HallTimeFormatter(zone))
-        handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = handlers
     root.setLevel(level.upper())

@@ -1,68 +1,170 @@
-"""Phone numbers: kept in clear only in their own table, masked and digested in the chained log.
+"""The personal data of the case store: sealed in its log, masked for readers, opened for the SMS sender.
 
-The log must be readable (and verifiable) by supervisors who should not see
-citizens' numbers, so a log body carries `138****5678` and a keyed digest of
-the number; the number itself lives in `case_personal`, by log seq, for the
-SMS notifier, and can be erased there without breaking the chain.
+The log must be readable and verifiable by supervisors who should not see
+citizens' data, and a citizen's data must be erasable although the log never
+changes. So a case's contact name and phones, and every phone or ID number in
+its notes and correction reasons, are sealed with the case's own key
+(`central.personal`) before the record is chained; the projection (`cases.file`)
+carries the same tokens. Erasing the case's key (retention, or the citizen's
+request) leaves `(erased)` everywhere and `verify` still passes.
+
+The officer's phone is sealed with the case's key too, but not indexed: an
+officer's work number must not make their cases answer a citizen's request.
+Stores written before sealing kept clear phones in `case_personal` and a key
+for phone digests in `case_meta`: the digests' key is deleted when such a
+store is opened (its digests can no longer be linked to a number), and
+erasing a case deletes its `case_personal` rows.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
+import hashlib
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from contract.privacy import mask_phone
+from central.cases.views import CaseView, LoggedEvent
+from central.chain import canonical_body
+from central.personal import Reader, case_subject, vault
+from contract.events.cases import CaseAccepted
+from contract.privacy import PersonalKind, normalize_phone
 
-PHONE_FIELDS = ("contact_phone", "officer_phone")
+PERSONAL_FIELDS: Mapping[str, PersonalKind] = {
+    "contact_name": PersonalKind.NAME,
+    "contact_phone": PersonalKind.MOBILE,
+    "officer_phone": PersonalKind.MOBILE,
+}
+TEXT_FIELDS = ("note", "reason")
+"""Free text a person typed into a case fact: scanned, and what is found sealed in place."""
+_NOT_INDEXED = frozenset({"officer_phone"})
+_DIGEST = "p1"
 
 
 class PersonalData:
-    """The clear phone numbers of the case store, and how they are sealed for the log."""
+    """Seals a case's personal data as it is entered, and reads it back masked or (rarely) clear."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
-        self._key = self._load_key()
+        connection.executescript(vault.SCHEMA)
+        vault.secure_delete(connection)
+        # Digests made with this key could be matched against every possible number: retire it.
+        connection.execute("DELETE FROM case_meta WHERE key = 'personal_key'")
 
-    def _load_key(self) -> bytes:
-        row = self.connection.execute(
-            "SELECT value FROM case_meta WHERE key = 'personal_key'"
-        ).fetchone()
-        if row:
-            return bytes.fromhex(row[0])
-        key = secrets.token_bytes(32)
-        self.connection.execute(
-            "INSERT OR IGNORE INTO case_meta (key, value) VALUES ('personal_key', ?)", (key.hex(),)
-        )
-        row = self.connection.execute(
-            "SELECT value FROM case_meta WHERE key = 'personal_key'"
-        ).fetchone()
-        return bytes.fromhex(row[0])
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return self.connection.execute(sql, params).fetchall()
 
-    def seal(self, values: dict[str, Any]) -> dict[str, str]:
-        """Replace phones by their mask and keyed digest; return the clear values to keep aside."""
-        clear: dict[str, str] = {}
-        for name in PHONE_FIELDS:
-            if name in values:
-                digits = "".join(ch for ch in str(values[name]) if ch.isdigit() or ch == "+")
-                clear[name] = digits
-                values[name] = mask_phone(digits)
-                values[f"{name}_hmac"] = hmac.new(self._key, digits.encode(), "sha256").hexdigest()
-        return clear
+    def reader(self, read: vault.Read | None = None) -> Reader:
+        """A reader for one answer, through `read` (another connection to the same file) or ours."""
+        return Reader(read or self.read)
 
-    def keep(self, seq: int, clear: Mapping[str, str]) -> None:
-        self.connection.executemany(
-            "INSERT INTO case_personal (seq, field, value) VALUES (?, ?, ?)",
-            [(seq, name, value) for name, value in clear.items()],
-        )
+    # -- entering ------------------------------------------------------------------------------
 
-    def contact_phone(self, case_id: str) -> str | None:
-        """The clear contact phone, for the SMS notifier only; never shown or logged."""
+    def sealer(self, case_id: str) -> vault.Sealer:
+        """Seals for one case inside the store's write transaction: the key commits with the record."""
+        return vault.Sealer(self.connection, case_subject(case_id))
+
+    def seal_fields(self, case_id: str, values: dict[str, Any], sealer: vault.Sealer | None = None
+                    ) -> None:
+        """Seal, in place, the personal fields and free text of an entry, a fact or a correction's
+        changes."""
+        sealer = sealer or self.sealer(case_id)
+        for name, kind in PERSONAL_FIELDS.items():
+            if isinstance(values.get(name), str) and values[name]:
+                values[name] = sealer.value(kind, values[name], indexed=name not in _NOT_INDEXED)
+        for name in TEXT_FIELDS:
+            if isinstance(values.get(name), str) and values[name]:
+                values[name] = sealer.text(values[name])
+
+    def entry_digest(self, entry: CaseAccepted, sealer: vault.Sealer) -> str:
+        """What tells a resent entry from a different one, without a digest of the phone that
+        could be matched against every possible number: the personal part is digested with the
+        case's key, and dies with it."""
+        plain, personal = _split(entry)
+        return f"{_DIGEST}:{plain}:{sealer.digest(personal)}"
+
+    def same_entry(self, stored: str, entry: CaseAccepted) -> bool:
+        """Whether `entry` is the one stored with digest `stored` (after an erasure, only its
+        non-personal part can still be compared)."""
+        if not stored.startswith(_DIGEST + ":"):  # a store written before sealing
+            return stored == hashlib.sha256(entry.model_dump_json().encode()).hexdigest()
+        _, stored_plain, stored_personal = stored.split(":")
+        plain, personal = _split(entry)
+        if plain != stored_plain:
+            return False
+        key = vault.kept_key(self.read, case_subject(entry.case_id))
+        return key is None or vault.keyed_digest(key, personal) == stored_personal
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def masked_view(self, view: CaseView) -> CaseView:
+        """A case's record as any reader may see it."""
+        subject, reader = case_subject(view.case_id), self.reader()
+        reader.prefetch([view.contact_name, view.contact_phone, view.officer_phone,
+                         [hold.note for hold in view.holds]])
+        return view.model_copy(update={
+            **{name: reader.masked(subject, getattr(view, name), kind)
+               for name, kind in PERSONAL_FIELDS.items()},
+            "holds": [hold.model_copy(update={"note": reader.masked(subject, hold.note)})
+                      for hold in view.holds],
+        })
+
+    def masked_event(self, event: LoggedEvent, reader: Reader | None = None) -> LoggedEvent:
+        if event.case_id is None:
+            return event
+        reader = reader or self.reader()
+        return event.model_copy(update={"body": reader.masked_body(case_subject(event.case_id), event.body)})
+
+    def masked_fields(self, case_id: str, row: dict[str, Any], reader: Reader) -> dict[str, Any]:
+        """A listing's row (plain dict) with its personal fields masked."""
+        subject = case_subject(case_id)
+        for name, kind in PERSONAL_FIELDS.items():
+            if name in row:
+                row[name] = reader.masked(subject, row[name], kind)
+        return row
+
+    def contact(self, case_id: str, contact_name: str, contact_phone: str) -> dict[str, str | None]:
+        """The case's contact in clear, for the supervisor who calls back and the SMS sender only."""
+        subject, reader = case_subject(case_id), self.reader()
+        phone = reader.clear(subject, contact_phone)
+        if phone is not None and "*" in phone:  # a store written before sealing: the clear number
+            phone = self._legacy_phone(case_id)  # is kept aside, by log seq
+        return {"contact_name": reader.clear(subject, contact_name), "contact_phone": phone}
+
+    def _legacy_phone(self, case_id: str) -> str | None:
         row = self.connection.execute(
             "SELECT p.value FROM case_personal p JOIN case_events e ON e.seq = p.seq"
             " WHERE e.case_id = ? AND p.field = 'contact_phone' ORDER BY p.seq DESC LIMIT 1",
             (case_id,),
         ).fetchone()
         return row[0] if row else None
+
+    # -- erasing -------------------------------------------------------------------------------
+
+    def cases_holding(self, phone: str) -> list[str]:
+        """The cases whose sealed data holds this number (any form), and those of an older store
+        that kept it in clear aside."""
+        sealed = [subject.split(":", 1)[1] for subject in
+                  vault.subjects_holding(self.read, PersonalKind.MOBILE, phone)
+                  if subject.startswith("case:")]
+        legacy = [row[0] for row in self.read(
+            "SELECT DISTINCT e.case_id FROM case_personal p JOIN case_events e ON e.seq = p.seq"
+            " WHERE p.value = ?", (normalize_phone(phone),))]
+        return sorted(set(sealed) | set(legacy))
+
+    def erase(self, case_ids: list[str], *, actor: str, reason: str, now_ms: int) -> list[str]:
+        """Erase the personal data of cases: their keys, and clear phones an older store kept aside.
+        Runs inside the store's write transaction; returns the subjects erased."""
+        erased = vault.erase(self.connection, [case_subject(c) for c in case_ids], actor=actor,
+                             reason=reason, now_ms=now_ms)
+        for case_id in case_ids:
+            self.connection.execute(
+                "DELETE FROM case_personal WHERE seq IN (SELECT seq FROM case_events WHERE case_id = ?)",
+                (case_id,))
+        return erased
+
+
+def _split(entry: CaseAccepted) -> tuple[str, bytes]:
+    data = entry.model_dump(mode="json")
+    personal = {name: data.pop(name) for name in PERSONAL_FIELDS}
+    return (hashlib.sha256(canonical_body(data).encode()).hexdigest(),
+            canonical_body(personal).encode())

@@ -1,4 +1,5 @@
-"""Reading cases for people and screens: views, lights, counts. Phones are already masked here."""
+"""Reading cases for people and screens: views, lights, counts. Personal data stays sealed here;
+the store masks it (`central.cases.personal`)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ durable transaction; nothing is ever updated in place.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import time
@@ -47,7 +46,10 @@ from spine.sqlite import Transaction, open_database
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+# The entry schema checks a correction's changes; the sealed values it does not change stand in
+# as placeholders (never stored: only the changed fields are).
 _PLACEHOLDER_PHONE = "13800000000"
+_PLACEHOLDER_NAME = "某"
 
 
 class EntryRejected(ValueError):
@@ -143,7 +145,13 @@ class CaseStore:
 
     def contact_phone(self, case_id: str) -> str | None:
         """The clear contact phone, for the SMS notifier only; never shown or logged."""
-        return self.personal.contact_phone(case_id)
+        return self.contact(case_id)["contact_phone"]
+
+    def contact(self, case_id: str) -> dict[str, str | None]:
+        """The contact's name and phone in clear: for the supervisor calling back and the SMS
+        notifier only; `(erased)` once erased."""
+        file = self.file(case_id)
+        return self.personal.contact(case_id, file.contact_name, file.contact_phone)
 
     def check_entry(self, entry: CaseAccepted, now: Instant | None = None) -> list[EntryWarning]:
         """Warnings about an entry, without storing it (the API's validate call)."""
@@ -167,26 +175,26 @@ class CaseStore:
         warnings = self.check_entry(case, now)
         if strict and warnings:
             raise EntryRejected([str(w) for w in warnings])
-        digest = hashlib.sha256(case.model_dump_json().encode()).hexdigest()
         with self.writing():
             existing = self.connection.execute(
                 "SELECT digest, stage FROM cases WHERE case_id = ?", (case.case_id,)
             ).fetchone()
             if existing is not None:
-                if existing[0] != digest:
+                if not self.personal.same_entry(existing[0], case):
                     raise CaseConflict(
                         f"case {case.case_id} was entered with other facts; file a correction"
                     )
                 return Recorded(case_id=case.case_id, seq=None, duplicate=True,
                                 stage=Stage(existing[1]))
+            sealer = self.personal.sealer(case.case_id)
+            digest = self.personal.entry_digest(case, sealer)
             body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
             body["applied_at"] = format_instant(_instant(case.applied_at))
             body["accepted_at"] = format_instant(_instant(case.accepted_at))
             body["warnings"] = [str(w) for w in warnings]
-            clear = self.personal.seal(body)
+            self.personal.seal_fields(case.case_id, body, sealer)
             accepted_at = _instant(case.accepted_at)
             record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
-            self.personal.keep(record.seq, clear)
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
             refreshed = self.projector.write_file(file, digest, record.seq, now)
         return _recorded(case.case_id, record.seq, refreshed, file.warnings)
@@ -238,6 +246,7 @@ class CaseStore:
             raise EntryRejected([problem])
         body = {"case_id": event.case_id, **body}
         with self.writing():
+            self.personal.seal_fields(event.case_id, body)
             file, digest = self._file(event.case_id)
             if _already_recorded(file, kind, at):
                 return Recorded(case_id=file.case_id, seq=None, duplicate=True,
@@ -261,7 +270,8 @@ class CaseStore:
                 raise EntryRejected([f"event {correction.corrects} is not a correctable fact of "
                                      f"case {correction.case_id}"])
             changes = self._checked_changes(file, target.kind, dict(correction.changes), now)
-            clear = self.personal.seal(changes)
+            sealer = self.personal.sealer(correction.case_id)
+            self.personal.seal_fields(correction.case_id, changes, sealer)
             body: dict[str, Any] = {
                 "case_id": correction.case_id,
                 "corrects": correction.corrects,
@@ -269,6 +279,7 @@ class CaseStore:
                 "changes": changes,
                 "reason": correction.reason,
             }
+            self.personal.seal_fields(correction.case_id, body, sealer)
             warnings: tuple[str, ...] = ()
             if target.kind == cf.ACCEPTED:
                 trial = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
@@ -280,7 +291,6 @@ class CaseStore:
                 body["warnings"] = list(warnings)
             new = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
             record = self.log.append(correction.case_id, cf.CORRECTED, None, correction.by, body, now)
-            self.personal.keep(record.seq, clear)
             refreshed = self.projector.write_file(new, digest, record.seq, now)
         return _recorded(file.case_id, record.seq, refreshed, warnings)
 
@@ -297,7 +307,7 @@ class CaseStore:
                 "case_id": file.case_id, "by": "correction", "hall": file.hall,
                 "unit": file.unit, "window": file.window, "matter": file.matter,
                 "project_category": file.project_category,
-                "project_attribute": file.project_attribute, "contact_name": file.contact_name,
+                "project_attribute": file.project_attribute, "contact_name": _PLACEHOLDER_NAME,
                 "contact_phone": _PLACEHOLDER_PHONE, "officer_name": file.officer_name,
                 "officer_id": file.officer_id, "officer_phone": _PLACEHOLDER_PHONE,
                 "applied_at": format_instant(file.applied_at),
@@ -353,7 +363,7 @@ class CaseStore:
     # -- reading ------------------------------------------------------------------------
 
     def file(self, case_id: str) -> CaseFile:
-        """The case's current facts (phones masked)."""
+        """The case's current facts (personal data sealed: read them through `case`)."""
         return self._file(case_id)[0]
 
     def countdown(self, case_id: str) -> Countdown:
@@ -363,17 +373,20 @@ class CaseStore:
         """The record of one case with its light at `now`."""
         file = self.file(case_id)
         countdown = compute(file.clock(), self.calendar, self.rules.ladder)
-        return case_view(file, countdown, self.projector.issued_in_order(case_id),
-                         self.now() if now is None else now)
+        return self.personal.masked_view(case_view(
+            file, countdown, self.projector.issued_in_order(case_id), self.now() if now is None else now))
 
     def history(self, case_id: str) -> list[LoggedEvent]:
-        return [logged(r) for r in self.log.for_case(case_id)]
+        """The case's log records, personal data masked."""
+        reader = self.personal.reader()
+        return [self.personal.masked_event(logged(r), reader) for r in self.log.for_case(case_id)]
 
     def events(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
-        """The log from `after` on: a feed for the SMS notifier or the big screen."""
+        """The log from `after` on (personal data masked): a feed for the big screen."""
         out = []
+        reader = self.personal.reader()
         for record in self.log.records(after):
-            out.append(logged(record))
+            out.append(self.personal.masked_event(logged(record), reader))
             if len(out) >= limit:
                 break
         return out

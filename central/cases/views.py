@@ -1,4 +1,4 @@
-"""What callers read about cases: typed, JSON-ready, phones already masked."""
+"""What callers read about cases: typed, JSON-ready, personal data masked by the store."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ class CaseView(View):
     matter: str
     project_category: str
     project_attribute: str
-    contact_name: str
-    contact_phone: str = Field(description="masked")
+    contact_name: str = Field(description="masked: the first character only (张*)")
+    contact_phone: str = Field(description="masked (138****1234)")
     officer_name: str
     officer_id: str | None
     officer_phone: str = Field(description="masked")
@@ -84,7 +84,7 @@ class CaseView(View):
 
 
 class LoggedEvent(View):
-    """A record of the case log, as stored (phones in it are masked)."""
+    """A record of the case log, as stored, with the personal data in its body masked."""
 
     seq: int
     case_id: str | None

@@ -21,11 +21,11 @@ from central.complaints.log import UnknownComplaint, iso
 from central.complaints.settings import ComplaintSettings
 from central.complaints.visits import ServedVisit, UnitOfVisit, VisitLookup
 from central.deadlines import WorkingDays
+from central.personal import Reader, complaint_subject, vault
 from central.projection import Projection
 from central.store import CentralStore
 from central.where import Where
 from contract.envelope import Envelope
-from contract.privacy import redact
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class ComplaintDesk(Projection):
     """Accepts complaints, places footage holds, assigns, answers; confirms holds from recorder events."""
 
     name = "complaints"
-    schema = complaint_log.SCHEMA + SCHEMA + holds.SCHEMA
+    schema = complaint_log.SCHEMA + SCHEMA + holds.SCHEMA + vault.SCHEMA
 
     def __init__(
         self,
@@ -123,15 +123,15 @@ class ComplaintDesk(Projection):
         deadline = self.working_days.after(now, self.settings.answer_workdays)
         with self.store.transaction() as tx:
             complaint = _next_id(tx, now)
+            personal = complaint_log.sealed_intake(tx, complaint, new.complainant, new.phone, new.summary)
             complaint_log.append(tx, complaint, "complaint.received", now, actor, {
-                "channel": new.channel, "hall": new.hall, "summary": new.summary,
-                "complainant": new.complainant, "phone": new.phone, "due_at": deadline.end_ms,
+                "channel": new.channel, "hall": new.hall, **personal, "due_at": deadline.end_ms,
                 "ticket": new.ticket, "window": new.window, "visit_time": new.visit_time,
             })
             tx.execute(
                 "INSERT INTO complaints (id, received_at, channel, hall, summary, state, due_at) "
                 "VALUES (?, ?, ?, ?, ?, 'received', ?)",
-                (complaint, now, new.channel, new.hall, redact(new.summary), deadline.end_ms),
+                (complaint, now, new.channel, new.hall, personal["summary"], deadline.end_ms),
             )
             if problem is not None:
                 complaint_log.append(tx, complaint, "complaint.visit_unresolved", now, actor,
@@ -220,10 +220,11 @@ class ComplaintDesk(Projection):
         with self.store.transaction() as tx:
             if self._state(tx, complaint) == "answered":
                 raise ComplaintError(f"complaint {complaint} is already answered")
-            complaint_log.append(tx, complaint, "complaint.answered", now, actor, {"answer": answer})
+            sealed = complaint_log.sealed_text(tx, complaint, answer)
+            complaint_log.append(tx, complaint, "complaint.answered", now, actor, {"answer": sealed})
             tx.execute(
                 "UPDATE complaints SET state = 'answered', answered_at = ?, answer = ? WHERE id = ?",
-                (now, redact(answer), complaint),
+                (now, sealed, complaint),
             )
 
     def _assign_in(self, tx: sqlite3.Connection, complaint: str, unit: str, handler: str | None,
@@ -271,7 +272,7 @@ class ComplaintDesk(Projection):
         rows = self.store.query(f"SELECT {_COLUMNS} FROM complaints WHERE id = ?", (complaint,))
         if not rows:
             raise UnknownComplaint(complaint)
-        return self._view(rows[0])
+        return self._view(rows[0], Reader(self.store.query))
 
     def find(self, *, hall: str | None = None, state: str | None = None,
              overdue: bool | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -280,7 +281,9 @@ class ComplaintDesk(Projection):
         rows = self.store.query(
             f"SELECT {_COLUMNS} FROM complaints{where.sql} ORDER BY received_at DESC, id DESC LIMIT ?",
             (*where.params, limit))
-        return [self._view(row) for row in rows]
+        reader = Reader(self.store.query)
+        reader.prefetch(rows)
+        return [self._view(row, reader) for row in rows]
 
     def history(self, complaint: str, *, personal: bool = False) -> list[dict[str, Any]]:
         return complaint_log.history(self.store.query, complaint, personal=personal)
@@ -296,8 +299,11 @@ class ComplaintDesk(Projection):
     def holds(self, complaint: str) -> list[dict[str, Any]]:
         return holds.listed(self.store.query, complaint)
 
-    def _view(self, row: tuple[Any, ...]) -> dict[str, Any]:
+    def _view(self, row: tuple[Any, ...], reader: Reader) -> dict[str, Any]:
         data = dict(zip(_COLUMNS.split(", "), row, strict=True))
+        subject = complaint_subject(data["id"])
+        data["summary"] = reader.masked(subject, data["summary"])
+        data["answer"] = reader.masked(subject, data["answer"])
         for key in ("received_at", "visit_from", "visit_to", "due_at", "answered_at"):
             data[key] = iso(data[key]) if data[key] is not None else None
         data["overdue"] = bool(data["overdue"])

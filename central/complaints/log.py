@@ -1,8 +1,10 @@
 """The complaint log: every step of every complaint, appended once, hash-chained, never edited.
 
 The `complaints` and `complaint_holds` tables are views of it. The log keeps the
-complainant's name and phone (the officer calling back needs them); every read
-but `contact` masks them.
+complainant's name and phone (the officer calling back needs them), and the
+phones and ID numbers found in the summary and the answer, only sealed with the
+complaint's key (`central.personal`): every read but `contact` masks them, and
+erasing the key erases them without touching the chain.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 from central.cases.timebase import format_instant
 from central.chain import EMPTY, Head, Link, canonical_body, verify_chain
-from contract.privacy import mask_phone, redact
+from central.personal import Reader, complaint_subject, vault
+from contract.privacy import PersonalKind, phone_kind
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS complaint_log (
@@ -54,18 +57,35 @@ def append(tx: sqlite3.Connection, complaint: str, type: str, at: int, actor: st
     )
 
 
+def sealed_intake(tx: sqlite3.Connection, complaint: str, complainant: str | None, phone: str | None,
+                  summary: str) -> dict[str, Any]:
+    """The complainant's name and phone, and the summary with its phones and ID numbers, sealed
+    with the complaint's key inside the transaction that records the complaint."""
+    sealer = vault.Sealer(tx, complaint_subject(complaint))
+    return {
+        "complainant": sealer.value(PersonalKind.NAME, complainant) if complainant else None,
+        "phone": sealer.value(phone_kind(phone), phone) if phone else None,
+        "summary": sealer.text(summary),
+    }
+
+
+def sealed_text(tx: sqlite3.Connection, complaint: str, text: str) -> str:
+    """Free text of a later step (the answer), its personal data sealed with the complaint's key."""
+    return vault.seal_text(tx, complaint_subject(complaint), text)
+
+
 def history(read: Read, complaint: str, *, personal: bool = False) -> list[dict[str, Any]]:
     """Every step of a complaint in order; personal data masked unless `personal`."""
     rows = read("SELECT seq, type, at, actor, body FROM complaint_log WHERE complaint = ? ORDER BY seq",
                 (complaint,))
     if not rows:
         raise UnknownComplaint(complaint)
-    out = []
-    for seq, type, at, actor, body in rows:
-        data = json.loads(body)
-        out.append({"seq": seq, "type": type, "at": iso(at), "actor": actor,
-                    "body": data if personal else _masked(data)})
-    return out
+    subject, reader = complaint_subject(complaint), Reader(read)
+    bodies = [json.loads(row[4]) for row in rows]
+    reader.prefetch(bodies)
+    return [{"seq": seq, "type": type, "at": iso(at), "actor": actor,
+             "body": reader.clear_body(subject, data) if personal else reader.masked_body(subject, data)}
+            for (seq, type, at, actor, _), data in zip(rows, bodies, strict=True)]
 
 
 def contact(read: Read, complaint: str) -> dict[str, Any]:
@@ -75,7 +95,9 @@ def contact(read: Read, complaint: str) -> dict[str, Any]:
     if not rows:
         raise UnknownComplaint(complaint)
     body = json.loads(rows[0][0])
-    return {"complainant": body.get("complainant"), "phone": body.get("phone")}
+    subject, reader = complaint_subject(complaint), Reader(read)
+    return {"complainant": reader.clear(subject, body.get("complainant")),
+            "phone": reader.clear(subject, body.get("phone"))}
 
 
 def verify(read: Read) -> dict[str, Any]:
@@ -93,14 +115,3 @@ def iso(ms: int) -> str:
     """An instant of the complaint desk (ms) as people read it: ISO 8601, +08:00, to the second."""
     return format_instant(ms // 1000)
 
-
-def _masked(body: dict[str, Any]) -> dict[str, Any]:
-    out = dict(body)
-    if out.get("phone"):
-        out["phone"] = mask_phone(out["phone"])
-    if out.get("complainant"):
-        out["complainant"] = str(out["complainant"])[:1] + "*"
-    for key in ("summary", "answer"):
-        if isinstance(out.get(key), str):
-            out[key] = redact(out[key])
-    return out

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from central.cases.timebase import day_of, midnight
 from central.deadlines import WorkingDays
+from central.personal import vault
 from central.projection import Projection, event_time
 from central.ratings.followups import SCHEMA as FOLLOWUP_SCHEMA
 from central.ratings.followups import FollowUp, FollowUps, RatingCentralSettings
@@ -82,7 +83,7 @@ class RatingBook(Projection):
     """The ratings projection, its statistics and its follow-ups (a `CentralHandler`)."""
 
     name = "ratings"
-    schema = SCHEMA + FOLLOWUP_SCHEMA
+    schema = SCHEMA + FOLLOWUP_SCHEMA + vault.SCHEMA
 
     def __init__(self, settings: RatingCentralSettings | None = None,
                  working_days: WorkingDays | None = None) -> None:

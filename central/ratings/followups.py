@@ -3,7 +3,9 @@
 A follow-up is due `followup_days` working days after the rating (or calendar
 days, by configuration), counted by `central.deadlines`. Every step is
 appended to a hash-chained log that refuses updates and deletes; the
-`rating_followups` row is only its current view. A follow-up past its due time
+`rating_followups` row is only its current view. A note may name the citizen's
+phone (回访 138...): the phones and ID numbers in it are sealed with the
+follow-up's key before the note is chained, and read masked. A follow-up past its due time
 and not closed is overdue (computed when read); one closed late stays overdue.
 """
 
@@ -18,6 +20,7 @@ from pydantic import Field
 
 from central.chain import EMPTY, Head, Link, verify_chain
 from central.deadlines import WorkingDays
+from central.personal import Reader, followup_subject, vault
 from central.where import Where
 from spine.config import Section
 
@@ -150,6 +153,7 @@ class FollowUps:
         if row[0] not in step.allowed:
             raise FollowUpError(f"cannot mark an {row[0]} follow-up {step.action}; it must be "
                                 f"{' or '.join(step.allowed)}")
+        note = vault.seal_text(tx, followup_subject(hall, rating), note)
         values = (now_ms, note) if step.with_note else (now_ms,)
         tx.execute(f"UPDATE rating_followups SET {step.update} WHERE hall = ? AND rating = ?",
                    (*values, hall, rating))
@@ -166,17 +170,23 @@ class FollowUps:
             "r.reason_label, f.opened_at, f.due_at, f.due_estimated, f.state, f.rectification, "
             "f.callback_result, f.closed_at FROM rating_followups f JOIN ratings r "
             f"ON r.hall = f.hall AND r.rating = f.rating{where.sql} ORDER BY f.due_at", where.params)
+        reader = Reader(read)
+        reader.prefetch(rows)
         return [FollowUp(hall=h, rating=rt, grade=g, window=w, officer=o, department=d, reason=reason,
                          opened_at=opened, due_at=due, due_estimated=bool(est), state=st,
-                         overdue=(closed if closed is not None else now_ms) > due, rectification=rect,
-                         callback_result=cb, closed_at=closed)
+                         overdue=(closed if closed is not None else now_ms) > due,
+                         rectification=reader.masked(followup_subject(h, rt), rect),
+                         callback_result=reader.masked(followup_subject(h, rt), cb), closed_at=closed)
                 for h, rt, g, w, o, d, reason, opened, due, est, st, rect, cb, closed in rows]
 
     @staticmethod
     def history(read: Read, hall: str, rating: str) -> list[dict[str, Any]]:
+        """Every step of a follow-up, its notes masked."""
         rows = read("SELECT action, actor, note, at FROM rating_followup_log WHERE hall = ? "
                     "AND rating = ? ORDER BY id", (hall, rating))
-        return [{"action": a, "actor": who, "note": n, "at": at} for a, who, n, at in rows]
+        subject, reader = followup_subject(hall, rating), Reader(read)
+        return [{"action": a, "actor": who, "note": reader.masked(subject, n), "at": at}
+                for a, who, n, at in rows]
 
     @staticmethod
     def verify_log(read: Read) -> str | None:

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import re
 
-_MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+from contract.privacy import normalize_phone
 
-
-def normalize_phone(phone: str) -> str:
-    """The digits a number is known by: +86 138-0013-8000 and 8613800138000 are 13800138000.
-
-    A modem reports a reply's sender in international form, the case record has
-    what the officer typed; both must find the same opt-out and rate limit.
-    """
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and _MAINLAND_MOBILE.match(digits[2:]):
-        digits = digits[2:]
-    return digits
+__all__ = ["normalize_phone", "phone_digest"]
+# The normal form is the contract's (`contract.privacy.normalize_phone`): a modem reports a reply's
+# sender in international form, the case record has what the officer typed; both must find the
+# same opt-out, rate limit and erasure.
 
 
 def phone_digest(key: bytes, phone: str) -> str:

@@ -10,8 +10,9 @@ which nothing will be sent: `opted_out`, `unaddressed` (no number known),
 
 Clear numbers live only in `sms_messages.phone` and `sms_incoming.phone`;
 screens and logs see `phone_masked`, look-ups use a keyed digest. `erase()`
-removes a number from every row; an opt-out is kept as a digest only, so it
-outlives the erasure of the number it protects.
+removes a number from every row (a citizen's request), `erase_before()` the
+numbers of messages settled before a cut-off (retention); an opt-out is kept as
+a digest only, so it outlives the erasure of the number it protects.
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ class SmsOutbox:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = open_database(self.path)
+        # An erased number must not stay behind in freed space of the file.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._lock = threading.RLock()
         with self._lock:
             self._db.executescript(SCHEMA)
@@ -353,7 +356,31 @@ class SmsOutbox:
                 "UPDATE sms_messages SET phone = NULL, phone_key = NULL, phone_masked = '(erased)' "
                 "WHERE phone_key = ?", (key,)).rowcount
             incoming = tx.execute("DELETE FROM sms_incoming WHERE phone_key = ?", (key,)).rowcount
+        self._forget_old_frames()
         return {"messages": messages, "unsent": unsent, "incoming": incoming}
+
+    def _forget_old_frames(self) -> None:
+        """Copy the write-ahead log into the file and truncate it: the pages that held an erased
+        number do not linger in it (best effort: a reader may hold it a moment longer)."""
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def erase_before(self, cutoff_ms: int) -> dict[str, int]:
+        """Retention: messages settled (sent, delivered, failed, ...) and created before `cutoff_ms`
+        keep their text and state, not their number; replies received before it are deleted.
+
+        A message still queued keeps its number: it has yet to go out. Opt-outs stay (digests).
+        """
+        settled = tuple(state for state in FINAL_STATES if state != "erased")
+        marks = ", ".join("?" * len(settled))
+        with self._tx() as tx:
+            messages = tx.execute(
+                "UPDATE sms_messages SET phone = NULL, phone_key = NULL, phone_masked = '(erased)' "
+                f"WHERE phone IS NOT NULL AND state IN ({marks}) AND created_at < ?",
+                (*settled, cutoff_ms)).rowcount
+            incoming = tx.execute("DELETE FROM sms_incoming WHERE received_at < ?", (cutoff_ms,)).rowcount
+        if messages or incoming:
+            self._forget_old_frames()
+        return {"messages": messages, "incoming": incoming}
 
     # --- reading ------------------------------------------------------------
 

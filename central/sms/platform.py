@@ -58,6 +58,13 @@ class SmsPlatform:
         log.info("a phone number was erased from the SMS store: %s", counts)
         return counts
 
+    def erase_before(self, cutoff_ms: int) -> dict[str, int]:
+        """Retention: forget the numbers of messages settled before `cutoff_ms` (see the outbox)."""
+        counts = self.outbox.erase_before(cutoff_ms)
+        if any(counts.values()):
+            log.info("numbers of old messages were erased from the SMS store: %s", counts)
+        return counts
+
     def retry(self, message_id: int) -> bool:
         """Put a failed message back in the queue."""
         done = self.outbox.retry(message_id, self.clock.wall_ms())

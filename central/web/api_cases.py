@@ -23,6 +23,7 @@ from central.web.labels import look
 from central.web.models import (
     CASE_REFUSED,
     NOT_FOUND,
+    CaseContactOut,
     CaseHistoryOut,
     CaseOut,
     CasePage,
@@ -37,7 +38,7 @@ from contract.events.cases import (
     CaseResumed,
     CaseSuspended,
 )
-from contract.privacy import mask_phone
+from contract.privacy import mask_name, mask_phone
 
 router = APIRouter(prefix="/api", tags=["cases"])
 
@@ -65,25 +66,13 @@ StoreDep = Annotated[CaseStore, Depends(case_store)]
 # --- reading, as screens show cases ---------------------------------------------------------
 
 
-def mask_name(name: str | None) -> str:
-    """张** : the family name, enough to tell cases apart on a screen."""
-    if not name:
-        return ""
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def masked_phone(phone: str | None) -> str:
-    """Masked once, whether the record arrives in clear or already masked by the case store."""
-    if phone and "*" in phone:
-        return phone
-    return mask_phone(phone)
-
-
 def case_out(row: dict[str, Any]) -> CaseOut:
+    """A case as screens show it. The masks are the contract's, which leave a masked value as it is:
+    a board that hands over clear rows and the engine, which masks them itself, read the same."""
     data = {key: row.get(key) for key in CaseOut.model_fields if key in row}
     data["contact_name"] = mask_name(row.get("contact_name"))
-    data["contact_phone"] = masked_phone(row.get("contact_phone"))
-    data["officer_phone"] = masked_phone(row.get("officer_phone"))
+    data["contact_phone"] = mask_phone(row.get("contact_phone"))
+    data["officer_phone"] = mask_phone(row.get("officer_phone"))
     data["stage_label"] = look(str(row.get("stage"))).label
     return CaseOut.model_validate(data)
 
@@ -114,6 +103,15 @@ def list_cases(request: Request, query: Annotated[CaseFilter, Depends(case_filte
 def read_case(case_id: str, store: StoreDep) -> CaseView:
     try:
         return store.case(case_id)
+    except UnknownCase as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+
+
+@router.get("/cases/{case_id}/contact", response_model=CaseContactOut, responses={404: {}},
+            dependencies=WRITE, summary="The case's contact, unmasked, for the call back (supervisors only)")
+def case_contact(case_id: str, store: StoreDep) -> CaseContactOut:
+    try:
+        return CaseContactOut.model_validate(store.contact(case_id))
     except UnknownCase as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
 

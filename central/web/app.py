@@ -28,8 +28,9 @@ hall telemetry, complaints with footage holds, performance evaluation.
 
 Every endpoint needs a bearer token (`Authorization: Bearer ...`). Reads need
 the **viewer** role (the big screen's); writes need the **supervisor** role.
-Personal data (contact names and phones) is masked in every response except
-a complaint's `/contact`, which the officer calling back needs.
+Personal data (contact names, phones, ID numbers, also inside free text) is
+masked in every response except the `/contact` of a complaint or a case, which
+the supervisor calling back needs; erased data reads `(erased)`.
 """
 
 API_ROUTERS = (api_cases.router, api_case_reports.router, api_halls.router, api_complaints.router,

@@ -68,8 +68,13 @@ class EngineCases:
             f"{where.sql} ORDER BY {_ORDER}, c.due_day, c.case_id LIMIT ? OFFSET ?",
             (*where.params, query.limit, query.offset),
         )
-        return [_row(json.loads(file), stage, due_day, completed_at, days_taken, on_time)
-                for file, stage, due_day, completed_at, days_taken, on_time in rows]
+        found = [_row(json.loads(file), stage, due_day, completed_at, days_taken, on_time)
+                 for file, stage, due_day, completed_at, days_taken, on_time in rows]
+        # The projection keeps personal data sealed; the page shows it masked (one key read).
+        personal = self.engine.store.personal
+        reader = personal.reader(self._read)
+        reader.prefetch(found)
+        return [personal.masked_fields(row["case_id"], row, reader) for row in found]
 
     def count(self, query: CaseFilter) -> int:
         where = _where(query)

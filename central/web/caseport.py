@@ -2,7 +2,8 @@
 
 The case engine (`central/cases/`) is adapted to this port in
 `central/web/caseadapter.py`; tests may plug in anything that satisfies it.
-Rows are plain dicts with the keys of `CaseRow` (unmasked: the API masks).
+Rows are plain dicts with the keys of `CaseOut`; the API masks their personal fields (masking a
+value the engine already masked changes nothing).
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ class CaseOut(Out):
     matter: str
     project_category: str = ""
     project_attribute: str = ""
-    contact_name: str = Field(description="masked: the family name only")
+    contact_name: str = Field(description="masked: the first character only (张*, 张**)")
     contact_phone: str = Field(description="masked: 138****1234")
     officer_name: str = Field(description="the first-responsible officer (首问负责人)")
     officer_phone: str = Field(description="masked")
@@ -231,8 +231,15 @@ class ComplaintEventOut(Out):
 
 
 class ContactOut(Out):
-    complainant: str | None
-    phone: str | None
+    complainant: str | None = Field(description="in clear, or `(erased)`")
+    phone: str | None = Field(description="in clear, or `(erased)`")
+
+
+class CaseContactOut(Out):
+    """A case's contact for the supervisor calling back: in clear, or `(erased)`."""
+
+    contact_name: str | None
+    contact_phone: str | None
 
 
 class ChainReport(Out):

@@ -1,0 +1,150 @@
+"""`hall central privacy ...`: erase a citizen's personal data, apply the retention rule, read the log.
+
+Works beside a running central (each step is one short SQLite transaction in
+each file): an erasure holds for the service at once, since it keeps no key.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from central.config import CentralConfig
+
+
+@click.group(name="privacy")
+def privacy_group() -> None:
+    """Personal data: erase on request, erase what the retention rule says, show the erasure log."""
+
+
+def _config_option(f: Any) -> Any:
+    f = click.option("--sms-store", type=click.Path(path_type=Path),
+                     help="the SMS outbox to erase numbers from [default: sms.sqlite in the data "
+                          "directory, if there is one]")(f)
+    return click.option("--config", "config_path", type=click.Path(path_type=Path),
+                        help="central TOML (its data_dir and [privacy])")(f)
+
+
+def _config(path: Path | None) -> CentralConfig:
+    from spine.config import ConfigError, load_config
+
+    try:
+        return load_config(CentralConfig, path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
+    """An `Eraser` over central's files, opened for one command."""
+    from central.cases.store import CaseStore
+    from central.erasure.eraser import Eraser
+    from central.erasure.places import CasePlace, CentralPlace, PersonalPlace
+    from central.personal.events import SealingEventStore
+    from spine.clock import SystemClock
+
+    clock = SystemClock()
+    events = SealingEventStore(config.events_path, clock)
+    cases = CaseStore.open(config.cases_path, calendar_dir=config.calendar_dir) \
+        if config.cases_path.exists() else None
+    sms_path = sms_store or config.data_dir / "sms.sqlite"
+    sms = _SmsStore(sms_path) if sms_store is not None or sms_path.exists() else None
+    places: list[PersonalPlace] = [CentralPlace(events)]
+    if cases is not None:
+        places.append(CasePlace(lambda: _as_context(cases)))
+    try:
+        yield Eraser(places, config.privacy, clock=clock.wall_ms, sms=sms)
+    finally:
+        events.close()
+        if cases is not None:
+            cases.close()
+        if sms is not None:
+            sms.close()
+
+
+@contextmanager
+def _as_context(value: Any) -> Iterator[Any]:
+    yield value
+
+
+class _SmsStore:
+    """The SMS outbox file alone (no sender, no worker): what erasure needs of it."""
+
+    def __init__(self, path: Path) -> None:
+        from central.sms.outbox import SmsOutbox
+
+        self.outbox = SmsOutbox(path)
+
+    def erase(self, phone: str) -> dict[str, int]:
+        return self.outbox.erase(phone)
+
+    def erase_before(self, cutoff_ms: int) -> dict[str, int]:
+        return self.outbox.erase_before(cutoff_ms)
+
+    def close(self) -> None:
+        self.outbox.close()
+
+
+@privacy_group.command(name="erase")
+@_config_option
+@click.option("--phone", help="the citizen's number, in any form: every record holding it")
+@click.option("--case", "case_id", help="one case's contact")
+@click.option("--complaint", help="one complaint's complainant")
+@click.option("--by", "actor", required=True, help="who erases (recorded in the erasure log)")
+def erase(config_path: Path | None, sms_store: Path | None, phone: str | None, case_id: str | None,
+          complaint: str | None, actor: str) -> None:
+    """Erase a citizen's personal data; the records, their dates and their lights stay, and every
+    hash chain still verifies."""
+    from central.personal import case_subject, complaint_subject
+
+    if sum(x is not None for x in (phone, case_id, complaint)) != 1:
+        raise click.UsageError("give exactly one of --phone, --case, --complaint")
+    with _eraser(_config(config_path), sms_store) as eraser:
+        if phone is not None:
+            report = eraser.erase_phone(phone, actor=actor)
+        else:
+            subject = case_subject(case_id) if case_id is not None else complaint_subject(str(complaint))
+            report = eraser.erase_subjects([subject], actor=actor, reason="a citizen's request")
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    if not report.subjects and not any(report.sms.values()):
+        click.echo("nothing held that data (or it was erased before)", err=True)
+        sys.exit(1)
+
+
+@privacy_group.command(name="erase-due")
+@_config_option
+def erase_due(config_path: Path | None, sms_store: Path | None) -> None:
+    """Apply the retention rule ([privacy] in the TOML) now; the running central does it hourly."""
+    with _eraser(_config(config_path), sms_store) as eraser:
+        report = eraser.erase_due(actor="retention (hall central privacy erase-due)")
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+
+
+@privacy_group.command(name="erasures")
+@click.option("--config", "config_path", type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+def erasures(config_path: Path | None, limit: int) -> None:
+    """The erasure logs (events and cases), newest first: what was erased when, by whom, why."""
+    from central.personal import vault
+    from spine.sqlite import open_database
+
+    config = _config(config_path)
+    for name, path in (("events", config.events_path), ("cases", config.cases_path)):
+        if not path.exists():
+            continue
+        connection = open_database(path)
+        try:
+            rows = vault.erasures(vault.reads(connection), limit)
+        except sqlite3.OperationalError:  # a file that never sealed anything has no erasure log
+            rows = []
+        finally:
+            connection.close()
+        for row in rows:
+            click.echo(json.dumps({"place": name, **row}, ensure_ascii=False))
