@@ -125,12 +125,17 @@ def test_arm_commands_on_the_cmd_topic_and_stale_ones_are_ignored(
     tmp_path: Path, broker: MosquittoBroker,
 ) -> None:
     terminal = RatingTerminal(terminal_config(tmp_path, broker_port=broker.port))
-    terminal.start()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway-test")
+    statuses: list[dict[str, object]] = []
+    client.on_connect = lambda c, *_: c.subscribe("hall/hall-01/dev/rating-w3/status", qos=1)
+    client.on_message = lambda _c, _u, m: statuses.append(json.loads(m.payload))
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
+    terminal.start()
     try:
-        wait_until(lambda: terminal.agent.uplink.stats.connected, 10, "terminal connected")
+        # The terminal announces itself online after subscribing, on the same connection: once
+        # its status is here, the broker holds its command subscription too.
+        wait_until(lambda: any(s.get("state") == "online" for s in statuses), 10, "terminal online")
         topic = "hall/hall-01/dev/rating-w3/cmd"
         stale = RatingArm(arming="gw-arm-old1", visit=VisitRef(**VISIT), window="3",
                           issued_at=int(time.time() * 1000) - 3_600_000)
