@@ -95,11 +95,6 @@ class HallAuthority:
     def check(self, topic_device: str, batch: Batch, envelope: Envelope) -> Refusal | None:
         if envelope.device != batch.sender:
             return Refusal(f"event of device {envelope.device!r} sent by {batch.sender!r}")
-        # A provisioned device counts only once its self-test passed: no half-made device can
-        # look fine. An honest device meets this too, so it is held back, not alarmed.
-        pending = self.registry.event_refusal(envelope.device, envelope.type)
-        if pending is not None:
-            return Refusal(pending, alarm=False)
         speaker = self.speaker(envelope.device)
         if speaker is None:
             registered = self.registry.get(envelope.device)
@@ -109,7 +104,12 @@ class HallAuthority:
         rule = spec_for(envelope.type).authority
         problem = author_refusal(envelope.type, rule, speaker) or subject_refusal(
             envelope.type, rule, envelope.body, speaker)
-        return Refusal(problem) if problem is not None else None
+        if problem is not None:
+            return Refusal(problem)
+        # A provisioned device counts only once its self-test passed: no half-made device can
+        # look fine. An honest device meets this too, so what it may state is held back, not alarmed.
+        pending = self.registry.event_refusal(envelope.device, envelope.type)
+        return Refusal(pending, alarm=False) if pending is not None else None
 
     # --- inside the storing transaction -----------------------------------------------------
 

@@ -50,7 +50,9 @@ class RefusalDesk:
         tx.execute("INSERT INTO security_refusals (device, at, type, event_id, reason) "
                    "VALUES (?, ?, ?, ?, ?)",
                    (device, context.now_ms, letter.event_type, letter.event_id, letter.reason[:500]))
-        since = context.now_ms - int(self.settings.quarantine_window_s * 1000)
+        # A release starts the count afresh: the technician looked at what came before.
+        since = max(context.now_ms - int(self.settings.quarantine_window_s * 1000),
+                    quarantine.last_release(tx, device) if device is not None else 0)
         (count,) = tx.execute("SELECT count(*) FROM security_refusals WHERE device IS ? AND at > ?",
                               (device, since)).fetchone()
         limit = self.settings.quarantine_after

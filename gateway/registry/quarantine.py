@@ -63,6 +63,13 @@ def release(tx: sqlite3.Connection, device: str, by: str, reason: str, now_ms: i
     return cursor.rowcount == 1
 
 
+def last_release(tx: sqlite3.Connection, device: str) -> int:
+    """When `device` was last released (ms), 0 if never."""
+    (at,) = tx.execute("SELECT coalesce(max(released_at), 0) FROM quarantine WHERE device = ?",
+                       (device,)).fetchone()
+    return int(at)
+
+
 def unreported_releases(tx: sqlite3.Connection) -> list[Release]:
     rows = tx.execute(
         "SELECT id, device, since, released_by, coalesce(release_reason, '') FROM quarantine "
