@@ -46,6 +46,8 @@ def test_a_device_refused_three_times_is_quarantined_until_a_technician_releases
         "SELECT 1 FROM dead_letters WHERE sender = 'kiosk-q' AND reason LIKE '%in quarantine%'"), 30,
         "the quarantined kiosk's next batch kept aside")
     assert hall.at_gateway(honest) is None and len(hall.gateway_bodies("security.refused")) == 3
+    listed = CliRunner().invoke(gateway_cli, ["devices", "--store", str(hall.gateway.db.path)])
+    assert "kiosk-q\tactive\tkiosk\t-\tno self-test yet\tQUARANTINED: 3 refused facts" in listed.output
 
     released = CliRunner().invoke(gateway_cli, ["release", "kiosk-q", "--by", "tech-li", "--reason",
                                                 "firmware reflashed", "--store", str(hall.gateway.db.path)])
