@@ -24,6 +24,7 @@ letter with its reason, never seen by the hall's handlers, and an alarm
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from contract.authority import About, Speaker, author_refusal, case_refusal, subject_refusal
@@ -32,9 +33,19 @@ from contract.envelope import Batch, Envelope
 from contract.kinds import Author, DeviceKind
 from gateway.queue import store as queue_store
 from gateway.registry.directory import UnitDirectory
-from gateway.registry.store import DeviceRegistry
+from gateway.registry.store import DeviceRegistry, RegisteredDevice, selftest_pending
 from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent, Refusal
+
+
+@dataclass(frozen=True)
+class Sender:
+    """One batch's sender as the registry knows it when the batch arrives."""
+
+    device: str
+    registered: RegisteredDevice | None
+    speaker: Speaker | None
+    """None: a device the registry cannot vouch for (unknown, or a kind that may state nothing)."""
 
 
 class HallAuthority:
@@ -50,25 +61,36 @@ class HallAuthority:
         """Rating terminals the gateway's `[ratings.windows]` assigns to a window."""
         self.configured_units = configured_units or UnitDirectory()
         """Units the gateway's `[ratings]` tables name, for whom central's registry names none."""
+        self._sender: Sender | None = None
+        """The sender of the batch being received: the registry is read once per batch, not per
+        event (the receiver takes one batch at a time, from `authorize` to its commit)."""
 
     # --- who is speaking -------------------------------------------------------------------
 
-    def speaker(self, device: str) -> Speaker | None:
-        """The device as the registry knows it; None for a kind the registry cannot vouch for."""
+    def sender(self, device: str) -> Sender:
+        """The device as the registry knows it: the batch's sender's, or read afresh."""
+        current = self._sender
+        if current is not None and current.device == device:
+            return current
+        return self._read_sender(device)
+
+    def _read_sender(self, device: str) -> Sender:
         registered = self.registry.get(device)
         if registered is None:
-            return Speaker(Author.SIM, device, self.hall) if self.open_enrolment else None
+            speaker = Speaker(Author.SIM, device, self.hall) if self.open_enrolment else None
+            return Sender(device, None, speaker)
         try:
             author = Author.of_device(DeviceKind(registered.kind))
         except ValueError:
-            return None
-        window = (registered.window or self.terminal_windows.get(device)) if author is Author.RATING \
-            else registered.window
-        return Speaker(author, device, self.hall, window)
+            return Sender(device, registered, None)
+        window = registered.window
+        if author is Author.RATING and window is None:
+            window = self.terminal_windows.get(device)
+        return Sender(device, registered, Speaker(author, device, self.hall, window))
 
     def author_of(self, envelope: Envelope) -> dict[str, Any]:
         """The receipt stamp's author fields for an event `check` let through."""
-        speaker = self.speaker(envelope.device)
+        speaker = self.sender(envelope.device).speaker
         if speaker is None:
             return {}
         stamp: dict[str, Any] = {"kind": speaker.author}
@@ -79,6 +101,7 @@ class HallAuthority:
     # --- before storing --------------------------------------------------------------------
 
     def authorize(self, topic_device: str, batch: Batch) -> Refusal | None:
+        self._sender = None
         if batch.sender != topic_device:
             return Refusal(f"batch sender {batch.sender!r} does not match its topic's device "
                            f"{topic_device!r}")
@@ -90,15 +113,16 @@ class HallAuthority:
             # Already an alarm when it began: what the device sends meanwhile is kept, not re-alarmed.
             return Refusal(f"device {topic_device!r} is in quarantine ({held.reason}): a technician "
                            "must release it with 'hall gateway release'", alarm=False)
+        self._sender = self._read_sender(topic_device)
         return None
 
     def check(self, topic_device: str, batch: Batch, envelope: Envelope) -> Refusal | None:
         if envelope.device != batch.sender:
             return Refusal(f"event of device {envelope.device!r} sent by {batch.sender!r}")
-        speaker = self.speaker(envelope.device)
+        sender = self.sender(envelope.device)
+        speaker = sender.speaker
         if speaker is None:
-            registered = self.registry.get(envelope.device)
-            kind = registered.kind if registered is not None else None
+            kind = sender.registered.kind if sender.registered is not None else None
             return Refusal(f"device {envelope.device!r} is registered with kind {kind!r}, which "
                            "may state nothing")
         rule = spec_for(envelope.type).authority
@@ -108,7 +132,7 @@ class HallAuthority:
             return Refusal(problem)
         # A provisioned device counts only once its self-test passed: no half-made device can
         # look fine. An honest device meets this too, so what it may state is held back, not alarmed.
-        pending = self.registry.event_refusal(envelope.device, envelope.type)
+        pending = selftest_pending(sender.registered, envelope.type)
         return Refusal(pending, alarm=False) if pending is not None else None
 
     # --- inside the storing transaction -----------------------------------------------------

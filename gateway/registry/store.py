@@ -85,6 +85,13 @@ class Transition:
     credential_version: int | None = None
 
 
+def selftest_pending(registered: RegisteredDevice | None, event_type: str) -> str | None:
+    """Why a provisioned device's event does not count yet, or None."""
+    if registered is None or registered.state != "provisioned" or event_type in PROVISIONING_EVENTS:
+        return None
+    return f"device {registered.id!r} has not passed its self-test yet: run its selftest command"
+
+
 class DeviceRegistry:
     """Registered devices, cached in memory: the ingest path asks on every batch."""
 
@@ -159,12 +166,7 @@ class DeviceRegistry:
     def event_refusal(self, device: str, event_type: str) -> str | None:
         """Stricter, per event: a provisioned device's events count only once it is active,
         except the ones that get it there (self-test, configuration reports)."""
-        registered = self._fresh().get(device)
-        if registered is None or registered.state != "provisioned":
-            return None
-        if event_type not in PROVISIONING_EVENTS:
-            return f"device {device!r} has not passed its self-test yet: run its selftest command"
-        return None
+        return selftest_pending(self._fresh().get(device), event_type)
 
     def units(self) -> UnitDirectory:
         """The units of the hall's officers and windows, as central's registry names them."""
