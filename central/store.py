@@ -159,12 +159,14 @@ class CentralStore:
 
 
 def _author_of(letter: DeadLetter) -> tuple[str | None, str | None]:
-    """The device a refused event names, and the kind its gateway stamped (a whole batch: none)."""
-    if letter.event_id is None:
-        return None, None
+    """The device a refused event names and the kind its gateway stamped; for a whole batch,
+    the gateway that sent it."""
     try:
         raw = json.loads(letter.payload)
-        device, kind = raw.get("device"), (raw.get("recv") or {}).get("kind")
+        if letter.event_id is None:
+            device, kind = raw.get("sender"), None
+        else:
+            device, kind = raw.get("device"), (raw.get("recv") or {}).get("kind")
     except (ValueError, AttributeError):
         return None, None
     return (device if isinstance(device, str) else None), (kind if isinstance(kind, str) else None)

@@ -105,14 +105,14 @@ class HallAuthority:
         if batch.sender != topic_device:
             return Refusal(f"batch sender {batch.sender!r} does not match its topic's device "
                            f"{topic_device!r}")
-        refusal = self.registry.refusal(topic_device)
-        if refusal is not None:
-            return Refusal(refusal)
         held = self.registry.quarantined(topic_device)
         if held is not None:
             # Already an alarm when it began: what the device sends meanwhile is kept, not re-alarmed.
             return Refusal(f"device {topic_device!r} is in quarantine ({held.reason}): a technician "
                            "must release it with 'hall gateway release'", alarm=False)
+        refusal = self.registry.refusal(topic_device)
+        if refusal is not None:
+            return Refusal(refusal)
         self._sender = self._read_sender(topic_device)
         return None
 

@@ -28,6 +28,7 @@ from tests.trust.samples import (
     UNIT,
     WINDOW,
     Who,
+    case_fact,
     case_id,
     entry,
     sample,
@@ -137,3 +138,43 @@ def test_a_window_states_case_facts_only_by_its_logged_in_officer(hall: SecuredH
     hall.wait_settled([forged_by])
     assert hall.at_gateway(forged_by) == "refused"
     assert "is not the officer logged in at window 7 (off-7)" in hall.gateway_reason(forged_by)
+
+
+def test_central_trusts_a_gateway_only_for_its_own_hall(hall: SecuredHall) -> None:
+    with hall.api("office") as office:
+        hall_01_case = case_id()
+        office.post("/api/cases", json=entry(Who("office", "api_client"), hall_01_case, by="office"))
+    window = Who("caller-h2", "caller", WINDOW, hall=OTHER_HALL)
+    gateway = Who(OTHER_GATEWAY, "gateway", hall=OTHER_HALL)
+    caller_stamp = Received(by=OTHER_GATEWAY, at=0, kind=Author.CALLER, window=WINDOW, officer=OFFICER,
+                            unit=UNIT)
+    ready = {"state": "ready", "printable": True}
+    lies = {
+        "about another hall": stamped_by_other_gateway(
+            Author.GATEWAY, OTHER_GATEWAY, "rating.recorded",
+            sample("rating.recorded", gateway) | {"hall": "hall-01"}),
+        "no receipt stamp": envelope("kiosk-h2", "queue.printer_status", ready),
+        "another gateway's stamp": envelope("kiosk-h2", "queue.printer_status", ready,
+                                            recv=Received(by="gw-hall-01", at=0, kind=Author.KIOSK)),
+        "another hall's case": envelope("caller-h2", "case.suspended",
+                                        case_fact(window, hall_01_case, reason="hearing"), recv=caller_stamp),
+        "a case entered in another hall": envelope(
+            "caller-h2", "case.accepted", entry(window, case_id(), hall="hall-01"), recv=caller_stamp),
+        "a window's fact stamped for another window": envelope(
+            "caller-h2", "queue.window_action", sample("queue.window_action", window) | {"window": "9"},
+            recv=caller_stamp),
+    }
+    hall.publish_as_other_gateway(list(lies.values()))
+    wait_until(lambda: all(hall.at_central(e["id"]) for e in lies.values()), 30, "central to decide")
+    stored = [what for what, event in lies.items() if hall.at_central(event["id"]) != "refused"]
+    assert not stored, stored
+    assert "of hall 'hall-01'" in hall.central_reason(lies["another hall's case"]["id"])
+
+    # A batch on hall-02's topic in hall-01's gateway's name is refused whole.
+    impostor = envelope("gw-hall-01", "device.online", {"device": "kiosk-1", "kind": "kiosk"},
+                        recv=Received(by="gw-hall-01", at=0, kind=Author.GATEWAY))
+    hall.publish_as_other_gateway([impostor], sender="gw-hall-01")
+    wait_until(lambda: hall.central.store.query(
+        "SELECT 1 FROM security_alarms WHERE refused_by = 'central' AND device = 'gw-hall-01'"), 30,
+        "central to refuse the impostor's batch")
+    assert hall.at_central(impostor["id"]) is None
