@@ -83,7 +83,8 @@ class HallTrust:
         if spec_for(envelope.type).authority.about is not About.UNIT_CASES:
             return event
         recv = envelope.recv
-        assert recv is not None and recv.kind is not None, "checked: a stamped device event"
+        if recv is None or recv.kind is None:  # `check` refuses these first; stored some other way
+            return Refusal(f"{envelope.type} of {envelope.device} names no author its gateway verified")
         speaker = Speaker(recv.kind, envelope.device, context.hall, recv.window, recv.officer,
                           frozenset({recv.unit}) if recv.unit is not None else None)
         problem = case_refusal(envelope.type, envelope.body, speaker, self.case_scope)

@@ -101,7 +101,11 @@ def author_refusal(name: str, rule: Authority, speaker: Speaker) -> str | None:
     if rule.allows(speaker.author):
         return None
     allowed = ", ".join(sorted(a.value for a in rule.authors))
-    return f"a {speaker.author.value} may not state {name} (only {allowed})"
+    return f"{_a(speaker.author.value)} may not state {name} (only {allowed})"
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def subject_refusal(name: str, rule: Authority, body: Mapping[str, Any], speaker: Speaker) -> str | None:
@@ -113,13 +117,15 @@ def subject_refusal(name: str, rule: Authority, body: Mapping[str, Any], speaker
                 return f"{name} names {field} {body[field]!r}: {speaker.id} speaks only about itself"
         kind = body.get("kind")
         if speaker.author in DEVICE_AUTHORS and kind is not None and kind != speaker.author.value:
-            return f"{speaker.id} is registered as a {speaker.author.value}, not a {kind}"
+            return f"{speaker.id} is registered as {_a(speaker.author.value)}, not {_a(str(kind))}"
     elif about in (About.OWN_WINDOW, About.SERVED_VISIT):
         return window_refusal(name, body, speaker)
     elif about is About.OWN_HALL:
         hall = body.get("hall")
         if hall is not None and hall != speaker.hall:
             return f"{name} about hall {hall!r}: the gateway of {speaker.hall!r} speaks only for its own hall"
+    elif about is About.UNIT_CASES and speaker.author is Author.CALLER:
+        return window_refusal(name, {}, speaker)  # its officer is the one logged in at its window
     return None
 
 
