@@ -15,17 +15,24 @@ class ApiRole(StrEnum):
     """What an API caller may do. Ordered: each role may do everything the one before it may."""
 
     VIEWER = "viewer"  # the big screen, dashboards: read-only, personal data masked
+    APPROVAL = "approval"  # an approval system: reads, and enters cases and facts of its units only
     SUPERVISOR = "supervisor"  # the supervision office: complaints, answers, case entries
 
 
-ROLE_RANK = {ApiRole.VIEWER: 0, ApiRole.SUPERVISOR: 1}
+ROLE_RANK = {ApiRole.VIEWER: 0, ApiRole.APPROVAL: 1, ApiRole.SUPERVISOR: 2}
 
 
 class ApiUser(Section):
     """One caller of the API. The token itself stays out of the file: its hash or a file holding it."""
 
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^/]+$",
+                      description="recorded as the author (`by`) of every case fact it states")
     role: ApiRole
+    units: list[str] | None = Field(
+        None, min_length=1,
+        description="the units (departments, as cases name them) whose cases this token may enter and "
+        "state facts of; required for the approval role; none: every unit (the supervision office)",
+    )
     token_sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="sha256 hex digest of the bearer token"
     )
@@ -37,6 +44,8 @@ class ApiUser(Section):
         given = [x for x in (self.token_sha256, self.token_file, self.token) if x is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of token_sha256, token_file or token")
+        if self.role == ApiRole.APPROVAL and self.units is None:
+            raise ValueError("an approval system's token is scoped to its units: give units = [...]")
         return self
 
     def token_digest(self) -> str:

@@ -1,4 +1,8 @@
-"""Central's receiving end: the gateways' store-and-forward stream, acknowledged after commit."""
+"""Central's receiving end: the gateways' store-and-forward stream, acknowledged after commit.
+
+Each gateway is trusted for its own hall only, and only for what the authority
+table lets it state or forward (`central.authority.HallTrust`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from central.authority import HallTrust
 from central.config import CentralConfig
 from central.store import CentralStore
-from contract.envelope import Batch, Envelope
+from contract.authority import CaseScope
 from contract.topics import gateway_link, parse_central_topic
 from spine.clock import Clock
 from spine.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
@@ -20,15 +25,18 @@ log = logging.getLogger(__name__)
 
 
 class CentralIngest:
-    def __init__(self, config: CentralConfig, store: CentralStore, clock: Clock) -> None:
+    def __init__(self, config: CentralConfig, store: CentralStore, clock: Clock,
+                 case_scope: CaseScope | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
-        self._gateways = {entry.hall: entry.gateway for entry in config.ingest.halls}
-        if not self._gateways:
+        gateways = {entry.hall: entry.gateway for entry in config.ingest.halls}
+        if not gateways:
             log.warning("no halls configured: central accepts any gateway (demo only)")
+        self.trust = HallTrust(gateways, case_scope)
+        store.admit = self.trust.admit
         self.receiver = BatchReceiver(
-            store, clock, authorize=self._authorize, check_event=self._check_event
+            store, clock, authorize=self.trust.authorize, check_event=self.trust.check
         )
         self.client = make_client(f"{config.id}-ingest", config.broker, manual_ack=True)
         self.client.on_connect = self._on_connect
@@ -85,14 +93,3 @@ class CentralIngest:
                 online = data.get("state") == "online"
                 heartbeat = message.payload.decode() if channel == "heartbeat" else None
                 self.store.set_hall_status(hall, online, data.get("reason"), heartbeat)
-
-    def _authorize(self, hall: str, batch: Batch) -> str | None:
-        expected = self._gateways.get(hall)
-        if self._gateways and expected is None:
-            return f"unknown hall {hall!r}: add it to central's [ingest] halls"
-        if expected is not None and batch.sender != expected:
-            return f"gateway {batch.sender!r} may not speak for hall {hall!r}"
-        return None
-
-    def _check_event(self, _batch: Batch, envelope: Envelope) -> str | None:
-        return None

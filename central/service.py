@@ -1,7 +1,7 @@
 """The running central service: the gateways' stream in, the countdown engine, the API and the big screen.
 
 Wiring only. The parts are built in the order they depend on each other
-(calendar, event store, ingest, case engine, projections, complaint desk,
+(calendar, event store, case engine, ingest, projections, complaint desk,
 HTTP), and each is handed the narrow callables it needs; optional parts come in
 through the constructor: another case board (`cases`), another ratings book
 (`ratings`), and handlers of other roles (`handlers`, e.g. provisioning's
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from central.alarms import SecurityAlarm
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
 from central.complaints import ComplaintDesk, QueueEventVisits, ServedVisit
@@ -63,6 +64,12 @@ def departments_from(ratings: RatingBook) -> UnitOfVisit:
     return unit_of
 
 
+def alarm_data(alarm: SecurityAlarm) -> dict[str, Any]:
+    """A security alarm as the big screen's stream announces it."""
+    return {"hall": alarm.hall, "device": alarm.device, "type": alarm.type, "reason": alarm.reason,
+            "refused_by": alarm.refused_by}
+
+
 class CentralService:
     def __init__(
         self,
@@ -82,9 +89,10 @@ class CentralService:
 
         # The event log is append-only forever: personal data goes into it sealed, so it can be erased.
         self.store: CentralStore = SealingEventStore(config.events_path, self.clock)
-        self.ingest = CentralIngest(config, self.store, self.clock)
         self.engine_cases = open_case_engine(config, self.clock, calendar) if cases is None else None
         self.cases: CaseBoard = cases if cases is not None else self._engine_board()
+        self.ingest = CentralIngest(config, self.store, self.clock,
+                                    case_scope=self.engine_cases.scope if self.engine_cases else None)
 
         self.telemetry = Telemetry()
         self.queue_stats = QueueStatsProjection()
@@ -105,6 +113,7 @@ class CentralService:
         self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms)
         self._retention_due_ms = 0
         self.feed = ChangeFeed()
+        self.store.alarmed = lambda alarm: self.feed.publish("security", alarm_data(alarm))
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
             [*self.projections, ScreenRefresh(self.feed), *case_facts, *handlers])

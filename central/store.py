@@ -1,14 +1,22 @@
-"""Central's event store: every event of every hall, once, append-only."""
+"""Central's event store: every event of every hall, once, append-only.
+
+What a hall's gateway forwards is admitted (`admit`) and stored in one
+transaction; a fact refused as an author's overstep is kept as a dead letter
+and raised as a security alarm (`central.alarms`) in that same transaction.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from central.alarms import SCHEMA as ALARMS_SCHEMA
+from central.alarms import SecurityAlarm, record_alarm
 from contract.topics import parse_central_topic
 from spine.clock import Clock
 from spine.eventlog import EventLog, commit_batch
@@ -18,6 +26,7 @@ from spine.receiver import (
     AcceptedEvent,
     DeadLetter,
     IncomingBatch,
+    Refusal,
     read_stream_position,
     store_dead_letter,
 )
@@ -47,11 +56,13 @@ CREATE TABLE IF NOT EXISTS hall_status (
     last_seen INTEGER,
     heartbeat TEXT
 );
-""" + RECEIVER_SCHEMA
+""" + RECEIVER_SCHEMA + ALARMS_SCHEMA
 
 
 CentralHandler = EventHandler
 """Domain projections fed by stored events (statistics, device health), in the same transaction."""
+Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
+"""Inside the storing transaction: the event to store, or why it is refused."""
 
 
 class CentralStore:
@@ -59,6 +70,10 @@ class CentralStore:
         self.path = path
         self.clock = clock
         self.handlers = list(handlers or [])
+        self.admit: Admit | None = None
+        """Set by the ingest: its rules that need the batch's earlier facts to have taken effect."""
+        self.alarmed: Callable[[SecurityAlarm], object] = lambda _alarm: None
+        """Told of each alarm once its transaction committed (the big screen refreshes)."""
         self._db = open_database(path, page_size=None)
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
@@ -80,6 +95,7 @@ class CentralStore:
                     "est_time": recv.est_time if recv else None, "received_at": now,
                     "payload": event.payload}
 
+        alarms: list[SecurityAlarm] = []
         with self.transaction() as tx:
             context = HandlerContext(tx=tx, hall=hall, now_ms=now)
 
@@ -87,12 +103,36 @@ class CentralStore:
                 for handler in self.handlers:
                     handler.handle(context, event)
 
-            return commit_batch(tx, EVENT_LOG, incoming, dead, row=row, stored=stored,
-                                dead_letter=lambda letter: store_dead_letter(tx, letter, now))
+            admit = self.admit
+            result = commit_batch(
+                tx, EVENT_LOG, incoming, dead, row=row, stored=stored,
+                dead_letter=lambda letter: alarms.extend(self._dead_letter_in(tx, letter, hall, now)),
+                admit=(lambda event: admit(context, event)) if admit is not None else None)
+        for alarm in alarms:
+            self.alarmed(alarm)
+        return result
 
     def dead_letter(self, dead: DeadLetter) -> None:
+        parsed = parse_central_topic(dead.topic)
+        now = self.clock.wall_ms()
         with self.transaction() as tx:
-            store_dead_letter(tx, dead, self.clock.wall_ms())
+            alarms = self._dead_letter_in(tx, dead, parsed[0] if parsed else None, now)
+        for alarm in alarms:
+            self.alarmed(alarm)
+
+    @staticmethod
+    def _dead_letter_in(tx: sqlite3.Connection, letter: DeadLetter, hall: str | None,
+                        now: int) -> list[SecurityAlarm]:
+        times = store_dead_letter(tx, letter, now)
+        if not letter.alarm:
+            return []
+        # Whose fact it was: the device the gateway forwarded it for, else the gateway itself.
+        device, kind = _author_of(letter)
+        alarm = SecurityAlarm(alarm=f"central:{letter.digest}:{times}", at=now, refused_by="central",
+                              hall=hall, device=device or letter.sender, kind=kind,
+                              type=letter.event_type, reason=letter.reason)
+        record_alarm(tx, alarm)
+        return [alarm]
 
     def stream_position(self, sender: str) -> int | None:
         return read_stream_position(
@@ -116,3 +156,17 @@ class CentralStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _author_of(letter: DeadLetter) -> tuple[str | None, str | None]:
+    """The device a refused event names and the kind its gateway stamped; for a whole batch,
+    the gateway that sent it."""
+    try:
+        raw = json.loads(letter.payload)
+        if letter.event_id is None:
+            device, kind = raw.get("sender"), None
+        else:
+            device, kind = raw.get("device"), (raw.get("recv") or {}).get("kind")
+    except (ValueError, AttributeError):
+        return None, None
+    return (device if isinstance(device, str) else None), (kind if isinstance(kind, str) else None)

@@ -1,10 +1,12 @@
 """Hall telemetry at central: which devices are up, when each was last seen, their health and losses.
 
 Fed by the events the gateways forward (`device.online`, `device.offline`,
-`device.dropped`, `device.clock_skew`, `gateway.dead_letter`, and the health
-reports of printers and recorders) and by each gateway's live heartbeat,
-which carries its presence table. The event log is the record; the heartbeat
-is only the freshest view of it.
+`device.dropped`, `device.clock_skew`, `gateway.dead_letter`, the security
+alarms `security.refused` and `security.released`, and the health reports of
+printers and recorders) and by each gateway's live heartbeat, which carries
+its presence table. The event log is the record; the heartbeat is only the
+freshest view of it. Refusals are counted per device from `central.alarms`,
+which also holds the ones central refused itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from central.alarms import SecurityAlarm, record_alarm, refusals_by_device, refused_at_central
 from central.projection import Projection, event_time
 from central.store import CentralStore
 from contract.envelope import Envelope
@@ -45,6 +48,13 @@ CREATE TABLE IF NOT EXISTS tm_health (
 CREATE TABLE IF NOT EXISTS tm_gateway_refusals (
     hall TEXT PRIMARY KEY,
     refused INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tm_quarantine (
+    hall TEXT NOT NULL,
+    device TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (hall, device)
 );
 """
 
@@ -98,6 +108,10 @@ class Telemetry(Projection):
             tx.execute(
                 "INSERT INTO tm_gateway_refusals (hall, refused) VALUES (?, 1) "
                 "ON CONFLICT (hall) DO UPDATE SET refused = refused + 1", (hall,))
+        elif kind == "security.refused":
+            self._refused(tx, hall, envelope.id, at, body)
+        elif kind == "security.released":
+            tx.execute("DELETE FROM tm_quarantine WHERE hall = ? AND device = ?", (hall, body["device"]))
         reader = HEALTH_READERS.get(kind)
         if reader is not None:
             for report in reader(body):
@@ -108,6 +122,19 @@ class Telemetry(Projection):
                     "WHERE excluded.at >= tm_health.at",
                     (hall, envelope.device, report.component, report.state, report.detail, at),
                 )
+
+    def _refused(self, tx: sqlite3.Connection, hall: str, event_id: str, at: int,
+                 body: dict[str, Any]) -> None:
+        device = body.get("device")
+        record_alarm(tx, SecurityAlarm(alarm=event_id, at=at, refused_by="gateway", hall=hall, device=device,
+                                       kind=body.get("kind"), type=body.get("type"), reason=body["reason"],
+                                       quarantined=bool(body.get("quarantined"))))
+        if device is None:
+            return
+        self._upsert(tx, hall, device, kind=body.get("kind"))
+        if body.get("quarantined"):
+            tx.execute("INSERT OR IGNORE INTO tm_quarantine (hall, device, since, reason) "
+                       "VALUES (?, ?, ?, ?)", (hall, device, at, body["reason"]))
 
     @staticmethod
     def _upsert(tx: sqlite3.Connection, hall: str, device: str, **values: Any) -> None:
@@ -133,6 +160,10 @@ class DeviceHealthView:
     skew_ms: int | None
     skewed: bool
     health: list[dict[str, Any]]
+    refused: int = 0
+    """Its facts refused as beyond its authority, at its gateway or at central."""
+    quarantined: bool = False
+    """Its gateway stopped listening to it until a technician releases it."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +178,8 @@ class HallView:
     refused_at_gateway: int
     forward_backlog: int | None
     """Events waiting in the gateway's outbox for central, as of its last heartbeat."""
+    refused_at_central: int = 0
+    """The gateway's forwarded facts central refused as beyond their author's authority."""
 
     @property
     def devices_online(self) -> int:
@@ -173,11 +206,16 @@ def hall_views(store: CentralStore, hall: str | None = None) -> list[HallView]:
         health.setdefault((h, device), []).append(
             {"component": component, "state": state, "detail": detail, "at": at})
     refused = dict(store.query("SELECT hall, refused FROM tm_gateway_refusals"))
+    alarms = refusals_by_device(store.query)
+    quarantined = {(h, d) for h, d in store.query("SELECT hall, device FROM tm_quarantine")}
+    for h, d in alarms.keys() | quarantined:
+        devices.setdefault(h, {}).setdefault(d, _blank())
+    at_central = refused_at_central(store.query)
     dead = dict(store.query(
         "SELECT substr(topic, 9, instr(substr(topic, 9), '/') - 1), count(*) FROM dead_letters "
         "WHERE topic LIKE 'central/%' GROUP BY 1"))
 
-    halls = sorted(set(statuses) | set(devices) | set(refused))
+    halls = sorted(set(statuses) | set(devices) | set(refused) | set(at_central))
     views = []
     for name in halls:
         if hall is not None and name != hall:
@@ -193,7 +231,8 @@ def hall_views(store: CentralStore, hall: str | None = None) -> list[HallView]:
             gateway_last_seen=last_seen,
             gateway_reason=reason,
             devices=[
-                DeviceHealthView(device=d, health=health.get((name, d), []), **fields)
+                DeviceHealthView(device=d, health=health.get((name, d), []), refused=alarms.get((name, d), 0),
+                                 quarantined=(name, d) in quarantined, **fields)
                 for d, fields in sorted(by_device.items())
             ],
             ingest={k: int(v) for k, v in beat.get("ingest", {}).items() if isinstance(v, int)},
@@ -201,6 +240,7 @@ def hall_views(store: CentralStore, hall: str | None = None) -> list[HallView]:
             refused_at_gateway=int(refused.get(name, 0)),
             forward_backlog=beat.get("outbox_events") if isinstance(beat.get("outbox_events"), int)
             else None,
+            refused_at_central=at_central.get(name, 0),
         ))
     return views
 

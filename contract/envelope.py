@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract import PROTOCOL_VERSION
+from contract.kinds import Author
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{8,80}$"
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -31,6 +32,17 @@ class Received(Message):
         "corrected by the measured skew",
     )
     skew_ms: int | None = Field(None, description="gateway clock minus device clock")
+    # Who stated it, as the gateway verified them (its registry, the window's login): central
+    # checks the authority table again with these, and never with what the body says.
+    kind: Author | None = Field(None, description="the author's kind: a device's registered kind, "
+                                "or gateway for the gateway's own facts")
+    window: str | None = Field(None, description="the window the device is registered for")
+    officer: str | None = Field(None, description="the officer logged in at that window (case facts)")
+    unit: str | None = Field(None, description="that officer's unit (case facts)")
+
+    def stamp(self) -> dict[str, Any]:
+        """The wire form: fields that say nothing are left out."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class Envelope(Message):
@@ -116,7 +128,7 @@ def new_envelope(
         "boot": boot, "time": time, "mono": mono, "type": type, "body": body,
     }
     if recv is not None:
-        envelope["recv"] = recv.model_dump()
+        envelope["recv"] = recv.stamp()
     return envelope
 
 

@@ -4,7 +4,7 @@ One policy for every way out (API answers, pages, the CLI, log lines, tickets,
 SMS previews): `redact` masks free text, `mask_phone`, `mask_id_number` and
 `mask_name` mask a value of a known kind. `find_personal_data` gives the spans
 that entry code seals (central keeps them encrypted beside the text, see
-docs/security-personal-data.md).
+docs/security.md, "Personal data").
 
 What counts as personal data in text: Chinese mobile numbers in every usual
 form (`13811110002`, `138 1111 0002`, `138-1111-0003`, `+86 138...`,

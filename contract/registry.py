@@ -9,11 +9,14 @@ of the wire import the same model, so a message is defined exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from contract.authority import About, Authority, authority
+from contract.kinds import Author
 
 BodyT = TypeVar("BodyT", bound=type[BaseModel])
 CommandT = TypeVar("CommandT", bound="type[CommandBody]")
@@ -32,6 +35,8 @@ class EventSpec:
     essential: bool
     """Essential events (tickets, ratings, cases) are never dropped for space;
     routine telemetry may be, counted and reported."""
+    authority: Authority
+    """Who may state it, and about whom (`contract.authority`): read by the gateway and by central."""
 
 
 _SPECS: dict[str, EventSpec] = {}
@@ -41,13 +46,17 @@ class UnknownEventType(LookupError):
     pass
 
 
-def event_type(name: str, *, essential: bool = True) -> Callable[[BodyT], BodyT]:
-    """Class decorator: declare the body schema of event type `name`."""
+def event_type(
+    name: str, *, authors: Author | Iterable[Author], about: About, essential: bool = True
+) -> Callable[[BodyT], BodyT]:
+    """Class decorator: declare the body schema of event type `name`, and who may state it
+    about whom. The authority is required, so no type can be declared without it."""
+    rule = authority(authors, about)
 
     def register(model: BodyT) -> BodyT:
         if name in _SPECS and _SPECS[name].body is not model:
             raise ValueError(f"event type {name!r} declared twice")
-        _SPECS[name] = EventSpec(name, model, essential)
+        _SPECS[name] = EventSpec(name, model, essential, rule)
         return model
 
     return register

@@ -89,3 +89,32 @@ def devices(store: Path) -> None:
             click.echo(view.line())
     finally:
         db.close()
+
+
+@gateway.command("release")
+@click.argument("device")
+@click.option("--by", "technician", required=True, help="who releases it (recorded and sent to central)")
+@click.option("--reason", default="", help="what was found and done")
+@click.option("--store", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=STORE,
+              show_default=True, help="the gateway's SQLite file")
+def release(device: str, technician: str, reason: str, store: Path) -> None:
+    """Release a device the gateway quarantined after repeated refusals (docs/security.md).
+
+    A running gateway notices at once and records `security.released` for central.
+    """
+    import time
+
+    from gateway.registry import quarantine
+    from gateway.registry.store import ensure_tables
+    from spine.database import Database
+
+    db = Database(store)
+    try:
+        ensure_tables(db)
+        with db.transaction() as tx:
+            released = quarantine.release(tx, device, technician, reason, int(time.time() * 1000))
+    finally:
+        db.close()
+    if not released:
+        raise click.ClickException(f"device {device!r} is not in quarantine")
+    click.echo(f"{device} released from quarantine by {technician}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from contract.kinds import DeviceKind
 from contract.topics import TopicLevel
 from gateway.queue.settings import QueueSettings
 from gateway.ratings.settings import RatingGatewaySettings
@@ -20,8 +21,8 @@ class GatewayIdentity(Section):
 
 class KnownDevice(Section):
     id: str
-    kind: str = "sim"
-    window: str | None = None
+    kind: DeviceKind = Field(DeviceKind.SIM, description="what it may state (docs/security.md)")
+    window: str | None = Field(None, description="the window a caller or rating terminal serves")
 
 
 class DevicePolicy(Section):
@@ -29,7 +30,8 @@ class DevicePolicy(Section):
         default_factory=list, description="devices allowed to send (provisioning adds more)"
     )
     open_enrolment: bool = Field(
-        False, description="accept events from unregistered devices (demo and bench only)"
+        False, description="accept events from unregistered devices (demo and bench only); such a "
+        "device has no kind, so it may state only what a simulator may (sim.*)"
     )
     silence_s: float = Field(
         90.0, gt=0, description="a device silent this long (no heartbeat, no data) is offline"
@@ -58,6 +60,16 @@ class BrokerAccess(Section):
         return value
 
 
+class SecuritySettings(Section):
+    """What the gateway does about devices that state what they may not (docs/security.md)."""
+
+    quarantine_after: int = Field(
+        0, ge=0, description="quarantine a device after this many refused facts within "
+        "quarantine_window_s (0: never); a technician releases it with 'hall gateway release'",
+    )
+    quarantine_window_s: float = Field(600.0, gt=0, description="the window refusals are counted in")
+
+
 class GatewayConfig(Section):
     gateway: GatewayIdentity = GatewayIdentity()
     hall_broker: BrokerSettings = BrokerSettings()
@@ -69,6 +81,7 @@ class GatewayConfig(Section):
     queue: QueueSettings = QueueSettings()
     ratings: RatingGatewaySettings = RatingGatewaySettings()
     broker_access: BrokerAccess = BrokerAccess()
+    security: SecuritySettings = SecuritySettings()
 
     @property
     def broker_access_dir(self) -> Path:

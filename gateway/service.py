@@ -1,7 +1,8 @@
 """The running hall gateway: its parts built in dependency order, started and stopped together.
 
 Wiring only. The database comes first (every part lives in its file), then the
-registry (who may speak), presence (whose clock is known), the hall client
+registry (who may speak), the hall's authority (what each may say, and the
+alarm a refusal raises), presence (whose clock is known), the hall client
 through which live messages leave, the domain handlers (each handed the narrow
 callables it needs), the store that feeds them every new event, central's
 commands, and last the two links: ingest from the hall broker, the forwarder
@@ -16,8 +17,8 @@ from typing import Any
 
 from contract.commands.queue import QueueAppointments
 from contract.commands.registry import HallState
-from contract.envelope import Batch, Envelope
 from contract.topics import gateway_link
+from gateway.authority import HallAuthority
 from gateway.commands import CentralCommands
 from gateway.config import GatewayConfig
 from gateway.hall_presence import HallPresence, PresenceReports
@@ -29,6 +30,9 @@ from gateway.queue.board import BoardPublisher
 from gateway.queue.handler import QueueHandler
 from gateway.ratings import store as rating_store
 from gateway.ratings.handler import RatingDesk
+from gateway.refusals import SCHEMA as REFUSALS_SCHEMA
+from gateway.refusals import RefusalDesk
+from gateway.registry.directory import UnitDirectory
 from gateway.registry.handler import RegistryHandler
 from gateway.registry.store import DeviceRegistry
 from gateway.registry.sync import RegistrySync
@@ -56,6 +60,16 @@ class GatewayService:
         self.db = Database(config.store_path)
         self.outbox = Outbox(self.db, config.outbox)
         self.registry = DeviceRegistry(self.db, config.devices)
+        ratings = config.ratings
+        self.authority = HallAuthority(
+            self.hall, self.registry, open_enrolment=config.devices.open_enrolment,
+            terminal_windows={t: w for w, info in ratings.windows.items() for t in info.terminals},
+            configured_units=UnitDirectory(
+                {o: p.department for o, p in ratings.officers.items() if p.department},
+                {w: info.department for w, info in ratings.windows.items() if info.department}),
+        )
+        self.db.ensure_schema(REFUSALS_SCHEMA)
+        self.refusals = RefusalDesk(config.security, self.registry)
         self.presence = HallPresence(
             PresenceTracker(config.devices.silence_s, config.devices.skew_threshold_ms), self.db
         )
@@ -68,12 +82,13 @@ class GatewayService:
                                     config.queue.board_delay_ms)
         self.rating_desk = RatingDesk(config.ratings, self.hall, self.id)
         handlers: list[EventHandler] = [
-            QueueHandler(config.queue, self.hall, self.board, self.presence.clock_known, self.registry.role),
+            QueueHandler(config.queue, self.hall, self.board, self.presence.clock_known),
             self.rating_desk,  # after the queue: it reads the facts the queue just wrote
             RegistryHandler(self.hall, self.registry),
         ]
         self.store = GatewayStore(self.db, self.outbox, gateway_id=self.id, hall=self.hall, clock=self.clock,
-                                  handlers=handlers, publish=self.live.publish)
+                                  handlers=handlers, publish=self.live.publish, admit=self.authority.admit,
+                                  refused=self.refusals.refused)
 
         self.commands = (
             CentralCommands(self.hall, self.live.publish, self.registry.refusal)
@@ -85,17 +100,18 @@ class GatewayService:
         )
         self.presence_reports = PresenceReports(self.presence, self.store.record_own, self.clock)
         # The sweeper is a thread the systemd watchdog watches: if it dies, the gateway is restarted.
-        self.sweeper = Periodic("presence", 1.0, self.presence_reports.sweep, self._stop, fatal=True)
+        self.sweeper = Periodic("presence", 1.0, self._sweep, self._stop, fatal=True)
         self.settler = Periodic("rating-settle", min(5.0, config.ratings.defer_s / 4),
                                 lambda: self.store.run_in_transaction(self.rating_desk.flush), self._stop)
 
         self.receiver = BatchReceiver(
             self.store,
             self.clock,
-            authorize=self._authorize,
-            check_event=self._check_event,
+            authorize=self.authority.authorize,
+            check_event=self.authority.check,
             stamp_by=self.id,
             clock_reference=self.presence.clock_reference,
+            author_of=self.authority.author_of,
         )
         self.ingest = HallIngest(self.client, self.hall, self.receiver, self.presence_reports,
                                  self.registry.refusal, self._stop)
@@ -129,19 +145,11 @@ class GatewayService:
         self.forwarder.stop()
         self.db.close()
 
-    # --- receiver policy -------------------------------------------------
-
-    def _authorize(self, topic_device: str, batch: Batch) -> str | None:
-        if batch.sender != topic_device:
-            return f"batch sender {batch.sender!r} does not match its topic's device {topic_device!r}"
-        return self.registry.refusal(topic_device)
-
-    def _check_event(self, batch: Batch, envelope: Envelope) -> str | None:
-        if envelope.device != batch.sender:
-            return f"event of device {envelope.device!r} sent by {batch.sender!r}"
-        # A provisioned device counts only once its self-test passed: no half-made device
-        # can look fine (its refused events are kept as dead letters, not lost).
-        return self.registry.event_refusal(envelope.device, envelope.type)
+    def _sweep(self) -> None:
+        """Every second: devices gone silent, and quarantines a technician released meanwhile."""
+        self.presence_reports.sweep()
+        if self.registry.has_unreported_releases():
+            self.store.run_in_transaction(self.refusals.report_releases)
 
     # --- reporting -------------------------------------------------------
 

@@ -3,7 +3,9 @@
 One SQLite file holds the hall's events (spine's append-only event log: a
 resend after days is still a duplicate), the dead letters, and the outbox that
 forwards to central; an event, what the hall's handlers wrote about it and its
-outbox row commit in one transaction.
+outbox row commit in one transaction. So does the admission of each event
+(`admit`: what the events before it decided) and the report of each refusal
+(`refused`: the alarm it raises).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from contract.catalog import spec_for
 from contract.envelope import Received, dump_envelope, new_envelope
+from contract.kinds import Author
 from spine.clock import Clock
 from spine.database import Database
 from spine.eventlog import EventLog, commit_batch
@@ -24,6 +27,7 @@ from spine.receiver import (
     AcceptedEvent,
     DeadLetter,
     IncomingBatch,
+    Refusal,
     read_stream_position,
     store_dead_letter,
 )
@@ -45,6 +49,10 @@ CREATE TABLE IF NOT EXISTS own_sequence (
 
 Publish = Callable[[str, str, bool], None]
 """A live message on the hall broker: topic, payload, retain."""
+Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
+"""Inside the storing transaction: the event to store, or why it is refused."""
+OnRefused = Callable[[HandlerContext, DeadLetter], None]
+"""Inside the transaction that keeps a dead letter: what the refusal sets off."""
 
 
 class GatewayStore:
@@ -60,6 +68,8 @@ class GatewayStore:
         clock: Clock,
         handlers: Sequence[EventHandler] = (),
         publish: Publish = lambda _topic, _payload, _retain: None,
+        admit: Admit | None = None,
+        refused: OnRefused = lambda _context, _letter: None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -68,6 +78,8 @@ class GatewayStore:
         self.clock = clock
         self.handlers = tuple(handlers)
         self.publish = publish
+        self.admit = admit
+        self.refused = refused
         db.ensure_schema(SCHEMA)
 
     # --- ReceiverStore ---------------------------------------------------
@@ -80,9 +92,11 @@ class GatewayStore:
                 for handler in self.handlers:
                     handler.handle(context, event)
 
+            admit = self.admit
             return commit_batch(
                 context.tx, EVENT_LOG, incoming, dead, row=self._row, stored=stored,
                 dead_letter=lambda letter: self._dead_letter_in(context, letter),
+                admit=(lambda event: admit(context, event)) if admit is not None else None,
             )
 
         result: tuple[int, int] = self._transaction(work)
@@ -131,7 +145,7 @@ class GatewayStore:
                 device=self.gateway_id, seq=seq, boot=self.clock.boot_id(), time=now,
                 mono=self.clock.mono_ms(), type=type, body=model.model_dump(mode="json"),
                 # The gateway saw it happen: its own clock dates it, with no skew to correct.
-                recv=Received(by=self.gateway_id, at=now, est_time=now, skew_ms=0),
+                recv=Received(by=self.gateway_id, at=now, est_time=now, skew_ms=0, kind=Author.GATEWAY),
             )
             payload = dump_envelope(envelope)
             EVENT_LOG.append(tx, envelope["id"], {
@@ -159,3 +173,5 @@ class GatewayStore:
                 {"device": letter.sender, "topic": letter.topic, "reason": letter.reason[:500],
                  "size": len(letter.payload)},
             )
+        # An author's overstep is an alarm each time it is tried.
+        self.refused(context, letter)

@@ -3,7 +3,14 @@ provisioning's registry, for central to hand to the hall's gateway."""
 
 from __future__ import annotations
 
-from contract.commands.registry import DeviceConfig, HallAccount, HallDevice, HallState
+from contract.commands.registry import (
+    DeviceConfig,
+    HallAccount,
+    HallDevice,
+    HallOfficer,
+    HallState,
+    HallWindow,
+)
 from contract.kinds import BrokerRole
 from provisioning.model import Device, DeviceState
 from provisioning.registry import Registry
@@ -36,8 +43,15 @@ def build_hall_state(registry: Registry, hall: str) -> HallState:
         if role == BrokerRole.GATEWAY_INGEST and account_hall == hall:
             accounts.append(HallAccount(username=username, role=BrokerRole.GATEWAY_INGEST, hall=hall,
                                         password_hash=hashed))
+    # A unit is named as cases and ratings name it: the department's name, not its id.
+    units = dict(registry.departments(hall))
+    windows = [HallWindow(id=w.id, name=w.name, department=units.get(w.department or "", w.department))
+               for w in registry.windows(hall)]
+    officers = [HallOfficer(id=o["id"], name=o["name"], window=o["window"],
+                            department=units.get(o["department"] or "", o["department"]))
+                for o in registry.officers(hall)]
     return HallState(hall=hall, gateway=info.gateway, version=registry.sync_version(hall),
-                     devices=devices, accounts=accounts)
+                     devices=devices, accounts=accounts, windows=windows, officers=officers)
 
 
 def central_accounts(registry: Registry) -> list[Account]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spine.receiver import AcceptedEvent, DeadLetter, IncomingBatch, advance_stream
+from spine.receiver import AcceptedEvent, Admission, DeadLetter, IncomingBatch, Refusal, advance_stream
 from spine.sqlite import append_only
 
 _REQUIRED = ("type", "payload")
@@ -61,6 +61,10 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
         values = (event_id, *(row.get(name) for name, _ in self.columns))
         return tx.execute(self._insert, values).rowcount == 1
 
+    def holds(self, tx: sqlite3.Connection, event_id: str) -> bool:
+        """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""
+        return tx.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
+
 
 def commit_batch(
     tx: sqlite3.Connection,
@@ -71,12 +75,20 @@ def commit_batch(
     row: Callable[[AcceptedEvent], Mapping[str, Any]],
     stored: Callable[[AcceptedEvent], None],
     dead_letter: Callable[[DeadLetter], object],
+    admit: Admission | None = None,
 ) -> tuple[int, int]:
-    """A receiver's batch inside `tx`: each new event appended (`row` gives its columns) and
-    handed to `stored` (the node's handlers and forwarding), each dead letter to
-    `dead_letter`, then the sender's stream advanced. Returns (stored, duplicates)."""
+    """A receiver's batch inside `tx`: each new event admitted (`admit`, when the node has
+    rules that need what earlier events did), appended (`row` gives its columns) and handed
+    to `stored` (the node's handlers and forwarding), each dead letter to `dead_letter`, then
+    the sender's stream advanced. Returns (stored, duplicates)."""
     new = duplicates = 0
     for event in incoming.events:
+        if admit is not None and not log.holds(tx, event.envelope.id):
+            verdict = admit(event)
+            if isinstance(verdict, Refusal):
+                dead_letter(incoming.refuse(event, verdict))
+                continue
+            event = verdict
         if log.append(tx, event.envelope.id, row(event)):
             new += 1
             stored(event)

@@ -4,6 +4,13 @@ Used by the hall gateway (from devices) and by central (from gateways). The
 store commits valid events and dead letters in one durable transaction; only
 then is the acknowledgement built. Nothing a sender sends is thrown away: what
 is refused is kept as a dead letter with its reason.
+
+What a node allows is its own policy, asked at three points: `authorize` (may
+this sender send at all), `check_event` (may it state this event, judged from
+the event and what the node knows before storing anything) and the store's
+admission inside the storing transaction (judged after the batch's earlier
+events took effect: a window's login, a case just entered). A refusal by that
+policy is an alarm (`Refusal.alarm`), not only a form error: the node reports it.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,12 +42,25 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a node's policy refused a batch or an event."""
+
+    reason: str
+    alarm: bool = True
+    """Refused because its author may not say it (reported as a security event), rather than
+    held back by a rule an honest device also meets (a device whose self-test is pending)."""
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     topic: str
     sender: str | None
     reason: str
     payload: bytes
     event_id: str | None = None
+    alarm: bool = False
+    """Refused by the node's policy as an author's overstep (see `Refusal.alarm`)."""
+    event_type: str | None = None
 
     @property
     def digest(self) -> str:
@@ -54,6 +74,15 @@ class AcceptedEvent:
     """The envelope as stored and forwarded (with the receiver's stamp, if any)."""
     essential: bool
 
+    def restamped(self, **fields: Any) -> AcceptedEvent:
+        """The event with more of the receiver's stamp (who was logged in when it was stored)."""
+        assert self.envelope.recv is not None, "only a stamped event can be stamped further"
+        received = self.envelope.recv.model_copy(update=fields)
+        raw = json.loads(self.payload)
+        raw["recv"] = received.stamp()
+        return AcceptedEvent(self.envelope.model_copy(update={"recv": received}), _dump(raw),
+                             self.essential)
+
 
 @dataclass
 class IncomingBatch:
@@ -62,6 +91,14 @@ class IncomingBatch:
     received_at: int
     events: list[AcceptedEvent] = field(default_factory=list)
     skew_ms: int = 0
+    refused: list[tuple[AcceptedEvent, Refusal]] = field(default_factory=list)
+    """Events the store's admission refused inside the transaction (filled by `refuse`)."""
+
+    def refuse(self, event: AcceptedEvent, refusal: Refusal) -> DeadLetter:
+        """Note an event refused while storing the batch; returns its dead letter to keep."""
+        self.refused.append((event, refusal))
+        return DeadLetter(self.topic, self.batch.sender, refusal.reason, event.payload.encode(),
+                          event.envelope.id, refusal.alarm, event.envelope.type)
 
 
 class ReceiverStore(Protocol):
@@ -77,9 +114,15 @@ class ReceiverStore(Protocol):
         ...
 
 
-Authorizer = Callable[[str, Batch], str | None]
-"""(topic sender, batch) -> None when allowed, else the reason for refusing."""
-EventCheck = Callable[[Batch, Envelope], str | None]
+Authorizer = Callable[[str, Batch], Refusal | None]
+"""(topic sender, batch) -> None when allowed, else the refusal."""
+EventCheck = Callable[[str, Batch, Envelope], Refusal | None]
+"""(topic sender, batch, event) -> None when allowed, else the refusal; before any storing."""
+AuthorOf = Callable[[Envelope], Mapping[str, Any]]
+"""The author a first receiver verified (kind, window), added to its receipt stamp."""
+Admission = Callable[[AcceptedEvent], "AcceptedEvent | Refusal"]
+"""Inside the storing transaction, for an event not stored before: the event to store (maybe
+stamped further), or the refusal. Earlier events of the same batch have taken effect."""
 
 
 class BatchReceiver:
@@ -92,6 +135,7 @@ class BatchReceiver:
         check_event: EventCheck,
         stamp_by: str | None = None,
         clock_reference: Callable[[str], Any] | None = None,
+        author_of: AuthorOf | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -99,8 +143,9 @@ class BatchReceiver:
         self.check_event = check_event
         self.stamp_by = stamp_by
         self.clock_reference = clock_reference or (lambda _device: None)
+        self.author_of = author_of or (lambda _envelope: {})
         self.counters: dict[str, int] = {
-            "batches": 0, "stored": 0, "duplicates": 0, "rejected": 0, "out_of_order": 0,
+            "batches": 0, "stored": 0, "duplicates": 0, "rejected": 0, "out_of_order": 0, "alarms": 0,
         }
 
     def receive(self, topic: str, topic_sender: str, payload: bytes | bytearray) -> Ack | None:
@@ -134,7 +179,7 @@ class BatchReceiver:
             )
         refusal = self.authorize(topic_sender, batch)
         if refusal is not None:
-            return self._refuse(topic, topic_sender, payload, refusal, batch.batch)
+            return self._refuse(topic, topic_sender, payload, refusal.reason, batch.batch, refusal.alarm)
         if batch.after is not None:
             held = self.store.stream_position(batch.sender)
             if held is None or batch.after > held:
@@ -146,45 +191,61 @@ class BatchReceiver:
         incoming = IncomingBatch(topic, batch, now, skew_ms=now - batch.sent_at)
         dead: list[DeadLetter] = []
         rejections: list[Rejection] = []
+        positions: dict[str, int] = {}
         for index, item in enumerate(batch.events):
-            envelope, reason = self._check(batch, item)
-            if envelope is None:
+            checked = self._check(topic_sender, batch, item)
+            if isinstance(checked, Refusal):
+                refusal = checked
                 event_id = item.get("id") if isinstance(item, dict) else None
                 event_id = event_id if isinstance(event_id, str) else None
-                rejections.append(Rejection(index=index, id=event_id, reason=reason))
-                dead.append(
-                    DeadLetter(topic, batch.sender, reason, _dump(item).encode(), event_id)
-                )
+                event_type = item.get("type") if isinstance(item, dict) else None
+                rejections.append(Rejection(index=index, id=event_id, reason=refusal.reason))
+                dead.append(DeadLetter(topic, batch.sender, refusal.reason, _dump(item).encode(), event_id,
+                                       refusal.alarm, event_type if isinstance(event_type, str) else None))
                 continue
-            incoming.events.append(self._accept(incoming, envelope, item))
+            positions.setdefault(checked.id, index)
+            incoming.events.append(self._accept(incoming, checked, item))
         stored, duplicates = self.store.commit(incoming, dead)
+        for event, refusal in incoming.refused:
+            rejections.append(Rejection(index=positions[event.envelope.id], id=event.envelope.id,
+                                        reason=refusal.reason))
+        rejections.sort(key=lambda rejection: rejection.index)
         self.counters["batches"] += 1
         self.counters["stored"] += stored
         self.counters["duplicates"] += duplicates
         self.counters["rejected"] += len(rejections)
+        self.counters["alarms"] += sum(1 for letter in dead if letter.alarm) + sum(
+            1 for _event, refusal in incoming.refused if refusal.alarm)
         for rejection in rejections:
             log.warning("refused event %s from %s: %s", rejection.id, batch.sender, rejection.reason)
         return Ack(v=batch.v, batch=batch.batch, stored=stored, duplicates=duplicates, rejected=rejections)
 
-    def _check(self, batch: Batch, item: Any) -> tuple[Envelope | None, str]:
+    def _check(self, topic_sender: str, batch: Batch, item: Any) -> Envelope | Refusal:
+        """The event, or why it is refused: for its form (no alarm) or by the node's policy."""
+
+        def malformed(reason: str) -> Refusal:
+            return Refusal(reason, alarm=False)
+
         if not isinstance(item, dict):
-            return None, "event is not a JSON object"
+            return malformed("event is not a JSON object")
         if item.get("v") not in SUPPORTED_VERSIONS:
-            return None, f"unsupported event version {item.get('v')!r}"
+            return malformed(f"unsupported event version {item.get('v')!r}")
         try:
             envelope = Envelope.model_validate(item)
         except ValidationError as exc:
-            return None, f"malformed envelope: {describe_error(exc)}"
+            return malformed(f"malformed envelope: {describe_error(exc)}")
         try:
             spec_for(envelope.type).body.model_validate(envelope.body)
         except UnknownEventType as exc:
-            return None, str(exc)
+            return malformed(str(exc))
         except ValidationError as exc:
-            return None, f"invalid {envelope.type} body: {describe_error(exc)}"
-        refusal = self.check_event(batch, envelope)
-        if refusal is not None:
-            return None, refusal
-        return envelope, ""
+            return malformed(f"invalid {envelope.type} body: {describe_error(exc)}")
+        if self.stamp_by is not None and envelope.recv is not None:
+            # The first receiver's stamp says when it arrived and who sent it: a sender that
+            # brings its own would choose its "gateway time" and its author.
+            return Refusal(f"{envelope.type} arrived with a receipt stamp of its own "
+                           f"(by {envelope.recv.by!r}): only {self.stamp_by} stamps receipt")
+        return self.check_event(topic_sender, batch, envelope) or envelope
 
     def _accept(self, incoming: IncomingBatch, envelope: Envelope, raw: dict[str, Any]) -> AcceptedEvent:
         """The event as it will be stored and forwarded: the sender's JSON, plus our stamp.
@@ -192,7 +253,7 @@ class BatchReceiver:
         Re-serialising the validated dict, not the model, keeps the hot path cheap.
         """
         essential = spec_for(envelope.type).essential
-        if self.stamp_by is None or envelope.recv is not None:
+        if self.stamp_by is None:
             return AcceptedEvent(envelope, _dump(raw), essential)
         batch = incoming.batch
         reference = self.clock_reference(envelope.device)
@@ -205,16 +266,19 @@ class BatchReceiver:
             est_time = incoming.received_at - (batch.sent_mono - envelope.mono)
         else:
             est_time = envelope.time + skew_ms
-        received = Received(by=self.stamp_by, at=incoming.received_at, est_time=est_time, skew_ms=skew_ms)
+        received = Received(by=self.stamp_by, at=incoming.received_at, est_time=est_time, skew_ms=skew_ms,
+                            **self.author_of(envelope))
         stamped = envelope.model_copy(update={"recv": received})
-        raw = {**raw, "recv": received.model_dump()}
+        raw = {**raw, "recv": received.stamp()}
         return AcceptedEvent(stamped, _dump(raw), essential)
 
     def _refuse(
-        self, topic: str, sender: str, payload: bytes | bytearray, reason: str, batch_id: str | None = None
+        self, topic: str, sender: str, payload: bytes | bytearray, reason: str, batch_id: str | None = None,
+        alarm: bool = False,
     ) -> Ack | None:
-        self.store.dead_letter(DeadLetter(topic, sender, reason, bytes(payload)))
+        self.store.dead_letter(DeadLetter(topic, sender, reason, bytes(payload), alarm=alarm))
         self.counters["rejected"] += 1
+        self.counters["alarms"] += int(alarm)
         log.warning("refused a message from %s on %s: %s", sender, topic, reason)
         if batch_id is None:
             return None

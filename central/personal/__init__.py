@@ -8,7 +8,7 @@ data, in every log and every projection of that file, becomes unreadable at
 once, and the chain still verifies because the sealed text it covers never
 changes (crypto-shredding). Readers see masks (`reading.Reader`); the few who
 must see the clear value (the officer calling a complainant back, the SMS
-sender) open it through the same reader. See docs/security-personal-data.md.
+sender) open it through the same reader. See docs/security.md ("Personal data").
 """
 
 from central.personal.reading import Reader

@@ -4,10 +4,12 @@ their facts (approval systems, the supervision office).
 Reads go through the case board (`caseport.CaseBoard`, phones masked here); entries and facts go
 to the case store, which validates them as the JSON Lines import does (both call `CaseStore`).
 The store shares one SQLite connection with the engine's tick: a request takes it alone.
+Who may enter what is the authority table's (`case_authority`): a token's units, its user the `by`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
@@ -16,7 +18,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Res
 from central.cases.importer import import_lines
 from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownCase
 from central.cases.views import CaseView, Recorded
-from central.web.auth import reader, writer
+from central.web.auth import Principal, case_writer, reader
+from central.web.case_authority import attributed_by, authorised, refusal_of, refuse
 from central.web.caseport import STAGES, CaseFilter
 from central.web.context import CentralContext
 from central.web.labels import look
@@ -30,6 +33,7 @@ from central.web.models import (
     EntryCheck,
     ImportResult,
 )
+from contract.catalog import all_specs
 from contract.events.cases import (
     CaseAccepted,
     CaseCompleted,
@@ -38,13 +42,18 @@ from contract.events.cases import (
     CaseResumed,
     CaseSuspended,
 )
+from contract.kinds import Author
 from contract.privacy import mask_name, mask_phone
 
 router = APIRouter(prefix="/api", tags=["cases"])
 
+FACT_DOORS = frozenset(name for name, spec in all_specs().items() if spec.authority.allows(Author.API_CLIENT))
+"""What an API client may state, from the authority table (the import refuses other types itself)."""
+
 StageParam = Literal[STAGES]  # type: ignore[valid-type]
 READ = [Depends(reader)]
-WRITE = [Depends(writer)]
+WRITE = [Depends(case_writer)]
+Writer = Annotated[Principal, Depends(case_writer)]
 
 
 def context(request: Request) -> CentralContext:
@@ -149,14 +158,17 @@ def _same_case(path_id: str, body_id: str) -> None:
 @router.post("/cases", response_model=Recorded, status_code=201,
              responses={200: {"model": Recorded, "description": "already stored: `duplicate` is true"},
                         **CASE_REFUSED},
-             dependencies=WRITE, summary="Enter a case (application and acceptance information)")
+             summary="Enter a case (application and acceptance information)")
 def enter_case(
+    request: Request,
     entry: CaseAccepted,
     store: StoreDep,
     response: Response,
+    who: Writer,
     strict: Annotated[bool, Query(description="refuse an entry that has warnings")] = False,
 ) -> Recorded:
     """Store a case once; resending the same case answers 200 with `duplicate: true`."""
+    entry = authorised(context(request), who, "case.accepted", entry, store)
     result = _call(lambda: store.submit(entry, strict=strict))
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
@@ -169,46 +181,79 @@ def validate_case(entry: CaseAccepted, store: StoreDep) -> EntryCheck:
     return EntryCheck(warnings=[str(w) for w in store.check_entry(entry)])
 
 
-@router.post("/cases/import", response_model=ImportResult, dependencies=WRITE,
+@router.post("/cases/import", response_model=ImportResult, responses={403: {}},
              summary="Bulk import JSON Lines (one entry or fact per line)")
 def import_cases(
+    request: Request,
     store: StoreDep,
     lines: Annotated[str, Body(media_type="application/x-ndjson")],
+    who: Writer,
     strict: bool = False,
 ) -> ImportResult:
-    return ImportResult(**import_lines(store, lines.splitlines(), strict=strict).as_dict())
+    """Every line the token may state, or nothing (403: the lines it may not)."""
+    authored = [_authored_line(request, who, number, line, store)
+                for number, line in enumerate(lines.splitlines(), start=1)]
+    return ImportResult(**import_lines(store, authored, strict=strict).as_dict())
+
+
+def _authored_line(request: Request, who: Principal, number: int, line: str, store: CaseStore) -> str:
+    """A line with its `by` the token's; a line the import will refuse anyway is passed as it is."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(data, dict):
+        return line
+    kind, body = (data.get("type"), data.get("body")) if "type" in data else ("case.accepted", data)
+    if not isinstance(body, dict) or not isinstance(body.get("by"), str) or kind not in FACT_DOORS:
+        return line
+    problem = refusal_of(who, str(kind), body, store)
+    if problem is not None:
+        refuse(context(request), who, str(kind), body, f"line {number}: {problem}", store)
+    body = {**body, "by": attributed_by(who, body["by"])}
+    return json.dumps({"type": kind, "body": body} if "type" in data else body, ensure_ascii=False)
 
 
 @router.post("/cases/{case_id}/suspensions", response_model=Recorded, responses=CASE_REFUSED,
-             dependencies=WRITE, summary="Suspend the clock for a legal reason")
-def suspend_case(case_id: str, event: CaseSuspended, store: StoreDep) -> Recorded:
+             summary="Suspend the clock for a legal reason")
+def suspend_case(request: Request, case_id: str, event: CaseSuspended, store: StoreDep,
+                 who: Writer) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.suspend(event))
+    fact = authorised(context(request), who, "case.suspended", event, store)
+    return _call(lambda: store.suspend(fact))
 
 
 @router.post("/cases/{case_id}/resumptions", response_model=Recorded, responses=CASE_REFUSED,
-             dependencies=WRITE, summary="Resume the clock")
-def resume_case(case_id: str, event: CaseResumed, store: StoreDep) -> Recorded:
+             summary="Resume the clock")
+def resume_case(request: Request, case_id: str, event: CaseResumed, store: StoreDep,
+                who: Writer) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.resume(event))
+    fact = authorised(context(request), who, "case.resumed", event, store)
+    return _call(lambda: store.resume(fact))
 
 
 @router.post("/cases/{case_id}/completion", response_model=Recorded, responses=CASE_REFUSED,
-             dependencies=WRITE, summary="Mark the case done (the light runs until confirmed)")
-def complete_case(case_id: str, event: CaseCompleted, store: StoreDep) -> Recorded:
+             summary="Mark the case done (the light runs until confirmed)")
+def complete_case(request: Request, case_id: str, event: CaseCompleted, store: StoreDep,
+                  who: Writer) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.complete(event))
+    fact = authorised(context(request), who, "case.completed", event, store)
+    return _call(lambda: store.complete(fact))
 
 
 @router.post("/cases/{case_id}/confirmation", response_model=Recorded, responses=CASE_REFUSED,
-             dependencies=WRITE, summary="Confirm completion: the clock stops")
-def confirm_case(case_id: str, event: CaseCompletionConfirmed, store: StoreDep) -> Recorded:
+             summary="Confirm completion: the clock stops")
+def confirm_case(request: Request, case_id: str, event: CaseCompletionConfirmed, store: StoreDep,
+                 who: Writer) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.confirm(event))
+    fact = authorised(context(request), who, "case.completion_confirmed", event, store)
+    return _call(lambda: store.confirm(fact))
 
 
 @router.post("/cases/{case_id}/corrections", response_model=Recorded, responses=CASE_REFUSED,
-             dependencies=WRITE, summary="Correct an earlier event; both stay in the history")
-def correct_case(case_id: str, event: CaseCorrected, store: StoreDep) -> Recorded:
+             summary="Correct an earlier event; both stay in the history")
+def correct_case(request: Request, case_id: str, event: CaseCorrected, store: StoreDep,
+                 who: Writer) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.correct(event))
+    fact = authorised(context(request), who, "case.corrected", event, store)
+    return _call(lambda: store.correct(fact))

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from central.alarms import SecurityAlarm, latest_alarms
 from central.telemetry import HallView, hall_views
 from central.web.auth import reader
 from central.web.context import CentralContext
-from central.web.models import NOT_FOUND, DeviceOut, HallOut
+from central.web.models import NOT_FOUND, AlarmOut, DeviceOut, HallOut
+
+HALL_ALARMS = 10
+"""The newest security alarms a hall's view lists."""
+
+
+def alarm_out(alarm: SecurityAlarm) -> AlarmOut:
+    return AlarmOut.model_validate(alarm, from_attributes=True)
 
 router = APIRouter(prefix="/api", tags=["halls"], dependencies=[Depends(reader)])
 
@@ -25,6 +33,8 @@ def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
         dead_letters_at_central=view.dead_letters_at_central,
         refused_at_gateway=view.refused_at_gateway,
         forward_backlog=view.forward_backlog,
+        refused_at_central=view.refused_at_central,
+        alarms=[alarm_out(a) for a in latest_alarms(context.store.query, view.hall, HALL_ALARMS)],
         queue_today=context.queue_today(view.hall, now_ms) if context.queue_today else None,
         ratings_today=context.ratings.today(view.hall, now_ms) if context.ratings else None,
     )

@@ -12,19 +12,22 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
+from central.alarms import latest_alarms
 from central.web.api_cases import StageParam, case_out
-from central.web.api_halls import all_halls
+from central.web.api_halls import alarm_out, all_halls
 from central.web.auth import reader
 from central.web.caseport import OPEN_STAGES, CaseFilter
 from central.web.context import CentralContext
 from central.web.labels import STAGE_LOOKS, look
-from central.web.models import CaseOut, HallOut, Out
+from central.web.models import AlarmOut, CaseOut, HallOut, Out
 from central.web.timefmt import iso_s
 
 router = APIRouter(prefix="/api", tags=["big screen"], dependencies=[Depends(reader)])
 
 SCREEN_CASES = 3000
 """Most case tiles one snapshot carries; the counts always cover every open case."""
+SCREEN_ALARMS = 8
+"""Security alarms the screen lists, newest first."""
 STREAM_POLL_S = 0.5
 STREAM_KEEPALIVE_S = 15.0
 
@@ -59,6 +62,8 @@ class ScreenSnapshot(Out):
     legend: list[StageLegend]
     halls: list[HallPanel]
     recent: list[dict[str, Any]] = Field(description="the latest escalations and complaints")
+    alarms: list[AlarmOut] = Field(default_factory=list, description="the latest security alarms: facts "
+                                   "refused because their author may not state them, newest first")
 
 
 def snapshot(
@@ -103,6 +108,7 @@ def snapshot(
                 for s, v in sorted(STAGE_LOOKS.items(), key=lambda item: -item[1].severity)],
         halls=boards,
         recent=list(reversed(recent)),
+        alarms=[alarm_out(a) for a in latest_alarms(context.store.query, hall, SCREEN_ALARMS)],
     )
 
 

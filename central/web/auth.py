@@ -1,6 +1,8 @@
 """Who is calling: bearer tokens mapped to roles; the big screen's cookie; the read-only default.
 
-Reads need the viewer role, writes the supervisor role. The big screen gets
+Reads need the viewer role, case entries and facts the approval role (an
+approval system, scoped to its units, or the supervision office), every other
+write the supervisor role. The big screen gets
 its token once in its URL, which becomes an HttpOnly cookie; the cookie is
 honoured for reads only, so another site cannot make a logged-in browser
 write (no CSRF on writes).
@@ -28,6 +30,8 @@ bearer = HTTPBearer(auto_error=False, description="an API token issued in centra
 class Principal:
     name: str
     role: ApiRole
+    units: frozenset[str] | None = None
+    """The units whose cases it may state facts of; None: every unit."""
 
     def may(self, role: ApiRole) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
@@ -38,7 +42,11 @@ ANONYMOUS_VIEWER = Principal("anonymous", ApiRole.VIEWER)
 
 class Authenticator:
     def __init__(self, settings: WebSettings) -> None:
-        self._users = [(user.token_digest(), Principal(user.name, user.role)) for user in settings.users]
+        self._users = [
+            (user.token_digest(), Principal(user.name, user.role,
+                                            frozenset(user.units) if user.units is not None else None))
+            for user in settings.users
+        ]
         self.public_screen = settings.public_screen
 
     def identify(self, token: str | None) -> Principal | None:
@@ -79,4 +87,5 @@ def require(role: ApiRole) -> Callable[..., Awaitable[Principal]]:
 
 
 reader = require(ApiRole.VIEWER)
+case_writer = require(ApiRole.APPROVAL)
 writer = require(ApiRole.SUPERVISOR)

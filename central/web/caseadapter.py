@@ -51,6 +51,11 @@ class EngineCases:
         with self.alone() as store:
             return store.record(kind, body)
 
+    def scope(self, case_id: str) -> tuple[str, str] | None:
+        """The hall and unit of a stored case (what an author's authority is checked against)."""
+        rows = self._read("SELECT hall, unit FROM cases WHERE case_id = ?", (case_id,))
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
     def close(self) -> None:
         with self._read_lock:
             self._reader.close()

@@ -132,6 +132,22 @@ class DeviceOut(Out):
     skew_ms: int | None
     skewed: bool
     health: list[HealthOut]
+    refused: int = Field(0, description="its facts refused as beyond its authority (security alarms)")
+    quarantined: bool = Field(False, description="its gateway refuses all it sends until a technician "
+                              "releases it ('hall gateway release')")
+
+
+class AlarmOut(Out):
+    """A fact refused because its author may not state it: where, whose, what and why."""
+
+    at: int = Field(description="ms since the epoch")
+    refused_by: str = Field(description="gateway, central or api")
+    hall: str | None
+    device: str | None = Field(description="the device, gateway or API user that stated it")
+    kind: str | None
+    type: str | None = Field(description="the event type; null: a whole batch")
+    reason: str
+    quarantined: bool
 
 
 class HallOut(Out):
@@ -146,6 +162,9 @@ class HallOut(Out):
     dead_letters_at_central: int
     refused_at_gateway: int
     forward_backlog: int | None
+    refused_at_central: int = Field(0, description="forwarded facts central refused as beyond their "
+                                    "author's authority")
+    alarms: list[AlarmOut] = Field(default_factory=list, description="the hall's latest security alarms")
     queue_today: dict[str, Any] | None = None
     ratings_today: dict[str, Any] | None = None
 

@@ -1,7 +1,8 @@
 """The hall's registry as central hands it to the hall's gateway, and a device's configuration.
 
 `registry.sync` is one versioned document per hall: its devices (with their
-configuration) and the broker logins of the hall (password hashes only). The
+configuration), its windows and officers with the unit (department) each
+serves, and the broker logins of the hall (password hashes only). The
 gateway applies it whole, so a lost or repeated sync is harmless: the next one
 carries everything. `DeviceConfig` is what the gateway then publishes, retained,
 on each device's `config` topic; it never carries a secret.
@@ -44,6 +45,23 @@ class HallDevice(Body):
     config: DeviceConfig
 
 
+class HallWindow(Body):
+    """A window of the hall and the unit (department) it serves."""
+
+    id: str
+    name: str = ""
+    department: str | None = None
+
+
+class HallOfficer(Body):
+    """An officer of the hall and their unit: whose cases a window's login may state facts of."""
+
+    id: str
+    name: str = ""
+    department: str | None = None
+    window: str | None = None
+
+
 class HallAccount(Body):
     """One broker login of the hall: its password only as the broker's hash."""
 
@@ -63,6 +81,8 @@ class HallState(CommandBody):
     version: int
     devices: list[HallDevice]
     accounts: list[HallAccount] = Field(repr=False)
+    windows: list[HallWindow] = Field(default_factory=list)
+    officers: list[HallOfficer] = Field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The state without its hashes, for logs and command output."""

@@ -6,5 +6,6 @@ from contract.events import (  # noqa: F401
     queue,
     rating,
     recorder,
+    security,
     spine,
 )

@@ -13,11 +13,17 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
+from contract.authority import About
+from contract.kinds import Author
 from contract.registry import Body, event_type
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,63}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 -]{5,19}$"
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+CASE_AUTHORS = frozenset({Author.CALLER, Author.API_CLIENT})
+"""Case facts enter from approval systems through central's API, and from a window's caller for
+the cases of its hall and its logged-in officer's unit (docs/security.md)."""
 
 
 def _shanghai_if_naive(value: datetime) -> datetime:
@@ -43,7 +49,7 @@ class _TimedCaseBody(_CaseBody):
         return _shanghai_if_naive(value)
 
 
-@event_type("case.accepted", essential=True)
+@event_type("case.accepted", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
 class CaseAccepted(_CaseBody):
     """A case as entered: the article's application information and acceptance information."""
 
@@ -75,7 +81,7 @@ class CaseAccepted(_CaseBody):
         return _shanghai_if_naive(value)
 
 
-@event_type("case.suspended", essential=True)
+@event_type("case.suspended", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
 class CaseSuspended(_TimedCaseBody):
     """The clock stops for a period the law excludes (hearing, expert review, testing...)."""
 
@@ -83,22 +89,22 @@ class CaseSuspended(_TimedCaseBody):
     note: str = Field("", max_length=400)
 
 
-@event_type("case.resumed", essential=True)
+@event_type("case.resumed", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
 class CaseResumed(_TimedCaseBody):
     """The clock runs again after a suspension."""
 
 
-@event_type("case.completed", essential=True)
+@event_type("case.completed", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
 class CaseCompleted(_TimedCaseBody):
     """The officer marks the case done (办结); the light runs until completion is confirmed."""
 
 
-@event_type("case.completion_confirmed", essential=True)
+@event_type("case.completion_confirmed", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
 class CaseCompletionConfirmed(_TimedCaseBody):
     """Completion confirmed: the clock stops."""
 
 
-@event_type("case.corrected", essential=True)
+@event_type("case.corrected", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
 class CaseCorrected(_CaseBody):
     """A correction of an earlier event of the case, naming it, its author and why."""
 
@@ -109,7 +115,7 @@ class CaseCorrected(_CaseBody):
     reason: str = Field(min_length=2, max_length=400)
 
 
-@event_type("case.escalated", essential=True)
+@event_type("case.escalated", authors=Author.CENTRAL, about=About.ANY_CASE, essential=True)
 class CaseEscalated(Body):
     """Issued by central, exactly once per case and kind: yellow card, red card, letter."""
 
@@ -121,7 +127,7 @@ class CaseEscalated(Body):
     officer_name: str
 
 
-@event_type("case.reminder", essential=True)
+@event_type("case.reminder", authors=Author.CENTRAL, about=About.ANY_CASE, essential=True)
 class CaseReminder(Body):
     """Issued by central to the first-responsible officer before a case turns red."""
 

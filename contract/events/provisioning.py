@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from contract.authority import About
+from contract.kinds import DEVICE_AUTHORS, Author
 from contract.registry import Body, event_type
 
 STATE = r"^(registered|provisioned|active|retired)$"
@@ -24,7 +26,7 @@ class SelfTestStep(Body):
     duration_ms: int = Field(ge=0)
 
 
-@event_type("device.selftest", essential=True)
+@event_type("device.selftest", authors=DEVICE_AUTHORS, about=About.ITSELF, essential=True)
 class DeviceSelfTest(Body):
     """A device's self-test result; a pass makes a provisioned device active."""
 
@@ -35,7 +37,7 @@ class DeviceSelfTest(Body):
     software: str | None = Field(None, max_length=40)
 
 
-@event_type("device.config_applied", essential=True)
+@event_type("device.config_applied", authors=DEVICE_AUTHORS, about=About.ITSELF, essential=True)
 class DeviceConfigApplied(Body):
     """A device's report on a configuration message: applied, or refused and why."""
 
@@ -44,7 +46,7 @@ class DeviceConfigApplied(Body):
     reason: str = Field("", max_length=500)
 
 
-@event_type("device.state_changed", essential=True)
+@event_type("device.state_changed", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class DeviceStateChanged(Body):
     """Recorded by a gateway when its registry moves a device (self-test passed, retired)."""
 

@@ -17,6 +17,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from contract.authority import About
+from contract.kinds import Author
 from contract.privacy import mask_phone
 from contract.registry import Body, event_type
 
@@ -71,7 +73,9 @@ class AnomalyKind(StrEnum):
     APPOINTMENT_REUSED = "appointment_reused"
     SLOT_CONFLICT = "slot_conflict"
     SERVICE_TABLE_MISMATCH = "service_table_mismatch"
-    DEVICE_ROLE = "device_role"  # a registered device sent what its role may not
+    # Before the authority table, a device sending what its role may not was reported so; such a
+    # fact is now refused before it is stored (`security.refused`): kept for the logs of old.
+    DEVICE_ROLE = "device_role"
 
 
 class ServiceInfo(Body):
@@ -84,7 +88,7 @@ class ServiceInfo(Body):
     daily_limit: int = Field(ge=1)
 
 
-@event_type("queue.kiosk_ready", essential=True)
+@event_type("queue.kiosk_ready", authors=Author.KIOSK, about=About.ITSELF, essential=True)
 class KioskReady(Body):
     """A kiosk started: its number slot and its service table (always before its first ticket)."""
 
@@ -94,7 +98,7 @@ class KioskReady(Body):
     services: list[ServiceInfo]
 
 
-@event_type("queue.ticket_issued", essential=True)
+@event_type("queue.ticket_issued", authors=Author.KIOSK, about=About.ITSELF, essential=True)
 class TicketIssued(Body):
     """A number committed at a kiosk; printed right after (or voided if the print failed)."""
 
@@ -112,7 +116,7 @@ class TicketIssued(Body):
     issued_at: int = Field(description="kiosk wall clock, ms")
 
 
-@event_type("queue.ticket_voided", essential=True)
+@event_type("queue.ticket_voided", authors=Author.KIOSK, about=About.ITSELF, essential=True)
 class TicketVoided(Body):
     """A committed number that never reached paper: the gateway drops it from the queue."""
 
@@ -121,7 +125,7 @@ class TicketVoided(Body):
     reason: str
 
 
-@event_type("queue.printer_status", essential=True)
+@event_type("queue.printer_status", authors=Author.KIOSK, about=About.ITSELF, essential=True)
 class PrinterStatusChanged(Body):
     """Recorded once per change of the printer's health, not per poll."""
 
@@ -130,7 +134,7 @@ class PrinterStatusChanged(Body):
     detail: str = ""
 
 
-@event_type("queue.ticket_refused", essential=False)
+@event_type("queue.ticket_refused", authors=Author.KIOSK, about=About.ITSELF, essential=False)
 class TicketRefused(Body):
     """A press that got no ticket, and why (for technicians and unmet-demand statistics)."""
 
@@ -139,7 +143,7 @@ class TicketRefused(Body):
     detail: str = ""
 
 
-@event_type("queue.window_action", essential=True)
+@event_type("queue.window_action", authors=Author.CALLER, about=About.OWN_WINDOW, essential=True)
 class WindowActionRequested(Body):
     """What a window officer pressed; the gateway decides what it means for the queue."""
 
@@ -153,7 +157,7 @@ class WindowActionRequested(Body):
     request: str = Field(min_length=4, max_length=40, description="caller's id for the reply")
 
 
-@event_type("queue.contact_given", essential=True)
+@event_type("queue.contact_given", authors=Author.CALLER, about=About.SERVED_VISIT, essential=True)
 class ContactGiven(Body):
     """A citizen's phone number for SMS progress notices. Never shown or logged unmasked."""
 
@@ -178,7 +182,7 @@ class _Fact(Body):
     at: int = Field(description="when it happened, gateway clock, ms")
 
 
-@event_type("queue.called", essential=True)
+@event_type("queue.called", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Called(_Fact):
     """A ticket called to a window: first time, or back from the parked list."""
 
@@ -188,34 +192,34 @@ class Called(_Fact):
     call_back: bool = False
 
 
-@event_type("queue.recalled", essential=True)
+@event_type("queue.recalled", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Recalled(_Fact):
     recalls: int = Field(ge=1)
 
 
-@event_type("queue.no_show", essential=True)
+@event_type("queue.no_show", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class NoShow(_Fact):
     called_at: int
 
 
-@event_type("queue.parked", essential=True)
+@event_type("queue.parked", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Parked(_Fact):
     active_ms: int = Field(ge=0, description="service time at this window so far")
 
 
-@event_type("queue.transferred", essential=True)
+@event_type("queue.transferred", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Transferred(_Fact):
     to_service: str = Field(pattern=PREFIX)
     active_ms: int = Field(ge=0)
 
 
-@event_type("queue.served", essential=True)
+@event_type("queue.served", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Served(_Fact):
     called_at: int
     service_ms: int = Field(ge=0, description="time at the window, parked spells excluded")
 
 
-@event_type("queue.window_changed", essential=True)
+@event_type("queue.window_changed", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class WindowChanged(Body):
     window: str
     officer: str | None = None
@@ -223,7 +227,7 @@ class WindowChanged(Body):
     at: int
 
 
-@event_type("queue.anomaly", essential=True)
+@event_type("queue.anomaly", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class QueueAnomaly(Body):
     """Something that should never happen did: report it, keep every ticket."""
 

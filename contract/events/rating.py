@@ -18,6 +18,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from contract.authority import About
+from contract.kinds import Author
 from contract.registry import Body, event_type
 
 DAY = r"^\d{4}-\d{2}-\d{2}$"
@@ -92,7 +94,7 @@ class _Outcome(Body):
     armed_at: int = Field(description="device wall clock, ms")
 
 
-@event_type("rating.given", essential=True)
+@event_type("rating.given", authors=Author.RATING, about=About.OWN_WINDOW, essential=True)
 class RatingGiven(_Outcome):
     """The citizen pressed a grade (recorded at once; a bad grade's reason follows)."""
 
@@ -102,7 +104,7 @@ class RatingGiven(_Outcome):
     reason_pending: bool = Field(description="a bad grade: the reason step follows")
 
 
-@event_type("rating.reason", essential=True)
+@event_type("rating.reason", authors=Author.RATING, about=About.OWN_WINDOW, essential=True)
 class RatingReason(Body):
     """The second step after a bad grade: the reason chosen, or none when it timed out."""
 
@@ -112,7 +114,7 @@ class RatingReason(Body):
     at: int
 
 
-@event_type("rating.not_rated", essential=True)
+@event_type("rating.not_rated", authors=Author.RATING, about=About.OWN_WINDOW, essential=True)
 class RatingNotRated(_Outcome):
     """The arming ended without a grade: time ran out, or another visit took its place."""
 
@@ -121,7 +123,7 @@ class RatingNotRated(_Outcome):
                      description="fault: the keypad was unreachable when time ran out")
 
 
-@event_type("rating.key_flagged", essential=True)
+@event_type("rating.key_flagged", authors=Author.RATING, about=About.ITSELF, essential=True)
 class RatingKeyFlagged(Body):
     """A press (or keypad report) that made no rating, kept for audit, never deleted."""
 
@@ -133,7 +135,7 @@ class RatingKeyFlagged(Body):
     at: int
 
 
-@event_type("rating.terminal_fault", essential=True)
+@event_type("rating.terminal_fault", authors=Author.RATING, about=About.ITSELF, essential=True)
 class RatingTerminalFault(Body):
     """The keypad became unreachable or came back (recorded once per change)."""
 
@@ -156,7 +158,7 @@ class Attribution(Body):
                      "matched: the visit served at the window just before; session: the window's login")
 
 
-@event_type("rating.recorded", essential=True)
+@event_type("rating.recorded", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class RatingRecorded(Attribution):
     """One counted outcome of a visit at the gateway: a grade, or not rated."""
 
@@ -167,7 +169,7 @@ class RatingRecorded(Attribution):
     source_event: str
 
 
-@event_type("rating.reason_recorded", essential=True)
+@event_type("rating.reason_recorded", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class RatingReasonRecorded(Body):
     rating: str = Field(pattern=RATING_ID)
     terminal: str
@@ -176,7 +178,7 @@ class RatingReasonRecorded(Body):
     source_event: str
 
 
-@event_type("rating.refused", essential=True)
+@event_type("rating.refused", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class RatingRefused(Body):
     """An outcome the gateway did not count (the visit already has one), kept for audit."""
 

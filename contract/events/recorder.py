@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from contract.authority import About
+from contract.kinds import Author
 from contract.registry import Body, event_type
 
 CAMERA = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
-@event_type("recorder.camera_state", essential=True)
+@event_type("recorder.camera_state", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class CameraStateChanged(Body):
     """A camera started or stopped recording: never a silent dead camera."""
 
@@ -27,7 +29,7 @@ class CameraStateChanged(Body):
     restarts: int = Field(ge=0, description="restarts of this camera's ffmpeg since start-up")
 
 
-@event_type("recorder.gap", essential=True)
+@event_type("recorder.gap", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class FootageGap(Body):
     """A time range of a camera with no footage, and why (never recorded vs deleted)."""
 
@@ -42,7 +44,7 @@ class FootageGap(Body):
     detail: str | None = Field(None, max_length=500)
 
 
-@event_type("recorder.coverage", essential=True)
+@event_type("recorder.coverage", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class FootageCoverage(Body):
     """Time ranges recorded since the previous report, so central knows what footage exists."""
 
@@ -53,7 +55,7 @@ class FootageCoverage(Body):
     last_segment_id: int = Field(ge=0, description="device-local; orders coverage reports")
 
 
-@event_type("recorder.hold", essential=True)
+@event_type("recorder.hold", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class FootageHold(Body):
     """A hold placed, released or expired: footage kept for a complaint past retention."""
 
@@ -74,7 +76,7 @@ class FootageHold(Body):
     held_bytes: int = Field(0, ge=0)
 
 
-@event_type("recorder.export", essential=True)
+@event_type("recorder.export", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class ClipExported(Body):
     """A clip exported as evidence, with the hashes that later prove it unchanged."""
 
@@ -90,7 +92,7 @@ class ClipExported(Body):
     manifest_sha256: str = Field(pattern="^[0-9a-f]{64}$")
 
 
-@event_type("recorder.alarm", essential=True)
+@event_type("recorder.alarm", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class RecorderAlarm(Body):
     """A condition that needs a person: raised once, cleared once."""
 
@@ -106,7 +108,7 @@ class RecorderAlarm(Body):
     days_wanted: float | None = None
 
 
-@event_type("recorder.reconciled", essential=True)
+@event_type("recorder.reconciled", authors=Author.RECORDER, about=About.ITSELF, essential=True)
 class RecorderReconciled(Body):
     """What start-up found when it checked the index against the disk."""
 
@@ -142,7 +144,7 @@ class DiskHealth(Body):
     days_possible: float | None = None
 
 
-@event_type("recorder.health", essential=False)
+@event_type("recorder.health", authors=Author.RECORDER, about=About.ITSELF, essential=False)
 class RecorderHealth(Body):
     """Routine health: per camera and for the disk. May be dropped when the outbox is full."""
 

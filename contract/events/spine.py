@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from contract.authority import About
+from contract.kinds import DEVICE_AUTHORS, Author
 from contract.registry import Body, event_type
 
 
-@event_type("sim.counter", essential=True)
+@event_type("sim.counter", authors=Author.SIM, about=About.ITSELF, essential=True)
 class SimCounter(Body):
     """A numbered event from a simulated device (demo, tests, benchmarks)."""
 
@@ -15,7 +17,7 @@ class SimCounter(Body):
     pad: str = ""
 
 
-@event_type("sim.reading", essential=False)
+@event_type("sim.reading", authors=Author.SIM, about=About.ITSELF, essential=False)
 class SimReading(Body):
     """Routine telemetry from a simulated device: may be dropped when the outbox is full."""
 
@@ -23,7 +25,7 @@ class SimReading(Body):
     value: float = 0.0
 
 
-@event_type("device.dropped", essential=True)
+@event_type("device.dropped", authors=DEVICE_AUTHORS, about=About.ITSELF, essential=True)
 class DeviceDropped(Body):
     """Events an outbox dropped for space since the last report, by reason and type."""
 
@@ -33,7 +35,7 @@ class DeviceDropped(Body):
     total: int = Field(ge=0)
 
 
-@event_type("device.online", essential=True)
+@event_type("device.online", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class DeviceOnline(Body):
     """Recorded by a gateway when a device comes online (status message or first traffic)."""
 
@@ -42,7 +44,7 @@ class DeviceOnline(Body):
     kind: str | None = None
 
 
-@event_type("device.offline", essential=True)
+@event_type("device.offline", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class DeviceOffline(Body):
     """Recorded by a gateway when a device goes offline (last will, stop, or silence)."""
 
@@ -51,7 +53,7 @@ class DeviceOffline(Body):
     last_seen: int | None = Field(None, description="gateway clock, ms")
 
 
-@event_type("device.clock_skew", essential=True)
+@event_type("device.clock_skew", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class DeviceClockSkew(Body):
     """Recorded by a gateway when a device's clock drifts past the threshold, or comes back."""
 
@@ -60,7 +62,7 @@ class DeviceClockSkew(Body):
     state: str = Field(pattern="^(skewed|ok)$")
 
 
-@event_type("gateway.dead_letter", essential=True)
+@event_type("gateway.dead_letter", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class GatewayDeadLetter(Body):
     """A message the gateway refused, so central sees what was refused and why."""
 

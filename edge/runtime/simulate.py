@@ -61,7 +61,7 @@ def diagnostics(config_path: Path | None) -> None:
 @device.command("schema")
 @click.argument("event_type", required=False)
 def schema(event_type: str | None) -> None:
-    """Print the JSON Schema of one event type's body, or list every type."""
+    """Print the JSON Schema of one event type's body and who may state it, or list every type."""
     from contract.catalog import all_specs, spec_for
     from contract.registry import UnknownEventType
 
@@ -69,13 +69,16 @@ def schema(event_type: str | None) -> None:
         for name, spec in sorted(all_specs().items()):
             kind = "essential" if spec.essential else "routine"
             summary = ((spec.body.__doc__ or "").strip().splitlines() or [""])[0]
-            click.echo(f"{name:36} {kind:9} {summary}")
+            click.echo(f"{name:28} {kind:9} {spec.authority.describe():48} {summary}")
         return
     try:
         spec = spec_for(event_type)
     except UnknownEventType as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(spec.body.model_json_schema(), indent=2, ensure_ascii=False))
+    schema = spec.body.model_json_schema()
+    schema["x-authors"] = sorted(author.value for author in spec.authority.authors)
+    schema["x-about"] = spec.authority.about.value
+    click.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
 @device.command("simulate")

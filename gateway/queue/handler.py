@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 ClockKnown = Callable[[str, str], bool]
 """(device, boot) -> whether a live heartbeat of that boot dates the device's events."""
-RoleOf = Callable[[str], tuple[str, str | None] | None]
-"""device -> (kind, window) as registered, or None for a device the registry does not know."""
 
 _TRUST_MS = 12 * 3600 * 1000
 """How much older than the gateway's estimate a device's own clock may say an event is."""
@@ -48,11 +46,9 @@ class QueueHandler:
     """The gateway handler of the `queue.*` events (built by gateway.service)."""
 
     def __init__(self, settings: QueueSettings, hall: str, board: BoardPublisher,
-                 clock_known: ClockKnown = lambda _device, _boot: True,
-                 role_of: RoleOf = lambda _device: None) -> None:
+                 clock_known: ClockKnown = lambda _device, _boot: True) -> None:
         self.settings = settings
         self.clock_known = clock_known
-        self.role_of = role_of
         self.hall = hall
         self.board = board
         self.zone = ZoneInfo(settings.timezone)
@@ -72,12 +68,8 @@ class QueueHandler:
         }.get(envelope.type)
         if handler is None:
             return
-        refusal = self._role_refusal(envelope.device, envelope.type, envelope.body)
-        if refusal is not None:
-            log.error("ignored %s from %s: %s", envelope.type, envelope.device, refusal)
-            context.emit("queue.anomaly", {"kind": AnomalyKind.DEVICE_ROLE,
-                                           "detail": f"{envelope.type} from {envelope.device}: {refusal}"})
-            return
+        # Who may state what (only kiosks issue tickets, a caller acts for its own window) was
+        # settled before the event was stored (gateway.authority): what reaches us is allowed.
         at = envelope.happened_at()
         if not self.clock_known(envelope.device, envelope.boot) and 0 < at - envelope.time <= _TRUST_MS:
             # No live heartbeat dates this device yet (the gateway just restarted), and a batch the
@@ -86,20 +78,6 @@ class QueueHandler:
             # their place in the queue, and a stale call is not carried out.
             at = envelope.time
         handler(context, envelope.device, envelope.body, at)
-
-    def _role_refusal(self, device: str, type: str, body: dict[str, Any]) -> str | None:
-        """Only kiosks issue tickets; a caller acts for its own window only (registered devices)."""
-        role = self.role_of(device)
-        if role is None:
-            return None  # not in the registry: open enrolment (demo), nothing to check against
-        kind, window = role
-        if type.startswith(("queue.kiosk_", "queue.ticket_")):
-            return None if kind == "kiosk" else f"a {kind} may not issue tickets"
-        if kind not in ("caller", "rating"):
-            return f"a {kind} may not act for a window"
-        if window is not None and body.get("window") != window:
-            return f"registered for window {window}, not {body.get('window')}"
-        return None
 
     # --- kiosks -------------------------------------------------------------------------
 
@@ -190,7 +168,7 @@ class QueueHandler:
     def _contact_given(self, context: HandlerContext, device: str, body: dict[str, Any], _at: int) -> None:
         visit = store.visit_at_window(context.tx, body["day"], body["ticket"], body["window"])
         masked = mask_phone(body["phone"])
-        if visit is None:
+        if visit is None:  # admitted only for a visit its window called (gateway.authority)
             log.warning("phone %s given at window %s for %s, which was not called there",
                         masked, body["window"], body["ticket"])
         self._reply(context, device, {"request": "contact", "window": body["window"]}, True,

@@ -2,9 +2,12 @@
 
 Central sends the hall's registry whole (`registry.sync`, versioned); the
 gateway keeps it in its SQLite file, cached in memory for the ingest path, and
-moves a device from provisioned to active when its self-test passes. A write
-by another process (`hall gateway apply-registry` run on the gateway) is
-noticed through SQLite's `data_version` and reloaded before the next batch.
+moves a device from provisioned to active when its self-test passes. With it
+come the hall's windows and officers and their units (`directory`), and the
+gateway's own quarantine of devices refused too often (`quarantine`). A write
+by another process (`hall gateway apply-registry` or `release` run on the
+gateway) is noticed through SQLite's `data_version` and reloaded before the
+next batch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 
 from contract.commands.registry import HallState
 from gateway.config import DevicePolicy
+from gateway.registry import directory, quarantine
+from gateway.registry.directory import UnitDirectory
+from gateway.registry.quarantine import Quarantine
 from spine.database import Database
 
 log = logging.getLogger(__name__)
@@ -52,7 +58,7 @@ PROVISIONING_EVENTS = frozenset({"device.selftest", "device.config_applied", "de
 
 def ensure_tables(db: Database) -> None:
     """The registry's tables, an older registry table brought up to date in place."""
-    db.ensure_schema(SCHEMA)
+    db.ensure_schema(SCHEMA + directory.SCHEMA + quarantine.SCHEMA)
     present = {row[1] for row in db.query("PRAGMA table_info(registry)")}
     for column, definition in _COLUMNS.items():
         if column not in present:
@@ -79,6 +85,13 @@ class Transition:
     credential_version: int | None = None
 
 
+def selftest_pending(registered: RegisteredDevice | None, event_type: str) -> str | None:
+    """Why a provisioned device's event does not count yet, or None."""
+    if registered is None or registered.state != "provisioned" or event_type in PROVISIONING_EVENTS:
+        return None
+    return f"device {registered.id!r} has not passed its self-test yet: run its selftest command"
+
+
 class DeviceRegistry:
     """Registered devices, cached in memory: the ingest path asks on every batch."""
 
@@ -91,9 +104,12 @@ class DeviceRegistry:
                 tx.execute(
                     "INSERT INTO registry (device, kind, window) VALUES (?, ?, ?) "
                     "ON CONFLICT (device) DO UPDATE SET kind = excluded.kind, window = excluded.window",
-                    (device.id, device.kind, device.window),
+                    (device.id, device.kind.value, device.window),
                 )
         self._devices: dict[str, RegisteredDevice] = {}
+        self._units = UnitDirectory()
+        self._quarantined: dict[str, Quarantine] = {}
+        self._releases_to_report = 0
         self._stale = threading.Event()
         self._data_version = -1
         self.reload()
@@ -108,6 +124,9 @@ class DeviceRegistry:
             "FROM registry"
         )
         self._devices = {row[0]: RegisteredDevice(*row) for row in rows}
+        self._units = self.db.read(directory.read_directory)
+        self._quarantined = self.db.read(quarantine.current)
+        self._releases_to_report = len(self.db.read(quarantine.unreported_releases))
         self._data_version = self._current_data_version()
         self._stale.clear()
 
@@ -147,17 +166,27 @@ class DeviceRegistry:
     def event_refusal(self, device: str, event_type: str) -> str | None:
         """Stricter, per event: a provisioned device's events count only once it is active,
         except the ones that get it there (self-test, configuration reports)."""
-        registered = self._fresh().get(device)
-        if registered is None or registered.state != "provisioned":
-            return None
-        if event_type not in PROVISIONING_EVENTS:
-            return f"device {device!r} has not passed its self-test yet: run its selftest command"
-        return None
+        return selftest_pending(self._fresh().get(device), event_type)
 
-    def role(self, device: str) -> tuple[str, str | None] | None:
-        """(kind, window) of a registered device, None for one the registry does not know."""
-        registered = self.get(device)
-        return (registered.kind, registered.window) if registered is not None else None
+    def units(self) -> UnitDirectory:
+        """The units of the hall's officers and windows, as central's registry names them."""
+        self._fresh()
+        return self._units
+
+    def quarantined(self, device: str) -> Quarantine | None:
+        self._fresh()
+        return self._quarantined.get(device)
+
+    def has_unreported_releases(self) -> bool:
+        """A technician released a device (another process wrote it) and central has not heard yet."""
+        self._fresh()
+        return self._releases_to_report > 0
+
+    def quarantine(self, tx: sqlite3.Connection, device: str, reason: str, now_ms: int) -> bool:
+        """Inside the storing transaction: stop listening to `device`; False when it already was."""
+        begun = quarantine.begin(tx, device, reason, now_ms)
+        self.mark_stale()
+        return begun
 
     # --- transitions -----------------------------------------------------
 
@@ -215,6 +244,7 @@ def apply_hall_state(
     """Merge central's hall registry; returns the state changes and the devices whose
     configuration must be (re)published. The gateway's own news wins where it is newer:
     a device it activated stays active unless central issued new credentials since."""
+    directory.apply_directory(tx, state)
     transitions: list[Transition] = []
     republish: list[str] = []
     for entry in state.devices:
@@ -264,13 +294,19 @@ class RegisteredDeviceView:
     kind: str
     window: str | None
     selftest: str
+    quarantine: str | None = None
 
     def line(self) -> str:
-        return f"{self.device}\t{self.state}\t{self.kind}\t{self.window or '-'}\t{self.selftest}"
+        line = f"{self.device}\t{self.state}\t{self.kind}\t{self.window or '-'}\t{self.selftest}"
+        return line + (f"\tQUARANTINED: {self.quarantine}" if self.quarantine else "")
 
 
 def device_views(conn: sqlite3.Connection) -> list[RegisteredDeviceView]:
-    """Each device's state and its last self-test's verdict, in device order."""
+    """Each device's state, its last self-test's verdict and any quarantine, in device order."""
+    try:
+        held = quarantine.current(conn)
+    except sqlite3.OperationalError:  # a gateway file from before quarantines existed
+        held = {}
     views = []
     for device, kind, window, state, selftest in conn.execute(
         "SELECT device, kind, window, state, selftest FROM registry ORDER BY device"
@@ -278,5 +314,7 @@ def device_views(conn: sqlite3.Connection) -> list[RegisteredDeviceView]:
         result = json.loads(selftest) if selftest else None
         verdict = ("no self-test yet" if result is None else "self-test passed" if result["passed"]
                    else "self-test FAILED: " + ", ".join(result["failed"]))
-        views.append(RegisteredDeviceView(device, state, kind, window, verdict))
+        found = held.get(device)
+        views.append(RegisteredDeviceView(device, state, kind, window, verdict,
+                                          found.reason if found else None))
     return views

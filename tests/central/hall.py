@@ -12,7 +12,8 @@ HALL = "hall-01"
 GATEWAY = "gw-hall-01"
 
 
-def start_gateway(root: Path, broker_port: int, devices: list[dict[str, Any]]) -> GatewayService:
+def start_gateway(root: Path, broker_port: int, devices: list[dict[str, Any]],
+                  **sections: Any) -> GatewayService:
     gateway = GatewayService(GatewayConfig.model_validate({
         "gateway": {"id": GATEWAY, "hall": HALL},
         "store_path": str(root / "gateway" / "gateway.sqlite"),
@@ -20,6 +21,7 @@ def start_gateway(root: Path, broker_port: int, devices: list[dict[str, Any]]) -
         "central_broker": {"port": broker_port},
         "uplink": {"heartbeat_s": 1, "ack_timeout_s": 3},
         "devices": {"known": devices, "silence_s": 30},
+        **sections,
     }))
     gateway.start()
     return gateway

@@ -10,6 +10,7 @@ import pytest
 
 from central.demo import DEMO_UNITS
 from central.service import CentralService
+from edge.runtime.agent import AgentConfig, EdgeAgent
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
@@ -107,11 +108,23 @@ def test_the_case_engines_own_door_is_behind_the_roles(engine_central: CentralSe
 def test_a_case_a_hall_sends_as_an_event_enters_the_records(
     tmp_path: Path, broker: MosquittoBroker, engine_central: CentralService, api: httpx.Client
 ) -> None:
-    gateway = start_gateway(tmp_path, broker.port, [])
+    # A case enters from a hall as a window's fact: its caller, its logged-in officer, their unit.
+    gateway = start_gateway(tmp_path, broker.port, [{"id": "caller-w03", "kind": "caller", "window": "w03"}],
+                            ratings={"officers": {"off-17": {"name": "李四", "department": "自然资源局"}}})
+    caller = EdgeAgent(AgentConfig.model_validate({
+        "device": {"id": "caller-w03", "hall": "hall-01", "kind": "caller", "window": "w03"},
+        "broker": {"port": broker.port},
+        "outbox": {"path": str(tmp_path / "caller-w03" / "outbox.sqlite")},
+        "uplink": {"heartbeat_s": 1, "ack_timeout_s": 3},
+    }))
+    caller.start()
     try:
-        gateway.store.record_own("case.accepted", ENTRY)
+        caller.record("queue.window_action", {"action": "login", "window": "w03", "officer": "off-17",
+                                              "request": "login-0001"})
+        caller.record("case.accepted", {**ENTRY, "by": "off-17", "officer_id": "off-17"})
         wait_until(lambda: "JQ-2026-0100" in stages_of(api, hall="hall-01"), 30,
                    "the hall's case to reach the case records")
     finally:
+        caller.stop()
         gateway.stop()
     assert stages_of(api, hall="hall-01")["JQ-2026-0100"] == "blue"

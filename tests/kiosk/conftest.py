@@ -90,6 +90,15 @@ def dead_port() -> int:
     return free_port()
 
 
+ROSTER: list[dict[str, Any]] = [
+    *({"id": kiosk, "kind": "kiosk"} for kiosk in
+      ("kiosk-1", "kiosk-2", "kiosk-3", "kiosk-east", "kiosk-west", "kiosk-old", "kiosk-new")),
+    *({"id": f"caller-{window}", "kind": "caller", "window": str(window)} for window in range(1, 10)),
+    *({"id": f"display-{n}", "kind": "display"} for n in (1, 2)),
+]
+"""The devices this suite's halls know, with their kinds: what each may state (docs/security.md)."""
+
+
 @dataclass
 class Hall:
     """A hall gateway and central's receiving end, both on one broker."""
@@ -100,10 +109,11 @@ class Hall:
     central_store: CentralStore | None = None
     central_ingest: CentralIngest | None = None
     known: list[dict[str, Any]] | None = None
-    """Registered devices; None: open enrolment (any device, no role checks)."""
+    """Registered devices; None: the suite's roster, and open enrolment for any other device
+    (which may then state only what a simulator may)."""
 
     def gateway_config(self) -> GatewayConfig:
-        devices: dict[str, Any] = {"open_enrolment": True, "silence_s": 5}
+        devices: dict[str, Any] = {"known": ROSTER, "open_enrolment": True, "silence_s": 5}
         if self.known is not None:
             devices = {"known": self.known, "silence_s": 5}
         return GatewayConfig.model_validate({

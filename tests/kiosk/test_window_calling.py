@@ -240,13 +240,13 @@ def test_a_caller_cannot_act_for_another_window_nor_issue_tickets(
             "ticket": "A999", "day": kiosk.today(), "service": "A", "service_name": "x", "number": 999,
             "slot": 1, "people_ahead": 0, "issued_at": 0,
         })
-        def anomalies() -> list[str]:
-            rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'queue.anomaly'")
-            return [json.loads(payload)["body"]["detail"] for (payload,) in rows]
+        def refusals() -> list[str]:
+            rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'security.refused'")
+            return [json.loads(payload)["body"]["reason"] for (payload,) in rows]
 
-        wait_until(lambda: len(anomalies()) == 2, 30, "both refusals reported")
-        assert any("registered for window 1, not 2" in a for a in anomalies())
-        assert any("may not issue tickets" in a for a in anomalies())
+        wait_until(lambda: len(refusals()) == 2, 30, "both refusals reported")
+        assert any("registered for window 1, not 2" in a for a in refusals())
+        assert any("a caller may not state queue.ticket_issued" in a for a in refusals())
         assert hall.gateway_rows("SELECT ticket FROM queue_visits") == [("A001",)]
         assert hall.gateway_rows("SELECT window, officer FROM queue_windows") == [("1", "7")]
     finally:

@@ -74,10 +74,19 @@ def sms(tmp_path: Path, clock: SimulatedClock, central: CentralService) -> Itera
     platform.stop()
 
 
+WINDOW_CALLER = {"kind": "caller", "window": "w03", "officer": "window-3", "unit": "自然资源局"}
+"""The author hall-01's gateway verified for what window w03's caller says (officer window-3 logged in)."""
+
+
 def hall_events(central: CentralService, *events: tuple[str, dict[str, Any]]) -> None:
-    """Events as hall-01's gateway forwards them, stored by central as its ingest stores them."""
+    """Events as hall-01's gateway forwards them, each from the author allowed to state it
+    (`contract.authority`), stored by central as its ingest stores them."""
     now = central.clock.wall_ms()
-    deliver(central.store, HALL, [(type, body, now) for type, body in events])
+    for type, body in events:
+        if type == "queue.contact_given" or type.startswith("case."):
+            deliver(central.store, HALL, [(type, body, now)], device="caller-3", author=WINDOW_CALLER)
+        else:
+            deliver(central.store, HALL, [(type, body, now)])
 
 
 def phones_in(text: str) -> set[str]:

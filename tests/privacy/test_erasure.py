@@ -45,7 +45,7 @@ def _enter_everywhere(central: CentralService, supervisor: httpx.Client, sms: Sm
         ("queue.contact_given", {"day": DAY, "ticket": "A012", "window": "w03", "phone": CITIZEN}),
         ("queue.contact_given", {"day": DAY, "ticket": "A013", "window": "w03", "phone": NEIGHBOUR}),
         # A window's system enters a case through the hall: it reaches the event log and the case store.
-        ("case.accepted", {**case_entry("PD-0003", "张三丰", "+86 138 1111 0002"), "by": "w03"}),
+        ("case.accepted", case_entry("PD-0003", "张三丰", "+86 138 1111 0002")),
         ("rating.recorded", {
             "hall": HALL, "window": "3", "officer": "x001", "officer_name": None, "department": "市场监管局",
             "service": "A", "visit": None, "how": "session", "rating": RATING, "terminal": "rating-w3",

@@ -45,7 +45,9 @@ class Hall:
             "store_path": str(self.root / "gateway" / "gateway.sqlite"),
             "uplink": FAST_UPLINK,
             "devices": {"open_enrolment": True, "silence_s": 5,
-                        "known": [{"id": "rating-w3", "kind": "rating", "window": "3"}]},
+                        "known": [{"id": "rating-w3", "kind": "rating", "window": "3"},
+                                  {"id": "kiosk-1", "kind": "kiosk"},
+                                  {"id": "caller-3", "kind": "caller", "window": "3"}]},
             "queue": {"board_delay_ms": 20},
             "ratings": {
                 "officers": {OFFICER_X: {"name": "王小明", "department": "市场监管局"},

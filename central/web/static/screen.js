@@ -64,6 +64,8 @@
     }
     if (!d.online) chip.append(" " + time(d.last_seen));
     if (d.dropped) chip.append(" ", el("span", { class: "bad" }, "丢弃" + d.dropped));
+    if (d.refused) chip.append(" ", el("span", { class: "bad", "data-refused": String(d.refused) }, "越权" + d.refused));
+    if (d.quarantined) chip.append(" ", el("span", { class: "bad", "data-quarantined": "true" }, "已隔离"));
     return chip;
   }
 
@@ -100,7 +102,12 @@
     $("totals").replaceChildren(el("span", { class: "total" }, "在办", el("b", {}, snapshot.open_cases)),
       ...Object.entries(snapshot.counts).filter(([, n]) => n > 0).map(([stage, n]) =>
         el("span", { class: "total", "data-total": stage }, badge(stage), el("b", {}, n))));
-    $("alerts").replaceChildren(...snapshot.recent.filter((r) => r.kind === "escalation").slice(0, 4).map((r) =>
+    // A refused fact is an alarm: it stands above the fold with the escalations.
+    const refusals = (snapshot.alarms || []).slice(0, 4).map((a) =>
+      el("div", { class: "alert security", "data-security": a.device || "", title: a.reason },
+        "越权 " + (a.quarantined ? "（已隔离）" : ""), el("b", {}, (a.hall || "接口") + " · " + (KINDS[a.kind] || a.kind || "") +
+        " " + (a.device || "")), " " + (a.type || "整批") + " · " + time(a.at) + " · " + a.reason));
+    $("alerts").replaceChildren(...refusals, ...snapshot.recent.filter((r) => r.kind === "escalation").slice(0, 4).map((r) =>
       el("div", { class: "alert", "data-alert": r.case_id }, "升级 ", badge(r.stage), " 案件 " + r.case_id + " · " + r.unit)));
     $("halls").replaceChildren(...snapshot.halls.map(hallPanel));
     fillSelect($("f-hall"), snapshot.halls.map((b) => [b.hall.hall, b.hall.name]), state.filters.hall);
@@ -145,7 +152,8 @@
       const change = JSON.parse(message.data);
       const escalated = change.happenings.filter((h) => h.kind === "escalation");
       escalated.forEach((h) => state.fresh.add(h.case_id));
-      soon(escalated.length ? 0 : 1000);
+      const alarmed = change.happenings.some((h) => h.kind === "security");
+      soon(escalated.length || alarmed ? 0 : 1000);
     });
     source.onerror = () => { $("link").dataset.state = "polling"; $("link").textContent = "重连中"; };
   }

@@ -1,0 +1,82 @@
+"""Security alarms at central: every fact refused because its author may not state it, wherever.
+
+Three places refuse: a hall's gateway (its devices; reported as
+`security.refused` and read by the telemetry projection), central's ingest
+(a gateway's events) and central's API (an approval system's token). Each
+refusal is one row here, which the hall's telemetry counts per device and the
+big screen lists newest first (docs/security.md). Rows are keyed, so a
+projection replaying the event log adds none twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS security_alarms (
+    alarm TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    refused_by TEXT NOT NULL,
+    hall TEXT,
+    device TEXT,
+    kind TEXT,
+    type TEXT,
+    reason TEXT NOT NULL,
+    quarantined INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS security_alarms_by_time ON security_alarms (at);
+CREATE INDEX IF NOT EXISTS security_alarms_by_device ON security_alarms (hall, device);
+"""
+
+RefusedBy = Literal["gateway", "central", "api"]
+Read = Callable[[str, tuple[Any, ...]], list[Any]]
+
+
+@dataclass(frozen=True)
+class SecurityAlarm:
+    """One refused fact: where it was refused, whose it was, what it was and why."""
+
+    alarm: str
+    at: int
+    refused_by: RefusedBy
+    hall: str | None
+    device: str | None
+    kind: str | None
+    type: str | None
+    reason: str
+    quarantined: bool = False
+
+
+def record_alarm(tx: sqlite3.Connection, alarm: SecurityAlarm) -> None:
+    tx.execute(
+        "INSERT OR IGNORE INTO security_alarms (alarm, at, refused_by, hall, device, kind, type, reason, "
+        "quarantined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (alarm.alarm, alarm.at, alarm.refused_by, alarm.hall, alarm.device, alarm.kind, alarm.type,
+         alarm.reason[:500], int(alarm.quarantined)),
+    )
+
+
+def latest_alarms(read: Read, hall: str | None = None, limit: int = 20) -> list[SecurityAlarm]:
+    """The newest alarms first, of one hall or of all (API refusals belong to no hall)."""
+    where, params = ("WHERE hall = ?", (hall,)) if hall is not None else ("", ())
+    rows = read(
+        "SELECT alarm, at, refused_by, hall, device, kind, type, reason, quarantined FROM security_alarms "
+        f"{where} ORDER BY at DESC, rowid DESC LIMIT ?", (*params, limit))
+    return [SecurityAlarm(alarm, at, refused_by, hall, device, kind, type, reason, bool(quarantined))
+            for alarm, at, refused_by, hall, device, kind, type, reason, quarantined in rows]
+
+
+def refusals_by_device(read: Read) -> dict[tuple[str, str], int]:
+    """(hall, device) -> how many of its facts were refused, at its gateway or at central."""
+    rows = read("SELECT hall, device, count(*) FROM security_alarms WHERE hall IS NOT NULL "
+                "AND device IS NOT NULL GROUP BY hall, device", ())
+    return {(hall, device): int(count) for hall, device, count in rows}
+
+
+def refused_at_central(read: Read) -> dict[str, int]:
+    """hall -> how many of its gateway's forwarded facts central refused."""
+    rows = read("SELECT hall, count(*) FROM security_alarms WHERE refused_by = 'central' GROUP BY hall", ())
+    return {hall: int(count) for hall, count in rows}
