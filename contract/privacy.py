@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 ERASED = "(erased)"
 """What a reader sees where personal data was erased."""
@@ -189,6 +190,25 @@ def mask_personal_data(text: str) -> str:
         position = span.end
     out.append(text[position:])
     return "".join(out)
+
+
+def mask_personal_fields(type: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """An event body with its personal fields (`PERSONAL_FIELDS`) masked: what a node keeps
+    when it has no need of the clear value once the event has gone on (the hall gateway)."""
+    masked: dict[str, Any] = dict(body)
+    for path, kind in PERSONAL_FIELDS.get(type, {}).items():
+        holder: dict[str, Any] = masked
+        *parents, leaf = path.split(".")
+        for parent in parents:
+            child = holder.get(parent)
+            if not isinstance(child, Mapping):
+                break
+            holder[parent] = holder = dict(child)
+        else:
+            value = holder.get(leaf)
+            if isinstance(value, str):
+                holder[leaf] = mask_value(kind, value) if kind is not None else mask_personal_data(value)
+    return masked
 
 
 def redact(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from contract.catalog import spec_for
 from contract.envelope import Received, dump_envelope, new_envelope
 from contract.kinds import Author
+from contract.privacy import PERSONAL_FIELDS, mask_personal_fields
 from spine.clock import Clock
 from spine.database import Database
 from spine.eventlog import EventLog, commit_batch
@@ -162,7 +163,7 @@ class GatewayStore:
         return {
             "device": envelope.device, "seq": envelope.seq, "boot": envelope.boot, "type": envelope.type,
             "device_time": envelope.time, "received_at": recv.at if recv else self.clock.wall_ms(),
-            "est_time": recv.est_time if recv else None, "payload": event.payload,
+            "est_time": recv.est_time if recv else None, "payload": _kept_payload(event),
         }
 
     def _dead_letter_in(self, context: HandlerContext, letter: DeadLetter) -> None:
@@ -175,3 +176,18 @@ class GatewayStore:
             )
         # An author's overstep is an alarm each time it is tried.
         self.refused(context, letter)
+
+
+def _kept_payload(event: AcceptedEvent) -> str:
+    """What the gateway's own log keeps of an event: all of it, but a citizen's phone only masked.
+
+    The gateway needs the number only to echo it masked to the window; the clear
+    number travels on in the forward outbox (deleted once central has it), where
+    central seals it and can erase it. The hall's log is kept for ever and cannot be
+    edited, so the clear number never enters it.
+    """
+    envelope = event.envelope
+    if envelope.type not in PERSONAL_FIELDS:
+        return event.payload
+    kept = envelope.model_copy(update={"body": mask_personal_fields(envelope.type, envelope.body)})
+    return dump_envelope(kept.model_dump(mode="json"))

@@ -158,6 +158,10 @@ def test_two_windows_call_serve_and_central_computes_waiting_and_service_times(
         assert contact_for(hall.central_rows, HALL, again_day(hall), "A002") == "13812341234"
         full = "13812341234"
         assert not any(full in record.getMessage() for record in caplog.records)
+        # The hall's own log, kept for ever, holds the number only masked; central has it, sealed.
+        [given] = facts("queue.contact_given")
+        assert given["phone"] == "138****1234"
+        assert not hall.gateway_rows("SELECT count(*) FROM events WHERE payload LIKE ?", (f"%{full}%",))[0][0]
     finally:
         kiosk.stop()
         display.close()
