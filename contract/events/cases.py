@@ -119,6 +119,11 @@ class CaseEscalated(Body):
     due_day: str | None = None
     unit: str
     officer_name: str
+    late: bool = Field(
+        False,
+        description="issued well after `due_at`: it waited for facts that reached central late "
+        "(a hall offline), or came with a history import, or the engine was not running",
+    )
 
 
 @event_type("case.reminder", essential=True)
@@ -131,3 +136,4 @@ class CaseReminder(Body):
     due_day: str | None = None
     unit: str
     officer_name: str
+    late: bool = Field(False, description="issued well after `due_at` (see case.escalated)")
