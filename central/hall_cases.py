@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from central.cases.sources import hall_source
 from central.cases.store import CaseConflict, EntryRejected, UnknownCase
 from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 ISSUED_BY_CENTRAL = ("case.escalated", "case.reminder")
 """Case events central's own engine writes; a hall may not state them."""
 
-RecordCaseFact = Callable[[str, Mapping[str, Any]], object]
-"""(event type, body) -> the case store records it (`CaseStore.record`), or raises its refusal."""
+RecordCaseFact = Callable[[str, Mapping[str, Any], str], object]
+"""(event type, body, source) -> the case store records it (`CaseStore.record`), or raises its
+refusal. The source is the hall's stream: its cases wait for that stream's watermark."""
 
 
 class CaseFactsFromHalls:
@@ -35,6 +37,6 @@ class CaseFactsFromHalls:
         if not kind.startswith("case.") or kind in ISSUED_BY_CENTRAL:
             return
         try:
-            self.record(kind, event.envelope.body)
+            self.record(kind, event.envelope.body, hall_source(hall))
         except (EntryRejected, CaseConflict, UnknownCase) as exc:
             log.warning("hall %s sent a %s that the case store refused: %s", hall, kind, exc)

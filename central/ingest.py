@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -19,11 +20,17 @@ from spine.receiver import BatchReceiver
 log = logging.getLogger(__name__)
 
 
+HeartbeatListener = Callable[[str, dict[str, Any]], None]
+"""(hall, the gateway's heartbeat) -> None: e.g. the hall's watermark (`central.hall_watermarks`)."""
+
+
 class CentralIngest:
-    def __init__(self, config: CentralConfig, store: CentralStore, clock: Clock) -> None:
+    def __init__(self, config: CentralConfig, store: CentralStore, clock: Clock,
+                 on_heartbeat: HeartbeatListener | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.on_heartbeat = on_heartbeat
         self._gateways = {entry.hall: entry.gateway for entry in config.ingest.halls}
         if not self._gateways:
             log.warning("no halls configured: central accepts any gateway (demo only)")
@@ -85,6 +92,8 @@ class CentralIngest:
                 online = data.get("state") == "online"
                 heartbeat = message.payload.decode() if channel == "heartbeat" else None
                 self.store.set_hall_status(hall, online, data.get("reason"), heartbeat)
+                if channel == "heartbeat" and self.on_heartbeat is not None:
+                    self.on_heartbeat(hall, data)
 
     def _authorize(self, hall: str, batch: Batch) -> str | None:
         expected = self._gateways.get(hall)
