@@ -9,14 +9,18 @@ The store shares one SQLite connection with the engine's tick: a request takes i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
+from central.api_users import CaseFeed
 from central.cases.importer import import_lines
+from central.cases.sources import LIVE, client_source
 from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownCase
+from central.cases.timebase import instant_from_datetime
 from central.cases.views import CaseView, Recorded
-from central.web.auth import reader, writer
+from central.web.auth import Principal, reader, writer
 from central.web.caseport import STAGES, CaseFilter
 from central.web.context import CentralContext
 from central.web.labels import look
@@ -60,6 +64,15 @@ def case_store(request: Request) -> Iterator[CaseStore]:
 
 
 StoreDep = Annotated[CaseStore, Depends(case_store)]
+
+
+def fact_source(caller: Annotated[Principal, Depends(writer)]) -> str:
+    """Whose facts these are: a `synced` client's cases wait for its imports to say how far its
+    facts are complete; anyone else states facts as they happen."""
+    return client_source(caller.name) if caller.feed is CaseFeed.SYNCED else LIVE
+
+
+SourceDep = Annotated[str, Depends(fact_source)]
 
 
 # --- reading, as screens show cases ---------------------------------------------------------
@@ -155,11 +168,12 @@ def _same_case(path_id: str, body_id: str) -> None:
 def enter_case(
     entry: CaseAccepted,
     store: StoreDep,
+    source: SourceDep,
     response: Response,
     strict: Annotated[bool, Query(description="refuse an entry that has warnings")] = False,
 ) -> Recorded:
     """Store a case once; resending the same case answers 200 with `duplicate: true`."""
-    result = _call(lambda: store.submit(entry, strict=strict))
+    result = _call(lambda: store.submit(entry, strict=strict, source=source))
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result
@@ -171,46 +185,61 @@ def validate_case(entry: CaseAccepted, store: StoreDep) -> EntryCheck:
     return EntryCheck(warnings=[str(w) for w in store.check_entry(entry)])
 
 
-@router.post("/cases/import", response_model=ImportResult, dependencies=WRITE,
-             summary="Bulk import JSON Lines (one entry or fact per line)")
+@router.post("/cases/import", response_model=ImportResult, responses={422: CASE_REFUSED[422]},
+             dependencies=WRITE,
+             summary="Bulk import JSON Lines (one entry or fact per line), then judge every case")
 def import_cases(
     store: StoreDep,
-    lines: Annotated[str, Body(media_type="application/x-ndjson")],
+    source: SourceDep,
+    lines: Annotated[str, Body(media_type="application/x-ndjson",
+                               description="empty: nothing new (a synced client's heartbeat)")] = "",
     strict: bool = False,
+    at: Annotated[datetime | None, Query(
+        description="judge the cases as of this instant (default now); facts after it are "
+        "refused. From a `synced` client: its facts are complete up to here (an empty import "
+        "says just that)")] = None,
 ) -> ImportResult:
-    return ImportResult(**import_lines(store, lines.splitlines(), strict=strict).as_dict())
+    """Every case is judged once all the lines are in, as of `at`, in one tick."""
+    client = source if source != LIVE else None
+    when = instant_from_datetime(at) if at is not None else None
+    try:
+        report = import_lines(store, lines.splitlines(), strict=strict, at=when, client=client)
+    except ValueError as error:
+        raise HTTPException(422, [str(error)]) from error
+    return ImportResult(**report.as_dict())
 
 
 @router.post("/cases/{case_id}/suspensions", response_model=Recorded, responses=CASE_REFUSED,
              dependencies=WRITE, summary="Suspend the clock for a legal reason")
-def suspend_case(case_id: str, event: CaseSuspended, store: StoreDep) -> Recorded:
+def suspend_case(case_id: str, event: CaseSuspended, store: StoreDep, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.suspend(event))
+    return _call(lambda: store.suspend(event, source=source))
 
 
 @router.post("/cases/{case_id}/resumptions", response_model=Recorded, responses=CASE_REFUSED,
              dependencies=WRITE, summary="Resume the clock")
-def resume_case(case_id: str, event: CaseResumed, store: StoreDep) -> Recorded:
+def resume_case(case_id: str, event: CaseResumed, store: StoreDep, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.resume(event))
+    return _call(lambda: store.resume(event, source=source))
 
 
 @router.post("/cases/{case_id}/completion", response_model=Recorded, responses=CASE_REFUSED,
              dependencies=WRITE, summary="Mark the case done (the light runs until confirmed)")
-def complete_case(case_id: str, event: CaseCompleted, store: StoreDep) -> Recorded:
+def complete_case(case_id: str, event: CaseCompleted, store: StoreDep, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.complete(event))
+    return _call(lambda: store.complete(event, source=source))
 
 
 @router.post("/cases/{case_id}/confirmation", response_model=Recorded, responses=CASE_REFUSED,
              dependencies=WRITE, summary="Confirm completion: the clock stops")
-def confirm_case(case_id: str, event: CaseCompletionConfirmed, store: StoreDep) -> Recorded:
+def confirm_case(case_id: str, event: CaseCompletionConfirmed, store: StoreDep,
+                 source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.confirm(event))
+    return _call(lambda: store.confirm(event, source=source))
 
 
 @router.post("/cases/{case_id}/corrections", response_model=Recorded, responses=CASE_REFUSED,
              dependencies=WRITE, summary="Correct an earlier event; both stay in the history")
-def correct_case(case_id: str, event: CaseCorrected, store: StoreDep) -> Recorded:
+def correct_case(case_id: str, event: CaseCorrected, store: StoreDep, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
-    return _call(lambda: store.correct(event))
+    return _call(lambda: store.correct(event, source=source))

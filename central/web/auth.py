@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from central.api_users import ROLE_RANK, ApiRole
+from central.api_users import ROLE_RANK, ApiRole, CaseFeed
 from central.config import WebSettings
 
 COOKIE = "hallwatch_screen"
@@ -28,6 +28,7 @@ bearer = HTTPBearer(auto_error=False, description="an API token issued in centra
 class Principal:
     name: str
     role: ApiRole
+    feed: CaseFeed = CaseFeed.LIVE
 
     def may(self, role: ApiRole) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
@@ -38,7 +39,8 @@ ANONYMOUS_VIEWER = Principal("anonymous", ApiRole.VIEWER)
 
 class Authenticator:
     def __init__(self, settings: WebSettings) -> None:
-        self._users = [(user.token_digest(), Principal(user.name, user.role)) for user in settings.users]
+        self._users = [(user.token_digest(), Principal(user.name, user.role, user.feed))
+                       for user in settings.users]
         self.public_screen = settings.public_screen
 
     def identify(self, token: str | None) -> Principal | None:
