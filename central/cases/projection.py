@@ -142,6 +142,21 @@ class PendingWrites:
 
 
 @dataclass(frozen=True)
+class _PendingRow:
+    """A held case's row, to be written when its transaction ends."""
+
+    file: CaseFile
+    digest: str
+    seq: int
+    source: str
+    held_by: str
+    new: bool
+    """Not in the table yet: inserted."""
+    moved: bool
+    """A correction changed its place columns (hall, unit...): those are written too."""
+
+
+@dataclass(frozen=True)
 class Refreshed:
     """A case after the projection caught up with it."""
 
@@ -164,6 +179,7 @@ class Projector:
         self.log = log
         self.calendar = calendar
         self.rules = rules
+        self._pending: dict[str, _PendingRow] = {}
         ensure_schema(connection)
 
     def issued_in_order(self, case_id: str) -> list[str]:
@@ -185,31 +201,61 @@ class Projector:
         `source` is whose facts the case waits for; `before` is the case as it was
         stored, with `stage_before` its light (None: a new case). With `at` None the
         case is not judged now: while `held_by` an unfinished import it is left out
-        of every tick (`next_at` NULL); otherwise it is due as soon as its source's
+        of every tick (`next_at` NULL), and its row is written once when the
+        transaction ends (`flush`); otherwise it is due as soon as its source's
         horizon reaches its acceptance.
         """
         clock = file.clock()
-        waiting = None if held_by is not None else clock.accepted_at
+        if held_by is not None:
+            earlier = self._pending.get(file.case_id)
+            self._pending[file.case_id] = _PendingRow(
+                file, digest, seq, source, held_by,
+                new=before is None or (earlier is not None and earlier.new),
+                moved=(earlier is not None and earlier.moved)
+                or (before is not None and _placed(before) != _placed(file)),
+            )
+            return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
+        self.flush()
         facts = (suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
-                 file_to_json(file), seq, source, held_by, waiting)
+                 file_to_json(file), seq, source, None, clock.accepted_at)
         if before is None:
             self.connection.execute(_INSERT_CASE, (
-                file.case_id, file.hall, file.unit, file.matter, file.officer_name,
-                clock.accepted_at, clock.limit.amount, clock.limit.unit.value, digest, *facts,
-            ))
+                file.case_id, *_place_values(file), digest, *facts))
         elif _placed(before) == _placed(file):
             # Only the clock moved: leave the columns (and indexes) of hall, unit... alone.
             self.connection.execute(_UPDATE_FACTS, (*facts, file.case_id))
         else:
             self.connection.execute(_UPDATE_FACTS_AND_PLACE, (
-                *facts, file.hall, file.unit, file.matter, file.officer_name, clock.accepted_at,
-                clock.limit.amount, clock.limit.unit.value, file.case_id,
-            ))
+                *facts, *_place_values(file), file.case_id))
         if at is None:
             return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
         return self.refresh(
             file.case_id, clock, stage_before, at, now, (file.unit, file.officer_name),
         )
+
+    def flush(self) -> None:
+        """Write the rows of held cases buffered in this transaction."""
+        if not self._pending:
+            return
+        inserts, updates, moves = [], [], []
+        for row in self._pending.values():
+            file, clock = row.file, row.file.clock()
+            facts = (suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
+                     file_to_json(file), row.seq, row.source, row.held_by, None)
+            if row.new:
+                inserts.append((file.case_id, *_place_values(file), row.digest, *facts))
+            elif row.moved:
+                moves.append((*facts, *_place_values(file), file.case_id))
+            else:
+                updates.append((*facts, file.case_id))
+        self._pending.clear()
+        self.connection.executemany(_INSERT_CASE, inserts)
+        self.connection.executemany(_UPDATE_FACTS, updates)
+        self.connection.executemany(_UPDATE_FACTS_AND_PLACE, moves)
+
+    def forget(self) -> None:
+        """Drop buffered rows: their transaction was rolled back."""
+        self._pending.clear()
 
     def refresh(
         self,
@@ -274,6 +320,7 @@ class Projector:
 
     def due_rows(self, source: str, at: Instant, limit: int) -> list[tuple[Any, ...]]:
         """Cases of `source` whose next transition has come by `at`, earliest first."""
+        self.flush()
         return self.connection.execute(
             f"SELECT {DUE_COLUMNS} FROM cases WHERE source = ? AND next_at IS NOT NULL"
             " AND next_at <= ? ORDER BY next_at LIMIT ?",
@@ -304,6 +351,7 @@ class Projector:
 
     def release(self, held_by: str) -> int:
         """An import finished: its cases take part in ticks again, due from their acceptance."""
+        self.flush()
         return self.connection.execute(
             "UPDATE cases SET held_by = NULL, next_at = accepted_at WHERE held_by = ?",
             (held_by,),
@@ -332,6 +380,13 @@ _UPDATE_FACTS_AND_PLACE = (
 _INSERT_ISSUED = (
     "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)"
 )
+
+
+def _place_values(file: CaseFile) -> tuple[Any, ...]:
+    """The values of _PLACE_COLUMNS."""
+    limit = file.limit
+    return (file.hall, file.unit, file.matter, file.officer_name, file.accepted_at, limit.amount,
+            limit.unit.value)
 
 
 def _placed(file: CaseFile) -> tuple[Any, ...]:

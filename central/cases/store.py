@@ -95,6 +95,9 @@ class CaseStore:
         self.projector = Projector(connection, self.log, calendar, rules)
         self.personal = PersonalData(connection)
         self.sources = SourceBook(connection, rules.watermark)
+        self._held: dict[str, tuple[CaseFile, str, _Place]] = {}
+        """Cases an import holds, as written in the open transaction: read back from here,
+        their rows written once at its end (an import touches a case several times a chunk)."""
 
     @classmethod
     def open(
@@ -141,7 +144,12 @@ class CaseStore:
             return
         with Transaction(self.connection) as connection:
             self.log.reload()
-            yield connection
+            try:
+                yield connection
+                self.projector.flush()
+            finally:
+                self._held.clear()
+                self.projector.forget()
 
     # -- entering cases -----------------------------------------------------------------
 
@@ -177,9 +185,11 @@ class CaseStore:
             raise EntryRejected([str(w) for w in warnings])
         digest = hashlib.sha256(case.model_dump_json().encode()).hexdigest()
         with self.writing():
-            existing = self.connection.execute(
-                "SELECT digest, stage, held_by FROM cases WHERE case_id = ?", (case.case_id,)
-            ).fetchone()
+            held = self._held.get(case.case_id)
+            existing = (held[1], held[2].stage, held[2].held_by) if held else (
+                self.connection.execute(
+                    "SELECT digest, stage, held_by FROM cases WHERE case_id = ?", (case.case_id,)
+                ).fetchone())
             if existing is not None:
                 if existing[0] != digest:
                     raise CaseConflict(
@@ -187,7 +197,7 @@ class CaseStore:
                     )
                 self._claim(case.case_id, existing[2], import_run)
                 return Recorded(case_id=case.case_id, seq=None, duplicate=True,
-                                stage=Stage(existing[1]))
+                                stage=Stage(existing[1] or Stage.BLUE))
             body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
             body["applied_at"] = format_instant(_instant(case.applied_at))
             body["accepted_at"] = format_instant(_instant(case.accepted_at))
@@ -275,14 +285,19 @@ class CaseStore:
         case_source = source if source != LIVE else place.source
         held_by = import_run or place.held_by
         at = None if held_by is not None else self.sources.horizon(case_source, now)
-        return self.projector.write_file(file, digest, seq, now, source=case_source,
-                                         held_by=held_by, at=at, before=before,
-                                         stage_before=place.stage)
+        refreshed = self.projector.write_file(file, digest, seq, now, source=case_source,
+                                              held_by=held_by, at=at, before=before,
+                                              stage_before=place.stage)
+        if held_by is not None:
+            self._held[file.case_id] = (file, digest, _Place(case_source, held_by, refreshed.stage))
+        return refreshed
 
     def _claim(self, case_id: str, held_by: str | None, import_run: str | None) -> None:
         """An import that finds a case held by another (unfinished, perhaps crashed) import
         takes it over, so that its end releases the case."""
         if import_run is not None and held_by is not None and held_by != import_run:
+            self.projector.flush()
+            self._held.pop(case_id, None)
             self.connection.execute("UPDATE cases SET held_by = ? WHERE case_id = ?",
                                     (import_run, case_id))
 
@@ -382,6 +397,9 @@ class CaseStore:
         return new
 
     def _file(self, case_id: str) -> tuple[CaseFile, str, _Place]:
+        held = self._held.get(case_id)
+        if held is not None:
+            return held
         row = self.connection.execute(
             "SELECT file, digest, source, held_by, stage FROM cases WHERE case_id = ?", (case_id,)
         ).fetchone()
