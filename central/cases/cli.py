@@ -172,12 +172,18 @@ def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, s
 @click.option("--at", "at_text", help="tick as of this instant (default: now)")
 def tick(db: Path, calendar_dir: Path | None, rules_path: Path | None, at_text: str | None) -> None:
     """Bring every due case's light up to date and issue what fell due."""
+    from central.cases.timebase import format_instant
+
     engine = _engine(db, calendar_dir, rules_path)
     report = engine.tick(_instant(at_text))
     click.echo(f"{report.processed} cases due, {len(report.changes)} lights changed, "
                f"{len(report.issued)} escalations/reminders issued")
     for issue in report.issued:
         click.echo(f"  {issue.case_id}: {issue.kind}")
+    for source in engine.store.sources.states(report.now):
+        if source.incomplete_since is not None:
+            click.echo(f"  {source.source}: data incomplete since "
+                       f"{format_instant(source.incomplete_since)}; its cases wait")
     engine.close()
 
 

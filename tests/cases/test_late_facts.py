@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from central.cases import importer
 from central.cases.engine import Engine
 from central.cases.importer import import_lines
+from central.cases.sources import hall_source
 from central.cases.timebase import datetime_from_instant
 from central.cases.timebase import parse_instant as at
 from hallwatch.cli import main
@@ -155,3 +156,14 @@ def test_an_import_that_died_half_way_holds_its_cases_until_it_is_run_again(
     assert (report.duplicates, report.stored) == (1, 2)
     assert engine.store.statistics()[0].yellow_cards == 0
     assert engine.store.case("JQ-2026-0001").stage == "completed"
+
+
+def test_a_tick_says_whose_data_are_incomplete(db_path: Path) -> None:
+    engine = Engine.open(db_path)
+    hall_centre = hall_source("hall-centre")
+    engine.store.record("case.accepted", entry(), now=at("2026-11-23T10:05"), source=hall_centre)
+    engine.tick(at("2026-11-23T10:05"), watermarks={hall_centre: at("2026-11-23T10:05")})
+    engine.close()
+    shown = hall("tick", "--db", str(db_path), "--at", "2026-12-01T10:00")
+    assert "0 cases due" in shown
+    assert "hall:hall-centre: data incomplete since 2026-11-23T10:05:00+08:00" in shown
