@@ -62,6 +62,10 @@ class HallWatermarks:
         self.store = store
         self.clock = clock
         self.behind_after_ms = behind_after_s * 1000
+        self._written: dict[str, int] = {}
+        """The last watermark written per hall: most events of a batch share their gateway
+        stamp, so most need no write. (If a write was rolled back, the table is only lower:
+        the next batch or heartbeat moves it on.)"""
         with store.transaction() as tx:
             tx.execute(SCHEMA)
 
@@ -70,7 +74,7 @@ class HallWatermarks:
         received = event.envelope.recv
         if received is None:  # no gateway stamp: the device's own clock proves nothing
             return
-        _advance(context.tx, context.hall, min(received.at, context.now_ms), context.now_ms)
+        self._advance(context.tx, context.hall, min(received.at, context.now_ms), context.now_ms)
 
     def heartbeat(self, hall: str, beat: dict[str, Any]) -> None:
         """A gateway's heartbeat: with its outbox empty, the hall is complete up to its `at`."""
@@ -78,8 +82,16 @@ class HallWatermarks:
         if beat.get("outbox_events") != 0 or not isinstance(at, int) or isinstance(at, bool):
             return
         now = self.clock.wall_ms()
+        if min(at, now) <= self._written.get(hall, -1):
+            return
         with self.store.transaction() as tx:
-            _advance(tx, hall, min(at, now), now)
+            self._advance(tx, hall, min(at, now), now)
+
+    def _advance(self, tx: sqlite3.Connection, hall: str, watermark: int, now_ms: int) -> None:
+        if watermark <= self._written.get(hall, -1):
+            return
+        tx.execute(_ADVANCE, (hall, watermark, now_ms))
+        self._written[hall] = watermark
 
     def current(self) -> dict[str, int]:
         """Every hall's watermark in epoch seconds, keyed by its case source (`hall:<hall>`)."""
@@ -95,5 +107,3 @@ class HallWatermarks:
         return HallCompleteness(watermark, watermark if behind else None)
 
 
-def _advance(tx: sqlite3.Connection, hall: str, watermark: int, now_ms: int) -> None:
-    tx.execute(_ADVANCE, (hall, watermark, now_ms))
