@@ -184,6 +184,9 @@ def tick(db: Path, calendar_dir: Path | None, rules_path: Path | None, at_text: 
         if source.incomplete_since is not None:
             click.echo(f"  {source.source}: data incomplete since "
                        f"{format_instant(source.incomplete_since)}; its cases wait")
+    for run, held in engine.store.projector.held().items():
+        click.echo(f"  {run} holds {held} cases: an import that has not finished (if it "
+                   "died, run it again)")
     engine.close()
 
 

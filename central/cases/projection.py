@@ -212,7 +212,7 @@ class Projector:
                 file, digest, seq, source, held_by,
                 new=before is None or (earlier is not None and earlier.new),
                 moved=(earlier is not None and earlier.moved)
-                or (before is not None and _placed(before) != _placed(file)),
+                or (before is not None and _place_values(before) != _place_values(file)),
             )
             return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
         self.flush()
@@ -221,7 +221,7 @@ class Projector:
         if before is None:
             self.connection.execute(_INSERT_CASE, (
                 file.case_id, *_place_values(file), digest, *facts))
-        elif _placed(before) == _placed(file):
+        elif _place_values(before) == _place_values(file):
             # Only the clock moved: leave the columns (and indexes) of hall, unit... alone.
             self.connection.execute(_UPDATE_FACTS, (*facts, file.case_id))
         else:
@@ -349,6 +349,12 @@ class Projector:
         self.connection.executemany(_UPDATE, pending.updates)
         return refreshed
 
+    def held(self) -> dict[str, int]:
+        """Unfinished imports and how many cases each holds (one that died holds them still)."""
+        self.flush()
+        return dict(self.connection.execute(
+            "SELECT held_by, count(*) FROM cases WHERE held_by IS NOT NULL GROUP BY held_by"))
+
     def release(self, held_by: str) -> int:
         """An import finished: its cases take part in ticks again, due from their acceptance."""
         self.flush()
@@ -383,15 +389,11 @@ _INSERT_ISSUED = (
 
 
 def _place_values(file: CaseFile) -> tuple[Any, ...]:
-    """The values of _PLACE_COLUMNS."""
+    """The values of _PLACE_COLUMNS: what a case's row says besides its clock (only a
+    correction changes them)."""
     limit = file.limit
     return (file.hall, file.unit, file.matter, file.officer_name, file.accepted_at, limit.amount,
             limit.unit.value)
-
-
-def _placed(file: CaseFile) -> tuple[Any, ...]:
-    """What a case's own columns (besides its clock) say: a correction may change them."""
-    return (file.hall, file.unit, file.matter, file.officer_name, file.accepted_at, file.limit)
 
 
 def _flag(value: bool | None) -> int | None:

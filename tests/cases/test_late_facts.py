@@ -150,10 +150,12 @@ def test_an_import_that_died_half_way_holds_its_cases_until_it_is_run_again(
         import_lines(engine.store, dies_after_the_first_line())
     assert engine.store.open_count() == 1
     assert engine.tick(at("2026-12-20T10:00")).issued == []
+    assert list(engine.store.projector.held().values()) == [1]
     assert engine.store.statistics()[0].yellow_cards == 0
 
     report = import_lines(engine.store, history)
     assert (report.duplicates, report.stored) == (1, 2)
+    assert engine.store.projector.held() == {}
     assert engine.store.statistics()[0].yellow_cards == 0
     assert engine.store.case("JQ-2026-0001").stage == "completed"
 
