@@ -31,7 +31,8 @@
     return node;
   }
   const time = (ms) => ms ? new Date(ms).toLocaleTimeString("zh-CN", { hour12: false }) : "—";
-  const moment = (ms) => new Date(ms).toLocaleString("zh-CN", { hour12: false });
+  // Shanghai time whatever the browser's zone: the countdown's days are Shanghai days.
+  const moment = (ms) => new Date(ms).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
   const duration = (s) => s >= 60 ? Math.round(s / 60) + "分" : Math.round(s) + "秒";
 
   function figure(key, value) {
