@@ -274,6 +274,8 @@ def check_consistent(file: CaseFile) -> None:
 
 
 _FILE_FIELDS = tuple(f.name for f in fields(CaseFile))
+# One encoder, made once: json.dumps with options builds a new one per call.
+_FILE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def file_to_json(file: CaseFile) -> str:
@@ -285,7 +287,7 @@ def file_to_json(file: CaseFile) -> str:
     data["confirmed"] = dict(vars(file.confirmed)) if file.confirmed else None
     data["corrections"] = list(file.corrections)
     data["warnings"] = list(file.warnings)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _FILE_JSON.encode(data)
 
 
 def file_from_json(text: str) -> CaseFile:
