@@ -22,6 +22,13 @@ class ApiRole(StrEnum):
 ROLE_RANK = {ApiRole.VIEWER: 0, ApiRole.APPROVAL: 1, ApiRole.SUPERVISOR: 2}
 
 
+class CaseFeed(StrEnum):
+    """How a caller's case facts reach central, which decides when its cases may be judged."""
+
+    LIVE = "live"  # a person at a form: facts are stated as they happen
+    SYNCED = "synced"  # an approval system that sends its facts in batches (nightly, hourly)
+
+
 class ApiUser(Section):
     """One caller of the API. The token itself stays out of the file: its hash or a file holding it."""
 
@@ -38,6 +45,11 @@ class ApiUser(Section):
     )
     token_file: Path | None = Field(None, description="a file whose first line is the token")
     token: SecretStr | None = Field(None, description="the token itself (tests and demo only)")
+    feed: CaseFeed = Field(
+        CaseFeed.LIVE,
+        description="`synced` for a system that sends its case facts in batches: its cases wait "
+        "until one of its imports says its facts are complete past an escalation's instant",
+    )
 
     @model_validator(mode="after")
     def _one_token(self) -> ApiUser:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from central.cases.sources import hall_source
 from central.cases.store import CaseConflict, EntryRejected, UnknownCase
 from contract.authority import About
 from contract.catalog import spec_for
@@ -24,8 +25,9 @@ from spine.receiver import AcceptedEvent
 
 log = logging.getLogger(__name__)
 
-RecordCaseFact = Callable[[str, Mapping[str, Any]], object]
-"""(event type, body) -> the case store records it (`CaseStore.record`), or raises its refusal."""
+RecordCaseFact = Callable[[str, Mapping[str, Any], str], object]
+"""(event type, body, source) -> the case store records it (`CaseStore.record`), or raises its
+refusal. The source is the hall's stream: its cases wait for that stream's watermark."""
 
 
 class CaseFactsFromHalls:
@@ -38,6 +40,6 @@ class CaseFactsFromHalls:
         if spec_for(kind).authority.about is not About.UNIT_CASES:
             return
         try:
-            self.record(kind, event.envelope.body)
+            self.record(kind, event.envelope.body, hall_source(hall))
         except (EntryRejected, CaseConflict, UnknownCase) as exc:
             log.warning("hall %s sent a %s that the case store refused: %s", hall, kind, exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,12 +25,18 @@ from spine.receiver import BatchReceiver
 log = logging.getLogger(__name__)
 
 
+HeartbeatListener = Callable[[str, dict[str, Any]], None]
+"""(hall, the gateway's heartbeat) -> None: e.g. the hall's watermark (`central.hall_watermarks`)."""
+
+
 class CentralIngest:
     def __init__(self, config: CentralConfig, store: CentralStore, clock: Clock,
-                 case_scope: CaseScope | None = None) -> None:
+                 case_scope: CaseScope | None = None,
+                 on_heartbeat: HeartbeatListener | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.on_heartbeat = on_heartbeat
         gateways = {entry.hall: entry.gateway for entry in config.ingest.halls}
         if not gateways:
             log.warning("no halls configured: central accepts any gateway (demo only)")
@@ -93,3 +100,5 @@ class CentralIngest:
                 online = data.get("state") == "online"
                 heartbeat = message.payload.decode() if channel == "heartbeat" else None
                 self.store.set_hall_status(hall, online, data.get("reason"), heartbeat)
+                if channel == "heartbeat" and self.on_heartbeat is not None:
+                    self.on_heartbeat(hall, data)

@@ -20,6 +20,7 @@ from typing import Any
 from central.alarms import SecurityAlarm
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
+from central.cases.rules import Watermarks
 from central.complaints import ComplaintDesk, QueueEventVisits, ServedVisit
 from central.complaints.visits import UnitOfVisit
 from central.config import CentralConfig
@@ -27,6 +28,7 @@ from central.deadlines import WorkingDays
 from central.erasure.eraser import Eraser
 from central.erasure.places import CasePlace, CentralPlace, PersonalPlace
 from central.hall_cases import CaseFactsFromHalls
+from central.hall_watermarks import HallWatermarks
 from central.ingest import CentralIngest
 from central.personal.events import SealingEventStore
 from central.projection import Projection
@@ -47,11 +49,23 @@ from spine.clock import Clock, SystemClock
 log = logging.getLogger(__name__)
 
 
-def open_case_engine(config: CentralConfig, clock: Clock, calendar: WorkCalendar) -> EngineCases:
+def open_case_engine(config: CentralConfig, clock: Clock, calendar: WorkCalendar
+                     ) -> EngineCases:
     """The supervision records and their countdown, in `<data_dir>/cases.sqlite`."""
     path = config.cases_path
     engine = Engine.open(path, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
     return EngineCases(engine, path)
+
+
+def hall_watermarks(store: CentralStore, clock: Clock, cases: EngineCases | None
+                    ) -> HallWatermarks:
+    """Each hall's watermark, told to the case engine at each tick (its rules say when a
+    hall counts as behind)."""
+    rules = cases.engine.store.rules.watermark if cases is not None else Watermarks()
+    watermarks = HallWatermarks(store, clock, behind_after_s=rules.behind_after_s)
+    if cases is not None:
+        cases.watermarks = watermarks.current
+    return watermarks
 
 
 def departments_from(ratings: RatingBook) -> UnitOfVisit:
@@ -91,8 +105,10 @@ class CentralService:
         self.store: CentralStore = SealingEventStore(config.events_path, self.clock)
         self.engine_cases = open_case_engine(config, self.clock, calendar) if cases is None else None
         self.cases: CaseBoard = cases if cases is not None else self._engine_board()
+        self.watermarks = hall_watermarks(self.store, self.clock, self.engine_cases)
         self.ingest = CentralIngest(config, self.store, self.clock,
-                                    case_scope=self.engine_cases.scope if self.engine_cases else None)
+                                    case_scope=self.engine_cases.scope if self.engine_cases else None,
+                                    on_heartbeat=self.watermarks.heartbeat)
 
         self.telemetry = Telemetry()
         self.queue_stats = QueueStatsProjection()
@@ -116,12 +132,13 @@ class CentralService:
         self.store.alarmed = lambda alarm: self.feed.publish("security", alarm_data(alarm))
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
-            [*self.projections, ScreenRefresh(self.feed), *case_facts, *handlers])
+            [*self.projections, ScreenRefresh(self.feed), *case_facts, self.watermarks, *handlers])
 
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
             cases=self.cases, case_intake=self.engine_cases, queue_today=QueueToday(self.store),
             ratings=self.ratings, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
+            hall_completeness=self.watermarks.completeness,
         )
         self.app = create_app(config.web, self.context)
         self.http = HttpServer(self.app, config.http.host, config.http.port)

@@ -138,17 +138,29 @@ def head(db: Path, calendar_dir: Path | None, rules_path: Path | None, out: Path
 @_db_option
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 @click.option("--strict", is_flag=True, help="refuse entries that have warnings")
+@click.option("--at", "at_text",
+              help="judge the cases as of this instant (default: now); facts after it are refused")
 def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, source: Any,
-                 strict: bool) -> None:
-    """Import cases and facts from a JSON Lines file ('-' for standard input)."""
+                 strict: bool, at_text: str | None) -> None:
+    """Import cases and facts from a JSON Lines file ('-' for standard input).
+
+    Every case is judged once all the file's lines are in, as of --at, in one tick.
+    """
     from central.cases.importer import import_lines
+    from central.cases.timebase import format_instant
 
     engine = _engine(db, calendar_dir, rules_path)
-    report = import_lines(engine.store, source, strict=strict)
-    engine.tick()
-    engine.close()
+    try:
+        report = import_lines(engine.store, source, strict=strict, at=_instant(at_text))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.close()
     click.echo(f"stored {report.stored}, duplicates {report.duplicates}, "
                f"with warnings {report.warned}, rejected {len(report.rejected)}")
+    assert report.at is not None
+    click.echo(f"judged as of {format_instant(report.at)}: {report.judged} cases, "
+               f"{report.issued} escalations/reminders issued")
     for problem in report.rejected[:50]:
         click.echo(f"  line {problem.line}: {'; '.join(problem.problems)}", err=True)
     if report.rejected:
@@ -160,12 +172,21 @@ def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, s
 @click.option("--at", "at_text", help="tick as of this instant (default: now)")
 def tick(db: Path, calendar_dir: Path | None, rules_path: Path | None, at_text: str | None) -> None:
     """Bring every due case's light up to date and issue what fell due."""
+    from central.cases.timebase import format_instant
+
     engine = _engine(db, calendar_dir, rules_path)
     report = engine.tick(_instant(at_text))
     click.echo(f"{report.processed} cases due, {len(report.changes)} lights changed, "
                f"{len(report.issued)} escalations/reminders issued")
     for issue in report.issued:
         click.echo(f"  {issue.case_id}: {issue.kind}")
+    for source in engine.store.sources.states(report.now):
+        if source.incomplete_since is not None:
+            click.echo(f"  {source.source}: data incomplete since "
+                       f"{format_instant(source.incomplete_since)}; its cases wait")
+    for run, held in engine.store.projector.held().items():
+        click.echo(f"  {run} holds {held} cases: an import that has not finished (if it "
+                   "died, run it again)")
     engine.close()
 
 

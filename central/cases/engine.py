@@ -1,18 +1,22 @@
 """The countdown engine: at each tick, handle the cases whose next transition has come, and only those.
 
-Each case's next transition instant is indexed (`cases.next_at`). A tick
-reads the due rows in batches, recomputes each from its clock columns,
-issues the escalations and reminders that fell due, and stores the new light
-and next instant, one durable transaction per batch. A crash mid-run loses
-at most the uncommitted batch, which the next tick does again; the
-`(case, kind)` key of issued escalations keeps each one single.
+Each case's next transition instant is indexed (`cases.next_at`, by source).
+A tick first takes the sources' latest watermarks, then for each source reads
+the rows due by that source's horizon (now for facts stated live; for a hall,
+how far its stream is known complete, less the grace) in batches, recomputes
+each from its clock columns, issues the escalations and reminders that fell
+due by the horizon, and stores the new light and next instant, one durable
+transaction per batch. Nothing is issued ahead of the facts, so nothing
+issued ever needs retracting. A crash mid-run loses at most the uncommitted
+batch, which the next tick does again; the `(case, kind)` key of issued
+escalations keeps each one single.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,17 +94,36 @@ class Engine:
         ).fetchone()
         return row[0] if row else None
 
-    def tick(self, now: Instant | None = None) -> TickReport:
-        """Handle every case whose next transition is at or before `now`."""
+    def tick(self, now: Instant | None = None, *,
+             watermarks: Mapping[str, Instant] | None = None) -> TickReport:
+        """Handle every case whose next transition has come by its source's horizon.
+
+        `watermarks` are the latest of sources measured elsewhere (each hall's stream,
+        measured by central's ingest): they are kept, only ever moving forward, before
+        anything is judged.
+        """
         now = self.store.now() if now is None else now
+        if watermarks:
+            with self.store.writing():
+                self.store.sources.advance(watermarks, now)
         report = TickReport(now)
+        processed = 0
+        for source, horizon in self.store.sources.horizons(now).items():
+            processed += self._tick_source(source, horizon, now, report)
+        if report.issued:
+            log.info("tick: %d cases due, %d escalations/reminders issued",
+                     processed, len(report.issued))
+        return TickReport(now, processed, report.changes, report.issued)
+
+    def _tick_source(self, source: str, horizon: Instant, now: Instant,
+                     report: TickReport) -> int:
         processed = 0
         while True:
             with self.store.writing():
-                rows = self.store.projector.due_rows(now, self.batch)
+                rows = self.store.projector.due_rows(source, horizon, self.batch)
                 if not rows:
-                    break
-                for refreshed in self.store.projector.refresh_rows(rows, now):
+                    return processed
+                for refreshed in self.store.projector.refresh_rows(rows, horizon, now):
                     if refreshed.stage != refreshed.stage_before:
                         report.changes.append(
                             StageChange(refreshed.case_id, refreshed.stage_before,
@@ -111,10 +134,6 @@ class Engine:
                             Issue(refreshed.case_id, issued.kind, issued.due_at, issued.seq)
                         )
                 processed += len(rows)
-        if report.issued:
-            log.info("tick: %d cases due, %d escalations/reminders issued",
-                     processed, len(report.issued))
-        return TickReport(now, processed, report.changes, report.issued)
 
     def reevaluate(self, now: Instant | None = None) -> int:
         """Recompute every open case from its facts (a changed rule table does this at open)."""

@@ -82,6 +82,11 @@ class CaseLog:
         ).fetchone()
         return Head(row[0], row[1]) if row else EMPTY
 
+    @property
+    def next_seq(self) -> int:
+        """The seq the next append gets (from the head read at the start of this transaction)."""
+        return self._head.seq + 1
+
     def reload(self) -> None:
         """Read the head again: call at the start of every write transaction."""
         self._head = self.head()

@@ -1,9 +1,12 @@
 """The current state of every case, derived from the log: schedule columns and the next-transition index.
 
 `cases.next_at` is the next instant at which a case's light may change or an
-escalation fall due; the engine's tick asks SQLite for the rows with
-`next_at <= now` (an index range) and touches nothing else. Everything here
-can be rebuilt from the log.
+escalation fall due; the engine's tick asks SQLite, source by source, for the
+rows with `next_at <= horizon` (an index range on `(source, next_at)`) and
+touches nothing else. A case is judged as of its source's horizon, never
+ahead of the facts (`central.cases.sources`); a case an unfinished import is
+still loading (`held_by`) is not judged at all. Everything here can be
+rebuilt from the log.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from central.cases.countdown import CaseClock, Countdown, Suspension, compute
 from central.cases.eventlog import CaseLog
 from central.cases.notices import DueNotice, due_notices
 from central.cases.rules import RuleTable
+from central.cases.sources import LIVE, is_late
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
 from central.cases.timebase import Instant, format_day, format_instant
 
@@ -49,9 +53,10 @@ CREATE TABLE IF NOT EXISTS cases (
     on_time INTEGER,
     days_taken INTEGER,
     next_at INTEGER,
-    last_seq INTEGER NOT NULL
+    last_seq INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    held_by TEXT
 );
-CREATE INDEX IF NOT EXISTS cases_next ON cases(next_at) WHERE next_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS cases_hall_stage ON cases(hall, stage);
 CREATE INDEX IF NOT EXISTS cases_unit_stage ON cases(unit, stage);
 CREATE INDEX IF NOT EXISTS cases_accepted ON cases(accepted_at);
@@ -73,12 +78,31 @@ CREATE TABLE IF NOT EXISTS case_personal (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS case_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+INDEXES = """
+DROP INDEX IF EXISTS cases_next;
+CREATE INDEX IF NOT EXISTS cases_due ON cases(source, next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS cases_held ON cases(held_by) WHERE held_by IS NOT NULL;
+"""
+ADDED_COLUMNS = (("source", "TEXT NOT NULL DEFAULT ''"), ("held_by", "TEXT"))
+"""Columns a store written before sources existed lacks: its cases are all LIVE."""
+
+
+def ensure_schema(connection: sqlite3.Connection) -> None:
+    """Create the projection's tables, adding what an older store lacks."""
+    connection.executescript(SCHEMA)
+    have = {row[1] for row in connection.execute("PRAGMA table_info(cases)")}
+    for name, kind in ADDED_COLUMNS:
+        if name not in have:
+            connection.execute(f"ALTER TABLE cases ADD COLUMN {name} {kind}")
+    connection.executescript(INDEXES)
 
 STEP_COLUMNS = tuple(f"{stage.value}_at" for stage in LADDER)
 CLOCK_COLUMNS = (
     "case_id, accepted_at, limit_amount, limit_unit, holds, completed_at, confirmed_at, stage"
 )
 DUE_COLUMNS = CLOCK_COLUMNS + ", unit, officer"
+JUDGE_COLUMNS = CLOCK_COLUMNS + ", source, held_by"
+"""A case's clock, then whose facts it waits for: what a recomputation needs."""
 
 
 def suspensions_to_json(clock: CaseClock) -> str | None:
@@ -118,13 +142,29 @@ class PendingWrites:
 
 
 @dataclass(frozen=True)
+class _PendingRow:
+    """A held case's row, to be written when its transaction ends."""
+
+    file: CaseFile
+    digest: str
+    seq: int
+    source: str
+    held_by: str
+    new: bool
+    """Not in the table yet: inserted."""
+    moved: bool
+    """A correction changed its place columns (hall, unit...): those are written too."""
+
+
+@dataclass(frozen=True)
 class Refreshed:
     """A case after the projection caught up with it."""
 
     case_id: str
     stage_before: Stage | None
     stage: Stage
-    countdown: Countdown
+    countdown: Countdown | None
+    """None when the case was not judged (its facts are not known complete)."""
     issued: tuple[IssuedNotice, ...]
 
 
@@ -139,7 +179,8 @@ class Projector:
         self.log = log
         self.calendar = calendar
         self.rules = rules
-        connection.executescript(SCHEMA)
+        self._pending: dict[str, _PendingRow] = {}
+        ensure_schema(connection)
 
     def issued_in_order(self, case_id: str) -> list[str]:
         rows = self.connection.execute(
@@ -150,56 +191,97 @@ class Projector:
     def issued(self, case_id: str) -> set[str]:
         return set(self.issued_in_order(case_id))
 
-    def write_file(self, file: CaseFile, digest: str, seq: int, now: Instant) -> Refreshed:
-        """Store a case's facts after one of its events, then bring its schedule up to date."""
+    def write_file(
+        self, file: CaseFile, digest: str, seq: int, now: Instant, *, source: str = LIVE,
+        held_by: str | None = None, at: Instant | None = None, before: CaseFile | None = None,
+        stage_before: Stage | None = None,
+    ) -> Refreshed:
+        """Store a case's facts after one of its events, then judge it as of `at`.
+
+        `source` is whose facts the case waits for; `before` is the case as it was
+        stored, with `stage_before` its light (None: a new case). With `at` None the
+        case is not judged now: while `held_by` an unfinished import it is left out
+        of every tick (`next_at` NULL), and its row is written once when the
+        transaction ends (`flush`); otherwise it is due as soon as its source's
+        horizon reaches its acceptance.
+        """
         clock = file.clock()
-        before = self.connection.execute(
-            "SELECT stage FROM cases WHERE case_id = ?", (file.case_id,)
-        ).fetchone()
-        self.connection.execute(
-            "INSERT INTO cases (case_id, hall, unit, matter, officer, accepted_at, limit_amount,"
-            " limit_unit, holds, completed_at, confirmed_at, file, digest, stage, last_seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'blue', ?)"
-            " ON CONFLICT(case_id) DO UPDATE SET hall=excluded.hall, unit=excluded.unit,"
-            " matter=excluded.matter, officer=excluded.officer, accepted_at=excluded.accepted_at,"
-            " limit_amount=excluded.limit_amount, limit_unit=excluded.limit_unit,"
-            " holds=excluded.holds, completed_at=excluded.completed_at,"
-            " confirmed_at=excluded.confirmed_at, file=excluded.file, last_seq=excluded.last_seq",
-            (
-                file.case_id, file.hall, file.unit, file.matter, file.officer_name,
-                clock.accepted_at, clock.limit.amount, clock.limit.unit.value,
-                suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
-                file_to_json(file), digest, seq,
-            ),
-        )
+        if held_by is not None:
+            earlier = self._pending.get(file.case_id)
+            self._pending[file.case_id] = _PendingRow(
+                file, digest, seq, source, held_by,
+                new=before is None or (earlier is not None and earlier.new),
+                moved=(earlier is not None and earlier.moved)
+                or (before is not None and _place_values(before) != _place_values(file)),
+            )
+            return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
+        self.flush()
+        facts = (suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
+                 file_to_json(file), seq, source, None, clock.accepted_at)
+        if before is None:
+            self.connection.execute(_INSERT_CASE, (
+                file.case_id, *_place_values(file), digest, *facts))
+        elif _place_values(before) == _place_values(file):
+            # Only the clock moved: leave the columns (and indexes) of hall, unit... alone.
+            self.connection.execute(_UPDATE_FACTS, (*facts, file.case_id))
+        else:
+            self.connection.execute(_UPDATE_FACTS_AND_PLACE, (
+                *facts, *_place_values(file), file.case_id))
+        if at is None:
+            return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
         return self.refresh(
-            file.case_id, clock, Stage(before[0]) if before else None, now,
-            (file.unit, file.officer_name),
+            file.case_id, clock, stage_before, at, now, (file.unit, file.officer_name),
         )
+
+    def flush(self) -> None:
+        """Write the rows of held cases buffered in this transaction."""
+        if not self._pending:
+            return
+        inserts, updates, moves = [], [], []
+        for row in self._pending.values():
+            file, clock = row.file, row.file.clock()
+            facts = (suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
+                     file_to_json(file), row.seq, row.source, row.held_by, None)
+            if row.new:
+                inserts.append((file.case_id, *_place_values(file), row.digest, *facts))
+            elif row.moved:
+                moves.append((*facts, *_place_values(file), file.case_id))
+            else:
+                updates.append((*facts, file.case_id))
+        self._pending.clear()
+        self.connection.executemany(_INSERT_CASE, inserts)
+        self.connection.executemany(_UPDATE_FACTS, updates)
+        self.connection.executemany(_UPDATE_FACTS_AND_PLACE, moves)
+
+    def forget(self) -> None:
+        """Drop buffered rows: their transaction was rolled back."""
+        self._pending.clear()
 
     def refresh(
         self,
         case_id: str,
         clock: CaseClock,
         stage_before: Stage | None,
+        at: Instant,
         now: Instant,
         owner: tuple[str, str] | None = None,
         issued: set[str] | None = None,
         pending: PendingWrites | None = None,
     ) -> Refreshed:
-        """Recompute one case's schedule at `now`, issue what is due, store the result."""
+        """Judge one case as of `at` (its source's horizon), issue what was due by then with
+        `now` as the instant it was recorded, store the result."""
         countdown = compute(clock, self.calendar, self.rules.ladder)
         if issued is None:
             issued = self.issued(case_id)
-        notices = due_notices(countdown, issued, now, self.rules.escalations)
+        notices = due_notices(countdown, issued, at, self.rules.escalations)
         records = tuple(
             self._issue(case_id, countdown, notice, now, owner, pending) for notice in notices
         )
-        stage = countdown.stage_at(now)
+        stage = countdown.stage_at(at)
         update = (
             stage.value, countdown.due_day, *countdown.starts, countdown.uncertain_from,
             countdown.frozen_since, _flag(countdown.on_time), countdown.days_taken,
-            countdown.next_change_after(now), case_id,
+            countdown.next_change_after(at), case_id,
         )
         if pending is None:
             self.connection.execute(_UPDATE, update)
@@ -223,6 +305,7 @@ class Projector:
             "due_day": format_day(countdown.due_day) if countdown.due_day is not None else None,
             "unit": unit,
             "officer_name": officer,
+            "late": is_late(self.rules.watermark, notice.due_at, now),
         }
         record = self.log.append(
             case_id, ESCALATED if notice.escalation else REMINDER, notice.due_at, "engine", body,
@@ -235,16 +318,18 @@ class Projector:
             pending.issued.append(issued)
         return IssuedNotice(notice.kind, notice.due_at, record.seq)
 
-    def due_rows(self, now: Instant, limit: int) -> list[tuple[Any, ...]]:
-        """Cases whose next transition has come, earliest first."""
+    def due_rows(self, source: str, at: Instant, limit: int) -> list[tuple[Any, ...]]:
+        """Cases of `source` whose next transition has come by `at`, earliest first."""
+        self.flush()
         return self.connection.execute(
-            f"SELECT {DUE_COLUMNS} FROM cases WHERE next_at IS NOT NULL AND next_at <= ?"
-            " ORDER BY next_at LIMIT ?",
-            (now, limit),
+            f"SELECT {DUE_COLUMNS} FROM cases WHERE source = ? AND next_at IS NOT NULL"
+            " AND next_at <= ? ORDER BY next_at LIMIT ?",
+            (source, at, limit),
         ).fetchall()
 
-    def refresh_rows(self, rows: list[tuple[Any, ...]], now: Instant) -> list[Refreshed]:
-        """Refresh due rows (DUE_COLUMNS), reading what they were issued in one query."""
+    def refresh_rows(self, rows: list[tuple[Any, ...]], at: Instant, now: Instant
+                     ) -> list[Refreshed]:
+        """Judge due rows (DUE_COLUMNS) as of `at`, reading what they were issued in one query."""
         issued: dict[str, set[str]] = {row[0]: set() for row in rows}
         for chunk in range(0, len(rows), 500):
             ids = [row[0] for row in rows[chunk:chunk + 500]]
@@ -255,8 +340,8 @@ class Projector:
                 issued[case_id].add(kind)
         pending = PendingWrites()
         refreshed = [
-            self.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now, (row[8], row[9]),
-                         issued[row[0]], pending)
+            self.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), at, now,
+                         (row[8], row[9]), issued[row[0]], pending)
             for row in rows
         ]
         self.log.insert_many(pending.events)
@@ -264,15 +349,51 @@ class Projector:
         self.connection.executemany(_UPDATE, pending.updates)
         return refreshed
 
+    def held(self) -> dict[str, int]:
+        """Unfinished imports and how many cases each holds (one that died holds them still)."""
+        self.flush()
+        return dict(self.connection.execute(
+            "SELECT held_by, count(*) FROM cases WHERE held_by IS NOT NULL GROUP BY held_by"))
+
+    def release(self, held_by: str) -> int:
+        """An import finished: its cases take part in ticks again, due from their acceptance."""
+        self.flush()
+        return self.connection.execute(
+            "UPDATE cases SET held_by = NULL, next_at = accepted_at WHERE held_by = ?",
+            (held_by,),
+        ).rowcount
+
 
 _UPDATE = (
     f"UPDATE cases SET stage = ?, due_day = ?, {', '.join(c + ' = ?' for c in STEP_COLUMNS)},"
     " uncertain_from = ?, frozen_since = ?, on_time = ?, days_taken = ?, next_at = ?"
     " WHERE case_id = ?"
 )
+_FACT_COLUMNS = "holds, completed_at, confirmed_at, file, last_seq, source, held_by, next_at"
+_PLACE_COLUMNS = "hall, unit, matter, officer, accepted_at, limit_amount, limit_unit"
+_INSERT_CASE = (
+    f"INSERT INTO cases (case_id, {_PLACE_COLUMNS}, digest, {_FACT_COLUMNS}, stage)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'blue')"
+)
+_UPDATE_FACTS = (
+    f"UPDATE cases SET {', '.join(c + ' = ?' for c in _FACT_COLUMNS.split(', '))}"
+    " WHERE case_id = ?"
+)
+_UPDATE_FACTS_AND_PLACE = (
+    f"UPDATE cases SET {', '.join(c + ' = ?' for c in _FACT_COLUMNS.split(', '))},"
+    f" {', '.join(c + ' = ?' for c in _PLACE_COLUMNS.split(', '))} WHERE case_id = ?"
+)
 _INSERT_ISSUED = (
     "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)"
 )
+
+
+def _place_values(file: CaseFile) -> tuple[Any, ...]:
+    """The values of _PLACE_COLUMNS: what a case's row says besides its clock (only a
+    correction changes them)."""
+    limit = file.limit
+    return (file.hall, file.unit, file.matter, file.officer_name, file.accepted_at, limit.amount,
+            limit.unit.value)
 
 
 def _flag(value: bool | None) -> int | None:

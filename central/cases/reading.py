@@ -19,7 +19,8 @@ def _dt(instant: Instant | None) -> Any:
     return datetime_from_instant(instant) if instant is not None else None
 
 
-def case_view(file: CaseFile, countdown: Countdown, issued: list[str], now: Instant) -> CaseView:
+def case_view(file: CaseFile, countdown: Countdown, issued: list[str], now: Instant, *,
+              source: str = "", incomplete_since: Instant | None = None) -> CaseView:
     """A case's record as a person may see it, with its light at `now`."""
     return CaseView(
         case_id=file.case_id, hall=file.hall, unit=file.unit, window=file.window,
@@ -42,6 +43,7 @@ def case_view(file: CaseFile, countdown: Countdown, issued: list[str], now: Inst
         on_time=countdown.on_time,
         issued=issued,
         corrections=list(file.corrections), warnings=list(file.warnings),
+        source=source, data_incomplete_since=_dt(incomplete_since),
     )
 
 

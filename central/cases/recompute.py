@@ -14,10 +14,10 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from central.cases.casefile import CALENDAR_UPDATED, RECOMPUTED, RULES_UPDATED
-from central.cases.projection import CLOCK_COLUMNS, clock_from_row
+from central.cases.projection import JUDGE_COLUMNS, clock_from_row
 from central.cases.stages import Stage
 from central.cases.timebase import Instant, day_from_date, format_day, midnight
 
@@ -97,7 +97,7 @@ def _recompute_span(store: CaseStore, years: list[int], now: Instant) -> tuple[i
     while True:
         with store.writing() as connection:
             rows = connection.execute(
-                f"SELECT {CLOCK_COLUMNS}, due_day FROM cases"
+                f"SELECT {JUDGE_COLUMNS}, due_day FROM cases"
                 " WHERE case_id > ? AND accepted_at < ?"
                 " AND (confirmed_at IS NULL OR (completed_at IS NOT NULL AND on_time IS NULL))"
                 " AND (uncertain_from IS NOT NULL OR supervision_letter_at IS NULL"
@@ -109,9 +109,13 @@ def _recompute_span(store: CaseStore, years: list[int], now: Instant) -> tuple[i
                 return examined, recomputed
             for row in rows:
                 examined += 1
-                before_stage, before_due = Stage(row[7]), row[8]
+                before_stage, before_due = Stage(row[7]), row[10]
+                at = _judged_at(store, row, now)
+                if at is None:
+                    continue
                 refreshed = store.projector.refresh(row[0], clock_from_row(row[1:7]),
-                                                    before_stage, now)
+                                                    before_stage, at, now)
+                assert refreshed.countdown is not None
                 if refreshed.stage != before_stage or refreshed.countdown.due_day != before_due:
                     recomputed += 1
                     store.log.append(
@@ -138,16 +142,30 @@ def reevaluate_open(store: CaseStore, now: Instant, batch: int = _BATCH) -> int:
     while True:
         with store.writing() as connection:
             rows = connection.execute(
-                f"SELECT {CLOCK_COLUMNS} FROM cases WHERE case_id > ?"
+                f"SELECT {JUDGE_COLUMNS} FROM cases WHERE case_id > ?"
                 " AND confirmed_at IS NULL ORDER BY case_id LIMIT ?",
                 (after, batch),
             ).fetchall()
             if not rows:
                 return total
             for row in rows:
-                store.projector.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]), now)
+                at = _judged_at(store, row, now)
+                if at is not None:
+                    store.projector.refresh(row[0], clock_from_row(row[1:7]), Stage(row[7]),
+                                            at, now)
             total += len(rows)
             after = rows[-1][0]
+
+
+def _judged_at(store: CaseStore, row: tuple[Any, ...], now: Instant) -> Instant | None:
+    """The instant a case (JUDGE_COLUMNS) may be judged as of, or None: then it is left due,
+    to be judged as soon as its source's facts allow (an import holding it releases it)."""
+    source, held_by = row[8], row[9]
+    at = None if held_by is not None else store.sources.horizon(source, now)
+    if at is None and held_by is None:
+        store.connection.execute("UPDATE cases SET next_at = accepted_at WHERE case_id = ?",
+                                 (row[0],))
+    return at
 
 
 def sync_rules(store: CaseStore, now: Instant) -> int | None:

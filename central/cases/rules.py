@@ -1,4 +1,5 @@
-"""The countdown rule table: stage offsets, escalations, legal suspension reasons, plausibility.
+"""The countdown rule table: stage offsets, escalations, legal suspension reasons, plausibility,
+and how long the engine waits for a source's late facts.
 
 Configuration, not code: the defaults live in `rules.toml` beside this module
 and an operator passes another file to change them.
@@ -61,6 +62,18 @@ class Plausibility(_Section):
     limit_factor: float = Field(default=2.0, gt=1.0)
 
 
+class Watermarks(_Section):
+    """How the engine waits for facts that reach central late (see `central.cases.sources`)."""
+
+    grace_s: int = Field(default=900, ge=0)
+    """A fact may reach its source's stream this long after its own instant (an officer
+    clicking "done" at 23:58 whose system sends it at 00:05): an escalation at T waits until
+    the source is known complete up to T plus this."""
+    behind_after_s: int = Field(default=120, ge=0)
+    """A source whose watermark lags the clock by more than this is behind: its data are
+    shown as incomplete since the watermark, and what it holds back is issued late."""
+
+
 class MatterLimit(_Section):
     amount: int = Field(ge=1)
     unit: LimitUnit = LimitUnit.WORKDAYS
@@ -80,6 +93,7 @@ class RuleTable(_Section):
     )
     suspension_reasons: tuple[str, ...] = ("hearing", "expert_review", "inspection", "testing")
     plausibility: Plausibility = Plausibility()
+    watermark: Watermarks = Watermarks()
     matters: dict[str, MatterLimit] = Field(default_factory=dict)
 
     @model_validator(mode="after")

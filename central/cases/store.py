@@ -3,7 +3,9 @@
 Every door (HTTP API, JSON Lines import, protocol events from halls) calls
 the methods here, so every entry passes the same validation. Facts are
 appended to the hash-chained log and folded into the projection in one
-durable transaction; nothing is ever updated in place.
+durable transaction; nothing is ever updated in place. Each fact names its
+source, and a case is judged only as far as its source's facts are known
+(`central.cases.sources`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,6 +30,7 @@ from central.cases.plausibility import EntryWarning, entry_warnings, event_time_
 from central.cases.projection import Projector, Refreshed
 from central.cases.reading import case_view, lights, logged, stage_counts
 from central.cases.rules import RuleTable, default_rules
+from central.cases.sources import LIVE, SourceBook
 from central.cases.stages import Limit, LimitUnit, Stage
 from central.cases.stats import Figures, statistics
 from central.cases.timebase import Instant, format_instant
@@ -93,6 +96,10 @@ class CaseStore:
         self.log = CaseLog(connection)
         self.projector = Projector(connection, self.log, calendar, rules)
         self.personal = PersonalData(connection)
+        self.sources = SourceBook(connection, rules.watermark)
+        self._held: dict[str, tuple[CaseFile, str, _Place]] = {}
+        """Cases an import holds, as written in the open transaction: read back from here,
+        their rows written once at its end (an import touches a case several times a chunk)."""
 
     @classmethod
     def open(
@@ -139,7 +146,12 @@ class CaseStore:
             return
         with Transaction(self.connection) as connection:
             self.log.reload()
-            yield connection
+            try:
+                yield connection
+                self.projector.flush()
+            finally:
+                self._held.clear()
+                self.projector.forget()
 
     # -- entering cases -----------------------------------------------------------------
 
@@ -167,25 +179,32 @@ class CaseStore:
 
     def submit(
         self, entry: CaseAccepted | Mapping[str, Any], *, now: Instant | None = None,
-        strict: bool = False,
+        strict: bool = False, source: str = LIVE, import_run: str | None = None,
     ) -> Recorded:
-        """Enter a case. Resubmitting the same case is harmless; a different one with its id is not."""
+        """Enter a case. Resubmitting the same case is harmless; a different one with its id is not.
+
+        `source` says whose facts the case waits for (LIVE: stated as they happen);
+        `import_run` names an unfinished import that holds the case until it ends.
+        """
         case = _parse(CaseAccepted, entry)
         now = self.now() if now is None else now
         warnings = self.check_entry(case, now)
         if strict and warnings:
             raise EntryRejected([str(w) for w in warnings])
         with self.writing():
-            existing = self.connection.execute(
-                "SELECT digest, stage FROM cases WHERE case_id = ?", (case.case_id,)
-            ).fetchone()
+            held = self._held.get(case.case_id)
+            existing = (held[1], held[2].stage, held[2].held_by) if held else (
+                self.connection.execute(
+                    "SELECT digest, stage, held_by FROM cases WHERE case_id = ?", (case.case_id,)
+                ).fetchone())
             if existing is not None:
                 if not self.personal.same_entry(existing[0], case):
                     raise CaseConflict(
                         f"case {case.case_id} was entered with other facts; file a correction"
                     )
+                self._claim(case.case_id, existing[2], import_run)
                 return Recorded(case_id=case.case_id, seq=None, duplicate=True,
-                                stage=Stage(existing[1]))
+                                stage=Stage(existing[1] or Stage.BLUE))
             sealer = self.personal.sealer(case.case_id)
             digest = self.personal.entry_digest(case, sealer)
             body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
@@ -196,36 +215,42 @@ class CaseStore:
             accepted_at = _instant(case.accepted_at)
             record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
-            refreshed = self.projector.write_file(file, digest, record.seq, now)
+            refreshed = self._write(None, file, digest, record.seq, now,
+                                    _Place(LIVE, None, None), source, import_run)
         return _recorded(case.case_id, record.seq, refreshed, file.warnings)
 
-    def suspend(self, event: CaseSuspended | Mapping[str, Any], *,
-                now: Instant | None = None) -> Recorded:
+    def suspend(self, event: CaseSuspended | Mapping[str, Any], *, now: Instant | None = None,
+                source: str = LIVE, import_run: str | None = None) -> Recorded:
         fact = _parse(CaseSuspended, event)
         if fact.reason not in self.rules.suspension_reasons:
             raise EntryRejected(
                 [f"reason {fact.reason!r} is not a legal suspension reason; one of "
                  f"{list(self.rules.suspension_reasons)}"]
             )
-        return self._fact(cf.SUSPENDED, fact, {"reason": fact.reason, "note": fact.note}, now)
+        return self._fact(cf.SUSPENDED, fact, {"reason": fact.reason, "note": fact.note}, now,
+                          source, import_run)
 
-    def resume(self, event: CaseResumed | Mapping[str, Any], *,
-               now: Instant | None = None) -> Recorded:
-        return self._fact(cf.RESUMED, _parse(CaseResumed, event), {}, now)
+    def resume(self, event: CaseResumed | Mapping[str, Any], *, now: Instant | None = None,
+               source: str = LIVE, import_run: str | None = None) -> Recorded:
+        return self._fact(cf.RESUMED, _parse(CaseResumed, event), {}, now, source, import_run)
 
-    def complete(self, event: CaseCompleted | Mapping[str, Any], *,
-                 now: Instant | None = None) -> Recorded:
-        return self._fact(cf.COMPLETED, _parse(CaseCompleted, event), {}, now)
+    def complete(self, event: CaseCompleted | Mapping[str, Any], *, now: Instant | None = None,
+                 source: str = LIVE, import_run: str | None = None) -> Recorded:
+        return self._fact(cf.COMPLETED, _parse(CaseCompleted, event), {}, now, source,
+                          import_run)
 
     def confirm(self, event: CaseCompletionConfirmed | Mapping[str, Any], *,
-                now: Instant | None = None) -> Recorded:
-        return self._fact(cf.CONFIRMED, _parse(CaseCompletionConfirmed, event), {}, now)
+                now: Instant | None = None, source: str = LIVE,
+                import_run: str | None = None) -> Recorded:
+        return self._fact(cf.CONFIRMED, _parse(CaseCompletionConfirmed, event), {}, now, source,
+                          import_run)
 
     def record(self, kind: str, body: Mapping[str, Any], *, now: Instant | None = None,
-               strict: bool = False) -> Recorded:
+               strict: bool = False, source: str = LIVE,
+               import_run: str | None = None) -> Recorded:
         """Any case fact by its protocol event type (`case.accepted`, `case.suspended`, ...)."""
         doors: dict[str, Callable[..., Recorded]] = {
-            cf.ACCEPTED: lambda b, now: self.submit(b, now=now, strict=strict),
+            cf.ACCEPTED: lambda b, **kw: self.submit(b, strict=strict, **kw),
             cf.SUSPENDED: self.suspend,
             cf.RESUMED: self.resume,
             cf.COMPLETED: self.complete,
@@ -235,10 +260,10 @@ class CaseStore:
         if kind not in doors:
             raise EntryRejected([f"{kind} is not a case fact; one of {sorted(doors)}"])
         door = doors[kind]
-        return door(body, now=now)
+        return door(body, now=now, source=source, import_run=import_run)
 
-    def _fact(self, kind: str, event: Any, body: dict[str, Any],
-              now: Instant | None) -> Recorded:
+    def _fact(self, kind: str, event: Any, body: dict[str, Any], now: Instant | None,
+              source: str, import_run: str | None) -> Recorded:
         now = self.now() if now is None else now
         at = _instant(event.at)
         problem = event_time_problem(at, now, self.rules)
@@ -247,22 +272,56 @@ class CaseStore:
         body = {"case_id": event.case_id, **body}
         with self.writing():
             self.personal.seal_fields(event.case_id, body)
-            file, digest = self._file(event.case_id)
+            file, digest, place = self._file(event.case_id)
             if _already_recorded(file, kind, at):
+                self._claim(file.case_id, place.held_by, import_run)
                 return Recorded(case_id=file.case_id, seq=None, duplicate=True,
-                                stage=self._stage(file.case_id))
-            new = self._folded(file, self.log.head().seq + 1, kind, at, body)
+                                stage=place.stage or Stage.BLUE)
+            new = self._folded(file, self.log.next_seq, kind, at, body)
             record = self.log.append(event.case_id, kind, at, event.by, body, now)
-            refreshed = self.projector.write_file(new, digest, record.seq, now)
+            refreshed = self._write(file, new, digest, record.seq, now, place, source,
+                                    import_run)
         return _recorded(file.case_id, record.seq, refreshed, ())
 
-    def correct(self, event: CaseCorrected | Mapping[str, Any], *,
-                now: Instant | None = None) -> Recorded:
+    def _write(self, before: CaseFile | None, file: CaseFile, digest: str, seq: int,
+               now: Instant, place: _Place, source: str, import_run: str | None) -> Refreshed:
+        """Store the case's new facts and judge it as far as its source's facts are known.
+
+        A fact from a tracked source (a hall, a syncing client) makes the case wait for
+        that source; a live fact leaves it with the source it has. A case an import
+        holds is judged when the import ends, not before.
+        """
+        case_source = source if source != LIVE else place.source
+        held_by = import_run or place.held_by
+        at = None if held_by is not None else self.sources.horizon(case_source, now)
+        refreshed = self.projector.write_file(file, digest, seq, now, source=case_source,
+                                              held_by=held_by, at=at, before=before,
+                                              stage_before=place.stage)
+        if held_by is not None:
+            self._held[file.case_id] = (file, digest, _Place(case_source, held_by, refreshed.stage))
+        return refreshed
+
+    def _claim(self, case_id: str, held_by: str | None, import_run: str | None) -> None:
+        """An import that finds a case held by another (unfinished, perhaps crashed) import
+        takes it over, so that its end releases the case."""
+        if import_run is not None and held_by is not None and held_by != import_run:
+            self.projector.flush()
+            self._held.pop(case_id, None)
+            self.connection.execute("UPDATE cases SET held_by = ? WHERE case_id = ?",
+                                    (import_run, case_id))
+
+    def release(self, import_run: str) -> int:
+        """An import ended: the cases it held are judged at the next tick."""
+        with self.writing():
+            return self.projector.release(import_run)
+
+    def correct(self, event: CaseCorrected | Mapping[str, Any], *, now: Instant | None = None,
+                source: str = LIVE, import_run: str | None = None) -> Recorded:
         """Append a correction of an earlier event; the corrected event stays in the log."""
         correction = _parse(CaseCorrected, event)
         now = self.now() if now is None else now
         with self.writing():
-            file, digest = self._file(correction.case_id)
+            file, digest, place = self._file(correction.case_id)
             target = self.log.get(correction.corrects)
             if target is None or target.case_id != correction.case_id or target.kind not in (
                 cf.CORRECTABLE
@@ -282,16 +341,17 @@ class CaseStore:
             self.personal.seal_fields(correction.case_id, body, sealer)
             warnings: tuple[str, ...] = ()
             if target.kind == cf.ACCEPTED:
-                trial = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
+                trial = self._folded(file, self.log.next_seq, cf.CORRECTED, None, body)
                 warnings = tuple(str(w) for w in entry_warnings(
                     matter=trial.matter, applied_at=trial.applied_at,
                     accepted_at=trial.accepted_at, limit=trial.limit, calendar=self.calendar,
                     rules=self.rules, now=now,
                 ))
                 body["warnings"] = list(warnings)
-            new = self._folded(file, self.log.head().seq + 1, cf.CORRECTED, None, body)
+            new = self._folded(file, self.log.next_seq, cf.CORRECTED, None, body)
             record = self.log.append(correction.case_id, cf.CORRECTED, None, correction.by, body, now)
-            refreshed = self.projector.write_file(new, digest, record.seq, now)
+            refreshed = self._write(file, new, digest, record.seq, now, place, source,
+                                    import_run)
         return _recorded(file.case_id, record.seq, refreshed, warnings)
 
     def _checked_changes(self, file: CaseFile, kind: str, changes: dict[str, Any],
@@ -346,19 +406,16 @@ class CaseStore:
             raise EntryRejected([str(error)]) from error
         return new
 
-    def _file(self, case_id: str) -> tuple[CaseFile, str]:
+    def _file(self, case_id: str) -> tuple[CaseFile, str, _Place]:
+        held = self._held.get(case_id)
+        if held is not None:
+            return held
         row = self.connection.execute(
-            "SELECT file, digest FROM cases WHERE case_id = ?", (case_id,)
+            "SELECT file, digest, source, held_by, stage FROM cases WHERE case_id = ?", (case_id,)
         ).fetchone()
         if row is None:
             raise UnknownCase(f"no case {case_id}")
-        return file_from_json(row[0]), row[1]
-
-    def _stage(self, case_id: str) -> Stage:
-        row = self.connection.execute(
-            "SELECT stage FROM cases WHERE case_id = ?", (case_id,)
-        ).fetchone()
-        return Stage(row[0])
+        return file_from_json(row[0]), row[1], _Place(row[2], row[3], Stage(row[4]))
 
     # -- reading ------------------------------------------------------------------------
 
@@ -366,15 +423,24 @@ class CaseStore:
         """The case's current facts (personal data sealed: read them through `case`)."""
         return self._file(case_id)[0]
 
+    def source_of(self, case_id: str) -> str:
+        """Whose facts the case waits for (LIVE: facts stated as they happen)."""
+        return self._file(case_id)[2].source
+
     def countdown(self, case_id: str) -> Countdown:
         return compute(self.file(case_id).clock(), self.calendar, self.rules.ladder)
 
     def case(self, case_id: str, now: Instant | None = None) -> CaseView:
-        """The record of one case with its light at `now`."""
-        file = self.file(case_id)
+        """The record of one case with its light at `now`, or as far as its source's facts are
+        known when that is earlier (a hall that is behind)."""
+        file, _digest, place = self._file(case_id)
+        now = self.now() if now is None else now
         countdown = compute(file.clock(), self.calendar, self.rules.ladder)
+        state = self.sources.state(place.source, now)
+        judged = now if state.horizon is None else state.horizon
         return self.personal.masked_view(case_view(
-            file, countdown, self.projector.issued_in_order(case_id), self.now() if now is None else now))
+            file, countdown, self.projector.issued_in_order(case_id), judged,
+            source=place.source, incomplete_since=state.incomplete_since))
 
     def history(self, case_id: str) -> list[LoggedEvent]:
         """The case's log records, personal data masked."""
@@ -429,6 +495,14 @@ class CaseStore:
         return verify_chain((record.link for record in self.log.records()), published)
 
 
+class _Place(NamedTuple):
+    """Where a stored case's facts come from, the import holding it, if any, and its light."""
+
+    source: str
+    held_by: str | None
+    stage: Stage | None
+
+
 def _parse(model: type[ModelT], value: ModelT | Mapping[str, Any]) -> ModelT:
     if isinstance(value, model):
         return value
@@ -442,12 +516,15 @@ def _parse(model: type[ModelT], value: ModelT | Mapping[str, Any]) -> ModelT:
 
 
 def _already_recorded(file: CaseFile, kind: str, at: Instant) -> bool:
-    """A resent fact (same kind, same instant) is the same fact: store it once."""
-    last = file.holds[-1] if file.holds else None
+    """A resent fact (same kind, same instant) is the same fact: store it once.
+
+    Any of the case's holds may be the one resent (a file imported again after the
+    case moved on); two holds never start, or end, at the same instant.
+    """
     if kind == cf.SUSPENDED:
-        return last is not None and last.end is None and last.start == at
+        return any(hold.start == at for hold in file.holds)
     if kind == cf.RESUMED:
-        return last is not None and last.end == at and not file.suspended
+        return any(hold.end == at for hold in file.holds)
     if kind == cf.COMPLETED:
         return file.completed is not None and file.completed.at == at
     if kind == cf.CONFIRMED:

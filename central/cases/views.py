@@ -81,6 +81,12 @@ class CaseView(View):
     issued: list[str] = Field(description="escalations and reminders issued, by kind")
     corrections: list[int] = Field(description="log seq of each correction")
     warnings: list[str]
+    source: str = Field(
+        "", description="whose facts the case waits for: '' (stated as they happen), "
+        "hall:<hall>, api:<client>")
+    data_incomplete_since: datetime | None = Field(
+        None, description="set while the case's source is behind: its facts are known only up "
+        "to here, and the light is as of then")
 
 
 class LoggedEvent(View):

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
+from central.api_users import CaseFeed
 from central.cases.importer import import_lines
+from central.cases.sources import LIVE, client_source
 from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownCase
+from central.cases.timebase import instant_from_datetime
 from central.cases.views import CaseView, Recorded
 from central.web.auth import Principal, case_writer, reader
 from central.web.case_authority import attributed_by, authorised, refusal_of, refuse
@@ -70,6 +74,15 @@ def case_store(request: Request) -> Iterator[CaseStore]:
 
 
 StoreDep = Annotated[CaseStore, Depends(case_store)]
+
+
+def fact_source(caller: Annotated[Principal, Depends(case_writer)]) -> str:
+    """Whose facts these are: a `synced` client's cases wait for its imports to say how far its
+    facts are complete; anyone else states facts as they happen."""
+    return client_source(caller.name) if caller.feed is CaseFeed.SYNCED else LIVE
+
+
+SourceDep = Annotated[str, Depends(fact_source)]
 
 
 # --- reading, as screens show cases ---------------------------------------------------------
@@ -163,13 +176,14 @@ def enter_case(
     request: Request,
     entry: CaseAccepted,
     store: StoreDep,
+    source: SourceDep,
     response: Response,
     who: Writer,
     strict: Annotated[bool, Query(description="refuse an entry that has warnings")] = False,
 ) -> Recorded:
     """Store a case once; resending the same case answers 200 with `duplicate: true`."""
     entry = authorised(context(request), who, "case.accepted", entry, store)
-    result = _call(lambda: store.submit(entry, strict=strict))
+    result = _call(lambda: store.submit(entry, strict=strict, source=source))
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result
@@ -181,19 +195,33 @@ def validate_case(entry: CaseAccepted, store: StoreDep) -> EntryCheck:
     return EntryCheck(warnings=[str(w) for w in store.check_entry(entry)])
 
 
-@router.post("/cases/import", response_model=ImportResult, responses={403: {}},
-             summary="Bulk import JSON Lines (one entry or fact per line)")
+@router.post("/cases/import", response_model=ImportResult,
+             responses={403: {}, 422: CASE_REFUSED[422]},
+             summary="Bulk import JSON Lines (one entry or fact per line), then judge every case")
 def import_cases(
     request: Request,
     store: StoreDep,
-    lines: Annotated[str, Body(media_type="application/x-ndjson")],
     who: Writer,
+    source: SourceDep,
+    lines: Annotated[str, Body(media_type="application/x-ndjson",
+                               description="empty: nothing new (a synced client's heartbeat)")] = "",
     strict: bool = False,
+    at: Annotated[datetime | None, Query(
+        description="judge the cases as of this instant (default now); facts after it are "
+        "refused. From a `synced` client: its facts are complete up to here (an empty import "
+        "says just that)")] = None,
 ) -> ImportResult:
-    """Every line the token may state, or nothing (403: the lines it may not)."""
+    """Every line the token may state, or nothing (403: the lines it may not); every case is
+    then judged once all the lines are in, as of `at`, in one tick."""
     authored = [_authored_line(request, who, number, line, store)
                 for number, line in enumerate(lines.splitlines(), start=1)]
-    return ImportResult(**import_lines(store, authored, strict=strict).as_dict())
+    client = source if source != LIVE else None
+    when = instant_from_datetime(at) if at is not None else None
+    try:
+        report = import_lines(store, authored, strict=strict, at=when, client=client)
+    except ValueError as error:
+        raise HTTPException(422, [str(error)]) from error
+    return ImportResult(**report.as_dict())
 
 
 def _authored_line(request: Request, who: Principal, number: int, line: str, store: CaseStore) -> str:
@@ -217,43 +245,43 @@ def _authored_line(request: Request, who: Principal, number: int, line: str, sto
 @router.post("/cases/{case_id}/suspensions", response_model=Recorded, responses=CASE_REFUSED,
              summary="Suspend the clock for a legal reason")
 def suspend_case(request: Request, case_id: str, event: CaseSuspended, store: StoreDep,
-                 who: Writer) -> Recorded:
+                 who: Writer, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
     fact = authorised(context(request), who, "case.suspended", event, store)
-    return _call(lambda: store.suspend(fact))
+    return _call(lambda: store.suspend(fact, source=source))
 
 
 @router.post("/cases/{case_id}/resumptions", response_model=Recorded, responses=CASE_REFUSED,
              summary="Resume the clock")
 def resume_case(request: Request, case_id: str, event: CaseResumed, store: StoreDep,
-                who: Writer) -> Recorded:
+                who: Writer, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
     fact = authorised(context(request), who, "case.resumed", event, store)
-    return _call(lambda: store.resume(fact))
+    return _call(lambda: store.resume(fact, source=source))
 
 
 @router.post("/cases/{case_id}/completion", response_model=Recorded, responses=CASE_REFUSED,
              summary="Mark the case done (the light runs until confirmed)")
 def complete_case(request: Request, case_id: str, event: CaseCompleted, store: StoreDep,
-                  who: Writer) -> Recorded:
+                  who: Writer, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
     fact = authorised(context(request), who, "case.completed", event, store)
-    return _call(lambda: store.complete(fact))
+    return _call(lambda: store.complete(fact, source=source))
 
 
 @router.post("/cases/{case_id}/confirmation", response_model=Recorded, responses=CASE_REFUSED,
              summary="Confirm completion: the clock stops")
 def confirm_case(request: Request, case_id: str, event: CaseCompletionConfirmed, store: StoreDep,
-                 who: Writer) -> Recorded:
+                 who: Writer, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
     fact = authorised(context(request), who, "case.completion_confirmed", event, store)
-    return _call(lambda: store.confirm(fact))
+    return _call(lambda: store.confirm(fact, source=source))
 
 
 @router.post("/cases/{case_id}/corrections", response_model=Recorded, responses=CASE_REFUSED,
              summary="Correct an earlier event; both stay in the history")
 def correct_case(request: Request, case_id: str, event: CaseCorrected, store: StoreDep,
-                 who: Writer) -> Recorded:
+                 who: Writer, source: SourceDep) -> Recorded:
     _same_case(case_id, event.case_id)
     fact = authorised(context(request), who, "case.corrected", event, store)
-    return _call(lambda: store.correct(fact))
+    return _call(lambda: store.correct(fact, source=source))

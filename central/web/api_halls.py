@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api", tags=["halls"], dependencies=[Depends(reader)]
 
 
 def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
+    known = context.hall_completeness(view.hall, now_ms) if context.hall_completeness else None
     return HallOut(
         hall=view.hall,
         name=context.hall_names.get(view.hall, view.hall),
@@ -35,6 +36,8 @@ def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
         forward_backlog=view.forward_backlog,
         refused_at_central=view.refused_at_central,
         alarms=[alarm_out(a) for a in latest_alarms(context.store.query, view.hall, HALL_ALARMS)],
+        data_complete_until=known.complete_until if known else None,
+        data_incomplete_since=known.incomplete_since if known else None,
         queue_today=context.queue_today(view.hall, now_ms) if context.queue_today else None,
         ratings_today=context.ratings.today(view.hall, now_ms) if context.ratings else None,
     )

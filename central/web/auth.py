@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from central.api_users import ROLE_RANK, ApiRole
+from central.api_users import ROLE_RANK, ApiRole, CaseFeed
 from central.config import WebSettings
 
 COOKIE = "hallwatch_screen"
@@ -32,6 +32,7 @@ class Principal:
     role: ApiRole
     units: frozenset[str] | None = None
     """The units whose cases it may state facts of; None: every unit."""
+    feed: CaseFeed = CaseFeed.LIVE
 
     def may(self, role: ApiRole) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
@@ -44,7 +45,8 @@ class Authenticator:
     def __init__(self, settings: WebSettings) -> None:
         self._users = [
             (user.token_digest(), Principal(user.name, user.role,
-                                            frozenset(user.units) if user.units is not None else None))
+                                            frozenset(user.units) if user.units is not None else None,
+                                            user.feed))
             for user in settings.users
         ]
         self.public_screen = settings.public_screen

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from central.cases.engine import Engine
+from central.cases.sources import LIVE
 from central.cases.store import CaseStore, UnknownCase
 from central.cases.views import Recorded
 from central.web.caseport import CaseFilter, Escalation
@@ -32,9 +33,14 @@ _GROUPS = {"hall": "c.hall", "unit": "c.unit", "matter": "c.matter", "officer": 
            "window": "c.hall || '/' || json_extract(c.file, '$.window')"}
 
 
+Watermarks = Callable[[], Mapping[str, int]]
+"""The latest watermark of each source measured outside the case store (the halls' streams)."""
+
+
 class EngineCases:
-    def __init__(self, engine: Engine, path: Path) -> None:
+    def __init__(self, engine: Engine, path: Path, watermarks: Watermarks | None = None) -> None:
         self.engine = engine
+        self.watermarks = watermarks
         self.lock = threading.Lock()
         self._reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
                                        timeout=30)
@@ -46,10 +52,10 @@ class EngineCases:
         with self.lock:
             yield self.engine.store
 
-    def record(self, kind: str, body: Mapping[str, Any]) -> Recorded:
+    def record(self, kind: str, body: Mapping[str, Any], source: str = LIVE) -> Recorded:
         """A case fact a hall sent as an event (`CaseStore.record`), with the store to itself."""
         with self.alone() as store:
-            return store.record(kind, body)
+            return store.record(kind, body, source=source)
 
     def scope(self, case_id: str) -> tuple[str, str] | None:
         """The hall and unit of a stored case (what an author's authority is checked against)."""
@@ -122,8 +128,11 @@ class EngineCases:
     # --- the countdown -------------------------------------------------------
 
     def tick(self, now_s: int) -> list[Escalation]:
+        # Read before taking the lock: the halls' watermarks are in the event store, whose
+        # lock the ingest holds while it hands a hall's case facts to this store.
+        watermarks = self.watermarks() if self.watermarks is not None else None
         with self.lock:
-            report = self.engine.tick(now_s)
+            report = self.engine.tick(now_s, watermarks=watermarks)
         if not report.changes:
             return []
         places = self._places([change.case_id for change in report.changes])

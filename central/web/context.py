@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from central.complaints import ComplaintDesk
+from central.hall_watermarks import HallCompleteness
 from central.ratings import RatingBook
 from central.store import CentralStore
 from central.web.caseport import CaseBoard, CaseIntake, NoCases
@@ -30,3 +31,5 @@ class CentralContext:
     ratings: RatingBook | None = None
     hall_names: dict[str, str] = field(default_factory=dict)
     """hall id -> its name on the big screen (服务中心, 分中心...)."""
+    hall_completeness: Callable[[str, int], HallCompleteness] | None = None
+    """(hall, now ms) -> how far its data are known ("data incomplete since ...")."""

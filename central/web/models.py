@@ -34,6 +34,9 @@ class ImportResult(BaseModel):
     duplicates: int
     warned: int
     rejected: list[dict[str, Any]]
+    at: str | None = Field(None, description="the instant every case was judged as of, at the end")
+    judged: int = Field(0, description="cases the closing tick judged")
+    issued: int = Field(0, description="escalations and reminders it issued")
 
 
 class VerifyResult(BaseModel):
@@ -165,6 +168,11 @@ class HallOut(Out):
     refused_at_central: int = Field(0, description="forwarded facts central refused as beyond their "
                                     "author's authority")
     alarms: list[AlarmOut] = Field(default_factory=list, description="the hall's latest security alarms")
+    data_complete_until: int | None = Field(
+        None, description="the hall's facts are known up to here (ms): its watermark")
+    data_incomplete_since: int | None = Field(
+        None, description="set while the hall is behind (ms): its cases are judged only up to "
+        "here, and escalations wait for its data")
     queue_today: dict[str, Any] | None = None
     ratings_today: dict[str, Any] | None = None
 

@@ -125,6 +125,11 @@ class CaseEscalated(Body):
     due_day: str | None = None
     unit: str
     officer_name: str
+    late: bool = Field(
+        False,
+        description="issued well after `due_at`: it waited for facts that reached central late "
+        "(a hall offline), or came with a history import, or the engine was not running",
+    )
 
 
 @event_type("case.reminder", authors=Author.CENTRAL, about=About.ANY_CASE, essential=True)
@@ -137,3 +142,4 @@ class CaseReminder(Body):
     due_day: str | None = None
     unit: str
     officer_name: str
+    late: bool = Field(False, description="issued well after `due_at` (see case.escalated)")

@@ -31,6 +31,8 @@
     return node;
   }
   const time = (ms) => ms ? new Date(ms).toLocaleTimeString("zh-CN", { hour12: false }) : "—";
+  // Shanghai time whatever the browser's zone: the countdown's days are Shanghai days.
+  const moment = (ms) => new Date(ms).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
   const duration = (s) => s >= 60 ? Math.round(s / 60) + "分" : Math.round(s) + "秒";
 
   function figure(key, value) {
@@ -77,6 +79,9 @@
       el("span", {}, "设备在线 ", el("b", {}, h.devices_online + "/" + h.devices.length)),
       el("span", {}, "投诉待办 ", el("b", {}, board.complaints_open)));
     if (board.complaints_overdue) facts.append(el("span", {}, "投诉超期 ", el("b", {}, board.complaints_overdue)));
+    // The hall's facts are known only up to here: its lights are as of then, its cards wait.
+    if (h.data_incomplete_since) facts.append(el("span", { class: "bad", "data-incomplete": "true",
+      title: "数据完整至 " + moment(h.data_incomplete_since) }, "⚠ 数据不完整 自 " + moment(h.data_incomplete_since)));
     for (const [key, value] of Object.entries(h.queue_today || {})) facts.append(figure(key, value));
     for (const [key, value] of Object.entries(h.ratings_today || {})) facts.append(figure(key, value));
     const panel = el("section", { class: "hall", "data-hall": h.hall },
