@@ -78,6 +78,8 @@ class GatewayService:
 
         for schema in (queue_store.SCHEMA, rating_store.SCHEMA):
             self.db.ensure_schema(schema)
+        with self.db.transaction() as tx:
+            rating_store.upgrade(tx)
         self.board = BoardPublisher(self.hall, self.db.read, self.live.publish_latest, self.clock.wall_ms,
                                     config.queue.board_delay_ms)
         self.rating_desk = RatingDesk(config.ratings, self.hall, self.id)

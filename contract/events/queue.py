@@ -76,6 +76,7 @@ class AnomalyKind(StrEnum):
     # Before the authority table, a device sending what its role may not was reported so; such a
     # fact is now refused before it is stored (`security.refused`): kept for the logs of old.
     DEVICE_ROLE = "device_role"
+    VOIDED_AFTER_CALL = "voided_after_call"  # a kiosk voided a number the hall had already called
 
 
 class ServiceInfo(Body):

@@ -127,6 +127,14 @@ class QueueHandler:
     def _ticket_voided(self, context: HandlerContext, device: str, body: dict[str, Any], _at: int) -> None:
         if store.void_visit(context.tx, body["day"], body["ticket"], device):
             log.info("ticket %s of %s voided by %s: %s", body["ticket"], body["day"], device, body["reason"])
+        elif store.visit_state(context.tx, body["day"], body["ticket"], device) not in (
+                None, VisitState.VOIDED):
+            # The void came late (the kiosk was cut off): someone was already called for a
+            # number that never reached paper. Too late to undo; the supervision office hears of it.
+            context.emit("queue.anomaly", {
+                "kind": AnomalyKind.VOIDED_AFTER_CALL, "day": body["day"], "ticket": body["ticket"],
+                "detail": f"{device} voided {body['ticket']} ({body['reason']}) after the hall had called it",
+            })
         self.board.mark(body["day"])
 
     # --- windows ------------------------------------------------------------------------

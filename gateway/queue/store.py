@@ -118,6 +118,13 @@ def void_visit(tx: sqlite3.Connection, day: str, ticket: str, kiosk: str) -> boo
     return cursor.rowcount == 1
 
 
+def visit_state(tx: sqlite3.Connection, day: str, ticket: str, kiosk: str) -> str | None:
+    """The state of the visit a kiosk's number became, or None for a number the hall never saw."""
+    row = tx.execute("SELECT state FROM queue_visits WHERE day = ? AND ticket = ? AND kiosk = ?",
+                     (day, ticket, kiosk)).fetchone()
+    return str(row[0]) if row else None
+
+
 def load_visit(tx: sqlite3.Connection, key: int | None) -> Visit | None:
     if key is None:
         return None

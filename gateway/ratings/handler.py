@@ -106,19 +106,20 @@ class RatingDesk:
                                    served_at=body["at"], arming=None, outcome=None)
         waiting = store.pending_at(tx, window, served.served_at - self._defer_ms(),
                                    served.served_at + SLACK_MS)
-        if waiting is not None:
-            # The officer asked before completing: this visit's rating is already here.
-            store.add_visit(tx, served)
-            self._settle(context, waiting, served, "matched")
-            return
         recent = context.now_ms - served.served_at <= self.settings.arm_max_age_s * 1000
         terminals = self._terminals(tx, window) if self.settings.arm_on_served and recent else []
-        if not terminals:
-            store.add_visit(tx, served)
-            return
         arm = RatingArm(arming=uuid.uuid4().hex, visit=VisitRef(day=served.day, ticket=served.ticket),
-                        window=window, issued_at=context.now_ms)
-        store.add_visit(tx, store.ArmedVisit(**{**served.__dict__, "arming": arm.arming}))
+                        window=window, issued_at=context.now_ms) if terminals else None
+        store.add_visit(tx, store.ArmedVisit(**{**served.__dict__, "arming": arm.arming if arm else None}))
+        if waiting is not None:
+            # The officer asked before the gateway heard of the visit (please-rate before complete,
+            # or the terminal's backlog first after an outage): this visit's rating is already here.
+            self._settle(context, waiting, store.visit(tx, served.day, served.ticket), "matched")
+        if arm is None:
+            return
+        # Armed even when the rating is already here: the terminal takes an arm for the visit its
+        # officer asked about as the same arming (it never asks twice), and so knows its next arm
+        # is the next citizen's.
         for terminal in terminals:
             context.publish_after_commit(device_topic(self.hall, terminal, Channel.CMD),
                                          arm.model_dump_json())
@@ -150,8 +151,11 @@ class RatingDesk:
         device_end = body.get("rated_at") or body.get("ended_at") or body["armed_at"]
         armed_at = received_at - max(0, device_end - body["armed_at"])
         window = self.window_of(tx, terminal)
+        # It waits for its visit `defer_s` from the later of its arming and its arrival: after an
+        # outage the terminal's backlog may arrive before the caller's, whose "complete" is the visit.
         pending = store.PendingOutcome(body["rating"], terminal, window or "", armed_at, received_at, type,
-                                       event_id, _dumps(body))
+                                       event_id, _dumps(body),
+                                       wait_until=max(armed_at, context.now_ms) + self._defer_ms())
         named = body.get("visit")
         if named is not None:
             found = store.visit(tx, named["day"], named["ticket"])
@@ -170,14 +174,14 @@ class RatingDesk:
         after = store.first_unrated_after(tx, window, armed_at + SLACK_MS, armed_at + self._defer_ms())
         if after is not None:
             self._settle(context, pending, after, "matched")
-        elif context.now_ms - armed_at < self._defer_ms():
+        elif pending.wait_until is not None and context.now_ms < pending.wait_until:
             store.add_pending(tx, pending)  # the visit may be completed in a moment
         else:
             self._settle(context, pending, None, "session")
 
     def flush(self, context: HandlerContext) -> int:
         """Settle outcomes whose visit did not come in time; how many were settled."""
-        waiting = store.pending_before(context.tx, context.now_ms - self._defer_ms())
+        waiting = store.pending_due(context.tx, context.now_ms, self._defer_ms())
         for pending in waiting:
             self._settle(context, pending, None, "session")
         return len(waiting)

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS rating_pending (
     type TEXT NOT NULL,
     event_id TEXT NOT NULL,
     body TEXT NOT NULL,
-    reason TEXT
+    reason TEXT,
+    wait_until INTEGER
 );
 CREATE INDEX IF NOT EXISTS rating_pending_by_window ON rating_pending (window, armed_at);
 CREATE TABLE IF NOT EXISTS rating_cursor (
@@ -168,15 +169,27 @@ class PendingOutcome:
     type: str
     event_id: str
     body: str
+    wait_until: int | None = None
+    """Gateway clock: until when the outcome waits for its visit (`defer_s` after the later of
+    its arming and its arrival, so a backlog after an outage still finds its visit)."""
 
 
-_PENDING = "rating, terminal, window, armed_at, received_at, type, event_id, body"
+_PENDING = "rating, terminal, window, armed_at, received_at, type, event_id, body, wait_until"
+UPGRADES = {"wait_until": "ALTER TABLE rating_pending ADD COLUMN wait_until INTEGER"}
+"""Columns added since the first release, added in place to an existing gateway store."""
+
+
+def upgrade(tx: sqlite3.Connection) -> None:
+    present = {row[1] for row in tx.execute("PRAGMA table_info(rating_pending)")}
+    for column, statement in UPGRADES.items():
+        if column not in present:
+            tx.execute(statement)
 
 
 def add_pending(tx: sqlite3.Connection, pending: PendingOutcome) -> None:
-    tx.execute(f"INSERT OR IGNORE INTO rating_pending ({_PENDING}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    tx.execute(f"INSERT OR IGNORE INTO rating_pending ({_PENDING}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (pending.rating, pending.terminal, pending.window, pending.armed_at, pending.received_at,
-                pending.type, pending.event_id, pending.body))
+                pending.type, pending.event_id, pending.body, pending.wait_until))
 
 
 def pending_at(tx: sqlite3.Connection, window: str, earliest: int, latest: int) -> PendingOutcome | None:
@@ -185,9 +198,10 @@ def pending_at(tx: sqlite3.Connection, window: str, earliest: int, latest: int) 
     return PendingOutcome(*row) if row else None
 
 
-def pending_before(tx: sqlite3.Connection, armed_before: int) -> list[PendingOutcome]:
-    rows = tx.execute(f"SELECT {_PENDING} FROM rating_pending WHERE armed_at < ? ORDER BY armed_at",
-                      (armed_before,)).fetchall()
+def pending_due(tx: sqlite3.Connection, now_ms: int, defer_ms: int) -> list[PendingOutcome]:
+    """Outcomes whose wait for their visit is over (rows from before `wait_until`: armed + defer)."""
+    rows = tx.execute(f"SELECT {_PENDING} FROM rating_pending WHERE coalesce(wait_until, armed_at + ?) < ? "
+                      "ORDER BY armed_at", (defer_ms, now_ms)).fetchall()
     return [PendingOutcome(*row) for row in rows]
 
 

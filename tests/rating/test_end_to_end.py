@@ -179,14 +179,15 @@ def test_after_a_gateway_outage_its_arm_for_the_visit_rated_offline_is_ignored_a
     keys.press("1")  # 非常满意, for A001
     rated = terminal.clock.mono_ms()
     # The gateway stays away until the citizen has gone (thank you shown, the terminal idle) and
-    # longer than its defer_s (1 s here): whichever device's outbox reaches it first, it then
-    # arms the terminal for A001 when it learns A001 was served.
+    # longer than its defer_s (1 s here). Whichever device's outbox reaches it first, the rating
+    # is A001's: a rating that arrives first waits for the caller's backlog; a "complete" that
+    # arrives first arms the terminal for A001, which already has its outcome and ignores it.
     wait_until(lambda: terminal.session.phase is Phase.IDLE and terminal.clock.mono_ms() - rated >= 1500,
                10, "the citizen to leave")
     hall.start_gateway()
-    wait_until(lambda: terminal.counts["arms_received"] == 1, 30, "the gateway's arm for A001")
-    assert terminal.session.phase is not Phase.ARMED  # A001 has its outcome: nothing to ask
     wait_until(lambda: hall.central_count("rating.recorded") == 1, 30, "A001's rating at central")
+    assert terminal.counts["arms_received"] <= 1
+    assert terminal.session.phase is not Phase.ARMED  # A001 has its outcome: nothing to ask
 
     assert press(caller, "call_next")["current"]["ticket"] == "A002"  # the next citizen
     assert press(caller, "complete")["ok"]
@@ -195,5 +196,4 @@ def test_after_a_gateway_outage_its_arm_for_the_visit_rated_offline_is_ignored_a
     wait_until(lambda: hall.central_count("rating.recorded") == 2, 30, "A002's rating at central")
     assert hall.central_count("rating.refused") == 0
     rows = hall.central.store.query("SELECT ticket, grade FROM ratings ORDER BY rated_at")
-    assert [grade for _ticket, grade in rows] == ["very_satisfied", "satisfied"]
-    assert rows[1] == ("A002", "satisfied")
+    assert rows == [("A001", "very_satisfied"), ("A002", "satisfied")]
