@@ -173,3 +173,31 @@ def test_tickets_of_a_store_from_before_confirmations_count_as_printed(tmp_path:
     store = KioskStore(path)
     assert store.unconfirmed() == []
     store.close()
+
+
+def test_a_void_that_reaches_the_hall_after_its_number_was_called_is_reported_as_an_anomaly(
+    tmp_path: Path, hall: Hall, printer: SimulatedPrinter
+) -> None:
+    # The kiosk's void was held back (it was cut off after the number reached the hall): a window
+    # called the number meanwhile. Too late to undo; the supervision office must hear of it.
+    hall.start_gateway()
+    kiosk = Kiosk(kiosk_config(tmp_path, broker_port=hall.broker.port, printer_port=printer.port))
+    caller = WindowCaller(caller_config(tmp_path, broker_port=hall.broker.port, window="1"))
+    kiosk.start()
+    caller.start()
+    try:
+        assert isinstance(kiosk.issue("A"), Issued)
+        assert press(caller, "7", "login")["ok"]
+        assert press(caller, "call_next")["current"]["ticket"] == "A001"
+        kiosk.agent.record("queue.ticket_voided", {"day": kiosk.today(), "ticket": "A001",
+                                                   "reason": "printer reset before the cut"})
+
+        def anomalies() -> list[dict[str, Any]]:
+            rows = hall.gateway_rows("SELECT payload FROM events WHERE type = 'queue.anomaly'")
+            return [json.loads(payload)["body"] for (payload,) in rows]
+
+        [anomaly] = wait_until(anomalies, 20, "the late void reported")
+        assert (anomaly["kind"], anomaly["ticket"]) == ("voided_after_call", "A001")
+    finally:
+        caller.stop()
+        kiosk.stop()
