@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import BaseModel
@@ -13,6 +13,9 @@ from pydantic import BaseModel
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.testsource import TestPatternCamera, encode_test_clip
+
+if TYPE_CHECKING:
+    from .gst_camera import GstRtspCamera
 
 # Generous: other engineers run their suites on the same two cores.
 DEADLINE_S = 40.0
@@ -123,3 +126,20 @@ def make_recorder(events: EventLog) -> Iterator[Callable[..., Recorder]]:
     yield make
     for recorder in running:
         recorder.stop()
+
+
+@pytest.fixture
+def tcp_rtsp_camera(tmp_path: Path) -> Iterator[GstRtspCamera]:
+    """A live H.264 camera behind GStreamer's RTSP server, serving RTP over TCP only."""
+    from .gst_camera import GstRtspCamera, why_unavailable  # it uses wait_for from here
+
+    reason = why_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    log_dir = tmp_path / "rtsp-server"
+    log_dir.mkdir()
+    camera = GstRtspCamera(log_dir).come_on()
+    try:
+        yield camera
+    finally:
+        camera.stop()
