@@ -278,7 +278,10 @@ def bench_prune_and_reconcile(scratch: Path, total: int) -> None:
         leftover.write_bytes(b"\x47" + bytes(188 * 64 - 1))
     index = FootageIndex(config.index_path)
     started = time.monotonic()
-    report = reconcile(index, storage, [f"cam-{n:02d}" for n in range(CAMERAS)], clock)
+    report = reconcile(
+        index, storage, [f"cam-{n:02d}" for n in range(CAMERAS)], clock,
+        segment_s=SEGMENT_MS // 1000,
+    )
     ours = time.monotonic() - started
     print(f"  start-up reconciliation after a crash: {ours * 1000:8.1f} ms "
           f"({report.folders_scanned} folders, {report.files_scanned:,} files read, "

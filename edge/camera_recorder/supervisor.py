@@ -109,7 +109,7 @@ class CameraSupervisor:
         self.backend = backend
         self.clock = clock
         self.on_state = on_state or (lambda status: None)
-        self.ingest = SegmentIngest(index.segments, storage_dir, camera.id, clock)
+        self.ingest = SegmentIngest(index.segments, storage_dir, camera.id, clock, settings.segment_s)
         self.status = CameraStatus(camera.id, since_ms=clock.wall_ms())
         self.current: Recording | None = None
         self._ready_day: str | None = None
