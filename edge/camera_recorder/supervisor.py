@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
 import threading
 import time
 from collections import deque
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 HOUR_S = 3600.0
+SIGNALLED = 255  # ffmpeg's exit code after it caught SIGTERM or SIGINT
 WRITE_FAILURE_SIGNS = (
     "no space left",
     "read-only file system",
@@ -83,6 +85,12 @@ class CameraStatus:
 class RunOutcome:
     cause: GapCause
     detail: str
+    state: CameraState | None = None
+    """The camera's state meanwhile, when not the one its cause implies."""
+
+    @property
+    def camera_state(self) -> CameraState:
+        return self.state or STATE_OF_CAUSE[self.cause]
 
 
 StateListener = Callable[[CameraStatus], None]
@@ -208,11 +216,19 @@ class CameraSupervisor:
             stop.wait(TICK_S)
 
     def _classify_exit(self, code: int, recording: Recording, had_data: bool) -> RunOutcome:
-        tail = recording.log_tail(8)
+        """Why ffmpeg ended on its own: the disk, a signal from someone else, or the camera."""
+        tail = recording.log_tail(4)
         text = " | ".join(line.replace(self.camera.input_url(), self.camera.safe_url()) for line in tail)
         lowered = text.lower()
         if any(sign in lowered for sign in WRITE_FAILURE_SIGNS):
             return RunOutcome(GapCause.WRITE_FAILURE, f"ffmpeg exited {code}: {text}"[:500])
+        killer = _signal_name(code)
+        if killer is not None:
+            # The recorder signals its ffmpeg only after deciding to stop it, so this
+            # came from elsewhere (the OOM killer, a technician): the recorder's loss,
+            # not the camera's, and the camera is not offline for it.
+            detail = f"ffmpeg was killed by {killer}, not by the recorder"
+            return RunOutcome(GapCause.RECORDER_DOWN, detail, CameraState.STARTING)
         what = "stream ended" if had_data else "could not connect"
         detail = f"{what} (ffmpeg exited {code})" + (f": {text}" if text else "")
         return RunOutcome(GapCause.CAMERA_OFFLINE, detail[:500])
@@ -255,7 +271,7 @@ class CameraSupervisor:
         last = self.index.segments.last(self.camera.id) if produced else None
         at = last.end_ms if last is not None else started_ms
         self.index.gaps.begin(self.camera.id, outcome.cause.value, at, outcome.detail)
-        self._set_state(STATE_OF_CAUSE[outcome.cause], outcome.detail)
+        self._set_state(outcome.camera_state, outcome.detail)
 
     def _safely_interrupted(self, outcome: RunOutcome) -> None:
         try:
@@ -289,3 +305,15 @@ class CameraSupervisor:
                 log.error("%s: cannot create day folders: %s", self.camera.id, exc)
                 return
             self._ready_day = day
+
+
+def _signal_name(code: int) -> str | None:
+    """The signal that ended ffmpeg, if one did (a negative code, or ffmpeg's own 255)."""
+    if code == SIGNALLED:
+        return "SIGTERM or SIGINT"
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return None
