@@ -1,10 +1,14 @@
-"""One camera's supervisor: keep its ffmpeg recording, notice stalls, restart with backoff.
+"""One camera's supervisor: keep its ffmpeg recording, notice stalls, restart when the camera is back.
 
 ffmpeg 5.1 has no RTSP reconnect and can block forever on a silent socket,
 so the supervisor watches ffmpeg's progress heartbeat: no progress for
 `stall_after_s` (at most one segment length by default) means stalled, and
-the run is stopped and started again. Every interruption opens a gap in the
-index with its cause; the next indexed segment closes it.
+the run is stopped and started again. Once a run has ended, an RTSP camera
+is asked (one DESCRIBE, see `probe.py`) every `probe_interval_s`: while it
+does not answer no ffmpeg is started, and one is started as soon as it
+answers again. The restart backoff only paces an ffmpeg that keeps failing
+against a camera that answers. Every interruption opens a gap in the index
+with its cause; the next indexed segment closes it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from edge.camera_recorder.camera import CameraBackend, Recording, RecordingJob
 from edge.camera_recorder.config import CameraSettings, RecorderSettings
 from edge.camera_recorder.index import FootageIndex, GapCause, Segment
 from edge.camera_recorder.ingest import SegmentIngest
+from edge.camera_recorder.probe import CameraAnswer, can_probe, describe
 from edge.camera_recorder.segments import RUNS_DIR, day_folder, ensure_day_folders
 from spine.clock import Clock
 
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 HOUR_S = 3600.0
+PROBE_TIMEOUT_S = 2.0  # a camera on the hall's LAN answers a DESCRIBE in milliseconds
 SIGNALLED = 255  # ffmpeg's exit code after it caught SIGTERM or SIGINT
 WRITE_FAILURE_SIGNS = (
     "no space left",
@@ -94,6 +100,7 @@ class RunOutcome:
 
 
 StateListener = Callable[[CameraStatus], None]
+CameraProbe = Callable[[CameraSettings, float], CameraAnswer]
 
 
 class CameraSupervisor:
@@ -108,6 +115,7 @@ class CameraSupervisor:
         backend: CameraBackend,
         clock: Clock,
         on_state: StateListener | None = None,
+        probe: CameraProbe = describe,
     ) -> None:
         self.camera = camera
         self.settings = settings
@@ -117,6 +125,7 @@ class CameraSupervisor:
         self.backend = backend
         self.clock = clock
         self.on_state = on_state or (lambda status: None)
+        self.probe = probe
         self.ingest = SegmentIngest(index.segments, storage_dir, camera.id, clock, settings.segment_s)
         self.status = CameraStatus(camera.id, since_ms=clock.wall_ms())
         self.current: Recording | None = None
@@ -145,9 +154,46 @@ class CameraSupervisor:
                 self.settings.restart_min_s * (2 ** max(0, failures - 1)),
             )
             delay *= random.uniform(0.8, 1.2)  # cameras that fell together do not restart together
-            log.info("%s: restarting in %.1f s (%s)", self.camera.id, delay, outcome.detail)
-            stop.wait(delay)
+            log.info("%s: run ended (%s); next ffmpeg in %.1f s at the earliest",
+                     self.camera.id, outcome.detail, delay)
+            self._await_camera(stop, delay)
         self._set_state(CameraState.STOPPED, "recorder stopped")
+
+    def _await_camera(self, stop: threading.Event, backoff_s: float) -> None:
+        """Wait until the next ffmpeg may start: the backoff is over and the camera answers.
+
+        A camera seen down is asked every `probe_interval_s` and ffmpeg starts
+        as soon as it answers, however long it was gone; while it is down no
+        ffmpeg is started at all. Inputs that cannot be asked wait the backoff.
+        """
+        if not can_probe(self.camera):
+            stop.wait(backoff_s)
+            return
+        deadline = time.monotonic() + backoff_s
+        timeout_s = min(PROBE_TIMEOUT_S, self.camera.read_timeout_s)
+        seen_down = False
+        while not stop.is_set():
+            answer = self.probe(self.camera, timeout_s)
+            if not answer.up:
+                seen_down = True
+                self._camera_down(answer)
+            elif seen_down:
+                log.info("%s: the camera is back (%s)", self.camera.id, answer.detail)
+                return
+            elif time.monotonic() >= deadline:
+                return
+            wait_s = self.settings.probe_interval_s
+            if not seen_down:
+                wait_s = min(wait_s, max(0.0, deadline - time.monotonic()))
+            stop.wait(wait_s)
+
+    def _camera_down(self, answer: CameraAnswer) -> None:
+        """The camera does not answer: from now on the missing footage is its doing."""
+        if self.status.state is not CameraState.OFFLINE:
+            self.index.gaps.begin(
+                self.camera.id, GapCause.CAMERA_OFFLINE.value, self.clock.wall_ms(), answer.detail
+            )
+        self._set_state(CameraState.OFFLINE, answer.detail)
 
     def _one_run(self, stop: threading.Event) -> tuple[bool, RunOutcome]:
         run = self.index.cameras.next_run(self.camera.id)
