@@ -35,6 +35,22 @@ def wait_for(
         time.sleep(0.1)  # polling a condition with a deadline
 
 
+def ffmpeg_argv(recorder: Recorder, camera: str = "cam-1") -> list[bytes] | None:
+    """The argv of a camera's running ffmpeg once it has exec'd, else None (poll it with `wait_for`).
+
+    Between fork and exec the child's argv is the recorder's, and a run that
+    could not connect ends with its process: neither is an answer yet.
+    """
+    pid = recorder.supervisors[camera].status.pid
+    if pid is None:
+        return None
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return argv if b"-segment_time" in argv else None
+
+
 class EventLog:
     """An event sink that keeps what the recorder would have put in its outbox."""
 

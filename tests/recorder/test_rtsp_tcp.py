@@ -21,7 +21,7 @@ from edge.camera_recorder.segments import RUNS_DIR
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.supervisor import CameraState
 
-from .conftest import EventLog, recorder_config, wait_for
+from .conftest import EventLog, ffmpeg_argv, recorder_config, wait_for
 from .gst_camera import GstRtspCamera
 from .media import probe, video_codec, video_packets
 
@@ -45,10 +45,8 @@ def test_the_default_transport_records_an_rtsp_camera_over_tcp(
     tmp_path: Path, tcp_rtsp_camera: GstRtspCamera, make_recorder: Callable[..., Recorder],
 ) -> None:
     recorder = make_recorder(tcp_camera_config(tmp_path, tcp_rtsp_camera))
-    status = recorder.supervisors["cam-1"].status
 
-    pid = wait_for(lambda: status.pid, what="ffmpeg to start")
-    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    argv = wait_for(lambda: ffmpeg_argv(recorder), what="ffmpeg's command line")
     at = argv.index(b"-rtsp_transport")
     assert argv[at:at + 2] == [b"-rtsp_transport", b"tcp"]
     wait_for(lambda: len(segments(recorder)) >= 3, what="three closed RTSP/TCP segments")
