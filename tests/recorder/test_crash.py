@@ -24,6 +24,7 @@ from .media import duration_s, pes_packet, probe, video_packets
 
 HOUR_MS = 3_600_000
 FRAME_TOLERANCE_MS = 150  # a frame or two of the test cameras (10 and 15 fps)
+PLACEMENT_TOLERANCE_MS = 1_000
 
 
 def write_config(tmp_path: Path, url: str, *, segment_s: int = 2) -> Path:
@@ -191,7 +192,10 @@ def test_a_half_written_segment_claims_only_its_media_however_long_the_recorder_
     claimed_ms = partial.end_ms - partial.start_ms
     assert claimed_ms <= segment_ms
     assert abs(claimed_ms - media_ms) <= FRAME_TOLERANCE_MS, (claimed_ms, media_ms)
-    assert partial.end_ms <= killed_ms + FRAME_TOLERANCE_MS  # nothing was recorded after the crash
+    # Nothing was recorded after the crash. Segments are placed on the wall clock to about a
+    # second (file names have whole seconds; under load the supervisor sees a cut late),
+    # and the partial segment starts where the one before it was placed.
+    assert partial.end_ms <= killed_ms + PLACEMENT_TOLERANCE_MS
     (down,) = [g for g in recorder.index.gaps.between("cam-1", partial.end_ms, 2**62)
                if g.cause == GapCause.RECORDER_DOWN]
     assert down.start_ms == partial.end_ms
