@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := mosquitto mosquitto-clients ffmpeg socat chromium chromium-driver fonts-wqy-microhei rtsp-server-perl gammu libgammu-dev pkg-config
+APT_PACKAGES := mosquitto mosquitto-clients ffmpeg socat chromium chromium-driver fonts-wqy-microhei rtsp-server-perl gammu libgammu-dev pkg-config python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint setup system-packages clean

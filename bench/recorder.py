@@ -208,6 +208,23 @@ def _build(scratch: Path, total: int, now_ms: int) -> tuple[RecorderConfig, int]
     return config, per_camera * CAMERAS
 
 
+def _half_written(frames: int = 25, packets_per_frame: int = 40) -> bytes:
+    """What a crash leaves of a segment: a second of 25 fps video, its last packet torn.
+
+    Only the packets that start a frame (a PES header with its PTS) matter to
+    reconciliation, which reads the first and last timestamps.
+    """
+    filler = bytes([0x47, 0x01, 0x00, 0x10]).ljust(188, b"\xff")
+    packets = []
+    for frame in range(frames):
+        pts = frame * 3_600  # 90 kHz
+        stamp = bytes([0x21 | (pts >> 29 & 0x0E), pts >> 22 & 0xFF, 0x01 | (pts >> 14 & 0xFE),
+                       pts >> 7 & 0xFF, 0x01 | (pts << 1 & 0xFE)])
+        start = bytes([0x47, 0x41, 0x00, 0x10]) + b"\x00\x00\x01\xe0\x00\x00\x80\x80\x05" + stamp
+        packets += [start.ljust(188, b"\xff"), *[filler] * (packets_per_frame - 1)]
+    return b"".join(packets) + filler[:100]
+
+
 def _naive_walk(storage: Path) -> list[tuple[float, str]]:
     """What an NVR without a time index does: walk the tree, stat everything, sort by age."""
     found = []
@@ -275,10 +292,13 @@ def bench_prune_and_reconcile(scratch: Path, total: int) -> None:
         name = _name(last.end_ms)
         leftover = storage / f"cam-{camera:02d}" / name[:8] / name
         leftover.parent.mkdir(parents=True, exist_ok=True)
-        leftover.write_bytes(b"\x47" + bytes(188 * 64 - 1))
+        leftover.write_bytes(_half_written())
     index = FootageIndex(config.index_path)
     started = time.monotonic()
-    report = reconcile(index, storage, [f"cam-{n:02d}" for n in range(CAMERAS)], clock)
+    report = reconcile(
+        index, storage, [f"cam-{n:02d}" for n in range(CAMERAS)], clock,
+        segment_s=SEGMENT_MS // 1000,
+    )
     ours = time.monotonic() - started
     print(f"  start-up reconciliation after a crash: {ours * 1000:8.1f} ms "
           f"({report.folders_scanned} folders, {report.files_scanned:,} files read, "

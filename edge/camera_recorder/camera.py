@@ -72,7 +72,9 @@ class Recording(Protocol):
         """Ask it to finish its segment and exit; kill it after `grace_s`. Returns the code."""
         ...
 
-    def log_tail(self, lines: int = 20) -> list[str]: ...
+    def log_tail(self, lines: int = 20) -> list[str]:
+        """What the process said last, once it was recording (all of it, if it never was)."""
+        ...
 
 
 class CameraBackend(Protocol):

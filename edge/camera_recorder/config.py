@@ -130,6 +130,13 @@ class RecorderSettings(Section):
     restart_max_s: float = Field(
         default=60.0, gt=0, description="the restart delay doubles up to this"
     )
+    probe_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="how often a camera that is down is asked (RTSP DESCRIBE) whether it is "
+        "back; ffmpeg starts as soon as it answers",
+    )
     prune_interval_s: float = Field(default=10.0, gt=0, description="how often retention runs")
     prune_batch: int = Field(
         default=2000, ge=1, description="most segments deleted per retention pass"

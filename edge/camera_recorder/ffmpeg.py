@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 ONE_OFF = ("-hide_banner", "-nostdin", "-loglevel", "error")
 """How every short ffmpeg job starts: no banner, never reads the terminal, errors only."""
 PROBE_US = 2_000_000  # enough to find the codec parameters of an H.264/H.265 camera
+SETTLED_US = 1_000_000
+"""Media written before ffmpeg's start-up warnings are over (unset timestamps, DTS fixes)."""
 
 
 def _ffmpeg_env() -> dict[str, str]:
@@ -167,6 +169,7 @@ class FfmpegRecording:
         self._buffer = b""
         self._out_time: int | None = None
         self._advanced_at: float | None = None
+        self._settled_log_bytes: int | None = None  # the log's size once start-up was over
 
     @property
     def pid(self) -> int:
@@ -196,6 +199,8 @@ class FfmpegRecording:
                     if self._out_time is None or out_time > self._out_time:
                         self._out_time = out_time
                         self._advanced_at = time.monotonic()
+                    if self._settled_log_bytes is None and out_time >= SETTLED_US:
+                        self._settled_log_bytes = os.fstat(self._log_handle.fileno()).st_size
 
     def closed_segments(self) -> list[ClosedSegment]:
         return self._list.read()
@@ -226,12 +231,18 @@ class FfmpegRecording:
             self._process.wait()
 
     def log_tail(self, lines: int = 20) -> list[str]:
+        """The last lines ffmpeg logged once it was recording (all, if it never got that far).
+
+        What ended a run is said at its end; the warnings every start-up
+        prints (unset timestamps, DTS fixes) are not why it ended.
+        """
         try:
             with open(self.job.log_path, "rb") as handle:
+                handle.seek(self._settled_log_bytes or 0)
                 tail = deque(handle, maxlen=lines)
         except OSError:
             return []
-        return [line.decode("utf-8", "replace").rstrip() for line in tail]
+        return [text for line in tail if (text := line.decode("utf-8", "replace").rstrip())]
 
 
 class FfmpegBackend:

@@ -8,6 +8,7 @@ from pathlib import Path
 from edge.camera_recorder.camera import ClosedSegment
 from edge.camera_recorder.index import NewSegment, Segment
 from edge.camera_recorder.index.segments import Segments
+from edge.camera_recorder.mpegts import media_span_ms
 from edge.camera_recorder.segments import (
     TS_PACKET,
     fsync_directory,
@@ -37,12 +38,20 @@ class SegmentIngest:
     the file name.
     """
 
-    def __init__(self, segments: Segments, storage_dir: Path, camera: str, clock: Clock) -> None:
+    def __init__(
+        self, segments: Segments, storage_dir: Path, camera: str, clock: Clock, segment_s: int
+    ) -> None:
         self.segments = segments
         self.storage_dir = storage_dir
         self.camera = camera
         self.clock = clock
+        self.segment_ms = segment_s * 1000
         self._chain: tuple[int, int] | None = None  # (run, end_ms of the last segment)
+
+    def follow(self, segment: Segment | None) -> None:
+        """Chain the next segment of the same run to `segment` (already indexed, e.g. before a crash)."""
+        if segment is not None:
+            self._chain = (segment.run, segment.end_ms)
 
     def closed(
         self,
@@ -95,8 +104,10 @@ class SegmentIngest:
         """Index a file ffmpeg never closed (killed, crash, power cut), or delete it if empty.
 
         MPEG-TS plays up to its last whole packet, so the file is cut back to
-        whole packets and kept; its end is its last write (mtime), as no
-        probe process is run.
+        whole packets and kept. Its length is what its video timestamps span
+        (`mpegts.media_span_ms`), never more than a segment: the file's mtime
+        is not a witness, as the trim itself sets it to now, however long the
+        recorder was down.
         """
         name = parse_segment_name(path.name)
         if name is None:
@@ -111,17 +122,24 @@ class SegmentIngest:
                 log.info("%s: removed empty leftover %s", self.camera, relative)
                 return None
             fsync_file(path)
-            end_ms = int(path.stat().st_mtime * 1000)
+            span_ms = media_span_ms(path)
         except OSError as exc:
             log.warning("%s: leftover %s cannot be kept: %s", self.camera, relative, exc)
             return None
+        if span_ms is None:
+            # Kept as evidence all the same, but it claims no time it cannot show.
+            log.warning("%s: leftover %s holds no video timestamp", self.camera, relative)
+            span_ms = 0
         start_ms = self._placed(name.run, name.start_ms)
-        end_ms = max(end_ms, start_ms + 1)
+        end_ms = start_ms + max(1, min(span_ms, self.segment_ms))
         segment = self.segments.add(
             NewSegment(self.camera, start_ms, end_ms, relative, size, name.run, partial=True),
             self.clock.wall_ms(),
         )
         if segment is not None:
             self._chain = (name.run, end_ms)
-            log.info("%s: kept half-written segment %s (%d bytes)", self.camera, relative, size)
+            log.info(
+                "%s: kept half-written segment %s (%d bytes, %.3f s)",
+                self.camera, relative, size, (end_ms - start_ms) / 1000,
+            )
         return segment

@@ -50,9 +50,12 @@ class ReconcileReport:
 
 
 def reconcile(
-    index: FootageIndex, storage_dir: Path, cameras: Iterable[str], clock: Clock
+    index: FootageIndex, storage_dir: Path, cameras: Iterable[str], clock: Clock, *, segment_s: int
 ) -> ReconcileReport:
-    """Make the index and the disk agree after a stop, crash or power cut."""
+    """Make the index and the disk agree after a stop, crash or power cut.
+
+    `segment_s` bounds a half-written segment: it cannot hold more than one.
+    """
     started = time.monotonic()
     report = ReconcileReport()
     report.unlinked = finish_unlinks(index.unlinks, storage_dir, clock.wall_ms())
@@ -61,7 +64,8 @@ def reconcile(
     alive_ms = int(alive) if alive is not None else None
     for camera in sorted(known):
         report.cameras.append(camera)
-        ingest = SegmentIngest(index.segments, storage_dir, camera, clock)
+        ingest = SegmentIngest(index.segments, storage_dir, camera, clock, segment_s)
+        ingest.follow(index.segments.last(camera))  # what the crashed run recorded last
         _read_run_lists(storage_dir / camera, ingest, report)
         _check_recent(index, storage_dir, camera, report)
         _adopt_leftovers(index, storage_dir / camera, camera, ingest, report)

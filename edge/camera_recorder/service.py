@@ -148,7 +148,11 @@ class Recorder:
         and reporting to explicit calls (tests that drive the clock).
         """
         self.reconciled = reconcile(
-            self.index, self.storage_dir, [c.id for c in self.config.cameras], self.clock
+            self.index,
+            self.storage_dir,
+            [c.id for c in self.config.cameras],
+            self.clock,
+            segment_s=self.settings.segment_s,
         )
         report = self.reconciled
         log.info(

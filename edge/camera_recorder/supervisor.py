@@ -1,16 +1,21 @@
-"""One camera's supervisor: keep its ffmpeg recording, notice stalls, restart with backoff.
+"""One camera's supervisor: keep its ffmpeg recording, notice stalls, restart when the camera is back.
 
 ffmpeg 5.1 has no RTSP reconnect and can block forever on a silent socket,
 so the supervisor watches ffmpeg's progress heartbeat: no progress for
 `stall_after_s` (at most one segment length by default) means stalled, and
-the run is stopped and started again. Every interruption opens a gap in the
-index with its cause; the next indexed segment closes it.
+the run is stopped and started again. Once a run has ended, an RTSP camera
+is asked (one DESCRIBE, see `probe.py`) every `probe_interval_s`: while it
+does not answer no ffmpeg is started, and one is started as soon as it
+answers again. The restart backoff only paces an ffmpeg that keeps failing
+against a camera that answers. Every interruption opens a gap in the index
+with its cause; the next indexed segment closes it.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import signal
 import threading
 import time
 from collections import deque
@@ -23,6 +28,7 @@ from edge.camera_recorder.camera import CameraBackend, Recording, RecordingJob
 from edge.camera_recorder.config import CameraSettings, RecorderSettings
 from edge.camera_recorder.index import FootageIndex, GapCause, Segment
 from edge.camera_recorder.ingest import SegmentIngest
+from edge.camera_recorder.probe import CameraAnswer, can_probe, describe
 from edge.camera_recorder.segments import RUNS_DIR, day_folder, ensure_day_folders
 from spine.clock import Clock
 
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 HOUR_S = 3600.0
+PROBE_TIMEOUT_S = 2.0  # a camera on the hall's LAN answers a DESCRIBE in milliseconds
+SIGNALLED = 255  # ffmpeg's exit code after it caught SIGTERM or SIGINT
 WRITE_FAILURE_SIGNS = (
     "no space left",
     "read-only file system",
@@ -83,9 +91,16 @@ class CameraStatus:
 class RunOutcome:
     cause: GapCause
     detail: str
+    state: CameraState | None = None
+    """The camera's state meanwhile, when not the one its cause implies."""
+
+    @property
+    def camera_state(self) -> CameraState:
+        return self.state or STATE_OF_CAUSE[self.cause]
 
 
 StateListener = Callable[[CameraStatus], None]
+CameraProbe = Callable[[CameraSettings, float], CameraAnswer]
 
 
 class CameraSupervisor:
@@ -100,6 +115,7 @@ class CameraSupervisor:
         backend: CameraBackend,
         clock: Clock,
         on_state: StateListener | None = None,
+        probe: CameraProbe = describe,
     ) -> None:
         self.camera = camera
         self.settings = settings
@@ -109,7 +125,8 @@ class CameraSupervisor:
         self.backend = backend
         self.clock = clock
         self.on_state = on_state or (lambda status: None)
-        self.ingest = SegmentIngest(index.segments, storage_dir, camera.id, clock)
+        self.probe = probe
+        self.ingest = SegmentIngest(index.segments, storage_dir, camera.id, clock, settings.segment_s)
         self.status = CameraStatus(camera.id, since_ms=clock.wall_ms())
         self.current: Recording | None = None
         self._ready_day: str | None = None
@@ -137,9 +154,46 @@ class CameraSupervisor:
                 self.settings.restart_min_s * (2 ** max(0, failures - 1)),
             )
             delay *= random.uniform(0.8, 1.2)  # cameras that fell together do not restart together
-            log.info("%s: restarting in %.1f s (%s)", self.camera.id, delay, outcome.detail)
-            stop.wait(delay)
+            log.info("%s: run ended (%s); next ffmpeg in %.1f s at the earliest",
+                     self.camera.id, outcome.detail, delay)
+            self._await_camera(stop, delay)
         self._set_state(CameraState.STOPPED, "recorder stopped")
+
+    def _await_camera(self, stop: threading.Event, backoff_s: float) -> None:
+        """Wait until the next ffmpeg may start: the backoff is over and the camera answers.
+
+        A camera seen down is asked every `probe_interval_s` and ffmpeg starts
+        as soon as it answers, however long it was gone; while it is down no
+        ffmpeg is started at all. Inputs that cannot be asked wait the backoff.
+        """
+        if not can_probe(self.camera):
+            stop.wait(backoff_s)
+            return
+        deadline = time.monotonic() + backoff_s
+        timeout_s = min(PROBE_TIMEOUT_S, self.camera.read_timeout_s)
+        seen_down = False
+        while not stop.is_set():
+            answer = self.probe(self.camera, timeout_s)
+            if not answer.up:
+                seen_down = True
+                self._camera_down(answer)
+            elif seen_down:
+                log.info("%s: the camera is back (%s)", self.camera.id, answer.detail)
+                return
+            elif time.monotonic() >= deadline:
+                return
+            wait_s = self.settings.probe_interval_s
+            if not seen_down:
+                wait_s = min(wait_s, max(0.0, deadline - time.monotonic()))
+            stop.wait(wait_s)
+
+    def _camera_down(self, answer: CameraAnswer) -> None:
+        """The camera does not answer: from now on the missing footage is its doing."""
+        if self.status.state is not CameraState.OFFLINE:
+            self.index.gaps.begin(
+                self.camera.id, GapCause.CAMERA_OFFLINE.value, self.clock.wall_ms(), answer.detail
+            )
+        self._set_state(CameraState.OFFLINE, answer.detail)
 
     def _one_run(self, stop: threading.Event) -> tuple[bool, RunOutcome]:
         run = self.index.cameras.next_run(self.camera.id)
@@ -208,11 +262,19 @@ class CameraSupervisor:
             stop.wait(TICK_S)
 
     def _classify_exit(self, code: int, recording: Recording, had_data: bool) -> RunOutcome:
-        tail = recording.log_tail(8)
+        """Why ffmpeg ended on its own: the disk, a signal from someone else, or the camera."""
+        tail = recording.log_tail(4)
         text = " | ".join(line.replace(self.camera.input_url(), self.camera.safe_url()) for line in tail)
         lowered = text.lower()
         if any(sign in lowered for sign in WRITE_FAILURE_SIGNS):
             return RunOutcome(GapCause.WRITE_FAILURE, f"ffmpeg exited {code}: {text}"[:500])
+        killer = _signal_name(code)
+        if killer is not None:
+            # The recorder signals its ffmpeg only after deciding to stop it, so this
+            # came from elsewhere (the OOM killer, a technician): the recorder's loss,
+            # not the camera's, and the camera is not offline for it.
+            detail = f"ffmpeg was killed by {killer}, not by the recorder"
+            return RunOutcome(GapCause.RECORDER_DOWN, detail, CameraState.STARTING)
         what = "stream ended" if had_data else "could not connect"
         detail = f"{what} (ffmpeg exited {code})" + (f": {text}" if text else "")
         return RunOutcome(GapCause.CAMERA_OFFLINE, detail[:500])
@@ -255,7 +317,7 @@ class CameraSupervisor:
         last = self.index.segments.last(self.camera.id) if produced else None
         at = last.end_ms if last is not None else started_ms
         self.index.gaps.begin(self.camera.id, outcome.cause.value, at, outcome.detail)
-        self._set_state(STATE_OF_CAUSE[outcome.cause], outcome.detail)
+        self._set_state(outcome.camera_state, outcome.detail)
 
     def _safely_interrupted(self, outcome: RunOutcome) -> None:
         try:
@@ -289,3 +351,15 @@ class CameraSupervisor:
                 log.error("%s: cannot create day folders: %s", self.camera.id, exc)
                 return
             self._ready_day = day
+
+
+def _signal_name(code: int) -> str | None:
+    """The signal that ended ffmpeg, if one did (a negative code, or ffmpeg's own 255)."""
+    if code == SIGNALLED:
+        return "SIGTERM or SIGINT"
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return None

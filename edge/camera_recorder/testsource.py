@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from edge.camera_recorder.ffmpeg import ONE_OFF
@@ -27,6 +28,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def is_listening(port: int) -> bool | None:
+    """Whether a socket listens on 127.0.0.1:`port` (None where /proc/net/tcp cannot say).
+
+    Asked of the kernel, not by connecting: this camera serves one viewer at a
+    time, and a connection to find out would be that viewer.
+    """
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    local = f"0100007F:{port:04X}"  # 127.0.0.1, as the kernel prints it
+    listen = "0A"
+    return any(fields[1] == local and fields[3] == listen for fields in (row.split() for row in rows))
 
 
 def encode_test_clip(
@@ -98,13 +114,21 @@ class TestPatternCamera:
     def url(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
 
-    def start(self) -> TestPatternCamera:
+    def start(self, ready_timeout_s: float = 30.0) -> TestPatternCamera:
+        """Start serving; returns once the camera listens, as a real one is there before it is recorded."""
         with self._lock:
             self._serving = True
         self._thread = threading.Thread(
             target=self._serve, daemon=True, name=f"testcam-{self.port}"
         )
         self._thread.start()
+        deadline = time.monotonic() + ready_timeout_s
+        while is_listening(self.port) is False:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"test camera on port {self.port} not listening after {ready_timeout_s:g} s"
+                )
+            time.sleep(0.02)  # ffmpeg takes a few tens of ms to listen
         return self
 
     def _serve(self) -> None:

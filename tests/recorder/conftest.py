@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import BaseModel
@@ -13,6 +13,9 @@ from pydantic import BaseModel
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.testsource import TestPatternCamera, encode_test_clip
+
+if TYPE_CHECKING:
+    from .gst_camera import GstRtspCamera
 
 # Generous: other engineers run their suites on the same two cores.
 DEADLINE_S = 40.0
@@ -30,6 +33,22 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.1)  # polling a condition with a deadline
+
+
+def ffmpeg_argv(recorder: Recorder, camera: str = "cam-1") -> list[bytes] | None:
+    """The argv of a camera's running ffmpeg once it has exec'd, else None (poll it with `wait_for`).
+
+    Between fork and exec the child's argv is the recorder's, and a run that
+    could not connect ends with its process: neither is an answer yet.
+    """
+    pid = recorder.supervisors[camera].status.pid
+    if pid is None:
+        return None
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return argv if b"-segment_time" in argv else None
 
 
 class EventLog:
@@ -123,3 +142,20 @@ def make_recorder(events: EventLog) -> Iterator[Callable[..., Recorder]]:
     yield make
     for recorder in running:
         recorder.stop()
+
+
+@pytest.fixture
+def tcp_rtsp_camera(tmp_path: Path) -> Iterator[GstRtspCamera]:
+    """A live H.264 camera behind GStreamer's RTSP server, serving RTP over TCP only."""
+    from .gst_camera import GstRtspCamera, why_unavailable  # it uses wait_for from here
+
+    reason = why_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    log_dir = tmp_path / "rtsp-server"
+    log_dir.mkdir()
+    camera = GstRtspCamera(log_dir).come_on()
+    try:
+        yield camera
+    finally:
+        camera.stop()

@@ -1,4 +1,4 @@
-"""Looking at media files the way a player would: ffprobe."""
+"""Looking at media files the way a player would (ffprobe), and writing the smallest by hand."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from edge.camera_recorder.mpegts import PACKET
 
 
 def probe(path: Path) -> dict[str, Any]:
@@ -35,3 +37,17 @@ def video_packets(info: dict[str, Any]) -> int:
 
 def duration_s(info: dict[str, Any]) -> float:
     return float(info["format"].get("duration", 0.0))
+
+
+def pes_packet(pts: int, pid: int = 0x100, stream_id: int = 0xE0) -> bytes:
+    """One TS packet that starts a PES packet carrying `pts` (as a muxer writes a frame start)."""
+    header = bytes([0x47, 0x40 | pid >> 8, pid & 0xFF, 0x10])
+    pts_bytes = bytes([
+        0x21 | (pts >> 29 & 0x0E),
+        pts >> 22 & 0xFF,
+        0x01 | (pts >> 14 & 0xFE),
+        pts >> 7 & 0xFF,
+        0x01 | (pts << 1 & 0xFE),
+    ])
+    pes = b"\x00\x00\x01" + bytes([stream_id, 0, 0, 0x80, 0x80, 5]) + pts_bytes
+    return (header + pes).ljust(PACKET, b"\xff")

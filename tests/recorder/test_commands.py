@@ -17,9 +17,12 @@ from edge.camera_recorder.service import Recorder
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 
-from .conftest import EventLog, recorder_config, wait_for
+from .conftest import DEADLINE_S, EventLog, recorder_config
 
 NOW = 1_800_000_000_000
+COMMANDS = "hall/hall-1/dev/rec-1/cmd"
+REPLY = "hall/hall-1/dev/rec-1/reply"
+STATUS = "hall/hall-1/dev/rec-1/status"  # retained: online / offline
 
 
 def hold_command(command_id: str = "c-17", **hold: object) -> bytes:
@@ -118,15 +121,29 @@ def test_a_hold_command_over_mqtt_is_answered_on_the_reply_topic(
     agent: RecorderAgent, broker: MosquittoBroker
 ) -> None:
     replies: queue.Queue[dict] = queue.Queue()
+    online: queue.Queue[dict] = queue.Queue()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="central-test")
-    client.on_message = lambda _c, _u, message: replies.put(json.loads(message.payload))
+
+    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        body = json.loads(message.payload)
+        if message.topic == STATUS:
+            if body.get("state") == "online":
+                online.put(body)
+        else:
+            replies.put(body)
+
+    client.on_message = on_message
     client.connect("127.0.0.1", broker.port)
-    client.subscribe("hall/hall-1/dev/rec-1/reply", qos=1)
+    client.subscribe([(REPLY, 1), (STATUS, 1)])
     client.loop_start()
     try:
-        wait_for(lambda: agent.agent.uplink.stats.connected, what="the recorder to connect")
-        client.publish("hall/hall-1/dev/rec-1/cmd", hold_command("c-21"), qos=1)
-        reply = replies.get(timeout=30)
+        # The recorder subscribes to its commands before it says "online" on the same
+        # connection, and the broker keeps a connection's order: once "online" is seen
+        # here, a command cannot overtake the subscription (its `connected` flag is set
+        # before the subscription has even left the recorder).
+        online.get(timeout=DEADLINE_S)
+        client.publish(COMMANDS, hold_command("c-21"), qos=1)
+        reply = replies.get(timeout=DEADLINE_S)
     finally:
         client.loop_stop()
         client.disconnect()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from edge.camera_recorder.index import GapCause
 from edge.camera_recorder.service import Recorder
 from edge.camera_recorder.supervisor import CameraState
-from edge.camera_recorder.testsource import TestPatternCamera
+from edge.camera_recorder.testsource import TestPatternCamera, encode_test_clip
 
-from .conftest import EventLog, recorder_config, wait_for
+from .conftest import EventLog, ffmpeg_argv, recorder_config, wait_for
 from .media import probe, video_codec, video_packets
 
 SEGMENT_S = 2
@@ -52,27 +54,29 @@ def test_segments_appear_are_indexed_durably_and_play(
     assert coverage and coverage[0]["camera"] == "cam-1" and coverage[0]["segments"] >= 3
 
 
-def ffmpeg_command_line(pid: int) -> list[bytes] | None:
-    """The child's argv once it has exec'd ffmpeg (between fork and exec it is the recorder's)."""
-    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    return argv if b"-segment_time" in argv else None
+@pytest.fixture
+def intra_camera(tmp_path: Path) -> Iterator[TestPatternCamera]:
+    """A camera whose every frame is a keyframe, so a cut waits for no keyframe."""
+    camera = TestPatternCamera(encode_test_clip(tmp_path / "intra.ts", gop_s=0.1)).start()
+    yield camera
+    camera.stop()
 
 
 def test_recording_is_stream_copy_into_mpegts_segments_on_the_clock(
-    tmp_path: Path, make_camera: Callable[[], TestPatternCamera],
-    make_recorder: Callable[..., Recorder],
+    tmp_path: Path, intra_camera: TestPatternCamera, make_recorder: Callable[..., Recorder],
 ) -> None:
-    recorder = make_recorder(one_camera(tmp_path, make_camera()))
-    supervisor = recorder.supervisors["cam-1"]
-    pid = wait_for(lambda: supervisor.status.pid, what="ffmpeg to start")
-    argv = wait_for(lambda: ffmpeg_command_line(pid), what="ffmpeg's command line")
+    recorder = make_recorder(one_camera(tmp_path, intra_camera))
+    argv = wait_for(lambda: ffmpeg_argv(recorder), what="ffmpeg's command line")
     assert argv[argv.index(b"-c"):argv.index(b"-c") + 2] == [b"-c", b"copy"]
     assert b"-segment_atclocktime" in argv and b"mpegts" in argv
     assert not any(b"lib" in arg and b"264" in arg for arg in argv)  # no encoder anywhere
     assert argv[argv.index(b"-segment_time") + 1] == str(SEGMENT_S).encode()
     wait_for(lambda: len(segments(recorder)) >= 3, what="three segments")
-    # Cut on the clock: a segment opened after a cut is named within a keyframe (1 s) of a
-    # multiple of segment_s, whatever second the recorder started in.
+    # Cut on the clock: a segment opened after a cut is named in the second of a multiple
+    # of segment_s, whatever second the recorder started in. ffmpeg cuts at the first
+    # keyframe after the multiple: with a keyframe a second, that is anywhere in the next
+    # second, and a cut due 15 ms before the second ends was seen named after the next
+    # one. With a keyframe in every frame the cut waits a frame, not a second.
     later = [s for s in segments(recorder)[1:] if s.run == segments(recorder)[0].run]
     seconds = [int(Path(s.path).name[13:15]) for s in later]
     assert any(second % SEGMENT_S == 0 for second in seconds), seconds
