@@ -82,20 +82,14 @@ def run(config_path: Path) -> None:
 def selftest(config_path: Path, snapshots: Path | None, timeout: float, offline: bool) -> None:
     """Probe every camera with a snapshot and check the disk, then the broker login and the round
     trip to the gateway, which makes a provisioned recorder active; exit 1 on any failure."""
-    from edge.camera_recorder.selftest import run_selftest
+    from edge.camera_recorder.selftest import run_selftest as camera_checks
+    from edge.runtime.selftest import checks_as_steps, run_selftest
 
     config = _load(config_path)
-    checks = run_selftest(config, snapshot_dir=snapshots, timeout_s=timeout)
-    for check in checks:
-        click.echo(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-    failed = not all(check.ok for check in checks)
-    if not offline:
-        from edge.runtime.selftest import checks_as_steps
-        from edge.runtime.selftest import run_selftest as run_with_gateway
-
-        steps = checks_as_steps((c.name, c.ok, c.detail) for c in checks)
-        failed = not run_with_gateway(config, steps, out=click.echo).passed
-    if failed:
+    checks = camera_checks(config, snapshot_dir=snapshots, timeout_s=timeout)
+    steps = checks_as_steps((c.name, c.ok, c.detail) for c in checks)
+    # One line per step, from the shared runner, as every agent's self-test prints them.
+    if not run_selftest(config, steps, out=click.echo, offline=offline).passed:
         raise SystemExit(1)
 
 

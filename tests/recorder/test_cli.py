@@ -38,7 +38,8 @@ def test_selftest_passes_with_a_live_camera_and_keeps_its_snapshot(
     result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config), "--offline",
                                        "--snapshots", str(tmp_path / "snaps")])
     assert result.exit_code == 0, result.output
-    assert "PASS  camera cam-1" in result.output and "PASS  disk" in result.output
+    assert "[ok] camera cam-1" in result.output and "[ok] disk" in result.output
+    assert result.output.count("camera cam-1") == 1  # each step printed once
     assert (tmp_path / "snaps" / "cam-1.jpg").stat().st_size > 0
 
 
@@ -48,7 +49,7 @@ def test_selftest_fails_loudly_for_a_dead_camera(tmp_path: Path) -> None:
     result = CliRunner().invoke(hall, ["recorder", "selftest", "--config", str(config), "--offline",
                                        "--timeout", "10"])
     assert result.exit_code == 1
-    assert "FAIL  camera cam-1" in result.output and "refused" in result.output.lower()
+    assert "[FAILED] camera cam-1" in result.output and "refused" in result.output.lower()
 
 
 def test_selftest_never_prints_a_camera_password(tmp_path: Path) -> None:
