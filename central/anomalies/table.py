@@ -123,16 +123,17 @@ def _rule(name: str, raw: Any, problems: list[str]) -> RuleSpec | None:
         return None
     fixed = {key: raw[key] for key in _FIXED if key in raw}
     tunables = {key: value for key, value in raw.items() if key not in _FIXED}
+    settings: Settings | None = None
     try:
         settings = detector.settings_model.model_validate(tunables)
     except ValidationError as error:
         problems.extend(_named(f"rules.{name}", error))
-        return None
-    try:
-        return RuleSpec.model_validate({"name": name, **fixed, "settings": settings})
+    try:  # the rule's own keys are checked too, so every mistake is named at once
+        rule = RuleSpec.model_validate({"name": name, **fixed, "settings": settings or Settings()})
     except ValidationError as error:
         problems.extend(_named(f"rules.{name}", error))
         return None
+    return rule if settings is not None else None
 
 
 def _named(prefix: str, error: ValidationError) -> list[str]:

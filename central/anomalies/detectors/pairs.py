@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS anomaly_pairs (
     at INTEGER NOT NULL,
     PRIMARY KEY (rule, officer, applicant, case_id)
 );
+CREATE INDEX IF NOT EXISTS anomaly_pairs_by_pair ON anomaly_pairs (rule, officer, applicant, at);
 CREATE INDEX IF NOT EXISTS anomaly_pairs_by_time ON anomaly_pairs (rule, at);
 CREATE INDEX IF NOT EXISTS anomaly_pairs_by_case ON anomaly_pairs (case_id);
 """
