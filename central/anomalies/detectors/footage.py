@@ -11,6 +11,7 @@ says whether it mattered.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from pydantic import Field
 
@@ -101,9 +102,9 @@ CREATE INDEX IF NOT EXISTS anomaly_camera_gaps_by_hall ON anomaly_camera_gaps (r
                 for complaint, window, v_start, v_end in visits]
 
     def _hit(self, fact: Fact, complaint: str, hall: str, window: object, start: int, end: int,
-             gaps: list[tuple[object, ...]]) -> Hit:
-        described = [f"{camera} of {device} {format_instant(int(g_start) // 1000)}–"  # type: ignore[call-overload]
-                     f"{format_instant(int(g_end) // 1000)[11:]} ({cause})"  # type: ignore[call-overload]
+             gaps: list[tuple[Any, ...]]) -> Hit:
+        described = [f"{camera} of {device} {format_instant(g_start // 1000)}–"
+                     f"{format_instant(g_end // 1000)[11:]} ({cause})"
                      for device, camera, g_start, g_end, cause in gaps]
         return Hit(key=complaint, at=fact.at,
                    summary=(f"complaint {complaint}: footage of hall {hall} is missing during the visit at "
