@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,24 +80,26 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
     cases_path, events_path = data_dir / "cases.sqlite", data_dir / "events.sqlite"
     if not cases_path.exists() and not events_path.exists():
         raise click.ClickException(f"no central data in {data_dir} (cases.sqlite, events.sqlite)")
+    started = time.perf_counter()
     cases = open_reader(cases_path) if cases_path.exists() else None
     events = open_reader(events_path) if events_path.exists() else None
-    kinds = {kind for spec in chosen for kind in spec.build().kinds}
-    facts = history_facts(cases, events, kinds, _instant_ms(since), _instant_ms(until))
-    history = store_history(cases)
-    read = (lambda sql, params: cases.execute(sql, params).fetchall()) if cases is not None else None
-    import secrets
-
-    report = run_backtest(chosen, facts, cases=history, ladder=case_rules().ladder,
-                          calendar=load_calendar(calendar_dir or data_dir / "calendar"),
-                          pseudonym=Pseudonyms(secrets.token_bytes(32), read))
-    for connection in (cases, events):
-        if connection is not None:
-            connection.close()
+    try:
+        kinds = {kind for spec in chosen for kind in spec.build().kinds}
+        facts = history_facts(cases, events, kinds, _instant_ms(since), _instant_ms(until))
+        read = (lambda sql, params: cases.execute(sql, params).fetchall()) if cases is not None else None
+        # A key of this run only: the pseudonyms of applicants live and die with the back-test.
+        report = run_backtest(chosen, facts, cases=store_history(cases), ladder=case_rules().ladder,
+                              calendar=load_calendar(calendar_dir or data_dir / "calendar"),
+                              pseudonym=Pseudonyms(secrets.token_bytes(32), read))
+    finally:
+        for connection in (cases, events):
+            if connection is not None:
+                connection.close()
+    report.seconds = time.perf_counter() - started  # reading history included
     if as_json:
         click.echo(json.dumps(_as_dict(report, show), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{report.facts:,} facts read in {report.seconds:.1f} s"
+    click.echo(f"{report.facts:,} facts read and judged in {report.seconds:.1f} s"
                f"{_span(report.first_at, report.last_at)}")
     for result in report.results:
         click.echo(f"{result.rule.name} ({result.rule.title}, {result.rule.risk.value}): "
