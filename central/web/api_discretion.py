@@ -8,23 +8,18 @@ outside its circumstance's range without a written reason is refused (422).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from central.api_users import CaseFeed
-from central.cases.sources import LIVE, client_source
-from central.cases.store import CaseConflict, CaseStore, EntryRejected, UnknownCase
+from central.cases.store import CaseConflict, EntryRejected, UnknownCase
 from central.cases.views import Recorded
-from central.web.auth import Principal, case_writer, reader
+from central.web.api_cases import SourceDep, StoreDep, Writer
+from central.web.auth import reader
 from central.web.case_authority import authorised
 from central.web.context import CentralContext
 from central.web.models import CASE_REFUSED, Out
 from contract.events.cases import CaseDecided
 
 router = APIRouter(prefix="/api", tags=["discretion"])
-Writer = Annotated[Principal, Depends(case_writer)]
 
 
 class StandardOut(Out):
@@ -38,14 +33,6 @@ class StandardOut(Out):
 
 def _context(request: Request) -> CentralContext:
     return request.app.state.central  # type: ignore[no-any-return]
-
-
-def _store(request: Request) -> Iterator[CaseStore]:
-    intake = _context(request).case_intake
-    if intake is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "case store not open")
-    with intake.alone() as store:
-        yield store
 
 
 @router.get("/discretion/standards", response_model=list[StandardOut], dependencies=[Depends(reader)],
@@ -64,12 +51,11 @@ def standards(request: Request) -> list[StandardOut]:
 
 @router.post("/cases/{case_id}/decisions", response_model=Recorded, responses=CASE_REFUSED,
              summary="Record a discretionary decision; outside its standard's range it needs a reason")
-def decide(request: Request, case_id: str, event: CaseDecided, store: Annotated[CaseStore, Depends(_store)],
-           who: Writer) -> Recorded:
+def decide(request: Request, case_id: str, event: CaseDecided, store: StoreDep, who: Writer,
+           source: SourceDep) -> Recorded:
     if event.case_id != case_id:
         raise HTTPException(422, [f"case_id in the body ({event.case_id}) is not the path's ({case_id})"])
     fact = authorised(_context(request), who, "case.decided", event, store)
-    source = client_source(who.name) if who.feed is CaseFeed.SYNCED else LIVE
     try:
         return store.decide(fact, source=source)
     except EntryRejected as error:
