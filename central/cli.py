@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from central.anomalies.cli import anomalies_group
 from central.cases.cli import register_case_commands
 from central.config import CentralConfig
 from central.erasure.cli import privacy_group
@@ -29,6 +30,7 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
 
     register_case_commands(group)
     group.add_command(privacy_group)
+    group.add_command(anomalies_group)
 
     @group.command("run")
     @click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")

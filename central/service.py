@@ -20,7 +20,7 @@ from typing import Any
 from central.alarms import SecurityAlarm
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
-from central.cases.rules import Watermarks
+from central.cases.rules import Watermarks, default_rules
 from central.complaints import ComplaintDesk, QueueEventVisits, ServedVisit
 from central.complaints.visits import UnitOfVisit
 from central.config import CentralConfig
@@ -35,6 +35,7 @@ from central.projection import Projection
 from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
 from central.store import CentralHandler, CentralStore
+from central.supervision import load_standards, open_office
 from central.telemetry import Telemetry, recorders_of
 from central.web.app import create_app
 from central.web.caseadapter import EngineCases
@@ -54,6 +55,7 @@ def open_case_engine(config: CentralConfig, clock: Clock, calendar: WorkCalendar
     """The supervision records and their countdown, in `<data_dir>/cases.sqlite`."""
     path = config.cases_path
     engine = Engine.open(path, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
+    engine.store.standards = load_standards(config.supervision)  # decisions are measured against these
     return EngineCases(engine, path)
 
 
@@ -122,8 +124,15 @@ class CentralService:
         )
         self.projections: tuple[Projection, ...] = (
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
+        # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
+        case_rules = self.engine_cases.engine.store.rules if self.engine_cases else default_rules()
+        self.supervision = open_office(
+            config.supervision, config.data_dir / "supervision.sqlite", events_path=config.events_path,
+            cases_path=config.cases_path if self.engine_cases else None, calendar=calendar,
+            ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
+            send=self.ingest.send_command, publish=lambda kind, data: self.feed.publish(kind, data))
         # Personal data is erased where it is kept: the event store, and the case store if it is ours.
-        places: list[PersonalPlace] = [CentralPlace(self.store)]
+        places: list[PersonalPlace] = [CentralPlace(self.store), self.supervision.place]
         if self.engine_cases is not None:
             places.append(CasePlace(self.engine_cases.alone))
         self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms)
@@ -139,6 +148,7 @@ class CentralService:
             cases=self.cases, case_intake=self.engine_cases, queue_today=QueueToday(self.store),
             ratings=self.ratings, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
             hall_completeness=self.watermarks.completeness,
+            supervision=self.supervision,
         )
         self.app = create_app(config.web, self.context)
         self.http = HttpServer(self.app, config.http.host, config.http.port)
@@ -173,6 +183,7 @@ class CentralService:
         self.http.stop()
         self.ingest.stop()
         self.store.close()
+        self.supervision.close()
         if self.engine_cases is not None:
             self.engine_cases.close()
             self.engine_cases.engine.close()
@@ -212,4 +223,5 @@ class CentralService:
         if now_ms >= self._retention_due_ms:
             self._retention_due_ms = now_ms + int(self.config.privacy.check_every_s * 1000)
             self.eraser.erase_due()
+        self.supervision.tick(now_ms)
         return steps

@@ -53,6 +53,7 @@ PERSONAL_FIELDS: Mapping[str, Mapping[str, PersonalKind | None]] = {
     "case.accepted": {"contact_name": PersonalKind.NAME, "contact_phone": PersonalKind.MOBILE,
                       "officer_phone": PersonalKind.MOBILE},
     "case.suspended": {"note": None},
+    "case.decided": {"reason": None},
     "case.corrected": {"reason": None, "changes.contact_name": PersonalKind.NAME,
                        "changes.contact_phone": PersonalKind.MOBILE,
                        "changes.officer_phone": PersonalKind.MOBILE, "changes.note": None},

@@ -23,13 +23,14 @@ RESUMED = "case.resumed"
 COMPLETED = "case.completed"
 CONFIRMED = "case.completion_confirmed"
 CORRECTED = "case.corrected"
+DECIDED = "case.decided"
 ESCALATED = "case.escalated"
 REMINDER = "case.reminder"
 RECOMPUTED = "case.recomputed"
 CALENDAR_UPDATED = "calendar.updated"
 RULES_UPDATED = "rules.updated"
 
-FACT_TYPES = (ACCEPTED, SUSPENDED, RESUMED, COMPLETED, CONFIRMED, CORRECTED)
+FACT_TYPES = (ACCEPTED, SUSPENDED, RESUMED, COMPLETED, CONFIRMED, CORRECTED, DECIDED)
 
 # What a correction may change, by the type of the event it corrects.
 CORRECTABLE: dict[str, frozenset[str]] = {
@@ -80,6 +81,19 @@ class Stamp:
 
 
 @dataclass(frozen=True)
+class DecisionEntry:
+    """A discretionary decision as recorded (`case.decided`): measured against its standard then."""
+
+    seq: int
+    at: Instant
+    matter: str
+    circumstance: str
+    amount: float | None
+    outcome: str | None
+    within: bool
+
+
+@dataclass(frozen=True)
 class CaseFile:
     """Every current fact of one case; phones are already masked here."""
 
@@ -104,6 +118,8 @@ class CaseFile:
     confirmed: Stamp | None = None
     corrections: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    decisions: tuple[DecisionEntry, ...] = ()
+    """Discretionary decisions, in the order recorded (a later one of a matter supersedes)."""
 
     @property
     def suspended(self) -> bool:
@@ -169,6 +185,10 @@ def fold(file: CaseFile | None, seq: int, kind: str, at: Instant | None,
         raise CaseRuleError(f"{kind} needs its instant")
     if file.confirmed is not None:
         raise CaseRuleError("the case is closed: completion was confirmed; file a correction")
+    if kind == DECIDED:
+        decision = DecisionEntry(seq, at, str(body["matter"]), str(body["circumstance"]),
+                                 body.get("amount"), body.get("outcome"), bool(body["within"]))
+        return replace(file, decisions=(*file.decisions, decision))
     if kind == SUSPENDED:
         if file.suspended:
             raise CaseRuleError("the case is already suspended")
@@ -287,6 +307,7 @@ def file_to_json(file: CaseFile) -> str:
     data["confirmed"] = dict(vars(file.confirmed)) if file.confirmed else None
     data["corrections"] = list(file.corrections)
     data["warnings"] = list(file.warnings)
+    data["decisions"] = [dict(vars(decision)) for decision in file.decisions]
     return _FILE_JSON.encode(data)
 
 
@@ -298,4 +319,6 @@ def file_from_json(text: str) -> CaseFile:
     data["confirmed"] = Stamp(**data["confirmed"]) if data["confirmed"] else None
     data["corrections"] = tuple(data["corrections"])
     data["warnings"] = tuple(data["warnings"])
+    # A file stored before decisions existed has none.
+    data["decisions"] = tuple(DecisionEntry(**d) for d in data.get("decisions", ()))
     return CaseFile(**data)

@@ -11,7 +11,7 @@ from central.cases.countdown import Countdown
 from central.cases.eventlog import LogRecord
 from central.cases.stages import LADDER, Stage
 from central.cases.timebase import Instant, datetime_from_instant, format_day
-from central.cases.views import CaseLight, CaseView, HoldView, LoggedEvent, StageTimes
+from central.cases.views import CaseLight, CaseView, DecisionView, HoldView, LoggedEvent, StageTimes
 from central.where import Where
 
 
@@ -44,6 +44,9 @@ def case_view(file: CaseFile, countdown: Countdown, issued: list[str], now: Inst
         issued=issued,
         corrections=list(file.corrections), warnings=list(file.warnings),
         source=source, data_incomplete_since=_dt(incomplete_since),
+        decisions=[DecisionView(seq=d.seq, at=_dt(d.at), matter=d.matter, circumstance=d.circumstance,
+                                amount=d.amount, outcome=d.outcome, within=d.within)
+                   for d in file.decisions],
     )
 
 

@@ -36,11 +36,13 @@ from central.cases.stats import Figures, statistics
 from central.cases.timebase import Instant, format_instant
 from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
 from central.chain import Head, VerifyReport, verify_chain
+from central.discretion import Standards, UnknownStandard, default_standards
 from contract.events.cases import (
     CaseAccepted,
     CaseCompleted,
     CaseCompletionConfirmed,
     CaseCorrected,
+    CaseDecided,
     CaseResumed,
     CaseSuspended,
 )
@@ -85,6 +87,7 @@ class CaseStore:
         calendar: WorkCalendar,
         rules: RuleTable,
         clock: Callable[[], float] = time.time,
+        standards: Standards | None = None,
     ) -> None:
         self.connection = connection
         # A bigger page cache than SQLite's 2 MB default: a tick touches rows
@@ -93,6 +96,8 @@ class CaseStore:
         self.calendar = calendar
         self.rules = rules
         self.clock = clock
+        self.standards = standards or default_standards()
+        """The discretionary standards every `case.decided` is measured against (docs/supervision.md)."""
         self.log = CaseLog(connection)
         self.projector = Projector(connection, self.log, calendar, rules)
         self.personal = PersonalData(connection)
@@ -245,6 +250,26 @@ class CaseStore:
         return self._fact(cf.CONFIRMED, _parse(CaseCompletionConfirmed, event), {}, now, source,
                           import_run)
 
+    def decide(self, event: CaseDecided | Mapping[str, Any], *, now: Instant | None = None,
+               source: str = LIVE, import_run: str | None = None) -> Recorded:
+        """A discretionary decision, measured against the standards; outside its circumstance's
+        range it needs a written reason. The range that applied is logged with it."""
+        fact = _parse(CaseDecided, event)
+        if (fact.amount is None) == (fact.outcome is None):
+            raise EntryRejected(["give the amount decided or the outcome, one of the two"])
+        try:
+            measure = self.standards.measure(fact.matter, fact.circumstance, fact.amount, fact.outcome)
+        except UnknownStandard as error:
+            raise EntryRejected([str(error)]) from error
+        if not measure.within and len(fact.reason.strip()) < 2:
+            decided = fact.outcome if fact.outcome is not None else fact.amount
+            raise EntryRejected([f"{fact.matter} / {fact.circumstance}: {decided} is outside the standard "
+                                 f"({measure.standard['allowed']}): give the reason in writing"])
+        body = {"matter": fact.matter, "circumstance": fact.circumstance, "amount": fact.amount,
+                "outcome": fact.outcome, "reason": fact.reason, "standard": measure.standard,
+                "within": measure.within}
+        return self._fact(cf.DECIDED, fact, body, now, source, import_run)
+
     def record(self, kind: str, body: Mapping[str, Any], *, now: Instant | None = None,
                strict: bool = False, source: str = LIVE,
                import_run: str | None = None) -> Recorded:
@@ -256,6 +281,7 @@ class CaseStore:
             cf.COMPLETED: self.complete,
             cf.CONFIRMED: self.confirm,
             cf.CORRECTED: self.correct,
+            cf.DECIDED: self.decide,
         }
         if kind not in doors:
             raise EntryRejected([f"{kind} is not a case fact; one of {sorted(doors)}"])
@@ -529,6 +555,8 @@ def _already_recorded(file: CaseFile, kind: str, at: Instant) -> bool:
         return file.completed is not None and file.completed.at == at
     if kind == cf.CONFIRMED:
         return file.confirmed is not None and file.confirmed.at == at
+    if kind == cf.DECIDED:
+        return any(decision.at == at for decision in file.decisions)
     return False
 
 

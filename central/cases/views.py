@@ -47,6 +47,18 @@ class HoldView(View):
     end: datetime | None
 
 
+class DecisionView(View):
+    """A discretionary decision (`case.decided`); its written reason is in the case's history."""
+
+    seq: int
+    at: datetime
+    matter: str
+    circumstance: str
+    amount: float | None
+    outcome: str | None
+    within: bool = Field(description="within its circumstance's range when it was recorded")
+
+
 class CaseView(View):
     """A case's record as a person may see it: application, acceptance, countdown."""
 
@@ -84,6 +96,8 @@ class CaseView(View):
     source: str = Field(
         "", description="whose facts the case waits for: '' (stated as they happen), "
         "hall:<hall>, api:<client>")
+    decisions: list[DecisionView] = Field(
+        default_factory=list, description="discretionary decisions (自由裁量), in the order recorded")
     data_incomplete_since: datetime | None = Field(
         None, description="set while the case's source is behind: its facts are known only up "
         "to here, and the light is as of then")

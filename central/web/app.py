@@ -9,13 +9,17 @@ from fastapi.staticfiles import StaticFiles
 
 from central.config import WebSettings
 from central.web import (
+    api_anomalies,
     api_case_reports,
     api_cases,
     api_complaints,
+    api_discretion,
     api_halls,
     api_performance,
+    api_projects,
     api_ratings,
     api_screen,
+    api_supervision_screen,
     pages,
 )
 from central.web.auth import Authenticator
@@ -35,6 +39,9 @@ the supervisor calling back needs; erased data reads `(erased)`.
 
 API_ROUTERS = (api_cases.router, api_case_reports.router, api_halls.router, api_complaints.router,
                api_performance.router, api_screen.router, api_ratings.router)
+# The supervision office's: anomalies, major projects, discretion (docs/supervision.md).
+SUPERVISION_ROUTERS = (api_anomalies.router, api_projects.router, api_discretion.router,
+                       api_supervision_screen.router)
 
 
 def create_app(settings: WebSettings, context: CentralContext | None = None) -> FastAPI:
@@ -53,11 +60,14 @@ def create_app(settings: WebSettings, context: CentralContext | None = None) -> 
             {"name": "complaints", "description": "统一受理、归口办理、网上反馈"},
             {"name": "performance", "description": "绩效评估"},
             {"name": "big screen", "description": "the monitoring room's page"},
+            {"name": "anomalies", "description": "异常监测与廉政风险防控: rules, records, findings"},
+            {"name": "projects", "description": "重大项目绿色通道"},
+            {"name": "discretion", "description": "自由裁量权: standards and decisions"},
         ],
     )
     app.state.central = context
     app.state.auth = Authenticator(settings)
-    for router in API_ROUTERS:
+    for router in (*API_ROUTERS, *SUPERVISION_ROUTERS):
         app.include_router(router, responses=AUTH_ERRORS)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

@@ -10,6 +10,7 @@ from central.complaints import ComplaintDesk
 from central.hall_watermarks import HallCompleteness
 from central.ratings import RatingBook
 from central.store import CentralStore
+from central.supervision import SupervisionOffice
 from central.web.caseport import CaseBoard, CaseIntake, NoCases
 from central.web.feed import ChangeFeed
 from spine.clock import Clock
@@ -33,3 +34,5 @@ class CentralContext:
     """hall id -> its name on the big screen (服务中心, 分中心...)."""
     hall_completeness: Callable[[str, int], HallCompleteness] | None = None
     """(hall, now ms) -> how far its data are known ("data incomplete since ...")."""
+    supervision: SupervisionOffice | None = None
+    """Anomalies, discretionary standards and major projects (docs/supervision.md)."""

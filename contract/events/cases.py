@@ -115,6 +115,28 @@ class CaseCorrected(_CaseBody):
     reason: str = Field(min_length=2, max_length=400)
 
 
+@event_type("case.decided", authors=CASE_AUTHORS, about=About.UNIT_CASES, essential=True)
+class CaseDecided(_TimedCaseBody):
+    """A discretionary decision in a case (自由裁量): an administrative penalty, a fee.
+
+    The officer records the circumstance found and the amount (or outcome) decided; central
+    checks it against the operator's table of standards (circumstance -> allowed range). A
+    decision outside the range needs a written `reason`, and is raised as an anomaly.
+    """
+
+    matter: str = Field(min_length=1, max_length=80,
+                        description="the discretionary matter, as the table of standards names it")
+    circumstance: str = Field(min_length=1, max_length=80,
+                              description="the circumstance recorded (情节), one of the matter's")
+    amount: float | None = Field(None, ge=0, description="the amount decided (a fine, a fee), in the "
+                                 "matter's unit; or give `outcome` (one of the two: central refuses both "
+                                 "or neither)")
+    outcome: str | None = Field(None, min_length=1, max_length=80,
+                                description="the outcome decided (警告, 责令改正...), when not an amount")
+    reason: str = Field("", max_length=400,
+                        description="why; required when the decision is outside the standard's range")
+
+
 @event_type("case.escalated", authors=Author.CENTRAL, about=About.ANY_CASE, essential=True)
 class CaseEscalated(Body):
     """Issued by central, exactly once per case and kind: yellow card, red card, letter."""

@@ -170,6 +170,8 @@ SAMPLES: dict[str, Callable[[Who, str], dict[str, Any]]] = {
     "case.completion_confirmed": lambda who, case: case_fact(who, case),
     "case.corrected": lambda who, case: {"case_id": case, "by": who.officer or "nobody", "corrects": 1,
                                          "changes": {"void": True}, "reason": "a test"},
+    "case.decided": lambda who, case: case_fact(who, case, matter="违法建设罚款", circumstance="一般",
+                                                amount=20000),
     # cases: central's own
     "case.escalated": lambda who, case: {"case_id": case, "kind": "red_card", "due_at": shanghai(),
                                          "unit": who.unit, "officer_name": "李四"},

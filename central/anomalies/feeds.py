@@ -1,0 +1,132 @@
+"""Where the rules' facts come from: the case log, the halls' events, the complaint log.
+
+Each feed reads forward from a position (the case log's seq, the event
+store's row id, the complaint log's seq) and only the kinds some rule reads;
+the watch keeps each position beside the rules' state, so what was read is
+judged once. Reads go through a connection of central's own files opened
+read-only (their writers never wait for the rules).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any, Protocol
+
+from central.anomalies.facts import Fact
+from central.cases.sources import LIVE, hall_source
+
+
+class Feed(Protocol):
+    name: str
+
+    def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
+        """The facts after `after`, at most `limit` rows, and the position to read on from."""
+        ...
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection to one of central's files (WAL: it never blocks their writer)."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30,
+                           isolation_level=None)
+
+
+def _snapshot(connection: sqlite3.Connection, top_sql: str, rows_sql: str, after: int, kinds: list[str],
+              limit: int) -> tuple[list[Any], int]:
+    """Rows of the wanted kinds after `after`, and the new position, read in one snapshot: the
+    position moves past rows of other kinds too, and never past a row not yet read."""
+    if not kinds:
+        return [], after
+    marks = ", ".join("?" for _ in kinds)
+    connection.execute("BEGIN")
+    try:
+        top = connection.execute(top_sql).fetchone()[0] or 0
+        rows = connection.execute(rows_sql.format(kinds=marks), (after, top, *kinds, limit)).fetchall()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):  # that part of central never ran against this file
+            return [], after
+        raise
+    finally:
+        connection.execute("COMMIT")
+    return rows, (rows[-1][0] if len(rows) == limit else max(after, top))
+
+
+class CaseLogFeed:
+    """Case facts from the case log (`cases.sqlite`), with the case's hall, unit and source."""
+
+    name = "cases"
+
+    def __init__(self, connection: sqlite3.Connection, kinds: Collection[str]) -> None:
+        self.connection = connection
+        self.kinds = sorted(k for k in kinds if k.startswith("case."))
+
+    def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
+        rows, position = _snapshot(
+            self.connection, "SELECT max(seq) FROM case_events",
+            "SELECT e.seq, e.case_id, e.kind, e.at, e.recorded_at, e.actor, e.body, c.hall, c.unit, c.source "
+            "FROM case_events e LEFT JOIN cases c ON c.case_id = e.case_id "
+            "WHERE e.seq > ? AND e.seq <= ? AND e.kind IN ({kinds}) ORDER BY e.seq LIMIT ?",
+            after, self.kinds, limit)
+        return [case_fact(*row) for row in rows], position
+
+
+def case_fact(seq: int, case_id: str, kind: str, at: int | None, recorded_at: int, actor: str, body: str,
+              hall: str | None, unit: str | None, source: str | None) -> Fact:
+    data = json.loads(body)
+    return Fact(kind=kind, at=(at if at is not None else recorded_at) * 1000, source=source or LIVE,
+                ref=f"case:{seq}", body=data, hall=hall or data.get("hall"), unit=unit or data.get("unit"),
+                case_id=case_id, seq=seq, actor=actor)
+
+
+class EventFeed:
+    """The halls' events from central's event store (`events.sqlite`); their source is the hall."""
+
+    name = "events"
+
+    def __init__(self, connection: sqlite3.Connection, kinds: Collection[str]) -> None:
+        self.connection = connection
+        self.kinds = sorted(k for k in kinds if not k.startswith(("case.", "complaint.")))
+
+    def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
+        rows, position = _snapshot(
+            self.connection, "SELECT max(id) FROM events",
+            "SELECT id, hall, type, payload FROM events WHERE id > ? AND id <= ? AND type IN ({kinds}) "
+            "ORDER BY id LIMIT ?", after, self.kinds, limit)
+        return [event_fact(*row) for row in rows], position
+
+
+def event_fact(row_id: int, hall: str, kind: str, payload: str) -> Fact:
+    envelope = json.loads(payload)
+    body = envelope.get("body") or {}
+    recv = envelope.get("recv") or {}
+    # The body's own instant (a gateway's fact, a rating's press) is the most precise; else when the
+    # gateway estimates it happened; the device's clock last (a Pi may have none).
+    at = body.get("at") if isinstance(body.get("at"), int) else body.get("rated_at")
+    if not isinstance(at, int):
+        at = recv.get("est_time") or recv.get("at") or envelope.get("time") or 0
+    return Fact(kind=kind, at=int(at), source=hall_source(hall), ref=f"event:{row_id}", body=body,
+                hall=hall, unit=body.get("department") or body.get("unit"), actor=envelope.get("device"))
+
+
+class ComplaintFeed:
+    """Steps of the complaint log (`events.sqlite`), with the complaint's hall: stated at central."""
+
+    name = "complaints"
+
+    def __init__(self, connection: sqlite3.Connection, kinds: Collection[str]) -> None:
+        self.connection = connection
+        self.kinds = sorted(k for k in kinds if k.startswith("complaint."))
+
+    def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
+        rows, position = _snapshot(
+            self.connection, "SELECT max(seq) FROM complaint_log",
+            "SELECT l.seq, l.complaint, l.type, l.at, l.actor, l.body, c.hall, c.unit FROM complaint_log l "
+            "LEFT JOIN complaints c ON c.id = l.complaint "
+            "WHERE l.seq > ? AND l.seq <= ? AND l.type IN ({kinds}) ORDER BY l.seq LIMIT ?",
+            after, self.kinds, limit)
+        return [Fact(kind=kind, at=at, source=LIVE, ref=f"complaint:{seq}",
+                     body={**json.loads(body), "complaint": complaint}, hall=hall,
+                     unit=unit, actor=actor)
+                for seq, complaint, kind, at, actor, body, hall, unit in rows], position

@@ -1,0 +1,88 @@
+"""Priority at the hall for a major project's applicants: green-channel passes the kiosks honour.
+
+A pass is an appointment code of one hall, service and day, issued to a
+project's applicant; typed at the kiosk it prints a ticket called before
+ordinary ones (the kiosk's appointment lane, `gateway/queue/rules.py`). No
+personal data travels or is kept: the hall needs only the code. The day's
+passes of a hall go to its gateway as the day's `queue.appointments`.
+
+That command replaces the hall's list for the day: while central has no other
+source of appointments, these are the list; once online booking sends its
+own, both must go out as one list (see docs/supervision.md).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from central.projects.desk import LOG, ProjectError, UnknownProject
+from central.supervision_store import SupervisionStore
+from contract.commands.queue import Booking, QueueAppointments
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS project_passes (
+    code TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    hall TEXT NOT NULL,
+    service TEXT NOT NULL,
+    day TEXT NOT NULL,
+    window TEXT,
+    issued_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS project_passes_by_day ON project_passes (hall, day);
+"""
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SERVICE = re.compile(r"^[A-Z]{1,2}$")
+
+SendCommand = Callable[[str, dict[str, Any]], None]
+"""(hall, command) -> published on the hall gateway's command topic."""
+
+
+class GreenChannel:
+    def __init__(self, store: SupervisionStore, send: SendCommand, *, code_length: int = 6,
+                 clock: Callable[[], int]) -> None:
+        self.store = store
+        self.send = send
+        self.code_length = code_length
+        """Digits of a code: the kiosks' keypad takes codes of this length (their `code_length`)."""
+        self.clock = clock
+        store.ensure(SCHEMA)
+
+    def issue(self, project: str, *, hall: str, service: str, day: str, window: str | None,
+              actor: str) -> str:
+        """A pass for one applicant of `project`; the hall's day list goes out at once."""
+        if not DAY.match(day) or not SERVICE.match(service):
+            raise ProjectError("a pass needs a day (YYYY-MM-DD) and a service prefix (A, B, ...)")
+        now = self.clock()
+        with self.store.transaction() as tx:
+            if tx.execute("SELECT 1 FROM projects WHERE id = ?", (project,)).fetchone() is None:
+                raise UnknownProject(project)
+            code = self._new_code(tx)
+            LOG.append(tx, project, "project.pass_issued", now, actor,
+                       {"code": code, "hall": hall, "service": service, "day": day, "window": window})
+            tx.execute("INSERT INTO project_passes (code, project, hall, service, day, window, issued_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (code, project, hall, service, day, window, now))
+        self.send(hall, self.command(hall, day))
+        return code
+
+    def command(self, hall: str, day: str) -> dict[str, Any]:
+        """The hall's `queue.appointments` of the day: every pass issued for it."""
+        bookings = [Booking(code=code, service=service, window=window) for code, service, window in
+                    self.store.query("SELECT code, service, window FROM project_passes WHERE hall = ? AND "
+                                     "day = ? ORDER BY issued_at, code", (hall, day))]
+        return QueueAppointments(day=day, appointments=bookings).model_dump(mode="json")
+
+    def passes(self, project: str) -> list[dict[str, Any]]:
+        return [{"code": code, "hall": hall, "service": service, "day": day, "window": window}
+                for code, hall, service, day, window in self.store.query(
+                    "SELECT code, hall, service, day, window FROM project_passes WHERE project = ? "
+                    "ORDER BY day, issued_at", (project,))]
+
+    def _new_code(self, tx: Any) -> str:
+        while True:
+            code = f"{secrets.randbelow(10 ** self.code_length):0{self.code_length}d}"
+            if tx.execute("SELECT 1 FROM project_passes WHERE code = ?", (code,)).fetchone() is None:
+                return code

@@ -1,0 +1,33 @@
+"""Fixtures of the supervision office's tests: a rig of central's files (no broker), a case engine on a
+settable clock, and a running central with the demo's cases (tests/central/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from central.cases.engine import Engine
+from tests.anomalies.rig import Rig
+from tests.cases.conftest import SettableClock
+from tests.central.conftest import clock, engine_central  # noqa: F401 (fixtures of a running central)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    made = Rig(tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def case_clock() -> SettableClock:
+    return SettableClock("2026-11-23T10:05")
+
+
+@pytest.fixture
+def engine(tmp_path: Path, case_clock: SettableClock) -> Iterator[Engine]:
+    opened = Engine.open(tmp_path / "cases.sqlite", clock=case_clock)
+    yield opened
+    opened.close()
