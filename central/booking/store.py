@@ -209,18 +209,22 @@ class BookingStore:
         """Bookings of days before `before_day` never checked in: no-shows, once the hall's facts
         are known complete past the end of the booked day (else a kiosk's late check-in could
         still be on its way)."""
+        rows = self.store.query("SELECT code, hall, ends_at FROM bookings WHERE state = 'confirmed' "
+                                "AND day < ? ORDER BY day, code", (before_day,))
+        # How far each hall is known is read before the transaction: the store's lock is not
+        # reentrant, and the hall's watermark lives in the same store.
+        known = {hall: complete_until(hall) for hall in {row[1] for row in rows}}
+        due = [code for code, hall, ends_at in rows
+               if (k := known[hall]) is not None and k >= _end_of_day_ms(ends_at)]
+        if not due:
+            return []
+        missed = []
         with self.store.transaction() as tx:
-            rows = tx.execute("SELECT code, hall, ends_at FROM bookings WHERE state = 'confirmed' "
-                              "AND day < ? ORDER BY day, code", (before_day,)).fetchall()
-            missed = []
-            for code, hall, ends_at in rows:
-                known = complete_until(hall)
-                if known is None or known < _end_of_day_ms(ends_at):
-                    continue
-                booking_log.append(tx, code, booking_log.NO_SHOW, now_ms, "central", {})
-                tx.execute("UPDATE bookings SET state = 'no_show', closed_at = ? WHERE code = ?",
-                           (now_ms, code))
-                missed.append(code)
+            for code in due:
+                if tx.execute("UPDATE bookings SET state = 'no_show', closed_at = ? WHERE code = ? "
+                              "AND state = 'confirmed'", (now_ms, code)).rowcount:
+                    booking_log.append(tx, code, booking_log.NO_SHOW, now_ms, "central", {})
+                    missed.append(code)
         return missed
 
     # --- reading ----------------------------------------------------------------------
