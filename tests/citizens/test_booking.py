@@ -57,8 +57,8 @@ def test_a_booking_gets_a_code_an_sms_and_a_place_on_the_halls_list(
     assert (receipt.hall_name, receipt.window, receipt.officer_name) == ("市政务服务中心", "1", "王小明")
 
     [text] = texts_to(central, CITIZEN, 1, "the booking's SMS")
-    assert text == (f"【酒泉市政务服务中心】您已预约2026年11月23日11:00办理“食品经营许可”，预约码{receipt.code}，"
-                    "请按时到市政务服务中心凭预约码取号。回复TD退订")
+    assert text == ("【酒泉市政务服务中心】您已预约2026年11月23日11:00办理“食品经营许可”，"
+                    f"预约码{receipt.code}，请按时到市政务服务中心凭预约码取号。回复TD退订")
     [listed] = wait_until(lambda: hall.lists("2026-11-23"), 10, "the hall's list")
     assert listed == [{"code": receipt.code, "service": "A", "officer": "101", "window": "1",
                        "not_before": ms("2026-11-23T10:30"), "not_after": ms("2026-11-23T12:00")}]
@@ -92,7 +92,8 @@ def test_a_booking_is_cancelled_only_with_the_last_four_digits_of_its_phone(
         desk.cancel("000000" if code != "000000" else "000001", "5678")
     assert desk.cancel(code, "5678").state == "cancelled"
     _, cancelled = texts_to(central, CITIZEN, 2, "the cancellation's SMS")
-    assert cancelled.startswith(f"【酒泉市政务服务中心】您2026年11月23日11:00办理“食品经营许可”的预约（预约码{code}）已取消。")
+    assert cancelled.startswith("【酒泉市政务服务中心】您2026年11月23日11:00办理“食品经营许可”的预约"
+                                f"（预约码{code}）已取消。")
     with pytest.raises(BookingRefused, match="已取消"):
         desk.cancel(code, "5678")
     wait_until(lambda: hall.lists("2026-11-23")[-1] == [], 10, "the emptied list")

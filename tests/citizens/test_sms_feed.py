@@ -86,7 +86,8 @@ def test_the_first_responsible_officer_is_reminded_on_the_yellow_light_day(
     clock.advance(14 * HOUR_MS)  # Tuesday 00:05: the yellow light is on
     central.tick()
     [reminder] = texts_to(central, OFFICER_PHONE, 1, "the officer's reminder")
-    assert reminder.startswith("【酒泉市政务服务中心】李四同志：您负责的办件JQ-2026-1123-0003将于2026年11月25日到期")
+    assert reminder.startswith("【酒泉市政务服务中心】李四同志：您负责的办件JQ-2026-1123-0003"
+                               "将于2026年11月25日到期")
     assert "回复TD退订" not in reminder  # officers' notices are not marketing
 
 
