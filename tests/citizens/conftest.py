@@ -71,9 +71,9 @@ def sender(central: CentralService) -> SimulatedSender:
 
 def texts_to(central: CentralService, phone: str, count: int, what: str) -> list[str]:
     """Wait until `phone` was sent `count` texts; returns them in order."""
-    def sent() -> list[str] | None:
+    def sent() -> list[str]:
         texts = sender(central).texts_to(phone)
-        return texts if len(texts) >= count else None
+        return texts if len(texts) >= count else []
 
     return wait_until(sent, 20, what)
 
