@@ -123,12 +123,12 @@ def _slot_form(desk: BookingDesk, choice: Choice, day_text_: str, phone: str = "
         return card("近期没有可预约的工作日。")
     chosen = next((d for d in days if d.isoformat() == day_text_), days[0])
     base = url("/public/booking", choice.matter.id, choice.place.hall, choice.officer.id)
-    day_links = "　".join(
+    day_links = " ".join(
         f"<strong>{esc(_day_label(d))}</strong>" if d == chosen
         else f'<a href="{base}?day={d.isoformat()}">{esc(_day_label(d))}</a>' for d in days)
     offers = desk.offers(choice, chosen)
     head = card(f"<p>{esc(desk.guide.hall_name(choice.place.hall))} · {esc(choice.officer.window)}号窗口 · "
-                f"{esc(choice.officer.name)}</p><p>{day_links}</p>")
+                f'{esc(choice.officer.name)}</p><p class="days">{day_links}</p>')
     error = card(esc(problem), "error") if problem else ""
     if not offers:
         return head + error + card(f"{esc(_day_label(chosen))}已约满，请选择其他日期。")
