@@ -132,3 +132,17 @@ def test_the_kiosks_ticket_checks_a_booking_in_and_a_booking_never_taken_is_a_no
     assert bookings.get(missed).state == "no_show"  # type: ignore[union-attr]
     [row] = central.citizens.site.figures.month("2026-11")
     assert (row.department, row.booked, row.checked_in, row.no_shows) == ("市场监管局", 2, 1, 1)
+
+
+def test_a_bookings_phone_is_erased_on_the_citizens_request_and_by_the_retention_rule(
+        central: CentralService, desk: BookingDesk, clock: SimulatedClock) -> None:
+    mine, other = book(desk, "11:00"), book(desk, "11:30", OTHER)
+    desk.cancel(other, OTHER[-4:])
+    bookings = central.citizens.bookings
+    report = central.eraser.erase_phone("139-1234-5678", actor="office")
+    assert f"booking:{mine}" in report.subjects and bookings.phone(mine) is None
+    assert bookings.phone(other) == OTHER  # another citizen's number stays
+    assert bookings.get(mine).state == "confirmed"  # type: ignore[union-attr]  # the booking stands
+    clock.advance(181 * 24 * HOUR_MS)  # [privacy] erase_after_days = 180 after it closed
+    assert f"booking:{other}" in central.eraser.erase_due().subjects
+    assert bookings.phone(other) is None and bookings.verify()["ok"]
