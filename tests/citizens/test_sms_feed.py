@@ -91,6 +91,18 @@ def test_the_first_responsible_officer_is_reminded_on_the_yellow_light_day(
     assert "回复TD退订" not in reminder  # officers' notices are not marketing
 
 
+def test_an_officer_who_finished_but_did_not_confirm_is_warned_before_the_red_light(
+        central: CentralService, clock: SimulatedClock) -> None:
+    record(central, "case.accepted", entry("JQ-2026-1123-0005", limit=2))  # due Wednesday 11-25
+    record(central, "case.completed", {"case_id": "JQ-2026-1123-0005", "by": "officer-07",
+                                       "at": "2026-11-23T10:04"})
+    clock.advance(14 * HOUR_MS)  # Tuesday 00:05: done, never confirmed, the yellow light is on
+    central.tick()
+    [warning] = texts_to(central, OFFICER_PHONE, 1, "the unconfirmed completion's warning")
+    assert "李四同志：办件JQ-2026-1123-0005已办结但尚未在系统中确认，请于2026年11月25日前确认办结" in warning
+    texts_to(central, CITIZEN, 2, "the citizen's acceptance and completion SMS")
+
+
 def test_facts_from_before_sms_was_switched_on_and_facts_too_old_are_not_told(
         tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
     silent = running(tmp_path, broker, clock, sms=False)
