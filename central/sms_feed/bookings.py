@@ -34,6 +34,8 @@ class BookingFacts:
         fact_id = f"booking:{step.seq}"
         if row is None or phone is None:
             return Fact(step.seq, fact_id, step.type, None, step.at)
+        # The citizen who cancelled knows why; a cancellation by the hall says it.
+        reason = "" if step.actor == "public" else str(step.body.get("reason", ""))
         body = {"code": row.code, "phone": phone, "matter": row.matter, "day": row.day, "time": row.slot,
-                "hall_name": self.hall_name(row.hall), "reason": str(step.body.get("reason", ""))}
+                "hall_name": self.hall_name(row.hall), "reason": reason}
         return Fact(step.seq, fact_id, step.type, body, step.at)

@@ -92,8 +92,8 @@ def test_a_booking_is_cancelled_only_with_the_last_four_digits_of_its_phone(
         desk.cancel("000000" if code != "000000" else "000001", "5678")
     assert desk.cancel(code, "5678").state == "cancelled"
     _, cancelled = texts_to(central, CITIZEN, 2, "the cancellation's SMS")
-    assert cancelled.startswith("【酒泉市政务服务中心】您2026年11月23日11:00办理“食品经营许可”的预约"
-                                f"（预约码{code}）已取消。")
+    assert cancelled == ("【酒泉市政务服务中心】您2026年11月23日11:00办理“食品经营许可”的预约"
+                         f"（预约码{code}）已取消。回复TD退订")
     with pytest.raises(BookingRefused, match="已取消"):
         desk.cancel(code, "5678")
     wait_until(lambda: hall.lists("2026-11-23")[-1] == [], 10, "the emptied list")
