@@ -26,7 +26,6 @@ from central.cases.timebase import day_from_date
 from central.complaints import ComplaintDesk
 from central.config import CentralConfig
 from central.guide import MatterGuide, load_guide
-from central.projection import Projection
 from central.public.attempts import AttemptLog
 from central.public.figures import PublicFigures
 from central.public.gate import FormGate
@@ -41,7 +40,7 @@ from central.sms_feed.complaints import ComplaintFacts
 from central.sms_feed.cursor import FeedCursors
 from central.sms_feed.facts import FactSource
 from central.sms_feed.followups import FollowUpFacts
-from central.store import CentralStore
+from central.store import CentralHandler, CentralStore
 from spine.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,8 @@ class Citizens:
         self._attempts_swept_ms = 0
 
     @property
-    def projections(self) -> tuple[Projection, ...]:
+    def handlers(self) -> tuple[CentralHandler, ...]:
+        """Handlers of central's event store: the kiosks' check-ins."""
         return (self.checkins,)
 
     def mount(self, app: FastAPI) -> None:

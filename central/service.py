@@ -130,7 +130,7 @@ class CentralService:
             hall_names={h.hall: h.name or h.hall for h in config.ingest.halls})
         self.ingest.on_status = self.citizens.hall_status
         self.projections: tuple[Projection, ...] = (
-            self.telemetry, self.queue_stats, self.ratings, self.complaints, *self.citizens.projections)
+            self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # Personal data is erased where it is kept: the event store, and the case store if it is ours.
         places: list[PersonalPlace] = [CentralPlace(self.store)]
         if self.engine_cases is not None:
@@ -142,7 +142,8 @@ class CentralService:
         self.store.alarmed = lambda alarm: self.feed.publish("security", alarm_data(alarm))
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
-            [*self.projections, ScreenRefresh(self.feed), *case_facts, self.watermarks, *handlers])
+            [*self.projections, ScreenRefresh(self.feed), *case_facts, self.watermarks,
+             *self.citizens.handlers, *handlers])
 
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
