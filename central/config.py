@@ -7,9 +7,13 @@ from pathlib import Path
 from pydantic import Field
 
 from central.api_users import ApiUser
+from central.booking.settings import BookingSettings
 from central.complaints.settings import ComplaintSettings
 from central.personal.retention import PrivacySettings
+from central.public.settings import PublicSettings
 from central.ratings.followups import RatingCentralSettings
+from central.sms.settings import SmsSettings
+from central.sms_feed.settings import SmsFeedSettings
 from central.supervision_settings import SupervisionSettings
 from spine.config import BrokerSettings, Section
 
@@ -56,6 +60,13 @@ class CentralConfig(Section):
     ratings: RatingCentralSettings = RatingCentralSettings()
     privacy: PrivacySettings = PrivacySettings()
     supervision: SupervisionSettings = SupervisionSettings()
+    # The citizens' platform (docs/citizens.md): SMS, what feeds it, online booking, the public site.
+    sms: SmsSettings | None = Field(
+        None, description="the SMS platform; none: no SMS is sent "
+        "(`store` defaults to <data_dir>/sms.sqlite)")
+    sms_feed: SmsFeedSettings = SmsFeedSettings()
+    booking: BookingSettings = BookingSettings()
+    public: PublicSettings = PublicSettings()
     provisioning_registry: Path | None = Field(
         None,
         description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "
@@ -70,6 +81,14 @@ class CentralConfig(Section):
     @property
     def cases_path(self) -> Path:
         return self.data_dir / "cases.sqlite"
+
+    @property
+    def sms_settings(self) -> SmsSettings:
+        """`[sms]` with its store in the data directory unless the file names one."""
+        settings = self.sms or SmsSettings()
+        if "store" in settings.model_fields_set:
+            return settings
+        return settings.model_copy(update={"store": self.data_dir / "sms.sqlite"})
 
     @property
     def calendar_dir(self) -> Path:

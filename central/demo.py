@@ -64,6 +64,15 @@ HALL_NAMES = {"hall-01": "市政务服务中心", "hall-centre": "市民服务�
               "hall-jinta": "金塔县分中心"}
 
 
+DEMO_CITIZENS: dict[str, Any] = {
+    # SMS through the simulation, day and night; booking open at any hour (the demo runs any time).
+    "sms": {"backend": "simulated", "quiet_hours": None},
+    "booking": {"open_on": "every_day", "lead_minutes": 0, "arrive_early_minutes": 60,
+                "hours": {"opens": "00:00:00", "closes": "23:55:00", "break_from": None,
+                          "break_until": None, "slot_minutes": 5}},
+}
+
+
 def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[str, str]],
                 viewer_token: str) -> CentralConfig:
     return CentralConfig.model_validate({
@@ -73,6 +82,7 @@ def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[
         "ingest": {"halls": [{"hall": hall, "gateway": gateway, "name": HALL_NAMES.get(hall)}
                              for hall, gateway in halls]},
         "web": {"users": [{"name": "demo-screen", "role": "viewer", "token": viewer_token}]},
+        **DEMO_CITIZENS,
     })
 
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 HeartbeatListener = Callable[[str, dict[str, Any]], None]
 """(hall, the gateway's heartbeat) -> None: e.g. the hall's watermark (`central.hall_watermarks`)."""
+StatusListener = Callable[[str, bool], None]
+"""(hall, online) -> None, at each status its gateway publishes (retained: also when central
+connects): e.g. the hall's booking lists, sent again (`central.booking.lists`)."""
 
 
 class CentralIngest:
@@ -37,6 +40,7 @@ class CentralIngest:
         self.store = store
         self.clock = clock
         self.on_heartbeat = on_heartbeat
+        self.on_status: StatusListener | None = None
         gateways = {entry.hall: entry.gateway for entry in config.ingest.halls}
         if not gateways:
             log.warning("no halls configured: central accepts any gateway (demo only)")
@@ -102,3 +106,5 @@ class CentralIngest:
                 self.store.set_hall_status(hall, online, data.get("reason"), heartbeat)
                 if channel == "heartbeat" and self.on_heartbeat is not None:
                     self.on_heartbeat(hall, data)
+                if channel == "status" and self.on_status is not None:
+                    self.on_status(hall, online)

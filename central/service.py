@@ -18,9 +18,11 @@ from functools import partial
 from typing import Any
 
 from central.alarms import SecurityAlarm
+from central.appointments import HallAppointments
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
 from central.cases.rules import Watermarks, default_rules
+from central.citizens import Citizens
 from central.complaints import ComplaintDesk, QueueEventVisits, ServedVisit
 from central.complaints.visits import UnitOfVisit
 from central.config import CentralConfig
@@ -122,6 +124,16 @@ class CentralService:
             visits=QueueEventVisits(self.store),
             unit_of=departments_from(self.ratings),
         )
+        # Each hall's one list of appointment codes a day: online bookings and green-channel passes.
+        self.appointments = HallAppointments(self.ingest.send_command)
+        # The citizens' platform (docs/citizens.md): SMS from the logs, online booking, the public site.
+        self.citizens = Citizens(
+            config, store=self.store, cases=self.engine_cases.alone if self.engine_cases else None,
+            complaints=self.complaints, appointments=self.appointments, clock=self.clock,
+            calendar=calendar, complete_until=lambda hall: self.watermarks.completeness(
+                hall, self.clock.wall_ms()).complete_until,
+            hall_names={h.hall: h.name or h.hall for h in config.ingest.halls})
+        self.ingest.on_status = self.citizens.hall_status
         self.projections: tuple[Projection, ...] = (
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
@@ -130,18 +142,20 @@ class CentralService:
             config.supervision, config.data_dir / "supervision.sqlite", events_path=config.events_path,
             cases_path=config.cases_path if self.engine_cases else None, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
-            send=self.ingest.send_command, publish=lambda kind, data: self.feed.publish(kind, data))
+            appointments=self.appointments, publish=lambda kind, data: self.feed.publish(kind, data))
         # Personal data is erased where it is kept: the event store, and the case store if it is ours.
         places: list[PersonalPlace] = [CentralPlace(self.store), self.supervision.place]
         if self.engine_cases is not None:
             places.append(CasePlace(self.engine_cases.alone))
-        self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms)
+        places.append(self.citizens.retention)
+        self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms, sms=self.citizens.sms)
         self._retention_due_ms = 0
         self.feed = ChangeFeed()
         self.store.alarmed = lambda alarm: self.feed.publish("security", alarm_data(alarm))
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
-            [*self.projections, ScreenRefresh(self.feed), *case_facts, self.watermarks, *handlers])
+            [*self.projections, ScreenRefresh(self.feed), *case_facts, self.watermarks,
+             *self.citizens.handlers, *handlers])
 
         self.context = CentralContext(
             store=self.store, clock=self.clock, complaints=self.complaints, feed=self.feed,
@@ -151,6 +165,7 @@ class CentralService:
             supervision=self.supervision,
         )
         self.app = create_app(config.web, self.context)
+        self.citizens.mount(self.app)
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None
@@ -175,12 +190,14 @@ class CentralService:
                       "the halls' events are still received", exc, self.config.http.port)
         self._engine = threading.Thread(target=self._run_engine, name="engine", daemon=True)
         self._engine.start()
+        self.citizens.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._engine is not None:
             self._engine.join(10)
         self.http.stop()
+        self.citizens.stop()
         self.ingest.stop()
         self.store.close()
         self.supervision.close()
@@ -190,7 +207,8 @@ class CentralService:
 
     def diagnostics(self) -> dict[str, Any]:
         """What `hall central` is doing: ingest counters and where its API listens."""
-        return {"ingest": dict(self.ingest.receiver.counters), "http": self.http.base_url}
+        return {"ingest": dict(self.ingest.receiver.counters), "http": self.http.base_url,
+                "citizens": self.citizens.diagnostics()}
 
     @property
     def base_url(self) -> str:
@@ -220,6 +238,7 @@ class CentralService:
             })
         for complaint in self.complaints.tick(now_ms, int(self.config.web.hold_retry_s * 1000)):
             self.feed.publish("complaint", {"id": complaint, "overdue": True})
+        self.citizens.tick(now_ms)
         if now_ms >= self._retention_due_ms:
             self._retention_due_ms = now_ms + int(self.config.privacy.check_every_s * 1000)
             self.eraser.erase_due()

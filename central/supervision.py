@@ -25,11 +25,11 @@ from central.anomalies.place import SupervisionPlace
 from central.anomalies.pseudonyms import Pseudonyms, applicant_key
 from central.anomalies.table import AnomalyRules, Risk
 from central.anomalies.watch import AnomalyWatch
+from central.appointments import HallAppointments
 from central.cases.calendar import WorkCalendar
 from central.cases.rules import Ladder
 from central.discretion import Standards
 from central.projects import GreenChannel, ProjectDesk, case_rows
-from central.projects.green_channel import SendCommand
 from central.supervision_settings import SupervisionSettings
 from central.supervision_store import SupervisionStore
 
@@ -75,7 +75,7 @@ class SupervisionOffice:
 
 def open_office(settings: SupervisionSettings, path: Path, *, events_path: Path, cases_path: Path | None,
                 calendar: WorkCalendar, ladder: Ladder, grace_s: int, clock: Callable[[], int],
-                send: SendCommand, publish: Publish) -> SupervisionOffice:
+                appointments: HallAppointments, publish: Publish) -> SupervisionOffice:
     """The office over central's files; `cases_path` None: this central keeps no case records."""
     rules = load_rules(settings)
     store = SupervisionStore(path)
@@ -104,6 +104,7 @@ def open_office(settings: SupervisionSettings, path: Path, *, events_path: Path,
                          cases=LogCases(read_cases), calendar=calendar, ladder=ladder,
                          pseudonym=Pseudonyms(key, read_cases))
     projects = ProjectDesk(store, case_rows(read_cases), calendar=calendar, ladder=ladder, clock=clock)
-    channel = GreenChannel(store, send, code_length=settings.pass_code_length, clock=clock)
+    channel = GreenChannel(store, appointments.send_day, code_length=settings.pass_code_length, clock=clock)
+    appointments.add(channel)  # its passes go out in each hall's one day list, with the bookings
     return SupervisionOffice(store, rules, book, watch, projects, channel, SupervisionPlace(store),
                              Risk(settings.screen_risk), publish, readers)

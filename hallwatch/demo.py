@@ -130,6 +130,7 @@ def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[Runni
     from edge.queue_kiosk.demo import start_demo_queue
     from edge.rating_terminal.demo import start_demo_terminal
     from edge.window_caller.demo import start_demo_callers
+    from hallwatch.demo_citizen import start_citizen_story
 
     broker = MosquittoBroker(BrokerOptions(free_port(), root / "broker"))
     broker.start()
@@ -154,6 +155,8 @@ def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[Runni
         "recorder", lambda: start_demo_recorder(root / "recorder", settings, HALL, device_id=RECORDER),
         lambda r: r.stop(),
     )
+    hall.start_part("citizen", lambda: start_citizen_story(central, hall.parts.get("queue")),
+                    lambda s: s.stop())
     return hall, url
 
 
@@ -185,6 +188,8 @@ def summary(hall: RunningHall) -> dict[str, Any]:
             report[name] = hall.parts[name].summary()
     if "callers" in hall.parts:  # the officers' side of the queue: served, no-shows
         report.setdefault("queue", {}).update(hall.parts["callers"].summary())
+    if "citizen" in hall.parts:  # one citizen's story: booked online, served, told by SMS
+        report["citizen"] = hall.parts["citizen"].summary()
     report["ratings"] = {
         name: part.summary() for name, part in hall.parts.items() if name.startswith("rating-")
     }
@@ -235,6 +240,7 @@ def demo(duration: float, data_dir: Path | None, http_port: int, once: bool) -> 
         assert run.hall is not None
         click.echo(f"hallwatch demo: hall {HALL} running, data in {root}")
         click.echo(f"big screen: {run.url}")
+        click.echo(f"citizens' public site: {run.hall.parts['central'].base_url}/public/")
         click.echo(f"simulating {duration:.0f} s of citizens, officers, ratings and cameras...")
         stop.wait(duration)
         wait_for_forwarding(run.hall, 15)

@@ -44,6 +44,8 @@ def _config(path: Path | None) -> CentralConfig:
 @contextmanager
 def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
     """An `Eraser` over central's files, opened for one command."""
+    from central.booking.retention import BookingRetention
+    from central.booking.store import BookingStore
     from central.cases.store import CaseStore
     from central.erasure.eraser import Eraser
     from central.erasure.places import CasePlace, CentralPlace, PersonalPlace
@@ -57,6 +59,7 @@ def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
     sms_path = sms_store or config.data_dir / "sms.sqlite"
     sms = _SmsStore(sms_path) if sms_store is not None or sms_path.exists() else None
     places: list[PersonalPlace] = [CentralPlace(events)]
+    places.append(BookingRetention(BookingStore(events)))  # which bookings the rule has made due
     if cases is not None:
         places.append(CasePlace(lambda: _as_context(cases)))
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from central.projects.desk import LOG, ProjectError, UnknownProject
 from central.supervision_store import SupervisionStore
-from contract.commands.queue import Booking, QueueAppointments
+from contract.commands.queue import Booking
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS project_passes (
@@ -37,15 +37,15 @@ CREATE INDEX IF NOT EXISTS project_passes_by_day ON project_passes (hall, day);
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SERVICE = re.compile(r"^[A-Z]{1,2}$")
 
-SendCommand = Callable[[str, dict[str, Any]], None]
-"""(hall, command) -> published on the hall gateway's command topic."""
+AnnounceDay = Callable[[str, str], None]
+"""(hall, day) -> the hall's day list goes out again (`central.appointments.HallAppointments`)."""
 
 
 class GreenChannel:
-    def __init__(self, store: SupervisionStore, send: SendCommand, *, code_length: int = 6,
+    def __init__(self, store: SupervisionStore, announce: AnnounceDay, *, code_length: int = 6,
                  clock: Callable[[], int]) -> None:
         self.store = store
-        self.send = send
+        self.announce = announce
         self.code_length = code_length
         """Digits of a code: the kiosks' keypad takes codes of this length (their `code_length`)."""
         self.clock = clock
@@ -65,15 +65,18 @@ class GreenChannel:
                        {"code": code, "hall": hall, "service": service, "day": day, "window": window})
             tx.execute("INSERT INTO project_passes (code, project, hall, service, day, window, issued_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (code, project, hall, service, day, window, now))
-        self.send(hall, self.command(hall, day))
+        self.announce(hall, day)
         return code
 
-    def command(self, hall: str, day: str) -> dict[str, Any]:
-        """The hall's `queue.appointments` of the day: every pass issued for it."""
-        bookings = [Booking(code=code, service=service, window=window) for code, service, window in
-                    self.store.query("SELECT code, service, window FROM project_passes WHERE hall = ? AND "
-                                     "day = ? ORDER BY issued_at, code", (hall, day))]
-        return QueueAppointments(day=day, appointments=bookings).model_dump(mode="json")
+    def day_codes(self, hall: str, day: str) -> list[Booking]:
+        """The passes' part of the hall's day list (`central.appointments.CodeSource`)."""
+        return [Booking(code=code, service=service, window=window) for code, service, window in
+                self.store.query("SELECT code, service, window FROM project_passes WHERE hall = ? AND "
+                                 "day = ? ORDER BY issued_at, code", (hall, day))]
+
+    def days_from(self, hall: str, day: str) -> list[str]:
+        return [row[0] for row in self.store.query(
+            "SELECT DISTINCT day FROM project_passes WHERE hall = ? AND day >= ? ORDER BY day", (hall, day))]
 
     def passes(self, project: str) -> list[dict[str, Any]]:
         return [{"code": code, "hall": hall, "service": service, "day": day, "window": window}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from central.anomalies.book import AnomalyBook
+from central.appointments import HallAppointments
 from central.cases.engine import Engine
 from central.cases.timebase import parse_instant
 from central.complaints import ComplaintDesk, NewComplaint
@@ -53,7 +54,7 @@ class Rig:
             cases_path=self.root / "cases.sqlite", calendar=self.cases.calendar,
             ladder=self.cases.rules.ladder,
             grace_s=self.cases.rules.watermark.grace_s, clock=self.clock.wall_ms,
-            send=lambda hall, command: self.sent.append((hall, command)),
+            appointments=HallAppointments(lambda hall, command: self.sent.append((hall, command))),
             publish=lambda kind, data: self.published.append((kind, data)))
 
     def reopen(self) -> None:

@@ -95,7 +95,7 @@ def test_a_project_across_four_units_shows_the_case_holding_it_back(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(engine_central.supervision.green_channel, "send", lambda h, c: sent.append((h, c)))
+    monkeypatch.setattr(engine_central.appointments, "send", lambda h, c: sent.append((h, c)))
     assert screen.post("/api/projects", json=PROJECT).status_code == 403
     created = office.post("/api/projects", json=PROJECT)
     assert created.status_code == 201, created.text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from central.appointments import HallAppointments
 from central.cases.stages import LimitUnit
 from central.projects import NewProject, ProjectError, UnknownCase
-from contract.commands.queue import QueueAppointments
+from contract.commands.queue import Booking, QueueAppointments
 from tests.anomalies.rig import Rig
 
 UNITS = ("自然资源局", "自然资源局", "住建局", "生态环境局", "市场监管局", "市场监管局")
@@ -100,3 +103,27 @@ def test_a_green_channel_pass_reaches_the_halls_kiosks_as_an_appointment_code(ri
         [(first, "A", None), (second, "B", "w07")])
     assert [s["type"] for s in rig.office.projects.history("ZD-2026-07")][-2:] == [
         "project.pass_issued", "project.pass_issued"]
+
+
+def test_a_halls_day_list_carries_both_bookings_and_green_channel_passes() -> None:
+    # One list a hall and day, replaced whole by each command: a source alone would wipe the other.
+    sent: list[tuple[str, dict[str, Any]]] = []
+    lists = HallAppointments(lambda hall, command: sent.append((hall, command)))
+
+    class Source:
+        def __init__(self, codes: dict[str, list[str]]) -> None:
+            self.codes = codes
+
+        def day_codes(self, hall: str, day: str) -> list[Booking]:
+            return [Booking(code=code, service="G") for code in self.codes.get(day, [])]
+
+        def days_from(self, hall: str, day: str) -> list[str]:
+            return sorted(d for d in self.codes if d >= day)
+
+    lists.add(Source({"2026-12-03": ["100001"]}))
+    lists.add(Source({"2026-12-03": ["200002"], "2026-12-04": ["200003"]}))
+    lists.send_day("hall-01", "2026-12-03")
+    assert [b["code"] for b in sent[-1][1]["appointments"]] == ["100001", "200002"]
+    assert lists.send_all("hall-01", "2026-12-02") == 2
+    assert [(c["day"], len(c["appointments"])) for _hall, c in sent[-2:]] == [("2026-12-03", 2),
+                                                                              ("2026-12-04", 1)]

@@ -1,0 +1,48 @@
+"""The complaint log as the SMS feed reads it: a complaint received (with its answer's due day)
+and answered, told to a complainant who left a phone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from central.cases.timebase import day_of, format_day
+from central.sms_feed.facts import Chunk, Fact
+from contract.privacy import ERASED
+
+TOLD = ("complaint.received", "complaint.answered")
+
+Read = Callable[[str, tuple[Any, ...]], list[Any]]
+Contact = Callable[[str], dict[str, Any]]
+"""complaint -> {"phone": clear or None} (`ComplaintDesk.contact`)."""
+
+
+class ComplaintFacts:
+    name = "complaints"
+
+    def __init__(self, read: Read, contact: Contact) -> None:
+        self.read = read
+        self.contact = contact
+
+    def head(self) -> int:
+        return int(self.read("SELECT max(seq) FROM complaint_log", ())[0][0] or 0)
+
+    def after(self, position: int, limit: int) -> Chunk:
+        head = self.head()
+        rows = self.read(
+            "SELECT seq, complaint, type, at, body FROM complaint_log WHERE seq > ? AND seq <= ? "
+            "AND type IN (?, ?) ORDER BY seq LIMIT ?", (position, head, *TOLD, limit))
+        facts = [self._fact(*row) for row in rows]
+        upto = rows[-1][0] if len(rows) == limit else head
+        return Chunk(facts, max(upto, position))
+
+    def _fact(self, seq: int, complaint: str, type: str, at: int, text: str) -> Fact:
+        phone = self.contact(complaint).get("phone")
+        if not phone or phone == ERASED:
+            return Fact(seq, f"complaint:{seq}", type, None, at)
+        body: dict[str, Any] = {"complaint": complaint, "phone": phone}
+        due_at = json.loads(text).get("due_at")
+        if type == "complaint.received" and isinstance(due_at, int):
+            body["due_day"] = format_day(day_of(due_at // 1000 - 1))  # due at 00:00 after its last day
+        return Fact(seq, f"complaint:{seq}", type, body, at)
