@@ -43,6 +43,8 @@ from central.web.context import CentralContext
 from central.web.feed import ChangeFeed, ScreenRefresh
 from central.web.hallfigures import QueueToday
 from central.web.labels import look
+from central.web.screen import ScreenParts
+from central.web.screen.sqltally import SqlTally
 from central.web.server import HttpServer
 from spine.clock import Clock, SystemClock
 
@@ -139,6 +141,8 @@ class CentralService:
             cases=self.cases, case_intake=self.engine_cases, queue_today=QueueToday(self.store),
             ratings=self.ratings, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
             hall_completeness=self.watermarks.completeness,
+            # The big screen counts in SQL over the case store; a board handed in is counted row by row.
+            screen=ScreenParts(tally=SqlTally(config.cases_path) if self.engine_cases else None),
         )
         self.app = create_app(config.web, self.context)
         self.http = HttpServer(self.app, config.http.host, config.http.port)
@@ -173,6 +177,7 @@ class CentralService:
         self.http.stop()
         self.ingest.stop()
         self.store.close()
+        self.context.screen.close()
         if self.engine_cases is not None:
             self.engine_cases.close()
             self.engine_cases.engine.close()

@@ -12,6 +12,7 @@ from central.ratings import RatingBook
 from central.store import CentralStore
 from central.web.caseport import CaseBoard, CaseIntake, NoCases
 from central.web.feed import ChangeFeed
+from central.web.screen import ScreenParts
 from spine.clock import Clock
 
 HallFigures = Callable[[str, int], dict[str, Any]]
@@ -33,3 +34,5 @@ class CentralContext:
     """hall id -> its name on the big screen (服务中心, 分中心...)."""
     hall_completeness: Callable[[str, int], HallCompleteness] | None = None
     """(hall, now ms) -> how far its data are known ("data incomplete since ...")."""
+    screen: ScreenParts = field(default_factory=ScreenParts)
+    """The big screen's case tally, its anomaly and project slots (`central.web.screen.parts`)."""
