@@ -30,7 +30,7 @@ class Place:
     unit: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class PlaceCount:
     hall: str
     unit: str

@@ -63,15 +63,18 @@ function scopeQuery() {
   return out;
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { credentials: "same-origin", cache: "no-store" });
+async function getJson(path, early) {
+  const response = await (early || fetch(path, { credentials: "same-origin", cache: "no-store" }));
   if (!response.ok) throw new Error(response.status === 401 ? "未授权：请使用带令牌的大屏地址" : "HTTP " + response.status);
   return response.json();
 }
 
 async function readBoard() {
+  // The page's head asked for the first board already (screen.html).
+  const early = window.hallwatchFirstBoard;
+  window.hallwatchFirstBoard = null;
   const [board, halls] = await Promise.all([
-    getJson("/api/screen/board?" + scopeQuery()),
+    getJson("/api/screen/board?" + scopeQuery(), early),
     // Every device of every hall, for the devices page only (the board names the troubled ones).
     currentPage() === "devices" ? getJson("/api/halls") : Promise.resolve(null),
   ]);
