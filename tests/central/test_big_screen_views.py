@@ -1,0 +1,126 @@
+"""The big screen's views in a real headless browser: hall time whatever the browser's zone, detail
+pages that rotate and can be pinned, every view set by the address, cards that do not look like
+lights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from central.service import CentralService
+from tests.central.browser import chromium
+from tests.central.conftest import VIEWER_TOKEN
+from tests.central.screen_view import first_screen, screen_state, show_at
+from tests.support import wait_until
+
+
+def shown_page(driver: Any) -> str:
+    return str(driver.execute_script("return document.getElementById('page').dataset.page;"))
+
+
+def test_the_clock_shows_hall_time_whatever_the_browsers_zone(engine_central: CentralService) -> None:
+    with chromium() as driver:
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}")
+        first_screen(driver)
+        assert driver.execute_script("return new Date(1795399200000).getHours();") == 21, \
+            "the browser itself is in New York, where it is still Sunday evening"
+        # Central's clock says Monday 2026-11-23 10:05 in the halls (Asia/Shanghai).
+        clock = wait_until(lambda: (t := driver.find_element("id", "clock").text) and t, 10, "the clock")
+        assert clock.startswith("10:0"), clock
+        assert driver.find_element("id", "date").text == "2026年11月23日 星期一"
+
+
+def test_detail_pages_rotate_on_a_timer_set_by_the_address(engine_central: CentralService) -> None:
+    with chromium() as driver:
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}&rotate=1")
+        first_screen(driver)
+        assert "rotate=1" in driver.current_url
+        seen = [shown_page(driver)]
+        assert seen == ["cases"], "a small office's cases come first, as tiles"
+        for _ in range(2):
+            seen.append(wait_until(lambda: (p := shown_page(driver)) != seen[-1] and p, 20,
+                                   "the next page"))
+        assert seen == ["cases", "units", "alarms"]
+        wait_until(lambda: shown_page(driver) == "cases", 20, "the rotation to start over")
+
+
+def test_a_page_named_in_the_address_is_pinned_and_a_chosen_page_stays_after_a_reload(
+    engine_central: CentralService,
+) -> None:
+    with chromium() as driver:
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}&page=units&rotate=0")
+        state = first_screen(driver)
+        assert shown_page(driver) == "units" and state["pinned"] is False
+        driver.get(f"{engine_central.base_url}/screen?page=units")
+        state = first_screen(driver)
+        assert shown_page(driver) == "units" and state["pinned"] is True
+        assert driver.find_element("id", "pin").get_attribute("aria-pressed") == "true"
+
+        driver.find_element("css selector", '#tabs [data-page="alarms"]').click()
+        wait_until(lambda: shown_page(driver) == "alarms", 10, "the chosen page")
+        assert driver.current_url.endswith("/screen?page=alarms")
+        driver.refresh()
+        first_screen(driver)
+        assert shown_page(driver) == "alarms" and screen_state(driver)["pinned"] is True
+
+        driver.find_element("id", "pin").click()  # back to rotating
+        wait_until(lambda: driver.current_url.endswith("/screen"), 10, "the page to leave the address")
+        assert screen_state(driver)["pinned"] is False
+
+
+def test_a_kiosk_screen_shows_no_controls(engine_central: CentralService) -> None:
+    with chromium() as driver:
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}&kiosk=1&hall=hall-01")
+        state = first_screen(driver)
+        assert state["board"]["scope"] == {"hall": "hall-01", "unit": None}
+        assert not driver.find_element("id", "f-unit").is_displayed()
+        assert not driver.find_element("id", "pin").is_displayed()
+
+
+LOOKS_JS = """
+const style = (selector) => {
+  const e = document.querySelector(selector);
+  if (!e) return null;
+  const s = getComputedStyle(e);
+  return {text: e.innerText, radius: parseFloat(s.borderTopLeftRadius), image: s.backgroundImage,
+          border: parseFloat(s.borderTopWidth), transform: s.transform, shadow: s.textShadow};
+};
+return {
+  tile: Object.fromEntries(arguments[0].map((stage) => [stage, style(`.case[data-stage="${stage}"]`)])),
+  glyph: Object.fromEntries(arguments[0].map((stage) =>
+    [stage, style(`.case[data-stage="${stage}"] .glyph`)])),
+  count: Object.fromEntries(arguments[0].map((stage) =>
+    [stage, style(`.centres-table td[data-stage="${stage}"] .n`)])),
+};
+"""
+
+
+def test_cards_and_lights_differ_in_shape_word_and_form_not_just_in_shade(
+    engine_central: CentralService,
+) -> None:
+    pairs = (("yellow_light", "yellow_card"), ("red_light", "red_card"))
+    with chromium() as driver:
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}&page=cases")
+        first_screen(driver)
+        wait_until(lambda: driver.find_elements("css selector", '.case[data-stage="red_card"]'), 20,
+                   "the tiles")
+        looks = driver.execute_script(LOOKS_JS, [stage for pair in pairs for stage in pair])
+    for light, card in pairs:
+        tiles, glyphs, counts = looks["tile"], looks["glyph"], looks["count"]
+        assert tiles[light]["text"].split()[:2] != tiles[card]["text"].split()[:2], "shape and word differ"
+        # A light is a rounded lamp tile with a glowing symbol; a card is a square-cornered,
+        # white-edged, hatched tile with a tilted card drawn in its badge.
+        assert tiles[light]["image"] == "none"
+        assert tiles[card]["image"].startswith("repeating-linear-gradient")
+        assert tiles[light]["radius"] > 2 * tiles[card]["radius"]
+        assert tiles[card]["border"] > tiles[light]["border"]
+        assert glyphs[light]["shadow"] != "none" and glyphs[light]["transform"] == "none"
+        assert glyphs[card]["transform"] != "none" and glyphs[card]["border"] > 0
+        # In the tables too: a light's count is a glowing number, a card's count a hatched block.
+        assert counts[card]["image"].startswith("repeating-linear-gradient"), counts[card]
+        assert counts[light]["image"] == "none", counts[light]
