@@ -109,7 +109,8 @@ def _limit_and_age(stage: str, rng: random.Random) -> tuple[int, int]:
     if stage == "completed":
         return 20, 2 + rng.randrange(8)
     limit = rng.choice((5, 10, 20))
-    return limit, rng.randrange(limit - 2)  # blue, or suspended while still blue
+    # Blue (or suspended while still blue); one in twenty accepted today.
+    return limit, 0 if rng.random() < 0.05 else 1 + rng.randrange(limit - 3)
 
 
 def _accepted_at(day: Day, today: Day, now: Instant, rng: random.Random) -> Instant:
