@@ -35,12 +35,13 @@ def show_at(driver: Any, size: tuple[int, int] = FULL_HD) -> None:
                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
 
-def in_view(driver: Any, selector: str) -> dict[str, bool]:
-    """Every element matching `selector`, keyed by its text's first line: in view or not."""
+def in_view(driver: Any, selector: str, whole_text: bool = False) -> dict[str, bool]:
+    """Every element matching `selector`, keyed by its text's first line (or all its text on one
+    line): in view or not."""
     found = driver.execute_script(IN_VIEW_JS + """
-        return [...document.querySelectorAll(arguments[0])]
-          .map((e) => [e.innerText.split('\\n')[0], inView(e)]);
-    """, selector)
+        return [...document.querySelectorAll(arguments[0])].map((e) =>
+          [arguments[1] ? e.innerText.replace(/\\s+/g, ' ').trim() : e.innerText.split('\\n')[0], inView(e)]);
+    """, selector, whole_text)
     return {key: seen for key, seen in found}
 
 

@@ -124,3 +124,28 @@ def test_cards_and_lights_differ_in_shape_word_and_form_not_just_in_shade(
         # In the tables too: a light's count is a glowing number, a card's count a hatched block.
         assert counts[card]["image"].startswith("repeating-linear-gradient"), counts[card]
         assert counts[light]["image"] == "none", counts[light]
+
+
+def test_open_high_risk_anomalies_join_the_alarms_and_projects_get_their_panel(
+    engine_central: CentralService,
+) -> None:
+    from central.web.screen.models import ScreenAnomaly, ScreenProject
+    from tests.central.conftest import MONDAY_MORNING
+    from tests.central.screen_view import in_view
+
+    engine_central.context.screen.anomalies = lambda hall, limit: [ScreenAnomaly(
+        anomaly="AN-1", hall="hall-01", unit="民政局", rule="confirmed_by_own_officer",
+        title="办结由办理人本人确认", at=MONDAY_MORNING)]
+    engine_central.context.screen.projects = lambda hall, limit: [ScreenProject(
+        project="P-1", name="光伏产业园", stage="red_light", cases=6, slowest_case="DEMO-0104",
+        slowest_unit="民政局", due="2026-12-20")]
+    with chromium() as driver:
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}")
+        first_screen(driver)
+        anomaly = in_view(driver, '[data-anomaly="AN-1"]', whole_text=True)
+        assert len(anomaly) == 1 and all(anomaly.values()), anomaly
+        assert next(iter(anomaly)).startswith("异常 办结由办理人本人确认")
+        project = in_view(driver, '[data-project="P-1"]', whole_text=True)
+        assert len(project) == 1 and all(project.values()), project
+        assert "光伏产业园" in next(iter(project)) and "红灯" in next(iter(project))

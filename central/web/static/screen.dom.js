@@ -103,5 +103,6 @@ export function moment(ms) {
 
 // The short name of a centre for tight places: "肃州区分中心" -> "肃州区".
 export function shortName(name) {
-  return String(name).replace(/(政务服务中心|市民服务中心|服务中心|分中心|中心)$/, "") || name;
+  const short = String(name).replace(/(政务服务中心|服务中心|分中心|中心)$/, "");
+  return short.length >= 2 ? short : String(name);  // "市政务服务中心" stays whole
 }

@@ -195,8 +195,9 @@ function renderPage() {
   const page = currentPage(board);
   const area = $("page");
   area.dataset.page = page || "";
-  if (!page) {
-    area.replaceChildren(el("p", { class: "calm" }, "暂无可显示的明细"));
+  if (!page || !PAGES[page].shows(board)) {
+    // A page pinned by the address may have nothing to show yet (no queue today, no devices).
+    area.replaceChildren(el("p", { class: "calm" }, page ? PAGES[page].label + "：暂无" : "暂无可显示的明细"));
     state.parts = 1;
   } else {
     const ctx = { board, names: names(board), fresh: state.fresh, alarmOnly: state.filters.stage === "alarm",

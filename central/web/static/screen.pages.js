@@ -111,7 +111,8 @@ function windowCard(w) {
     el("div", { class: "window-name" }, w.window + " 号窗口"),
     el("div", { class: "officer" }, w.officer || "—"),
     el("div", { class: "ticket" }, serving ? w.ticket : "空闲"),
-    el("div", { class: "since" }, serving ? "办理 " + duration((ctxNow() - w.serving_since) / 1000) : "今日办结 " + w.served_today));
+    el("div", { class: "since" }, serving ? "办理 " + duration((ctxNow() - w.serving_since) / 1000)
+      : "今日已办 " + w.served_today));
 }
 let ctxNow = () => Date.now();
 
@@ -123,7 +124,7 @@ function windowsPage(area, ctx, part) {
   area.replaceChildren(el("section", { class: "windows-page", "data-hall": c.hall },
     el("h3", {}, c.name, el("span", { class: "facts" },
       "等候 ", el("b", {}, fmt(q.waiting)), " · 最长 ", el("b", {}, duration(q.longest_wait_s)),
-      " · 今日取号 ", el("b", {}, fmt(q.issued)), " · 今日办结 ", el("b", {}, fmt(q.served)),
+      " · 今日取号 ", el("b", {}, fmt(q.issued)), " · 今日已办 ", el("b", {}, fmt(q.served)),
       " · 平均等候 ", el("b", {}, duration(q.avg_wait_s)),
       c.satisfaction ? [" · 满意率 ", el("b", {}, percent(c.satisfaction.rate))] : null)),
     el("div", { class: "services" }, ...q.services.map((s) => el("span", { class: "service", "data-service": s.service },
