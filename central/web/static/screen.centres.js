@@ -60,6 +60,26 @@ export function renderCentres(container, board, alarmOnly) {
       fmt(c.queue.waiting), el("small", {}, " · " + duration(c.queue.longest_wait_s))),
     el("td", { class: "satisfaction" }, c.satisfaction ? percent(c.satisfaction.rate) : "—"),
     devicesCell(c)));
+  const foot = board.centres.length > 1 ? totalsRow(board, stages) : null;
   container.replaceChildren(el("table", { class: "grid centres-table", "data-stages": String(stages.length) },
-    el("thead", {}, head), el("tbody", {}, ...rows)));
+    el("thead", {}, head), el("tbody", {}, ...rows), foot ? el("tfoot", {}, foot) : null));
+}
+
+// Every centre together: the cases, the queues and the ratings across the halls.
+function totalsRow(board, stages) {
+  const sum = (pick) => board.centres.reduce((n, c) => n + (pick(c) || 0), 0);
+  const rated = sum((c) => c.satisfaction && c.satisfaction.rate !== null ? c.satisfaction.rated : 0);
+  const satisfied = sum((c) => c.satisfaction && c.satisfaction.rate !== null ? c.satisfaction.rate * c.satisfaction.rated : 0);
+  const longest = Math.max(-1, ...board.centres.map((c) => c.queue.longest_wait_s ?? -1));
+  const online = sum((c) => c.devices.online);
+  const total = sum((c) => c.devices.total);
+  const troubled = sum((c) => c.devices.troubled.length);
+  return el("tr", { class: "totals", "data-total": "all" }, el("th", { scope: "row", class: "centre-name" }, "合计"),
+    el("td", { class: "open" }, fmt(board.open_cases)),
+    ...stages.map((s) => el("td", { "data-stage": s }, count(s, board.counts[s]))),
+    el("td", { class: "today" }, fmt(board.today.received) + " / " + fmt(board.today.completed)),
+    el("td", { class: "queue" }, fmt(sum((c) => c.queue.waiting)), el("small", {}, " · " + duration(longest >= 0 ? longest : null))),
+    el("td", { class: "satisfaction" }, rated ? percent(satisfied / rated) : "—"),
+    el("td", { class: "devices-cell" }, el("span", { class: "devices-count", "data-ok": String(!troubled) },
+      (troubled ? "⚠ " : "● ") + online + "/" + total)));
 }
