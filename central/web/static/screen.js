@@ -321,11 +321,15 @@ function tickClock() {
   $("date").textContent = dateText(now);
 }
 
+let connected = false;
 function listen() {
   const source = new EventSource("/api/stream");
   source.addEventListener("hello", () => {
     $("link").dataset.state = "live";
     $("link").textContent = "实时";
+    // Back after a break in the stream: what changed meanwhile was never announced.
+    if (connected) soon(null);
+    connected = true;
   });
   source.addEventListener("change", (message) => {
     const change = JSON.parse(message.data);
