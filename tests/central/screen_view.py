@@ -73,3 +73,26 @@ def alarms_in_view(driver: Any) -> dict[str, Any]:
           total: document.getElementById('alarm-total').innerText,
         };
     """)
+
+
+MINUTE = 60_000
+
+
+def a_morning_queue(start: int) -> list[tuple[str, dict[str, Any], int]]:
+    """Hall events of a short morning from `start` (ms): A001 served at window 3 by 王芳, A002 at
+    that window now, A003 and B001 waiting (B001 since start + 2 min)."""
+    day = {"day": "2026-11-23"}
+    served = {**day, "ticket": "A001", "service": "A", "window": "3", "officer": "王芳",
+              "at": start + 5 * MINUTE, "issued_at": start, "waiting_since": start}
+    serving = {**day, "ticket": "A002", "service": "A", "window": "3", "officer": "王芳",
+               "at": start + 20 * MINUTE, "issued_at": start + MINUTE, "waiting_since": start + MINUTE}
+    return [
+        ("queue.ticket_issued", {**day, "ticket": "A001", "service": "A"}, start),
+        ("queue.ticket_issued", {**day, "ticket": "A002", "service": "A"}, start + MINUTE),
+        ("queue.ticket_issued", {**day, "ticket": "B001", "service": "B"}, start + 2 * MINUTE),
+        ("queue.ticket_issued", {**day, "ticket": "A003", "service": "A"}, start + 10 * MINUTE),
+        ("queue.called", served, start + 5 * MINUTE),
+        ("queue.served", {**day, "ticket": "A001", "window": "3", "at": start + 15 * MINUTE,
+                          "service_ms": 10 * MINUTE}, start + 15 * MINUTE),
+        ("queue.called", serving, start + 20 * MINUTE),
+    ]

@@ -21,8 +21,7 @@ from central.web.screen.sqltally import SqlTally
 from central.web.screen.tally import BoardTally, Place
 from tests.central.conftest import MONDAY_MORNING, VIEWER_TOKEN, client
 from tests.central.events import deliver
-
-MINUTE = 60_000
+from tests.central.screen_view import MINUTE, a_morning_queue
 
 
 @pytest.fixture
@@ -159,22 +158,8 @@ def test_many_screens_one_count_per_change(engine_central: CentralService, http:
 def test_the_window_status_names_who_serves_which_ticket_and_who_waits_longest(
     engine_central: CentralService, http: httpx.Client,
 ) -> None:
-    day = {"day": "2026-11-23"}
     start = MONDAY_MORNING - 30 * MINUTE
-    served = {**day, "ticket": "A001", "service": "A", "window": "3", "officer": "王芳",
-              "at": start + 5 * MINUTE, "issued_at": start, "waiting_since": start}
-    serving = {**day, "ticket": "A002", "service": "A", "window": "3", "officer": "王芳",
-               "at": start + 20 * MINUTE, "issued_at": start + MINUTE, "waiting_since": start + MINUTE}
-    deliver(engine_central.store, "hall-01", [
-        ("queue.ticket_issued", {**day, "ticket": "A001", "service": "A"}, start),
-        ("queue.ticket_issued", {**day, "ticket": "A002", "service": "A"}, start + MINUTE),
-        ("queue.ticket_issued", {**day, "ticket": "B001", "service": "B"}, start + 2 * MINUTE),
-        ("queue.ticket_issued", {**day, "ticket": "A003", "service": "A"}, start + 10 * MINUTE),
-        ("queue.called", served, start + 5 * MINUTE),
-        ("queue.served", {**day, "ticket": "A001", "window": "3", "at": start + 15 * MINUTE,
-                          "service_ms": 10 * MINUTE}, start + 15 * MINUTE),
-        ("queue.called", serving, start + 20 * MINUTE),
-    ])
+    deliver(engine_central.store, "hall-01", a_morning_queue(start))
     (centre,) = board(http, hall="hall-01")["centres"]
     queue = centre["queue"]
     assert queue["waiting"] == 2 and queue["issued"] == 4 and queue["served"] == 1

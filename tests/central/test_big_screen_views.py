@@ -149,3 +149,42 @@ def test_open_high_risk_anomalies_join_the_alarms_and_projects_get_their_panel(
         project = in_view(driver, '[data-project="P-1"]', whole_text=True)
         assert len(project) == 1 and all(project.values()), project
         assert "光伏产业园" in next(iter(project)) and "红灯" in next(iter(project))
+
+
+def test_the_windows_page_names_who_serves_what_and_every_device_is_shown_with_its_trouble(
+    engine_central: CentralService,
+) -> None:
+    from tests.central.conftest import MONDAY_MORNING
+    from tests.central.events import deliver
+    from tests.central.screen_view import MINUTE, a_morning_queue, in_view
+
+    store = engine_central.store
+    deliver(store, "hall-01", a_morning_queue(MONDAY_MORNING - 30 * MINUTE))
+    deliver(store, "hall-01", [("device.online", {"device": device, "kind": kind}, MONDAY_MORNING - MINUTE)
+                               for device, kind in (("kiosk-1", "kiosk"), ("kiosk-2", "kiosk"),
+                                                    ("rating-1", "rating"))])
+    deliver(store, "hall-01", [("queue.printer_status", {"state": "paper_out"}, MONDAY_MORNING)],
+            device="kiosk-2")
+    deliver(store, "hall-01", [("device.offline", {"device": "rating-1", "reason": "lost"}, MONDAY_MORNING)])
+    with chromium() as driver:
+        show_at(driver)
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}&page=windows")
+        first_screen(driver)
+        window = wait_until(lambda: in_view(driver, '[data-window="3"]', whole_text=True), 20, "window 3")
+        assert list(window) == ["3 号窗口 王芳 A002 办理 10分"] and all(window.values()), window
+        services = in_view(driver, "[data-service]", whole_text=True)
+        assert services == {"A 类 等候 1 · 最长 20分": True, "B 类 等候 1 · 最长 28分": True}, services
+
+        # The centre's row says someone is needed and names whom, in view whatever the page.
+        glance = in_view(driver, '[data-hall="hall-01"] .devices-count', whole_text=True)
+        assert glance == {"⚠ 2/3": True}, glance
+        named = in_view(driver, '[data-hall="hall-01"] .troubled', whole_text=True)
+        assert list(named) == ["取号机 kiosk-2 缺纸 评价器 rating-1 离线 今天 10:05"], named
+        first = in_view(driver, '[data-hall="hall-01"] .troubled [data-device]', whole_text=True)
+        assert first["取号机 kiosk-2 缺纸"], first
+
+        driver.get(f"{engine_central.base_url}/screen?page=devices")
+        first_screen(driver)
+        chips = wait_until(lambda: in_view(driver, "#page [data-device]", whole_text=True), 20, "the chips")
+        assert set(chips) == {"取号机 kiosk-1", "取号机 kiosk-2 缺纸", "评价器 rating-1 离线 今天 10:05"}
+        assert all(chips.values()), chips

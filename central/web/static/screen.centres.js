@@ -25,15 +25,19 @@ export function deviceChip(d) {
   return chip;
 }
 
+// At a glance: how many are up (● all well, ⚠ someone is needed), and under it the troubled ones
+// by name, as many as the cell holds; the devices page shows every device.
 function devicesCell(c) {
   const d = c.devices;
-  const gateway = d.gateway_online === null ? el("span", { class: "muted" }, "网关未连接")
-    : d.gateway_online ? null : el("b", { class: "bad" }, "✕ 网关离线");
+  const gateway = d.gateway_online === null ? el("span", { class: "muted" }, " 网关未连接")
+    : d.gateway_online ? null : el("b", { class: "bad" }, " ✕ 网关离线");
   const healthy = d.troubled.length === 0 && d.gateway_online !== false;
   return el("td", { class: "devices-cell" + (healthy ? "" : " trouble") },
-    el("span", { class: "devices-count", "data-ok": String(healthy) }, (healthy ? "● " : "⚠ ") + d.online + "/" + d.total),
-    gateway ? " " : null, gateway, ...d.troubled.slice(0, CHIPS).map(deviceChip),
-    d.troubled.length > CHIPS ? el("span", { class: "more" }, "+" + (d.troubled.length - CHIPS)) : null);
+    el("div", { class: "devices-line" }, el("span", { class: "devices-count", "data-ok": String(healthy) },
+      (healthy ? "● " : "⚠ ") + d.online + "/" + d.total), gateway),
+    d.troubled.length ? el("div", { class: "troubled" },
+      ...d.troubled.slice(0, CHIPS).flatMap((t, i) => (i ? [" ", deviceChip(t)] : [deviceChip(t)])),
+      d.troubled.length > CHIPS ? el("span", { class: "more" }, " +" + (d.troubled.length - CHIPS)) : null) : null);
 }
 
 function nameCell(c) {

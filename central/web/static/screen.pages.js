@@ -105,19 +105,18 @@ function unitsPage(area, ctx, part) {
 
 // --- 窗口: who is at which window, serving what, and who waits -----------------------------
 
-function windowCard(w) {
+function windowCard(w, nowMs) {
   const serving = w.ticket !== null;
   return el("div", { class: "window" + (serving ? " serving" : ""), "data-window": w.window },
     el("div", { class: "window-name" }, w.window + " 号窗口"),
     el("div", { class: "officer" }, w.officer || "—"),
     el("div", { class: "ticket" }, serving ? w.ticket : "空闲"),
-    el("div", { class: "since" }, serving ? "办理 " + duration((ctxNow() - w.serving_since) / 1000)
+    el("div", { class: "since" }, serving ? "办理 " + duration((nowMs - w.serving_since) / 1000)
       : "今日已办 " + w.served_today));
 }
-let ctxNow = () => Date.now();
 
 function windowsPage(area, ctx, part) {
-  ctxNow = ctx.now;
+  const now = ctx.now();
   const centres = ctx.board.centres.filter((c) => c.queue.windows.length || c.queue.services.length || c.queue.issued);
   const c = centres[Math.min(part, centres.length - 1)];
   const q = c.queue;
@@ -129,7 +128,7 @@ function windowsPage(area, ctx, part) {
       c.satisfaction ? [" · 满意率 ", el("b", {}, percent(c.satisfaction.rate))] : null)),
     el("div", { class: "services" }, ...q.services.map((s) => el("span", { class: "service", "data-service": s.service },
       s.service + " 类 等候 ", el("b", {}, fmt(s.waiting)), " · 最长 " + duration(s.longest_wait_s)))),
-    el("div", { class: "windows" }, ...q.windows.map(windowCard))));
+    el("div", { class: "windows" }, ...q.windows.map((w) => windowCard(w, now)))));
   // Windows that do not fit are left out rather than scrolled: the hall's own display has them all.
   const grid = area.querySelector(".windows");
   while (grid.lastChild && !fits(grid.lastChild, area)) grid.lastChild.remove();
