@@ -102,6 +102,10 @@ def build_board(inputs: BoardInputs, tally: CaseTally, totals: YearTotals) -> Sc
     halls = {h.hall: h for h in inputs.halls}
     names = sorted({*halls, *(p.hall for p in places)} if place.hall is None else {place.hall})
     by_stage = _stage_counts(places)
+    by_hall = _grouped(places, lambda p: p.hall)
+    today_by_hall: dict[str, list[PlaceFigures]] = {}
+    for row in today_rows:
+        today_by_hall.setdefault(row.hall, []).append(row)
     return ScreenBoard(
         version=inputs.version,
         now=format_instant(now_s),
@@ -114,7 +118,8 @@ def build_board(inputs: BoardInputs, tally: CaseTally, totals: YearTotals) -> Sc
         counts=by_stage,
         today=_figures(today_rows),
         year=_figures(year_rows),
-        centres=[_centre(name, halls.get(name), inputs, places, today_rows) for name in names],
+        centres=[_centre(name, halls.get(name), inputs, by_hall.get(name, Counter()),
+                         today_by_hall.get(name, [])) for name in names],
         units=_units(places, year_rows),
         matrix=[MatrixCell(hall=hall, unit=unit, counts=dict(counts))
                 for (hall, unit), counts in sorted(_grouped(places, lambda p: (p.hall, p.unit)).items())],
@@ -180,19 +185,15 @@ def _all_stages(counted: Counter[str]) -> dict[str, int]:
     return {stage: counted.get(stage, 0) for stage in OPEN_STAGES}
 
 
-def _centre(name: str, hall: HallOut | None, inputs: BoardInputs, places: list[PlaceCount],
+def _centre(name: str, hall: HallOut | None, inputs: BoardInputs, counted: Counter[str],
             today_rows: list[PlaceFigures]) -> CentreRow:
-    counted: Counter[str] = Counter()
-    for p in places:
-        if p.hall == name:
-            counted[p.stage] += p.cases
     complaints_open, complaints_overdue = inputs.complaints.get(name, (0, 0))
     return CentreRow(
         hall=name,
         name=hall.name if hall is not None else inputs.hall_names.get(name, name),
         open=sum(counted.values()),
         counts=_all_stages(counted),
-        today=_figures(r for r in today_rows if r.hall == name),
+        today=_figures(today_rows),
         queue=_queue(hall, inputs.queues.get(name)),
         satisfaction=_satisfaction(hall),
         devices=_devices(hall),
