@@ -46,6 +46,9 @@ from central.web.context import CentralContext
 from central.web.feed import ChangeFeed, ScreenRefresh
 from central.web.hallfigures import QueueToday
 from central.web.labels import look
+from central.web.screen import ScreenParts
+from central.web.screen.sqltally import SqlTally
+from central.web.screen.supervision_slots import anomaly_slot, project_slot
 from central.web.server import HttpServer
 from spine.clock import Clock, SystemClock
 
@@ -163,6 +166,10 @@ class CentralService:
             ratings=self.ratings, hall_names={h.hall: h.name or h.hall for h in config.ingest.halls},
             hall_completeness=self.watermarks.completeness,
             supervision=self.supervision,
+            # The big screen counts in SQL over the case store; a board handed in is counted row by row.
+            screen=ScreenParts(tally=SqlTally(config.cases_path) if self.engine_cases else None,
+                               anomalies=anomaly_slot(self.supervision),
+                               projects=project_slot(self.supervision)),
         )
         self.app = create_app(config.web, self.context)
         self.citizens.mount(self.app)
@@ -201,6 +208,7 @@ class CentralService:
         self.ingest.stop()
         self.store.close()
         self.supervision.close()
+        self.context.screen.close()
         if self.engine_cases is not None:
             self.engine_cases.close()
             self.engine_cases.engine.close()

@@ -1,4 +1,10 @@
-"""The big screen's data: one snapshot of every open case by hall and unit, and a stream of changes."""
+"""The big screen's data: the board (counts, figures, queues, alarms), case tiles by hall, and changes.
+
+`/api/screen/board` is what the page draws from: grouped counts whose size
+does not grow with the open cases (`central.web.screen`). `/api/screen` is
+the earlier snapshot of case tiles by hall and unit (up to `SCREEN_CASES`);
+`/api/stream` says when to refresh.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,13 @@ from central.web.api_halls import alarm_out, all_halls
 from central.web.auth import reader
 from central.web.caseport import OPEN_STAGES, CaseFilter
 from central.web.context import CentralContext
+from central.web.hallfigures import hall_day
 from central.web.labels import STAGE_LOOKS, look
 from central.web.models import AlarmOut, CaseOut, HallOut, Out
+from central.web.screen.board import BoardInputs, build_board
+from central.web.screen.models import ScreenBoard
+from central.web.screen.queues import queues_now
+from central.web.screen.tally import BoardTally, Place
 from central.web.timefmt import iso_s
 
 router = APIRouter(prefix="/api", tags=["big screen"], dependencies=[Depends(reader)])
@@ -28,6 +39,8 @@ SCREEN_CASES = 3000
 """Most case tiles one snapshot carries; the counts always cover every open case."""
 SCREEN_ALARMS = 8
 """Security alarms the screen lists, newest first."""
+SLOT_ROWS = 50
+"""Most anomalies and projects one board asks its slots for."""
 STREAM_POLL_S = 0.5
 STREAM_KEEPALIVE_S = 15.0
 
@@ -131,6 +144,44 @@ def screen(
     stage: Annotated[StageParam | None, Query()] = None,
 ) -> ScreenSnapshot:
     return snapshot(request.app.state.central, hall, unit, stage)
+
+
+ScopeParam = Annotated[str | None, Query(max_length=80, description="one hall (unit): the board of it only")]
+
+
+@router.get("/screen/board", response_model=ScreenBoard,
+            summary="The big screen's board: counts per centre, unit and light, figures, queues, alarms")
+def screen_board(request: Request, hall: ScopeParam = None, unit: ScopeParam = None) -> ScreenBoard:
+    context: CentralContext = request.app.state.central
+    place = Place(hall or None, unit or None)
+    now_ms = context.clock.wall_ms()
+    version = context.feed.version
+    return context.screen.cache.get((place.hall, place.unit), version, now_ms,
+                                    lambda: _board(context, place, version, now_ms))
+
+
+def _board(context: CentralContext, place: Place, version: int, now_ms: int) -> ScreenBoard:
+    parts = context.screen
+    inputs = BoardInputs(
+        version=version, now_ms=now_ms, place=place,
+        halls=all_halls(context, place.hall),
+        hall_names=context.hall_names,
+        queues=queues_now(context.store.query, hall_day(now_ms), now_ms, place.hall),
+        security=[alarm_out(a) for a in latest_alarms(context.store.query, place.hall, SCREEN_ALARMS)],
+        complaints=_open_complaints(context, place.hall),
+        anomalies=parts.anomalies(place.hall, SLOT_ROWS) if parts.anomalies else None,
+        projects=parts.projects(place.hall, SLOT_ROWS) if parts.projects else None,
+    )
+    return build_board(inputs, parts.tally or BoardTally(context.cases), parts.totals)
+
+
+def _open_complaints(context: CentralContext, hall: str | None) -> dict[str, tuple[int, int]]:
+    counted: dict[str, tuple[int, int]] = {}
+    for state in ("received", "assigned"):
+        for complaint in context.complaints.find(hall=hall, state=state, limit=1000):
+            opened, overdue = counted.get(complaint["hall"], (0, 0))
+            counted[complaint["hall"]] = (opened + 1, overdue + int(bool(complaint["overdue"])))
+    return counted
 
 
 @router.get("/stream", summary="Server-sent events: `change` whenever the screen should refresh",

@@ -1,7 +1,6 @@
-"""The big screen's supervision panel: open high-risk anomalies and the major projects, in one answer.
+"""Open high-risk anomalies and the major projects, in one small answer for other screens and scripts.
 
-Kept apart from `/api/screen` so the panel moves with the screen's redesign
-without touching it: the panel (`static/supervision.js`) reads only this.
+The big screen itself gets them inside its board (`central.web.screen.supervision_slots`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from central.store import CentralStore
 from central.supervision import SupervisionOffice
 from central.web.caseport import CaseBoard, CaseIntake, NoCases
 from central.web.feed import ChangeFeed
+from central.web.screen import ScreenParts
 from spine.clock import Clock
 
 HallFigures = Callable[[str, int], dict[str, Any]]
@@ -36,3 +37,5 @@ class CentralContext:
     """(hall, now ms) -> how far its data are known ("data incomplete since ...")."""
     supervision: SupervisionOffice | None = None
     """Anomalies, discretionary standards and major projects (docs/supervision.md)."""
+    screen: ScreenParts = field(default_factory=ScreenParts)
+    """The big screen's case tally, its anomaly and project slots (`central.web.screen.parts`)."""

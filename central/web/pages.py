@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -18,7 +19,10 @@ def _page(name: str, request: Request, token: str | None) -> Response:
         # The screen's token arrives once in its URL; keep it as a cookie and drop it
         # from the address bar so it is not left on screen or in the history.
         auth: Authenticator = request.app.state.auth
-        response: Response = RedirectResponse(request.url.path, status_code=303)
+        # The rest of the address stays: a kiosk screen is configured by it (page, hall, rotate...).
+        kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+        target = request.url.path + ("?" + kept if kept else "")
+        response: Response = RedirectResponse(target, status_code=303)
         if auth.identify(token) is not None:
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=365 * 86400)
         return response

@@ -1,4 +1,4 @@
-"""The big screen's supervision panel in a real headless browser: open high-risk anomalies and projects."""
+"""The big screen in a headless browser: open high-risk anomalies join its alarms, projects get a panel."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
 from tests.support import wait_until
 
 
-def panel(driver: Any) -> dict[str, Any] | None:
-    """What the panel shows now, read in one go (it redraws itself every few seconds)."""
+def shown(driver: Any) -> dict[str, Any] | None:
+    """The alarm list's anomalies (one by one, or one grouped line) and the projects panel, read in one go."""
     found = driver.execute_script(
-        "const p = document.getElementById('supervision');"
-        "return p && !p.hidden && {text: p.innerText,"
-        " anomalies: [...p.querySelectorAll('[data-anomaly]')].map(a => a.dataset.risk),"
-        " projects: [...p.querySelectorAll('[data-project]')].map(x => x.dataset.stage)};")
+        "const alarms = document.getElementById('alarms'), projects = document.getElementById('projects');"
+        "if (!alarms || !projects || projects.hidden) return null;"
+        "const group = alarms.querySelector('.alarm.anomaly.group');"
+        "return {alarms: alarms.innerText, projects: projects.innerText,"
+        " anomalies: group ? Number(group.dataset.count) : alarms.querySelectorAll('[data-anomaly]').length,"
+        " listed: [...projects.querySelectorAll('[data-project]')].map(p => p.dataset.project)};")
     return dict(found) if found else None
 
 
-def test_the_screen_lists_open_high_risk_anomalies_and_each_projects_slowest_case(
+def test_the_screen_counts_open_high_risk_anomalies_among_its_alarms_and_shows_each_projects_slowest_case(
     engine_central: CentralService
 ) -> None:
     engine_central.tick()  # the demo's self-confirmed completions: high risk
@@ -30,9 +32,11 @@ def test_the_screen_lists_open_high_risk_anomalies_and_each_projects_slowest_cas
                            ).status_code == 201
     with chromium() as driver:
         driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}")
-        shown = wait_until(lambda: (p := panel(driver)) and p["projects"] and p, 30, "the supervision panel")
-        assert shown["anomalies"] == ["high", "high", "high"]
-        assert "异常监测 · 未关闭 3" in shown["text"] and "自办自核" in shown["text"]
-        assert shown["projects"] == ["red_card"]
-        assert "新能源产业园一期" in shown["text"] and "最慢：DEMO-0303 市场监管局 红牌" in shown["text"]
-        assert "138" not in shown["text"], "no citizen's phone on the screen"
+        seen = wait_until(lambda: (s := shown(driver)) and s["anomalies"] and s["listed"] and s, 30,
+                          "anomalies among the alarms and the projects panel")
+        assert seen["anomalies"] == 3
+        assert "异常 3" in seen["alarms"] and "自办自核" in seen["alarms"]
+        assert seen["listed"] == [PROJECT["id"]]
+        assert "新能源产业园一期" in seen["projects"] and "最慢 市场监管局 DEMO-0303" in seen["projects"]
+        assert "红牌" in seen["projects"]
+        assert "138" not in seen["alarms"] + seen["projects"], "no citizen's phone on the screen"

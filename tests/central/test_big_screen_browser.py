@@ -1,4 +1,6 @@
-"""The big screen in a real headless browser: seeded cases in the right colours, escalations live."""
+"""The big screen's case tiles in a real headless browser: seeded cases in the right colours and words,
+escalations live, filters kept in the address. The tiles are the screen's `cases` page, pinned here by
+its address (`?page=cases`) so that the rotation never takes them away mid-test."""
 
 from __future__ import annotations
 
@@ -16,8 +18,6 @@ from tests.support import wait_until
 
 def rgb(hex_colour: str) -> tuple[int, ...]:
     return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-
-
 
 
 def tile(driver: Any, case_id: str) -> dict[str, Any] | None:
@@ -38,9 +38,10 @@ def test_the_screen_shows_every_open_case_in_its_colour_and_word(
     central: CentralService, cases: HandCases
 ) -> None:
     with chromium() as driver:
-        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}")
+        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}&page=cases")
         wait_until(lambda: tile(driver, "SP-004"), 30, "the seeded cases on the screen")
-        assert driver.current_url.endswith("/screen"), "the token must leave the address bar"
+        assert "token" not in driver.current_url, "the token must leave the address bar"
+        assert driver.current_url.endswith("/screen?page=cases"), "the rest of the address stays"
 
         for case_id, stage in (("SP-001", "blue"), ("SP-002", "yellow_light"),
                                ("SP-003", "red_light"), ("SP-004", "red_card")):
@@ -61,7 +62,7 @@ def test_the_screen_shows_every_open_case_in_its_colour_and_word(
 
 def test_an_escalation_appears_without_a_reload(central: CentralService, cases: HandCases) -> None:
     with chromium() as driver:
-        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}")
+        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}&page=cases")
         wait_until(lambda: tile(driver, "SP-003"), 30, "the seeded cases on the screen")
         wait_until(lambda: driver.find_element("id", "link").get_attribute("data-state") == "live",
                    30, "the event stream to connect")
@@ -80,22 +81,35 @@ def test_an_escalation_appears_without_a_reload(central: CentralService, cases: 
         assert "黄牌" in alert
 
 
-def test_the_screen_filters_by_unit(central: CentralService, cases: HandCases) -> None:
+def test_the_screen_filters_by_unit_and_keeps_the_filter_in_its_address(
+    central: CentralService, cases: HandCases
+) -> None:
     from selenium.webdriver.support.ui import Select
 
     with chromium() as driver:
-        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}")
+        driver.get(f"{central.base_url}/screen?token={VIEWER_TOKEN}&page=cases")
         wait_until(lambda: tile(driver, "SP-001"), 30, "the seeded cases on the screen")
         Select(driver.find_element("id", "f-unit")).select_by_value("人社局")
         wait_until(lambda: tile(driver, "SP-001") is None, 20, "民政局's cases to be filtered out")
         assert tile(driver, "SP-002") is not None and tile(driver, "SP-004") is not None
+        assert "unit=%E4%BA%BA%E7%A4%BE%E5%B1%80" in driver.current_url, "the filter is in the address"
+
+        driver.refresh()
+        wait_until(lambda: tile(driver, "SP-002"), 30, "the screen after a reload")
+        assert tile(driver, "SP-001") is None, "a reload keeps the filter"
+        Select(driver.find_element("id", "f-stage")).select_by_value("alarm")
+        wait_until(lambda: "stage=alarm" in driver.current_url, 20, "the alarms-only filter in the address")
+        driver.get(f"{central.base_url}/screen?page=cases&stage=alarm")
+        wait_until(lambda: tile(driver, "SP-001") is None and tile(driver, "SP-004"), 30,
+                   "an alarms-only screen set by its address")
+        assert driver.find_element("id", "f-stage").get_attribute("value") == "alarm"
 
 
 def test_the_real_countdown_turns_a_red_light_into_a_yellow_card_on_screen_after_midnight(
     engine_central: CentralService, clock: SimulatedClock
 ) -> None:
     with chromium() as driver:
-        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}")
+        driver.get(f"{engine_central.base_url}/screen?token={VIEWER_TOKEN}&page=cases")
         red = wait_until(lambda: tile(driver, "DEMO-0104"), 30, "the engine's cases on the screen")
         assert red["stage"] == "red_light"
         assert red["rgb"] == rgb(STAGE_LOOKS["red_light"].colour)

@@ -1,176 +1,349 @@
-// The big screen: one snapshot from /api/screen, refreshed when /api/stream says something changed.
-// Plain DOM code; all text goes through textContent, never innerHTML.
-"use strict";
+// The big screen: the board from /api/screen/board, redrawn when /api/stream says something changed.
+// Everything it shows is set by its address, so a kiosk-mode screen is configured by its URL:
+//   hall, unit     one centre, one unit (default: the whole city)
+//   stage=alarm    alarms only (a yellow light and worse)
+//   page, part     the detail page (and its part) to show; alone, it pins that page
+//   pages          the pages to rotate through, in order (default: all that have something)
+//   rotate         seconds per part (default 20; 0: no rotation)
+//   kiosk=1        no controls, no cursor
+// Choosing in the controls rewrites the address, so a reload shows the same screen.
 
-(function () {
-  const ALARM = ["yellow_light", "red_light", "yellow_card", "red_card", "supervision_letter", "uncertain"];
-  const KINDS = { kiosk: "取号机", rating: "评价器", recorder: "录像机", caller: "叫号器", window: "叫号器",
-    gateway: "网关", sim: "模拟设备" };
-  const HEALTH = { ready: "正常", ok: "正常", near_end: "纸将尽", paper_out: "缺纸", cover_open: "开盖",
-    error: "故障", offline: "离线", unknown: "未知", stalled: "停滞", recording: "录制中", disk_low: "磁盘不足" };
-  const FIGURES = { waiting: "等候", serving: "办理中", issued: "今日取号", served: "今日办结",
-    avg_wait_s: "平均等候", avg_service_s: "平均办理", ratings: "评价", satisfaction: "满意率",
-    satisfied: "满意", dissatisfied: "不满意", bad: "差评", rated: "今日评价", not_rated: "未评价",
-    satisfaction_rate: "满意率", open_followups: "差评待整改" };
-  const state = { version: -1, loads: 0, legend: {}, stages: {}, fresh: new Set(), timer: null,
-    filters: { hall: "", unit: "", stage: "" } };
-  window.hallwatchScreen = state;
+import { $, clockText, dateText, el, fmt, hallNow, percent, setHallTime, setLegend, shortName } from "./screen.dom.js";
+import { renderCentres } from "./screen.centres.js";
+import { renderAlarms, renderProjects } from "./screen.side.js";
+import { DEFAULT_PAGES, PAGES } from "./screen.pages.js";
 
-  const $ = (id) => document.getElementById(id);
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") node.className = value;
-      else if (key === "style") Object.assign(node.style, value);
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
+const ROTATE_S = 20;
+const SPACING_MS = 500;  // at most two board reads a second, however busy the halls are
+const CASE_TILES = 120;
+
+const params = new URLSearchParams(location.search);
+const number = (value, fallback) => (value !== null && value !== "" && !Number.isNaN(Number(value)) ? Number(value) : fallback);
+const state = {
+  filters: { hall: params.get("hall") || "", unit: params.get("unit") || "", stage: params.get("stage") || "" },
+  pages: (params.get("pages") || "").split(",").filter((p) => p in PAGES),
+  page: params.get("page") in PAGES ? params.get("page") : null,
+  part: Math.max(0, number(params.get("part"), 1) - 1),
+  rotate: number(params.get("rotate"), ROTATE_S),
+  pinned: params.has("page") && !params.has("rotate"),
+  kiosk: params.get("kiosk") === "1",
+  board: null, cases: null, devices: new Map(), version: -1, loads: 0, parts: 1,
+  fresh: null, alarmMode: null,
+  timings: { first: null, updates: [], lastFetchMs: null, lastRenderMs: null },
+  problem: null,
+};
+// An escalation flashes where it shows for a while, then stays without flashing.
+const FRESH_MS = 15000;
+const freshUntil = new Map();
+state.fresh = { has: (caseId) => (freshUntil.get(caseId) || 0) > performance.now() };
+window.hallwatchScreen = state;
+
+// --- the address ------------------------------------------------------------------------
+
+function writeAddress() {
+  const out = new URLSearchParams();
+  for (const [key, value] of Object.entries(state.filters)) if (value) out.set(key, value);
+  if (state.pages.length) out.set("pages", state.pages.join(","));
+  if (state.pinned && state.page) {
+    out.set("page", state.page);
+    if (state.part) out.set("part", String(state.part + 1));
   }
-  const time = (ms) => ms ? new Date(ms).toLocaleTimeString("zh-CN", { hour12: false }) : "—";
-  // Shanghai time whatever the browser's zone: the countdown's days are Shanghai days.
-  const moment = (ms) => new Date(ms).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
-  const duration = (s) => s >= 60 ? Math.round(s / 60) + "分" : Math.round(s) + "秒";
+  if (params.has("rotate")) out.set("rotate", String(state.rotate));
+  if (state.kiosk) out.set("kiosk", "1");
+  const query = out.toString();
+  history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+}
 
-  function figure(key, value) {
-    let shown = value;
-    if (key.endsWith("_s") && typeof value === "number") shown = duration(value);
-    else if ((key === "satisfaction" || key === "satisfaction_rate") && typeof value === "number") shown = Math.round(value * 100) + "%";
-    return el("span", {}, (FIGURES[key] || key) + " ", el("b", {}, shown === null ? "—" : shown));
+// --- reading ------------------------------------------------------------------------------
+
+function scopeQuery() {
+  const out = new URLSearchParams();
+  if (state.filters.hall) out.set("hall", state.filters.hall);
+  if (state.filters.unit) out.set("unit", state.filters.unit);
+  return out;
+}
+
+async function getJson(path, early) {
+  const response = await (early || fetch(path, { credentials: "same-origin", cache: "no-store" }));
+  if (!response.ok) throw new Error(response.status === 401 ? "未授权：请使用带令牌的大屏地址" : "HTTP " + response.status);
+  return response.json();
+}
+
+async function readBoard() {
+  // The page's head asked for the first board already (screen.html).
+  const early = window.hallwatchFirstBoard;
+  window.hallwatchFirstBoard = null;
+  const [board, halls] = await Promise.all([
+    getJson("/api/screen/board?" + scopeQuery(), early),
+    // Every device of every hall, for the devices page only (the board names the troubled ones).
+    currentPage() === "devices" ? getJson("/api/halls") : Promise.resolve(null),
+  ]);
+  if (halls) state.devices = new Map(halls.map((h) => [h.hall, h.devices]));
+  return board;
+}
+
+async function readCases() {
+  const query = scopeQuery();
+  query.set("open", "true");
+  query.set("limit", String(CASE_TILES));
+  state.cases = await getJson("/api/cases?" + query);
+}
+
+let loading = null;
+let again = false;
+let lastLoad = -Infinity;
+let startedBy = null;
+
+// Reads and redraws; a change that arrives meanwhile is read right after, never lost.
+async function load(cause) {
+  if (loading) {
+    again = true;
+    return loading;
   }
-
-  function badge(stage) {
-    const look = state.legend[stage] || { label: stage, shape: "?", colour: "#888" };
-    return el("span", { class: "badge" }, look.shape + " " + look.label);
-  }
-
-  function caseTile(c) {
-    const look = state.legend[c.stage] || { colour: "#888" };
-    const tile = el("div", { class: "case", "data-case": c.case_id, "data-stage": c.stage,
-      title: c.matter, style: { background: look.colour } },
-      badge(c.stage), el("span", { class: "id" }, c.case_id), el("br"), c.matter, el("br"),
-      c.officer_name + (c.due ? " · 期限 " + c.due : ""));
-    if (state.fresh.has(c.case_id)) tile.classList.add("fresh");
-    return tile;
-  }
-
-  function deviceChip(d) {
-    const chip = el("span", { class: "device", "data-device": d.device, "data-online": String(d.online),
-      title: "最后通信 " + time(d.last_seen) }, (KINDS[d.kind] || d.kind || "设备") + " " + d.device);
-    for (const h of d.health) {
-      if (h.state !== "ready" && h.state !== "ok") chip.append(" ", el("span", { class: "bad" },
-        "⚠ " + (HEALTH[h.state] || h.state)));
-    }
-    if (!d.online) chip.append(" " + time(d.last_seen));
-    if (d.dropped) chip.append(" ", el("span", { class: "bad" }, "丢弃" + d.dropped));
-    if (d.refused) chip.append(" ", el("span", { class: "bad", "data-refused": String(d.refused) }, "越权" + d.refused));
-    if (d.quarantined) chip.append(" ", el("span", { class: "bad", "data-quarantined": "true" }, "已隔离"));
-    return chip;
-  }
-
-  function hallPanel(board) {
-    const h = board.hall;
-    const gateway = h.gateway_online === null ? "网关未连接" : h.gateway_online ? "网关 ● 在线" : "网关 ✕ 离线";
-    const facts = el("div", { class: "facts" },
-      el("span", {}, gateway),
-      el("span", {}, "设备在线 ", el("b", {}, h.devices_online + "/" + h.devices.length)),
-      el("span", {}, "投诉待办 ", el("b", {}, board.complaints_open)));
-    if (board.complaints_overdue) facts.append(el("span", {}, "投诉超期 ", el("b", {}, board.complaints_overdue)));
-    // The hall's facts are known only up to here: its lights are as of then, its cards wait.
-    if (h.data_incomplete_since) facts.append(el("span", { class: "bad", "data-incomplete": "true",
-      title: "数据完整至 " + moment(h.data_incomplete_since) }, "⚠ 数据不完整 自 " + moment(h.data_incomplete_since)));
-    for (const [key, value] of Object.entries(h.queue_today || {})) facts.append(figure(key, value));
-    for (const [key, value] of Object.entries(h.ratings_today || {})) facts.append(figure(key, value));
-    const panel = el("section", { class: "hall", "data-hall": h.hall },
-      el("h2", {}, el("span", {}, h.name), el("span", {}, "在办 " + board.units.reduce((n, u) => n + u.cases.length, 0))),
-      facts);
-    const alarmOnly = state.filters.stage === "alarm";
-    for (const unit of board.units) {
-      const cases = unit.cases.filter((c) => !alarmOnly || ALARM.includes(c.stage));
-      if (!cases.length) continue;
-      panel.append(el("div", { class: "unit", "data-unit": unit.unit }, el("h3", {}, unit.unit),
-        el("div", { class: "cases" }, ...cases.map(caseTile))));
-    }
-    if (!board.units.length) panel.append(el("p", { class: "empty" }, "暂无在办案件"));
-    panel.append(el("div", { class: "devices" }, ...h.devices.map(deviceChip)));
-    return panel;
-  }
-
-  function render(snapshot) {
-    state.legend = Object.fromEntries(snapshot.legend.map((l) => [l.stage, l]));
-    const legend = $("legend");
-    legend.replaceChildren(...snapshot.legend.map((l) =>
-      el("span", { class: "key", "data-stage": l.stage, style: { background: l.colour } }, l.shape + " " + l.label)));
-    $("totals").replaceChildren(el("span", { class: "total" }, "在办", el("b", {}, snapshot.open_cases)),
-      ...Object.entries(snapshot.counts).filter(([, n]) => n > 0).map(([stage, n]) =>
-        el("span", { class: "total", "data-total": stage }, badge(stage), el("b", {}, n))));
-    // A refused fact is an alarm: it stands above the fold with the escalations.
-    const refusals = (snapshot.alarms || []).slice(0, 4).map((a) =>
-      el("div", { class: "alert security", "data-security": a.device || "", title: a.reason },
-        "越权 " + (a.quarantined ? "（已隔离）" : ""), el("b", {}, (a.hall || "接口") + " · " + (KINDS[a.kind] || a.kind || "") +
-        " " + (a.device || "")), " " + (a.type || "整批") + " · " + time(a.at) + " · " + a.reason));
-    $("alerts").replaceChildren(...refusals, ...snapshot.recent.filter((r) => r.kind === "escalation").slice(0, 4).map((r) =>
-      el("div", { class: "alert", "data-alert": r.case_id }, "升级 ", badge(r.stage), " 案件 " + r.case_id + " · " + r.unit)));
-    $("halls").replaceChildren(...snapshot.halls.map(hallPanel));
-    fillSelect($("f-hall"), snapshot.halls.map((b) => [b.hall.hall, b.hall.name]), state.filters.hall);
-    const units = new Set();
-    snapshot.halls.forEach((b) => b.units.forEach((u) => units.add(u.unit)));
-    fillSelect($("f-unit"), [...units].sort().map((u) => [u, u]), state.filters.unit);
-    $("problem").hidden = true;
-  }
-
-  function fillSelect(select, options, chosen) {
-    select.replaceChildren(select.options[0], ...options.map(([value, label]) => el("option", { value }, label)));
-    select.value = chosen;
-  }
-
-  async function load() {
-    const params = new URLSearchParams();
-    if (state.filters.hall) params.set("hall", state.filters.hall);
-    if (state.filters.unit) params.set("unit", state.filters.unit);
+  const started = performance.now();
+  startedBy = cause || null;
+  loading = (async () => {
     try {
-      const response = await fetch("/api/screen?" + params, { credentials: "same-origin", cache: "no-store" });
-      if (!response.ok) throw new Error(response.status === 401 ? "未授权：请使用带令牌的大屏地址" : "HTTP " + response.status);
-      const snapshot = await response.json();
-      render(snapshot);
-      state.version = snapshot.version;
-      state.loads += 1;
-      document.body.dataset.version = String(snapshot.version);
+      const board = await readBoard();
+      if (currentPage(board) === "cases") await readCases();
+      state.timings.lastFetchMs = performance.now() - started;
+      render(board);
+      state.problem = null;
+      $("problem").hidden = true;
     } catch (error) {
+      state.problem = error.message;
       $("problem").textContent = "数据暂不可用：" + error.message;
       $("problem").hidden = false;
     }
+  })();
+  await loading;
+  loading = null;
+  lastLoad = performance.now();
+  const took = lastLoad - (startedBy !== null ? startedBy : started);
+  if (state.loads > 1) state.timings.updates.push(Math.round(took));
+  if (state.timings.updates.length > 50) state.timings.updates.shift();
+  if (again) {
+    again = false;
+    soon(performance.now());
   }
+}
 
-  function soon(delay) {
-    if (state.timer) return;
-    state.timer = setTimeout(() => { state.timer = null; load(); }, delay);
+let timer = null;
+function soon(changedAt) {
+  if (timer) return;
+  const wait = Math.max(0, lastLoad + SPACING_MS - performance.now());
+  timer = setTimeout(() => {
+    timer = null;
+    load(changedAt);
+  }, wait);
+}
+
+// --- drawing ------------------------------------------------------------------------------
+
+// A small office's cases fit on a part or two as tiles: then the tiles come first.
+const SMALL_OFFICE = 150;
+
+function availablePages(board) {
+  const small = board.open_cases <= SMALL_OFFICE;
+  const wanted = state.pages.length ? state.pages
+    : small ? ["cases", ...DEFAULT_PAGES.filter((id) => id !== "cases")] : DEFAULT_PAGES;
+  return wanted.filter((id) => PAGES[id].shows(board));
+}
+
+function currentPage(board) {
+  const b = board || state.board;
+  if (!b) return state.page;
+  const pages = availablePages(b);
+  if (state.page && (pages.includes(state.page) || state.pinned)) return state.page;
+  return pages[0] || null;
+}
+
+function names(board) {
+  return Object.fromEntries(board.centres.map((c) => [c.hall, c.name]));
+}
+
+function renderHeader(board) {
+  const scope = board.scope.hall ? (names(board)[board.scope.hall] || board.scope.hall) : "全市 · " + board.centres.length + " 个中心";
+  $("scope").textContent = scope + (board.scope.unit ? " · " + board.scope.unit : "")
+    + (state.filters.stage === "alarm" ? " · 仅预警及以上" : "");
+  const figure = (key, label, value, extra) => el("div", { class: "figure" + (extra ? " " + extra : ""), "data-figure": key },
+    el("span", { class: "label" }, label), el("b", {}, value));
+  $("figures").replaceChildren(
+    figure("open", "在办", fmt(board.open_cases)),
+    figure("received_today", "今日受理", fmt(board.today.received)),
+    figure("completed_today", "今日办结", fmt(board.today.completed)),
+    figure("on_time_today", "今日按时办结率", percent(board.today.on_time_rate)),
+    figure("received_year", "本年受理", fmt(board.year.received), "year"),
+    figure("completed_year", "本年办结", fmt(board.year.completed), "year"),
+    figure("on_time_year", "本年按时率", percent(board.year.on_time_rate), "year"),
+    figure("cards_year", "本年黄牌 · 红牌", fmt(board.year.yellow_cards) + " · " + fmt(board.year.red_cards), "year cards"));
+}
+
+function renderTabs(board, pages) {
+  const tabs = pages.map((id) => el("button", { type: "button", class: "tab" + (id === currentPage(board) ? " active" : ""),
+    "data-page": id }, PAGES[id].label, id === currentPage(board) && state.parts > 1
+    ? el("small", {}, " " + (Math.min(state.part, state.parts - 1) + 1) + "/" + state.parts) : null));
+  const pin = el("button", { type: "button", id: "pin", class: "pin", "aria-pressed": String(state.pinned) },
+    state.pinned ? "▶ 轮播" : "■ 固定");
+  $("tabs").replaceChildren(...tabs, pin);
+}
+
+function renderPage() {
+  const board = state.board;
+  if (!board) return;
+  const pages = availablePages(board);
+  const page = currentPage(board);
+  const area = $("page");
+  area.dataset.page = page || "";
+  if (!page || !PAGES[page].shows(board)) {
+    // A page pinned by the address may have nothing to show yet (no queue today, no devices).
+    area.replaceChildren(el("p", { class: "calm" }, page ? PAGES[page].label + "：暂无" : "暂无可显示的明细"));
+    state.parts = 1;
+  } else {
+    const ctx = { board, names: names(board), fresh: state.fresh, alarmOnly: state.filters.stage === "alarm",
+      cases: state.cases, now: hallNow, devices: (hall) => state.devices.get(hall) || [] };
+    state.parts = PAGES[page].render(area, ctx, state.part);
+    if (state.part >= state.parts) state.part = state.parts - 1;
   }
+  renderTabs(board, pages);
+}
 
-  function listen() {
-    const source = new EventSource("/api/stream");
-    source.addEventListener("hello", () => { $("link").dataset.state = "live"; $("link").textContent = "实时"; });
-    source.addEventListener("change", (message) => {
-      const change = JSON.parse(message.data);
-      const escalated = change.happenings.filter((h) => h.kind === "escalation");
-      escalated.forEach((h) => state.fresh.add(h.case_id));
-      const alarmed = change.happenings.some((h) => h.kind === "security");
-      soon(escalated.length || alarmed ? 0 : 1000);
-    });
-    source.onerror = () => { $("link").dataset.state = "polling"; $("link").textContent = "重连中"; };
+function render(board) {
+  const t0 = performance.now();
+  setLegend(board.legend);
+  setHallTime(board);
+  const firstTime = state.board === null;
+  state.board = board;
+  state.version = board.version;
+  document.body.dataset.version = String(board.version);
+  renderHeader(board);
+  renderCentres($("centres"), board, state.filters.stage === "alarm");
+  state.alarmMode = renderAlarms($("alarms"), board, names(board), state.fresh);
+  renderProjects($("projects"), board, names(board));
+  renderPage();
+  fillFilters(board);
+  tickClock();
+  state.loads += 1;
+  state.timings.lastRenderMs = Math.round(performance.now() - t0);
+  if (firstTime) {
+    // From the start of navigation to the first full screen: what a supervisor waits for.
+    state.timings.first = Math.round(performance.now());
+    scheduleRotation();
   }
+}
 
+// --- rotation -----------------------------------------------------------------------------
+
+let rotation = null;
+function scheduleRotation() {
+  clearTimeout(rotation);
+  const bar = $("progress");
+  bar.style.transition = "none";
+  bar.style.width = "0";
+  if (state.pinned || state.rotate <= 0) return;
+  void bar.offsetWidth;  // restart the bar's transition from zero
+  bar.style.transition = "width " + state.rotate + "s linear";
+  bar.style.width = "100%";
+  rotation = setTimeout(advance, state.rotate * 1000);
+}
+
+async function advance() {
+  const pages = availablePages(state.board);
+  if (state.part + 1 < state.parts) {
+    state.part += 1;
+  } else {
+    const at = pages.indexOf(currentPage());
+    state.page = pages[(at + 1) % Math.max(1, pages.length)] || null;
+    state.part = 0;
+  }
+  await showPage();
+  scheduleRotation();
+}
+
+async function showPage() {
+  if (currentPage() === "cases") await readCases().catch(() => null);
+  if (currentPage() === "devices") {
+    const halls = await getJson("/api/halls").catch(() => null);
+    if (halls) state.devices = new Map(halls.map((h) => [h.hall, h.devices]));
+  }
+  renderPage();
+}
+
+// --- the controls -------------------------------------------------------------------------
+
+function fillSelect(select, options, chosen) {
+  select.replaceChildren(select.options[0], ...options.map(([value, label]) => el("option", { value }, label)));
+  if (chosen && !options.some(([value]) => value === chosen)) select.append(el("option", { value: chosen }, chosen));
+  select.value = chosen;
+}
+
+function fillFilters(board) {
+  if (!state.filters.hall) fillSelect($("f-hall"), board.centres.map((c) => [c.hall, shortName(c.name)]), state.filters.hall);
+  else if ($("f-hall").options.length <= 1) fillSelect($("f-hall"), [[state.filters.hall, board.centres[0] ? board.centres[0].name : state.filters.hall]], state.filters.hall);
+  fillSelect($("f-unit"), board.units.map((u) => [u.unit, u.unit]), state.filters.unit);
+  $("f-stage").value = state.filters.stage;
+}
+
+function wire() {
   for (const id of ["f-hall", "f-unit", "f-stage"]) {
     $(id).addEventListener("change", (event) => {
       state.filters[id.slice(2)] = event.target.value;
+      state.part = 0;
+      writeAddress();
       load();
     });
   }
-  setInterval(() => { $("clock").textContent = new Date().toLocaleString("zh-CN", { hour12: false }); }, 1000);
-  setInterval(load, 30000);  // a safety net under the event stream
-  load();
-  listen();
-})();
+  $("tabs").addEventListener("click", async (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    if (button.id === "pin") {
+      state.pinned = !state.pinned;
+      if (state.pinned) state.page = currentPage();
+    } else {
+      // Choosing a page pins it: a supervisor who looks at something keeps it.
+      state.page = button.dataset.page;
+      state.part = 0;
+      state.pinned = true;
+    }
+    writeAddress();
+    await showPage();
+    scheduleRotation();
+  });
+  if (state.kiosk) document.body.classList.add("kiosk");
+}
+
+// --- the clock and the stream -------------------------------------------------------------
+
+function tickClock() {
+  if (!state.board) return;
+  const now = hallNow();
+  $("clock").textContent = clockText(now);
+  $("date").textContent = dateText(now);
+}
+
+let connected = false;
+function listen() {
+  const source = new EventSource("/api/stream");
+  source.addEventListener("hello", () => {
+    $("link").dataset.state = "live";
+    $("link").textContent = "实时";
+    // Back after a break in the stream: what changed meanwhile was never announced.
+    if (connected) soon(null);
+    connected = true;
+  });
+  source.addEventListener("change", (message) => {
+    const change = JSON.parse(message.data);
+    for (const h of change.happenings) if (h.kind === "escalation") freshUntil.set(h.case_id, performance.now() + FRESH_MS);
+    soon(performance.now());
+  });
+  source.onerror = () => {
+    $("link").dataset.state = "polling";
+    $("link").textContent = "重连中";
+  };
+}
+
+wire();
+setInterval(tickClock, 1000);
+setInterval(() => soon(null), 30000);  // a safety net under the event stream; also moves waits on
+load();
+listen();
