@@ -10,6 +10,7 @@ from central.api_users import ApiUser
 from central.complaints.settings import ComplaintSettings
 from central.personal.retention import PrivacySettings
 from central.ratings.followups import RatingCentralSettings
+from central.video.settings import VideoSettings
 from spine.config import BrokerSettings, Section
 
 
@@ -54,6 +55,7 @@ class CentralConfig(Section):
     complaints: ComplaintSettings = ComplaintSettings()
     ratings: RatingCentralSettings = RatingCentralSettings()
     privacy: PrivacySettings = PrivacySettings()
+    video: VideoSettings = VideoSettings()
     provisioning_registry: Path | None = Field(
         None,
         description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "

@@ -36,6 +36,7 @@ from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
 from central.store import CentralHandler, CentralStore
 from central.telemetry import Telemetry, recorders_of
+from central.video import VideoRoom
 from central.web.app import create_app
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation
@@ -122,6 +123,9 @@ class CentralService:
         )
         self.projections: tuple[Projection, ...] = (
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
+        # The monitoring room's video wall and complaint evidence (docs/video.md).
+        self.video = VideoRoom(config.video, self.store, config.data_dir, self.clock.wall_ms)
+        self.projections += (self.video.directory,)
         # Personal data is erased where it is kept: the event store, and the case store if it is ours.
         places: list[PersonalPlace] = [CentralPlace(self.store)]
         if self.engine_cases is not None:
@@ -141,6 +145,7 @@ class CentralService:
             hall_completeness=self.watermarks.completeness,
         )
         self.app = create_app(config.web, self.context)
+        self.app.state.video = self.video
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None

@@ -16,7 +16,9 @@ from central.web import (
     api_performance,
     api_ratings,
     api_screen,
+    api_video,
     pages,
+    video_pages,
 )
 from central.web.auth import Authenticator
 from central.web.context import CentralContext
@@ -53,13 +55,16 @@ def create_app(settings: WebSettings, context: CentralContext | None = None) -> 
             {"name": "complaints", "description": "统一受理、归口办理、网上反馈"},
             {"name": "performance", "description": "绩效评估"},
             {"name": "big screen", "description": "the monitoring room's page"},
+            {"name": "video", "description": "the video wall and complaint evidence"},
         ],
     )
     app.state.central = context
     app.state.auth = Authenticator(settings)
     for router in API_ROUTERS:
         app.include_router(router, responses=AUTH_ERRORS)
+    app.include_router(api_video.router, responses=AUTH_ERRORS)  # the video wall and evidence
     app.include_router(pages.router)
+    app.include_router(video_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app
 
