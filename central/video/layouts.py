@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from central.store import CentralStore
 
@@ -33,19 +33,17 @@ class WallCell(BaseModel):
 
 
 class WallLayout(BaseModel):
-    """A named layout: `grid` windows, row by row; a window without a camera is `null`."""
+    """A named layout: `grid` windows, row by row; a window without a camera is `null`.
+
+    Cells past the grid are kept: a 16-window layout shown as 4 for a while keeps
+    the other twelve choices for when it is 16 again.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=60)
     grid: Literal[1, 4, 9, 16]
     cells: list[WallCell | None] = Field(default_factory=list, max_length=16)
-
-    @model_validator(mode="after")
-    def _fits(self) -> WallLayout:
-        if len(self.cells) > self.grid:
-            raise ValueError(f"a {self.grid}-window layout has at most {self.grid} cameras")
-        return self
 
 
 class SavedLayout(WallLayout):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
 
@@ -94,8 +94,13 @@ def cameras(request: Request, _who: Reader) -> list[CameraOut]:
 
 
 class LayoutIn(Out):
-    grid: int = Field(description="windows: 1, 4, 9 or 16")
-    cells: list[WallCell | None] = Field(default_factory=list, description="row by row; null: empty")
+    grid: Literal[1, 4, 9, 16] = Field(description="windows shown")
+    cells: list[WallCell | None] = Field(
+        default_factory=list, max_length=16,
+        description="row by row; null: an empty window; cells past the grid are kept for a bigger one")
+
+
+LayoutName = Annotated[str, Path(min_length=1, max_length=60)]
 
 
 @router.get("/layouts", response_model=list[SavedLayout], summary="The wall's saved layouts")
@@ -105,7 +110,7 @@ def layouts(request: Request, _who: Reader) -> list[SavedLayout]:
 
 @router.put("/layouts/{name}", response_model=SavedLayout, responses={422: {"description": "bad layout"}},
             summary="Save a layout (windows and the camera in each) under a name")
-def save_layout(request: Request, name: str, body: LayoutIn, who: Actor) -> SavedLayout:
+def save_layout(request: Request, name: LayoutName, body: LayoutIn, who: Actor) -> SavedLayout:
     video = room(request)
     try:
         layout = WallLayout.model_validate({"name": name, "grid": body.grid, "cells": body.cells})
@@ -115,7 +120,7 @@ def save_layout(request: Request, name: str, body: LayoutIn, who: Actor) -> Save
 
 
 @router.delete("/layouts/{name}", status_code=204, responses=NOT_FOUND, summary="Forget a saved layout")
-def delete_layout(request: Request, name: str, _who: Actor) -> Response:
+def delete_layout(request: Request, name: LayoutName, _who: Actor) -> Response:
     if not room(request).layouts.delete(name):
         raise HTTPException(404, f"no layout {name!r}")
     return Response(status_code=204)

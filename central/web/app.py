@@ -66,6 +66,7 @@ def create_app(settings: WebSettings, context: CentralContext | None = None) -> 
     app.include_router(pages.router)
     app.include_router(video_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.mount("/vendor", StaticFiles(directory=video_pages.VENDOR), name="vendor")  # hls.js, from npm
     return app
 
 

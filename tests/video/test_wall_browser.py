@@ -57,6 +57,11 @@ def test_a_four_window_wall_plays_two_cameras_live_and_never_streams_the_third(
             samples.append([w["latencyMs"] for w in windows(driver)])
         assert all(0 < ms <= LIVE_EDGE_MS for sample in samples for ms in sample), samples
 
+        # hls.js, the page, its styles, playlists and segments: all from central, nothing else.
+        loaded = driver.execute_script(
+            "return performance.getEntriesByType('resource').map((e) => new URL(e.name).origin);")
+        assert set(loaded) == {hall.central.base_url}, set(loaded)
+
         # The layout is saved at central, cameras and all.
         driver.find_element("id", "layout-name").send_keys("大厅四画面")
         driver.find_element("id", "save").click()

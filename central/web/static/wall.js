@@ -197,13 +197,20 @@
 
   // --- layouts ------------------------------------------------------------------------------
 
+  // Every window's camera, the hidden ones too, without trailing empty windows.
+  function chosen() {
+    const all = Array.from({ length: 16 }, (_, index) => cells[index] || null);
+    while (all.length && all[all.length - 1] === null) all.pop();
+    return all;
+  }
+
   function remember() {
-    localStorage.setItem(REMEMBERED, JSON.stringify({ grid, cells: cells.slice(0, grid) }));
+    localStorage.setItem(REMEMBERED, JSON.stringify({ grid, cells: chosen() }));
   }
 
   function apply(layout) {
     grid = GRIDS.includes(layout.grid) ? layout.grid : 4;
-    cells = (layout.cells || []).slice(0, grid);
+    cells = (layout.cells || []).slice(0, 16);  // past the grid: kept for a bigger one
     remember();
     render();
   }
@@ -222,7 +229,7 @@
     try {
       await api(`/api/video/layouts/${encodeURIComponent(name)}`, {
         method: "PUT", headers: { "Content-Type": "application/json", ...PAGE },
-        body: JSON.stringify({ grid, cells: cells.slice(0, grid).map((c) => c || null) }),
+        body: JSON.stringify({ grid, cells: chosen() }),
       });
       await loadLayouts(name);
       history.replaceState(null, "", `/wall?layout=${encodeURIComponent(name)}`);
