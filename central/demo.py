@@ -65,7 +65,7 @@ HALL_NAMES = {"hall-01": "市政务服务中心", "hall-centre": "市民服务�
 
 
 def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[str, str]],
-                viewer_token: str) -> CentralConfig:
+                viewer_token: str, video: dict[str, Any] | None = None) -> CentralConfig:
     return CentralConfig.model_validate({
         "data_dir": str(root / "central"),
         "broker": {"port": broker_port},
@@ -73,12 +73,13 @@ def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[
         "ingest": {"halls": [{"hall": hall, "gateway": gateway, "name": HALL_NAMES.get(hall)}
                              for hall, gateway in halls]},
         "web": {"users": [{"name": "demo-screen", "role": "viewer", "token": viewer_token}]},
+        **({"video": video} if video else {}),  # the hall's video links (docs/video.md)
     })
 
 
 def start_demo_central(
     root: Path, broker_port: int, http_port: int,
-    halls: list[tuple[str, str]] | None = None,
+    halls: list[tuple[str, str]] | None = None, video: dict[str, Any] | None = None,
 ) -> tuple[CentralService, str]:
     """Start central with HTTP on `http_port` and the demo's cases; returns it and the big screen's URL.
 
@@ -86,7 +87,7 @@ def start_demo_central(
     """
     token = secrets.token_urlsafe(16)
     halls = halls or [("hall-01", "gw-hall-01")]
-    central = CentralService(demo_config(root, broker_port, http_port, halls, token))
+    central = CentralService(demo_config(root, broker_port, http_port, halls, token, video))
     # The engine's demo halls have no gateway; they still get their names on screen.
     central.context.hall_names = {**HALL_NAMES, **central.context.hall_names}
     central.start()
