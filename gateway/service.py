@@ -177,4 +177,5 @@ class GatewayService:
             "forward_outbox": {"events_waiting": waiting, "bytes_waiting": waiting_bytes},
             "forwarder_connected": self.forwarder.stats.connected,
             "devices": self.presence.snapshot(),
+            "video": self.video.diagnostics() if self.video is not None else None,
         }
