@@ -40,6 +40,9 @@ def test_a_watched_camera_plays_through_gateway_and_central_and_an_unwatched_one
     assert served["cam-2"] == 0, "nobody watched cam-2: not one request reached its recorder"
     assert hall.recorder_video.video.bytes_served["cam-2"] == 0
     assert hall.central.video.live.fetched.get((HALL, RECORDER, "cam-2"), 0) == 0
+    relayed = hall.gateway.diagnostics()["video"]
+    assert relayed["requests"][RECORDER] >= 2 and relayed["bytes"][RECORDER] > 0, \
+        "the gateway's diagnostics show what it relayed to the recorder"
 
 
 def test_every_hop_wants_its_own_token(start_video_hall: Callable[[int], VideoHall]) -> None:
