@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,19 @@ LIVE_EDGE_MS = 4000
 
 def windows(driver: Any) -> list[dict[str, Any]]:
     return list(driver.execute_script("return window.hallwatchWall.windows();"))
+
+
+def played_on(driver: Any, before: list[dict[str, Any]], seconds: float
+              ) -> Callable[[], list[dict[str, Any]] | None]:
+    """A condition: every window's currentTime is `seconds` past `before`'s; then the windows now."""
+
+    def check() -> list[dict[str, Any]] | None:
+        now = windows(driver)
+        advanced = all(n["currentTime"] >= b["currentTime"] + seconds
+                       for n, b in zip(now, before, strict=True))
+        return now if advanced else None
+
+    return check
 
 
 def choose(driver: Any, window: int, camera: str) -> None:
@@ -52,9 +64,10 @@ def test_a_four_window_wall_plays_two_cameras_live_and_never_streams_the_third(
         wait_until(lambda: all(w["latencyMs"] is not None and w["latencyMs"] <= LIVE_EDGE_MS
                                for w in windows(driver)), DEADLINE_S, "every window within 4 s of live")
         samples = []
-        for _ in range(3):
-            time.sleep(1)  # three looks a second apart at a steady wall
-            samples.append([w["latencyMs"] for w in windows(driver)])
+        for _ in range(3):  # three looks at a steady wall, each after every window played on a second
+            shown = wait_until(played_on(driver, windows(driver), 1.0), DEADLINE_S,
+                               "every window to play on a second")
+            samples.append([w["latencyMs"] for w in shown])
         assert all(0 < ms <= LIVE_EDGE_MS for sample in samples for ms in sample), samples
 
         # hls.js, the page, its styles, playlists and segments: all from central, nothing else.
