@@ -15,6 +15,7 @@ from central.ratings.followups import RatingCentralSettings
 from central.sms.settings import SmsSettings
 from central.sms_feed.settings import SmsFeedSettings
 from central.supervision_settings import SupervisionSettings
+from central.video.settings import VideoSettings
 from spine.config import BrokerSettings, Section
 
 
@@ -67,6 +68,7 @@ class CentralConfig(Section):
     sms_feed: SmsFeedSettings = SmsFeedSettings()
     booking: BookingSettings = BookingSettings()
     public: PublicSettings = PublicSettings()
+    video: VideoSettings = VideoSettings()
     provisioning_registry: Path | None = Field(
         None,
         description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "

@@ -74,7 +74,7 @@ DEMO_CITIZENS: dict[str, Any] = {
 
 
 def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[str, str]],
-                viewer_token: str) -> CentralConfig:
+                viewer_token: str, video: dict[str, Any] | None = None) -> CentralConfig:
     return CentralConfig.model_validate({
         "data_dir": str(root / "central"),
         "broker": {"port": broker_port},
@@ -83,12 +83,13 @@ def demo_config(root: Path, broker_port: int, http_port: int, halls: list[tuple[
                              for hall, gateway in halls]},
         "web": {"users": [{"name": "demo-screen", "role": "viewer", "token": viewer_token}]},
         **DEMO_CITIZENS,
+        **({"video": video} if video else {}),  # the hall's video links (docs/video.md)
     })
 
 
 def start_demo_central(
     root: Path, broker_port: int, http_port: int,
-    halls: list[tuple[str, str]] | None = None,
+    halls: list[tuple[str, str]] | None = None, video: dict[str, Any] | None = None,
 ) -> tuple[CentralService, str]:
     """Start central with HTTP on `http_port` and the demo's cases; returns it and the big screen's URL.
 
@@ -96,7 +97,7 @@ def start_demo_central(
     """
     token = secrets.token_urlsafe(16)
     halls = halls or [("hall-01", "gw-hall-01")]
-    central = CentralService(demo_config(root, broker_port, http_port, halls, token))
+    central = CentralService(demo_config(root, broker_port, http_port, halls, token, video))
     # The engine's demo halls have no gateway; they still get their names on screen.
     central.context.hall_names = {**HALL_NAMES, **central.context.hall_names}
     central.start()

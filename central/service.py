@@ -39,6 +39,7 @@ from central.ratings import RatingBook
 from central.store import CentralHandler, CentralStore
 from central.supervision import load_standards, open_office
 from central.telemetry import Telemetry, recorders_of
+from central.video import VideoRoom
 from central.web.app import create_app
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation
@@ -146,6 +147,9 @@ class CentralService:
             cases_path=config.cases_path if self.engine_cases else None, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=self.appointments, publish=lambda kind, data: self.feed.publish(kind, data))
+        # The monitoring room's video wall and complaint evidence (docs/video.md).
+        self.video = VideoRoom(config.video, self.store, config.data_dir, self.clock.wall_ms)
+        self.projections += (self.video.directory,)
         # Personal data is erased where it is kept: the event store, and the case store if it is ours.
         places: list[PersonalPlace] = [CentralPlace(self.store), self.supervision.place]
         if self.engine_cases is not None:
@@ -173,6 +177,7 @@ class CentralService:
         )
         self.app = create_app(config.web, self.context)
         self.citizens.mount(self.app)
+        self.app.state.video = self.video
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None

@@ -10,6 +10,7 @@ from contract.kinds import DeviceKind
 from contract.topics import TopicLevel
 from gateway.queue.settings import QueueSettings
 from gateway.ratings.settings import RatingGatewaySettings
+from gateway.video.settings import GatewayVideoSettings
 from spine.broker.security import BROKER_UNIT, reloader
 from spine.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
 
@@ -82,6 +83,9 @@ class GatewayConfig(Section):
     ratings: RatingGatewaySettings = RatingGatewaySettings()
     broker_access: BrokerAccess = BrokerAccess()
     security: SecuritySettings = SecuritySettings()
+    video: GatewayVideoSettings | None = Field(
+        None, description="relay live video and evidence from the hall's recorders to central"
+    )
 
     @property
     def broker_access_dir(self) -> Path:

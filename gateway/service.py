@@ -37,6 +37,8 @@ from gateway.registry.handler import RegistryHandler
 from gateway.registry.store import DeviceRegistry
 from gateway.registry.sync import RegistrySync
 from gateway.store import GatewayStore
+from gateway.video.recorders import registered_recorders
+from gateway.video.relay import GatewayVideo
 from spine.broker.security import reloader
 from spine.clock import Clock, SystemClock
 from spine.database import Database
@@ -128,6 +130,9 @@ class GatewayService:
             heartbeat_extra=self._heartbeat_extra,
         )
         self.forwarder.on_commands(self.commands.on_message)
+        # Live video and evidence for central: pulled over HTTP on demand, never over MQTT.
+        self.video = (GatewayVideo(config.video, registered_recorders(self.registry))
+                      if config.video is not None else None)
 
     # --- life cycle ------------------------------------------------------
 
@@ -136,10 +141,14 @@ class GatewayService:
         self.ingest.start(self.config.hall_broker, self.config.uplink.session_expiry_s)
         self.sweeper.start()
         self.settler.start()
+        if self.video is not None:
+            self.video.start()
         log.info("gateway %s serving hall %s", self.id, self.hall)
 
     def stop(self) -> None:
         self._stop.set()
+        if self.video is not None:
+            self.video.stop()
         self.ingest.stop()
         # Both write to the store: let them finish before it closes.
         self.sweeper.join(timeout=5)
@@ -168,4 +177,5 @@ class GatewayService:
             "forward_outbox": {"events_waiting": waiting, "bytes_waiting": waiting_bytes},
             "forwarder_connected": self.forwarder.stats.connected,
             "devices": self.presence.snapshot(),
+            "video": self.video.diagnostics() if self.video is not None else None,
         }

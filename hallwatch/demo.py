@@ -76,7 +76,7 @@ class RunningHall:
         self.broker.stop()
 
 
-def gateway_config(root: Path, port: int) -> GatewayConfig:
+def gateway_config(root: Path, port: int, video: dict[str, Any] | None = None) -> GatewayConfig:
     from edge.queue_kiosk.demo import demo_kiosk_devices
     from edge.window_caller.demo import demo_caller_devices
 
@@ -96,6 +96,7 @@ def gateway_config(root: Path, port: int) -> GatewayConfig:
             "uplink": {"heartbeat_s": 5},
             "devices": {"known": devices, "silence_s": 30},
             "ratings": {"officers": OFFICERS},
+            **({"video": video} if video else {}),
         }
     )
 
@@ -131,14 +132,18 @@ def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[Runni
     from edge.rating_terminal.demo import start_demo_terminal
     from edge.window_caller.demo import start_demo_callers
     from hallwatch.demo_citizen import start_citizen_story
+    from hallwatch.demo_video import DemoVideo
 
     broker = MosquittoBroker(BrokerOptions(free_port(), root / "broker"))
     broker.start()
     hall = RunningHall(root, broker)
-    central, url = start_demo_central(root, broker.port, http_port, [(HALL, GATEWAY)])
+    video = DemoVideo()  # the wall's path: recorder -> gateway -> central, each hop with its token
+    central, url = start_demo_central(root, broker.port, http_port, [(HALL, GATEWAY)],
+                                      video=video.central(HALL))
     hall.parts["central"] = central
     hall.stops.append(central.stop)
-    hall.start_part("gateway", lambda: _started(GatewayService(gateway_config(root, broker.port))),
+    hall.start_part("gateway", lambda: _started(GatewayService(gateway_config(root, broker.port,
+                                                                              video.gateway(RECORDER)))),
                     lambda g: g.stop())
     settings = hall.broker_settings
     hall.start_part("sim-01", lambda: start_simulated_device(hall, stop), lambda a: a.stop())
@@ -152,7 +157,8 @@ def start_hall(root: Path, http_port: int, stop: threading.Event) -> tuple[Runni
             lambda t: t.stop(),
         )
     hall.start_part(
-        "recorder", lambda: start_demo_recorder(root / "recorder", settings, HALL, device_id=RECORDER),
+        "recorder", lambda: start_demo_recorder(root / "recorder", settings, HALL, device_id=RECORDER,
+                                                video=video.recorder()),
         lambda r: r.stop(),
     )
     hall.start_part("citizen", lambda: start_citizen_story(central, hall.parts.get("queue")),
@@ -241,6 +247,7 @@ def demo(duration: float, data_dir: Path | None, http_port: int, once: bool) -> 
         click.echo(f"hallwatch demo: hall {HALL} running, data in {root}")
         click.echo(f"big screen: {run.url}")
         click.echo(f"citizens' public site: {run.hall.parts['central'].base_url}/public/")
+        click.echo(f"video wall: {run.url.replace('/screen', '/wall', 1)}")
         click.echo(f"simulating {duration:.0f} s of citizens, officers, ratings and cameras...")
         stop.wait(duration)
         wait_for_forwarding(run.hall, 15)

@@ -20,7 +20,9 @@ from central.web import (
     api_ratings,
     api_screen,
     api_supervision_screen,
+    api_video,
     pages,
+    video_pages,
 )
 from central.web.auth import Authenticator
 from central.web.context import CentralContext
@@ -63,14 +65,18 @@ def create_app(settings: WebSettings, context: CentralContext | None = None) -> 
             {"name": "anomalies", "description": "异常监测与廉政风险防控: rules, records, findings"},
             {"name": "projects", "description": "重大项目绿色通道"},
             {"name": "discretion", "description": "自由裁量权: standards and decisions"},
+            {"name": "video", "description": "the video wall and complaint evidence"},
         ],
     )
     app.state.central = context
     app.state.auth = Authenticator(settings)
     for router in (*API_ROUTERS, *SUPERVISION_ROUTERS):
         app.include_router(router, responses=AUTH_ERRORS)
+    app.include_router(api_video.router, responses=AUTH_ERRORS)  # the video wall and evidence
     app.include_router(pages.router)
+    app.include_router(video_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.mount("/vendor", StaticFiles(directory=video_pages.VENDOR), name="vendor")  # hls.js, from npm
     return app
 
 

@@ -13,6 +13,7 @@ from edge.camera_recorder.camera import CameraBackend
 from edge.camera_recorder.commands import handle_payload
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.service import DiskProbe, Recorder
+from edge.camera_recorder.video import RecorderVideoServer
 from edge.runtime.agent import EdgeAgent
 from spine.clock import Clock
 
@@ -35,15 +36,20 @@ class RecorderAgent:
         self.recorder = Recorder(
             config, events=self.agent, clock=clock, backend=backend, disk=disk
         )
+        self.video = RecorderVideoServer(self.recorder, config) if config.video is not None else None
         self.agent.on_command(self.on_command)
         self.reply_topic = device_topic(config.device.hall, config.device.id, Channel.REPLY)
 
     def start(self) -> None:
         # Recording first: footage must not wait for a broker that may never answer.
         self.recorder.start()
+        if self.video is not None:
+            self.video.start()
         self.agent.start()
 
     def stop(self) -> None:
+        if self.video is not None:
+            self.video.stop()
         self.recorder.stop()
         self.agent.stop()
 
@@ -65,4 +71,5 @@ class RecorderAgent:
         return {"recorder": self.recorder.heartbeat_summary()}
 
     def diagnostics(self) -> dict[str, Any]:
-        return {"agent": self.agent.diagnostics(), "recorder": self.recorder.diagnostics()}
+        return {"agent": self.agent.diagnostics(), "recorder": self.recorder.diagnostics(),
+                "video": self.video.diagnostics() if self.video is not None else None}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from edge.camera_recorder.config import CameraSettings
+from edge.camera_recorder.live import LiveOutput
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class RecordingJob:
     camera_dir: Path
     list_path: Path
     log_path: Path
+    live: LiveOutput | None = None
+    """Where the same ffmpeg also writes the camera's live playlist; None: no live view."""
 
     def segment_name_pattern(self) -> str:
         """strftime pattern of segment files, relative to `camera_dir`.

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from edge.runtime.agent import AgentConfig
 from spine.config import Section
+from spine.httphop import HopToken
 
 GIB = 1024**3
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -173,11 +174,33 @@ class RecorderSettings(Section):
         return max(2.0, min(float(self.segment_s), 10.0))
 
 
+class VideoSettings(Section):
+    """The live view and evidence clips served to the hall gateway (docs/video.md); off when absent."""
+
+    host: str = Field(default="0.0.0.0", description="address to listen on: the hall LAN's")
+    port: int = Field(default=8091, ge=0, le=65535, description="0: any free port (tests)")
+    token: HopToken = Field(description="the bearer token the hall gateway must present")
+    live_dir: Path | None = Field(
+        default=None,
+        description="where the live playlists and their few 1 s segments are written; "
+        "default <data_dir>/live; a tmpfs (e.g. /run/hallwatch/live) spares the disk",
+    )
+    live_segment_s: float = Field(
+        default=1.0, gt=0, le=10, description="live segment length (cut on the camera's keyframes)"
+    )
+    live_segments: int = Field(
+        default=5, ge=2, le=30, description="segments in the live playlist"
+    )
+
+
 class RecorderConfig(AgentConfig):
     """Everything `hall recorder run` needs, from one TOML file."""
 
     recorder: RecorderSettings = RecorderSettings()
     cameras: tuple[CameraSettings, ...] = Field(default=(), description="the cameras recorded")
+    video: VideoSettings | None = Field(
+        default=None, description="live view and evidence over HTTP to the gateway; none when absent"
+    )
 
     @field_validator("cameras")
     @classmethod
@@ -200,6 +223,13 @@ class RecorderConfig(AgentConfig):
     @property
     def export_dir(self) -> Path:
         return self.recorder.export_dir or self.data_dir / "exports"
+
+    @property
+    def live_dir(self) -> Path | None:
+        """Where each camera's live playlist goes, or None when the live view is off."""
+        if self.video is None:
+            return None
+        return self.video.live_dir or self.data_dir / "live"
 
     def retention_days_of(self, camera: CameraSettings) -> float:
         return camera.retention_days or self.recorder.retention_days

@@ -52,6 +52,8 @@ class DemoRecorder:
         if self.uplink:
             self.agent.stop()
         else:
+            if self.agent.video is not None:
+                self.agent.video.stop()
             self.agent.recorder.stop()
             self.agent.agent.outbox.close()
         for camera in self.cameras:
@@ -67,6 +69,7 @@ def demo_config(
     device_id: str,
     broker: BrokerSettings | None,
     segment_s: int,
+    video: dict[str, Any] | None = None,
 ) -> RecorderConfig:
     """The configuration the demo runs; the same keys as a real recorder's TOML."""
     return RecorderConfig.model_validate(
@@ -89,6 +92,7 @@ def demo_config(
                 {"id": f"cam-{n}", "url": url, "windows": [f"w{n:02d}"], "read_timeout_s": 5}
                 for n, url in enumerate(urls, start=1)
             ],
+            **({"video": video} if video else {}),
         }
     )
 
@@ -101,23 +105,27 @@ def start_demo_recorder(
     device_id: str = "rec-demo",
     cameras: int = 2,
     segment_s: int = 2,
+    video: dict[str, Any] | None = None,
 ) -> DemoRecorder:
     """Serve `cameras` test patterns over TCP and record them into `data_dir`.
 
     With a broker, the recorder's events (camera states, coverage, gaps,
-    health) reach the hall gateway; without one they wait in the outbox.
+    health) reach the hall gateway; without one they wait in the outbox. With
+    `video` (a `[video]` section) it serves its live view and evidence to the gateway.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     clip = encode_test_clip(data_dir / "testsrc" / "pattern.ts", size="320x240", rate=10)
     sources = [TestPatternCamera(clip).start() for _ in range(cameras)]
     config = demo_config(
         data_dir, [s.url for s in sources], hall=hall, device_id=device_id, broker=broker,
-        segment_s=segment_s,
+        segment_s=segment_s, video=video,
     )
     agent = RecorderAgent(config)
     if broker is not None:
         agent.start()
     else:
         agent.recorder.start()
+        if agent.video is not None:
+            agent.video.start()
     log.info("demo recorder %s recording %d test camera(s) into %s", device_id, cameras, data_dir)
     return DemoRecorder(agent, sources, config, uplink=broker is not None)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from edge.camera_recorder.camera import ClosedSegment, Progress, RecordingJob
 from edge.camera_recorder.config import CameraSettings
+from edge.camera_recorder.live import clear, hls_slave, tee_outputs, tee_slave
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,11 @@ def input_options(camera: CameraSettings) -> list[str]:
 
 
 def recording_command(ffmpeg: str, job: RecordingJob) -> list[str]:
-    """The ffmpeg command line of one run: stream copy only, no decoding, no encoding."""
+    """The ffmpeg command line of one run: stream copy only, no decoding, no encoding.
+
+    With a live view, the same packets also go to the camera's live playlist
+    through the tee muxer (`live.py`); the segments are the same either way.
+    """
     camera = job.camera
     return [
         ffmpeg,
@@ -88,6 +93,12 @@ def recording_command(ffmpeg: str, job: RecordingJob) -> list[str]:
         "0:a?",
         "-c",
         "copy",
+        *(_segment_output(job) if job.live is None else _tee_output(job)),
+    ]
+
+
+def _segment_output(job: RecordingJob) -> list[str]:
+    return [
         "-f",
         "segment",
         "-segment_time",
@@ -104,6 +115,24 @@ def recording_command(ffmpeg: str, job: RecordingJob) -> list[str]:
         "1",
         str(job.camera_dir / job.segment_name_pattern()),
     ]
+
+
+def _tee_output(job: RecordingJob) -> list[str]:
+    """The segments exactly as `_segment_output` writes them, plus the live playlist."""
+    assert job.live is not None
+    segments = tee_slave(
+        {
+            "f": "segment",
+            "segment_time": str(job.segment_s),
+            "segment_atclocktime": "1",
+            "segment_format": "mpegts",
+            "segment_list": str(job.list_path),
+            "segment_list_type": "csv",
+            "strftime": "1",
+        },
+        str(job.camera_dir / job.segment_name_pattern()),
+    )
+    return ["-f", "tee", tee_outputs(segments, hls_slave(job.live))]
 
 
 class SegmentListReader:
@@ -151,6 +180,8 @@ class FfmpegRecording:
         self.job = job
         job.list_path.parent.mkdir(parents=True, exist_ok=True)
         self._list = SegmentListReader(job.list_path)
+        if job.live is not None:
+            job.live.prepare()
         self._log_handle = open(job.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         command = [*_death_pact(), *recording_command(ffmpeg, job)]
         self._process = subprocess.Popen(
@@ -222,6 +253,8 @@ class FfmpegRecording:
         self._drain_progress()
         self._stdout.close()
         self._log_handle.close()
+        if self.job.live is not None:
+            clear(self.job.live.directory)  # a stopped camera has no live view to serve
         return int(self._process.returncode)
 
     def kill(self) -> None:

@@ -38,6 +38,7 @@ from edge.camera_recorder.index import (
     HoldRecord,
     Reportable,
 )
+from edge.camera_recorder.live import LivePlan
 from edge.camera_recorder.reconcile import (
     ALIVE_KEY,
     ReconcileReport,
@@ -118,6 +119,11 @@ class Recorder:
         self.storage_dir.mkdir(parents=True, exist_ok=True)
         self.index = index or FootageIndex(config.index_path)
         self.disk = disk or statvfs_probe(str(self.storage_dir))
+        video = config.video
+        self.live = (
+            LivePlan(config.live_dir, video.live_segment_s, video.live_segments)
+            if video is not None and config.live_dir is not None else None
+        )
         self.supervisors = {
             camera.id: CameraSupervisor(
                 camera,
@@ -127,6 +133,7 @@ class Recorder:
                 self.backend,
                 self.clock,
                 on_state=self._camera_state_changed,
+                live=self.live,
             )
             for camera in config.cameras
         }

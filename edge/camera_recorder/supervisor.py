@@ -28,6 +28,7 @@ from edge.camera_recorder.camera import CameraBackend, Recording, RecordingJob
 from edge.camera_recorder.config import CameraSettings, RecorderSettings
 from edge.camera_recorder.index import FootageIndex, GapCause, Segment
 from edge.camera_recorder.ingest import SegmentIngest
+from edge.camera_recorder.live import LivePlan
 from edge.camera_recorder.probe import CameraAnswer, can_probe, describe
 from edge.camera_recorder.segments import RUNS_DIR, day_folder, ensure_day_folders
 from spine.clock import Clock
@@ -116,8 +117,10 @@ class CameraSupervisor:
         clock: Clock,
         on_state: StateListener | None = None,
         probe: CameraProbe = describe,
+        live: LivePlan | None = None,
     ) -> None:
         self.camera = camera
+        self.live = live
         self.settings = settings
         self.storage_dir = storage_dir
         self.camera_dir = storage_dir / camera.id
@@ -206,6 +209,7 @@ class CameraSupervisor:
             camera_dir=self.camera_dir,
             list_path=runs_dir / f"{run:06d}.csv",
             log_path=runs_dir / "ffmpeg.log",
+            live=self.live.for_run(self.camera.id, run) if self.live is not None else None,
         )
         started_ms = self.clock.wall_ms()
         self._run_started_ms = started_ms
