@@ -48,7 +48,7 @@ def _instant(text: str | None) -> int | None:
     try:
         return parse_instant(text)
     except ValueError as error:
-        raise click.BadParameter(f"{text!r}: {error}") from error
+        raise click.BadParameter(str(error)) from error
 
 
 def _pad(text: str, width: int) -> str:
@@ -163,6 +163,8 @@ def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, s
                f"{report.issued} escalations/reminders issued")
     for problem in report.rejected[:50]:
         click.echo(f"  line {problem.line}: {'; '.join(problem.problems)}", err=True)
+    for warned in report.warnings[:50]:
+        click.echo(f"  line {warned.line}: stored with warning: {'; '.join(warned.problems)}")
     if report.rejected:
         sys.exit(1)
 

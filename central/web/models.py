@@ -34,6 +34,8 @@ class ImportResult(BaseModel):
     duplicates: int
     warned: int
     rejected: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, description="stored lines with warnings: {line, problems}")
     at: str | None = Field(None, description="the instant every case was judged as of, at the end")
     judged: int = Field(0, description="cases the closing tick judged")
     issued: int = Field(0, description="escalations and reminders it issued")
