@@ -234,8 +234,8 @@ def show_case(db: Path, calendar_dir: Path | None, rules_path: Path | None, case
 
 @click.command(name="stats")
 @_db_option
-@click.option("--by", type=click.Choice(["hall", "unit", "matter", "officer", "day", "month",
-                                          "year"]))
+@click.option("--by", type=click.Choice(["hall", "unit", "window", "matter", "officer", "day",
+                                          "month", "year"]))
 @click.option("--since", help="from (inclusive), e.g. 2026-01-01")
 @click.option("--until", help="to (exclusive)")
 @click.option("--json", "as_json", is_flag=True)
@@ -246,7 +246,7 @@ def stats(db: Path, calendar_dir: Path | None, rules_path: Path | None, by: str 
     figures = engine.store.statistics(by=by, since=_instant(since), until=_instant(until))
     engine.close()
     if as_json:
-        _echo_json([f.model_dump() for f in figures])
+        _echo_json([f.as_row() for f in figures])  # the API's shape (`/api/statistics`)
         return
     click.echo(f"{'group':<24}{'received':>9}{'completed':>10}{'on time':>9}"
                f"{'yellow':>8}{'red':>5}{'letters':>8}")

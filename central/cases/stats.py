@@ -1,8 +1,10 @@
 """The article's figures: received, completed, yellow cards, red cards, letters, on-time rate.
 
-Grouped by hall, unit, matter, officer, or by period (day, month, year) of
-the figure's own instant: a case counts as received when accepted, as
-completed when done (and confirmed), a card when it fell due.
+Grouped by hall, unit, window, matter, officer, or by period (day, month, year)
+of the figure's own instant: a case counts as received when accepted, as
+completed when done (and confirmed), a card when it fell due. The one query of
+these figures: the CLI (`hall central stats`), the API (`/api/statistics`) and
+the performance ranking all read it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from central.cases.timebase import Instant
+from central.where import Where
 
 DIMENSIONS = ("hall", "unit", "matter", "officer")
+WINDOW = "c.hall || '/' || json_extract(c.file, '$.window')"
+"""A window is `hall/window`: window names repeat from hall to hall (ratings name them so too)."""
 PERIODS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 
 
@@ -32,16 +37,25 @@ class Figures(BaseModel):
     red_cards: int = 0
     supervision_letters: int = 0
 
+    def as_row(self) -> dict[str, Any]:
+        """The figures as every way out shows them (API `StatisticsRow`, `stats --json`)."""
+        return {"key": self.group, "received": self.received, "completed": self.completed,
+                "on_time": self.on_time, "on_time_rate": self.on_time_rate,
+                "yellow_cards": self.yellow_cards, "red_cards": self.red_cards,
+                "letters": self.supervision_letters}
+
 
 def _key(by: str | None, time_column: str) -> str:
     if by is None:
         return "NULL"
     if by in DIMENSIONS:
         return f"c.{by}"
+    if by == "window":
+        return WINDOW
     if by in PERIODS:
         # Periods are Shanghai calendar periods.
         return f"strftime('{PERIODS[by]}', {time_column} + 28800, 'unixepoch')"
-    raise ValueError(f"group by one of {[*DIMENSIONS, *PERIODS]} or nothing")
+    raise ValueError(f"group by one of {[*DIMENSIONS, 'window', *PERIODS]} or nothing")
 
 
 def _window(column: str, since: Instant | None, until: Instant | None) -> tuple[str, list[Any]]:
@@ -61,8 +75,14 @@ def statistics(
     by: str | None = None,
     since: Instant | None = None,
     until: Instant | None = None,
+    cases: Where | None = None,
 ) -> list[Figures]:
-    """Figures for [since, until), one row per group (one row overall when `by` is None)."""
+    """Figures for [since, until), one row per group (one row overall when `by` is None).
+
+    `cases` narrows the cases counted (conditions on `cases c`: hall, unit, ...).
+    """
+    cases = cases or Where()
+    narrow, narrowing = cases.also, list(cases.params)
     rows: dict[Any, dict[str, Any]] = {}
 
     def add(sql: str, params: list[Any], names: tuple[str, ...]) -> None:
@@ -72,15 +92,16 @@ def statistics(
                 row[name] = row.get(name, 0) + (value or 0)
 
     where, params = _window("c.accepted_at", since, until)
-    add(f"SELECT {_key(by, 'c.accepted_at')}, count(*) FROM cases c WHERE 1{where}"
-        " GROUP BY 1", params, ("received",))
+    add(f"SELECT {_key(by, 'c.accepted_at')}, count(*) FROM cases c WHERE 1 = 1{where}{narrow}"
+        " GROUP BY 1", params + narrowing, ("received",))
     where, params = _window("c.completed_at", since, until)
     add(f"SELECT {_key(by, 'c.completed_at')}, count(*), sum(c.on_time = 1) FROM cases c"
-        f" WHERE c.confirmed_at IS NOT NULL{where} GROUP BY 1", params, ("completed", "on_time"))
+        f" WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params + narrowing,
+        ("completed", "on_time"))
     where, params = _window("i.due_at", since, until)
     add(f"SELECT {_key(by, 'i.due_at')}, sum(i.kind = 'yellow_card'), sum(i.kind = 'red_card'),"
         " sum(i.kind = 'supervision_letter') FROM case_issued i JOIN cases c USING (case_id)"
-        f" WHERE i.escalation = 1{where} GROUP BY 1", params,
+        f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1", params + narrowing,
         ("yellow_cards", "red_cards", "supervision_letters"))
     figures = []
     for group in sorted(rows, key=lambda g: (g is None, str(g))):

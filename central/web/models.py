@@ -42,11 +42,13 @@ class ImportResult(BaseModel):
 
 
 class VerifyResult(BaseModel):
+    """What every hash-chain check answers (`/api/log/verify`, `/api/complaints/verify`)."""
+
     ok: bool
-    checked: int
-    head: dict[str, Any]
-    first_bad: int | None
-    problem: str | None
+    checked: int = Field(description="records found sound, from the first")
+    head: dict[str, Any] = Field(description="{seq, hash} of the last sound record")
+    first_bad: int | None = Field(description="the first record that does not verify")
+    problem: str | None = Field(description="what is wrong with it, in words")
 
 
 class DeadlineAnswer(BaseModel):
@@ -109,7 +111,8 @@ class CaseHistoryOut(Out):
 
 
 class StatisticsRow(Out):
-    key: str | None = Field(None, description="the unit, matter, officer or hall; null for the total")
+    key: str | None = Field(None, description="the hall, unit, window (hall/window), matter, officer "
+                                              "or period (2026-12-01, 2026-12, 2026); null for the total")
     received: int
     completed: int
     on_time: int
@@ -269,13 +272,6 @@ class CaseContactOut(Out):
 
     contact_name: str | None
     contact_phone: str | None
-
-
-class ChainReport(Out):
-    ok: bool
-    rows: int
-    first_bad_seq: int | None
-    head: str
 
 
 class PerformanceOut(Out):
