@@ -36,13 +36,22 @@ class Figures(BaseModel):
     yellow_cards: int = 0
     red_cards: int = 0
     supervision_letters: int = 0
+    false_yellow_cards: int = 0
+    """Of the cards and letters above, those the case's record as corrected no longer reaches:
+    issued before a correction moved its dates (the article's classic false alarm). What was
+    issued stays issued and counted; these say how much of it a correction has since disowned."""
+    false_red_cards: int = 0
+    false_supervision_letters: int = 0
 
     def as_row(self) -> dict[str, Any]:
         """The figures as every way out shows them (API `StatisticsRow`, `stats --json`)."""
         return {"key": self.group, "received": self.received, "completed": self.completed,
                 "on_time": self.on_time, "on_time_rate": self.on_time_rate,
                 "yellow_cards": self.yellow_cards, "red_cards": self.red_cards,
-                "letters": self.supervision_letters}
+                "letters": self.supervision_letters,
+                "false_alarms": {"yellow_cards": self.false_yellow_cards,
+                                 "red_cards": self.false_red_cards,
+                                 "letters": self.false_supervision_letters}}
 
 
 def _key(by: str | None, time_column: str) -> str:
@@ -56,6 +65,14 @@ def _key(by: str | None, time_column: str) -> str:
         # Periods are Shanghai calendar periods.
         return f"strftime('{PERIODS[by]}', {time_column} + 28800, 'unixepoch')"
     raise ValueError(f"group by one of {[*DIMENSIONS, 'window', *PERIODS]} or nothing")
+
+
+# The stage instant the case's record, as corrected, gives the issued kind now.
+_STAGE_NOW = ("CASE i.kind WHEN 'yellow_card' THEN c.yellow_card_at WHEN 'red_card' THEN c.red_card_at"
+              " WHEN 'supervision_letter' THEN c.supervision_letter_at END")
+# Not reached (yet) by the record as it stands, or completed before it.
+_DISOWNED = (f"({_STAGE_NOW} IS NULL OR {_STAGE_NOW} > ?"
+             f" OR (c.completed_at IS NOT NULL AND c.completed_at < {_STAGE_NOW}))")
 
 
 def _window(column: str, since: Instant | None, until: Instant | None) -> tuple[str, list[Any]]:
@@ -76,10 +93,12 @@ def statistics(
     since: Instant | None = None,
     until: Instant | None = None,
     cases: Where | None = None,
+    now: Instant | None = None,
 ) -> list[Figures]:
     """Figures for [since, until), one row per group (one row overall when `by` is None).
 
-    `cases` narrows the cases counted (conditions on `cases c`: hall, unit, ...).
+    `cases` narrows the cases counted (conditions on `cases c`: hall, unit, ...); `now` is
+    the instant false alarms are judged at (default: the last instant there is).
     """
     cases = cases or Where()
     narrow, narrowing = cases.also, list(cases.params)
@@ -99,10 +118,16 @@ def statistics(
         f" WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params + narrowing,
         ("completed", "on_time"))
     where, params = _window("i.due_at", since, until)
+    judged_at = [2**62 if now is None else now] * 3
     add(f"SELECT {_key(by, 'i.due_at')}, sum(i.kind = 'yellow_card'), sum(i.kind = 'red_card'),"
-        " sum(i.kind = 'supervision_letter') FROM case_issued i JOIN cases c USING (case_id)"
-        f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1", params + narrowing,
-        ("yellow_cards", "red_cards", "supervision_letters"))
+        " sum(i.kind = 'supervision_letter'),"
+        f" sum(i.kind = 'yellow_card' AND {_DISOWNED}), sum(i.kind = 'red_card' AND {_DISOWNED}),"
+        f" sum(i.kind = 'supervision_letter' AND {_DISOWNED})"
+        " FROM case_issued i JOIN cases c USING (case_id)"
+        f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1",
+        judged_at + params + narrowing,
+        ("yellow_cards", "red_cards", "supervision_letters", "false_yellow_cards", "false_red_cards",
+         "false_supervision_letters"))
     figures = []
     for group in sorted(rows, key=lambda g: (g is None, str(g))):
         row = rows[group]

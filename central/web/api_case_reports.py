@@ -18,7 +18,7 @@ from central.cases.views import CaseLight
 from central.chain import Head
 from central.web.api_cases import READ, StoreDep, case_filter, context
 from central.web.caseport import CaseFilter
-from central.web.models import DeadlineAnswer, StatisticsRow, VerifyResult
+from central.web.models import DeadlineAnswer, FalseAlarms, StatisticsRow, VerifyResult
 
 router = APIRouter(prefix="/api", tags=["cases"], dependencies=READ)
 
@@ -69,7 +69,7 @@ def statistics_row(row: dict[str, Any]) -> StatisticsRow:
         key=row.get("key"), received=int(row.get("received", 0)), completed=completed,
         on_time=on_time, on_time_rate=round(on_time / completed, 4) if completed else None,
         yellow_cards=int(row.get("yellow_cards", 0)), red_cards=int(row.get("red_cards", 0)),
-        letters=int(row.get("letters", 0)),
+        letters=int(row.get("letters", 0)), false_alarms=FalseAlarms(**row.get("false_alarms", {})),
     )
 
 

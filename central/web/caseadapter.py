@@ -93,7 +93,7 @@ class EngineCases:
                    until: int | None = None) -> list[dict[str, Any]]:
         with self._read_lock:
             figures = statistics(self._reader, by=group_by, since=since, until=until,
-                                 cases=_where(query))
+                                 cases=_where(query), now=self.engine.store.now())
         return [f.as_row() for f in figures]
 
     # --- one case ------------------------------------------------------------
