@@ -18,7 +18,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from edge.camera_recorder.ffmpeg import ONE_OFF
+from edge.camera_recorder.ffmpeg import ONE_OFF, death_pact
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ class TestPatternCamera:
                     return
                 self._process = subprocess.Popen(
                     [
+                        *death_pact(),
                         self.ffmpeg,
                         *ONE_OFF,
                         "-re",
@@ -132,6 +133,9 @@ class TestPatternCamera:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
+                    # A camera does not go dark at the terminal's Ctrl-C: whoever started it
+                    # stops it, after the recorder (and it dies with its serving thread).
+                    start_new_session=True,
                 )
                 self.sessions += 1
                 process = self._process
