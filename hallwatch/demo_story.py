@@ -46,7 +46,7 @@ def line(kind: str, body: Mapping[str, Any], officer_name: Callable[[str | None]
     at_window = f"window {window} ({officer_name(body.get('officer'))})"
     if kind == "queue.ticket_issued":
         ahead = body.get("people_ahead", 0)
-        return f"ticket   {ticket} {body.get('service_name', '')}: {ahead} waiting before it"
+        return f"ticket   {ticket} {body.get('service_name', '')}: {ahead or 'nobody'} waiting before it"
     if kind == "queue.called":
         waited = round(int(body.get("wait_ms", 0)) / 1000)
         return f"called   {ticket} to {at_window}, after {waited} s in the queue"

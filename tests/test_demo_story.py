@@ -30,6 +30,8 @@ def test_each_meaningful_hall_event_is_one_readable_line() -> None:
     visit = {"day": "2026-12-02", "ticket": "A007", "service": "A", "window": "2", "officer": "102"}
     assert line("queue.ticket_issued", {**visit, "service_name": "社保医保", "people_ahead": 3}, names) == (
         "ticket   A007 社保医保: 3 waiting before it")
+    assert line("queue.ticket_issued", {**visit, "service_name": "社保医保", "people_ahead": 0}, names) == (
+        "ticket   A007 社保医保: nobody waiting before it")
     assert line("queue.called", {**visit, "wait_ms": 95_000}, names) == (
         "called   A007 to window 2 (王芳), after 95 s in the queue")
     assert line("queue.served", {**visit, "service_ms": 41_400}, names) == (
