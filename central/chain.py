@@ -86,6 +86,12 @@ class VerifyReport:
     def ok(self) -> bool:
         return self.first_bad is None and self.problem is None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The one shape every chain check answers in (case log, complaint log): `VerifyResult`."""
+        return {"ok": self.ok, "checked": self.checked,
+                "head": {"seq": self.head.seq, "hash": self.head.hash},
+                "first_bad": self.first_bad, "problem": self.problem}
+
 
 def verify_chain(links: Iterable[Link], published: Head | None = None) -> VerifyReport:
     """Check every link in order from record 1; stop at the first bad record and name it."""

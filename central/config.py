@@ -51,6 +51,10 @@ class WebSettings(Section):
 
 
 class CentralConfig(Section):
+    # A one-machine trial: hall-01's gateway, and the pages readable without a token on loopback.
+    trial_defaults = {"ingest": {"halls": [{"hall": "hall-01", "gateway": "gw-hall-01"}]},
+                      "web": {"public_screen": True}}
+
     id: str = "central"
     broker: BrokerSettings = BrokerSettings()
     data_dir: Path = Field(Path("var/central"), description="central's SQLite files")

@@ -21,14 +21,17 @@ LIMIT = 5
 DAYS_FOR_STAGE = {"blue": 1, "yellow_light": LIMIT - 1, "red_light": LIMIT, "yellow_card": LIMIT + 1,
                   "red_card": LIMIT + 2, "supervision_letter": LIMIT + 3}
 
+# Windows are named as the demo hall's queue names them ("1", "2", "3"), and each window's
+# officer and unit are those its window caller logs in (hallwatch.demo.OFFICERS): one window,
+# one name, in cases, ratings and the performance ranking alike.
 DEMO_UNITS: list[dict[str, Any]] = [
-    {"hall": "hall-01", "unit": "民政局", "window": "w01", "matter": "老年人优待证",
+    {"hall": "hall-01", "unit": "民政局", "window": "1", "matter": "老年人优待证",
      "officer": "李明", "stages": ["blue", "blue", "yellow_light", "red_light", "completed", "completed"]},
-    {"hall": "hall-01", "unit": "人社局", "window": "w02", "matter": "社会保险登记",
+    {"hall": "hall-01", "unit": "人社局", "window": "2", "matter": "社会保险登记",
      "officer": "王芳", "stages": ["blue", "yellow_light", "yellow_card", "completed"]},
-    {"hall": "hall-01", "unit": "市场监管局", "window": "w03", "matter": "食品经营许可",
+    {"hall": "hall-01", "unit": "市场监管局", "window": "3", "matter": "食品经营许可",
      "officer": "赵强", "stages": ["blue", "blue", "red_card"]},
-    {"hall": "hall-01", "unit": "住建局", "window": "w04", "matter": "建筑工程施工许可",
+    {"hall": "hall-01", "unit": "住建局", "window": "4", "matter": "建筑工程施工许可",
      "officer": "陈静", "stages": ["blue", "supervision_letter"]},
 ]
 

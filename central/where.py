@@ -56,6 +56,11 @@ class Where:
         return " WHERE " + " AND ".join(self._clauses) if self._clauses else ""
 
     @property
+    def also(self) -> str:
+        """` AND a AND b`, to follow a WHERE already written, or nothing."""
+        return "".join(f" AND {clause}" for clause in self._clauses)
+
+    @property
     def params(self) -> tuple[Any, ...]:
         return tuple(self._params)
 

@@ -72,6 +72,16 @@ class SecuritySettings(Section):
 
 
 class GatewayConfig(Section):
+    # A one-machine trial: hall-01 on the loopback broker, with the trial's devices (each
+    # agent's embedded defaults) known; a real hall's come from provisioning.
+    trial_defaults = {
+        "devices": {"known": [
+            {"id": "kiosk-1", "kind": "kiosk"}, {"id": "caller-1", "kind": "caller", "window": "1"},
+            {"id": "display-1", "kind": "display"}, {"id": "rating-w1", "kind": "rating", "window": "1"},
+            {"id": "rec-01", "kind": "recorder"}, {"id": "sim-01", "kind": "sim"}]},
+        "broker_access": {"reload": "none"},
+    }
+
     gateway: GatewayIdentity = GatewayIdentity()
     hall_broker: BrokerSettings = BrokerSettings()
     central_broker: BrokerSettings = BrokerSettings()

@@ -13,8 +13,10 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -26,6 +28,9 @@ from provisioning.registry import RegistryError
 from provisioning.syncconfig import load_sync
 from provisioning.workflow import Delivery, Handover, Provisioner
 from spine.files import IncompleteBundle, write_directory_atomic
+
+HALL_ZONE = ZoneInfo("Asia/Shanghai")
+"""Every hall in the brief is in China: audit times read like the tickets (see hallwatch.logsetup)."""
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +394,13 @@ def device_list(ctx: click.Context, hall: str | None, state: str | None) -> None
 def device_show(ctx: click.Context, device: str) -> None:
     """A device's record and its history (no secrets: the registry holds none)."""
     with _open(ctx) as p:
-        _echo_json({**p.registry.device(device).describe(), "history": p.registry.audit_log(device)})
+        history = [{**entry, "at": _wall_time(entry["at"])} for entry in p.registry.audit_log(device)]
+        _echo_json({**p.registry.device(device).describe(), "history": history})
+
+
+def _wall_time(ms: int) -> str:
+    """An audit time as a technician reads it: the hall's wall time with its offset, not epoch ms."""
+    return datetime.fromtimestamp(ms / 1000, HALL_ZONE).isoformat(timespec="seconds")
 
 
 @device_group.command("label")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -19,6 +21,11 @@ class Section(BaseModel):
     """Base of every configuration section: frozen, and unknown keys are errors (typos are caught)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trial_defaults: ClassVar[Mapping[str, Any]] = {}
+    """What a role runs on without a file (`--config` left out): a one-machine trial on
+    loopback. Used only then: a file never inherits them, so a provisioned device can never
+    fall back on the trial's identity. `examples/<role>.toml` writes them out."""
 
 
 class BrokerSettings(Section):
@@ -85,18 +92,18 @@ def format_validation_error(error: ValidationError, source: str) -> str:
 
 
 def load_config(model: type[ModelT], path: str | Path | None, **overrides: Any) -> ModelT:
-    """Read a TOML file into `model`; with no path, the embedded defaults.
+    """Read a TOML file into `model`; with no path, the embedded defaults (its `trial_defaults`).
 
     Relative paths inside the file stay relative to the working directory, as
     systemd units set `WorkingDirectory=` to the agent's data directory.
     """
-    data: dict[str, Any] = {}
-    source = "defaults"
+    data: dict[str, Any] = copy.deepcopy(dict(getattr(model, "trial_defaults", {})))
+    source = "the embedded defaults"
     if path is not None:
         source = str(path)
         try:
             with open(path, "rb") as handle:
-                data = tomllib.load(handle)
+                data = tomllib.load(handle)  # a file replaces the trial's defaults whole
         except FileNotFoundError as exc:
             raise ConfigError(f"{source}: no such configuration file") from exc
         except tomllib.TOMLDecodeError as exc:

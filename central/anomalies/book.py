@@ -238,9 +238,8 @@ class AnomalyBook:
         return out
 
     def verify(self) -> dict[str, Any]:
-        report = LOG.verify(self.read)
-        return {"ok": report.ok, "rows": report.checked, "first_bad_seq": report.first_bad,
-                "problem": report.problem, "head": report.head.hash}
+        """Every chain check answers alike: {ok, checked, head: {seq, hash}, first_bad, problem}."""
+        return LOG.verify(self.read).as_dict()
 
 
 def _state(tx: sqlite3.Connection, anomaly: str) -> str:

@@ -26,7 +26,14 @@ def parse_hold(text: str) -> Suspension:
     start, sep, end = text.partition("..")
     if not sep:
         raise ValueError(f"{text!r}: write a suspension as FROM..TO, or FROM.. while still on")
-    return Suspension(parse_instant(start), parse_instant(end) if end.strip() else None)
+    hold = Suspension(parse_instant(start), parse_instant(end) if end.strip() else None)
+    if hold.end is not None and hold.end < hold.start:
+        raise ValueError(f"{text!r}: the suspension ends before it starts; write FROM..TO, "
+                         "the earlier instant first")
+    if hold.end == hold.start:
+        raise ValueError(f"{text!r}: the suspension is empty (it ends as it starts); a whole day "
+                         "is DAY..NEXT-DAY, e.g. 2026-11-26..2026-11-27")
+    return hold
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def _instant(text: str | None) -> int | None:
     try:
         return parse_instant(text)
     except ValueError as error:
-        raise click.BadParameter(f"{text!r}: {error}") from error
+        raise click.BadParameter(str(error)) from error
 
 
 def _pad(text: str, width: int) -> str:
@@ -163,6 +163,8 @@ def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, s
                f"{report.issued} escalations/reminders issued")
     for problem in report.rejected[:50]:
         click.echo(f"  line {problem.line}: {'; '.join(problem.problems)}", err=True)
+    for warned in report.warnings[:50]:
+        click.echo(f"  line {warned.line}: stored with warning: {'; '.join(warned.problems)}")
     if report.rejected:
         sys.exit(1)
 
@@ -232,8 +234,8 @@ def show_case(db: Path, calendar_dir: Path | None, rules_path: Path | None, case
 
 @click.command(name="stats")
 @_db_option
-@click.option("--by", type=click.Choice(["hall", "unit", "matter", "officer", "day", "month",
-                                          "year"]))
+@click.option("--by", type=click.Choice(["hall", "unit", "window", "matter", "officer", "day",
+                                          "month", "year"]))
 @click.option("--since", help="from (inclusive), e.g. 2026-01-01")
 @click.option("--until", help="to (exclusive)")
 @click.option("--json", "as_json", is_flag=True)
@@ -244,7 +246,7 @@ def stats(db: Path, calendar_dir: Path | None, rules_path: Path | None, by: str 
     figures = engine.store.statistics(by=by, since=_instant(since), until=_instant(until))
     engine.close()
     if as_json:
-        _echo_json([f.model_dump() for f in figures])
+        _echo_json([f.as_row() for f in figures])  # the API's shape (`/api/statistics`)
         return
     click.echo(f"{'group':<24}{'received':>9}{'completed':>10}{'on time':>9}"
                f"{'yellow':>8}{'red':>5}{'letters':>8}")

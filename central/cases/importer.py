@@ -41,6 +41,8 @@ class ImportReport:
     duplicates: int = 0
     warned: int = 0
     rejected: list[LineProblem] = field(default_factory=list)
+    warnings: list[LineProblem] = field(default_factory=list)
+    """The stored lines that had warnings, and which (the entry is kept; `--strict` refuses it)."""
     at: Instant | None = None
     """The instant the imported cases were judged as of."""
     judged: int = 0
@@ -54,6 +56,7 @@ class ImportReport:
             "duplicates": self.duplicates,
             "warned": self.warned,
             "rejected": [{"line": p.line, "problems": p.problems} for p in self.rejected],
+            "warnings": [{"line": p.line, "problems": p.problems} for p in self.warnings],
             "at": format_instant(self.at) if self.at is not None else None,
             "judged": self.judged,
             "issued": self.issued,
@@ -118,7 +121,9 @@ def _import_chunk(store: CaseStore, lines: list[tuple[int, str]], report: Import
                 report.duplicates += 1
             else:
                 report.stored += 1
-                report.warned += bool(result.warnings)
+                if result.warnings:
+                    report.warned += 1
+                    report.warnings.append(LineProblem(number, list(result.warnings)))
 
 
 def _parse_line(line: str) -> tuple[str, dict[str, Any]]:

@@ -504,7 +504,7 @@ class CaseStore:
     def statistics(self, *, by: str | None = None, since: Instant | None = None,
                    until: Instant | None = None) -> list[Figures]:
         """Received, completed, on-time rate, cards and letters; see `central.cases.stats`."""
-        return statistics(self.connection, by=by, since=since, until=until)
+        return statistics(self.connection, by=by, since=since, until=until, now=self.now())
 
     def open_count(self) -> int:
         return int(self.connection.execute(

@@ -8,6 +8,8 @@ division, which is what lets a million cases be evaluated quickly.
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -62,11 +64,43 @@ def _fixed(instant: Instant) -> datetime:
 
 
 def parse_instant(text: str) -> Instant:
-    """`2026-11-23T10:00`, `2026-11-23 10:00:00+08:00` or `2026-11-23` (midnight); naive = Shanghai."""
+    """`2026-11-23T10:00`, `2026-11-23 10:00:00+08:00` or `2026-11-23` (midnight); naive = Shanghai.
+
+    A text that is not such an instant raises ValueError in words an operator can act on.
+    """
     text = text.strip()
-    if len(text) == 10:
-        return midnight(day_from_date(date.fromisoformat(text)))
-    return instant_from_datetime(datetime.fromisoformat(text.replace(" ", "T", 1)))
+    try:
+        if len(text) == 10:
+            return midnight(day_from_date(date.fromisoformat(text)))
+        return instant_from_datetime(datetime.fromisoformat(text.replace(" ", "T", 1)))
+    except ValueError:
+        raise ValueError(explain_bad_instant(text)) from None
+
+
+_INSTANT_SHAPE = re.compile(
+    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?"
+    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?$"
+)
+_WRITE_IT = "write 2026-11-23, 2026-11-23T10:00 or 2026-11-23T10:00:00+08:00 (no offset: Shanghai time)"
+
+
+def explain_bad_instant(text: str) -> str:
+    """Why `text` is not an instant, in the operator's words (Python's own say `Invalid isoformat`)."""
+    shape = _INSTANT_SHAPE.match(text)
+    if shape is None:
+        return f"{text!r} is not a date or time: {_WRITE_IT}"
+    year, month, day = (int(shape[name]) for name in ("year", "month", "day"))
+    if not 1 <= month <= 12:
+        return f"{text!r}: there is no month {month} (months are 01 to 12)"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"{text!r}: there is no day {day} in {calendar.month_name[month]} {year} (it has {days} days)"
+    for name, top in (("hour", 23), ("minute", 59), ("second", 59)):
+        value = shape[name]
+        if value is not None and int(value) > top:
+            return f"{text!r}: {name} {int(value)} does not exist (0 to {top})"
+    return f"{text!r} is not a date or time: {_WRITE_IT}"
 
 
 def format_instant(instant: Instant) -> str:

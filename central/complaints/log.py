@@ -107,8 +107,7 @@ def verify(read: Read) -> dict[str, Any]:
         for seq, complaint, type, at, actor, body, prev_hash, digest in read(
             "SELECT seq, complaint, type, at, actor, body, prev_hash, hash FROM complaint_log "
             "ORDER BY seq", ()))
-    return {"ok": report.ok, "rows": report.checked, "first_bad_seq": report.first_bad,
-            "head": report.head.hash}
+    return report.as_dict()
 
 
 def iso(ms: int) -> str:

@@ -156,9 +156,8 @@ class ProjectDesk:
                  "body": s.body} for s in steps]
 
     def verify(self) -> dict[str, Any]:
-        report = LOG.verify(self.store.query)
-        return {"ok": report.ok, "rows": report.checked, "first_bad_seq": report.first_bad,
-                "problem": report.problem, "head": report.head.hash}
+        """Every chain check answers alike: {ok, checked, head: {seq, hash}, first_bad, problem}."""
+        return LOG.verify(self.store.query).as_dict()
 
     @staticmethod
     def _row(tx: sqlite3.Connection, project: str) -> tuple[Any, ...]:

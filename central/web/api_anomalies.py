@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from central.anomalies.book import FALSE_ALARM_CAUSES
 from central.web.auth import Principal, reader, writer
-from central.web.models import NOT_FOUND, REFUSED, ChainReport, Out
+from central.web.models import NOT_FOUND, REFUSED, Out, VerifyResult
 from central.web.supervision_door import announce, guarded, office
 from central.web.timefmt import to_ms
 
@@ -85,10 +85,6 @@ class AnomalyFigures(Out):
     completion_not_confirmed: int = Field(description="false alarms from a completion never confirmed")
 
 
-class ChainOut(ChainReport):
-    problem: str | None
-
-
 class AssignIn(BaseModel):
     assignee: str = Field(min_length=1, max_length=80, description="a person or a unit")
     note: str = Field("", max_length=2000)
@@ -132,9 +128,9 @@ def rules(request: Request, _who: Reader) -> list[RuleOut]:
     return [RuleOut.model_validate(rule.describe()) for rule in office(request).rules]
 
 
-@router.get("/verify", response_model=ChainOut, summary="Check the anomaly log's hash chain")
-def verify(request: Request, _who: Reader) -> ChainOut:
-    return ChainOut.model_validate(office(request).anomalies.verify())
+@router.get("/verify", response_model=VerifyResult, summary="Check the anomaly log's hash chain")
+def verify(request: Request, _who: Reader) -> VerifyResult:
+    return VerifyResult.model_validate(office(request).anomalies.verify())
 
 
 @router.get("/{anomaly}", response_model=AnomalyDetailOut, responses=NOT_FOUND,

@@ -6,18 +6,19 @@ hall, unit, window, matter or officer); the others ask the case store.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from central.cases.calculator import calculate, parse_hold
 from central.cases.stages import LimitUnit, Stage
-from central.cases.timebase import parse_instant
+from central.cases.timebase import instant_from_datetime, parse_instant
 from central.cases.views import CaseLight
 from central.chain import Head
 from central.web.api_cases import READ, StoreDep, case_filter, context
 from central.web.caseport import CaseFilter
-from central.web.models import DeadlineAnswer, StatisticsRow, VerifyResult
+from central.web.models import DeadlineAnswer, FalseAlarms, StatisticsRow, VerifyResult
 
 router = APIRouter(prefix="/api", tags=["cases"], dependencies=READ)
 
@@ -48,10 +49,16 @@ def light_counts(
 def statistics(
     request: Request,
     query: Annotated[CaseFilter, Depends(case_filter)],
-    by: Annotated[Literal["hall", "unit", "window", "matter", "officer"] | None,
-                  Query(description="group rows by this; omitted = one total row")] = None,
+    by: Annotated[Literal["hall", "unit", "window", "matter", "officer", "day", "month", "year"] | None,
+                  Query(description="group rows by this (a period: Shanghai calendar days, months, "
+                                    "years); omitted = one total row")] = None,
+    since: Annotated[datetime | None, Query(description="from this instant on, e.g. 2026-12-01 "
+                                                        "(no offset: Shanghai); each figure counts "
+                                                        "at its own instant")] = None,
+    until: Annotated[datetime | None, Query(description="before this instant (exclusive)")] = None,
 ) -> list[StatisticsRow]:
-    rows = context(request).cases.statistics(by, query)
+    start, end = (instant_from_datetime(t) if t else None for t in (since, until))
+    rows = context(request).cases.statistics(by, query, since=start, until=end)
     return [statistics_row(row) for row in rows]
 
 
@@ -62,7 +69,7 @@ def statistics_row(row: dict[str, Any]) -> StatisticsRow:
         key=row.get("key"), received=int(row.get("received", 0)), completed=completed,
         on_time=on_time, on_time_rate=round(on_time / completed, 4) if completed else None,
         yellow_cards=int(row.get("yellow_cards", 0)), red_cards=int(row.get("red_cards", 0)),
-        letters=int(row.get("letters", 0)),
+        letters=int(row.get("letters", 0)), false_alarms=FalseAlarms(**row.get("false_alarms", {})),
     )
 
 
@@ -102,7 +109,4 @@ def log_verify(
     ] = None,
 ) -> VerifyResult:
     published = Head(seq, hash) if seq is not None and hash is not None else None
-    report = store.verify(published)
-    return VerifyResult(ok=report.ok, checked=report.checked,
-                        head={"seq": report.head.seq, "hash": report.head.hash},
-                        first_bad=report.first_bad, problem=report.problem)
+    return VerifyResult.model_validate(store.verify(published).as_dict())

@@ -15,11 +15,11 @@ from central.web.models import (
     REFUSED,
     AnswerIn,
     AssignIn,
-    ChainReport,
     ComplaintEventOut,
     ComplaintIn,
     ComplaintOut,
     ContactOut,
+    VerifyResult,
     VisitIn,
 )
 from central.web.timefmt import to_ms
@@ -49,6 +49,11 @@ def guarded(call: Callable[[], T]) -> T:
 @router.post("", response_model=ComplaintOut, status_code=201, responses=REFUSED,
              summary="Accept a complaint; link its visit, hold the window's footage, assign it")
 def accept(request: Request, body: ComplaintIn, who: Writer) -> ComplaintOut:
+    known = request.app.state.central.hall_names
+    if body.hall not in known:
+        # Accepted, it would wait on a desk no hall answers, with no visit and no footage to find.
+        raise HTTPException(422, f"central does not know hall {body.hall!r}; "
+                                 f"its halls are {', '.join(sorted(known)) or 'none yet'}")
     new = NewComplaint(
         hall=body.hall, summary=body.summary, channel=body.channel, complainant=body.complainant,
         phone=body.phone, ticket=body.ticket, window=body.window,
@@ -71,9 +76,9 @@ def list_complaints(
     return [ComplaintOut.model_validate(row) for row in rows]
 
 
-@router.get("/verify", response_model=ChainReport, summary="Check the complaint log's hash chain")
-def verify(request: Request, _who: Reader) -> ChainReport:
-    return ChainReport.model_validate(desk(request).verify())
+@router.get("/verify", response_model=VerifyResult, summary="Check the complaint log's hash chain")
+def verify(request: Request, _who: Reader) -> VerifyResult:
+    return VerifyResult.model_validate(desk(request).verify())
 
 
 @router.get("/{complaint}", responses=NOT_FOUND, response_model=ComplaintOut,

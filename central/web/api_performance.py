@@ -34,7 +34,18 @@ def performance_rows(context: CentralContext, by: RankedBy, hall: str | None) ->
         except sqlite3.Error:
             # The ranking without satisfaction beats no ranking; the log says what is missing.
             log.exception("ratings by %s are unavailable; performance ranked without them", by)
-    return [PerformanceOut.model_validate(asdict(row)) for row in evaluate(cases, ratings)]
+    return [PerformanceOut(**asdict(row), name=shown_name(row.key, by, context.hall_names))
+            for row in evaluate(cases, ratings)]
+
+
+def shown_name(key: str, by: RankedBy, hall_names: dict[str, str]) -> str:
+    """A window as people say it, `市民服务中心 10号窗口`, not its id `hall-centre/10`."""
+    if by != "window" or "/" not in key:
+        return key
+    hall, window = key.split("/", 1)
+    number = window.lstrip("wW").lstrip("0") or window
+    label = f"{number}号窗口" if number.isdigit() else window
+    return f"{hall_names.get(hall, hall)} {label}"
 
 
 @router.get("/performance", response_model=list[PerformanceOut],

@@ -19,6 +19,7 @@ from typing import Any
 
 from central.cases.engine import Engine
 from central.cases.sources import LIVE
+from central.cases.stats import statistics
 from central.cases.store import CaseStore, UnknownCase
 from central.cases.views import Recorded
 from central.web.caseport import CaseFilter, Escalation
@@ -28,9 +29,6 @@ from central.where import Where
 URGENCY = ("supervision_letter", "red_card", "yellow_card", "red_light", "yellow_light", "uncertain",
            "suspended", "blue", "completed")
 _ORDER = "CASE stage " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(URGENCY)) + " END"
-_GROUPS = {"hall": "c.hall", "unit": "c.unit", "matter": "c.matter", "officer": "c.officer",
-           # Window names repeat from hall to hall: a window is `hall/window` (as ratings name it).
-           "window": "c.hall || '/' || json_extract(c.file, '$.window')"}
 
 
 Watermarks = Callable[[], Mapping[str, int]]
@@ -91,24 +89,12 @@ class EngineCases:
         where = _where(query)
         return int(self._read(f"SELECT count(*) FROM cases c{where.sql}", where.params)[0][0])
 
-    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
-        where = _where(query)
-        key = _GROUPS[group_by] if group_by else "NULL"
-        rows = self._read(
-            f"SELECT {key}, count(*), sum(c.completed_at IS NOT NULL), sum(c.on_time = 1), "
-            "coalesce(sum(i.yellow), 0), coalesce(sum(i.red), 0), coalesce(sum(i.letter), 0) "
-            "FROM cases c LEFT JOIN (SELECT case_id, sum(kind = 'yellow_card') AS yellow, "
-            "sum(kind = 'red_card') AS red, sum(kind = 'supervision_letter') AS letter "
-            "FROM case_issued GROUP BY case_id) i ON i.case_id = c.case_id"
-            f"{where.sql} GROUP BY 1 ORDER BY 1",
-            where.params,
-        )
-        return [
-            {"key": k, "received": n, "completed": done or 0, "on_time": on_time or 0,
-             "yellow_cards": yellow, "red_cards": red, "letters": letters}
-            for k, n, done, on_time, yellow, red, letters in rows
-            if n
-        ]
+    def statistics(self, group_by: str | None, query: CaseFilter, since: int | None = None,
+                   until: int | None = None) -> list[dict[str, Any]]:
+        with self._read_lock:
+            figures = statistics(self._reader, by=group_by, since=since, until=until,
+                                 cases=_where(query), now=self.engine.store.now())
+        return [f.as_row() for f in figures]
 
     # --- one case ------------------------------------------------------------
 

@@ -55,8 +55,11 @@ class CaseBoard(Protocol):
         """{"case": row, "events": [...], "verified": bool, "problem": str | None}, or None."""
         ...
 
-    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
-        """Rows of {key, received, completed, on_time, yellow_cards, red_cards, letters}."""
+    def statistics(self, group_by: str | None, query: CaseFilter, since: int | None = None,
+                   until: int | None = None) -> list[dict[str, Any]]:
+        """Rows of {key, received, completed, on_time, on_time_rate, yellow_cards, red_cards,
+        letters}, each figure counted at its own instant within [since, until) (epoch seconds);
+        `group_by` a dimension (hall, unit, window, matter, officer) or a period (day, month, year)."""
         ...
 
     def tick(self, now_s: int) -> list[Escalation]:
@@ -82,7 +85,8 @@ class NoCases:
     def history(self, case_id: str) -> dict[str, Any] | None:
         return None
 
-    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
+    def statistics(self, group_by: str | None, query: CaseFilter, since: int | None = None,
+                   until: int | None = None) -> list[dict[str, Any]]:
         return []
 
     def tick(self, now_s: int) -> list[Escalation]:

@@ -34,17 +34,21 @@ class ImportResult(BaseModel):
     duplicates: int
     warned: int
     rejected: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, description="stored lines with warnings: {line, problems}")
     at: str | None = Field(None, description="the instant every case was judged as of, at the end")
     judged: int = Field(0, description="cases the closing tick judged")
     issued: int = Field(0, description="escalations and reminders it issued")
 
 
 class VerifyResult(BaseModel):
+    """What every hash-chain check answers (`/api/log/verify`, `/api/complaints/verify`)."""
+
     ok: bool
-    checked: int
-    head: dict[str, Any]
-    first_bad: int | None
-    problem: str | None
+    checked: int = Field(description="records found sound, from the first")
+    head: dict[str, Any] = Field(description="{seq, hash} of the last sound record")
+    first_bad: int | None = Field(description="the first record that does not verify")
+    problem: str | None = Field(description="what is wrong with it, in words")
 
 
 class DeadlineAnswer(BaseModel):
@@ -106,8 +110,17 @@ class CaseHistoryOut(Out):
     problem: str | None = Field(None, description="what verification found, if anything")
 
 
+class FalseAlarms(Out):
+    """Of a row's cards and letters, those the case's record as corrected no longer reaches."""
+
+    yellow_cards: int = 0
+    red_cards: int = 0
+    letters: int = 0
+
+
 class StatisticsRow(Out):
-    key: str | None = Field(None, description="the unit, matter, officer or hall; null for the total")
+    key: str | None = Field(None, description="the hall, unit, window (hall/window), matter, officer "
+                                              "or period (2026-12-01, 2026-12, 2026); null for the total")
     received: int
     completed: int
     on_time: int
@@ -115,6 +128,10 @@ class StatisticsRow(Out):
     yellow_cards: int
     red_cards: int
     letters: int
+    false_alarms: FalseAlarms = Field(
+        default_factory=FalseAlarms,
+        description="of the cards and letters, those issued before a correction moved the case's "
+                    "dates so that it no longer reaches them; still counted above (issued stays issued)")
 
 
 class HealthOut(Out):
@@ -269,17 +286,11 @@ class CaseContactOut(Out):
     contact_phone: str | None
 
 
-class ChainReport(Out):
-    ok: bool
-    rows: int
-    first_bad_seq: int | None
-    head: str
-
-
 class PerformanceOut(Out):
-    rank: int
+    rank: int | None = Field(description="null: nothing to judge yet (no completed case, no rating)")
     key: str
-    score: float = Field(description="0-100; how the rank is decided is in docs/central.md")
+    name: str = Field("", description="what people call it: the hall's name before a window")
+    score: float | None = Field(description="0-100, null without data; the rule is in docs/central.md")
     cases_completed: int
     on_time_rate: float | None
     yellow_cards: int
@@ -289,6 +300,9 @@ class PerformanceOut(Out):
     satisfaction: float | None
     bad_ratings: int
     bad_rectified: int
+    false_alarms: int = Field(0, description="cards and letters counted above that a correction "
+                                             "has since disowned (they still cost their points)")
+    false_alarm_points: int = Field(0, description="the points those cost")
 
 
 class Problem(Out):

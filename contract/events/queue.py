@@ -195,33 +195,45 @@ class Called(_Fact):
 
 @event_type("queue.recalled", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Recalled(_Fact):
+    """The window called the same ticket again (the citizen did not come at the first call)."""
+
     recalls: int = Field(ge=1)
 
 
 @event_type("queue.no_show", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class NoShow(_Fact):
+    """The citizen never came to the window after the calls: the ticket leaves the queue unserved."""
+
     called_at: int
 
 
 @event_type("queue.parked", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Parked(_Fact):
+    """A visit set aside at its window (a document to fetch) and called back later."""
+
     active_ms: int = Field(ge=0, description="service time at this window so far")
 
 
 @event_type("queue.transferred", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Transferred(_Fact):
+    """A visit sent from its window to another service's queue, keeping its place in time."""
+
     to_service: str = Field(pattern=PREFIX)
     active_ms: int = Field(ge=0)
 
 
 @event_type("queue.served", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class Served(_Fact):
+    """The window completed the visit: what ratings, statistics and complaint footage start from."""
+
     called_at: int
     service_ms: int = Field(ge=0, description="time at the window, parked spells excluded")
 
 
 @event_type("queue.window_changed", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class WindowChanged(Body):
+    """A window opened, paused or closed, or an officer logged in or out there."""
+
     window: str
     officer: str | None = None
     state: WindowState

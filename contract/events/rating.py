@@ -171,6 +171,8 @@ class RatingRecorded(Attribution):
 
 @event_type("rating.reason_recorded", authors=Author.GATEWAY, about=About.OWN_HALL, essential=True)
 class RatingReasonRecorded(Body):
+    """The reason for a bad grade, as the gateway counted it with the rating it belongs to."""
+
     rating: str = Field(pattern=RATING_ID)
     terminal: str
     reason: str | None

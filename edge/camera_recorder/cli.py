@@ -24,8 +24,7 @@ CONFIG_OPTION = click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
-    required=True,
-    help="the recorder's TOML file (see docs/recorder.md)",
+    help="the recorder's TOML file (see docs/recorder.md); without it, a one-machine trial (examples/)",
 )
 
 
@@ -62,7 +61,7 @@ def recorder() -> None:
 
 @recorder.command("run")
 @CONFIG_OPTION
-def run(config_path: Path) -> None:
+def run(config_path: Path | None) -> None:
     """Record every camera until SIGTERM/SIGINT; forward events when the gateway is there."""
     from edge.camera_recorder.agent import RecorderAgent
     from spine.service import run_until_signal
@@ -79,7 +78,7 @@ def run(config_path: Path) -> None:
 @click.option("--snapshots", type=click.Path(path_type=Path), help="where to keep the snapshots")
 @click.option("--timeout", default=15.0, show_default=True, help="seconds per camera")
 @click.option("--offline", is_flag=True, help="only the recorder's own checks: no broker login, no gateway")
-def selftest(config_path: Path, snapshots: Path | None, timeout: float, offline: bool) -> None:
+def selftest(config_path: Path | None, snapshots: Path | None, timeout: float, offline: bool) -> None:
     """Probe every camera with a snapshot and check the disk, then the broker login and the round
     trip to the gateway, which makes a provisioned recorder active; exit 1 on any failure."""
     from edge.camera_recorder.selftest import run_selftest as camera_checks
@@ -109,7 +108,7 @@ def hold() -> None:
 @click.option("--why", required=True, help="the complaint or case it is for")
 @click.option("--id", "hold_id", help="a hold id of your own (idempotent)")
 def hold_place(
-    config_path: Path,
+    config_path: Path | None,
     camera: str | None,
     window: str | None,
     start: str,
@@ -148,7 +147,7 @@ def hold_place(
 @hold.command("list")
 @CONFIG_OPTION
 @click.option("--all", "show_all", is_flag=True, help="released and expired holds too")
-def hold_list(config_path: Path, show_all: bool) -> None:
+def hold_list(config_path: Path | None, show_all: bool) -> None:
     """List holds."""
     from edge.camera_recorder.times import iso
 
@@ -169,7 +168,7 @@ def hold_list(config_path: Path, show_all: bool) -> None:
 @click.argument("hold_id")
 @click.option("--who", required=True)
 @click.option("--why", required=True)
-def hold_release(config_path: Path, hold_id: str, who: str, why: str) -> None:
+def hold_release(config_path: Path | None, hold_id: str, who: str, why: str) -> None:
     """Release a hold early; its footage falls back under retention."""
     from edge.camera_recorder.holds import HoldRefused, ReleaseRequest, release_hold
 
@@ -195,7 +194,7 @@ def hold_release(config_path: Path, hold_id: str, who: str, why: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="clip path (default: export_dir)")
 @click.option("--format", "container", type=click.Choice(["mp4", "mkv", "ts"]))
 def export(
-    config_path: Path,
+    config_path: Path | None,
     camera: str,
     start: str,
     end: str,
@@ -269,7 +268,7 @@ def verify(manifest: Path, config_path: Path | None, clip: Path | None) -> None:
 @click.option("--camera", required=True)
 @click.option("--from", "start", required=True)
 @click.option("--to", "end", required=True)
-def timeline(config_path: Path, camera: str, start: str, end: str) -> None:
+def timeline(config_path: Path | None, camera: str, start: str, end: str) -> None:
     """What exists for a camera and range: footage, and each gap with its cause."""
     from edge.camera_recorder.times import iso, parse_instant
 
@@ -290,7 +289,7 @@ def timeline(config_path: Path, camera: str, start: str, end: str) -> None:
 
 @recorder.command("diagnostics")
 @CONFIG_OPTION
-def diagnostics(config_path: Path) -> None:
+def diagnostics(config_path: Path | None) -> None:
     """Print a redacted snapshot: cameras, disk, alarms, holds, outbox."""
     from edge.camera_recorder.diagnostics import recorder_diagnostics
 

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from edge.runtime.agent import AgentConfig
+from edge.runtime.agent import AgentConfig, trial_sections
 from spine.config import Section
 from spine.httphop import HopToken
 
@@ -195,6 +195,13 @@ class VideoSettings(Section):
 
 class RecorderConfig(AgentConfig):
     """Everything `hall recorder run` needs, from one TOML file."""
+
+    # A one-machine trial records no camera (list them under [[cameras]]): it reports its
+    # disk and index, and answers holds; a trial machine's disk holds little, so 1 GiB is left free.
+    trial_defaults = {
+        **trial_sections("rec-01", "recorder"),
+        "recorder": {"min_free_bytes": 1024**3},
+    }
 
     recorder: RecorderSettings = RecorderSettings()
     cameras: tuple[CameraSettings, ...] = Field(default=(), description="the cameras recorded")

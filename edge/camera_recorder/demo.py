@@ -80,7 +80,8 @@ def demo_config(
             "data_dir": str(data_dir),
             "recorder": {
                 "segment_s": segment_s,
-                "retention_days": 30,
+                # A day of footage: what a demo machine's disk holds without a budget alarm.
+                "retention_days": 1,
                 "min_free_bytes": 256 * 1024 * 1024,
                 "restart_min_s": 0.5,
                 "restart_max_s": 5,

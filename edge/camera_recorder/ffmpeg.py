@@ -39,7 +39,7 @@ def _ffmpeg_env() -> dict[str, str]:
     return env
 
 
-def _death_pact() -> list[str]:
+def death_pact() -> list[str]:
     """A prefix that kills ffmpeg when the recorder dies, even by SIGKILL (Linux).
 
     Otherwise a kill -9'd recorder leaves ffmpeg writing, and the restarted
@@ -183,7 +183,7 @@ class FfmpegRecording:
         if job.live is not None:
             job.live.prepare()
         self._log_handle = open(job.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        command = [*_death_pact(), *recording_command(ffmpeg, job)]
+        command = [*death_pact(), *recording_command(ffmpeg, job)]
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

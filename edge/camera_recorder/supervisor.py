@@ -340,6 +340,8 @@ class CameraSupervisor:
             self.status.since_ms = now
             if state is CameraState.RECORDING:
                 log.info("%s: recording", self.camera.id)
+            elif state is CameraState.STOPPED:  # asked to stop (the recorder stops): nothing wrong
+                log.info("%s: %s (%s)", self.camera.id, state.value, detail)
             else:
                 log.warning("%s: %s (%s)", self.camera.id, state.value, detail)
         self.index.cameras.set_state(self.camera.id, state.value, self.status.since_ms, detail)

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from edge.camera_recorder.ffmpeg import ONE_OFF
+from edge.camera_recorder.ffmpeg import ONE_OFF, death_pact
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,7 @@ class TestPatternCamera:
                     return
                 self._process = subprocess.Popen(
                     [
+                        *death_pact(),
                         self.ffmpeg,
                         *ONE_OFF,
                         "-re",
@@ -156,6 +157,9 @@ class TestPatternCamera:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
+                    # A camera does not go dark at the terminal's Ctrl-C: whoever started it
+                    # stops it, after the recorder (and it dies with its serving thread).
+                    start_new_session=True,
                 )
                 self.sessions += 1
                 process = self._process

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config
+from edge.runtime.cli import CONFIG_PATH, TRIAL, load_agent_config
 from spine.service import run_until_signal
 
 
@@ -16,9 +16,9 @@ def display() -> None:
 
 
 @display.command("run")
-@click.option("--config", "config_path", type=CONFIG_PATH, required=True,
-              help="display TOML: [device] kind = \"display\", [broker], [outbox]")
-def run(config_path: Path) -> None:
+@click.option("--config", "config_path", type=CONFIG_PATH,
+              help="display TOML: [device] kind = \"display\", [broker], [outbox]" + TRIAL)
+def run(config_path: Path | None) -> None:
     """Print every call of the hall as a display would show it (and a voice box would say it)."""
     from edge.hall_display.config import DisplayConfig
     from edge.hall_display.display import HallDisplay

@@ -6,8 +6,10 @@ broker; it has no settings of its own yet.
 
 from __future__ import annotations
 
-from edge.runtime.agent import AgentConfig
+from edge.runtime.agent import AgentConfig, trial_sections
 
 
 class DisplayConfig(AgentConfig):
     """A hall display (`[device] kind = "display"`): identity, broker, outbox."""
+
+    trial_defaults = trial_sections("display-1", "display")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware, open_keypad
+from edge.runtime.cli import CONFIG_PATH, TRIAL, load_agent_config, open_hardware, open_keypad
 from spine.service import run_until_signal
 
 
@@ -18,8 +18,8 @@ def kiosk() -> None:
 
 
 @kiosk.command("run")
-@click.option("--config", "config_path", type=CONFIG_PATH, required=True, help="kiosk TOML")
-def run(config_path: Path) -> None:
+@click.option("--config", "config_path", type=CONFIG_PATH, help="kiosk TOML" + TRIAL)
+def run(config_path: Path | None) -> None:
     """Issue and print tickets from buttons and the keypad until stopped (SIGTERM, Ctrl-C)."""
     from edge.queue_kiosk.config import KioskConfig
     from edge.queue_kiosk.kiosk import Kiosk
@@ -30,10 +30,10 @@ def run(config_path: Path) -> None:
 
 
 @kiosk.command("selftest")
-@click.option("--config", "config_path", type=CONFIG_PATH, required=True, help="kiosk TOML")
+@click.option("--config", "config_path", type=CONFIG_PATH, help="kiosk TOML" + TRIAL)
 @click.option("--print", "print_sample", is_flag=True, help="also print a sample ticket (spends no number)")
 @click.option("--offline", is_flag=True, help="only the kiosk's own checks: no broker login, no gateway")
-def selftest(config_path: Path, print_sample: bool, offline: bool) -> None:
+def selftest(config_path: Path | None, print_sample: bool, offline: bool) -> None:
     """Check configuration, storage, printer and fonts, then the broker login and the round trip
     to the gateway, which makes a provisioned kiosk active; exit 1 on any failure."""
     from edge.queue_kiosk.config import KioskConfig
@@ -48,8 +48,8 @@ def selftest(config_path: Path, print_sample: bool, offline: bool) -> None:
 
 
 @kiosk.command("diagnostics")
-@click.option("--config", "config_path", type=CONFIG_PATH, required=True, help="kiosk TOML")
-def diagnostics(config_path: Path) -> None:
+@click.option("--config", "config_path", type=CONFIG_PATH, help="kiosk TOML" + TRIAL)
+def diagnostics(config_path: Path | None) -> None:
     """Print a redacted snapshot of the kiosk's state (store, outbox, printer) without connecting upstream."""
     from edge.queue_kiosk.config import KioskConfig
     from edge.queue_kiosk.selftest import snapshot

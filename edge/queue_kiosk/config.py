@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from edge.runtime.agent import AgentConfig
+from edge.runtime.agent import AgentConfig, trial_sections
 from edge.runtime.hardware.settings import (
     GpioKeypadSettings,
     IndicatorSettings,
@@ -191,6 +191,17 @@ LAMPS = ("ready", "fault")
 
 class KioskConfig(AgentConfig):
     """A queue kiosk: identity and link (AgentConfig) plus the hall's services and its hardware."""
+
+    # A one-machine trial: two services at window 1; the ESC/POS bytes go to a file; the
+    # terminal is the keypad (type `1`, then `#` or `enter`, for a ticket of service A).
+    trial_defaults = {
+        **trial_sections("kiosk-1", "kiosk"),
+        "services": [{"prefix": "A", "name": "综合业务", "windows": ["1"], "key": "1"},
+                     {"prefix": "B", "name": "社保医保", "windows": ["1"], "key": "2"}],
+        "printer": {"kind": "file", "file_path": "var/kiosk-1/printer.bin", "status_query": False},
+        "keypad": {"kind": "console", "keys": {**{str(d): str(d) for d in range(10)},
+                                               "#": "enter", "enter": "enter", "*": "clear"}},
+    }
 
     hall: HallSettings = HallSettings()
     numbering: NumberingSettings = NumberingSettings()

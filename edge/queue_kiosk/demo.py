@@ -27,13 +27,17 @@ from spine.config import BrokerSettings
 
 log = logging.getLogger(__name__)
 
+# Daily limits for a demo that runs all day: at the hall demo's pace (a citizen every ~20 s,
+# services chosen 5:3:2:1) each lasts about twelve hours, a whole working day and more.
 DEMO_SERVICES: list[dict[str, Any]] = [
-    {"prefix": "A", "name": "社保医保", "windows": ["1", "2"], "daily_limit": 500, "key": "1"},
-    {"prefix": "B", "name": "户籍办理", "windows": ["2"], "daily_limit": 300, "key": "2"},
-    {"prefix": "C", "name": "老年证办理", "windows": ["1", "3"], "daily_limit": 200, "key": "3"},
-    {"prefix": "G", "name": "重大项目绿色通道", "windows": ["3"], "daily_limit": 50, "priority": True,
+    {"prefix": "A", "name": "社保医保", "windows": ["1", "2"], "daily_limit": 1000, "key": "1"},
+    {"prefix": "B", "name": "户籍办理", "windows": ["2"], "daily_limit": 600, "key": "2"},
+    {"prefix": "C", "name": "老年证办理", "windows": ["1", "3"], "daily_limit": 400, "key": "3"},
+    {"prefix": "G", "name": "重大项目绿色通道", "windows": ["3"], "daily_limit": 200, "priority": True,
      "key": "4"},
 ]
+SERVICE_WEIGHTS = [5, 3, 2, 1]
+"""How often citizens choose each of DEMO_SERVICES."""
 
 
 def demo_kiosk_devices(kiosks: int = 2) -> list[dict[str, Any]]:
@@ -78,8 +82,14 @@ def start_demo_queue(
     kiosks: int = 2,
     press_every_s: float = 3.0,
     seed: int = 1,
+    slots: int | None = None,
+    opening_queue: int = 0,
 ) -> DemoQueue:
-    """Start `kiosks` kiosks; citizens take tickets on their own thread."""
+    """Start `kiosks` kiosks; citizens take tickets on their own thread, one every
+    `press_every_s` or so, after `opening_queue` who were waiting for the doors to open.
+
+    `slots`: the hall's kiosk slots (default one per kiosk); more leaves numbers to others.
+    """
     rng = random.Random(seed)
     demo = DemoQueue([], [], [])
     for n in range(1, kiosks + 1):
@@ -87,7 +97,7 @@ def start_demo_queue(
         config = KioskConfig.model_validate({
             **agent_sections(broker, hall, f"kiosk-{n}", "kiosk", data_dir),
             "hall": {"name": "酒泉市政务服务中心"},
-            "numbering": {"slot": n, "slots": kiosks},
+            "numbering": {"slot": n, "slots": slots or kiosks},
             "services": DEMO_SERVICES,
             "printer": {"kind": "network", "port": printer.port},
         })
@@ -97,18 +107,21 @@ def start_demo_queue(
         demo.kiosks.append(kiosk)
         demo.keypads.append(keypad)
         demo.printers.append(printer)
-    demo.threads.append(threading.Thread(target=_citizens, args=(demo, rng, press_every_s),
+    demo.threads.append(threading.Thread(target=_citizens, args=(demo, rng, press_every_s, opening_queue),
                                          name="demo-citizens", daemon=True))
     for thread in demo.threads:
         thread.start()
     return demo
 
 
-def _citizens(demo: DemoQueue, rng: random.Random, every_s: float) -> None:
+def _citizens(demo: DemoQueue, rng: random.Random, every_s: float, opening_queue: int) -> None:
     """Citizens take numbers: most press a digit and Enter on the keypad, some a service button."""
-    while not demo.stop_event.wait(rng.uniform(0.5, 1.5) * every_s):
+    arrived = 0
+    while not demo.stop_event.wait(rng.uniform(0.5, 1.5) * (every_s if arrived >= opening_queue
+                                                            else min(every_s, 1.0))):
+        arrived += 1
         index = rng.randrange(len(demo.kiosks))
-        service = rng.choices(DEMO_SERVICES, weights=[5, 3, 2, 1])[0]
+        service = rng.choices(DEMO_SERVICES, weights=SERVICE_WEIGHTS)[0]
         if rng.random() < 0.7:
             demo.keypads[index].press(service["key"])
             demo.keypads[index].press("enter")

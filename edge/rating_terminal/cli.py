@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_hardware
+from edge.runtime.cli import CONFIG_PATH, TRIAL, load_agent_config, open_hardware
 from spine.service import run_until_signal
 
 
@@ -18,19 +18,19 @@ def rating() -> None:
     """The rating agent."""
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path | None) -> Any:
     from edge.rating_terminal.config import RatingTerminalConfig
 
     return load_agent_config(RatingTerminalConfig, path)
 
 
-CONFIG = click.option("--config", "config_path", type=CONFIG_PATH, required=True,
-                      help="rating terminal TOML (docs/rating.md)")
+CONFIG = click.option("--config", "config_path", type=CONFIG_PATH,
+                      help="rating terminal TOML (docs/rating.md)" + TRIAL)
 
 
 @rating.command("run")
 @CONFIG
-def run(config_path: Path) -> None:
+def run(config_path: Path | None) -> None:
     """Ask for a rating whenever the window completes a visit (or the officer asks), until stopped."""
     from edge.rating_terminal.agent import RatingTerminal
 
@@ -41,7 +41,7 @@ def run(config_path: Path) -> None:
 @rating.command("selftest")
 @CONFIG
 @click.option("--key-timeout", default=20.0, show_default=True, help="seconds to wait for each key")
-def selftest(config_path: Path, key_timeout: float) -> None:
+def selftest(config_path: Path | None, key_timeout: float) -> None:
     """Ask for every key, light every lamp, report to the gateway; exit 1 on any failure.
 
     Stop the running terminal first (systemctl stop hallwatch-rating): both use the device's id.
@@ -54,7 +54,7 @@ def selftest(config_path: Path, key_timeout: float) -> None:
 
 @rating.command("diagnostics")
 @CONFIG
-def diagnostics(config_path: Path) -> None:
+def diagnostics(config_path: Path | None) -> None:
     """Print a redacted snapshot of the terminal's configuration and outbox, without connecting."""
     from edge.rating_terminal.selftest import snapshot
 

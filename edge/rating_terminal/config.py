@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from contract.events.rating import Grade
-from edge.runtime.agent import AgentConfig
+from edge.runtime.agent import AgentConfig, trial_sections
 from edge.runtime.hardware.settings import (
     IndicatorSettings,
     KeypadSettings,
@@ -88,6 +88,14 @@ class RatingRules(Section):
 
 class RatingTerminalConfig(AgentConfig):
     """`hall rating run --config FILE`."""
+
+    # A one-machine trial: window 1; the terminal is the citizen's keypad (`1`..`5` grade a
+    # visit; `r` is the officer's please-rate key).
+    trial_defaults = {
+        **trial_sections("rating-w1", "rating", window="1"),
+        "keypad": {"kind": "console", "keys": {**{str(k): str(k) for k in range(1, 6)},
+                                               "r": "please_rate"}},
+    }
 
     keypad: KeypadSettings = Field(description="the citizen's keys (and the officer's please-rate key)")
     rating: RatingRules = Field(default_factory=lambda: RatingRules.model_validate({}))

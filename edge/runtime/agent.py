@@ -38,8 +38,21 @@ class DeviceIdentity(Section):
         return check_identifier(value, "id")
 
 
+def trial_sections(device: str, kind: str, window: str | None = None) -> dict[str, Any]:
+    """`[device]`, `[outbox]` and `data_dir` of an agent in a one-machine trial (no `--config`):
+    hall-01 on the loopback broker, its files under `var/<device>/`, as several agents started
+    from one directory must not share an outbox."""
+    identity: dict[str, Any] = {"id": device, "hall": "hall-01", "kind": kind}
+    if window is not None:
+        identity["window"] = window
+    return {"device": identity, "outbox": {"path": f"var/{device}/outbox.sqlite"},
+            "data_dir": f"var/{device}"}
+
+
 class AgentConfig(Section):
     """The sections every edge agent's configuration has."""
+
+    trial_defaults = trial_sections("sim-01", "sim")
 
     device: DeviceIdentity
     broker: BrokerSettings = BrokerSettings()

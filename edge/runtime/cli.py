@@ -19,10 +19,13 @@ Model = TypeVar("Model", bound=BaseModel)
 Part = TypeVar("Part")
 
 CONFIG_PATH = click.Path(path_type=Path)
+TRIAL = "; without it, a one-machine trial (examples/)"
+"""Said by every agent's `--config`: left out, the role's embedded defaults apply."""
 
 
-def load_agent_config(model: type[Model], path: Path) -> Model:
-    """The agent's configuration, or every wrong key as one command-line error."""
+def load_agent_config(model: type[Model], path: Path | None) -> Model:
+    """The agent's configuration (without a path, the one-machine trial's embedded defaults), or
+    every wrong key as one command-line error."""
     try:
         return load_config(model, path)
     except ConfigError as exc:

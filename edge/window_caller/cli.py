@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from edge.runtime.cli import CONFIG_PATH, load_agent_config, open_keypad
+from edge.runtime.cli import CONFIG_PATH, TRIAL, load_agent_config, open_keypad
 from spine.service import run_until_signal
 
 
@@ -17,8 +17,8 @@ def caller() -> None:
 
 
 @caller.command("run")
-@click.option("--config", "config_path", type=CONFIG_PATH, required=True, help="caller TOML (docs/kiosk.md)")
-def run(config_path: Path) -> None:
+@click.option("--config", "config_path", type=CONFIG_PATH, help="caller TOML (docs/kiosk.md)" + TRIAL)
+def run(config_path: Path | None) -> None:
     """The officer's keys in, the hall queue's answers on the console, until stopped (SIGTERM, Ctrl-C)."""
     from edge.window_caller.caller import WindowCaller
     from edge.window_caller.config import CallerConfig
@@ -32,11 +32,11 @@ def run(config_path: Path) -> None:
 
 
 @caller.command("selftest")
-@click.option("--config", "config_path", type=CONFIG_PATH, required=True, help="caller TOML (docs/kiosk.md)")
+@click.option("--config", "config_path", type=CONFIG_PATH, help="caller TOML (docs/kiosk.md)" + TRIAL)
 @click.option("--keys", "ask_keys", is_flag=True, help="also ask for every key of the officer's keypad")
 @click.option("--key-timeout", default=20.0, show_default=True, help="seconds to wait for each key")
 @click.option("--offline", is_flag=True, help="only the caller's own checks: no broker login, no gateway")
-def selftest(config_path: Path, ask_keys: bool, key_timeout: float, offline: bool) -> None:
+def selftest(config_path: Path | None, ask_keys: bool, key_timeout: float, offline: bool) -> None:
     """Check the window and the officer's keypad, then the broker login and the round trip to the
     gateway, which makes a provisioned caller active; exit 1 on any failure.
 

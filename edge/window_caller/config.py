@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from edge.runtime.agent import AgentConfig
+from edge.runtime.agent import AgentConfig, trial_sections
 from edge.runtime.hardware.settings import KeypadSettings
 from spine.config import Section
 
@@ -26,6 +26,15 @@ class CallerSettings(Section):
 
 class CallerConfig(AgentConfig):
     """A window caller: the officer's keypad at one window."""
+
+    # A one-machine trial: window 1; the terminal is the officer's keypad (type `101 login`,
+    # then `call_next`, `complete`, ...: every key by its name).
+    trial_defaults = {
+        **trial_sections("caller-1", "caller", window="1"),
+        "keypad": {"kind": "console", "keys": {key: key for key in (
+            *(str(d) for d in range(10)), "login", "logout", "call_next", "recall", "no_show",
+            "park", "call_back", "transfer", "pause", "complete", "enter", "clear")}},
+    }
 
     caller: CallerSettings = CallerSettings()
     keypad: KeypadSettings | None = Field(None, description="the officer's keys (docs/keypads.md)")

@@ -36,7 +36,10 @@ class DemoCallers:
     served: int = 0
     no_shows: int = 0
     served_at: dict[str, int] = field(default_factory=dict)
-    """Window -> citizens served there: a window that stops counting is a stuck window."""
+    """Window -> citizens served there: a window that stops counting is a stuck window..."""
+    idle_at: dict[str, int] = field(default_factory=dict)
+    """... unless it is idle: window -> times its officer found nobody waiting for it, with
+    nothing left at the window (a stuck window holds a visit it cannot finish)."""
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -51,6 +54,9 @@ class DemoCallers:
     def count_served(self, window: str) -> None:
         self.served += 1
         self.served_at[window] = self.served_at.get(window, 0) + 1
+
+    def count_idle(self, window: str) -> None:
+        self.idle_at[window] = self.idle_at.get(window, 0) + 1
 
 
 def start_demo_callers(broker: BrokerSettings, hall: str, data_dir: Path, *, windows: int = 3,
@@ -84,7 +90,11 @@ def _officer(demo: DemoCallers, caller: WindowCaller, officer: str, rng: random.
 
     while not demo.stop_event.is_set() and not (act(*officer, "login") or {}).get("ok"):
         demo.stop_event.wait(2)
-    while not demo.stop_event.wait(rng.uniform(0.5, 1.5) * serve_s):
+    # A visit takes about serve_s; a breath between two citizens a tenth of it; with nobody
+    # waiting, the officer looks again every fifth or so. The first citizen is called at once.
+    pause = 0.0
+    while not demo.stop_event.wait(pause):
+        pause = rng.uniform(0.05, 0.15) * serve_s
         if caller.current is not None and (act("complete") or {}).get("ok"):
             # A visit still at the window (a refused step, a reply lost with the gateway):
             # a real officer finishes it before calling the next citizen.
@@ -92,6 +102,9 @@ def _officer(demo: DemoCallers, caller: WindowCaller, officer: str, rng: random.
             continue
         reply = act("call_next") or {}
         if not reply.get("ok"):
+            if reply and reply.get("current") is None:
+                demo.count_idle(caller.window)
+            pause = rng.uniform(0.1, 0.3) * serve_s
             continue
         roll = rng.random()
         if roll < 0.1:
@@ -108,6 +121,6 @@ def _officer(demo: DemoCallers, caller: WindowCaller, officer: str, rng: random.
             elsewhere = [key for key, service in TRANSFER_KEYS.items() if service != here]
             if elsewhere and (act(rng.choice(elsewhere), "transfer") or {}).get("ok"):
                 continue
-        demo.stop_event.wait(serve_s)
+        demo.stop_event.wait(rng.uniform(0.5, 1.5) * serve_s)
         if (act("complete") or {}).get("ok"):
             demo.count_served(caller.window)

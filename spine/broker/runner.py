@@ -27,6 +27,10 @@ class BrokerOptions:
     bind: str = "127.0.0.1"
     extra_lines: list[str] = field(default_factory=list)
     """More mosquitto.conf lines (authentication, TLS listeners: see provisioning)."""
+    own_session: bool = False
+    """Start Mosquitto in a session of its own, so a Ctrl-C at the terminal reaches only the
+    process that started it, which stops its clients first and the broker last (`hall demo`);
+    in the terminal's session every client would lose the broker at once."""
 
 
 def render_config(options: BrokerOptions) -> str:
@@ -74,7 +78,8 @@ class MosquittoBroker:
         self.config_path.write_text(render_config(self.options))
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
-            [binary, "-c", str(self.config_path)], stdout=log_file, stderr=subprocess.STDOUT
+            [binary, "-c", str(self.config_path)], stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=self.options.own_session,
         )
         log_file.close()
         deadline = time.monotonic() + timeout

@@ -70,7 +70,7 @@ def test_the_anomaly_log_is_append_only_and_an_edit_behind_its_back_is_found(rig
         tx.execute("DROP TRIGGER anomaly_log_no_update")
         tx.execute("UPDATE anomaly_log SET body = replace(body, 'Sun', 'Mon') WHERE seq = 1")
     report = rig.book.verify()
-    assert not report["ok"] and report["first_bad_seq"] == 1
+    assert not report["ok"] and report["first_bad"] == 1
     assert "changed after it was written" in report["problem"]
 
 

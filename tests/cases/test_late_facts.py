@@ -47,7 +47,7 @@ def test_the_three_line_repro_imports_as_a_case_done_on_time_with_no_card(tmp_pa
     hall("import", "--db", str(db), str(source))
     figures = json.loads(hall("stats", "--db", str(db), "--json"))[0]
     assert (figures["received"], figures["completed"], figures["on_time"]) == (1, 1, 1)
-    assert (figures["yellow_cards"], figures["red_cards"], figures["supervision_letters"]) == (
+    assert (figures["yellow_cards"], figures["red_cards"], figures["letters"]) == (
         0, 0, 0)
     shown = hall("case", "--db", str(db), "JQ-2026-0302", "--history")
     view, history = _two_json_documents(shown)

@@ -58,7 +58,8 @@ class HandCases:
             return None
         return {"case": row, "events": [{"seq": 1, "type": "case.accepted"}], "verified": True}
 
-    def statistics(self, group_by: str | None, query: CaseFilter) -> list[dict[str, Any]]:
+    def statistics(self, group_by: str | None, query: CaseFilter, since: int | None = None,
+                   until: int | None = None) -> list[dict[str, Any]]:
         key = {"officer": "officer_name"}.get(group_by or "", group_by)
         groups: dict[Any, Counter[str]] = {}
         for row in self._match(query):

@@ -133,7 +133,11 @@ def test_the_performance_page_ranks_units_in_a_table_and_a_chart(engine_central:
         rows = wait_until(lambda: driver.find_elements("css selector", "#table tbody tr"), 30,
                           "the ranked table")
         ranks = [row.find_elements("tag name", "td")[0].text for row in rows]
-        assert ranks == [str(n) for n in range(1, len(rows) + 1)]
+        scored = [rank for rank in ranks if rank != "—"]
+        assert scored == [str(n) for n in range(1, len(scored) + 1)]
+        # Units with nothing completed and nothing rated have no score and come last.
+        assert ranks == scored + ["—"] * (len(ranks) - len(scored))
+        assert rows[-1].find_elements("tag name", "td")[2].text == "暂无数据"
         bars = driver.find_elements("css selector", "#chart rect")
         assert len(bars) == len(rows)
         # 住建局 holds the demo's supervision letter: it ranks last.

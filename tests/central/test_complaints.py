@@ -82,4 +82,4 @@ def test_the_complaint_log_cannot_be_edited_and_an_edit_behind_its_back_is_found
         raw.execute("DROP TRIGGER complaint_log_no_update")
         raw.execute("UPDATE complaint_log SET actor = 'nobody' WHERE seq = 2")
     report = supervisor.get("/api/complaints/verify").json()
-    assert report["ok"] is False and report["first_bad_seq"] == 2
+    assert report["ok"] is False and report["first_bad"] == 2

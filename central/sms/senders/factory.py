@@ -49,7 +49,8 @@ def build_sender(settings: SmsSettings) -> SmsSender:
     if settings.backend == "simulated":
         from central.sms.senders.simulated import SimulatedSender
 
-        log.warning("SMS backend is the simulation: no message leaves this machine")
+        # Chosen on purpose in [sms] (a trial, the demo): said once at start, not a warning.
+        log.info("SMS backend is the simulation: no message leaves this machine")
         return SimulatedSender(auto_report=True)
     if settings.backend == "http":
         from central.sms.senders.http import HttpSender

@@ -4,6 +4,11 @@
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
   const pct = (v) => v === null ? "—" : Math.round(v * 1000) / 10 + "%";
+  // No completed case and no rating: nothing to judge, so no score (never a perfect 100).
+  const scoreText = (row) => row.score === null ? "暂无数据" : row.score.toFixed(1);
+  const rankText = (row) => row.rank === null ? "—" : String(row.rank);
+  // Cards a correction has since disowned still cost their points: say how many and how much.
+  const falseAlarms = (row) => row.false_alarms ? row.false_alarms + "（−" + row.false_alarm_points + "分）" : "0";
 
   function svg(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
@@ -18,12 +23,12 @@
     chart.setAttribute("viewBox", `0 0 ${width + left + 80} ${rows.length * barHeight + 20}`);
     chart.replaceChildren(...rows.flatMap((row, i) => {
       const y = 10 + i * barHeight;
-      const length = Math.max(2, row.score / 100 * width);
+      const length = row.score === null ? 0 : Math.max(2, row.score / 100 * width);
       return [
-        svg("text", { x: left - 10, y: y + 22, "text-anchor": "end" }, row.rank + ". " + row.key),
+        svg("text", { x: left - 10, y: y + 22, "text-anchor": "end" }, rankText(row) + ". " + row.name),
         svg("rect", { x: left, y, width: length, height: barHeight - 8, class: row.score < 60 ? "bar low" : "bar",
           "data-key": row.key }),
-        svg("text", { x: left + length + 8, y: y + 22 }, row.score.toFixed(1)),
+        svg("text", { x: left + length + 8, y: y + 22 }, scoreText(row)),
       ];
     }));
   }
@@ -32,9 +37,10 @@
     const body = document.querySelector("#table tbody");
     body.replaceChildren(...rows.map((row) => {
       const tr = document.createElement("tr");
-      for (const value of [row.rank, row.key, row.score.toFixed(1), row.cases_completed, pct(row.on_time_rate),
-        row.yellow_cards, row.red_cards, row.letters, row.ratings, pct(row.satisfaction), row.bad_ratings,
-        row.bad_rectified]) {
+      tr.title = row.key;
+      for (const value of [rankText(row), row.name, scoreText(row), row.cases_completed, pct(row.on_time_rate),
+        row.yellow_cards, row.red_cards, row.letters, falseAlarms(row), row.ratings, pct(row.satisfaction),
+        row.bad_ratings, row.bad_rectified]) {
         const td = document.createElement("td");
         td.textContent = String(value);
         tr.append(td);

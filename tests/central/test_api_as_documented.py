@@ -1,0 +1,81 @@
+"""What an integrator reads in docs/countdown.md and docs/central.md is what the API does (issue #18:
+D2, the two verify endpoints, B4)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from central.service import CentralService
+from hallwatch.cli import main
+from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
+
+
+@pytest.fixture
+def api(engine_central: CentralService) -> Iterator[httpx.Client]:
+    with client(engine_central, VIEWER_TOKEN) as http:
+        yield http
+
+
+def test_statistics_count_each_figure_inside_since_and_until(api: httpx.Client) -> None:
+    everything = api.get("/api/statistics").json()
+    assert len(everything) == 1 and everything[0]["key"] is None and everything[0]["received"] > 0
+
+    # The demo's cases were accepted over the working days before Monday 2026-11-23.
+    this_week = api.get("/api/statistics", params={"since": "2026-11-23"}).json()[0]
+    before = api.get("/api/statistics", params={"until": "2026-11-23"}).json()[0]
+    for figure in ("received", "completed", "yellow_cards", "red_cards", "letters"):
+        assert this_week[figure] + before[figure] == everything[0][figure], figure
+    assert before["received"] > this_week["received"]
+
+
+def test_statistics_by_day_month_and_year_add_up_to_the_total(api: httpx.Client) -> None:
+    total = api.get("/api/statistics").json()[0]
+    for period, shape in (("day", "2026-11-"), ("month", "2026-1"), ("year", "2026")):
+        rows = api.get("/api/statistics", params={"by": period}).json()
+        assert rows and all(str(row["key"]).startswith(shape) for row in rows), rows
+        assert sum(row["received"] for row in rows) == total["received"], period
+
+
+def test_a_bad_instant_is_refused_with_the_parameter_named(api: httpx.Client) -> None:
+    response = api.get("/api/statistics", params={"since": "yesterday"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "since"]
+
+
+def test_the_cli_and_the_api_give_the_same_figures_in_the_same_shape(
+    api: httpx.Client, engine_central: CentralService,
+) -> None:
+    db = str(engine_central.config.cases_path)
+    result = CliRunner().invoke(main, ["central", "stats", "--db", db, "--by", "unit", "--since",
+                                       "2026-11-01", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output[result.output.index("["):])
+    served = api.get("/api/statistics", params={"by": "unit", "since": "2026-11-01"}).json()
+    assert printed == served
+
+
+def test_both_hash_chain_checks_answer_in_one_shape(engine_central: CentralService) -> None:
+    with client(engine_central, SUPERVISOR_TOKEN) as office:
+        assert office.post("/api/complaints", json={
+            "hall": "hall-01", "summary": "叫号后窗口无人"}).status_code == 201
+        cases = office.get("/api/log/verify").json()
+        complaints = office.get("/api/complaints/verify").json()
+    assert set(cases) == set(complaints) == {"ok", "checked", "head", "first_bad", "problem"}
+    assert set(cases["head"]) == set(complaints["head"]) == {"seq", "hash"}
+    assert complaints["ok"] is True and complaints["checked"] >= 1
+
+
+def test_a_complaint_about_a_hall_central_does_not_know_is_refused(
+    engine_central: CentralService,
+) -> None:
+    with client(engine_central, SUPERVISOR_TOKEN) as office:
+        response = office.post("/api/complaints", json={"hall": "hall-99", "summary": "窗口无人"})
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            "central does not know hall 'hall-99'; its halls are hall-01")
+        assert office.get("/api/complaints").json() == []
