@@ -35,6 +35,7 @@ from contract.envelope import (
     Received,
     Rejection,
 )
+from contract.privacy import redact
 from contract.registry import UnknownEventType, describe_error
 from spine.clock import Clock
 
@@ -306,16 +307,32 @@ CREATE TABLE IF NOT EXISTS streams (
 
 
 def store_dead_letter(tx: sqlite3.Connection, letter: DeadLetter, now_ms: int) -> int:
-    """Keep a refused message (once per distinct content); returns how often it has come."""
+    """Keep a refused message (once per distinct content); returns how often it has come.
+
+    It is kept as evidence of what was sent, with its personal data masked
+    (`masked_payload`): a refused `queue.contact_given` must not keep a citizen's phone
+    in clear where nothing ever erases it."""
     (times,) = tx.execute(
         "INSERT INTO dead_letters (digest, first_at, last_at, times, topic, sender, event_id, "
         "reason, payload) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) "
         "ON CONFLICT (digest) DO UPDATE SET times = times + 1, last_at = excluded.last_at "
         "RETURNING times",
         (letter.digest, now_ms, now_ms, letter.topic, letter.sender, letter.event_id, letter.reason,
-         letter.payload),
+         masked_payload(letter.payload)),
     ).fetchone()
     return int(times)
+
+
+def masked_payload(payload: bytes) -> bytes:
+    """The payload with phones, identity numbers and secrets masked, otherwise byte for byte.
+
+    Text is masked as UTF-8; anything else as Latin-1, which maps each byte to one
+    character and back, so a binary payload keeps its length and every byte the mask
+    leaves alone (the digest that counts repeats is taken before, over the original)."""
+    try:
+        return redact(payload.decode("utf-8")).encode("utf-8")
+    except UnicodeDecodeError:
+        return redact(payload.decode("latin-1")).encode("latin-1", errors="backslashreplace")
 
 
 def advance_stream(tx: sqlite3.Connection, batch: Batch) -> None:

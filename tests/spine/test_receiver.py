@@ -156,6 +156,18 @@ def test_a_device_cannot_send_events_in_another_devices_name(
     assert "event of device 'sim-02' sent by 'sim-01'" in ack.rejected[0].reason
 
 
+def test_a_refused_message_is_kept_with_its_personal_data_masked(gateway: GatewayService) -> None:
+    phone = b'{"type": "queue.contact_given", "phone": "13812345678"}'
+    binary = b"\xff\xfe junk 13912345678 \x00"
+    for payload in (phone, binary):
+        gateway.receiver.receive(TOPIC, "sim-01", payload)
+
+    kept = [row[0] for row in gateway_rows(gateway, "SELECT payload FROM dead_letters ORDER BY rowid")]
+    assert len(kept) == 2 and not any(b"12345678" in letter for letter in kept), kept
+    assert b"138" in kept[0] and b"5678" in kept[0], "masked the way a phone is masked everywhere"
+    assert kept[1].startswith(b"\xff\xfe junk") and len(kept[1]) == len(binary), "binary kept byte for byte"
+
+
 def test_the_same_garbage_sent_again_is_one_dead_letter_counted_twice(gateway: GatewayService) -> None:
     gateway.receiver.receive(TOPIC, "sim-01", b"garbage")
     gateway.receiver.receive(TOPIC, "sim-01", b"garbage")
