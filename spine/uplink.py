@@ -2,9 +2,17 @@
 
 A PUBACK only says the broker has a message; the receiver's application-level
 `Ack` (published after its durable commit) is what lets a row leave the
-outbox. Batches go out in outbox order, a few in flight at once; on a
-reconnect, or when acks stop coming, everything unacknowledged is sent again
-from the oldest. Resends are harmless: receivers deduplicate by event id.
+outbox. Batches go out in outbox order, a window of a few in flight at once.
+
+What goes out is bounded by what can be acknowledged. While the receiver is
+silent (a gateway down for an hour), nothing more is sent: the outbox is the
+buffer, not the broker. After `ack_timeout_s` without an ack the sender probes
+with one small batch (its oldest event), again on a doubling wait up to
+`probe_max_s`. The probe's ack says the receiver is back; batches sent before
+the probe and still unacknowledged then were lost on the way, and only then is
+the window sent again. The window is also resent from the oldest event after a
+reconnect, and when the receiver asks (it lacks an earlier batch). Resends are
+harmless: receivers deduplicate by event id.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -33,6 +42,7 @@ from spine.outbox import Outbox
 log = logging.getLogger(__name__)
 
 _REMEMBERED_BATCHES = 128  # late acks beyond this are answered by a harmless resend
+_FORGET_RETRY_S = 1.0  # how often acknowledged rows a full disk kept are deleted again
 
 
 @dataclass
@@ -43,6 +53,9 @@ class UplinkStats:
     events_sent: int = 0
     events_acked: int = 0
     resends: int = 0
+    """Times the window was sent again from the oldest event (reconnect, lost batches, asked)."""
+    probes: int = 0
+    """One-event batches sent to a receiver that had stopped acknowledging."""
     rejected: int = 0
     last_ack_at: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -62,8 +75,11 @@ class Uplink:
         settings: UplinkSettings,
         clock: Clock,
         heartbeat_extra: Callable[[], dict[str, Any]] | None = None,
+        status_extra: Callable[[], dict[str, Any]] | None = None,
         subscriptions: dict[str, Callable[[mqtt.MQTTMessage], None]] | None = None,
     ) -> None:
+        """`status_extra`: what the sender says of itself in its retained online status and in
+        every heartbeat (an edge agent: whether its disk is full); `heartbeat_extra`: heartbeat only."""
         self.sender_id = sender_id
         self.outbox = outbox
         self.topics = topics
@@ -71,13 +87,19 @@ class Uplink:
         self.clock = clock
         self.stats = UplinkStats()
         self._heartbeat_extra = heartbeat_extra or (lambda: {})
+        self._status_extra = status_extra or (lambda: {})
         self._subscriptions = dict(subscriptions or {})
         self._on_command: Callable[[mqtt.MQTTMessage], None] | None = None
         self._lock = threading.Lock()
         self._cursor = 0  # last outbox position handed to the broker
-        self._inflight: OrderedDict[str, float] = OrderedDict()  # batch id -> monotonic send time
+        self._inflight: OrderedDict[str, float] = OrderedDict()  # window batch id -> monotonic send time
         self._sent: OrderedDict[str, list[int]] = OrderedDict()  # batch id -> positions
-        self._last_progress = time.monotonic()
+        self._probes: dict[str, frozenset[str]] = {}  # probe id -> window batches sent before it
+        self._last_progress = time.monotonic()  # the last ack, or the last probe
+        self._probe_wait = settings.ack_timeout_s  # silence before the next probe
+        self._silent_since: float | None = None  # the receiver stopped answering (monotonic)
+        self._unforgotten: list[int] = []  # acknowledged rows a full disk would not let us delete
+        self._next_forget = 0.0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._client = make_client(
@@ -130,13 +152,14 @@ class Uplink:
         client.subscribe(self.topics.commands, qos=1)
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
-        client.publish(self.topics.status, dump_envelope(self._status("online")), qos=1, retain=True)
+        self._announce(client)
         with self._lock:
             # Whatever was in flight may or may not have reached the receiver:
             # send it all again from the oldest unacknowledged row.
             self._inflight.clear()
+            self._probes.clear()
             self._cursor = 0
-            self._last_progress = time.monotonic()
+            self._answered()
             self.stats.connected = True
             self.stats.connects += 1
         log.info(
@@ -159,7 +182,10 @@ class Uplink:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == self.topics.ack:
-            self._apply_ack(message.payload)
+            try:
+                self._apply_ack(message.payload)
+            except Exception:  # raised in paho's thread, it would end the link for good
+                log.exception("uplink %s: could not apply an acknowledgement", self.sender_id)
             return
         if message.topic == self.topics.commands:
             handler = self._on_command
@@ -182,12 +208,23 @@ class Uplink:
         except ValidationError as exc:
             log.warning("uplink %s: ignoring a malformed ack: %s", self.sender_id, exc.errors()[:1])
             return
+        with self._lock:
+            silent_for = self._answered()
+        if silent_for is not None:
+            log.warning("uplink %s: the receiver answers again after %.0f s of silence",
+                        self.sender_id, silent_for)
         if ack.resend:
             self._restart_stream(ack.batch)
             return
         with self._lock:
             positions = self._sent.pop(ack.batch, None)
             self._inflight.pop(ack.batch, None)
+            before_probe = self._probes.pop(ack.batch, frozenset())
+            lost = [batch for batch in before_probe if batch in self._inflight]
+        if lost:
+            self._resend_window(
+                f"{len(lost)} batch(es) sent before the probe were lost while the receiver was away"
+            )
         if positions is None:
             return  # an ack for a batch sent before a restart: its resend will be acked too
         if ack.error:
@@ -199,12 +236,45 @@ class Uplink:
             log.error(
                 "uplink %s: receiver refused event %s: %s", self.sender_id, rejection.id, rejection.reason
             )
-        self.outbox.delete(positions)
+        self._forget(positions)
         with self._lock:
             self.stats.events_acked += len(positions)
             self.stats.rejected += len(ack.rejected)
             self.stats.last_ack_at = self.clock.wall_ms()
-            self._last_progress = time.monotonic()
+
+    def _answered(self) -> float | None:
+        """(Holding the lock.) The receiver spoke: probing stops and its wait starts over.
+        Returns how long it had been silent, if it had."""
+        now = time.monotonic()
+        silent_for = None if self._silent_since is None else now - self._silent_since
+        self._silent_since = None
+        self._last_progress = now
+        self._probe_wait = self.settings.ack_timeout_s
+        return silent_for
+
+    def _forget(self, positions: list[int]) -> None:
+        """Delete acknowledged rows; on a full disk keep their positions and retry, so the
+        ack is never lost and the link never stops over it."""
+        try:
+            self.outbox.delete(positions)
+        except sqlite3.Error as exc:
+            with self._lock:
+                first = not self._unforgotten
+                self._unforgotten.extend(positions)
+            if first:
+                log.error("uplink %s: cannot delete acknowledged events (%s); retrying every %.0f s",
+                          self.sender_id, exc, _FORGET_RETRY_S)
+
+    def _retry_forget(self) -> None:
+        with self._lock:
+            if not self._unforgotten or time.monotonic() < self._next_forget:
+                return
+            positions, self._unforgotten = self._unforgotten, []
+            self._next_forget = time.monotonic() + _FORGET_RETRY_S
+        self._forget(positions)
+        with self._lock:
+            if not self._unforgotten:
+                log.warning("uplink %s: acknowledged events deleted at last", self.sender_id)
 
     def _restart_stream(self, batch_id: str) -> None:
         """The receiver lacks what comes before `batch_id` (lost with a crashed broker):
@@ -212,12 +282,14 @@ class Uplink:
         with self._lock:
             if batch_id not in self._inflight:
                 return  # an echo of a stream already restarted
+        self._resend_window("the receiver missed earlier events")
+
+    def _resend_window(self, why: str) -> None:
+        with self._lock:
             self._inflight.clear()
             self._cursor = 0
             self.stats.resends += 1
-        log.warning(
-            "uplink %s: the receiver missed earlier events; resending from the oldest", self.sender_id
-        )
+        log.warning("uplink %s: %s; resending from the oldest unacknowledged event", self.sender_id, why)
         self.outbox.notify()
 
     # --- the sender thread -----------------------------------------------
@@ -227,8 +299,9 @@ class Uplink:
         while not self._stopping.is_set():
             sent = False
             try:
+                self._retry_forget()
                 if self.stats.connected:
-                    self._check_ack_timeout()
+                    self._probe_if_silent()
                     sent = self._send_one_batch()
                     if time.monotonic() >= next_heartbeat:
                         self._heartbeat()
@@ -242,21 +315,46 @@ class Uplink:
                 due = next_heartbeat - time.monotonic() if self.stats.connected else 0.5
                 self.outbox.wait_for_change(min(0.5, max(0.01, due)))
 
-    def _check_ack_timeout(self) -> None:
+    def _probe_if_silent(self) -> None:
+        """With batches awaiting acks and none coming, send one small batch of the oldest event,
+        on a doubling wait: a receiver away for an hour costs a few dozen events, not the window
+        every `ack_timeout_s` (each copy queued by the broker and written to its disk)."""
+        now = time.monotonic()
         with self._lock:
             if not self._inflight:
-                self._last_progress = time.monotonic()
+                self._last_progress = now  # nothing awaited: silence is not a fault
                 return
-            if time.monotonic() - self._last_progress < self.settings.ack_timeout_s:
+            if now - self._last_progress < self._probe_wait:
                 return
-            self._inflight.clear()
-            self._cursor = 0
-            self._last_progress = time.monotonic()
-            self.stats.resends += 1
-        log.warning(
-            "uplink %s: no acknowledgement for %.0f s; resending from the oldest unacknowledged event",
-            self.sender_id, self.settings.ack_timeout_s,
-        )
+            started = self._silent_since is None
+            silent_since = self._last_progress if self._silent_since is None else self._silent_since
+            self._silent_since = silent_since
+            waited = now - silent_since
+            self._last_progress = now
+            self._probe_wait = min(self._probe_wait * 2, self.settings.probe_max_s)
+            window = frozenset(self._inflight)
+        rows = self.outbox.read_after(0, 1, self.settings.batch_max_bytes)
+        if not rows:
+            return
+        batch_id = secrets.token_hex(8)
+        # No stream positions: the probe repeats an event the receiver may already hold, so it
+        # must not move the receiver's idea of how far this sender's stream got.
+        payload = build_batch(batch_id, self.sender_id, self.clock, [rows[0].payload])
+        with self._lock:
+            self._probes[batch_id] = window
+            while len(self._probes) > _REMEMBERED_BATCHES:  # probes that were lost on the way
+                del self._probes[next(iter(self._probes))]
+            self._sent[batch_id] = [rows[0].pos]
+            self.stats.probes += 1
+            self.stats.batches_sent += 1
+            self.stats.events_sent += 1
+        if started:
+            log.warning(
+                "uplink %s: no acknowledgement for %.0f s; probing with one event, then every %.0f s "
+                "at most, until the receiver answers (the outbox keeps the rest)",
+                self.sender_id, waited, self.settings.probe_max_s,
+            )
+        self._client.publish(self.topics.events, payload, qos=1)
 
     def _send_one_batch(self) -> bool:
         with self._lock:
@@ -294,6 +392,15 @@ class Uplink:
             "mono": self.clock.mono_ms(),
         }
 
+    def _announce(self, client: mqtt.Client) -> None:
+        status = self._status("online") | self._status_extra()
+        client.publish(self.topics.status, dump_envelope(status), qos=1, retain=True)
+
+    def announce(self) -> None:
+        """Republish the retained online status now (what `status_extra` says has changed)."""
+        if self.stats.connected:
+            self._announce(self._client)
+
     def _heartbeat(self) -> None:
         waiting, waiting_bytes = self.outbox.depth()
         beat = self._status("online") | {
@@ -301,7 +408,9 @@ class Uplink:
             "outbox_bytes": waiting_bytes,
             "dropped": self.outbox.drop_totals(),
             "resends": self.stats.resends,
+            "probes": self.stats.probes,
         }
+        beat.update(self._status_extra())
         beat.update(self._heartbeat_extra())
         self._client.publish(self.topics.heartbeat, dump_envelope(beat), qos=0)
 
