@@ -55,7 +55,8 @@ class OutboxSettings(Section):
     min_free_disk_bytes: int = Field(
         32 * 1024 * 1024,
         ge=0,
-        description="below this much free disk, even essential events are refused loudly",
+        description="below this much free disk, whatever the cap, routine events are dropped "
+        "(counted, reported) and essential ones refused loudly",
     )
 
 

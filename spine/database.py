@@ -31,6 +31,7 @@ class Database:
         # Re-entrant: a part holding the lock across a read and a write may open the transaction.
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
 
     @property
     def lock(self) -> threading.RLock:
@@ -46,14 +47,16 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception)."""
         with self._lock:
-            self._after_commit = []
+            self._after_commit, self._after_rollback = [], []
             try:
                 with Transaction(self._connection):
                     yield self._connection
             except BaseException:
-                self._after_commit = []
+                callbacks, self._after_commit, self._after_rollback = self._after_rollback, [], []
+                for callback in callbacks:
+                    callback()
                 raise
-            callbacks, self._after_commit = self._after_commit, []
+            callbacks, self._after_commit, self._after_rollback = self._after_commit, [], []
             for callback in callbacks:
                 callback()
 
@@ -61,6 +64,11 @@ class Database:
         """Inside `transaction()`: run `callback` once that transaction has committed (never
         if it rolls back), still holding the lock."""
         self._after_commit.append(callback)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Inside `transaction()`: run `callback` if that transaction rolls back (a full disk
+        refusing the commit), still holding the lock."""
+        self._after_rollback.append(callback)
 
     def ensure_schema(self, script: str) -> None:
         """Create a part's tables (idempotent `CREATE ... IF NOT EXISTS` statements)."""

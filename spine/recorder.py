@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from contract.catalog import spec_for
 from contract.envelope import dump_envelope, new_envelope
 from spine.clock import Clock
+from spine.drops import DropCounts
 from spine.outbox import Outbox
 
 MAX_EVENT_BYTES = 64 * 1024
@@ -42,6 +43,22 @@ class EventRecorder:
 
     def record(self, type: str, body: Mapping[str, Any] | BaseModel) -> RecordedEvent:
         """Validate `body` against the type's schema and commit it; returns after the commit."""
+        return self._record(type, body)
+
+    def report_drops(self) -> int:
+        """Record one `device.dropped` for every drop not reported yet, marking them reported in
+        the same commit (never lost, never reported twice); returns how many it reported.
+        Raises OutboxFull like any essential event when the disk has no room for it."""
+        counts = self.outbox.unreported_drops()
+        if not counts:
+            return 0
+        total = sum(sum(by_type.values()) for by_type in counts.values())
+        self._record("device.dropped", {"counts": counts, "total": total}, settles=counts)
+        return total
+
+    def _record(
+        self, type: str, body: Mapping[str, Any] | BaseModel, settles: DropCounts | None = None
+    ) -> RecordedEvent:
         spec = spec_for(type)
         model = body if isinstance(body, BaseModel) else spec.body.model_validate(body)
         body_json = model.model_dump(mode="json")
@@ -60,6 +77,7 @@ class EventRecorder:
             return payload
 
         seq = self.outbox.put(
-            event_id=event_id, type=type, essential=spec.essential, make_payload=make_payload
+            event_id=event_id, type=type, essential=spec.essential, make_payload=make_payload,
+            settles=settles,
         )
         return RecordedEvent(event_id, seq)

@@ -40,8 +40,15 @@ class Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self.connection.execute("COMMIT")
-        else:
+            try:
+                self.connection.execute("COMMIT")
+            except BaseException:
+                # A full disk can refuse the COMMIT itself and leave the transaction open:
+                # close it, or every later BEGIN on this connection fails.
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
+        elif self.connection.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
             self.connection.execute("ROLLBACK")
 
 

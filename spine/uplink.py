@@ -252,18 +252,23 @@ class Uplink:
         self._probe_wait = self.settings.ack_timeout_s
         return silent_for
 
-    def _forget(self, positions: list[int]) -> None:
+    def _forget(self, positions: list[int], *, again: bool = False) -> None:
         """Delete acknowledged rows; on a full disk keep their positions and retry, so the
         ack is never lost and the link never stops over it."""
         try:
             self.outbox.delete(positions)
         except sqlite3.Error as exc:
             with self._lock:
-                first = not self._unforgotten
+                first = not self._unforgotten and not again
                 self._unforgotten.extend(positions)
             if first:
                 log.error("uplink %s: cannot delete acknowledged events (%s); retrying every %.0f s",
                           self.sender_id, exc, _FORGET_RETRY_S)
+            return
+        if again:
+            with self._lock:
+                if not self._unforgotten:
+                    log.warning("uplink %s: acknowledged events deleted at last", self.sender_id)
 
     def _retry_forget(self) -> None:
         with self._lock:
@@ -271,10 +276,7 @@ class Uplink:
                 return
             positions, self._unforgotten = self._unforgotten, []
             self._next_forget = time.monotonic() + _FORGET_RETRY_S
-        self._forget(positions)
-        with self._lock:
-            if not self._unforgotten:
-                log.warning("uplink %s: acknowledged events deleted at last", self.sender_id)
+        self._forget(positions, again=True)
 
     def _restart_stream(self, batch_id: str) -> None:
         """The receiver lacks what comes before `batch_id` (lost with a crashed broker):
