@@ -54,6 +54,8 @@ def diagnostics(config_path: Path | None) -> None:
                     "bytes_waiting": waiting_bytes,
                     "last_seq": outbox.last_pos,
                     "dropped": outbox.drop_totals(),
+                    "unreported": outbox.unreported_drops(),
+                    "storage": outbox.check_disk().as_dict(),
                 },
             },
             indent=2,
