@@ -44,10 +44,18 @@ class Database:
         return self._connection
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception)."""
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception).
+
+        `durable=False` skips the fsync of this commit: for a change that may be lost in a
+        power cut without harm (forgetting what the next hop acknowledged: it is sent again
+        and dropped there as a duplicate). The WAL keeps commits in order, so the next
+        durable commit makes it durable too, and nothing committed later survives without it.
+        """
         with self._lock:
             self._after_commit, self._after_rollback = [], []
+            if not durable:
+                self._connection.execute("PRAGMA synchronous=NORMAL")
             try:
                 with Transaction(self._connection):
                     yield self._connection
@@ -56,6 +64,9 @@ class Database:
                 for callback in callbacks:
                     callback()
                 raise
+            finally:
+                if not durable:
+                    self._connection.execute("PRAGMA synchronous=FULL")
             callbacks, self._after_commit, self._after_rollback = self._after_commit, [], []
             for callback in callbacks:
                 callback()

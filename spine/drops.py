@@ -81,6 +81,11 @@ class DropLedger:
         self._pending -= self._writing
         self._writing.clear()
 
+    def settled(self) -> bool:
+        """True when no count waits in memory for the disk."""
+        with self._database.lock:
+            return not self._pending
+
     def flush(self) -> bool:
         """Write the pending counts in a transaction of their own; False when the disk is full."""
         with self._database.lock:

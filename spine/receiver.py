@@ -238,7 +238,7 @@ class BatchReceiver:
         stamped = envelope.model_copy(update={"recv": received})
         if text is not None and "recv" not in raw:
             # A JSON object ends with its closing brace: the stamp goes in just before it.
-            payload = text[:-1] + ',"recv":' + _dump(received.model_dump()) + "}"
+            payload = text[:-1] + ',"recv":' + received.model_dump_json() + "}"
         else:
             payload = _dump({**raw, "recv": received.model_dump()})
         return AcceptedEvent(stamped, payload, essential)
