@@ -37,7 +37,7 @@ from contract.topics import LinkTopics
 from spine.clock import Clock
 from spine.config import BrokerSettings, UplinkSettings
 from spine.mqtt import Will, connect_persistent, make_client, reason_text
-from spine.outbox import Outbox
+from spine.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -360,13 +360,13 @@ class Uplink:
 
     def _send_one_batch(self) -> bool:
         with self._lock:
-            if len(self._inflight) >= self.settings.inflight_batches:
-                return False
+            if len(self._inflight) >= self.settings.inflight_batches or self._silent_since is not None:
+                return False  # a full window, or a silent receiver: only probes go until it answers
             cursor = self._cursor
         rows = self.outbox.read_after(
             cursor, self.settings.batch_max_events, self.settings.batch_max_bytes
         )
-        if not rows:
+        if not rows or not self._worth_sending_now(rows):
             return False
         batch_id = secrets.token_hex(8)
         payload = build_batch(
@@ -385,6 +385,21 @@ class Uplink:
             self.stats.events_sent += len(rows)
         self._client.publish(self.topics.events, payload, qos=1)
         return True
+
+    def _worth_sending_now(self, rows: list[OutboxRow]) -> bool:
+        """A batch at least half full goes out at once, as long as the window has room; a
+        smaller one waits until nothing is in flight, gathering what comes meanwhile.
+
+        A lone event still leaves at once. But a hall of many slow senders no longer asks its
+        gateway for one commit (one fsync) per event of every device: each device's batches
+        grow with the gateway's round trip, so the gateway's commits follow its own pace.
+        """
+        if len(rows) >= self.settings.batch_max_events:
+            return True
+        if 2 * sum(len(row.payload) for row in rows) >= self.settings.batch_max_bytes:
+            return True
+        with self._lock:
+            return not self._inflight
 
     def _status(self, state: str) -> dict[str, Any]:
         return {

@@ -41,12 +41,14 @@ class BrokerOptions:
     bind: str = "127.0.0.1"
     extra_lines: list[str] = field(default_factory=list)
     """More mosquitto.conf lines (authentication, TLS listeners: see provisioning)."""
-    max_queued_messages: int = 1000
+    max_queued_messages: int = 10_000
     """Messages kept for one client while it is away (or slow). Each sender has at most its
-    in-flight window and a probe now and then waiting for its receiver, so this holds every
-    device of a large hall; beyond it Mosquitto drops the newest, which the sender still has."""
-    max_queued_bytes: int = 32 * 1024 * 1024
-    """The same bound in bytes, so a client away for hours costs the broker a fixed amount of RAM."""
+    in-flight window and a probe now and then waiting for its receiver, so this holds the
+    windows of a hall of hundreds of devices; beyond it Mosquitto drops the newest, which
+    the sender still has and sends again when the receiver asks for the gap."""
+    max_queued_bytes: int = 64 * 1024 * 1024
+    """The same bound in bytes, so a client away for hours costs the broker a fixed amount of RAM
+    (when every device of a big hall drains a backlog at once, the bound is what drops)."""
     autosave_changes: int = 100
     """Save the in-memory state after this many changes (messages queued for a client that is
     away, retained messages, subscriptions): writes grow with traffic, and an idle broker writes
