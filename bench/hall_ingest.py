@@ -140,13 +140,19 @@ def main() -> None:
             stop([gateway, central])
             broker.stop()
         window_end_ms = window_start_ms + int(seconds * 1000)
+        window = (window_start_ms, window_end_ms)
         latencies = [row[0] for row in central_rows(
             central_db, "SELECT received_at - device_time FROM events WHERE type='sim.counter' "
-            "AND device_time BETWEEN ? AND ?", (window_start_ms, window_end_ms))]
+            "AND device_time BETWEEN ? AND ?", window)]
+        to_gateway = [row[0] for row in central_rows(
+            root / "gw" / "gateway.sqlite", "SELECT received_at - device_time FROM events "
+            "WHERE type='sim.counter' AND device_time BETWEEN ? AND ?", window)]
     events_per_s = len(latencies) / seconds
     print(f"  {len(latencies):,} events in the window, {events_per_s:,.0f} ev/s reached central")
     print(f"  device -> central latency  p50 {percentile(latencies, 0.5):6,.0f} ms   "
           f"p99 {percentile(latencies, 0.99):6,.0f} ms   worst {max(latencies):6,.0f} ms")
+    print(f"  of which device -> gateway p50 {percentile(to_gateway, 0.5):6,.0f} ms   "
+          f"p99 {percentile(to_gateway, 0.99):6,.0f} ms")
     per_thousand = {name: 100 * cpu / seconds / (events_per_s / 1000) for name, cpu in used.items()}
     print("  CPU per 1,000 ev/s (% of one core): " +
           "  ".join(f"{name} {value:.0f}%" for name, value in per_thousand.items()))

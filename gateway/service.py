@@ -98,7 +98,7 @@ class GatewayService:
             clock_reference=self.presence.clock_reference,
         )
         self.ingest = HallIngest(self.client, self.hall, self.receiver, self.presence_reports,
-                                 self.registry.refusal, self._stop)
+                                 self.registry.refusal, self._stop, self.db)
         self.forwarder = Uplink(
             sender_id=self.id,
             client_id=f"{self.id}-forward",

@@ -20,9 +20,9 @@ from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
-WATCHED_PREFIXES = ("paho-mqtt-client", "uplink-", "presence")
+WATCHED_PREFIXES = ("paho-mqtt-client", "uplink-", "presence", "commits-")
 """Names of the threads a process is deaf without: MQTT network loops, uplink senders, the
-gateway's presence sweeper."""
+gateway's presence sweeper, a receiver's commit worker."""
 
 
 class Service(Protocol):

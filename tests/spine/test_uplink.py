@@ -43,7 +43,8 @@ def device(tmp_path: Path, broker: MosquittoBroker) -> Iterator[EdgeAgent]:
 
 def forget_session(port: int, client_id: str) -> None:
     """What a receiver whose broker session expired (or was wiped) finds: nothing queued for it."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=MQTTProtocolVersion.MQTTv5)
     client.connect("127.0.0.1", port, clean_start=True)
     client.loop_start()
     wait_until(client.is_connected, 10, "a clean session")
