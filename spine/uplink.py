@@ -2,7 +2,9 @@
 
 A PUBACK only says the broker has a message; the receiver's application-level
 `Ack` (published after its durable commit) is what lets a row leave the
-outbox. Batches go out in outbox order, a window of a few in flight at once.
+outbox. Batches go out in outbox order, a window of a few in flight at once;
+a batch less than half full waits until nothing is in flight, so a slow sender's
+batches grow with its receiver's round trip instead of costing one commit each.
 
 What goes out is bounded by what can be acknowledged. While the receiver is
 silent (a gateway down for an hour), nothing more is sent: the outbox is the
