@@ -168,15 +168,13 @@ class Outbox:
         What a receiver forwards was already judged worth keeping upstream, so
         no space policy applies here beyond the disk itself.
         """
-        added = 0
-        added_bytes = 0
-        for event in events:
-            tx.execute(
-                "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)",
-                (event.event_id, event.type, int(event.essential), event.payload),
+        rows = [(event.event_id, event.type, int(event.essential), event.payload) for event in events]
+        if rows:
+            tx.executemany(
+                "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)", rows
             )
-            added += 1
-            added_bytes += len(event.payload)
+        added = len(rows)
+        added_bytes = sum(len(row[3]) for row in rows)
         if added:
             self._database.after_commit(lambda: self._grew(added, added_bytes))
         return added
