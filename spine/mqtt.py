@@ -114,8 +114,8 @@ class ReceiverClient(mqtt.Client):
 
     def publish(self, topic: str, payload: Any = None, qos: int = 0, retain: bool = False,
                 properties: Properties | None = None) -> mqtt.MQTTMessageInfo:
-        held: list[tuple[str, Any, int, bool]] | None = getattr(self._holding, "messages", None)
-        if held is None:
+        holder, held = getattr(self._holding, "messages", (None, None))
+        if holder is not self or held is None:
             return super().publish(topic, payload, qos, retain, properties)
         held.append((topic, payload, qos, retain))
         info = mqtt.MQTTMessageInfo(0)
@@ -124,13 +124,14 @@ class ReceiverClient(mqtt.Client):
 
     @contextmanager
     def held(self) -> Iterator[list[tuple[str, Any, int, bool]]]:
-        """Hold this thread's publishes; the caller sends the list (or drops it) when it knows."""
+        """Hold what this thread publishes on this client; the caller sends the list (or drops
+        it) once it knows whether the commit held."""
         messages: list[tuple[str, Any, int, bool]] = []
-        self._holding.messages = messages
+        self._holding.messages = (self, messages)
         try:
             yield messages
         finally:
-            self._holding.messages = None
+            self._holding.messages = (None, None)
 
 
 class CommitGroups:
