@@ -102,6 +102,8 @@ class Uplink:
         self._silent_since: float | None = None  # the receiver stopped answering (monotonic)
         self._unforgotten: list[int] = []  # acknowledged rows a full disk would not let us delete
         self._next_forget = 0.0
+        # (SUBSCRIBE's mid, its topics, whether the broker resumed our session) until the SUBACK
+        self._awaited_suback: tuple[int | None, list[str], bool] | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._client = make_client(
@@ -112,6 +114,7 @@ class Uplink:
             reconnect_max_s=settings.reconnect_max_s,
         )
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._broker = broker
@@ -147,13 +150,40 @@ class Uplink:
     # --- MQTT callbacks (paho's network thread) ---------------------------
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        """Subscribe; the link is connected only once the broker has granted the subscriptions.
+
+        Until the SUBACK, an ack or a command published to us may find no subscription and be
+        lost (a new session has none; a resumed one is only as old as the broker's disk), so
+        nothing is sent and nobody is told we are online before it.
+        """
         if reason.is_failure:
             log.warning("uplink %s: broker refused the connection: %s", self.sender_id, reason_text(reason))
             return
-        client.subscribe(self.topics.ack, qos=1)
-        client.subscribe(self.topics.commands, qos=1)
-        for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
+        topics = [self.topics.ack, self.topics.commands, *self._subscriptions]
+        result, mid = client.subscribe([(topic, 1) for topic in topics])
+        if result != mqtt.MQTT_ERR_SUCCESS:
+            log.warning("uplink %s: could not subscribe (%s); waiting for a reconnect",
+                        self.sender_id, mqtt.error_string(result))
+            return
+        with self._lock:
+            # SUBACK runs on this same thread, after this callback: it cannot come first.
+            self._awaited_suback = (mid, topics, bool(flags.session_present))
+
+    def _on_subscribe(self, client: mqtt.Client, _u: Any, mid: int, reasons: list[Any], _p: Any) -> None:
+        with self._lock:
+            if self._awaited_suback is None or self._awaited_suback[0] != mid:
+                return  # the SUBACK of a connection that has since been lost
+            _mid, topics, session_present = self._awaited_suback
+            self._awaited_suback = None
+        refused = {topic: reason_text(code) for topic, code in zip(topics, reasons, strict=False)
+                   if code.is_failure}
+        if refused:
+            log.error("uplink %s: the broker refused subscriptions %s (check its ACL)",
+                      self.sender_id, refused)
+        if self.topics.ack in refused:
+            # Without acks nothing could ever leave the outbox: stay offline, keep every event,
+            # and try again on the next connection.
+            return
         self._announce(client)
         with self._lock:
             # Whatever was in flight may or may not have reached the receiver:
@@ -167,7 +197,7 @@ class Uplink:
         log.info(
             "uplink %s connected to %s:%s (session %s)",
             self.sender_id, self._broker.host, self._broker.port,
-            "resumed" if flags.session_present else "new",
+            "resumed" if session_present else "new",
         )
         self.outbox.notify()
 
@@ -175,6 +205,7 @@ class Uplink:
         with self._lock:
             was_connected = self.stats.connected
             self.stats.connected = False
+            self._awaited_suback = None
             self._inflight.clear()
         if was_connected and not self._stopping.is_set():
             log.warning(
