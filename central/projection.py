@@ -63,7 +63,10 @@ class Projection:
             self._installed = True
             return
         self.apply(tx, hall, event.envelope)
-        # The row was just inserted in this transaction: its id is the newest.
+        # Once per batch, just before it commits: the newest row is then the batch's last.
+        context.before_commit((Projection, self.name), lambda: self._set_cursor_to_newest(tx))
+
+    def _set_cursor_to_newest(self, tx: sqlite3.Connection) -> None:
         (last,) = tx.execute("SELECT max(id) FROM events").fetchone()
         self._set_cursor(tx, last)
 

@@ -14,7 +14,15 @@ import paho.mqtt.client as mqtt
 from contract.topics import Channel, device_topic, hall_devices_filter, parse_device_topic
 from gateway.hall_presence import PresenceReports
 from spine.config import BrokerSettings
-from spine.mqtt import acknowledge_after, connect_persistent, make_client, reason_text
+from spine.database import Database
+from spine.mqtt import (
+    CommitGroups,
+    ReceiverClient,
+    acknowledge_after,
+    connect_persistent,
+    make_client,
+    reason_text,
+)
 from spine.receiver import BatchReceiver
 
 log = logging.getLogger(__name__)
@@ -49,24 +57,32 @@ class HallIngest:
     """Wires the hall broker client to the receiver and to presence."""
 
     def __init__(self, client: mqtt.Client, hall: str, receiver: BatchReceiver, presence: PresenceReports,
-                 refusal: Refusal, stopping: threading.Event) -> None:
+                 refusal: Refusal, stopping: threading.Event, database: Database | None = None) -> None:
+        """With the `database` the store commits in, every batch waiting is committed at once
+        (`spine.mqtt.CommitGroups`): one fsync for the hall, not one per device batch."""
         self.client = client
         self.hall = hall
         self.receiver = receiver
         self.presence = presence
         self.refusal = refusal
         self.stopping = stopping
+        self.commits = (CommitGroups(client, database, self.handle, name=f"ingest-{hall}")
+                        if database is not None and isinstance(client, ReceiverClient) else None)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
+        client.on_message = self.commits.on_message if self.commits is not None else self._on_message
 
     def start(self, broker: BrokerSettings, session_expiry_s: int) -> None:
+        if self.commits is not None:
+            self.commits.start()
         connect_persistent(self.client, broker, session_expiry_s)
         self.client.loop_start()
 
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        if self.commits is not None:
+            self.commits.stop()
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:

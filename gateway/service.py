@@ -118,7 +118,7 @@ class GatewayService:
             author_of=self.authority.author_of,
         )
         self.ingest = HallIngest(self.client, self.hall, self.receiver, self.presence_reports,
-                                 self.registry.refusal, self._stop)
+                                 self.registry.refusal, self._stop, self.db)
         self.forwarder = Uplink(
             sender_id=self.id,
             client_id=f"{self.id}-forward",

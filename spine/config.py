@@ -62,7 +62,8 @@ class OutboxSettings(Section):
     min_free_disk_bytes: int = Field(
         32 * 1024 * 1024,
         ge=0,
-        description="below this much free disk, even essential events are refused loudly",
+        description="below this much free disk, whatever the cap, routine events are dropped "
+        "(counted, reported) and essential ones refused loudly",
     )
 
 
@@ -72,7 +73,14 @@ class UplinkSettings(Section):
     batch_max_events: int = Field(500, ge=1, le=5000)
     batch_max_bytes: int = Field(192 * 1024, ge=1024, le=4 * 1024 * 1024)
     inflight_batches: int = Field(8, ge=1, le=64)
-    ack_timeout_s: float = Field(10.0, gt=0)
+    ack_timeout_s: float = Field(
+        10.0, gt=0, description="no acknowledgement for this long: probe the receiver with one event"
+    )
+    probe_max_s: float = Field(
+        60.0, gt=0,
+        description="the longest wait between two probes of a silent receiver (the wait doubles "
+        "from ack_timeout_s up to this)",
+    )
     heartbeat_s: float = Field(30.0, gt=0)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
     reconnect_min_s: float = Field(0.5, gt=0)

@@ -6,6 +6,10 @@ and every part of it works inside the same transactions: a handler's rows, the
 event that caused them and the outbox row that forwards it commit together, or
 not at all. Parts that must act once a commit holds (the outbox counting what
 it may now send) register `after_commit` inside the transaction.
+
+A receiver under load may `group()` several transactions into one commit (one
+fsync for every batch waiting): inside a group each transaction is a savepoint
+that rolls back alone, and its after-commit actions wait for the group's commit.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class Database:
         # Re-entrant: a part holding the lock across a read and a write may open the transaction.
         self._lock = threading.RLock()
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
+        self._group: _Group | None = None
 
     @property
     def lock(self) -> threading.RLock:
@@ -43,24 +49,88 @@ class Database:
         return self._connection
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception)."""
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception).
+
+        `durable=False` skips the fsync of this commit: for a change that may be lost in a
+        power cut without harm (forgetting what the next hop acknowledged: it is sent again
+        and dropped there as a duplicate). The WAL keeps commits in order, so the next
+        durable commit makes it durable too, and nothing committed later survives without it.
+        """
         with self._lock:
-            self._after_commit = []
+            if self._group is not None:
+                with self._savepoint(self._group) as tx:
+                    yield tx
+                return
+            self._after_commit, self._after_rollback = [], []
+            if not durable:
+                self._connection.execute("PRAGMA synchronous=NORMAL")
             try:
                 with Transaction(self._connection):
                     yield self._connection
             except BaseException:
-                self._after_commit = []
+                callbacks, self._after_commit, self._after_rollback = self._after_rollback, [], []
+                for callback in callbacks:
+                    callback()
                 raise
-            callbacks, self._after_commit = self._after_commit, []
+            finally:
+                if not durable:
+                    self._connection.execute("PRAGMA synchronous=FULL")
+            callbacks, self._after_commit, self._after_rollback = self._after_commit, [], []
             for callback in callbacks:
                 callback()
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """One commit for every transaction this thread opens inside: each is a savepoint that
+        rolls back alone on an exception, and what it would do after its commit waits for the
+        group's. Other threads wait for the group to end. The group itself rolls back (and
+        raises) only when its commit fails."""
+        with self._lock:
+            if self._group is not None:
+                raise RuntimeError("a group is already open on this database")
+            group = self._group = _Group()
+            try:
+                with Transaction(self._connection):
+                    yield
+            except BaseException:
+                for callback in group.after_rollback:
+                    callback()
+                raise
+            finally:
+                self._group = None
+            for callback in group.after_commit:
+                callback()
+
+    @contextmanager
+    def _savepoint(self, group: _Group) -> Iterator[sqlite3.Connection]:
+        name = f"part{group.parts}"
+        group.parts += 1
+        self._after_commit, self._after_rollback = [], []
+        self._connection.execute(f"SAVEPOINT {name}")
+        try:
+            yield self._connection
+        except BaseException:
+            self._connection.execute(f"ROLLBACK TO {name}")
+            self._connection.execute(f"RELEASE {name}")
+            callbacks, self._after_commit, self._after_rollback = self._after_rollback, [], []
+            for callback in callbacks:
+                callback()
+            raise
+        self._connection.execute(f"RELEASE {name}")
+        group.after_commit += self._after_commit
+        group.after_rollback += self._after_rollback
+        self._after_commit, self._after_rollback = [], []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Inside `transaction()`: run `callback` once that transaction has committed (never
         if it rolls back), still holding the lock."""
         self._after_commit.append(callback)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Inside `transaction()`: run `callback` if that transaction rolls back (a full disk
+        refusing the commit), still holding the lock."""
+        self._after_rollback.append(callback)
 
     def ensure_schema(self, script: str) -> None:
         """Create a part's tables (idempotent `CREATE ... IF NOT EXISTS` statements)."""
@@ -81,3 +151,12 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+class _Group:
+    """What the transactions of an open group leave for its commit (or its rollback)."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.after_commit: list[Callable[[], None]] = []
+        self.after_rollback: list[Callable[[], None]] = []

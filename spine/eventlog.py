@@ -32,6 +32,7 @@ class EventLog:
     device_key: tuple[str, ...] = ("device", "seq")
     """The columns that find one device's events in order (indexed)."""
     _insert: str = field(init=False, repr=False)
+    _names: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [name for name, _ in self.columns]
@@ -42,6 +43,7 @@ class EventLog:
         object.__setattr__(self, "_insert", (
             f"INSERT OR IGNORE INTO events (event_id, {', '.join(names)}) VALUES ({marks})"
         ))
+        object.__setattr__(self, "_names", tuple(names))
 
     def schema(self) -> str:
         """The table, its indexes and the triggers that keep it append-only."""
@@ -58,8 +60,7 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
     def append(self, tx: sqlite3.Connection, event_id: str, row: Mapping[str, Any]) -> bool:
         """Store an event inside `tx`; False when its id is already in the log (a resend).
         A column missing from `row` is stored as NULL."""
-        values = (event_id, *(row.get(name) for name, _ in self.columns))
-        return tx.execute(self._insert, values).rowcount == 1
+        return tx.execute(self._insert, (event_id, *map(row.get, self._names))).rowcount == 1
 
     def holds(self, tx: sqlite3.Connection, event_id: str) -> bool:
         """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""

@@ -10,11 +10,12 @@ transaction), and queue live messages that go out only once the commit holds.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from spine.receiver import AcceptedEvent
+from spine.sqlite import before_commit
 
 Emit = Callable[[str, Mapping[str, Any]], None]
 """Record an event of the node itself (type, body), in the same transaction."""
@@ -47,6 +48,12 @@ class HandlerContext:
     def publish_after_commit(self, topic: str, payload: str, retain: bool = False) -> None:
         """A live message (a hall display, a reply to a device), sent only once the commit holds."""
         self.live.append(LiveMessage(topic, payload, retain))
+
+    def before_commit(self, key: Hashable, action: Callable[[], None]) -> None:
+        """Run `action` once the whole batch has been handled, inside the transaction, just before
+        it commits (the last one registered under `key` wins): a projection's cursor is moved once
+        per batch instead of once per event."""
+        before_commit(self.tx, key, action)
 
 
 class EventHandler(Protocol):

@@ -7,25 +7,32 @@ AUTOINCREMENT, so they never repeat even after rows are deleted; an edge agent
 uses the position as its per-device sequence number. Rows leave only when the
 next hop acknowledges a durable commit of them.
 
-Space policy: above `max_bytes`, the oldest routine telemetry is dropped to
-make room (a routine event may be refused itself when nothing older can go);
-essential events (tickets, ratings, cases) are kept beyond the cap until the
-disk itself is nearly full, and then refused with `OutboxFull`, loudly. Every
-drop is counted by reason and type and reported upstream.
+Space policy, in two parts. The disk first, always: with less than
+`min_free_disk_bytes` free (a card smaller than the cap, footage and logs on
+the same disk), a routine event is dropped and an essential one (a ticket, a
+rating, a case) refused with `OutboxFull`, loudly; so is any event SQLite
+itself finds no room for. Then the cap: above `max_bytes`, the oldest routine
+telemetry is dropped to make room (a routine event may be refused itself when
+nothing older can go), and essential events are kept beyond it. Every drop is
+counted by reason and type (`spine/drops.py`) and reported upstream; the outbox
+says whether its disk is full (`storage()`), and writes again by itself as soon
+as there is room.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from spine.config import OutboxSettings
 from spine.database import Database
+from spine.disk import Storage, free_bytes, is_disk_full
+from spine.drops import DropCounts, DropLedger
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +47,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 -- Partial: essential rows (tickets, ratings) never touch it, so their commits write fewer pages.
 DROP INDEX IF EXISTS outbox_routine;
 CREATE INDEX IF NOT EXISTS outbox_routine_only ON outbox (pos) WHERE essential = 0;
-CREATE TABLE IF NOT EXISTS outbox_drops (
-    reason TEXT NOT NULL,
-    type TEXT NOT NULL,
-    dropped INTEGER NOT NULL DEFAULT 0,
-    reported INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (reason, type)
-);
 """
 
 DROP_FOR_SPACE = "outbox_full"
+"""Routine events dropped because the outbox reached its cap."""
+DROP_FOR_DISK = "disk_full"
+"""Routine events dropped because the disk was below its floor, or full."""
+_FLUSH_RETRY_S = 1.0  # how often drop counts a full disk refused are written again
 
 
 class OutboxFull(Exception):
@@ -90,6 +94,9 @@ class Outbox:
         self._db = self._database.connection
         self._lock = self._database.lock
         self._changed = threading.Condition(self._lock)
+        self.drops = DropLedger(self._database)
+        self._disk_full = False
+        self._next_flush = 0.0
         ((count, size),) = self._database.query(
             "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox"
         )
@@ -112,31 +119,42 @@ class Outbox:
         type: str,
         essential: bool,
         make_payload: Callable[[int], str],
+        settles: DropCounts | None = None,
     ) -> int:
         """Commit one event and return its position; `make_payload(pos)` builds its text.
 
         Returns only after the commit is durable. Raises OutboxFull (nothing
         stored) when an essential event meets a full disk; returns 0 when a
-        routine event was refused for space (counted).
+        routine event was dropped for space (counted). `settles`: the drops this
+        event reports, marked reported in the same commit.
         """
         with self._lock:
             pos = self._last_pos + 1
             payload = make_payload(pos)
+            free = free_bytes(self.path)
+            if free < self.settings.min_free_disk_bytes + len(payload):
+                return self._refuse_for_disk(
+                    type, essential, f"{free} bytes free, below the floor of "
+                    f"{self.settings.min_free_disk_bytes} (min_free_disk_bytes)",
+                )
             try:
-                with self._database.transaction():
+                with self._database.transaction() as tx:
                     if not self._make_room(len(payload), type, essential):
+                        self.drops.write_pending(tx)
                         return 0
-                    self._db.execute(
+                    tx.execute(
                         "INSERT INTO outbox (pos, event_id, type, essential, payload) "
                         "VALUES (?, ?, ?, ?, ?)",
                         (pos, event_id, type, int(essential), payload),
                     )
+                    if settles:
+                        self.drops.settle(tx, settles)
+                    self.drops.write_pending(tx)
             except sqlite3.OperationalError as exc:
-                if "full" in str(exc).lower():
-                    raise OutboxFull(
-                        f"the disk holding {self.path} is full; free space or enlarge it"
-                    ) from exc
-                raise
+                if not is_disk_full(exc):
+                    raise
+                return self._refuse_for_disk(type, essential, f"SQLite found the disk full ({exc})")
+            self._disk_has_room(free)
             self._last_pos = pos
             self._count += 1
             self._bytes += len(payload)
@@ -150,15 +168,13 @@ class Outbox:
         What a receiver forwards was already judged worth keeping upstream, so
         no space policy applies here beyond the disk itself.
         """
-        added = 0
-        added_bytes = 0
-        for event in events:
-            tx.execute(
-                "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)",
-                (event.event_id, event.type, int(event.essential), event.payload),
+        rows = [(event.event_id, event.type, int(event.essential), event.payload) for event in events]
+        if rows:
+            tx.executemany(
+                "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)", rows
             )
-            added += 1
-            added_bytes += len(event.payload)
+        added = len(rows)
+        added_bytes = sum(len(row[3]) for row in rows)
         if added:
             self._database.after_commit(lambda: self._grew(added, added_bytes))
         return added
@@ -183,36 +199,73 @@ class Outbox:
             victims.append((pos, victim_type, length))
             freed += length
         if freed >= needed or essential:
-            for pos, victim_type, length in victims:
+            for pos, victim_type, _length in victims:
                 self._db.execute("DELETE FROM outbox WHERE pos = ?", (pos,))
-                self._count_drop(DROP_FOR_SPACE, victim_type)
-                self._count -= 1
-                self._bytes -= length
+                self.drops.count_in(self._db, DROP_FOR_SPACE, victim_type)
+            dropped, dropped_bytes = len(victims), sum(length for _p, _t, length in victims)
+            self._database.after_commit(lambda: self._grew(-dropped, -dropped_bytes))
             if victims:
                 log.warning(
                     "outbox %s over its cap of %d bytes: dropped %d routine event(s)",
                     self.path, limit, len(victims),
                 )
-        if freed >= needed:
+        if freed >= needed or essential:  # essential events are kept beyond the cap
             return True
-        if not essential:
-            self._count_drop(DROP_FOR_SPACE, type)
-            log.warning("outbox %s full of essential events: routine %s refused", self.path, type)
-            return False
-        free = _free_disk_bytes(self.path)
-        if free < self.settings.min_free_disk_bytes + size:
-            raise OutboxFull(
-                f"outbox {self.path} holds {self._bytes} bytes (cap {limit}) and only {free} "
-                f"bytes of disk are free; the uplink must drain before more can be recorded"
-            )
-        return True
+        self.drops.count_in(self._db, DROP_FOR_SPACE, type)
+        log.warning("outbox %s full of essential events: routine %s refused", self.path, type)
+        return False
 
-    def _count_drop(self, reason: str, type: str) -> None:
-        self._db.execute(
-            "INSERT INTO outbox_drops (reason, type, dropped) VALUES (?, ?, 1) "
-            "ON CONFLICT (reason, type) DO UPDATE SET dropped = dropped + 1",
-            (reason, type),
-        )
+    # --- the disk --------------------------------------------------------
+
+    def _refuse_for_disk(self, type: str, essential: bool, why: str) -> int:
+        """(Holding the lock.) An event the disk has no room for: an essential one is refused
+        loudly, a routine one dropped and counted (the count written as soon as it can be)."""
+        if not self._disk_full:
+            self._disk_full = True
+            log.error("outbox %s: the disk is full (%s): routine events are dropped and counted, "
+                      "essential ones refused until there is room", self.path, why)
+        if essential:
+            raise OutboxFull(
+                f"{type} not recorded: the disk holding {self.path} is full ({why}); "
+                f"free space there, or drain the outbox"
+            )
+        self.drops.count(DROP_FOR_DISK, type)
+        self.flush_drops()
+        return 0
+
+    def _disk_has_room(self, free: int) -> None:
+        """(Holding the lock.) A write went through above the floor: say so once."""
+        if self._disk_full:
+            self._disk_full = False
+            log.warning("outbox %s: disk space is back (%d bytes free); recording normally",
+                        self.path, free)
+
+    def flush_drops(self) -> None:
+        """Write drop counts the disk refused, at most once a second while it still refuses."""
+        with self._lock:
+            if time.monotonic() < self._next_flush:
+                return
+            if not self.drops.flush():
+                self._next_flush = time.monotonic() + _FLUSH_RETRY_S
+
+    def check_disk(self) -> Storage:
+        """Look at the disk again (an idle agent learns that space returned, or ran out)."""
+        with self._lock:
+            free = free_bytes(self.path)
+            if free >= self.settings.min_free_disk_bytes:
+                self._disk_has_room(free)
+                self.flush_drops()
+            elif not self._disk_full:
+                self._disk_full = True
+                log.error("outbox %s: the disk is full (%d bytes free, below the floor of %d): "
+                          "routine events will be dropped and counted, essential ones refused",
+                          self.path, free, self.settings.min_free_disk_bytes)
+            return Storage(self._disk_full, free, self.settings.min_free_disk_bytes)
+
+    def storage(self) -> Storage:
+        """Whether the disk is full, as last seen, and how much is free now."""
+        with self._lock:
+            return Storage(self._disk_full, free_bytes(self.path), self.settings.min_free_disk_bytes)
 
     # --- draining --------------------------------------------------------
 
@@ -245,7 +298,11 @@ class Outbox:
         with self._lock:
             removed = 0
             removed_bytes = 0
-            with self._database.transaction():
+            # Forgetting acknowledged rows needs no fsync of its own (lost in a power cut, they
+            # are only sent again), which spares an SD card one per ack; drop counts carried
+            # along (any write the disk takes carries them) must be durable, though.
+            with self._database.transaction(durable=not self.drops.settled()) as tx:
+                self.drops.write_pending(tx)
                 for start in range(0, len(positions), 500):
                     chunk = positions[start : start + 500]
                     marks = ",".join("?" * len(chunk))
@@ -280,38 +337,18 @@ class Outbox:
         with self._lock:
             return self._last_pos
 
-    def drop_totals(self) -> dict[str, dict[str, int]]:
+    def drop_totals(self) -> DropCounts:
         """Every drop since the outbox was made: reason -> event type -> count."""
-        return _by_reason(self._database.query("SELECT reason, type, dropped FROM outbox_drops"))
+        return self.drops.totals()
 
-    def unreported_drops(self) -> dict[str, dict[str, int]]:
-        """Drops not yet reported upstream (see `mark_reported`)."""
-        return _by_reason(self._database.query(
-            "SELECT reason, type, dropped - reported FROM outbox_drops WHERE dropped > reported"
-        ))
-
-    def mark_reported(self, counts: dict[str, dict[str, int]]) -> None:
-        with self._database.transaction():
-            for reason, by_type in counts.items():
-                for type, delta in by_type.items():
-                    self._db.execute(
-                        "UPDATE outbox_drops SET reported = reported + ? WHERE reason=? AND type=?",
-                        (delta, reason, type),
-                    )
+    def unreported_drops(self) -> DropCounts:
+        """Drops no `device.dropped` has reported yet (see `put(settles=...)`)."""
+        return self.drops.unreported()
 
     def close(self) -> None:
         """Close the outbox's own file; an outbox in a shared Database leaves that to its owner."""
+        with self._lock:
+            if not self.drops.flush():
+                log.error("outbox %s: the disk is full: drop counts of this run are lost", self.path)
         if self._owns_database:
             self._database.close()
-
-
-def _by_reason(rows: list[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for reason, type, count in rows:
-        counts.setdefault(reason, {})[type] = count
-    return counts
-
-
-def _free_disk_bytes(path: Path) -> int:
-    stats = os.statvfs(path.parent)
-    return stats.f_bavail * stats.f_frsize

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 
@@ -28,21 +29,51 @@ def open_database(path: str | Path, *, page_size: int | None = None) -> sqlite3.
     return connection
 
 
+_OPEN: dict[int, Transaction] = {}
+"""The transaction open on each connection (by id), for `before_commit`."""
+
+
 class Transaction:
     """`with Transaction(conn):` runs the block in BEGIN IMMEDIATE ... COMMIT, rolling back on error."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
+        self._finishing: dict[Hashable, Callable[[], None]] = {}
 
     def __enter__(self) -> sqlite3.Connection:
         self.connection.execute("BEGIN IMMEDIATE")
+        self._finishing = {}
+        _OPEN[id(self.connection)] = self
         return self.connection
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.connection.execute("COMMIT")
-        else:
-            self.connection.execute("ROLLBACK")
+        try:
+            if exc_type is None:
+                try:
+                    for action in list(self._finishing.values()):
+                        action()
+                    self.connection.execute("COMMIT")
+                except BaseException:
+                    # A full disk can refuse the COMMIT itself and leave the transaction open:
+                    # close it, or every later BEGIN on this connection fails.
+                    if self.connection.in_transaction:
+                        self.connection.execute("ROLLBACK")
+                    raise
+            elif self.connection.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                self.connection.execute("ROLLBACK")
+        finally:
+            _OPEN.pop(id(self.connection), None)
+
+
+def before_commit(connection: sqlite3.Connection, key: Hashable, action: Callable[[], None]) -> None:
+    """Inside a `Transaction` on `connection`: run `action` once, after everything else the
+    transaction does and just before it commits; a later call with the same `key` replaces it.
+    What is true once per transaction (how far a projection got) is written once, not per row."""
+    try:
+        transaction = _OPEN[id(connection)]
+    except KeyError:
+        raise RuntimeError("before_commit needs a transaction opened with spine.sqlite.Transaction") from None
+    transaction._finishing[key] = action
 
 
 def append_only(table: str, what: str) -> str:

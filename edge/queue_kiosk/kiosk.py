@@ -123,10 +123,15 @@ class Kiosk:
         for unconfirmed_day, label in self.store.unconfirmed():
             self._void(unconfirmed_day, label, "never confirmed printed: the kiosk stopped before the "
                        "printer's reply after the cut")
-        self.agent.record("queue.kiosk_ready", {
-            "slot": self.plan.slot, "slots": self.plan.slots, "day": day,
-            "services": [self._service_info(s) for s in self.config.services],
-        })
+        try:
+            self.agent.record("queue.kiosk_ready", {
+                "slot": self.plan.slot, "slots": self.plan.slots, "day": day,
+                "services": [self._service_info(s) for s in self.config.services],
+            })
+        except OutboxFull as exc:
+            # Start anyway: a kiosk that exits on a full disk crash-loops under systemd; one that
+            # runs refuses tickets for storage, says so on its status, and resumes with the disk.
+            log.error("starting without recording queue.kiosk_ready: %s", exc)
         self.agent.start()
         self.printer.check()
         self.printer.start()

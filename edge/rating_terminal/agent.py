@@ -26,6 +26,7 @@ from edge.runtime.hardware.indicator import Indicator
 from edge.runtime.hardware.keys import KeyEvent, KeyEventKind, Keypad, KeyPress, ObservableKeypad
 from edge.runtime.hardware.prompt import PromptingKeypad
 from spine.clock import Clock
+from spine.outbox import OutboxFull
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,13 @@ class RatingTerminal:
     def _apply(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, Record):
-                self.agent.record(effect.type, effect.body)
+                try:
+                    self.agent.record(effect.type, effect.body)
+                except OutboxFull as exc:
+                    # Loudly, and the terminal goes on: its status says the disk is full, and
+                    # a dead ticker would leave the next citizen's rating waiting for ever.
+                    log.error("%s not recorded: %s", effect.type, exc)
+                    continue
                 self._count(effect)
             elif isinstance(effect, Show):
                 self.lamps.show(effect.phase, effect.fault)

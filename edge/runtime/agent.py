@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -16,12 +17,16 @@ from contract.registry import CommandBody, describe_error
 from contract.topics import Channel, check_identifier, device_link, device_topic
 from spine.clock import Clock, SystemClock
 from spine.config import BrokerSettings, OutboxSettings, Section, UplinkSettings
-from spine.outbox import Outbox
+from spine.outbox import Outbox, OutboxFull
 from spine.recorder import EventRecorder, RecordedEvent
+from spine.service import Periodic
 from spine.uplink import Uplink
 
 log = logging.getLogger(__name__)
 CommandT = TypeVar("CommandT", bound=CommandBody)
+
+WATCH_S = 1.0
+"""How often an agent looks at its disk and its unreported drops."""
 
 
 class DeviceIdentity(Section):
@@ -91,12 +96,16 @@ class EdgeAgent:
             settings=config.uplink,
             clock=self.clock,
             heartbeat_extra=self._heartbeat_extra,
+            status_extra=self._status_extra,
             subscriptions={self.config_topic: self._dispatch_config, **(subscriptions or {})},
         )
         self.uplink.on_commands(self._dispatch_command)
         self._extra = heartbeat_extra
         self._stop = threading.Event()
-        self._reporter: threading.Thread | None = None
+        self._storage_full = False
+        self._next_report = 0.0
+        # A round that fails is logged and the next one retries: no disk, however full, ends it.
+        self._watch = Periodic("outbox-watch", WATCH_S, self.watch_outbox, self._stop)
 
     @property
     def config_topic(self) -> str:
@@ -158,29 +167,43 @@ class EdgeAgent:
             extra.update(self._extra())
         return extra
 
+    def _status_extra(self) -> dict[str, Any]:
+        """In the retained status and every heartbeat: whether the agent's disk is full."""
+        return {"storage": self.outbox.storage().as_dict()}
+
     def start(self) -> None:
         self.uplink.start()
-        self._reporter = threading.Thread(target=self._report_drops, daemon=True, name="drops")
-        self._reporter.start()
+        self._watch.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._watch.join(timeout=5)
         self.uplink.stop()
         self.outbox.close()
 
-    def _report_drops(self) -> None:
-        """Turn counted drops into an essential `device.dropped` event: never a silent loss."""
-        while not self._stop.wait(min(self.config.uplink.heartbeat_s, 10.0)):
-            self.report_drops_now()
-
-    def report_drops_now(self) -> None:
-        counts = self.outbox.unreported_drops()
-        if not counts:
+    def watch_outbox(self) -> None:
+        """Look at the disk: say it on the status when it fills up or frees up, and turn counted
+        drops into an essential `device.dropped` (at once when space is back, else every
+        `min(heartbeat_s, 10)` s): never a silent loss, and no thread that a full disk can end."""
+        storage = self.outbox.check_disk()
+        if storage.full != self._storage_full:
+            self._storage_full = storage.full
+            self.uplink.announce()
+            self._next_report = 0.0
+        if storage.full or time.monotonic() < self._next_report:
             return
-        total = sum(sum(by_type.values()) for by_type in counts.values())
-        self.record("device.dropped", {"counts": counts, "total": total})
-        self.outbox.mark_reported(counts)
-        log.warning("reported %d dropped event(s) upstream: %s", total, counts)
+        self._next_report = time.monotonic() + min(self.config.uplink.heartbeat_s, 10.0)
+        try:
+            self.report_drops_now()
+        except OutboxFull as exc:
+            log.warning("%s: dropped events not reported yet (%s); retrying", self.identity.id, exc)
+
+    def report_drops_now(self) -> int:
+        """Report every drop not reported yet; returns how many."""
+        total = self.recorder.report_drops()
+        if total:
+            log.warning("reported %d dropped event(s) upstream", total)
+        return total
 
     def diagnostics(self) -> dict[str, Any]:
         """A redacted snapshot of this agent's state, for `hall ... diagnostics`."""
@@ -201,6 +224,8 @@ class EdgeAgent:
                 "bytes_waiting": waiting_bytes,
                 "last_seq": self.outbox.last_pos,
                 "dropped": self.outbox.drop_totals(),
+                "unreported": self.outbox.unreported_drops(),
+                "storage": self.outbox.storage().as_dict(),
             },
             "uplink": {
                 "connected": stats.connected,
@@ -208,5 +233,6 @@ class EdgeAgent:
                 "events_sent": stats.events_sent,
                 "events_acked": stats.events_acked,
                 "resends": stats.resends,
+                "probes": stats.probes,
             },
         }

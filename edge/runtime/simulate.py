@@ -12,9 +12,13 @@ import click
 
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from spine.config import ConfigError, load_config
+from spine.outbox import OutboxFull
 from spine.service import run_until_signal
 
 log = logging.getLogger(__name__)
+
+ROOM_RETRY_S = 1.0
+"""How often a simulated device on a full disk tries its next event again."""
 
 
 @click.group(name="device")
@@ -50,6 +54,8 @@ def diagnostics(config_path: Path | None) -> None:
                     "bytes_waiting": waiting_bytes,
                     "last_seq": outbox.last_pos,
                     "dropped": outbox.drop_totals(),
+                    "unreported": outbox.unreported_drops(),
+                    "storage": outbox.check_disk().as_dict(),
                 },
             },
             indent=2,
@@ -91,6 +97,8 @@ def simulate(config_path: Path | None, events: int, rate: float, exit_when_drain
 
     Restart it after a crash and it carries on from the last number it committed:
     the number is the device sequence number, so none is skipped or repeated.
+    On a full disk it keeps running (its status says so) and records the next
+    number again every second until there is room.
     """
     try:
         config = load_config(AgentConfig, config_path)
@@ -99,10 +107,22 @@ def simulate(config_path: Path | None, events: int, rate: float, exit_when_drain
     interval = 1.0 / rate if rate > 0 else 0.0
 
     def record_then_forward(agent: EdgeAgent, stop: threading.Event) -> None:
+        waiting_for_room = False
         try:
             while not stop.is_set() and agent.outbox.last_pos < events:
                 n = agent.outbox.last_pos + 1
-                recorded = agent.record("sim.counter", {"n": n})
+                try:
+                    recorded = agent.record("sim.counter", {"n": n})
+                except OutboxFull as exc:
+                    if not waiting_for_room:
+                        waiting_for_room = True
+                        log.error("event %d not recorded: %s; trying again every %.0f s",
+                                  n, exc, ROOM_RETRY_S)
+                    stop.wait(ROOM_RETRY_S)
+                    continue
+                if waiting_for_room:
+                    waiting_for_room = False
+                    log.warning("recording again from event %d", n)
                 if recorded.seq != n:
                     raise click.ClickException(
                         f"the outbox of {config.device.id} holds other events; use a fresh outbox"

@@ -75,17 +75,47 @@ def test_a_routine_event_is_refused_when_only_essential_ones_are_left(tmp_path: 
 
 
 def test_an_essential_event_meeting_a_full_disk_is_refused_loudly_and_not_stored(tmp_path: Path) -> None:
-    rec = recorder(tmp_path / "o.sqlite", max_bytes=64 * 1024, min_free_disk_bytes=1 << 62)
-    for n in range(1, 31):  # 30 x ~2.1 kB fit under the cap
-        rec.record("sim.counter", {"n": n, "pad": "x" * 2000})
-    before = rec.outbox.depth()
+    # The floor applies far below the cap too: a card smaller than the cap, footage on the same disk.
+    rec = recorder(tmp_path / "o.sqlite", max_bytes=64 * 1024 * 1024, min_free_disk_bytes=1 << 62)
 
     with pytest.raises(OutboxFull, match="free"):
-        for n in range(31, 60):
-            rec.record("sim.counter", {"n": n, "pad": "x" * 2000})
+        rec.record("sim.counter", {"n": 1, "pad": "x" * 2000})
 
-    assert rec.outbox.depth()[0] in (before[0], before[0] + 1)
-    assert rec.outbox.depth()[1] <= 64 * 1024
+    assert rec.outbox.depth() == (0, 0)
+    assert rec.outbox.last_pos == 0  # no sequence number was used up
+    assert rec.outbox.storage().full
+
+
+def test_a_routine_event_meeting_a_full_disk_is_dropped_and_counted_not_raised(tmp_path: Path) -> None:
+    rec = recorder(tmp_path / "o.sqlite", min_free_disk_bytes=1 << 62)
+
+    events = [rec.record("sim.reading", {"n": n, "value": 1.0}) for n in range(1, 4)]
+
+    assert not any(event.stored for event in events)
+    assert rec.outbox.drop_totals() == {"disk_full": {"sim.reading": 3}}
+    assert rec.outbox.depth() == (0, 0)
+
+
+def test_recording_resumes_by_itself_once_the_disk_has_room_and_every_drop_is_reported_once(
+    tmp_path: Path,
+) -> None:
+    rec = recorder(tmp_path / "o.sqlite", min_free_disk_bytes=1 << 62)
+    rec.record("sim.reading", {"n": 1, "value": 1.0})
+    with pytest.raises(OutboxFull):
+        rec.report_drops()  # the report is essential: no room for it either
+
+    rec.outbox.settings = OutboxSettings(min_free_disk_bytes=0)  # space came back
+    assert not rec.outbox.check_disk().full
+    assert rec.record("sim.counter", {"n": 1}).stored
+    assert rec.report_drops() == 1
+    assert rec.report_drops() == 0
+    rec.outbox.close()
+
+    reopened = Outbox(tmp_path / "o.sqlite", OutboxSettings())
+    assert reopened.drop_totals() == {"disk_full": {"sim.reading": 1}}
+    assert reopened.unreported_drops() == {}
+    reports = [row.payload for row in reopened.read_after(0, 10, 1 << 20) if "device.dropped" in row.payload]
+    assert len(reports) == 1 and '"disk_full":{"sim.reading":1}' in reports[0]
 
 
 def test_an_invalid_body_is_refused_at_the_source(tmp_path: Path) -> None:
