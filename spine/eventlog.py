@@ -63,10 +63,12 @@ class EventLog:
             raise ValueError(f"an event log needs the columns {missing}")
         table = self.table(MetaData())
         object.__setattr__(self, "_table", table)
-        # A resend conflicts on event_id only: the log keeps the first copy and says it kept nothing.
+        # A resend conflicts on event_id only: the log keeps the first copy and returns no row.
+        # (RETURNING, not the row count: psycopg's count of an INSERT ... ON CONFLICT is not reliable
+        # through SQLAlchemy.)
         object.__setattr__(self, "_append", Statement(lambda dialect: insert_for(dialect, table).values(
             {name: bindparam(name) for name in ("event_id", *names)}
-        ).on_conflict_do_nothing(index_elements=["event_id"])))
+        ).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)))
         object.__setattr__(self, "_holds", Statement(lambda _dialect: select(1).select_from(table).where(
             table.c.event_id == bindparam("event_id"))))
 
@@ -101,7 +103,7 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
         """Store an event inside `tx`; False when its id is already in the log (a resend).
         A column missing from `row` is stored as NULL."""
         values = {"event_id": event_id, **{name: row.get(name) for name, _ in self.columns}}
-        return self._append.run(tx, values).rowcount == 1
+        return self._append.run(tx, values).fetchone() is not None
 
     def holds(self, tx: Tx, event_id: str) -> bool:
         """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""

@@ -81,16 +81,18 @@ class StoreUrl:
 
     def secret_url(self) -> str:
         """The URL with the password, for the driver only: never log or show it."""
-        return self._render(self.password())
+        password = self.password()
+        return self._render(quote(password, safe="") if password is not None else None)
 
     def masked(self) -> str:
         """The URL as it may be shown and logged: the password, if any, replaced by ***."""
         return self._render(MASK if self.password_file is not None else None)
 
     def _render(self, password: str | None) -> str:
+        """The URL with `password` (already quoted for a URL) as the password, if any."""
         if self.is_sqlite:
             return f"sqlite:///{self.path}"
-        secret = f":{quote(password, safe='')}" if password is not None else ""
+        secret = f":{password}" if password is not None else ""
         port = f":{self.port}" if self.port is not None else ""
         return f"postgresql+psycopg://{quote(self.user or '', safe='')}{secret}@{self.host}{port}/" \
                f"{quote(self.database or '', safe='')}"
