@@ -170,7 +170,8 @@ class CentralStore:
             raise SqliteOnly(
                 f"this part of central still writes SQLite's SQL and cannot run on {self.url} yet "
                 "(docs/operations.md, \"Central on PostgreSQL\")")
-        raw: sqlite3.Connection = (sql or self._sql).connection.driver_connection
+        raw = (sql or self._sql).connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
         return raw
 
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:

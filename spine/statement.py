@@ -14,8 +14,9 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Executable, Table
+from sqlalchemy import ClauseElement, Connection, Executable, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Tx = sqlite3.Connection | Connection
 """An open transaction: a node's raw SQLite connection, or a SQLAlchemy connection of either dialect."""
@@ -56,7 +57,10 @@ class Statement:
         """The SQL for a raw sqlite3 connection, the names of its `?` parameters in order, and the
         values of the literals the definition holds (`x + 1`); compiled once."""
         if self._sqlite is None:
-            compiled = self.core("sqlite").compile(dialect=sqlite.dialect(paramstyle="qmark"))
+            statement = self.core("sqlite")
+            assert isinstance(statement, ClauseElement)
+            compiled = statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
+            assert isinstance(compiled, SQLCompiler)
             literals = {name: value for name, value in compiled.params.items() if value is not None}
             self._sqlite = (compiled.string, tuple(compiled.positiontup or ()), literals)
         return self._sqlite
