@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := mosquitto mosquitto-clients ffmpeg socat chromium chromium-driver fonts-wqy-microhei rtsp-server-perl gammu libgammu-dev pkg-config python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+APT_PACKAGES := mosquitto mosquitto-clients ffmpeg socat chromium chromium-driver fonts-wqy-microhei rtsp-server-perl gammu libgammu-dev pkg-config python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly postgresql
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint setup system-packages clean
@@ -32,6 +32,7 @@ system-packages:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@# Debian starts a system Mosquitto on 1883; hallwatch runs its own brokers, so leave it alone but never depend on it.
+	@# postgresql: the tests start a throwaway cluster of their own (tests/pg.py); the system one on 5432 is left alone.
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

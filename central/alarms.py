@@ -10,10 +10,13 @@ projection replaying the event log adds none twice.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text, bindparam
+
+from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS security_alarms (
@@ -50,13 +53,34 @@ class SecurityAlarm:
     quarantined: bool = False
 
 
-def record_alarm(tx: sqlite3.Connection, alarm: SecurityAlarm) -> None:
-    tx.execute(
-        "INSERT OR IGNORE INTO security_alarms (alarm, at, refused_by, hall, device, kind, type, reason, "
-        "quarantined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (alarm.alarm, alarm.at, alarm.refused_by, alarm.hall, alarm.device, alarm.kind, alarm.type,
-         alarm.reason[:500], int(alarm.quarantined)),
-    )
+ALARM_TABLES = MetaData()
+SECURITY_ALARMS = Table(
+    "security_alarms", ALARM_TABLES,
+    Column("alarm", Text, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("refused_by", Text, nullable=False),
+    Column("hall", Text),
+    Column("device", Text),
+    Column("kind", Text),
+    Column("type", Text),
+    Column("reason", Text, nullable=False),
+    Column("quarantined", Integer, nullable=False, server_default="0"),
+    Index("security_alarms_by_time", "at"),
+    Index("security_alarms_by_device", "hall", "device"),
+)
+"""`SCHEMA` in SQLAlchemy Core, for a store on PostgreSQL."""
+
+_RECORD = Statement(lambda dialect: insert_for(dialect, SECURITY_ALARMS).values(
+    {name: bindparam(name) for name in ("alarm", "at", "refused_by", "hall", "device", "kind", "type",
+                                        "reason", "quarantined")}
+).on_conflict_do_nothing(index_elements=["alarm"]))
+
+
+def record_alarm(tx: Tx, alarm: SecurityAlarm) -> None:
+    """Keep an alarm once (a replayed refusal finds its row already there)."""
+    _RECORD.run(tx, {"alarm": alarm.alarm, "at": alarm.at, "refused_by": alarm.refused_by,
+                     "hall": alarm.hall, "device": alarm.device, "kind": alarm.kind, "type": alarm.type,
+                     "reason": alarm.reason[:500], "quarantined": int(alarm.quarantined)})
 
 
 def latest_alarms(read: Read, hall: str | None = None, limit: int = 20) -> list[SecurityAlarm]:

@@ -13,6 +13,7 @@ from central.cases.cli import register_case_commands
 from central.config import CentralConfig
 from central.erasure.cli import privacy_group
 from central.store import CentralHandler
+from central.store_cli import migrate, verify_events
 from spine.config import ConfigError, load_config
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
     register_case_commands(group)
     group.add_command(privacy_group)
     group.add_command(anomalies_group)
+    group.add_command(migrate)
+    group.add_command(verify_events)
 
     @group.command("run")
     @click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")

@@ -9,6 +9,7 @@ from pydantic import Field
 from central.api_users import ApiUser
 from central.booking.settings import BookingSettings
 from central.complaints.settings import ComplaintSettings
+from central.database_settings import DatabaseSettings
 from central.personal.retention import PrivacySettings
 from central.public.settings import PublicSettings
 from central.ratings.followups import RatingCentralSettings
@@ -17,6 +18,7 @@ from central.sms_feed.settings import SmsFeedSettings
 from central.supervision_settings import SupervisionSettings
 from central.video.settings import VideoSettings
 from spine.config import BrokerSettings, Section
+from spine.storeurl import StoreUrl
 
 
 class HallEntry(Section):
@@ -83,6 +85,13 @@ class CentralConfig(Section):
     @property
     def events_path(self) -> Path:
         return self.data_dir / "events.sqlite"
+
+    # Where the event store lives: [database] url, else events_path (docs/operations.md).
+    database: DatabaseSettings = DatabaseSettings()
+
+    @property
+    def event_store(self) -> StoreUrl:
+        return self.database.store_url(self.events_path)
 
     @property
     def cases_path(self) -> Path:

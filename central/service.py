@@ -110,7 +110,7 @@ class CentralService:
         working_days = WorkingDays(calendar)
 
         # The event log is append-only forever: personal data goes into it sealed, so it can be erased.
-        self.store: CentralStore = SealingEventStore(config.events_path, self.clock)
+        self.store: CentralStore = SealingEventStore(config.event_store, self.clock)
         self.engine_cases = open_case_engine(config, self.clock, calendar) if cases is None else None
         self.cases: CaseBoard = cases if cases is not None else self._engine_board()
         self.watermarks = hall_watermarks(self.store, self.clock, self.engine_cases)

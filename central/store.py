@@ -3,6 +3,13 @@
 What a hall's gateway forwards is admitted (`admit`) and stored in one
 transaction; a fact refused as an author's overstep is kept as a dead letter
 and raised as a security alarm (`central.alarms`) in that same transaction.
+
+The store lives in a SQLite file (the default) or in a PostgreSQL database
+(`StoreUrl`); its own statements are SQLAlchemy Core, written once for both. The
+parts of central that still write SQLite's SQL themselves (the projections, the
+handlers) reach the file through `transaction()` and `query()`, which a store on
+PostgreSQL refuses with `SqliteOnly` until those parts move too (docs/operations.md,
+"Central on PostgreSQL").
 """
 
 from __future__ import annotations
@@ -11,26 +18,36 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, bindparam, func
 
 from central.alarms import SCHEMA as ALARMS_SCHEMA
-from central.alarms import SecurityAlarm, record_alarm
+from central.alarms import SECURITY_ALARMS, SecurityAlarm, record_alarm
+from central.eventcheck import StoreReport, check_events
 from contract.topics import parse_central_topic
 from spine.clock import Clock
+from spine.engines import open_engine
 from spine.eventlog import EventLog, commit_batch
 from spine.handlers import EventHandler, HandlerContext
 from spine.receiver import (
+    DEAD_LETTERS,
     RECEIVER_SCHEMA,
+    STREAMS,
     AcceptedEvent,
     DeadLetter,
     IncomingBatch,
     Refusal,
-    read_stream_position,
     store_dead_letter,
+    stream_position,
 )
-from spine.sqlite import Transaction, open_database
+from spine.sqlite import Finishing
+from spine.statement import Statement, Tx, insert_for
+from spine.storeurl import StoreUrl
+
+T = TypeVar("T")
 
 EVENT_LOG = EventLog(
     columns=(
@@ -57,6 +74,38 @@ CREATE TABLE IF NOT EXISTS hall_status (
     heartbeat TEXT
 );
 """ + RECEIVER_SCHEMA + ALARMS_SCHEMA
+"""The store's tables in a SQLite file, created as the store opens (what `TABLES` is on PostgreSQL)."""
+
+TABLES = MetaData()
+"""The store's tables in SQLAlchemy Core: created on PostgreSQL by `hall central migrate`."""
+EVENT_LOG.table(TABLES)
+HALL_STATUS = Table(
+    "hall_status", TABLES,
+    Column("hall", Text, primary_key=True),
+    Column("online", Integer, nullable=False),
+    Column("reason", Text),
+    Column("last_seen", BigInteger),
+    Column("heartbeat", Text),
+)
+for _table in (DEAD_LETTERS, STREAMS, SECURITY_ALARMS):
+    _table.to_metadata(TABLES)
+
+
+def _hall_status_upsert(dialect: str) -> Any:
+    insert = insert_for(dialect, HALL_STATUS).values(
+        {name: bindparam(name) for name in ("hall", "online", "reason", "last_seen", "heartbeat")})
+    return insert.on_conflict_do_update(index_elements=["hall"], set_={
+        "online": insert.excluded.online, "reason": insert.excluded.reason,
+        "last_seen": insert.excluded.last_seen,
+        # A status without a heartbeat (the gateway's will) keeps the last one heard.
+        "heartbeat": func.coalesce(insert.excluded.heartbeat, HALL_STATUS.c.heartbeat)})
+
+
+SET_HALL_STATUS = Statement(_hall_status_upsert)
+
+
+class SqliteOnly(RuntimeError):
+    """A part of central that still speaks SQLite's SQL was asked to run on PostgreSQL."""
 
 
 CentralHandler = EventHandler
@@ -66,22 +115,66 @@ Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
 
 
 class CentralStore:
-    def __init__(self, path: Path, clock: Clock, handlers: list[CentralHandler] | None = None) -> None:
-        self.path = path
+    def __init__(self, where: Path | StoreUrl, clock: Clock, handlers: list[CentralHandler] | None = None
+                 ) -> None:
+        self.url = where if isinstance(where, StoreUrl) else StoreUrl.sqlite_file(where)
         self.clock = clock
         self.handlers = list(handlers or [])
         self.admit: Admit | None = None
         """Set by the ingest: its rules that need the batch's earlier facts to have taken effect."""
         self.alarmed: Callable[[SecurityAlarm], object] = lambda _alarm: None
         """Told of each alarm once its transaction committed (the big screen refreshes)."""
-        self._db = open_database(path, page_size=None)
-        self._db.executescript(SCHEMA)
+        self._engine = open_engine(self.url)
+        # One connection, as before: the lock orders this process's statements on it.
+        self._sql = self._engine.connect()
         self._lock = threading.Lock()
+        if self.url.is_sqlite:
+            self._sqlite().executescript(SCHEMA)
+        else:
+            from central.migrations import require_current
+
+            require_current(self._sql)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (a store on PostgreSQL has none)."""
+        if self.url.path is None:
+            raise SqliteOnly(f"the event store is on PostgreSQL ({self.url}), not in a file")
+        return self.url.path
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @contextmanager
+    def sql_transaction(self) -> Iterator[Connection]:
+        """A write transaction for statements written once for both databases (SQLAlchemy Core)."""
+        with self._lock, self._sql.begin():
+            yield self._sql
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, Transaction(self._db) as tx:
-            yield tx
+        """A write transaction on the SQLite file itself, for the parts that write SQLite's SQL
+        (what they leave for just before the commit, `before_commit`, runs before it)."""
+        with self.sql_transaction() as sql, Finishing(self._sqlite(sql)) as raw:
+            yield raw
+
+    def read(self, reader: Callable[[Tx], T]) -> T:
+        """Reads written once for both databases; on SQLite outside any write transaction, as `query`."""
+        with self._lock:
+            if self.url.is_sqlite:
+                return reader(self._sqlite())
+            with self._sql.begin():
+                return reader(self._sql)
+
+    def _sqlite(self, sql: Connection | None = None) -> sqlite3.Connection:
+        if not self.url.is_sqlite:
+            raise SqliteOnly(
+                f"this part of central still writes SQLite's SQL and cannot run on {self.url} yet "
+                "(docs/operations.md, \"Central on PostgreSQL\")")
+        raw = (sql or self._sql).connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        return raw
 
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
         parsed = parse_central_topic(incoming.topic)
@@ -96,18 +189,27 @@ class CentralStore:
                     "payload": event.payload}
 
         alarms: list[SecurityAlarm] = []
-        with self.transaction() as tx:
-            context = HandlerContext(tx=tx, hall=hall, now_ms=now)
+        with self.sql_transaction() as sql, ExitStack() as finishing:
+            admit = self.admit
+            # The handlers and the admission rules still write SQLite's SQL: only they need the file
+            # (and what they leave for just before the commit runs when this block ends).
+            context = (HandlerContext(tx=finishing.enter_context(Finishing(self._sqlite(sql))), hall=hall,
+                                      now_ms=now)
+                       if self.handlers or admit is not None else None)
 
             def stored(event: AcceptedEvent) -> None:
                 for handler in self.handlers:
+                    assert context is not None
                     handler.handle(context, event)
 
-            admit = self.admit
+            def admitted(event: AcceptedEvent) -> AcceptedEvent | Refusal:
+                assert admit is not None and context is not None
+                return admit(context, event)
+
             result = commit_batch(
-                tx, EVENT_LOG, incoming, dead, row=row, stored=stored,
-                dead_letter=lambda letter: alarms.extend(self._dead_letter_in(tx, letter, hall, now)),
-                admit=(lambda event: admit(context, event)) if admit is not None else None)
+                sql, EVENT_LOG, incoming, dead, row=row, stored=stored,
+                dead_letter=lambda letter: alarms.extend(self._dead_letter_in(sql, letter, hall, now)),
+                admit=admitted if admit is not None else None)
         for alarm in alarms:
             self.alarmed(alarm)
         return result
@@ -115,14 +217,13 @@ class CentralStore:
     def dead_letter(self, dead: DeadLetter) -> None:
         parsed = parse_central_topic(dead.topic)
         now = self.clock.wall_ms()
-        with self.transaction() as tx:
-            alarms = self._dead_letter_in(tx, dead, parsed[0] if parsed else None, now)
+        with self.sql_transaction() as sql:
+            alarms = self._dead_letter_in(sql, dead, parsed[0] if parsed else None, now)
         for alarm in alarms:
             self.alarmed(alarm)
 
     @staticmethod
-    def _dead_letter_in(tx: sqlite3.Connection, letter: DeadLetter, hall: str | None,
-                        now: int) -> list[SecurityAlarm]:
+    def _dead_letter_in(tx: Tx, letter: DeadLetter, hall: str | None, now: int) -> list[SecurityAlarm]:
         times = store_dead_letter(tx, letter, now)
         if not letter.alarm:
             return []
@@ -135,27 +236,27 @@ class CentralStore:
         return [alarm]
 
     def stream_position(self, sender: str) -> int | None:
-        return read_stream_position(
-            self.query("SELECT position FROM streams WHERE sender = ?", (sender,))
-        )
+        return self.read(lambda tx: stream_position(tx, sender))
 
     def set_hall_status(self, hall: str, online: bool, reason: str | None, heartbeat: str | None) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO hall_status (hall, online, reason, last_seen, heartbeat) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hall) DO UPDATE SET online = excluded.online, "
-                "reason = excluded.reason, last_seen = excluded.last_seen, "
-                "heartbeat = coalesce(excluded.heartbeat, heartbeat)",
-                (hall, int(online), reason, self.clock.wall_ms(), heartbeat),
-            )
+        with self.sql_transaction() as sql:
+            SET_HALL_STATUS.run(sql, {"hall": hall, "online": int(online), "reason": reason,
+                                      "last_seen": self.clock.wall_ms(), "heartbeat": heartbeat})
+
+    def verify(self) -> StoreReport:
+        """Whether the log is still as stored: its append-only guard in place, and every row's
+        columns those of the envelope it keeps (`central.eventcheck`)."""
+        return self.read(lambda tx: check_events(tx, self.dialect))
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """A read in SQLite's SQL (the parts that have not moved to SQLAlchemy Core yet)."""
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._sqlite().execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._sql.close()
+            self._engine.dispose()
 
 
 def _author_of(letter: DeadLetter) -> tuple[str | None, str | None]:

@@ -251,6 +251,19 @@ def summary(hall: RunningHall) -> dict[str, Any]:
     return report
 
 
+def wait_for_every_device(hall: RunningHall, timeout: float, stop: threading.Event) -> None:
+    """Until every device the gateway knows has come online (cameras take a while to start on a
+    busy machine), so the first summary speaks of the whole hall; at most `timeout` s."""
+    gateway: GatewayService | None = hall.parts.get("gateway")
+    deadline = time.monotonic() + timeout
+    while gateway is not None and time.monotonic() < deadline:
+        devices = gateway.diagnostics()["devices"]
+        if devices and all(device["online"] for device in devices):
+            return
+        if stop.wait(0.2):  # presence has no change signal to wait on; Ctrl-C ends the wait
+            return
+
+
 def wait_for_forwarding(hall: RunningHall, timeout: float) -> None:
     gateway: GatewayService | None = hall.parts.get("gateway")
     deadline = time.monotonic() + timeout
@@ -342,6 +355,7 @@ def demo(duration: float, data_dir: Path | None, http_port: int, once: bool) -> 
         story.start()
         try:
             stop.wait(duration)
+            wait_for_every_device(run.hall, 30, stop)
             wait_for_forwarding(run.hall, 15)
             story.tell_news()
             if once:

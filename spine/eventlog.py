@@ -8,19 +8,40 @@ gateway the device's boot), so each node declares its columns in an
 `EventLog`; the table's rules, appending, and the loop that commits a batch
 (store new events, count duplicates, keep dead letters, advance the sender's
 stream) are the same for every node.
+
+Each query is written once (`spine.statement`): the gateway runs it on its raw
+SQLite connection, central on SQLite or PostgreSQL through SQLAlchemy. A SQLite
+file gets its table from `schema()` as it always has; a PostgreSQL database from
+central's migration (`table()`, and the trigger of `central/migrations`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
+from sqlalchemy.types import TypeEngine
+
 from spine.receiver import AcceptedEvent, Admission, DeadLetter, IncomingBatch, Refusal, advance_stream
 from spine.sqlite import append_only
+from spine.statement import Statement, Tx, insert_for
 
 _REQUIRED = ("type", "payload")
+_TYPES: dict[str, type[TypeEngine[Any]]] = {"TEXT": Text, "INTEGER": BigInteger, "BLOB": LargeBinary}
+"""SQLite's column types as SQLAlchemy's (INTEGER as 64 bits: times are in milliseconds)."""
 
 
 @dataclass(frozen=True)
@@ -31,19 +52,40 @@ class EventLog:
     """Name and SQL type of every other column, in order; `type` and `payload` are required."""
     device_key: tuple[str, ...] = ("device", "seq")
     """The columns that find one device's events in order (indexed)."""
-    _insert: str = field(init=False, repr=False)
-    _names: tuple[str, ...] = field(init=False, repr=False)
+    _table: Table = field(init=False, repr=False)
+    _append: Statement = field(init=False, repr=False)
+    _holds: Statement = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [name for name, _ in self.columns]
         missing = [name for name in _REQUIRED if name not in names]
         if missing:
             raise ValueError(f"an event log needs the columns {missing}")
-        marks = ", ".join("?" * (len(names) + 1))
-        object.__setattr__(self, "_insert", (
-            f"INSERT OR IGNORE INTO events (event_id, {', '.join(names)}) VALUES ({marks})"
-        ))
-        object.__setattr__(self, "_names", tuple(names))
+        table = self.table(MetaData())
+        object.__setattr__(self, "_table", table)
+        # A resend conflicts on event_id only: the log keeps the first copy and returns no row.
+        # (RETURNING, not the row count: psycopg's count of an INSERT ... ON CONFLICT is not reliable
+        # through SQLAlchemy.)
+        object.__setattr__(self, "_append", Statement(lambda dialect: insert_for(dialect, table).values(
+            {name: bindparam(name) for name in ("event_id", *names)}
+        ).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)))
+        object.__setattr__(self, "_holds", Statement(lambda _dialect: select(1).select_from(table).where(
+            table.c.event_id == bindparam("event_id"))))
+
+    def table(self, metadata: MetaData) -> Table:
+        """The same table in SQLAlchemy Core, on `metadata` (for a migration and for the queries)."""
+        columns = [Column(name, _sql_type(kind), nullable="NOT NULL" not in kind.upper())
+                   for name, kind in self.columns]
+        return Table(
+            "events", metadata,
+            # INTEGER on SQLite, so the id stays the rowid as `schema()` makes it.
+            Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                   autoincrement=True),
+            Column("event_id", Text, nullable=False, unique=True),
+            *columns,
+            Index("events_by_device", *self.device_key),
+            Index("events_by_type", "type", "id"),
+        )
 
     def schema(self) -> str:
         """The table, its indexes and the triggers that keep it append-only."""
@@ -57,18 +99,26 @@ CREATE INDEX IF NOT EXISTS events_by_device ON events ({', '.join(self.device_ke
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
 """ + append_only("events", "the event log")
 
-    def append(self, tx: sqlite3.Connection, event_id: str, row: Mapping[str, Any]) -> bool:
+    def append(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> bool:
         """Store an event inside `tx`; False when its id is already in the log (a resend).
         A column missing from `row` is stored as NULL."""
-        return tx.execute(self._insert, (event_id, *map(row.get, self._names))).rowcount == 1
+        values = {"event_id": event_id, **{name: row.get(name) for name, _ in self.columns}}
+        return self._append.run(tx, values).fetchone() is not None
 
-    def holds(self, tx: sqlite3.Connection, event_id: str) -> bool:
+    def holds(self, tx: Tx, event_id: str) -> bool:
         """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""
-        return tx.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
+        return self._holds.run(tx, {"event_id": event_id}).fetchone() is not None
+
+
+def _sql_type(kind: str) -> type[TypeEngine[Any]]:
+    base = kind.split()[0].upper()
+    if base not in _TYPES:
+        raise ValueError(f"an event log column is TEXT, INTEGER or BLOB, not {kind!r}")
+    return _TYPES[base]
 
 
 def commit_batch(
-    tx: sqlite3.Connection,
+    tx: Tx,
     log: EventLog,
     incoming: IncomingBatch,
     dead: list[DeadLetter],

@@ -23,13 +23,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    literal_column,
+    select,
+)
 
 from contract import SUPPORTED_VERSIONS
 from contract.catalog import spec_for
@@ -44,6 +54,7 @@ from contract.envelope import (
 from contract.privacy import redact
 from contract.registry import UnknownEventType, describe_error
 from spine.clock import Clock
+from spine.statement import Statement, Tx, insert_for
 from spine.wire import read_batch
 
 log = logging.getLogger(__name__)
@@ -343,20 +354,60 @@ CREATE TABLE IF NOT EXISTS streams (
 """Tables every receiving store keeps: refused messages, and how far each sender's stream got."""
 
 
-def store_dead_letter(tx: sqlite3.Connection, letter: DeadLetter, now_ms: int) -> int:
+RECEIVER_TABLES = MetaData()
+DEAD_LETTERS = Table(
+    "dead_letters", RECEIVER_TABLES,
+    Column("digest", Text, primary_key=True),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("times", BigInteger, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("sender", Text),
+    Column("event_id", Text),
+    Column("reason", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+STREAMS = Table(
+    "streams", RECEIVER_TABLES,
+    Column("sender", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""`RECEIVER_SCHEMA` in SQLAlchemy Core: the same tables wherever a store is not a raw SQLite file."""
+
+
+def _keep_dead_letter(dialect: str) -> Any:
+    insert = insert_for(dialect, DEAD_LETTERS).values(
+        digest=bindparam("digest"), first_at=bindparam("now"), last_at=bindparam("now"),
+        times=literal_column("1"), topic=bindparam("topic"), sender=bindparam("sender"),
+        event_id=bindparam("event_id"), reason=bindparam("reason"), payload=bindparam("payload"))
+    return insert.on_conflict_do_update(
+        index_elements=["digest"],
+        set_={"times": DEAD_LETTERS.c.times + 1, "last_at": insert.excluded.last_at},
+    ).returning(DEAD_LETTERS.c.times)
+
+
+def _advance(dialect: str) -> Any:
+    insert = insert_for(dialect, STREAMS).values(sender=bindparam("sender"), position=bindparam("position"))
+    return insert.on_conflict_do_update(index_elements=["sender"],
+                                        set_={"position": insert.excluded.position})
+
+
+KEEP_DEAD_LETTER = Statement(_keep_dead_letter)
+ADVANCE_STREAM = Statement(_advance)
+STREAM_POSITION = Statement(lambda _dialect: select(STREAMS.c.position).where(
+    STREAMS.c.sender == bindparam("sender")))
+
+
+def store_dead_letter(tx: Tx, letter: DeadLetter, now_ms: int) -> int:
     """Keep a refused message (once per distinct content); returns how often it has come.
 
     It is kept as evidence of what was sent, with its personal data masked
     (`masked_payload`): a refused `queue.contact_given` must not keep a citizen's phone
     in clear where nothing ever erases it."""
-    (times,) = tx.execute(
-        "INSERT INTO dead_letters (digest, first_at, last_at, times, topic, sender, event_id, "
-        "reason, payload) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (digest) DO UPDATE SET times = times + 1, last_at = excluded.last_at "
-        "RETURNING times",
-        (letter.digest, now_ms, now_ms, letter.topic, letter.sender, letter.event_id, letter.reason,
-         masked_payload(letter.payload)),
-    ).fetchone()
+    (times,) = KEEP_DEAD_LETTER.run(tx, {
+        "digest": letter.digest, "now": now_ms, "topic": letter.topic, "sender": letter.sender,
+        "event_id": letter.event_id, "reason": letter.reason, "payload": masked_payload(letter.payload),
+    }).fetchone()
     return int(times)
 
 
@@ -372,13 +423,14 @@ def masked_payload(payload: bytes) -> bytes:
         return redact(payload.decode("latin-1")).encode("latin-1", errors="backslashreplace")
 
 
-def advance_stream(tx: sqlite3.Connection, batch: Batch) -> None:
+def advance_stream(tx: Tx, batch: Batch) -> None:
     if batch.last is not None:
-        tx.execute(
-            "INSERT INTO streams (sender, position) VALUES (?, ?) "
-            "ON CONFLICT (sender) DO UPDATE SET position = excluded.position",
-            (batch.sender, batch.last),
-        )
+        ADVANCE_STREAM.run(tx, {"sender": batch.sender, "position": batch.last})
+
+
+def stream_position(tx: Tx, sender: str) -> int | None:
+    """How far a sender's stream got, as the last commit left it (None: never heard from)."""
+    return read_stream_position(list(STREAM_POSITION.run(tx, {"sender": sender}).fetchall()))
 
 
 def read_stream_position(rows: list[Any]) -> int | None:

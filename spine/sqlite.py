@@ -29,7 +29,7 @@ def open_database(path: str | Path, *, page_size: int | None = None) -> sqlite3.
     return connection
 
 
-_OPEN: dict[int, Transaction] = {}
+_OPEN: dict[int, Transaction | Finishing] = {}
 """The transaction open on each connection (by id), for `before_commit`."""
 
 
@@ -65,6 +65,28 @@ class Transaction:
             _OPEN.pop(id(self.connection), None)
 
 
+class Finishing:
+    """`with Finishing(conn):` inside a transaction opened by someone else (SQLAlchemy's, on the
+    same raw connection): what `before_commit` registers runs when the block ends without error,
+    still inside that transaction, before its owner commits."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self._finishing: dict[Hashable, Callable[[], None]] = {}
+
+    def __enter__(self) -> sqlite3.Connection:
+        _OPEN[id(self.connection)] = self
+        return self.connection
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                for action in list(self._finishing.values()):
+                    action()
+        finally:
+            _OPEN.pop(id(self.connection), None)
+
+
 def before_commit(connection: sqlite3.Connection, key: Hashable, action: Callable[[], None]) -> None:
     """Inside a `Transaction` on `connection`: run `action` once, after everything else the
     transaction does and just before it commits; a later call with the same `key` replaces it.
@@ -72,7 +94,8 @@ def before_commit(connection: sqlite3.Connection, key: Hashable, action: Callabl
     try:
         transaction = _OPEN[id(connection)]
     except KeyError:
-        raise RuntimeError("before_commit needs a transaction opened with spine.sqlite.Transaction") from None
+        raise RuntimeError("before_commit needs a transaction opened with spine.sqlite.Transaction "
+                           "(or, inside someone else's, a spine.sqlite.Finishing)") from None
     transaction._finishing[key] = action
 
 

@@ -9,6 +9,9 @@ import pytest
 
 from spine.broker.runner import BrokerOptions, MosquittoBroker, free_port
 
+# The throwaway PostgreSQL cluster (`pg_cluster`, `pg_database`): started only when a test asks.
+pytest_plugins = ("tests.pg",)
+
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:

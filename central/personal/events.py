@@ -30,6 +30,7 @@ from contract.privacy import PERSONAL_FIELDS
 from contract.topics import parse_central_topic
 from spine.clock import Clock
 from spine.receiver import AcceptedEvent, DeadLetter, IncomingBatch
+from spine.storeurl import StoreUrl
 
 _NOT_INDEXED = frozenset({"officer_phone", "changes.officer_phone"})
 """The officer's work number is sealed, but it does not make a case answer a citizen's request."""
@@ -38,8 +39,9 @@ _NOT_INDEXED = frozenset({"officer_phone", "changes.officer_phone"})
 class SealingEventStore(CentralStore):
     """`CentralStore` whose stored payloads carry personal data only sealed."""
 
-    def __init__(self, path: Path, clock: Clock, handlers: list[CentralHandler] | None = None) -> None:
-        super().__init__(path, clock, handlers)
+    def __init__(self, where: Path | StoreUrl, clock: Clock, handlers: list[CentralHandler] | None = None
+                 ) -> None:
+        super().__init__(where, clock, handlers)
         with self.transaction() as tx:
             vault.install(tx)
 
