@@ -242,6 +242,14 @@ class CentralService:
         the retention rule of personal data (`[privacy] check_every_s`)."""
         now_ms = self.clock.wall_ms()
         steps = self.cases.tick(now_ms // 1000)
+        overdue = list(self.complaints.tick(now_ms, int(self.config.web.hold_retry_s * 1000)))
+        self.citizens.tick(now_ms)
+        if now_ms >= self._retention_due_ms:
+            self._retention_due_ms = now_ms + int(self.config.privacy.check_every_s * 1000)
+            self.eraser.erase_due()
+        self.supervision.tick(now_ms)
+        # Announced once the whole tick is done: a screen told mid-tick would read its board while
+        # the anomaly rules still run, and wait for them (seen: 1.5 s for a city's midnight).
         for step in steps:
             # Worse lights are announced on the screen; any other change just redraws it.
             worse = step.before is None or look(step.stage).severity > look(step.before).severity
@@ -249,11 +257,6 @@ class CentralService:
                 "case_id": step.case_id, "stage": step.stage, "hall": step.hall, "unit": step.unit,
                 "at": step.at,
             })
-        for complaint in self.complaints.tick(now_ms, int(self.config.web.hold_retry_s * 1000)):
+        for complaint in overdue:
             self.feed.publish("complaint", {"id": complaint, "overdue": True})
-        self.citizens.tick(now_ms)
-        if now_ms >= self._retention_due_ms:
-            self._retention_due_ms = now_ms + int(self.config.privacy.check_every_s * 1000)
-            self.eraser.erase_due()
-        self.supervision.tick(now_ms)
         return steps
