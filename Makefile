@@ -32,7 +32,7 @@ system-packages:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@# Debian starts a system Mosquitto on 1883; hallwatch runs its own brokers, so leave it alone but never depend on it.
-	@# postgresql: the tests start a throwaway cluster of their own (tests/pg.py); the system one on 5432 is left alone.
+	@# postgresql: the tests start a throwaway cluster of their own (tests/pgcluster.py); the system one on 5432 is left alone.
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text, bindparam
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text, bindparam, func, select
 
 from spine.statement import Statement, Tx, insert_for
 
@@ -93,14 +93,20 @@ def latest_alarms(read: Read, hall: str | None = None, limit: int = 20) -> list[
             for alarm, at, refused_by, hall, device, kind, type, reason, quarantined in rows]
 
 
-def refusals_by_device(read: Read) -> dict[tuple[str, str], int]:
+_BY_DEVICE = Statement(lambda _dialect: select(
+    SECURITY_ALARMS.c.hall, SECURITY_ALARMS.c.device, func.count()
+).where(SECURITY_ALARMS.c.hall.is_not(None), SECURITY_ALARMS.c.device.is_not(None)).group_by(
+    SECURITY_ALARMS.c.hall, SECURITY_ALARMS.c.device))
+_AT_CENTRAL = Statement(lambda _dialect: select(SECURITY_ALARMS.c.hall, func.count()).where(
+    SECURITY_ALARMS.c.refused_by == bindparam("refused_by")).group_by(SECURITY_ALARMS.c.hall))
+
+
+def refusals_by_device(tx: Tx) -> dict[tuple[str, str], int]:
     """(hall, device) -> how many of its facts were refused, at its gateway or at central."""
-    rows = read("SELECT hall, device, count(*) FROM security_alarms WHERE hall IS NOT NULL "
-                "AND device IS NOT NULL GROUP BY hall, device", ())
-    return {(hall, device): int(count) for hall, device, count in rows}
+    return {(hall, device): int(count) for hall, device, count in _BY_DEVICE.run(tx).fetchall()}
 
 
-def refused_at_central(read: Read) -> dict[str, int]:
+def refused_at_central(tx: Tx) -> dict[str, int]:
     """hall -> how many of its gateway's forwarded facts central refused."""
-    rows = read("SELECT hall, count(*) FROM security_alarms WHERE refused_by = 'central' GROUP BY hall", ())
+    rows = _AT_CENTRAL.run(tx, {"refused_by": "central"}).fetchall()
     return {hall: int(count) for hall, count in rows}

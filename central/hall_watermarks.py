@@ -16,19 +16,22 @@ future). The watermark only ever moves forward. It is kept in central's event
 store, written in the same transaction as the batch that moves it, so it is
 never ahead of what is stored; the case engine reads it at each tick
 (`current`) and judges the hall's cases no further (`central.cases.sources`).
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, bindparam, select
 
 from central.cases.sources import hall_source
 from central.store import CentralStore
 from spine.clock import Clock
 from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
+from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hall_watermarks (
@@ -37,11 +40,30 @@ CREATE TABLE IF NOT EXISTS hall_watermarks (
     updated_at INTEGER NOT NULL
 )
 """
-_ADVANCE = (
-    "INSERT INTO hall_watermarks (hall, watermark, updated_at) VALUES (?, ?, ?)"
-    " ON CONFLICT (hall) DO UPDATE SET watermark = excluded.watermark,"
-    " updated_at = excluded.updated_at WHERE excluded.watermark > hall_watermarks.watermark"
+WATERMARK_TABLES = MetaData()
+HALL_WATERMARKS = Table(
+    "hall_watermarks", WATERMARK_TABLES,
+    Column("hall", Text, primary_key=True),
+    Column("watermark", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )
+"""`SCHEMA` in SQLAlchemy Core (made on PostgreSQL by migration 0002)."""
+
+
+def _advance(dialect: str) -> Any:
+    insert = insert_for(dialect, HALL_WATERMARKS).values(
+        hall=bindparam("hall"), watermark=bindparam("watermark"), updated_at=bindparam("updated_at"))
+    # Only ever forward: a late batch with older stamps leaves the watermark where it is.
+    return insert.on_conflict_do_update(
+        index_elements=["hall"], set_={"watermark": insert.excluded.watermark,
+                                       "updated_at": insert.excluded.updated_at},
+        where=insert.excluded.watermark > HALL_WATERMARKS.c.watermark)
+
+
+_ADVANCE = Statement(_advance)
+_ALL = Statement(lambda _dialect: select(HALL_WATERMARKS.c.hall, HALL_WATERMARKS.c.watermark))
+_ONE = Statement(lambda _dialect: select(HALL_WATERMARKS.c.watermark).where(
+    HALL_WATERMARKS.c.hall == bindparam("hall")))
 
 
 @dataclass(frozen=True)
@@ -66,15 +88,16 @@ class HallWatermarks:
         """The last watermark written per hall: most events of a batch share their gateway
         stamp, so most need no write. (If a write was rolled back, the table is only lower:
         the next batch or heartbeat moves it on.)"""
-        with store.transaction() as tx:
-            tx.execute(SCHEMA)
+        if store.url.is_sqlite:  # on PostgreSQL the table is the migrations'
+            with store.transaction() as tx:
+                tx.execute(SCHEMA)
 
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
         """A stored event: its hall's stream is complete up to the gateway's stamp on it."""
         received = event.envelope.recv
         if received is None:  # no gateway stamp: the device's own clock proves nothing
             return
-        self._advance(context.tx, context.hall, min(received.at, context.now_ms), context.now_ms)
+        self._advance(context.portable, context.hall, min(received.at, context.now_ms), context.now_ms)
 
     def heartbeat(self, hall: str, beat: dict[str, Any]) -> None:
         """A gateway's heartbeat: with its outbox empty, the hall is complete up to its `at`."""
@@ -84,22 +107,22 @@ class HallWatermarks:
         now = self.clock.wall_ms()
         if min(at, now) <= self._written.get(hall, -1):
             return
-        with self.store.transaction() as tx:
+        with self.store.sql_transaction() as tx:
             self._advance(tx, hall, min(at, now), now)
 
-    def _advance(self, tx: sqlite3.Connection, hall: str, watermark: int, now_ms: int) -> None:
+    def _advance(self, tx: Tx, hall: str, watermark: int, now_ms: int) -> None:
         if watermark <= self._written.get(hall, -1):
             return
-        tx.execute(_ADVANCE, (hall, watermark, now_ms))
+        _ADVANCE.run(tx, {"hall": hall, "watermark": watermark, "updated_at": now_ms})
         self._written[hall] = watermark
 
     def current(self) -> dict[str, int]:
         """Every hall's watermark in epoch seconds, keyed by its case source (`hall:<hall>`)."""
-        return {hall_source(hall): watermark // 1000 for hall, watermark in self.store.query(
-            "SELECT hall, watermark FROM hall_watermarks")}
+        rows = self.store.read(lambda tx: _ALL.run(tx).fetchall())
+        return {hall_source(hall): watermark // 1000 for hall, watermark in rows}
 
     def completeness(self, hall: str, now_ms: int) -> HallCompleteness:
-        rows = self.store.query("SELECT watermark FROM hall_watermarks WHERE hall = ?", (hall,))
+        rows = self.store.read(lambda tx: _ONE.run(tx, {"hall": hall}).fetchall())
         if not rows:
             return HallCompleteness(None, None)
         watermark = int(rows[0][0])

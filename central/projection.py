@@ -10,6 +10,11 @@ Everything at central whose tables are derived from the event log alone is one
 (telemetry, queue statistics, ratings, complaint hold confirmations). The case
 records are not: they keep their own hash-chained log in another file
 (`central/cases/`), which a cursor in this one could not commit with.
+
+The cursor and the replay are statements written once (`spine.statement`). A
+projection whose own statements are too sets `portable`: it then runs on a store
+on PostgreSQL as well (its tables made there by `central/migrations`); the others
+still write SQLite's SQL and are refused there with `SqliteOnly`.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from central.store import CentralStore
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, bindparam, func, select
+
+from central.store import TABLES, CentralStore
 from contract.envelope import Envelope
 from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
+from spine.statement import Statement, Tx, insert_for
 
 CURSOR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_cursor (
@@ -29,7 +37,32 @@ CREATE TABLE IF NOT EXISTS projection_cursor (
 );
 """
 
+PROJECTION_TABLES = MetaData()
+PROJECTION_CURSOR = Table(
+    "projection_cursor", PROJECTION_TABLES,
+    Column("name", Text, primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
+)
+"""`CURSOR_SCHEMA` in SQLAlchemy Core, for a store on PostgreSQL."""
+
 REPLAY_CHUNK = 2000
+
+_EVENTS = TABLES.tables["events"]
+_NEWEST = Statement(lambda _dialect: select(func.max(_EVENTS.c.id)))
+_CHUNK = Statement(lambda _dialect: select(_EVENTS.c.id, _EVENTS.c.hall, _EVENTS.c.payload).where(
+    _EVENTS.c.id > bindparam("after")).order_by(_EVENTS.c.id).limit(bindparam("limit")))
+_CURSOR = Statement(lambda _dialect: select(PROJECTION_CURSOR.c.last_id).where(
+    PROJECTION_CURSOR.c.name == bindparam("name")))
+
+
+def _cursor_upsert(dialect: str) -> Any:
+    insert = insert_for(dialect, PROJECTION_CURSOR).values(name=bindparam("name"),
+                                                           last_id=bindparam("last_id"))
+    return insert.on_conflict_do_update(index_elements=["name"],
+                                        set_={"last_id": insert.excluded.last_id})
+
+
+_SET_CURSOR = Statement(_cursor_upsert)
 
 
 class Projection:
@@ -37,6 +70,9 @@ class Projection:
 
     name = "projection"
     schema = ""
+    portable = False
+    """Its own statements are written once for both databases: `apply` gets a `Tx`, not only
+    a raw SQLite connection, and it runs on a store on PostgreSQL too."""
     kept_before_cursors: str | None = None
     """A table this projection filled before projections kept a cursor. Found with rows and
     without a cursor, the log so far is already in it: replaying it would count it twice."""
@@ -44,16 +80,17 @@ class Projection:
 
     def install(self, store: CentralStore) -> None:
         """Create the tables and replay the events stored before this projection existed."""
-        with store.transaction() as tx:
+        transaction = store.statements if self.portable else store.transaction
+        with transaction() as tx:
             self._prepare(tx)
         while True:
-            with store.transaction() as tx:
+            with transaction() as tx:
                 if self._replay_chunk(tx) < REPLAY_CHUNK:
                     break
         self._installed = True
 
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
-        tx, hall = context.tx, context.hall
+        tx, hall = (context.portable if self.portable else context.tx), context.hall
         if not self._installed:
             # Fed before install() (a store built with this projection among its handlers):
             # make the tables and catch up here, the event just stored included.
@@ -66,46 +103,41 @@ class Projection:
         # Once per batch, just before it commits: the newest row is then the batch's last.
         context.before_commit((Projection, self.name), lambda: self._set_cursor_to_newest(tx))
 
-    def _set_cursor_to_newest(self, tx: sqlite3.Connection) -> None:
-        (last,) = tx.execute("SELECT max(id) FROM events").fetchone()
+    def _set_cursor_to_newest(self, tx: Tx) -> None:
+        (last,) = _NEWEST.run(tx).fetchone()
         self._set_cursor(tx, last)
 
-    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+    def apply(self, tx: Any, hall: str, envelope: Envelope) -> None:
+        """Fold one event into the tables: `tx` is a raw SQLite connection, or any `Tx` when
+        the projection is `portable`."""
         raise NotImplementedError
 
-    def _prepare(self, tx: sqlite3.Connection) -> None:
+    def _prepare(self, tx: Tx) -> None:
+        if not isinstance(tx, sqlite3.Connection):
+            return  # on PostgreSQL the tables are the migrations' (`hall central migrate`)
         adopt = self.kept_before_cursors is not None and self._cursor(tx) is None \
             and _has_rows(tx, self.kept_before_cursors)
         run_script(tx, CURSOR_SCHEMA + self.schema)
         if adopt and self._cursor(tx) is None:
-            (last,) = tx.execute("SELECT max(id) FROM events").fetchone()
-            self._set_cursor(tx, last)
+            self._set_cursor_to_newest(tx)
 
-    def _replay_chunk(self, tx: sqlite3.Connection) -> int:
-        rows = tx.execute(
-            "SELECT id, hall, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
-            (self._cursor(tx) or 0, REPLAY_CHUNK),
-        ).fetchall()
+    def _replay_chunk(self, tx: Tx) -> int:
+        rows = _CHUNK.run(tx, {"after": self._cursor(tx) or 0, "limit": REPLAY_CHUNK}).fetchall()
         for _id, hall, payload in rows:
             self.apply(tx, hall, Envelope.model_validate_json(payload))
         if rows:
             self._set_cursor(tx, rows[-1][0])
         return len(rows)
 
-    def _cursor(self, tx: sqlite3.Connection) -> int | None:
+    def _cursor(self, tx: Tx) -> int | None:
         try:
-            row = tx.execute("SELECT last_id FROM projection_cursor WHERE name = ?",
-                             (self.name,)).fetchone()
+            row = _CURSOR.run(tx, {"name": self.name}).fetchone()
         except sqlite3.OperationalError:  # no projection has been installed in this file yet
             return None
         return int(row[0]) if row else None
 
-    def _set_cursor(self, tx: sqlite3.Connection, last_id: Any) -> None:
-        tx.execute(
-            "INSERT INTO projection_cursor (name, last_id) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
-            (self.name, int(last_id or 0)),
-        )
+    def _set_cursor(self, tx: Tx, last_id: Any) -> None:
+        _SET_CURSOR.run(tx, {"name": self.name, "last_id": int(last_id or 0)})
 
 
 def _has_rows(tx: sqlite3.Connection, table: str) -> bool:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, bindparam, func
 
@@ -159,6 +159,26 @@ class CentralStore:
         with self.sql_transaction() as sql, Finishing(self._sqlite(sql)) as raw:
             yield raw
 
+    @contextmanager
+    def statements(self) -> Iterator[Tx]:
+        """A write transaction for statements written once (`spine.statement`) that may leave work
+        for just before the commit (`before_commit`): the projections written once for both."""
+        with self.sql_transaction() as sql:
+            if self.url.is_sqlite:
+                with Finishing(self._sqlite(sql)) as raw:
+                    yield raw
+            else:
+                with Finishing(sql) as portable:
+                    yield portable
+
+    def _context(self, finishing: ExitStack, sql: Connection, hall: str, now: int) -> HandlerContext:
+        """A handler's context on this store's open transaction `sql` (finished by `finishing`)."""
+        if self.url.is_sqlite:
+            return HandlerContext(tx=finishing.enter_context(Finishing(self._sqlite(sql))), hall=hall,
+                                  now_ms=now)
+        return HandlerContext(tx=cast(sqlite3.Connection, _NoSqliteFile(self.url)), hall=hall, now_ms=now,
+                              sql=finishing.enter_context(Finishing(sql)))
+
     def read(self, reader: Callable[[Tx], T]) -> T:
         """Reads written once for both databases; on SQLite outside any write transaction, as `query`."""
         with self._lock:
@@ -191,10 +211,10 @@ class CentralStore:
         alarms: list[SecurityAlarm] = []
         with self.sql_transaction() as sql, ExitStack() as finishing:
             admit = self.admit
-            # The handlers and the admission rules still write SQLite's SQL: only they need the file
-            # (and what they leave for just before the commit runs when this block ends).
-            context = (HandlerContext(tx=finishing.enter_context(Finishing(self._sqlite(sql))), hall=hall,
-                                      now_ms=now)
+            # What the handlers and the admission rules leave for just before the commit runs when
+            # this block ends. Those still in SQLite's SQL use `tx`, which only a SQLite file has;
+            # those written once for both use `portable`.
+            context = (self._context(finishing, sql, hall, now)
                        if self.handlers or admit is not None else None)
 
             def stored(event: AcceptedEvent) -> None:
@@ -257,6 +277,19 @@ class CentralStore:
         with self._lock:
             self._sql.close()
             self._engine.dispose()
+
+
+class _NoSqliteFile:
+    """A handler context's `tx` on a store on PostgreSQL: a handler still in SQLite's SQL that
+    reaches for it learns why it cannot run there (the portable ones use `context.portable`)."""
+
+    def __init__(self, url: StoreUrl) -> None:
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        raise SqliteOnly(
+            f"a handler at central still writes SQLite's SQL and cannot run on {self._url} yet "
+            "(docs/operations.md, \"Central on PostgreSQL\")")
 
 
 def _author_of(letter: DeadLetter) -> tuple[str | None, str | None]:

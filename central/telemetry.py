@@ -7,20 +7,38 @@ printers and recorders) and by each gateway's live heartbeat, which carries
 its presence table. The event log is the record; the heartbeat is only the
 freshest view of it. Refusals are counted per device from `central.alarms`,
 which also holds the ones central refused itself.
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`);
+on PostgreSQL its tables are made by `central/migrations` (revision 0002).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
+
 from central.alarms import SecurityAlarm, record_alarm, refusals_by_device, refused_at_central
 from central.projection import Projection, event_time
-from central.store import CentralStore
+from central.store import HALL_STATUS, TABLES, CentralStore
 from contract.envelope import Envelope
+from contract.topics import parse_central_topic
+from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tm_devices (
@@ -59,6 +77,108 @@ CREATE TABLE IF NOT EXISTS tm_quarantine (
 """
 
 
+TELEMETRY_TABLES = MetaData()
+TM_DEVICES = Table(
+    "tm_devices", TELEMETRY_TABLES,
+    Column("hall", Text, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("kind", Text),
+    Column("online", Integer, nullable=False, server_default="0"),
+    Column("since", BigInteger),
+    Column("last_seen", BigInteger),
+    Column("reason", Text),
+    Column("dropped", BigInteger, nullable=False, server_default="0"),
+    Column("skew_ms", BigInteger),
+    Column("skewed", Integer, nullable=False, server_default="0"),
+)
+TM_HEALTH = Table(
+    "tm_health", TELEMETRY_TABLES,
+    Column("hall", Text, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("component", Text, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("detail", Text),
+    Column("at", BigInteger, nullable=False),
+)
+TM_GATEWAY_REFUSALS = Table(
+    "tm_gateway_refusals", TELEMETRY_TABLES,
+    Column("hall", Text, primary_key=True),
+    Column("refused", BigInteger, nullable=False),
+)
+TM_QUARANTINE = Table(
+    "tm_quarantine", TELEMETRY_TABLES,
+    Column("hall", Text, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("since", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+"""`SCHEMA` in SQLAlchemy Core: the statements' tables, and what migration 0002 makes on PostgreSQL."""
+
+_DEVICE_SEEN = Statement(lambda dialect: insert_for(dialect, TM_DEVICES).values(
+    hall=bindparam("hall"), device=bindparam("device")).on_conflict_do_nothing())
+_DROPPED = Statement(lambda _dialect: update(TM_DEVICES).where(
+    TM_DEVICES.c.hall == bindparam("w_hall"), TM_DEVICES.c.device == bindparam("w_device")
+).values(dropped=TM_DEVICES.c.dropped + bindparam("v_total")))
+_RELEASED = Statement(lambda _dialect: delete(TM_QUARANTINE).where(
+    TM_QUARANTINE.c.hall == bindparam("hall"), TM_QUARANTINE.c.device == bindparam("device")))
+_QUARANTINED = Statement(lambda dialect: insert_for(dialect, TM_QUARANTINE).values(
+    {name: bindparam(name) for name in ("hall", "device", "since", "reason")}).on_conflict_do_nothing())
+
+
+def _gateway_refused(dialect: str) -> Any:
+    insert = insert_for(dialect, TM_GATEWAY_REFUSALS).values(hall=bindparam("hall"), refused=1)
+    return insert.on_conflict_do_update(index_elements=["hall"],
+                                        set_={"refused": TM_GATEWAY_REFUSALS.c.refused + 1})
+
+
+def _health_reported(dialect: str) -> Any:
+    insert = insert_for(dialect, TM_HEALTH).values(
+        {name: bindparam(name) for name in ("hall", "device", "component", "state", "detail", "at")})
+    # Reports can arrive out of order (a replay, a resend): an older one never overwrites a newer.
+    return insert.on_conflict_do_update(
+        index_elements=["hall", "device", "component"],
+        set_={"state": insert.excluded.state, "detail": insert.excluded.detail, "at": insert.excluded.at},
+        where=insert.excluded.at >= TM_HEALTH.c.at)
+
+
+_GATEWAY_REFUSED = Statement(_gateway_refused)
+_HEALTH_REPORTED = Statement(_health_reported)
+_DEVICE_UPDATES: dict[tuple[str, ...], Statement] = {}
+"""One UPDATE of tm_devices per set of columns an event sets (a handful), built on first use."""
+
+
+def _device_update(columns: tuple[str, ...]) -> Statement:
+    if columns not in _DEVICE_UPDATES:
+        # A kind once known is kept when an event does not say it.
+        values: dict[str, Any] = {
+            name: func.coalesce(bindparam(f"v_{name}"), TM_DEVICES.c[name]) if name == "kind"
+            else bindparam(f"v_{name}") for name in columns}
+        _DEVICE_UPDATES[columns] = Statement(lambda _dialect: update(TM_DEVICES).where(
+            TM_DEVICES.c.hall == bindparam("w_hall"), TM_DEVICES.c.device == bindparam("w_device")
+        ).values(values))
+    return _DEVICE_UPDATES[columns]
+
+
+_STATUSES = Statement(lambda _dialect: select(
+    HALL_STATUS.c.hall, HALL_STATUS.c.online, HALL_STATUS.c.reason, HALL_STATUS.c.last_seen,
+    HALL_STATUS.c.heartbeat))
+_DEVICES = Statement(lambda _dialect: select(
+    *(TM_DEVICES.c[name] for name in ("hall", "device", "kind", "online", "since", "last_seen", "reason",
+                                       "dropped", "skew_ms", "skewed"))
+).order_by(TM_DEVICES.c.hall, TM_DEVICES.c.device))
+_HEALTH = Statement(lambda _dialect: select(
+    TM_HEALTH.c.hall, TM_HEALTH.c.device, TM_HEALTH.c.component, TM_HEALTH.c.state, TM_HEALTH.c.detail,
+    TM_HEALTH.c.at).order_by(TM_HEALTH.c.component))
+_GATEWAY_REFUSALS = Statement(lambda _dialect: select(TM_GATEWAY_REFUSALS.c.hall,
+                                                     TM_GATEWAY_REFUSALS.c.refused))
+_QUARANTINE = Statement(lambda _dialect: select(TM_QUARANTINE.c.hall, TM_QUARANTINE.c.device))
+_DEAD = TABLES.tables["dead_letters"]
+_DEAD_BY_TOPIC = Statement(lambda _dialect: select(_DEAD.c.topic, func.count()).where(
+    _DEAD.c.topic.like("central/%")).group_by(_DEAD.c.topic))
+"""Dead letters per topic; the hall is read from the topic in Python (`parse_central_topic`),
+which no string function spells the same in both databases."""
+
+
 @dataclass(frozen=True)
 class HealthReport:
     """One component's state as a device reported it: a printer out of paper, a camera stalled."""
@@ -86,8 +206,9 @@ def health_reader(event_type: str) -> Callable[[HealthReader], HealthReader]:
 class Telemetry(Projection):
     name = "telemetry"
     schema = SCHEMA
+    portable = True
 
-    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+    def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         body = envelope.body
         at = event_time(envelope)
         kind = envelope.type
@@ -99,31 +220,25 @@ class Telemetry(Projection):
                          last_seen=body.get("last_seen") or at, reason=body.get("reason"))
         elif kind == "device.dropped":
             self._upsert(tx, hall, envelope.device)
-            tx.execute("UPDATE tm_devices SET dropped = dropped + ? WHERE hall = ? AND device = ?",
-                       (int(body.get("total", 0)), hall, envelope.device))
+            _DROPPED.run(tx, {"v_total": int(body.get("total", 0)), "w_hall": hall,
+                              "w_device": envelope.device})
         elif kind == "device.clock_skew":
             self._upsert(tx, hall, body["device"], skew_ms=body.get("skew_ms"),
                          skewed=int(body.get("state") == "skewed"))
         elif kind == "gateway.dead_letter":
-            tx.execute(
-                "INSERT INTO tm_gateway_refusals (hall, refused) VALUES (?, 1) "
-                "ON CONFLICT (hall) DO UPDATE SET refused = refused + 1", (hall,))
+            _GATEWAY_REFUSED.run(tx, {"hall": hall})
         elif kind == "security.refused":
             self._refused(tx, hall, envelope.id, at, body)
         elif kind == "security.released":
-            tx.execute("DELETE FROM tm_quarantine WHERE hall = ? AND device = ?", (hall, body["device"]))
+            _RELEASED.run(tx, {"hall": hall, "device": body["device"]})
         reader = HEALTH_READERS.get(kind)
         if reader is not None:
             for report in reader(body):
-                tx.execute(
-                    "INSERT INTO tm_health (hall, device, component, state, detail, at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hall, device, component) DO UPDATE SET "
-                    "state = excluded.state, detail = excluded.detail, at = excluded.at "
-                    "WHERE excluded.at >= tm_health.at",
-                    (hall, envelope.device, report.component, report.state, report.detail, at),
-                )
+                _HEALTH_REPORTED.run(tx, {"hall": hall, "device": envelope.device,
+                                          "component": report.component, "state": report.state,
+                                          "detail": report.detail, "at": at})
 
-    def _refused(self, tx: sqlite3.Connection, hall: str, event_id: str, at: int,
+    def _refused(self, tx: Tx, hall: str, event_id: str, at: int,
                  body: dict[str, Any]) -> None:
         device = body.get("device")
         record_alarm(tx, SecurityAlarm(alarm=event_id, at=at, refused_by="gateway", hall=hall, device=device,
@@ -133,19 +248,14 @@ class Telemetry(Projection):
             return
         self._upsert(tx, hall, device, kind=body.get("kind"))
         if body.get("quarantined"):
-            tx.execute("INSERT OR IGNORE INTO tm_quarantine (hall, device, since, reason) "
-                       "VALUES (?, ?, ?, ?)", (hall, device, at, body["reason"]))
+            _QUARANTINED.run(tx, {"hall": hall, "device": device, "since": at, "reason": body["reason"]})
 
     @staticmethod
-    def _upsert(tx: sqlite3.Connection, hall: str, device: str, **values: Any) -> None:
-        tx.execute("INSERT OR IGNORE INTO tm_devices (hall, device) VALUES (?, ?)", (hall, device))
+    def _upsert(tx: Tx, hall: str, device: str, **values: Any) -> None:
+        _DEVICE_SEEN.run(tx, {"hall": hall, "device": device})
         if values:
-            assignments = ", ".join(
-                f"{column} = coalesce(?, {column})" if column == "kind" else f"{column} = ?"
-                for column in values
-            )
-            tx.execute(f"UPDATE tm_devices SET {assignments} WHERE hall = ? AND device = ?",
-                       (*values.values(), hall, device))
+            _device_update(tuple(values)).run(
+                tx, {"w_hall": hall, "w_device": device, **{f"v_{k}": v for k, v in values.items()}})
 
 
 @dataclass(frozen=True)
@@ -188,32 +298,32 @@ class HallView:
 
 def hall_views(store: CentralStore, hall: str | None = None) -> list[HallView]:
     """Every hall's devices and link health; the gateway's latest heartbeat refreshes presence."""
-    statuses = {row[0]: row[1:] for row in store.query(
-        "SELECT hall, online, reason, last_seen, heartbeat FROM hall_status")}
+    return store.read(lambda tx: _hall_views(tx, hall))
+
+
+def _hall_views(tx: Tx, hall: str | None) -> list[HallView]:
+    statuses = {row[0]: tuple(row[1:]) for row in _STATUSES.run(tx).fetchall()}
     devices: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in store.query(
-        "SELECT hall, device, kind, online, since, last_seen, reason, dropped, skew_ms, skewed "
-        "FROM tm_devices ORDER BY hall, device"
-    ):
+    for row in _DEVICES.run(tx).fetchall():
         devices.setdefault(row[0], {})[row[1]] = {
             "kind": row[2], "online": bool(row[3]), "since": row[4], "last_seen": row[5],
             "reason": row[6], "dropped": row[7], "skew_ms": row[8], "skewed": bool(row[9]),
         }
     health: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for h, device, component, state, detail, at in store.query(
-        "SELECT hall, device, component, state, detail, at FROM tm_health ORDER BY component"
-    ):
+    for h, device, component, state, detail, at in _HEALTH.run(tx).fetchall():
         health.setdefault((h, device), []).append(
             {"component": component, "state": state, "detail": detail, "at": at})
-    refused = dict(store.query("SELECT hall, refused FROM tm_gateway_refusals"))
-    alarms = refusals_by_device(store.query)
-    quarantined = {(h, d) for h, d in store.query("SELECT hall, device FROM tm_quarantine")}
+    refused = {h: n for h, n in _GATEWAY_REFUSALS.run(tx).fetchall()}
+    alarms = refusals_by_device(tx)
+    quarantined = {(h, d) for h, d in _QUARANTINE.run(tx).fetchall()}
     for h, d in alarms.keys() | quarantined:
         devices.setdefault(h, {}).setdefault(d, _blank())
-    at_central = refused_at_central(store.query)
-    dead = dict(store.query(
-        "SELECT substr(topic, 9, instr(substr(topic, 9), '/') - 1), count(*) FROM dead_letters "
-        "WHERE topic LIKE 'central/%' GROUP BY 1"))
+    at_central = refused_at_central(tx)
+    dead: dict[str, int] = {}
+    for topic, count in _DEAD_BY_TOPIC.run(tx).fetchall():
+        parsed = parse_central_topic(topic)
+        if parsed is not None:
+            dead[parsed[0]] = dead.get(parsed[0], 0) + int(count)
 
     halls = sorted(set(statuses) | set(devices) | set(refused) | set(at_central))
     views = []

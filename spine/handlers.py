@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 from spine.receiver import AcceptedEvent
 from spine.sqlite import before_commit
+from spine.statement import Tx
 
 Emit = Callable[[str, Mapping[str, Any]], None]
 """Record an event of the node itself (type, body), in the same transaction."""
@@ -44,6 +45,14 @@ class HandlerContext:
     """The node's clock when the transaction began."""
     emit: Emit = records_nothing
     live: list[LiveMessage] = field(default_factory=list)
+    sql: Tx | None = None
+    """The same transaction for statements written once for both databases (`spine.statement`),
+    when it is not `tx` itself: at central on PostgreSQL, where `tx` refuses SQLite's SQL."""
+
+    @property
+    def portable(self) -> Tx:
+        """Where a handler whose statements are written once (`spine.statement`) writes."""
+        return self.sql if self.sql is not None else self.tx
 
     def publish_after_commit(self, topic: str, payload: str, retain: bool = False) -> None:
         """A live message (a hall display, a reply to a device), sent only once the commit holds."""
@@ -53,7 +62,7 @@ class HandlerContext:
         """Run `action` once the whole batch has been handled, inside the transaction, just before
         it commits (the last one registered under `key` wins): a projection's cursor is moved once
         per batch instead of once per event."""
-        before_commit(self.tx, key, action)
+        before_commit(self.portable, key, action)
 
 
 class EventHandler(Protocol):

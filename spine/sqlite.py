@@ -5,6 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+C = TypeVar("C")
+"""A connection of either kind: a raw sqlite3 one, or a SQLAlchemy one."""
 
 
 def open_database(path: str | Path, *, page_size: int | None = None) -> sqlite3.Connection:
@@ -29,7 +33,7 @@ def open_database(path: str | Path, *, page_size: int | None = None) -> sqlite3.
     return connection
 
 
-_OPEN: dict[int, Transaction | Finishing] = {}
+_OPEN: dict[int, Transaction | Finishing[Any]] = {}
 """The transaction open on each connection (by id), for `before_commit`."""
 
 
@@ -65,16 +69,17 @@ class Transaction:
             _OPEN.pop(id(self.connection), None)
 
 
-class Finishing:
+class Finishing(Generic[C]):
     """`with Finishing(conn):` inside a transaction opened by someone else (SQLAlchemy's, on the
-    same raw connection): what `before_commit` registers runs when the block ends without error,
-    still inside that transaction, before its owner commits."""
+    same raw connection, or a SQLAlchemy connection's own on PostgreSQL): what `before_commit`
+    registers runs when the block ends without error, still inside that transaction, before its
+    owner commits."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: C) -> None:
         self.connection = connection
         self._finishing: dict[Hashable, Callable[[], None]] = {}
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self) -> C:
         _OPEN[id(self.connection)] = self
         return self.connection
 
@@ -87,7 +92,7 @@ class Finishing:
             _OPEN.pop(id(self.connection), None)
 
 
-def before_commit(connection: sqlite3.Connection, key: Hashable, action: Callable[[], None]) -> None:
+def before_commit(connection: object, key: Hashable, action: Callable[[], None]) -> None:
     """Inside a `Transaction` on `connection`: run `action` once, after everything else the
     transaction does and just before it commits; a later call with the same `key` replaces it.
     What is true once per transaction (how far a projection got) is written once, not per row."""

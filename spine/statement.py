@@ -6,6 +6,11 @@ A `Statement` is built per dialect from one definition (only an upsert's spellin
 differs between them) and runs on both kinds of connection: on a SQLAlchemy
 connection as Core, on a raw sqlite3 connection as SQL compiled once for SQLite.
 So each query of the event log, the dead letters and the streams exists once.
+
+Each form is compiled once and run as the driver's own SQL. SQLAlchemy's cache of
+compiled statements does not take an INSERT of `sqlite.insert`/`postgresql.insert`
+(they have no cache key), so through `Connection.execute` every append to the event
+log was compiled anew: most of the ingest's CPU, on both databases (`bench.store_ingest`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ClauseElement, Connection, Executable, Table
+from sqlalchemy import ClauseElement, Connection, Dialect, Executable, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -40,6 +45,28 @@ def insert_for(dialect: str, table: Table) -> Any:
     raise ValueError(f"no store on {dialect!r}: sqlite or postgresql")
 
 
+class _Compiled:
+    """A statement as one driver runs it: its SQL, and how named params become the driver's."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        assert isinstance(statement, ClauseElement)
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        self.names: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positional \
+            and compiled.positiontup is not None else None
+        """The names of the positional parameters in order (None: the driver takes them by name)."""
+        self.literals = {name: value for name, value in compiled.params.items() if value is not None}
+        """The values of the literals the definition holds (`x + 1`)."""
+        # A type that converts its values on the way in (none of ours does) needs SQLAlchemy's execute.
+        self.plain = not compiled._bind_processors and not compiled.has_out_parameters \
+            and not getattr(compiled, "_render_postcompile", False)
+
+    def params(self, given: Mapping[str, Any]) -> Any:
+        values = {**self.literals, **given}
+        return values if self.names is None else tuple(values[name] for name in self.names)
+
+
 class Statement:
     """A query defined once (`build(dialect)` returns it as Core), run on any `Tx` with named params."""
 
@@ -47,6 +74,7 @@ class Statement:
         self._build = build
         self._core: dict[str, Executable] = {}
         self._sqlite: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def core(self, dialect: str) -> Executable:
         if dialect not in self._core:
@@ -71,4 +99,13 @@ class Statement:
             sql, names, literals = self.sqlite_text()
             given = {**literals, **params}
             return tx.execute(sql, tuple(given[name] for name in names))
-        return tx.execute(self.core(tx.dialect.name), dict(params))
+        compiled = self._compiled_for(tx.dialect)
+        if not compiled.plain:
+            return tx.execute(self.core(tx.dialect.name), dict(params))
+        return tx.exec_driver_sql(compiled.sql, compiled.params(params))
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
+        key = (dialect.name, dialect.driver)
+        if key not in self._compiled:
+            self._compiled[key] = _Compiled(self.core(dialect.name), dialect)
+        return self._compiled[key]

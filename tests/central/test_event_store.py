@@ -17,29 +17,14 @@ from central import migrations
 from central.store import CentralStore, SqliteOnly
 from contract.envelope import Batch, Envelope, Received
 from spine.clock import SimulatedClock
-from spine.engines import open_engine
+from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent, DeadLetter, IncomingBatch
 from spine.statement import Statement
 from spine.storeurl import StoreUrl
+from tests.central.stores import migrated
 
 T0 = 1_780_000_000_000
 GATEWAY = "gw-hall-01"
-
-
-def migrated(url: StoreUrl) -> StoreUrl:
-    """The database at the newest schema, as `hall central migrate` leaves it."""
-    engine = open_engine(url)
-    with engine.connect() as connection:
-        migrations.upgrade(connection)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUrl:
-    if request.param == "sqlite":
-        return StoreUrl.sqlite_file(tmp_path / "events.sqlite")
-    return migrated(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture
@@ -147,12 +132,13 @@ def test_on_postgresql_the_parts_still_written_for_sqlite_are_refused_with_the_r
             store.query("SELECT count(*) FROM events")
 
         class Projection:
-            def handle(self, context: object, event: object) -> None:
-                raise AssertionError("never reached")
+            def handle(self, context: HandlerContext, event: object) -> None:
+                context.tx.execute("INSERT INTO tm_sqlite_only VALUES (1)")
 
         store.handlers.append(Projection())
-        with pytest.raises(SqliteOnly):
+        with pytest.raises(SqliteOnly, match="Central on PostgreSQL"):
             store.commit(batch_of([envelope(1)]), [])
+        assert rows(store, "SELECT count(*) FROM events") == [(0,)]  # the batch is not acknowledged
     finally:
         store.close()
 
