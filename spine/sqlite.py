@@ -33,40 +33,39 @@ def open_database(path: str | Path, *, page_size: int | None = None) -> sqlite3.
     return connection
 
 
-_OPEN: dict[int, Transaction | Finishing[Any]] = {}
+_OPEN: dict[int, Finishing[Any]] = {}
 """The transaction open on each connection (by id), for `before_commit`."""
 
 
 class Transaction:
-    """`with Transaction(conn):` runs the block in BEGIN IMMEDIATE ... COMMIT, rolling back on error."""
+    """`with Transaction(conn):` runs the block in BEGIN IMMEDIATE ... COMMIT, rolling back on error;
+    what `before_commit` registers runs just before the COMMIT (a `Finishing` of its own)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
-        self._finishing: dict[Hashable, Callable[[], None]] = {}
+        self._finishing: Finishing[sqlite3.Connection] | None = None
 
     def __enter__(self) -> sqlite3.Connection:
         self.connection.execute("BEGIN IMMEDIATE")
-        self._finishing = {}
-        _OPEN[id(self.connection)] = self
-        return self.connection
+        self._finishing = Finishing(self.connection)
+        return self._finishing.__enter__()
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None:
-                try:
-                    for action in list(self._finishing.values()):
-                        action()
-                    self.connection.execute("COMMIT")
-                except BaseException:
-                    # A full disk can refuse the COMMIT itself and leave the transaction open:
-                    # close it, or every later BEGIN on this connection fails.
-                    if self.connection.in_transaction:
-                        self.connection.execute("ROLLBACK")
-                    raise
-            elif self.connection.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+        assert self._finishing is not None
+        if exc_type is None:
+            try:
+                self._finishing.__exit__(None, None, None)
+                self.connection.execute("COMMIT")
+            except BaseException:
+                # A full disk can refuse the COMMIT itself and leave the transaction open:
+                # close it, or every later BEGIN on this connection fails.
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
+        else:
+            self._finishing.__exit__(exc_type, exc, tb)  # runs nothing, forgets what was registered
+            if self.connection.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
                 self.connection.execute("ROLLBACK")
-        finally:
-            _OPEN.pop(id(self.connection), None)
 
 
 class Finishing(Generic[C]):

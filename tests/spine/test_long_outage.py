@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from spine.broker.runner import MosquittoBroker
 from tests.support import wait_until
@@ -66,19 +63,6 @@ def uplink_stats(device: HallProcess) -> dict[str, int]:
     """What `hall device simulate` prints when it is done."""
     lines = [line for line in device.log().splitlines() if line.startswith("{")]
     return dict(json.loads(lines[-1]))
-
-
-@pytest.fixture
-def hall(tmp_path: Path, broker: MosquittoBroker) -> HallLayout:
-    return HallLayout(tmp_path, broker.port)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[HallProcess]]:
-    started: list[HallProcess] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def test_a_gateway_down_ten_minutes_costs_no_resend_storm_no_broker_memory_and_no_disk_wear(

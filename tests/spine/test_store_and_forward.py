@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from spine.broker.runner import MosquittoBroker
 from tests.support import wait_until
@@ -26,19 +23,6 @@ def count_in(db: Path, sql: str) -> int:
             return int(row[0]) if row and row[0] is not None else 0
         except sqlite3.OperationalError:
             return 0
-
-
-@pytest.fixture
-def hall(tmp_path: Path, broker: MosquittoBroker) -> HallLayout:
-    return HallLayout(tmp_path, broker.port)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[HallProcess]]:
-    started: list[HallProcess] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def test_a_burst_reaches_central_exactly_once_in_order_through_kills_and_restarts(
