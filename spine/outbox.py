@@ -93,7 +93,17 @@ class Outbox:
         self._database.ensure_schema(SCHEMA)
         self._db = self._database.connection
         self._lock = self._database.lock
-        self._changed = threading.Condition(self._lock)
+        # Its own lock, not the file's: a sender waiting for news must not wait for a writer's
+        # whole transaction (a gateway's group of device batches) to learn that rows arrived.
+        self._changed = threading.Condition()
+        self._version = 0
+        """Changes so far: a sender that saw nothing to send waits only if none came since."""
+        # The sender reads committed rows on a connection of its own (WAL readers never wait
+        # for the writer), and acknowledged rows are deleted by whoever next holds the file.
+        self._reading = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._forgetting = threading.Lock()
+        self._forgotten: set[int] = set()
         self.drops = DropLedger(self._database)
         self._disk_full = False
         self._next_flush = 0.0
@@ -139,6 +149,8 @@ class Outbox:
                 )
             try:
                 with self._database.transaction() as tx:
+                    # Acknowledged rows first: the space they free is no reason to drop anything.
+                    self._delete_forgotten_in(tx)
                     if not self._make_room(len(payload), type, essential):
                         self.drops.write_pending(tx)
                         return 0
@@ -158,7 +170,7 @@ class Outbox:
             self._last_pos = pos
             self._count += 1
             self._bytes += len(payload)
-            self._changed.notify_all()
+            self.notify()
             return pos
 
     def enqueue_in(self, tx: sqlite3.Connection, events: Iterable[PendingEvent]) -> int:
@@ -173,6 +185,9 @@ class Outbox:
             tx.executemany(
                 "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)", rows
             )
+        # The receiving transaction holds the file anyway: what the next hop acknowledged
+        # meanwhile goes with it, without a transaction (and a wait) of its own.
+        self._delete_forgotten_in(tx)
         added = len(rows)
         added_bytes = sum(len(row[3]) for row in rows)
         if added:
@@ -182,7 +197,7 @@ class Outbox:
     def _grew(self, added: int, added_bytes: int) -> None:
         self._count += added
         self._bytes += added_bytes
-        self._changed.notify_all()
+        self.notify()
 
     def _make_room(self, size: int, type: str, essential: bool) -> bool:
         limit = self.settings.max_bytes
@@ -270,16 +285,21 @@ class Outbox:
     # --- draining --------------------------------------------------------
 
     def read_after(self, pos: int, max_events: int, max_bytes: int) -> list[OutboxRow]:
-        """The oldest rows after `pos`, in order, within the limits (always at least one row)."""
-        with self._lock:
-            rows = self._db.execute(
+        """The oldest rows after `pos` not yet acknowledged, in order, within the limits (always
+        at least one row). Only committed rows, read without waiting for a writer."""
+        with self._forgetting:
+            forgotten = set(self._forgotten)
+        with self._reading:
+            rows = self._read_connection().execute(
                 "SELECT pos, payload FROM outbox WHERE pos > ? ORDER BY pos LIMIT ?",
-                (pos, max_events),
+                (pos, max_events + len(forgotten)),
             ).fetchall()
         batch: list[OutboxRow] = []
         total = 0
         for row_pos, payload in rows:
-            if batch and total + len(payload) > max_bytes:
+            if row_pos in forgotten:
+                continue  # acknowledged, its row not deleted yet
+            if len(batch) >= max_events or (batch and total + len(payload) > max_bytes):
                 break
             batch.append(OutboxRow(row_pos, payload))
             total += len(payload)
@@ -287,42 +307,96 @@ class Outbox:
 
     def position_before(self, pos: int) -> int | None:
         """The newest row still waiting before `pos` (None when everything before is gone)."""
-        with self._lock:
-            row = self._db.execute("SELECT max(pos) FROM outbox WHERE pos < ?", (pos,)).fetchone()
+        with self._reading:
+            row = self._read_connection().execute(
+                "SELECT max(pos) FROM outbox WHERE pos < ?", (pos,)).fetchone()
         return row[0] if row else None
 
+    def _read_connection(self) -> sqlite3.Connection:
+        """(Holding `_reading`.) The sender's own connection to the file, opened on first use."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                           timeout=30.0)
+            self._reader.execute("PRAGMA query_only=ON")
+        return self._reader
+
     def delete(self, positions: Sequence[int]) -> int:
-        """Forget rows the next hop has durably stored. Unknown positions are ignored."""
+        """Forget rows the next hop has durably stored; returns how many rows went now.
+
+        They are deleted at once when the file is free, else by the transaction holding it (a
+        receiver's, through `enqueue_in`; an agent's `put`) or the next `tidy()`: the sender's
+        thread never waits for a writer, and no longer reads them meanwhile. Unknown positions
+        are ignored. Raises sqlite3.Error (a full disk) with the rows still to delete."""
         if not positions:
             return 0
-        with self._lock:
-            removed = 0
-            removed_bytes = 0
+        with self._forgetting:
+            self._forgotten.update(positions)
+        return self.tidy()
+
+    def tidy(self) -> int:
+        """Delete the acknowledged rows still in the file, if nobody is writing to it now."""
+        if not self._lock.acquire(blocking=False):
+            return 0  # the writer holding it deletes them in its own transaction
+        try:
+            with self._forgetting:
+                if not self._forgotten:
+                    return 0
             # Forgetting acknowledged rows needs no fsync of its own (lost in a power cut, they
             # are only sent again), which spares an SD card one per ack; drop counts carried
             # along (any write the disk takes carries them) must be durable, though.
             with self._database.transaction(durable=not self.drops.settled()) as tx:
-                self.drops.write_pending(tx)
-                for start in range(0, len(positions), 500):
-                    chunk = positions[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for (length,) in self._db.execute(
-                        f"DELETE FROM outbox WHERE pos IN ({marks}) RETURNING length(payload)",
-                        tuple(chunk),
-                    ).fetchall():
-                        removed += 1
-                        removed_bytes += length
-            self._count -= removed
-            self._bytes -= removed_bytes
-            self._changed.notify_all()
-            return removed
+                return self._delete_forgotten_in(tx)
+        finally:
+            self._lock.release()
 
-    def wait_for_change(self, timeout: float) -> None:
+    def _delete_forgotten_in(self, tx: sqlite3.Connection) -> int:
+        """(Inside a transaction on the file.) Delete the acknowledged rows; they are counted
+        gone, and no longer forgotten, once that transaction commits."""
+        with self._forgetting:
+            positions = sorted(self._forgotten)
+        if not positions:
+            return 0
+        self.drops.write_pending(tx)
+        removed = removed_bytes = 0
+        for start in range(0, len(positions), 500):
+            chunk = positions[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for (length,) in tx.execute(
+                f"DELETE FROM outbox WHERE pos IN ({marks}) RETURNING length(payload)", tuple(chunk),
+            ).fetchall():
+                removed += 1
+                removed_bytes += length
+
+        # Counted gone at once (the cap's arithmetic in the same transaction needs it), and
+        # counted back if the transaction rolls back; forgotten for good once it commits.
+        self._count -= removed
+        self._bytes -= removed_bytes
+
+        def gone() -> None:
+            with self._forgetting:
+                self._forgotten.difference_update(positions)
+            self.notify()
+
+        self._database.after_commit(gone)
+        self._database.after_rollback(lambda: self._grew(removed, removed_bytes))
+        return removed
+
+    def wait_for_change(self, timeout: float, since: int | None = None) -> None:
+        """Wait until the outbox changes (rows added or gone, a reconnect): at most `timeout`
+        seconds, and not at all if it changed since `version` was `since`."""
         with self._changed:
-            self._changed.wait(timeout)
+            if since is None or since == self._version:
+                self._changed.wait(timeout)
+
+    @property
+    def version(self) -> int:
+        """How many changes so far (for `wait_for_change(since=...)`)."""
+        with self._changed:
+            return self._version
 
     def notify(self) -> None:
         with self._changed:
+            self._version += 1
             self._changed.notify_all()
 
     # --- reporting -------------------------------------------------------
@@ -350,5 +424,9 @@ class Outbox:
         with self._lock:
             if not self.drops.flush():
                 log.error("outbox %s: the disk is full: drop counts of this run are lost", self.path)
+        with self._reading:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         if self._owns_database:
             self._database.close()

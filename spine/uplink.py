@@ -303,6 +303,11 @@ class Uplink:
                 if not self._unforgotten:
                     log.warning("uplink %s: acknowledged events deleted at last", self.sender_id)
 
+    def _tidy(self) -> None:
+        # On a full disk the rows stay forgotten (never sent again) and go with a later write.
+        with contextlib.suppress(sqlite3.Error):
+            self.outbox.tidy()
+
     def _retry_forget(self) -> None:
         with self._lock:
             if not self._unforgotten or time.monotonic() < self._next_forget:
@@ -333,6 +338,7 @@ class Uplink:
         next_heartbeat = time.monotonic()
         while not self._stopping.is_set():
             sent = False
+            seen = self.outbox.version
             try:
                 self._retry_forget()
                 if self.stats.connected:
@@ -345,10 +351,12 @@ class Uplink:
                 log.exception("uplink %s: sender failed; retrying", self.sender_id)
                 self._stopping.wait(1.0)
             if not sent:
+                # Acknowledged rows a writer was too busy to take along go now, if it is done.
+                self._tidy()
                 # Disconnected, the heartbeat is not due at all: only a reconnect or a new
                 # event can give us work, so never spin (a Pi cut off must stay idle).
                 due = next_heartbeat - time.monotonic() if self.stats.connected else 0.5
-                self.outbox.wait_for_change(min(0.5, max(0.01, due)))
+                self.outbox.wait_for_change(min(0.5, max(0.01, due)), since=seen)
 
     def _probe_if_silent(self) -> None:
         """With batches awaiting acks and none coming, send one small batch of the oldest event,
@@ -470,9 +478,10 @@ class Uplink:
     def wait_drained(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            seen = self.outbox.version
             if self.drained():
                 return True
-            self.outbox.wait_for_change(0.2)
+            self.outbox.wait_for_change(0.2, since=seen)
         return self.drained()
 
 
