@@ -17,7 +17,9 @@ central's migration (`table()`, and the trigger of `central/migrations`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,13 +33,17 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    func,
+    literal_column,
     select,
 )
 from sqlalchemy.types import TypeEngine
 
 from spine.receiver import AcceptedEvent, Admission, DeadLetter, IncomingBatch, Refusal, advance_stream
 from spine.sqlite import append_only
-from spine.statement import Statement, Tx, insert_for
+from spine.statement import Statement, Tx, insert_for, sqlite_driver
+
+_IDS = json.JSONEncoder(separators=(",", ":"))
 
 _REQUIRED = ("type", "payload")
 _TYPES: dict[str, type[TypeEngine[Any]]] = {"TEXT": Text, "INTEGER": BigInteger, "BLOB": LargeBinary}
@@ -55,6 +61,8 @@ class EventLog:
     _table: Table = field(init=False, repr=False)
     _append: Statement = field(init=False, repr=False)
     _holds: Statement = field(init=False, repr=False)
+    _held: Statement = field(init=False, repr=False)
+    _add: Statement = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [name for name, _ in self.columns]
@@ -71,6 +79,17 @@ class EventLog:
         ).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)))
         object.__setattr__(self, "_holds", Statement(lambda _dialect: select(1).select_from(table).where(
             table.c.event_id == bindparam("event_id"))))
+        # A batch's events the log already has, in one statement: the ids go as one JSON array
+        # on SQLite (json_each) and as one array on PostgreSQL (= ANY), whatever their number.
+        object.__setattr__(self, "_held", Statement(lambda dialect: select(table.c.event_id).where(
+            table.c.event_id.in_(select(literal_column("value")).select_from(
+                func.json_each(bindparam("ids"))).scalar_subquery())
+            if dialect == "sqlite" else table.c.event_id == func.any(bindparam("ids")))))
+        # An event known new (`held` said so, inside the same writing transaction): no RETURNING,
+        # and on SQLite straight to the driver with its values in the statement's order.
+        object.__setattr__(self, "_add", Statement(lambda dialect: insert_for(dialect, table).values(
+            {name: bindparam(name) for name in ("event_id", *names)}
+        ).on_conflict_do_nothing(index_elements=["event_id"])))
 
     def table(self, metadata: MetaData) -> Table:
         """The same table in SQLAlchemy Core, on `metadata` (for a migration and for the queries)."""
@@ -109,6 +128,25 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
         """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""
         return self._holds.run(tx, {"event_id": event_id}).fetchone() is not None
 
+    def held(self, tx: Tx, event_ids: Sequence[str]) -> set[str]:
+        """Which of these events the log already has, in one statement."""
+        if not event_ids:
+            return set()
+        on_sqlite = isinstance(tx, sqlite3.Connection) or tx.dialect.name == "sqlite"
+        ids: Any = _IDS.encode(list(event_ids)) if on_sqlite else list(event_ids)
+        return {event_id for (event_id,) in self._held.run(tx, {"ids": ids}).fetchall()}
+
+    def add(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> None:
+        """Store an event inside `tx` that `held` (in the same transaction) said is new. A
+        column missing from `row` is stored as NULL."""
+        raw = tx if isinstance(tx, sqlite3.Connection) else sqlite_driver(tx)
+        if raw is None:
+            self._add.run(tx, {"event_id": event_id, **{name: row.get(name) for name, _ in self.columns}})
+            return
+        # The hot path of every receiver on SQLite (once per event): no dict of parameters.
+        sql, names, _literals = self._add.sqlite_text()
+        raw.execute(sql, [event_id if name == "event_id" else row.get(name) for name in names])
+
 
 def _sql_type(kind: str) -> type[TypeEngine[Any]]:
     base = kind.split()[0].upper()
@@ -133,18 +171,25 @@ def commit_batch(
     to `stored` (the node's handlers and forwarding), each dead letter to `dead_letter`, then
     the sender's stream advanced. Returns (stored, duplicates)."""
     new = duplicates = 0
+    # One question for the whole batch: which of its events the log already has (a resend is
+    # a duplicate, whatever changed since). Each new event is then stored in the batch's order,
+    # its handlers run before the next is admitted.
+    held = log.held(tx, [event.envelope.id for event in incoming.events])
     for event in incoming.events:
-        if admit is not None and not log.holds(tx, event.envelope.id):
+        event_id = event.envelope.id
+        if event_id in held:
+            duplicates += 1
+            continue
+        if admit is not None:
             verdict = admit(event)
             if isinstance(verdict, Refusal):
                 dead_letter(incoming.refuse(event, verdict))
                 continue
             event = verdict
-        if log.append(tx, event.envelope.id, row(event)):
-            new += 1
-            stored(event)
-        else:
-            duplicates += 1
+        held.add(event_id)  # a second copy in the same batch is a duplicate too
+        log.add(tx, event_id, row(event))
+        new += 1
+        stored(event)
     for letter in dead:
         dead_letter(letter)
     advance_stream(tx, incoming.batch)
