@@ -20,6 +20,9 @@ from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
+COLLECTOR_THRESHOLDS = (20_000, 20, 20)
+"""The cyclic garbage collector's thresholds in a running role (see `run_until_signal`)."""
+
 WATCHED_PREFIXES = ("paho-mqtt-client", "uplink-", "presence", "commits-")
 """Names of the threads a process is deaf without: MQTT network loops, uplink senders, the
 gateway's presence sweeper, a receiver's commit worker."""
@@ -171,6 +174,7 @@ def run_until_signal(
     """
     stop = stop or threading.Event()
     previous = install_stop_signals(stop)
+    thresholds = gc.get_threshold()
     try:
         service = build()
         service.start()
@@ -178,6 +182,12 @@ def run_until_signal(
         # is not rescanned every few thousand allocations (a receiver makes that many per batch,
         # and rescanning central's web stack cost a quarter of its CPU per event).
         gc.freeze()
+        # A receiver's batch makes a few thousand objects that live until it commits: at the
+        # default threshold (700) each batch set off several young collections that moved them
+        # all to the old generation, and old ones that scanned it again. Collecting every
+        # 20,000 allocations cut the gateway's and central's CPU per event by about a tenth;
+        # what a cycle holds meanwhile is a few MB at most, even on a Pi.
+        gc.set_threshold(*COLLECTOR_THRESHOLDS)
         start_watchdog(LinkHealth(), stop)
         try:
             if until is None:
@@ -190,4 +200,5 @@ def run_until_signal(
             service.stop()
     finally:
         restore_signals(previous)
+        gc.set_threshold(*thresholds)
     return service
