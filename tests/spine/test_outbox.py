@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,77 @@ def test_an_outbox_in_a_shared_database_counts_only_what_committed(tmp_path: Pat
     outbox.close()  # the database is its owner's to close
     assert db.query("SELECT count(*) FROM outbox") == [(1,)]
     db.close()
+
+
+def test_a_sender_reads_and_forgets_while_a_receiver_holds_the_shared_file(tmp_path: Path) -> None:
+    # The gateway's forwarder and its ingest share one file: the ingest's group commit may hold
+    # it for a whole round of device batches, and the forwarder must not stop meanwhile.
+    db = Database(tmp_path / "node.sqlite")
+    outbox = Outbox(db, OutboxSettings())
+    events = [PendingEvent(f"event-{n:04d}", "sim.counter", True, f'{{"n":{n}}}') for n in (1, 2, 3)]
+    with db.transaction() as tx:
+        outbox.enqueue_in(tx, events)
+    sent = outbox.read_after(0, 10, 1 << 20)
+    holding, release = threading.Event(), threading.Event()
+
+    def receiver_holding_the_file() -> None:
+        with db.transaction():
+            holding.set()
+            release.wait(10)
+
+    receiver = threading.Thread(target=receiver_holding_the_file)
+    receiver.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        assert outbox.delete([sent[0].pos]) == 0  # not now: the file is taken
+        assert [row.pos for row in outbox.read_after(0, 10, 1 << 20)] == [sent[1].pos, sent[2].pos]
+        assert outbox.position_before(sent[2].pos) == sent[1].pos
+        assert time.monotonic() - started < 1.0, "the sender waited for the receiver's transaction"
+    finally:
+        release.set()
+        receiver.join(10)
+    assert db.query("SELECT pos FROM outbox ORDER BY pos") == [(row.pos,) for row in sent]
+
+    # The next receiving transaction takes the acknowledged row along, and only once it commits.
+    more = PendingEvent("event-0004", "sim.counter", True, '{"n":4}')
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        outbox.enqueue_in(tx, [more])
+        raise RuntimeError("that batch failed")
+    assert db.query("SELECT count(*) FROM outbox") == [(3,)]
+    assert outbox.depth() == (3, sum(len(event.payload) for event in events))
+    with db.transaction() as tx:
+        outbox.enqueue_in(tx, [more])
+    assert db.query("SELECT count(*) FROM outbox") == [(3,)]
+    waiting = [row.pos for row in outbox.read_after(0, 10, 1 << 20)]
+    assert waiting == [sent[1].pos, sent[2].pos, sent[2].pos + 1]
+    assert outbox.depth()[0] == 3
+    outbox.close()
+    db.close()
+
+
+def test_acknowledged_rows_left_by_a_busy_writer_go_at_the_next_tidy(tmp_path: Path) -> None:
+    db = Database(tmp_path / "node.sqlite")
+    outbox = Outbox(db, OutboxSettings())
+    with db.transaction() as tx:
+        outbox.enqueue_in(tx, [PendingEvent("event-0001", "sim.counter", True, '{"n":1}')])
+    (row,) = outbox.read_after(0, 10, 1 << 20)
+    with db.lock:  # as if a writer held the file from another thread
+        forgot = threading.Thread(target=outbox.delete, args=([row.pos],))
+        forgot.start()
+        forgot.join(10)
+    assert db.query("SELECT count(*) FROM outbox") == [(1,)] and outbox.read_after(0, 10, 1 << 20) == []
+    assert outbox.tidy() == 1
+    assert db.query("SELECT count(*) FROM outbox") == [(0,)] and outbox.depth() == (0, 0)
+    outbox.close()
+    db.close()
+
+
+def test_a_sender_that_saw_nothing_does_not_wait_for_a_change_it_already_missed(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite", OutboxSettings())
+    seen = outbox.version
+    outbox.notify()  # a row committed between the sender's look and its wait
+    started = time.monotonic()
+    outbox.wait_for_change(5.0, since=seen)
+    assert time.monotonic() - started < 1.0
+    outbox.close()

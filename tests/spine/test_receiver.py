@@ -81,6 +81,22 @@ def test_a_resend_three_days_later_is_still_a_duplicate(
     assert gateway_rows(gateway, "SELECT count(*) FROM events WHERE device='sim-01'") == [(1,)]
 
 
+def test_an_event_twice_in_one_batch_beside_one_already_held_is_stored_once(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
+) -> None:
+    for n in (1, 2):
+        device.record("sim.counter", {"n": n})
+    first, second = [row.payload for row in device.outbox.read_after(0, 10, 1 << 20)]
+    gateway.receiver.receive(TOPIC, "sim-01", build_batch("first", "sim-01", clock, [first]).encode())
+
+    ack = gateway.receiver.receive(
+        TOPIC, "sim-01", build_batch("mixed", "sim-01", clock, [first, second, second]).encode())
+
+    assert ack is not None and (ack.stored, ack.duplicates, ack.rejected) == (1, 2, [])
+    assert gateway_rows(gateway, "SELECT seq FROM events WHERE device='sim-01' ORDER BY id") == [(1,), (2,)]
+    assert gateway.outbox.depth()[0] == 2  # each forwarded once
+
+
 def test_one_bad_event_is_dead_lettered_and_its_neighbours_are_stored(
     gateway: GatewayService, device: EventRecorder, clock: SimulatedClock
 ) -> None:
