@@ -217,7 +217,7 @@ class CentralStore:
             context = (self._context(finishing, sql, hall, now)
                        if self.handlers or admit is not None else None)
 
-            def stored(event: AcceptedEvent) -> None:
+            def stored(event: AcceptedEvent, _row_id: int | None) -> None:
                 for handler in self.handlers:
                     assert context is not None
                     handler.handle(context, event)

@@ -60,7 +60,8 @@ class GatewayService:
         self._stop = threading.Event()
 
         self.db = Database(config.store_path)
-        self.outbox = Outbox(self.db, config.outbox)
+        # What the gateway forwards is in its event log already: the outbox refers to it.
+        self.outbox = Outbox(self.db, config.outbox, payloads_in="events")
         self.registry = DeviceRegistry(self.db, config.devices)
         ratings = config.ratings
         self.authority = HallAuthority(

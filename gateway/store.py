@@ -87,9 +87,13 @@ class GatewayStore:
 
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
         def work(context: HandlerContext, forward: list[PendingEvent]) -> tuple[int, int]:
-            def stored(event: AcceptedEvent) -> None:
+            def stored(event: AcceptedEvent, row_id: int | None) -> None:
+                # Forwarded from the log itself (the outbox row refers to the event's row), but
+                # for an event whose log keeps a citizen's data masked (`_kept_payload`): the
+                # clear copy travels in the outbox, deleted once central has sealed it.
+                kept_as_sent = event.envelope.type not in PERSONAL_FIELDS
                 forward.append(PendingEvent(event.envelope.id, event.envelope.type, event.essential,
-                                            event.payload))
+                                            event.payload, row_id if kept_as_sent else None))
                 for handler in self.handlers:
                     handler.handle(context, event)
 
@@ -149,11 +153,11 @@ class GatewayStore:
                 recv=Received(by=self.gateway_id, at=now, est_time=now, skew_ms=0, kind=Author.GATEWAY),
             )
             payload = dump_envelope(envelope)
-            EVENT_LOG.append(tx, envelope["id"], {
+            row_id = EVENT_LOG.append(tx, envelope["id"], {
                 "device": self.gateway_id, "seq": seq, "boot": envelope["boot"], "type": type,
                 "device_time": now, "received_at": now, "est_time": now, "payload": payload,
             })
-            forward.append(PendingEvent(str(envelope["id"]), type, spec.essential, payload))
+            forward.append(PendingEvent(str(envelope["id"]), type, spec.essential, payload, row_id))
 
         return emit
 

@@ -118,11 +118,12 @@ CREATE INDEX IF NOT EXISTS events_by_device ON events ({', '.join(self.device_ke
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
 """ + append_only("events", "the event log")
 
-    def append(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> bool:
-        """Store an event inside `tx`; False when its id is already in the log (a resend).
-        A column missing from `row` is stored as NULL."""
+    def append(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> int | None:
+        """Store an event inside `tx` and return its row's id; None when its id is already in
+        the log (a resend). A column missing from `row` is stored as NULL."""
         values = {"event_id": event_id, **{name: row.get(name) for name, _ in self.columns}}
-        return self._append.run(tx, values).fetchone() is not None
+        stored = self._append.run(tx, values).fetchone()
+        return int(stored[0]) if stored is not None else None
 
     def holds(self, tx: Tx, event_id: str) -> bool:
         """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""
@@ -136,16 +137,21 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
         ids: Any = _IDS.encode(list(event_ids)) if on_sqlite else list(event_ids)
         return {event_id for (event_id,) in self._held.run(tx, {"ids": ids}).fetchall()}
 
-    def add(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> None:
-        """Store an event inside `tx` that `held` (in the same transaction) said is new. A
-        column missing from `row` is stored as NULL."""
+    def add(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> int | None:
+        """Store an event inside `tx` that `held` (in the same transaction) said is new; returns
+        its row's id on SQLite (None on PostgreSQL, which is not asked). A column missing from
+        `row` is stored as NULL."""
         raw = tx if isinstance(tx, sqlite3.Connection) else sqlite_driver(tx)
         if raw is None:
             self._add.run(tx, {"event_id": event_id, **{name: row.get(name) for name, _ in self.columns}})
-            return
+            return None
         # The hot path of every receiver on SQLite (once per event): no dict of parameters.
         sql, names, _literals = self._add.sqlite_text()
-        raw.execute(sql, [event_id if name == "event_id" else row.get(name) for name in names])
+        cursor = raw.execute(sql, [event_id if name == "event_id" else row.get(name) for name in names])
+        if cursor.rowcount != 1:
+            # `held` answered inside this writing transaction: nobody else could have stored it.
+            raise RuntimeError(f"event {event_id} was in the log after all")
+        return cursor.lastrowid
 
 
 def _sql_type(kind: str) -> type[TypeEngine[Any]]:
@@ -162,13 +168,14 @@ def commit_batch(
     dead: list[DeadLetter],
     *,
     row: Callable[[AcceptedEvent], Mapping[str, Any]],
-    stored: Callable[[AcceptedEvent], None],
+    stored: Callable[[AcceptedEvent, int | None], None],
     dead_letter: Callable[[DeadLetter], object],
     admit: Admission | None = None,
 ) -> tuple[int, int]:
     """A receiver's batch inside `tx`: each new event admitted (`admit`, when the node has
     rules that need what earlier events did), appended (`row` gives its columns) and handed
-    to `stored` (the node's handlers and forwarding), each dead letter to `dead_letter`, then
+    to `stored` with its row's id (see `EventLog.add`; the node's handlers and forwarding),
+    each dead letter to `dead_letter`, then
     the sender's stream advanced. Returns (stored, duplicates)."""
     new = duplicates = 0
     # One question for the whole batch: which of its events the log already has (a resend is
@@ -187,9 +194,9 @@ def commit_batch(
                 continue
             event = verdict
         held.add(event_id)  # a second copy in the same batch is a duplicate too
-        log.add(tx, event_id, row(event))
+        row_id = log.add(tx, event_id, row(event))
         new += 1
-        stored(event)
+        stored(event, row_id)
     for letter in dead:
         dead_letter(letter)
     advance_stream(tx, incoming.batch)

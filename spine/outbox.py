@@ -42,17 +42,24 @@ CREATE TABLE IF NOT EXISTS outbox (
     event_id TEXT NOT NULL,
     type TEXT NOT NULL,
     essential INTEGER NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    ref INTEGER,
+    size INTEGER
 );
 -- Partial: essential rows (tickets, ratings) never touch it, so their commits write fewer pages.
 DROP INDEX IF EXISTS outbox_routine;
 CREATE INDEX IF NOT EXISTS outbox_routine_only ON outbox (pos) WHERE essential = 0;
 """
+_ADDED_COLUMNS = {"ref": "INTEGER", "size": "INTEGER"}
+"""Columns an outbox made before them lacks: a row's `ref` is the rowid of its payload in the
+table named by `payloads_in` (its `payload` then empty), `size` that payload's length."""
 
 DROP_FOR_SPACE = "outbox_full"
 """Routine events dropped because the outbox reached its cap."""
 DROP_FOR_DISK = "disk_full"
 """Routine events dropped because the disk was below its floor, or full."""
+_SIZE = "coalesce(size, length(payload))"
+"""A row's payload length, wherever the payload is."""
 _FLUSH_RETRY_S = 1.0  # how often drop counts a full disk refused are written again
 
 
@@ -74,6 +81,9 @@ class PendingEvent:
     type: str
     essential: bool
     payload: str
+    ref: int | None = None
+    """Where the payload already is, in the outbox's `payloads_in` table (its rowid): the row
+    then keeps only this reference instead of a second copy."""
 
 
 class Outbox:
@@ -83,14 +93,26 @@ class Outbox:
         settings: OutboxSettings,
         *,
         page_size: int | None = 1024,
+        payloads_in: str | None = None,
     ) -> None:
         """An outbox in `where`: a node's shared Database, or the path of a file of its own
-        (a device's; `page_size` applies to such a file when it is new)."""
+        (a device's; `page_size` applies to such a file when it is new).
+
+        `payloads_in`: a table of the same file that already holds what is forwarded (the
+        gateway's append-only event log, by rowid). An event enqueued with a `ref` to it is a
+        row of a few dozen bytes instead of a second copy of its payload: less to write when it
+        comes, much less when its acknowledgement deletes it."""
         self._owns_database = not isinstance(where, Database)
         self._database = where if isinstance(where, Database) else Database(where, page_size=page_size)
         self.path = self._database.path
         self.settings = settings
         self._database.ensure_schema(SCHEMA)
+        self._payloads_in = payloads_in
+        with self._database.transaction() as tx:
+            have = {row[1] for row in tx.execute("PRAGMA table_info(outbox)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    tx.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
         self._db = self._database.connection
         self._lock = self._database.lock
         # Its own lock, not the file's: a sender waiting for news must not wait for a writer's
@@ -108,7 +130,7 @@ class Outbox:
         self._disk_full = False
         self._next_flush = 0.0
         ((count, size),) = self._database.query(
-            "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox"
+            f"SELECT count(*), coalesce(sum({_SIZE}), 0) FROM outbox"
         )
         self._count: int = count
         self._bytes: int = size
@@ -180,16 +202,20 @@ class Outbox:
         What a receiver forwards was already judged worth keeping upstream, so
         no space policy applies here beyond the disk itself.
         """
-        rows = [(event.event_id, event.type, int(event.essential), event.payload) for event in events]
+        by_ref = self._payloads_in is not None
+        rows = [(event.event_id, event.type, int(event.essential),
+                 "" if by_ref and event.ref is not None else event.payload,
+                 event.ref if by_ref else None, len(event.payload)) for event in events]
         if rows:
             tx.executemany(
-                "INSERT INTO outbox (event_id, type, essential, payload) VALUES (?, ?, ?, ?)", rows
+                "INSERT INTO outbox (event_id, type, essential, payload, ref, size) "
+                "VALUES (?, ?, ?, ?, ?, ?)", rows,
             )
         # The receiving transaction holds the file anyway: what the next hop acknowledged
         # meanwhile goes with it, without a transaction (and a wait) of its own.
         self._delete_forgotten_in(tx)
         added = len(rows)
-        added_bytes = sum(len(row[3]) for row in rows)
+        added_bytes = sum(row[5] for row in rows)
         if added:
             self._database.after_commit(lambda: self._grew(added, added_bytes))
         return added
@@ -207,7 +233,7 @@ class Outbox:
         freed = 0
         victims: list[tuple[int, str, int]] = []
         for pos, victim_type, length in self._db.execute(
-            "SELECT pos, type, length(payload) FROM outbox WHERE essential = 0 ORDER BY pos"
+            f"SELECT pos, type, {_SIZE} FROM outbox WHERE essential = 0 ORDER BY pos"
         ):
             if freed >= needed:
                 break
@@ -289,21 +315,29 @@ class Outbox:
         at least one row). Only committed rows, read without waiting for a writer."""
         with self._forgetting:
             forgotten = set(self._forgotten)
+        ahead = sum(1 for row_pos in forgotten if row_pos > pos)
         with self._reading:
-            rows = self._read_connection().execute(
-                "SELECT pos, payload FROM outbox WHERE pos > ? ORDER BY pos LIMIT ?",
-                (pos, max_events + len(forgotten)),
-            ).fetchall()
+            rows = self._read_connection().execute(self._read_sql, (pos, max_events + ahead)).fetchall()
         batch: list[OutboxRow] = []
         total = 0
         for row_pos, payload in rows:
             if row_pos in forgotten:
                 continue  # acknowledged, its row not deleted yet
+            if payload is None:
+                raise RuntimeError(f"outbox {self.path}: row {row_pos} refers to a payload that is "
+                                   f"not in {self._payloads_in}")
             if len(batch) >= max_events or (batch and total + len(payload) > max_bytes):
                 break
             batch.append(OutboxRow(row_pos, payload))
             total += len(payload)
         return batch
+
+    @property
+    def _read_sql(self) -> str:
+        if self._payloads_in is None:
+            return "SELECT pos, payload FROM outbox WHERE pos > ? ORDER BY pos LIMIT ?"
+        return ("SELECT o.pos, CASE WHEN o.ref IS NULL THEN o.payload ELSE p.payload END FROM outbox o "
+                f"LEFT JOIN {self._payloads_in} p ON p.rowid = o.ref WHERE o.pos > ? ORDER BY o.pos LIMIT ?")
 
     def position_before(self, pos: int) -> int | None:
         """The newest row still waiting before `pos` (None when everything before is gone)."""
@@ -362,7 +396,7 @@ class Outbox:
             chunk = positions[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for (length,) in tx.execute(
-                f"DELETE FROM outbox WHERE pos IN ({marks}) RETURNING length(payload)", tuple(chunk),
+                f"DELETE FROM outbox WHERE pos IN ({marks}) RETURNING {_SIZE}", tuple(chunk),
             ).fetchall():
                 removed += 1
                 removed_bytes += length

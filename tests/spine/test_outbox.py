@@ -262,3 +262,43 @@ def test_a_sender_that_saw_nothing_does_not_wait_for_a_change_it_already_missed(
     outbox.wait_for_change(5.0, since=seen)
     assert time.monotonic() - started < 1.0
     outbox.close()
+
+
+def test_a_forwarded_event_already_in_the_log_is_a_reference_not_a_second_copy(tmp_path: Path) -> None:
+    db = Database(tmp_path / "node.sqlite")
+    db.ensure_schema("CREATE TABLE events (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);")
+    outbox = Outbox(db, OutboxSettings(), payloads_in="events")
+    logged, masked = '{"n":1,"pad":"' + "x" * 300 + '"}', '{"phone":"138****1234"}'
+    with db.transaction() as tx:
+        (ref,) = tx.execute("INSERT INTO events (payload) VALUES (?) RETURNING id", (logged,)).fetchone()
+        tx.execute("INSERT INTO events (payload) VALUES (?)", (masked,))
+        outbox.enqueue_in(tx, [
+            PendingEvent("event-0001", "sim.counter", False, logged, ref),
+            # The log keeps this one masked: the clear copy travels in the outbox itself.
+            PendingEvent("event-0002", "queue.contact_given", True, '{"phone":"13812341234"}'),
+        ])
+
+    assert [row.payload for row in outbox.read_after(0, 10, 1 << 20)] == [logged, '{"phone":"13812341234"}']
+    assert db.query("SELECT length(payload) FROM outbox ORDER BY pos") == [(0,), (23,)]
+    assert outbox.depth() == (2, len(logged) + 23)
+    reopened = Outbox(db, OutboxSettings(), payloads_in="events")
+    assert reopened.depth() == (2, len(logged) + 23)
+    first = outbox.read_after(0, 1, 1 << 20)[0].pos
+    assert outbox.delete([first]) == 1 and outbox.depth() == (1, 23)
+    db.close()
+
+
+def test_an_outbox_made_before_references_gets_their_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    old = Database(path)
+    old.ensure_schema("CREATE TABLE outbox (pos INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, "
+                      "type TEXT NOT NULL, essential INTEGER NOT NULL, payload TEXT NOT NULL);")
+    with old.transaction() as tx:
+        tx.execute("INSERT INTO outbox (event_id, type, essential, payload) "
+                   "VALUES ('e1', 'sim.counter', 0, '{}')")
+    old.close()
+
+    outbox = Outbox(path, OutboxSettings())
+    assert [row.payload for row in outbox.read_after(0, 10, 1 << 20)] == ["{}"]
+    assert outbox.depth() == (1, 2)
+    outbox.close()
