@@ -9,12 +9,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from contract.envelope import MAX_MESSAGE_BYTES
+from contract.envelope import MAX_MESSAGE_BYTES, Received
 from gateway.config import GatewayConfig
 from gateway.service import GatewayService
 from spine.clock import SimulatedClock
 from spine.config import OutboxSettings
 from spine.outbox import Outbox
+from spine.receiver import stamp_json
 from spine.recorder import EventRecorder
 from spine.uplink import build_batch
 
@@ -269,3 +270,15 @@ def test_a_gateway_restart_still_dates_a_held_batch_by_the_device_clock(
     assert ack is not None and ack.stored == 1
     rows = restarted.db.query("SELECT est_time, received_at FROM events WHERE device='sim-01'")
     assert rows == [(recorded_at, recorded_at + 3_600_000)]
+
+
+@pytest.mark.parametrize("fields", [
+    {"by": "gw-hall-01", "at": 1_796_189_183_630, "est_time": 1_796_189_183_600, "skew_ms": -30,
+     "kind": "kiosk"},
+    {"by": "gw-hall-01", "at": 1, "est_time": None, "skew_ms": 0, "kind": "caller", "window": 'w"3\\é'},
+    {"by": "gw-hall-01", "at": 5, "officer": "张三", "unit": "户籍科"},
+])
+def test_the_receipt_stamp_written_directly_is_the_models_own_wire_form(fields: dict[str, object]) -> None:
+    received = Received.model_validate(fields)
+    assert stamp_json({**fields, "kind": received.kind}) == json.dumps(
+        received.stamp(), ensure_ascii=False, separators=(",", ":"))
