@@ -77,6 +77,7 @@ class Projection:
     """A table this projection filled before projections kept a cursor. Found with rows and
     without a cursor, the log so far is already in it: replaying it would count it twice."""
     _installed = False
+    _cursor_moved_by: HandlerContext | None = None
 
     def install(self, store: CentralStore) -> None:
         """Create the tables and replay the events stored before this projection existed."""
@@ -100,8 +101,11 @@ class Projection:
             self._installed = True
             return
         self.apply(tx, hall, event.envelope)
-        # Once per batch, just before it commits: the newest row is then the batch's last.
-        context.before_commit((Projection, self.name), lambda: self._set_cursor_to_newest(tx))
+        if context is not self._cursor_moved_by:
+            # Once per batch (a batch has one context), just before it commits: the newest row
+            # is then the batch's last. Registered at its first event, not again at each.
+            self._cursor_moved_by = context
+            context.before_commit((Projection, self.name), lambda: self._set_cursor_to_newest(tx))
 
     def _set_cursor_to_newest(self, tx: Tx) -> None:
         (last,) = _NEWEST.run(tx).fetchone()
