@@ -94,12 +94,12 @@ class Projection:
         tx, hall = (context.portable if self.portable else context.tx), context.hall
         if not self._installed:
             # Fed before install() (a store built with this projection among its handlers):
-            # make the tables and catch up here, the event just stored included.
+            # make the tables and catch up here on the log so far, then take this event (the
+            # store appends a batch's events to the log once they have all been handled).
             self._prepare(tx)
             while self._replay_chunk(tx) == REPLAY_CHUNK:
                 pass
             self._installed = True
-            return
         self.apply(tx, hall, event.envelope)
         if context is not self._cursor_moved_by:
             # Once per batch (a batch has one context), just before it commits: the newest row

@@ -229,7 +229,10 @@ class CentralStore:
             result = commit_batch(
                 sql, EVENT_LOG, incoming, dead, row=row, stored=stored,
                 dead_letter=lambda letter: alarms.extend(self._dead_letter_in(sql, letter, hall, now)),
-                admit=admitted if admit is not None else None)
+                admit=admitted if admit is not None else None,
+                # Central's handlers never read the log of the batch they are fed nor append to
+                # it (a projection not yet installed replays the log, then takes the event).
+                together=True)
         for alarm in alarms:
             self.alarmed(alarm)
         return result

@@ -153,6 +153,13 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
             raise RuntimeError(f"event {event_id} was in the log after all")
         return cursor.lastrowid
 
+    def add_all(self, tx: Tx, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Store events `held` said are new, in this order, in one driver call (see `add`): on
+        PostgreSQL psycopg pipelines the rows, one round trip for the batch."""
+        names = [name for name, _ in self.columns]
+        self._add.run_many(tx, [{"event_id": event_id, **{name: row.get(name) for name in names}}
+                                for event_id, row in rows])
+
 
 def _sql_type(kind: str) -> type[TypeEngine[Any]]:
     base = kind.split()[0].upper()
@@ -171,17 +178,25 @@ def commit_batch(
     stored: Callable[[AcceptedEvent, int | None], None],
     dead_letter: Callable[[DeadLetter], object],
     admit: Admission | None = None,
+    together: bool = False,
 ) -> tuple[int, int]:
     """A receiver's batch inside `tx`: each new event admitted (`admit`, when the node has
     rules that need what earlier events did), appended (`row` gives its columns) and handed
     to `stored` with its row's id (see `EventLog.add`; the node's handlers and forwarding),
-    each dead letter to `dead_letter`, then
-    the sender's stream advanced. Returns (stored, duplicates)."""
+    each dead letter to `dead_letter`, then the sender's stream advanced. Returns (stored,
+    duplicates).
+
+    `together`: the batch's new events are appended in one driver call once all of them
+    have been handled (`stored` then gets no row id), instead of one statement each before
+    its handlers: for a node whose handlers neither read the log for the batch being stored
+    nor append to it (central; the gateway's own facts go in between its events). On
+    PostgreSQL that is one round trip for the batch instead of one per event."""
     new = duplicates = 0
     # One question for the whole batch: which of its events the log already has (a resend is
     # a duplicate, whatever changed since). Each new event is then stored in the batch's order,
     # its handlers run before the next is admitted.
     held = log.held(tx, [event.envelope.id for event in incoming.events])
+    appended: list[tuple[str, Mapping[str, Any]]] = []
     for event in incoming.events:
         event_id = event.envelope.id
         if event_id in held:
@@ -194,9 +209,13 @@ def commit_batch(
                 continue
             event = verdict
         held.add(event_id)  # a second copy in the same batch is a duplicate too
-        row_id = log.add(tx, event_id, row(event))
         new += 1
-        stored(event, row_id)
+        if together:
+            appended.append((event_id, row(event)))
+            stored(event, None)
+        else:
+            stored(event, log.add(tx, event_id, row(event)))
+    log.add_all(tx, appended)
     for letter in dead:
         dead_letter(letter)
     advance_stream(tx, incoming.batch)

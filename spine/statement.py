@@ -118,6 +118,23 @@ class Statement:
             return tx.execute(self.core(tx.dialect.name), dict(params))
         return tx.exec_driver_sql(compiled.sql, compiled.params(params))
 
+    def run_many(self, tx: Tx, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per row of parameters, as one driver call (`executemany`; on
+        PostgreSQL psycopg pipelines them: one round trip for the lot, not one per row)."""
+        if not rows:
+            return
+        if not isinstance(tx, sqlite3.Connection):
+            tx = sqlite_driver(tx) or tx
+        if isinstance(tx, sqlite3.Connection):
+            sql, names, literals = self.sqlite_text()
+            tx.executemany(sql, [tuple({**literals, **row}[name] for name in names) for row in rows])
+            return
+        compiled = self._compiled_for(tx.dialect)
+        if not compiled.plain:
+            tx.execute(self.core(tx.dialect.name), [dict(row) for row in rows])
+            return
+        tx.exec_driver_sql(compiled.sql, [compiled.params(row) for row in rows])
+
     def _compiled_for(self, dialect: Dialect) -> _Compiled:
         key = (dialect.name, dialect.driver)
         if key not in self._compiled:

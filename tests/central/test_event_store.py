@@ -69,6 +69,17 @@ def test_each_event_is_kept_once_as_first_stored_and_the_stream_advances(store: 
     assert store.verify().ok and store.verify().checked == 2
 
 
+def test_a_batch_is_appended_together_in_its_order_and_each_copy_in_it_counts_once(
+        store: CentralStore) -> None:
+    envelopes = [envelope(seq) for seq in range(1, 61)]
+    assert store.commit(batch_of(envelopes[:10]), []) == (10, 0)
+
+    # A resend of the first ten beside fifty new ones, one of them twice.
+    assert store.commit(batch_of(envelopes + [envelopes[30]]), []) == (50, 11)
+
+    assert rows(store, "SELECT seq FROM events ORDER BY id") == [(seq,) for seq in range(1, 61)]
+
+
 def test_a_refused_fact_is_kept_once_per_content_and_raised_as_an_alarm_each_time(
         store: CentralStore) -> None:
     raised: list[str] = []
