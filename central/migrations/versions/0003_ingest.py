@@ -1,0 +1,63 @@
+"""What central's ingest writes besides the log, on PostgreSQL: the personal-data vault the
+sealing store keeps its keys in (`central.personal.vault`).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-04
+
+Written out as they are at this revision (a migration never follows later code). On
+SQLite the store and the projections make these tables themselves as they open, so
+this revision only marks the file.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    text, big = sa.Text(), sa.BigInteger()
+    op.create_table(
+        "personal_keys",
+        sa.Column("key_id", text, primary_key=True),
+        sa.Column("subject", text, nullable=False, unique=True),
+        sa.Column("key", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", big, nullable=False),
+    )
+    op.create_table(
+        "personal_index",
+        sa.Column("digest", text, primary_key=True),
+        sa.Column("key_id", text, primary_key=True),
+    )
+    op.create_index("personal_index_by_key", "personal_index", ["key_id"])
+    op.create_table(
+        "personal_meta",
+        sa.Column("name", text, primary_key=True),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+    )
+    op.create_table(
+        "personal_erasures",
+        sa.Column("id", big, sa.Identity(always=False), primary_key=True),
+        sa.Column("subject", text, nullable=False),
+        sa.Column("at", big, nullable=False),
+        sa.Column("actor", text, nullable=False),
+        sa.Column("reason", text, nullable=False),
+    )
+    # The erasure log is kept as written, as the event log is (0001's function).
+    op.execute("CREATE TRIGGER personal_erasures_append_only BEFORE UPDATE OR DELETE ON personal_erasures "
+               "FOR EACH ROW EXECUTE FUNCTION hallwatch_refuse_change('the erasure log')")
+    op.execute("CREATE TRIGGER personal_erasures_no_truncate BEFORE TRUNCATE ON personal_erasures "
+               "FOR EACH STATEMENT EXECUTE FUNCTION hallwatch_refuse_change('the erasure log')")
+
+
+def downgrade() -> None:
+    for table in ("personal_erasures", "personal_meta", "personal_index", "personal_keys"):
+        op.drop_table(table)
