@@ -25,7 +25,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,8 @@ from sqlalchemy import (
 )
 
 from central.personal import tokens
+from central.reads import Read, Source
+from central.reads import rows as _rows
 from contract.privacy import PersonalKind, find_personal_data, normalize_phone
 from spine.sqlite import append_only
 from spine.statement import Statement, Tx, insert_for
@@ -106,27 +108,12 @@ PERSONAL_ERASURES = Table(
 )
 """`SCHEMA` in SQLAlchemy Core: the statements' tables (made on PostgreSQL by migration 0003)."""
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
-"""A read of the owner's SQLite file in its SQL: `CentralStore.query`, or `reads(connection)`."""
-Source = Read | Tx
-"""Where the vault reads: a `Read` of a SQLite file, or an open connection of either database
-(inside `CentralStore.read`, or the caller's transaction)."""
-
 _NONCE = 12
 
 
 def reads(connection: sqlite3.Connection) -> Read:
     """A `Read` over a connection the caller already holds (inside its transaction, say)."""
     return lambda sql, params: connection.execute(sql, params).fetchall()
-
-
-def _rows(source: Source, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
-    """A statement's rows from either kind of source: one definition, whoever reads."""
-    if isinstance(source, (sqlite3.Connection, Connection)):
-        return list(statement.run(source, params).fetchall())
-    sql, names, literals = statement.sqlite_text()
-    given = {**literals, **(params or {})}
-    return list(source(sql, tuple(given[name] for name in names)))
 
 
 def install(tx: Tx) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy import exc as sql_errors
 from sqlalchemy import text
 
 from central.authority import HallTrust
+from central.cases.store import EntryRejected
+from central.hall_cases import CaseFactsFromHalls
 from central.personal import Reader, vault
 from central.personal.events import SealingEventStore
 from central.store import CentralStore
@@ -53,9 +55,9 @@ def store(store_url: StoreUrl) -> Iterator[CentralStore]:
     store.close()
 
 
-def receiver(store: CentralStore) -> BatchReceiver:
+def receiver(store: CentralStore, cases: dict[str, tuple[str, str]] = CASES) -> BatchReceiver:
     """The ingest's receiver as `CentralIngest` builds it: the hall's trust, its rules inside the commit."""
-    trust = HallTrust({HALL: GATEWAY}, lambda case_id: CASES.get(case_id))
+    trust = HallTrust({HALL: GATEWAY}, lambda case_id: cases.get(case_id))
     store.admit = trust.admit
     return BatchReceiver(store, SimulatedClock(T0), authorize=trust.authorize, check_event=trust.check)
 
@@ -155,3 +157,25 @@ def test_a_subject_erased_before_gets_a_new_key_for_new_data(store: CentralStore
     assert store.read(lambda tx: (Reader(tx).clear("case:A", old), Reader(tx).clear("case:A", new))) == (
         ERASED, CITIZEN)
     assert store.read(lambda tx: vault.kept_subjects(tx, ["case:A", "case:B"])) == {"case:A"}
+
+
+def test_case_facts_reach_the_case_records_as_they_came_and_a_refused_one_stays_in_the_log(
+        store: CentralStore) -> None:
+    recorded: list[tuple[str, dict[str, Any], str]] = []
+
+    def record(type: str, body: Any, source: str) -> None:
+        if body["case_id"] == "PD-0400":
+            raise EntryRejected("accepted before it was applied for")
+        recorded.append((type, dict(body), source))
+
+    store.handlers.append(CaseFactsFromHalls(record))
+    ingest = receiver(store, {**CASES, "PD-0400": (HALL, "自然资源局")})
+    ack = ingest.receive(f"central/{HALL}/events", HALL, batch([
+        ("case.accepted", case_entry("PD-0300", "张三丰", CITIZEN)),
+        ("case.accepted", case_entry("PD-0400", "李四", "13922223333")),
+        ("queue.contact_given", {"day": "2026-11-23", "ticket": "A001", "window": "w03", "phone": CITIZEN}),
+    ]))
+    assert ack is not None and (ack.stored, ack.rejected) == (3, [])
+    assert [(type, body["contact_phone"], source) for type, body, source in recorded] == [
+        ("case.accepted", CITIZEN, f"hall:{HALL}")]
+    assert rows(store, "SELECT count(*) FROM events WHERE type = 'case.accepted'") == [(2,)]

@@ -1,5 +1,6 @@
 """What central's ingest writes besides the log, on PostgreSQL: the personal-data vault the
-sealing store keeps its keys in (`central.personal.vault`).
+sealing store keeps its keys in (`central.personal.vault`), the queue statistics
+(`central.queue_stats`) and the video directory (`central.video.directory`).
 
 Revision ID: 0003
 Revises: 0002
@@ -56,8 +57,57 @@ def upgrade() -> None:
                "FOR EACH ROW EXECUTE FUNCTION hallwatch_refuse_change('the erasure log')")
     op.execute("CREATE TRIGGER personal_erasures_no_truncate BEFORE TRUNCATE ON personal_erasures "
                "FOR EACH STATEMENT EXECUTE FUNCTION hallwatch_refuse_change('the erasure log')")
+    op.create_table(
+        "queue_segments",
+        sa.Column("hall", text, primary_key=True),
+        sa.Column("day", text, primary_key=True),
+        sa.Column("ticket", text, primary_key=True),
+        sa.Column("seq", sa.Integer(), primary_key=True),
+        sa.Column("service", text, nullable=False),
+        sa.Column("issued_at", big, nullable=False),
+        sa.Column("waiting_since", big, nullable=False),
+        sa.Column("called_at", big),
+        sa.Column("window", text),
+        sa.Column("officer", text),
+        sa.Column("recalls", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("ended_at", big),
+        sa.Column("outcome", text),
+        sa.Column("service_ms", big),
+    )
+    op.create_index("queue_segments_day", "queue_segments", ["day", "hall"])
+    op.create_table(
+        "queue_contacts",
+        sa.Column("hall", text, primary_key=True),
+        sa.Column("day", text, primary_key=True),
+        sa.Column("ticket", text, primary_key=True),
+        sa.Column("window", text, nullable=False),
+        sa.Column("phone", text, nullable=False),
+        sa.Column("given_at", big, nullable=False),
+    )
+    op.create_table(
+        "video_cameras",
+        sa.Column("hall", text, primary_key=True),
+        sa.Column("device", text, primary_key=True),
+        sa.Column("camera", text, primary_key=True),
+        sa.Column("state", text, nullable=False),
+        sa.Column("since", big),
+        sa.Column("reported_at", big, nullable=False),
+    )
+    op.create_table(
+        "video_exports",
+        sa.Column("hall", text, primary_key=True),
+        sa.Column("device", text, primary_key=True),
+        sa.Column("export_id", text, primary_key=True),
+        sa.Column("camera", text, nullable=False),
+        sa.Column("start_ms", big, nullable=False),
+        sa.Column("end_ms", big, nullable=False),
+        sa.Column("clip_bytes", big, nullable=False),
+        sa.Column("clip_sha256", text, nullable=False),
+        sa.Column("manifest_sha256", text, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    for table in ("personal_erasures", "personal_meta", "personal_index", "personal_keys"):
+    for table in ("video_exports", "video_cameras", "queue_contacts", "queue_segments",
+                  "personal_erasures", "personal_meta", "personal_index", "personal_keys"):
         op.drop_table(table)
