@@ -1,6 +1,7 @@
 """What central's ingest writes besides the log, on PostgreSQL: the personal-data vault the
 sealing store keeps its keys in (`central.personal.vault`), the queue statistics
-(`central.queue_stats`) and the video directory (`central.video.directory`).
+(`central.queue_stats`), the video directory (`central.video.directory`) and the ratings
+book with its follow-ups and their hash-chained log (`central.ratings`).
 
 Revision ID: 0003
 Revises: 0002
@@ -52,11 +53,7 @@ def upgrade() -> None:
         sa.Column("actor", text, nullable=False),
         sa.Column("reason", text, nullable=False),
     )
-    # The erasure log is kept as written, as the event log is (0001's function).
-    op.execute("CREATE TRIGGER personal_erasures_append_only BEFORE UPDATE OR DELETE ON personal_erasures "
-               "FOR EACH ROW EXECUTE FUNCTION hallwatch_refuse_change('the erasure log')")
-    op.execute("CREATE TRIGGER personal_erasures_no_truncate BEFORE TRUNCATE ON personal_erasures "
-               "FOR EACH STATEMENT EXECUTE FUNCTION hallwatch_refuse_change('the erasure log')")
+    _append_only("personal_erasures", "the erasure log")
     op.create_table(
         "queue_segments",
         sa.Column("hall", text, primary_key=True),
@@ -105,9 +102,55 @@ def upgrade() -> None:
         sa.Column("clip_sha256", text, nullable=False),
         sa.Column("manifest_sha256", text, nullable=False),
     )
+    op.create_table(
+        "ratings",
+        *(sa.Column(name, text, primary_key=True) for name in ("hall", "rating")),
+        sa.Column("terminal", text, nullable=False),
+        *(sa.Column(name, text) for name in ("window", "officer", "officer_name", "department", "service",
+                                             "day", "ticket", "grade")),
+        sa.Column("rated_at", big, nullable=False),
+        sa.Column("how", text, nullable=False),
+        sa.Column("reason", text),
+        sa.Column("reason_label", text),
+        sa.Column("event_id", text, nullable=False),
+    )
+    op.create_index("ratings_by_time", "ratings", ["rated_at"])
+    op.create_table(
+        "rating_followups",
+        sa.Column("hall", text, primary_key=True),
+        sa.Column("rating", text, primary_key=True),
+        sa.Column("opened_at", big, nullable=False),
+        sa.Column("due_at", big, nullable=False),
+        sa.Column("due_estimated", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("state", text, nullable=False),
+        sa.Column("rectified_at", big),
+        sa.Column("rectification", text),
+        sa.Column("called_back_at", big),
+        sa.Column("callback_result", text),
+        sa.Column("closed_at", big),
+    )
+    op.create_index("rating_followups_open", "rating_followups", ["state", "due_at"])
+    op.create_table(
+        "rating_followup_log",
+        sa.Column("id", big, primary_key=True, autoincrement=False),  # the position in the chain
+        *(sa.Column(name, text, nullable=False) for name in ("hall", "rating", "action", "actor", "note")),
+        sa.Column("at", big, nullable=False),
+        sa.Column("prev_hash", text, nullable=False),
+        sa.Column("hash", text, nullable=False),
+    )
+    _append_only("rating_followup_log", "the follow-up log")
+
+
+def _append_only(table: str, what: str) -> None:
+    """Refuse UPDATE, DELETE and TRUNCATE on `table`, as the event log does (0001's function)."""
+    op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION hallwatch_refuse_change('{what}')")
+    op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+               f"FOR EACH STATEMENT EXECUTE FUNCTION hallwatch_refuse_change('{what}')")
 
 
 def downgrade() -> None:
-    for table in ("video_exports", "video_cameras", "queue_contacts", "queue_segments",
-                  "personal_erasures", "personal_meta", "personal_index", "personal_keys"):
+    for table in ("rating_followup_log", "rating_followups", "ratings", "video_exports", "video_cameras",
+                  "queue_contacts", "queue_segments", "personal_erasures", "personal_meta", "personal_index",
+                  "personal_keys"):
         op.drop_table(table)
