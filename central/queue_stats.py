@@ -42,7 +42,7 @@ from sqlalchemy import (
 
 from central.personal import Reader, is_sealed, vault, visit_subject
 from central.projection import Projection, event_time
-from central.reads import Read, Source
+from central.reads import Read, Source, built
 from central.reads import rows as read_rows
 from contract.envelope import Envelope
 from contract.privacy import ERASED, PersonalKind
@@ -311,7 +311,7 @@ def _figures_query(column: str, hall: str | None, day_from: str | None, day_to: 
         func.avg(case((_S.outcome == "served", _S.service_ms))),
         _count_if(_S.outcome.in_([literal(o) for o in ("served", "no_show", "transferred")])),
     ).where(*conditions).group_by(key).order_by(key)
-    return Statement(lambda _dialect: query)
+    return built(query)
 
 
 def queue_statistics(

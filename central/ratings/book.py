@@ -32,6 +32,7 @@ from central.projection import Projection, event_time
 from central.ratings.followups import SCHEMA as FOLLOWUP_SCHEMA
 from central.ratings.followups import FollowUp, FollowUps, RatingCentralSettings
 from central.ratings.tables import RATING_FOLLOWUPS, RATINGS
+from central.reads import built
 from central.store import CentralStore
 from contract.envelope import Envelope
 from contract.events.rating import GRADE_LABELS, Grade
@@ -265,7 +266,7 @@ class RatingBook(Projection):
 
     def _rows(self, query: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
         """A report's query, built for the filters given (each value a literal parameter)."""
-        statement = Statement(lambda _dialect: query)
+        statement = built(query)
         return self._store().read(lambda tx: list(statement.run(tx, params).fetchall()))
 
 

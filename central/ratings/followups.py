@@ -25,7 +25,7 @@ from central.chain import EMPTY, Head, Link, verify_chain
 from central.deadlines import WorkingDays
 from central.personal import Reader, followup_subject, vault
 from central.ratings.tables import RATING_FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
-from central.reads import Source
+from central.reads import Source, built
 from central.reads import rows as read_rows
 from spine.config import Section
 from spine.statement import Statement, Tx, insert_for
@@ -200,7 +200,7 @@ class FollowUps:
             _F.callback_result, _F.closed_at,
         ).select_from(RATING_FOLLOWUPS.join(RATINGS, (r.hall == _F.hall) & (r.rating == _F.rating))
                       ).where(*conditions).order_by(_F.due_at)
-        rows = read_rows(read, Statement(lambda _dialect: query))
+        rows = read_rows(read, built(query))
         reader = Reader(read)
         reader.prefetch(rows)
         return [FollowUp(hall=h, rating=rt, grade=g, window=w, officer=o, department=d, reason=reason,

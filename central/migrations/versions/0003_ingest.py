@@ -1,7 +1,8 @@
 """What central's ingest writes besides the log, on PostgreSQL: the personal-data vault the
 sealing store keeps its keys in (`central.personal.vault`), the queue statistics
-(`central.queue_stats`), the video directory (`central.video.directory`) and the ratings
-book with its follow-ups and their hash-chained log (`central.ratings`).
+(`central.queue_stats`), the video directory (`central.video.directory`), the ratings
+book with its follow-ups and their hash-chained log (`central.ratings`), and the online
+bookings with their hash-chained log (`central.booking`), which a kiosk's ticket checks in.
 
 Revision ID: 0003
 Revises: 0002
@@ -139,6 +140,30 @@ def upgrade() -> None:
         sa.Column("hash", text, nullable=False),
     )
     _append_only("rating_followup_log", "the follow-up log")
+    op.create_table(
+        "bookings",
+        sa.Column("code", text, primary_key=True),
+        *(sa.Column(name, text, nullable=False) for name in ("hall", "day", "slot")),
+        sa.Column("starts_at", big, nullable=False),
+        sa.Column("ends_at", big, nullable=False),
+        *(sa.Column(name, text, nullable=False) for name in (
+            "department", "matter_id", "matter", "service", "officer", "officer_name", "window_id", "phone",
+            "state")),
+        sa.Column("booked_at", big, nullable=False),
+        sa.Column("closed_at", big),
+        sa.Column("ticket", text),
+    )
+    op.create_index("bookings_by_officer", "bookings", ["hall", "officer", "day", "slot"])
+    op.create_index("bookings_by_state", "bookings", ["state", "day"])
+    op.create_table(
+        "booking_log",
+        sa.Column("seq", big, primary_key=True, autoincrement=False),  # the position in the chain
+        *(sa.Column(name, text, nullable=False) for name in ("code", "type")),
+        sa.Column("at", big, nullable=False),
+        *(sa.Column(name, text, nullable=False) for name in ("actor", "body", "prev_hash", "hash")),
+    )
+    op.create_index("booking_log_by_code", "booking_log", ["code", "seq"])
+    _append_only("booking_log", "the booking log")
 
 
 def _append_only(table: str, what: str) -> None:
@@ -150,7 +175,7 @@ def _append_only(table: str, what: str) -> None:
 
 
 def downgrade() -> None:
-    for table in ("rating_followup_log", "rating_followups", "ratings", "video_exports", "video_cameras",
-                  "queue_contacts", "queue_segments", "personal_erasures", "personal_meta", "personal_index",
-                  "personal_keys"):
+    for table in ("booking_log", "bookings", "rating_followup_log", "rating_followups", "ratings",
+                  "video_exports", "video_cameras", "queue_contacts", "queue_segments", "personal_erasures",
+                  "personal_meta", "personal_index", "personal_keys"):
         op.drop_table(table)
