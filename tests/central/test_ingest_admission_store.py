@@ -179,3 +179,57 @@ def test_case_facts_reach_the_case_records_as_they_came_and_a_refused_one_stays_
     assert [(type, body["contact_phone"], source) for type, body, source in recorded] == [
         ("case.accepted", CITIZEN, f"hall:{HALL}")]
     assert rows(store, "SELECT count(*) FROM events WHERE type = 'case.accepted'") == [(2,)]
+
+
+def test_on_postgresql_the_ingest_role_runs_the_moved_parts_with_the_documented_grants_only(
+        pg_cluster: Any, pg_database: StoreUrl) -> None:
+    from central.booking.checkins import BookingCheckIns
+    from central.booking.store import BookingStore
+    from central.queue_stats import QueueStatsProjection
+    from central.ratings import RatingBook
+    from central.video.directory import FootageDirectory
+    from tests.central.stores import migrated
+    from tests.central.test_event_store import _grants
+
+    migrated(pg_database)
+    role = f"ingest_{uuid.uuid4().hex[:8]}"
+    for grant in [*_grants(role, pg_database.database or ""), *_moved_grants(role)]:
+        pg_cluster.admin(grant, database=pg_database.database)
+    store = SealingEventStore(pg_cluster.url(pg_database.database, user=role), SimulatedClock(T0))
+    try:
+        parts = [QueueStatsProjection(), RatingBook(), FootageDirectory(store)]
+        for part in parts:
+            part.install(store)
+        store.handlers.extend([*parts, BookingCheckIns(BookingStore(store))])
+        ack = receiver(store).receive(f"central/{HALL}/events", HALL, batch([
+            ("case.accepted", case_entry("PD-0300", "张三丰", CITIZEN)),
+            ("queue.contact_given", {"day": "2026-11-23", "ticket": "A001", "window": "w03",
+                                     "phone": CITIZEN}),
+        ]))
+        assert ack is not None and (ack.stored, ack.rejected) == (2, [])
+        with store.statements() as tx:  # an erasure: the keys go, the erasure log grows
+            assert vault.erase(tx, ["case:PD-0300"], actor="office", reason="request", now_ms=T0) == [
+                "case:PD-0300"]
+        engine = open_engine(store.url)
+        with engine.connect() as connection:  # not the tables' owner: PostgreSQL skips, and says so
+            vault.forget_old_frames(connection)
+        engine.dispose()
+        with pytest.raises(sql_errors.ProgrammingError, match="permission denied"), \
+                store.sql_transaction() as sql:
+            sql.execute(text("UPDATE personal_erasures SET reason = 'nothing'"))
+    finally:
+        store.close()
+
+
+def _moved_grants(role: str) -> list[str]:
+    """The grants docs/operations.md adds for the tables of revisions 0002 and 0003."""
+    return [
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON projection_cursor, tm_devices, tm_health, "
+        f"tm_gateway_refusals, tm_quarantine, hall_watermarks TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON queue_segments, queue_contacts, video_cameras, "
+        f"video_exports, ratings, rating_followups, bookings TO {role}",
+        f"GRANT SELECT, INSERT, DELETE ON personal_keys, personal_index TO {role}",
+        f"GRANT SELECT, INSERT ON personal_meta, personal_erasures, rating_followup_log, booking_log "
+        f"TO {role}",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    ]
