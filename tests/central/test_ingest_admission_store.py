@@ -227,9 +227,10 @@ def _moved_grants(role: str) -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON projection_cursor, tm_devices, tm_health, "
         f"tm_gateway_refusals, tm_quarantine, hall_watermarks TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON queue_segments, queue_contacts, video_cameras, "
-        f"video_exports, ratings, rating_followups, bookings TO {role}",
-        f"GRANT SELECT, INSERT, DELETE ON personal_keys, personal_index TO {role}",
-        f"GRANT SELECT, INSERT ON personal_meta, personal_erasures, rating_followup_log, booking_log "
+        f"video_exports, ratings, rating_followups, bookings, complaints, complaint_holds, sms_feed_cursor "
         f"TO {role}",
+        f"GRANT SELECT, INSERT, DELETE ON personal_keys, personal_index TO {role}",
+        f"GRANT SELECT, INSERT ON personal_meta, personal_erasures, rating_followup_log, booking_log, "
+        f"complaint_log TO {role}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
     ]

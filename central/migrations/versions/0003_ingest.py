@@ -1,8 +1,10 @@
 """What central's ingest writes besides the log, on PostgreSQL: the personal-data vault the
 sealing store keeps its keys in (`central.personal.vault`), the queue statistics
 (`central.queue_stats`), the video directory (`central.video.directory`), the ratings
-book with its follow-ups and their hash-chained log (`central.ratings`), and the online
-bookings with their hash-chained log (`central.booking`), which a kiosk's ticket checks in.
+book with its follow-ups and their hash-chained log (`central.ratings`), the online
+bookings with their hash-chained log (`central.booking`), which a kiosk's ticket checks in,
+the complaint desk with its hash-chained log and footage holds (`central.complaints`), and
+the SMS feed's cursors (`central.sms_feed`).
 
 Revision ID: 0003
 Revises: 0002
@@ -164,6 +166,53 @@ def upgrade() -> None:
     )
     op.create_index("booking_log_by_code", "booking_log", ["code", "seq"])
     _append_only("booking_log", "the booking log")
+    op.create_table(
+        "complaint_log",
+        sa.Column("seq", big, primary_key=True, autoincrement=False),  # the position in the chain
+        *(sa.Column(name, text, nullable=False) for name in ("complaint", "type")),
+        sa.Column("at", big, nullable=False),
+        *(sa.Column(name, text, nullable=False) for name in ("actor", "body", "prev_hash", "hash")),
+    )
+    op.create_index("complaint_log_by_complaint", "complaint_log", ["complaint", "seq"])
+    _append_only("complaint_log", "the complaint log")
+    op.create_table(
+        "complaints",
+        sa.Column("id", text, primary_key=True),
+        sa.Column("received_at", big, nullable=False),
+        sa.Column("channel", text, nullable=False),
+        sa.Column("hall", text, nullable=False),
+        *(sa.Column(name, text) for name in ("ticket", "window", "officer", "unit", "handler")),
+        sa.Column("visit_from", big),
+        sa.Column("visit_to", big),
+        sa.Column("visit_problem", text),
+        sa.Column("summary", text, nullable=False),
+        sa.Column("state", text, nullable=False),
+        sa.Column("due_at", big, nullable=False),
+        sa.Column("overdue", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("answered_at", big),
+        sa.Column("answer", text),
+    )
+    op.create_table(
+        "complaint_holds",
+        sa.Column("hold", text, primary_key=True),
+        sa.Column("complaint", text, nullable=False),
+        sa.Column("hall", text, nullable=False),
+        sa.Column("device", text, primary_key=True),
+        sa.Column("window", text, nullable=False),
+        sa.Column("start_ms", big, nullable=False),
+        sa.Column("end_ms", big, nullable=False),
+        sa.Column("requested_at", big, nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="1"),
+        sa.Column("confirmed_at", big),
+        sa.Column("cameras", text),
+        sa.Column("held_segments", big, nullable=False, server_default="0"),
+    )
+    op.create_table(
+        "sms_feed_cursor",
+        sa.Column("source", text, primary_key=True),
+        sa.Column("position", big, nullable=False),
+        sa.Column("updated_at", big, nullable=False),
+    )
 
 
 def _append_only(table: str, what: str) -> None:
@@ -175,7 +224,8 @@ def _append_only(table: str, what: str) -> None:
 
 
 def downgrade() -> None:
-    for table in ("booking_log", "bookings", "rating_followup_log", "rating_followups", "ratings",
-                  "video_exports", "video_cameras", "queue_contacts", "queue_segments", "personal_erasures",
-                  "personal_meta", "personal_index", "personal_keys"):
+    for table in ("sms_feed_cursor", "complaint_holds", "complaints", "complaint_log", "booking_log",
+                  "bookings", "rating_followup_log", "rating_followups", "ratings", "video_exports",
+                  "video_cameras", "queue_contacts", "queue_segments", "personal_erasures", "personal_meta",
+                  "personal_index", "personal_keys"):
         op.drop_table(table)
