@@ -180,7 +180,8 @@ def test_a_halls_batches_reach_every_projection_the_ingest_runs(
         booked = wait_until(lambda: (b := central.bookings.get(code)) and b.state == "checked_in" and b, 30,
                             "the kiosk's ticket to check the booking in")
         assert booked.ticket == "A001"
-        (rated,) = central.ratings.satisfaction("department")
+        # Each of the gateway's facts may come in a batch of its own: wait for each where it lands.
+        (rated,) = wait_until(lambda: central.ratings.satisfaction("department"), 30, "the rating at central")
         assert (rated.key, rated.rated, rated.bad) == ("市场监管局", 1, 1)
         assert [f.state for f in central.ratings.followups(now)] == ["open"]
         wait_until(lambda: central.directory.cameras(HALL), 30, "the recorder's camera at central")
