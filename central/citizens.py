@@ -80,10 +80,10 @@ class Citizens:
             if cases is not None:
                 self._case_facts = CaseFacts(config.cases_path, cases)
                 sources.append(self._case_facts)
-            sources += [ComplaintFacts(store.query, complaints.contact),
+            sources += [ComplaintFacts(store, complaints.contact),
                         BookingFacts(self.bookings, hall_name)]
             if config.sms_feed.unit_phones:
-                sources.append(FollowUpFacts(store.query))
+                sources.append(FollowUpFacts(store))
             self.feed = SmsFeed(self.sms.notify, sources, FeedCursors(store), config.sms_feed, clock)
 
         booking = config.booking

@@ -24,5 +24,5 @@ class BookingCheckIns:
             return
         code = envelope.body.get("appointment")
         if isinstance(code, str) and code:
-            self.bookings.check_in(context.tx, context.hall, code, str(envelope.body.get("ticket")),
+            self.bookings.check_in(context.portable, context.hall, code, str(envelope.body.get("ticket")),
                                    str(envelope.body.get("day")), event_time(envelope))

@@ -4,18 +4,35 @@
 sealed with the booking's key (`central.personal`), so erasing the key erases
 the number everywhere without touching the chain. The SMS feed follows this
 log by `seq` (`after`), so a booking is told to its citizen once, after commit.
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`); on
+PostgreSQL the table and its append-only triggers are made by `central/migrations`
+(revision 0003).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    desc,
+    func,
+    literal,
+    select,
+)
+
 from central.chain import EMPTY, Head, Link, canonical_body, verify_chain
+from central.reads import Source, rows
 from spine.sqlite import append_only
+from spine.statement import Statement, Tx
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS booking_log (
@@ -36,7 +53,30 @@ CANCELLED = "booking.cancelled"
 CHECKED_IN = "booking.checked_in"
 NO_SHOW = "booking.no_show"
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
+BOOKING_LOG_TABLES = MetaData()
+BOOKING_LOG = Table(
+    "booking_log", BOOKING_LOG_TABLES,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),  # the position in the chain
+    Column("code", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Index("booking_log_by_code", "code", "seq"),
+)
+"""`SCHEMA` in SQLAlchemy Core (made on PostgreSQL by migration 0003)."""
+_L = BOOKING_LOG.c
+_HEAD = Statement(lambda _dialect: select(_L.seq, _L.hash).order_by(desc(_L.seq)).limit(1))
+_APPENDED = Statement(lambda _dialect: BOOKING_LOG.insert().values(
+    {column.name: bindparam(column.name) for column in BOOKING_LOG.columns}))
+_NEWEST = Statement(lambda _dialect: select(func.max(_L.seq)))
+_CHAIN = Statement(lambda _dialect: select(
+    _L.seq, _L.code, _L.type, _L.at, _L.actor, _L.body, _L.prev_hash, _L.hash).order_by(_L.seq))
+_AFTER: dict[tuple[str, ...], Statement] = {}
+"""Steps after a position, one statement per set of types asked for (the feed asks for one)."""
+
 
 
 @dataclass(frozen=True)
@@ -49,36 +89,34 @@ class Step:
     body: dict[str, Any]
 
 
-def append(tx: sqlite3.Connection, code: str, type: str, at: int, actor: str,
-           body: dict[str, Any]) -> int:
+def append(tx: Tx, code: str, type: str, at: int, actor: str, body: dict[str, Any]) -> int:
     """Append one step, linked to the last row of the whole log; returns its seq."""
-    row = tx.execute("SELECT seq, hash FROM booking_log ORDER BY seq DESC LIMIT 1").fetchone()
-    link = Link.after(Head(*row) if row else EMPTY, (code, type, at, actor), canonical_body(body))
-    tx.execute(
-        "INSERT INTO booking_log (seq, code, type, at, actor, body, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (link.seq, code, type, at, actor, link.body_text, link.prev_hash, link.hash),
-    )
+    row = _HEAD.run(tx).fetchone()
+    link = Link.after(Head(int(row[0]), str(row[1])) if row else EMPTY, (code, type, at, actor),
+                      canonical_body(body))
+    _APPENDED.run(tx, {"seq": link.seq, "code": code, "type": type, "at": at, "actor": actor,
+                       "body": link.body_text, "prev_hash": link.prev_hash, "hash": link.hash})
     return link.seq
 
 
-def after(read: Read, seq: int, types: tuple[str, ...], limit: int) -> list[Step]:
+def after(read: Source, seq: int, types: tuple[str, ...], limit: int) -> list[Step]:
     """Steps of the given types after `seq`, in order (the SMS feed's read)."""
-    marks = ", ".join("?" * len(types))
-    rows = read(f"SELECT seq, code, type, at, actor, body FROM booking_log WHERE seq > ? "
-                f"AND type IN ({marks}) ORDER BY seq LIMIT ?", (seq, *types, limit))
-    return [Step(s, c, t, a, who, json.loads(b)) for s, c, t, a, who, b in rows]
+    if types not in _AFTER:
+        wanted = _L.type.in_([literal(t) for t in types])
+        _AFTER[types] = Statement(lambda _dialect: select(
+            _L.seq, _L.code, _L.type, _L.at, _L.actor, _L.body).where(
+            _L.seq > bindparam("after"), wanted).order_by(_L.seq).limit(bindparam("limit")))
+    found = rows(read, _AFTER[types], {"after": seq, "limit": limit})
+    return [Step(s, c, t, a, who, json.loads(b)) for s, c, t, a, who, b in found]
 
 
-def head(read: Read) -> int:
-    rows = read("SELECT max(seq) FROM booking_log", ())
-    return int(rows[0][0] or 0)
+def head(read: Source) -> int:
+    return int(rows(read, _NEWEST)[0][0] or 0)
 
 
-def verify(read: Read) -> dict[str, Any]:
+def verify(read: Source) -> dict[str, Any]:
     """Recompute the chain; name the first row that does not match (every chain check's shape)."""
     report = verify_chain(
         Link(seq, (code, type, at, actor), body, prev_hash, digest)
-        for seq, code, type, at, actor, body, prev_hash, digest in read(
-            "SELECT seq, code, type, at, actor, body, prev_hash, hash FROM booking_log ORDER BY seq", ()))
+        for seq, code, type, at, actor, body, prev_hash, digest in rows(read, _CHAIN))
     return report.as_dict()

@@ -27,7 +27,7 @@ class BookingRetention:
 
     def due(self, rule: Retention) -> dict[str, str]:
         subjects = [booking_subject(code) for code in self.store.closed_before(rule.closed_before_ms)]
-        kept = vault.kept_subjects(self.store.store.query, subjects)
+        kept = self.store.store.read(lambda tx: vault.kept_subjects(tx, subjects))
         return {subject: rule.reason("booking") for subject in subjects if subject in kept}
 
     def erase(self, subjects: Iterable[str], *, actor: str, reason: str, now_ms: int) -> list[str]:

@@ -3,16 +3,32 @@
 Unified acceptance, assigned handling, online feedback (统一受理、归口办理、网上反馈).
 Every step goes to the complaint log (`central.complaints.log`); the
 `complaints` table is the current view of it, and the desk is a `Projection`
-only for the recorders' confirmations of its footage holds.
+only for the recorders' confirmations of its footage holds. Its statements are
+written once for SQLite and PostgreSQL (`spine.statement`); on PostgreSQL its tables
+are made by `central/migrations` (revision 0003).
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    update,
+)
 
 from central.cases.timebase import day_of, format_day
 from central.complaints import holds
@@ -23,9 +39,11 @@ from central.complaints.visits import ServedVisit, UnitOfVisit, VisitLookup
 from central.deadlines import WorkingDays
 from central.personal import Reader, complaint_subject, vault
 from central.projection import Projection
+from central.reads import built
+from central.reads import rows as read_rows
 from central.store import CentralStore
-from central.where import Where
 from contract.envelope import Envelope
+from spine.statement import Statement, Tx
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +70,50 @@ CREATE TABLE IF NOT EXISTS complaints (
 );
 """
 
-_COLUMNS = ("id, received_at, channel, hall, ticket, window, officer, unit, handler, visit_from, "
-            "visit_to, visit_problem, summary, state, due_at, overdue, answered_at, answer")
+COMPLAINT_TABLES = MetaData()
+COMPLAINTS = Table(
+    "complaints", COMPLAINT_TABLES,
+    Column("id", Text, primary_key=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("hall", Text, nullable=False),
+    *(Column(name, Text) for name in ("ticket", "window", "officer", "unit", "handler")),
+    Column("visit_from", BigInteger),
+    Column("visit_to", BigInteger),
+    Column("visit_problem", Text),
+    Column("summary", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("overdue", Integer, nullable=False, server_default="0"),
+    Column("answered_at", BigInteger),
+    Column("answer", Text),
+)
+"""`SCHEMA` in SQLAlchemy Core (made on PostgreSQL by migration 0003)."""
+_C = COMPLAINTS.c
+_COLUMNS = tuple(column.name for column in COMPLAINTS.columns)
+
+
+def _where_id(**values: Any) -> Statement:
+    """An UPDATE of one complaint (`w_id`) setting `values`."""
+    return Statement(lambda _dialect: update(COMPLAINTS).where(_C.id == bindparam("w_id")).values(values))
+
+
+_LAST_ID = Statement(lambda _dialect: select(func.max(_C.id)).where(_C.id.like(bindparam("prefix"))))
+_RECEIVED = Statement(lambda _dialect: COMPLAINTS.insert().values(
+    {name: bindparam(name) for name in ("id", "received_at", "channel", "hall", "summary", "state",
+                                        "due_at")}))
+_UNRESOLVED = _where_id(visit_problem=bindparam("v_problem"))
+_LINKED = _where_id(ticket=bindparam("v_ticket"), window=bindparam("v_window"),
+                    officer=bindparam("v_officer"), visit_from=bindparam("v_from"),
+                    visit_to=bindparam("v_to"), visit_problem=null())
+_ANSWERED = _where_id(state="answered", answered_at=bindparam("v_at"), answer=bindparam("v_answer"))
+_ASSIGNED = _where_id(unit=bindparam("v_unit"), handler=bindparam("v_handler"), state="assigned")
+_FLAGGED = _where_id(overdue=1)
+_PAST_DUE = Statement(lambda _dialect: select(_C.id).where(
+    _C.state != "answered", _C.overdue == 0, _C.due_at <= bindparam("now")))
+_ONE = Statement(lambda _dialect: select(*COMPLAINTS.columns).where(_C.id == bindparam("id")))
+_STATE = Statement(lambda _dialect: select(_C.state).where(_C.id == bindparam("id")))
+_WINDOW_AND_UNIT = Statement(lambda _dialect: select(_C.window, _C.unit).where(_C.id == bindparam("id")))
 
 CommandSender = Callable[[str, dict[str, Any]], None]
 """(hall, command) -> publish it on `central/<hall>/cmd`."""
@@ -82,6 +142,7 @@ class ComplaintDesk(Projection):
 
     name = "complaints"
     schema = complaint_log.SCHEMA + SCHEMA + holds.SCHEMA + vault.SCHEMA
+    portable = True
 
     def __init__(
         self,
@@ -121,22 +182,20 @@ class ComplaintDesk(Projection):
         recorders = self.recorders(new.hall) if visit is not None else []
         unit = new.unit or (self._unit(visit) if visit is not None else None)
         deadline = self.working_days.after(now, self.settings.answer_workdays)
-        with self.store.transaction() as tx:
+        with self.store.statements() as tx:
             complaint = _next_id(tx, now)
             personal = complaint_log.sealed_intake(tx, complaint, new.complainant, new.phone, new.summary)
             complaint_log.append(tx, complaint, "complaint.received", now, actor, {
                 "channel": new.channel, "hall": new.hall, **personal, "due_at": deadline.end_ms,
                 "ticket": new.ticket, "window": new.window, "visit_time": new.visit_time,
             })
-            tx.execute(
-                "INSERT INTO complaints (id, received_at, channel, hall, summary, state, due_at) "
-                "VALUES (?, ?, ?, ?, ?, 'received', ?)",
-                (complaint, now, new.channel, new.hall, personal["summary"], deadline.end_ms),
-            )
+            _RECEIVED.run(tx, {"id": complaint, "received_at": now, "channel": new.channel,
+                               "hall": new.hall, "summary": personal["summary"], "state": "received",
+                               "due_at": deadline.end_ms})
             if problem is not None:
                 complaint_log.append(tx, complaint, "complaint.visit_unresolved", now, actor,
                                      {"reason": problem})
-                tx.execute("UPDATE complaints SET visit_problem = ? WHERE id = ?", (problem, complaint))
+                _UNRESOLVED.run(tx, {"w_id": complaint, "v_problem": problem})
             if visit is not None:
                 self._link_in(tx, complaint, visit, unit, recorders, now, actor)
             if unit:
@@ -154,29 +213,25 @@ class ComplaintDesk(Projection):
             raise ComplaintError("give the ticket, or the window and the time of the visit")
         recorders = self.recorders(hall)
         unit = self._unit(visit)
-        with self.store.transaction() as tx:
+        with self.store.statements() as tx:
             if self._state(tx, complaint) == "answered":
                 raise ComplaintError(f"complaint {complaint} is already answered")
-            if tx.execute("SELECT window FROM complaints WHERE id = ?", (complaint,)).fetchone()[0]:
+            window, assigned = _WINDOW_AND_UNIT.run(tx, {"id": complaint}).fetchone()
+            if window:
                 raise ComplaintError(f"complaint {complaint} already has its visit")
             self._link_in(tx, complaint, visit, unit, recorders, now, actor)
-            unassigned = tx.execute("SELECT unit IS NULL FROM complaints WHERE id = ?",
-                                    (complaint,)).fetchone()[0]
-            if unit and unassigned:
+            if unit and assigned is None:
                 self._assign_in(tx, complaint, unit, None, now, actor)
         self._send_holds(complaint)
 
-    def _link_in(self, tx: sqlite3.Connection, complaint: str, visit: ServedVisit, unit: str | None,
+    def _link_in(self, tx: Tx, complaint: str, visit: ServedVisit, unit: str | None,
                  recorders: list[str], now: int, actor: str) -> None:
         complaint_log.append(tx, complaint, "complaint.visit_linked", now, actor, {
             "ticket": visit.ticket, "window": visit.window, "officer": visit.officer,
             "unit": unit, "called_at": visit.called_at, "ended_at": visit.ended_at,
         })
-        tx.execute(
-            "UPDATE complaints SET ticket = ?, window = ?, officer = ?, visit_from = ?, visit_to = ?, "
-            "visit_problem = NULL WHERE id = ?",
-            (visit.ticket, visit.window, visit.officer, visit.called_at, visit.ended_at, complaint),
-        )
+        _LINKED.run(tx, {"w_id": complaint, "v_ticket": visit.ticket, "v_window": visit.window,
+                         "v_officer": visit.officer, "v_from": visit.called_at, "v_to": visit.ended_at})
         footage = holds.FootageRequest(
             complaint, visit.hall, visit.window,
             start=visit.called_at - self.settings.footage_before_s * 1000,
@@ -209,7 +264,7 @@ class ComplaintDesk(Projection):
 
     def assign(self, complaint: str, unit: str, handler: str | None, actor: str) -> None:
         now = self.store.clock.wall_ms()
-        with self.store.transaction() as tx:
+        with self.store.statements() as tx:
             if self._state(tx, complaint) == "answered":
                 raise ComplaintError(f"complaint {complaint} is already answered")
             self._assign_in(tx, complaint, unit, handler, now, actor)
@@ -217,37 +272,28 @@ class ComplaintDesk(Projection):
     def answer(self, complaint: str, answer: str, actor: str) -> None:
         """The online feedback: the handling unit's answer, recorded once."""
         now = self.store.clock.wall_ms()
-        with self.store.transaction() as tx:
+        with self.store.statements() as tx:
             if self._state(tx, complaint) == "answered":
                 raise ComplaintError(f"complaint {complaint} is already answered")
             sealed = complaint_log.sealed_text(tx, complaint, answer)
             complaint_log.append(tx, complaint, "complaint.answered", now, actor, {"answer": sealed})
-            tx.execute(
-                "UPDATE complaints SET state = 'answered', answered_at = ?, answer = ? WHERE id = ?",
-                (now, sealed, complaint),
-            )
+            _ANSWERED.run(tx, {"w_id": complaint, "v_at": now, "v_answer": sealed})
 
-    def _assign_in(self, tx: sqlite3.Connection, complaint: str, unit: str, handler: str | None,
+    def _assign_in(self, tx: Tx, complaint: str, unit: str, handler: str | None,
                    now: int, actor: str) -> None:
         complaint_log.append(tx, complaint, "complaint.assigned", now, actor,
                              {"unit": unit, "handler": handler})
-        tx.execute(
-            "UPDATE complaints SET unit = ?, handler = ?, state = 'assigned' WHERE id = ?",
-            (unit, handler, complaint),
-        )
+        _ASSIGNED.run(tx, {"w_id": complaint, "v_unit": unit, "v_handler": handler})
 
     # --- the periodic part ---------------------------------------------------
 
     def tick(self, now: int, hold_retry_ms: int) -> list[str]:
         """Flag complaints past their deadline (once each) and resend unconfirmed holds."""
         flagged: list[str] = []
-        with self.store.transaction() as tx:
-            for (complaint,) in tx.execute(
-                "SELECT id FROM complaints WHERE state != 'answered' AND overdue = 0 AND due_at <= ?",
-                (now,),
-            ).fetchall():
+        with self.store.statements() as tx:
+            for (complaint,) in _PAST_DUE.run(tx, {"now": now}).fetchall():
                 complaint_log.append(tx, complaint, "complaint.overdue", now, "central", {})
-                tx.execute("UPDATE complaints SET overdue = 1 WHERE id = ?", (complaint,))
+                _FLAGGED.run(tx, {"w_id": complaint})
                 flagged.append(complaint)
             stale = holds.due_again(tx, now, hold_retry_ms)
         for complaint in stale:
@@ -257,70 +303,80 @@ class ComplaintDesk(Projection):
         return flagged
 
     def _send_holds(self, complaint: str) -> None:
-        for hall, command in holds.unconfirmed_commands(self.store.query, complaint,
-                                                        self.settings.hold_days):
+        commands = self.store.read(
+            lambda tx: holds.unconfirmed_commands(tx, complaint, self.settings.hold_days))
+        for hall, command in commands:
             self.send(hall, command)
 
     # --- recorder confirmations (fed by the event store) -----------------------
 
-    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+    def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         holds.confirm(tx, hall, envelope)
 
     # --- reading -------------------------------------------------------------
 
     def get(self, complaint: str) -> dict[str, Any]:
-        rows = self.store.query(f"SELECT {_COLUMNS} FROM complaints WHERE id = ?", (complaint,))
-        if not rows:
-            raise UnknownComplaint(complaint)
-        return self._view(rows[0], Reader(self.store.query))
+        def viewed(tx: Tx) -> dict[str, Any]:
+            rows = _ONE.run(tx, {"id": complaint}).fetchall()
+            if not rows:
+                raise UnknownComplaint(complaint)
+            return self._view(tx, rows[0], Reader(tx))
+
+        return self.store.read(viewed)
 
     def find(self, *, hall: str | None = None, state: str | None = None,
              overdue: bool | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        where = (Where().equals("hall", hall).equals("state", state)
-                 .equals("overdue", None if overdue is None else int(overdue)))
-        rows = self.store.query(
-            f"SELECT {_COLUMNS} FROM complaints{where.sql} ORDER BY received_at DESC, id DESC LIMIT ?",
-            (*where.params, limit))
-        reader = Reader(self.store.query)
-        reader.prefetch(rows)
-        return [self._view(row, reader) for row in rows]
+        conditions = [condition for value, condition in (
+            (hall, _C.hall == literal(hall)), (state, _C.state == literal(state)),
+            (overdue, _C.overdue == literal(int(bool(overdue))))) if value is not None]
+        listing = built(select(*COMPLAINTS.columns).where(*conditions).order_by(
+            _C.received_at.desc(), _C.id.desc()).limit(literal(limit)))
+
+        def viewed(tx: Tx) -> list[dict[str, Any]]:
+            rows = read_rows(tx, listing)
+            reader = Reader(tx)
+            reader.prefetch(rows)
+            return [self._view(tx, row, reader) for row in rows]
+
+        return self.store.read(viewed)
 
     def history(self, complaint: str, *, personal: bool = False) -> list[dict[str, Any]]:
-        return complaint_log.history(self.store.query, complaint, personal=personal)
+        return self.store.read(lambda tx: complaint_log.history(tx, complaint, personal=personal))
 
     def contact(self, complaint: str) -> dict[str, Any]:
         """The complainant's name and phone, unmasked: for the officer who calls back only."""
-        return complaint_log.contact(self.store.query, complaint)
+        return self.store.read(lambda tx: complaint_log.contact(tx, complaint))
 
     def verify(self) -> dict[str, Any]:
         """Recompute the complaint log's hash chain; name the first row that does not match."""
-        return complaint_log.verify(self.store.query)
+        return self.store.read(complaint_log.verify)
 
     def holds(self, complaint: str) -> list[dict[str, Any]]:
-        return holds.listed(self.store.query, complaint)
+        return self.store.read(lambda tx: holds.listed(tx, complaint))
 
-    def _view(self, row: tuple[Any, ...], reader: Reader) -> dict[str, Any]:
-        data = dict(zip(_COLUMNS.split(", "), row, strict=True))
+    @staticmethod
+    def _view(tx: Tx, row: tuple[Any, ...], reader: Reader) -> dict[str, Any]:
+        data = dict(zip(_COLUMNS, row, strict=True))
         subject = complaint_subject(data["id"])
         data["summary"] = reader.masked(subject, data["summary"])
         data["answer"] = reader.masked(subject, data["answer"])
         for key in ("received_at", "visit_from", "visit_to", "due_at", "answered_at"):
             data[key] = iso(data[key]) if data[key] is not None else None
         data["overdue"] = bool(data["overdue"])
-        data["holds"] = self.holds(data["id"])
+        data["holds"] = holds.listed(tx, data["id"])
         return data
 
     @staticmethod
-    def _state(tx: sqlite3.Connection, complaint: str) -> str:
-        row = tx.execute("SELECT state FROM complaints WHERE id = ?", (complaint,)).fetchone()
+    def _state(tx: Tx, complaint: str) -> str:
+        row = _STATE.run(tx, {"id": complaint}).fetchone()
         if row is None:
             raise UnknownComplaint(complaint)
         return str(row[0])
 
 
-def _next_id(tx: sqlite3.Connection, now: int) -> str:
+def _next_id(tx: Tx, now: int) -> str:
     """TS<yyyymmdd>-<nnnn>: numbered within the Shanghai day of receipt."""
     prefix = f"TS{format_day(day_of(now // 1000)).replace('-', '')}-"
-    row = tx.execute("SELECT max(id) FROM complaints WHERE id LIKE ?", (prefix + "%",)).fetchone()
+    row = _LAST_ID.run(tx, {"prefix": prefix + "%"}).fetchone()
     number = int(row[0].rsplit("-", 1)[1]) + 1 if row and row[0] else 1
     return f"{prefix}{number:04d}"

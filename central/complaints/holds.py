@@ -3,23 +3,27 @@
 A hold keeps one window's footage of the visit past the recorders' 30-day ring
 buffer. Its id is its complaint's, so a resent command holds once; the
 recorder reports each hold it placed as a `recorder.hold` event
-(`hold_id` = ours, or ours + ':' + camera), which confirms it here.
+(`hold_id` = ours, or ours + ':' + camera), which confirms it here. Its
+statements are written once for SQLite and PostgreSQL (`spine.statement`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, bindparam, func, select, update
+
 from central.complaints import log as complaint_log
-from central.complaints.log import Read, iso
+from central.complaints.log import iso
 from central.projection import event_time
+from central.reads import Source, rows
 from contract.commands.recorder import HoldRequest, RecorderHold
 from contract.commands.relay import routed
 from contract.envelope import Envelope
+from spine.statement import Statement, Tx, insert_for
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,45 @@ CREATE TABLE IF NOT EXISTS complaint_holds (
 );
 """
 
+HOLD_TABLES = MetaData()
+COMPLAINT_HOLDS = Table(
+    "complaint_holds", HOLD_TABLES,
+    Column("hold", Text, primary_key=True),
+    Column("complaint", Text, nullable=False),
+    Column("hall", Text, nullable=False),
+    Column("device", Text, primary_key=True),
+    Column("window", Text, nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("requested_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    Column("confirmed_at", BigInteger),
+    Column("cameras", Text),
+    Column("held_segments", BigInteger, nullable=False, server_default="0"),
+)
+"""`SCHEMA` in SQLAlchemy Core (made on PostgreSQL by migration 0003)."""
+_H = COMPLAINT_HOLDS.c
+_REQUESTED = Statement(lambda dialect: insert_for(dialect, COMPLAINT_HOLDS).values(
+    {name: bindparam(name) for name in ("hold", "complaint", "hall", "device", "window", "start_ms", "end_ms",
+                                        "requested_at")}).on_conflict_do_nothing())
+_UNCONFIRMED = Statement(lambda _dialect: select(
+    _H.hold, _H.hall, _H.device, _H.window, _H.start_ms, _H.end_ms).where(
+    _H.complaint == bindparam("complaint"), _H.confirmed_at.is_(None)))
+_STALE = Statement(lambda _dialect: select(_H.complaint).distinct().where(
+    _H.confirmed_at.is_(None), _H.attempts < bindparam("max_attempts"),
+    _H.requested_at + _H.attempts * bindparam("retry_ms") <= bindparam("now")))
+_RESENT = Statement(lambda _dialect: update(COMPLAINT_HOLDS).where(
+    _H.complaint == bindparam("complaint"), _H.confirmed_at.is_(None)).values(attempts=_H.attempts + 1))
+_HOLD = Statement(lambda _dialect: select(_H.cameras).where(
+    _H.hold == bindparam("hold"), _H.device == bindparam("device"), _H.hall == bindparam("hall")))
+_CONFIRMED = Statement(lambda _dialect: update(COMPLAINT_HOLDS).where(
+    _H.hold == bindparam("w_hold"), _H.device == bindparam("w_device"), _H.hall == bindparam("w_hall")
+).values(confirmed_at=func.coalesce(_H.confirmed_at, bindparam("v_at")), cameras=bindparam("v_cameras"),
+         held_segments=_H.held_segments + bindparam("v_segments")))
+_LISTED = Statement(lambda _dialect: select(
+    _H.device, _H.window, _H.start_ms, _H.end_ms, _H.requested_at, _H.attempts, _H.confirmed_at, _H.cameras,
+    _H.held_segments).where(_H.complaint == bindparam("complaint")).order_by(_H.device))
+
 HOLD_CONFIRMATION = "recorder.hold"
 """The recorder's event for a hold it placed; its `hold_id` is ours, or ours + ':' + camera."""
 MAX_HOLD_ATTEMPTS = 20
@@ -58,7 +101,7 @@ class FootageRequest:
     end: int
 
 
-def request(tx: sqlite3.Connection, wanted: FootageRequest, recorders: list[str], now: int,
+def request(tx: Tx, wanted: FootageRequest, recorders: list[str], now: int,
             actor: str) -> None:
     """Record a hold for each recorder of the hall (sent after the commit), or why there is none."""
     complaint, hall = wanted.complaint, wanted.hall
@@ -69,73 +112,59 @@ def request(tx: sqlite3.Connection, wanted: FootageRequest, recorders: list[str]
     for device in recorders:
         complaint_log.append(tx, complaint, "complaint.hold_requested", now, actor, {
             "device": device, "window": wanted.window, "start": wanted.start, "end": wanted.end})
-        tx.execute(
-            "INSERT OR IGNORE INTO complaint_holds (hold, complaint, hall, device, window, "
-            "start_ms, end_ms, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (complaint, complaint, hall, device, wanted.window, wanted.start, wanted.end, now),
-        )
+        _REQUESTED.run(tx, {"hold": complaint, "complaint": complaint, "hall": hall, "device": device,
+                            "window": wanted.window, "start_ms": wanted.start, "end_ms": wanted.end,
+                            "requested_at": now})
 
 
-def unconfirmed_commands(read: Read, complaint: str, hold_days: int) -> list[tuple[str, dict[str, Any]]]:
+def unconfirmed_commands(read: Source, complaint: str, hold_days: int) -> list[tuple[str, dict[str, Any]]]:
     """(hall, command) for every hold of the complaint no recorder has confirmed yet."""
     until_ms = hold_days * 86_400_000
     return [
         (hall, hold_command(hold, device, window, start, end, end + until_ms, complaint))
-        for hold, hall, device, window, start, end in read(
-            "SELECT hold, hall, device, window, start_ms, end_ms FROM complaint_holds "
-            "WHERE complaint = ? AND confirmed_at IS NULL", (complaint,))
+        for hold, hall, device, window, start, end in rows(read, _UNCONFIRMED, {"complaint": complaint})
     ]
 
 
-def due_again(tx: sqlite3.Connection, now: int, retry_ms: int) -> list[str]:
+def due_again(tx: Tx, now: int, retry_ms: int) -> list[str]:
     """Complaints with a hold unconfirmed for `retry_ms` since its last send; counts the resend."""
-    stale = [row[0] for row in tx.execute(
-        "SELECT DISTINCT complaint FROM complaint_holds WHERE confirmed_at IS NULL "
-        "AND attempts < ? AND requested_at + attempts * ? <= ?",
-        (MAX_HOLD_ATTEMPTS, retry_ms, now)).fetchall()]
+    stale = [row[0] for row in _STALE.run(
+        tx, {"max_attempts": MAX_HOLD_ATTEMPTS, "retry_ms": retry_ms, "now": now}).fetchall()]
     for complaint in stale:
-        tx.execute("UPDATE complaint_holds SET attempts = attempts + 1 "
-                   "WHERE complaint = ? AND confirmed_at IS NULL", (complaint,))
+        _RESENT.run(tx, {"complaint": complaint})
     return stale
 
 
-def confirm(tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+def confirm(tx: Tx, hall: str, envelope: Envelope) -> None:
     """A recorder's `recorder.hold` event: mark our hold placed, with its cameras."""
     body = envelope.body
     if envelope.type != HOLD_CONFIRMATION or body.get("state") != "active":
         return
     # A window's hold is placed on each camera covering it, as `<hold>:<camera>`.
     hold = str(body.get("hold_id", "")).split(":", 1)[0]
-    row = tx.execute(
-        "SELECT cameras FROM complaint_holds WHERE hold = ? AND device = ? AND hall = ?",
-        (hold, envelope.device, hall),
-    ).fetchone()
+    row = _HOLD.run(tx, {"hold": hold, "device": envelope.device, "hall": hall}).fetchone()
     if row is None:
         return  # a hold placed by a technician by hand, not for a complaint
     cameras = sorted(set(json.loads(row[0] or "[]")) | {str(body.get("camera"))})
     at = event_time(envelope)
-    tx.execute(
-        "UPDATE complaint_holds SET confirmed_at = coalesce(confirmed_at, ?), cameras = ?, "
-        "held_segments = held_segments + ? WHERE hold = ? AND device = ? AND hall = ?",
-        (at, json.dumps(cameras), int(body.get("held_segments", 0)), hold, envelope.device, hall),
-    )
+    _CONFIRMED.run(tx, {"v_at": at, "v_cameras": json.dumps(cameras),
+                        "v_segments": int(body.get("held_segments", 0)), "w_hold": hold,
+                        "w_device": envelope.device, "w_hall": hall})
     # A hold's id is its complaint's id, so the confirmation lands in that complaint's log.
     complaint_log.append(tx, hold, "complaint.hold_confirmed", at, envelope.device, {
         "device": envelope.device, "camera": body.get("camera"), "hold_id": body.get("hold_id"),
         "until": body.get("until"), "event": envelope.id})
 
 
-def listed(read: Read, complaint: str) -> list[dict[str, Any]]:
+def listed(read: Source, complaint: str) -> list[dict[str, Any]]:
     """A complaint's holds, one per recorder, as the API shows them."""
     return [
         {"device": device, "window": window, "start": iso(start), "end": iso(end),
          "requested_at": iso(requested), "attempts": attempts,
          "confirmed_at": iso(confirmed) if confirmed is not None else None,
          "cameras": json.loads(cameras or "[]"), "held_segments": segments}
-        for device, window, start, end, requested, attempts, confirmed, cameras, segments in read(
-            "SELECT device, window, start_ms, end_ms, requested_at, attempts, confirmed_at, "
-            "cameras, held_segments FROM complaint_holds WHERE complaint = ? ORDER BY device",
-            (complaint,))
+        for device, window, start, end, requested, attempts, confirmed, cameras, segments in rows(
+            read, _LISTED, {"complaint": complaint})
     ]
 
 

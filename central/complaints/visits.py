@@ -10,9 +10,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from central.store import CentralStore
+from sqlalchemy import bindparam, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from central.store import TABLES, CentralStore
+from spine.statement import Statement
+
+_EVENTS = TABLES.tables["events"]
+
+
+def _ticket_of(dialect: str) -> Any:
+    """The ticket in a stored event's body: each database spells a JSON path its own way."""
+    if dialect == "postgresql":
+        body = cast(_EVENTS.c.payload, JSONB)
+        return func.jsonb_extract_path_text(body, literal("body"), literal("ticket"))
+    return func.json_extract(_EVENTS.c.payload, literal("$.body.ticket"))
+
+
+_VISITS = Statement(lambda dialect: select(_EVENTS.c.type, _EVENTS.c.payload).where(
+    _EVENTS.c.hall == bindparam("hall"),
+    _EVENTS.c.type.in_([literal("queue.served"), literal("queue.called")]),
+    _ticket_of(dialect) == bindparam("ticket")).order_by(_EVENTS.c.id.desc()).limit(50))
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,8 @@ class UnitOfVisit(Protocol):
 
 
 class QueueEventVisits:
-    """Finds a ticket's visit in the queue facts the gateways forwarded (`queue.served`, `queue.called`)."""
+    """Finds a ticket's visit in the queue facts the gateways forwarded (`queue.served`, `queue.called`),
+    in the event log on either database."""
 
     def __init__(self, store: CentralStore) -> None:
         self.store = store
@@ -50,11 +71,7 @@ class QueueEventVisits:
     def __call__(self, hall: str, ticket: str, around_ms: int | None) -> ServedVisit | None:
         # Ticket numbers restart every day: take the latest visit that began by the time
         # the complainant gave (a day's slack: people misremember the hour, not the day).
-        rows = self.store.query(
-            "SELECT type, payload FROM events WHERE hall = ? AND type IN ('queue.served', 'queue.called') "
-            "AND json_extract(payload, '$.body.ticket') = ? ORDER BY id DESC LIMIT 50",
-            (hall, ticket),
-        )
+        rows = self.store.read(lambda tx: _VISITS.run(tx, {"hall": hall, "ticket": ticket}).fetchall())
         for type, payload in rows:
             body = json.loads(payload)["body"]
             if around_ms is not None and body.get("called_at", body["at"]) > around_ms + 86_400_000:

@@ -10,14 +10,14 @@ visit's phone is sealed again in `queue_contacts` with the same key), and
 projections catching up later read the sealed payload.
 
 Subjects: a phone given at a window belongs to its visit (hall, day, ticket),
-a case fact to its case, anything else to the event itself.
+a case fact to its case, anything else to the event itself. The keys are the
+vault's, in the same database as the log: a SQLite file or PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from contract.privacy import PERSONAL_FIELDS
 from contract.topics import parse_central_topic
 from spine.clock import Clock
 from spine.receiver import AcceptedEvent, DeadLetter, IncomingBatch
+from spine.statement import Tx
 from spine.storeurl import StoreUrl
 
 _NOT_INDEXED = frozenset({"officer_phone", "changes.officer_phone"})
@@ -42,21 +43,22 @@ class SealingEventStore(CentralStore):
     def __init__(self, where: Path | StoreUrl, clock: Clock, handlers: list[CentralHandler] | None = None
                  ) -> None:
         super().__init__(where, clock, handlers)
-        with self.transaction() as tx:
-            vault.install(tx)
+        if self.url.is_sqlite:  # on PostgreSQL the vault's tables are the migrations'
+            with self.transaction() as tx:
+                vault.install(tx)
 
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
         if any(event.envelope.type in PERSONAL_FIELDS for event in incoming.events):
             parsed = parse_central_topic(incoming.topic)
             hall = parsed[0] if parsed else "?"
             # The keys commit first: a batch that then fails leaves a key that the resend reuses.
-            with self.transaction() as tx:
+            with self.statements() as tx:
                 incoming = replace(incoming, events=[sealed_event(tx, hall, event)
                                                      for event in incoming.events])
         return super().commit(incoming, dead)
 
 
-def sealed_event(tx: sqlite3.Connection, hall: str, event: AcceptedEvent) -> AcceptedEvent:
+def sealed_event(tx: Tx, hall: str, event: AcceptedEvent) -> AcceptedEvent:
     """The event with its stored payload sealed; its parsed envelope (for the handlers) as it came."""
     fields = PERSONAL_FIELDS.get(event.envelope.type)
     if not fields:

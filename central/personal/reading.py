@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from central.personal import tokens, vault
-from central.personal.vault import Read, SubjectKey
+from central.personal.vault import Source, SubjectKey
 from contract.privacy import ERASED, PersonalKind, mask_value, redact
 
 NAME_FIELDS = frozenset({"contact_name", "complainant"})
@@ -22,9 +22,9 @@ PHONE_FIELDS = frozenset({"contact_phone", "officer_phone", "phone"})
 
 
 class Reader:
-    """Opens the tokens of one answer, through the owner's read of its file."""
+    """Opens the tokens of one answer, through a read of the owner's database (`vault.Source`)."""
 
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Source) -> None:
         self.read = read
         self._keys: dict[str, SubjectKey | None] = {}
 

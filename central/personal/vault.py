@@ -1,16 +1,20 @@
 """The keys of central's data subjects, a keyed index to find them by phone, and the erasure log.
 
-The tables live in the SQLite file whose logs they seal (the case store's file,
+The tables live in the database whose logs they seal (the case store's file,
 central's event store), so a key is created in the same transaction as the
 first record sealed with it: no record without its key, no key left behind by
 a rolled-back entry. They are never part of a hash chain: deleting a key is
-what erasure is. The connection runs with `secure_delete`, and the write-ahead
-log is truncated after an erasure, so a deleted key does not linger in free
-pages or old WAL frames.
+what erasure is. On SQLite the connection runs with `secure_delete`, and the
+write-ahead log is truncated after an erasure, so a deleted key does not linger
+in free pages or old WAL frames; on PostgreSQL (central's event store) an
+erasure is followed by a VACUUM of the key tables (`forget_old_frames`).
 
 Module functions over the owner's connection (writes, inside its transaction)
-or its read callable (reads); nothing is cached, so an erasure made by another
+or a read of it (reads); nothing is cached, so an erasure made by another
 process (`hall central privacy erase`) holds at once for the running service.
+Their statements are written once for SQLite and PostgreSQL (`spine.statement`):
+the case store runs them on its raw SQLite connection, central's event store on
+either database; on PostgreSQL the tables are the migrations' (revision 0003).
 """
 
 from __future__ import annotations
@@ -27,10 +31,30 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    Executable,
+    Identity,
+    Index,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    desc,
+    select,
+)
 
 from central.personal import tokens
+from central.reads import Read, Source
+from central.reads import rows as _rows
 from contract.privacy import PersonalKind, find_personal_data, normalize_phone
 from spine.sqlite import append_only
+from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS personal_keys (
@@ -55,8 +79,34 @@ CREATE TABLE IF NOT EXISTS personal_erasures (
 );
 """ + append_only("personal_erasures", "the erasure log")
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
-"""A read of the owner's file: `CentralStore.query`, or `reads(connection)`."""
+VAULT_TABLES = MetaData()
+PERSONAL_KEYS = Table(
+    "personal_keys", VAULT_TABLES,
+    Column("key_id", Text, primary_key=True),
+    Column("subject", Text, nullable=False, unique=True),
+    Column("key", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+PERSONAL_INDEX = Table(
+    "personal_index", VAULT_TABLES,
+    Column("digest", Text, primary_key=True),
+    Column("key_id", Text, primary_key=True),
+    Index("personal_index_by_key", "key_id"),
+)
+PERSONAL_META = Table(
+    "personal_meta", VAULT_TABLES,
+    Column("name", Text, primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+PERSONAL_ERASURES = Table(
+    "personal_erasures", VAULT_TABLES,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+"""`SCHEMA` in SQLAlchemy Core: the statements' tables (made on PostgreSQL by migration 0003)."""
 
 _NONCE = 12
 
@@ -66,8 +116,11 @@ def reads(connection: sqlite3.Connection) -> Read:
     return lambda sql, params: connection.execute(sql, params).fetchall()
 
 
-def install(tx: sqlite3.Connection) -> None:
-    """Create the tables inside the caller's transaction, and zero what is deleted from now on."""
+def install(tx: Tx) -> None:
+    """Create the tables inside the caller's transaction, and zero what is deleted from now on
+    (on SQLite; on PostgreSQL the tables are the migrations' and this does nothing)."""
+    if not isinstance(tx, sqlite3.Connection):
+        return
     statement = ""
     for line in SCHEMA.splitlines(keepends=True):
         statement += line
@@ -77,9 +130,11 @@ def install(tx: sqlite3.Connection) -> None:
     secure_delete(tx)
 
 
-def secure_delete(connection: sqlite3.Connection) -> None:
-    """Deleted rows (erased keys) are overwritten with zeros, not left in free pages."""
-    connection.execute("PRAGMA secure_delete=ON")
+def secure_delete(connection: Tx) -> None:
+    """Deleted rows (erased keys) are overwritten with zeros, not left in free pages (SQLite: on
+    PostgreSQL the VACUUM after an erasure, `forget_old_frames`, frees them)."""
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("PRAGMA secure_delete=ON")
 
 
 @dataclass(frozen=True)
@@ -92,44 +147,87 @@ class SubjectKey:
 # --- keys -------------------------------------------------------------------------------------
 
 
-def key_for(tx: sqlite3.Connection, subject: str) -> SubjectKey:
+_KEY_OF = Statement(lambda _dialect: select(PERSONAL_KEYS.c.key_id, PERSONAL_KEYS.c.key).where(
+    PERSONAL_KEYS.c.subject == bindparam("subject")))
+_NEW_KEY = Statement(lambda _dialect: PERSONAL_KEYS.insert().values(
+    {name: bindparam(name) for name in ("key_id", "subject", "key", "created_at")}))
+_INDEXED = Statement(lambda dialect: insert_for(dialect, PERSONAL_INDEX).values(
+    digest=bindparam("digest"), key_id=bindparam("key_id")).on_conflict_do_nothing())
+_PEPPER = Statement(lambda _dialect: select(PERSONAL_META.c.value).where(
+    PERSONAL_META.c.name == "index_pepper"))
+_NEW_PEPPER = Statement(lambda _dialect: PERSONAL_META.insert().values(
+    name="index_pepper", value=bindparam("value")))
+_HOLDING = Statement(lambda _dialect: select(PERSONAL_KEYS.c.subject).select_from(
+    PERSONAL_INDEX.join(PERSONAL_KEYS, PERSONAL_KEYS.c.key_id == PERSONAL_INDEX.c.key_id)
+).where(PERSONAL_INDEX.c.digest == bindparam("digest")).order_by(PERSONAL_KEYS.c.subject))
+_UNINDEX = Statement(lambda _dialect: delete(PERSONAL_INDEX).where(
+    PERSONAL_INDEX.c.key_id == bindparam("key_id")))
+_DROP_KEY = Statement(lambda _dialect: delete(PERSONAL_KEYS).where(
+    PERSONAL_KEYS.c.key_id == bindparam("key_id")))
+_ERASED = Statement(lambda _dialect: PERSONAL_ERASURES.insert().values(
+    {name: bindparam(name) for name in ("subject", "at", "actor", "reason")}))
+_ERASURES = Statement(lambda _dialect: select(
+    PERSONAL_ERASURES.c.subject, PERSONAL_ERASURES.c.at, PERSONAL_ERASURES.c.actor,
+    PERSONAL_ERASURES.c.reason).order_by(desc(PERSONAL_ERASURES.c.id)).limit(bindparam("limit")))
+
+_CHUNK = 512
+_BY_ID: dict[int, Statement] = {}
+_BY_SUBJECT: dict[int, Statement] = {}
+"""`... IN (:k0, ..., :kN)` for N a power of two up to `_CHUNK`: a list is padded with its last
+value to the next one, so a handful of statements serve every length (an expanding parameter
+would be compiled again for every length it meets)."""
+
+
+def _keys_where(wanted: ColumnElement[bool]) -> Callable[[str], Executable]:
+    return lambda _dialect: select(PERSONAL_KEYS.c.key_id, PERSONAL_KEYS.c.subject,
+                                   PERSONAL_KEYS.c.key).where(wanted)
+
+
+def _among(statements: dict[int, Statement], column: str, values: Sequence[str],
+           ) -> Iterable[tuple[Statement, dict[str, str]]]:
+    """One padded `IN` statement and its params per chunk of `values` (see `_BY_ID`)."""
+    for start in range(0, len(values), _CHUNK):
+        chunk = list(values[start:start + _CHUNK])
+        width = 1 << (len(chunk) - 1).bit_length()
+        chunk += [chunk[-1]] * (width - len(chunk))
+        if width not in statements:
+            names = [f"k{i}" for i in range(width)]
+            wanted = PERSONAL_KEYS.c[column].in_([bindparam(name) for name in names])
+            statements[width] = Statement(_keys_where(wanted))
+        yield statements[width], {f"k{i}": value for i, value in enumerate(chunk)}
+
+
+def key_for(tx: Tx, subject: str) -> SubjectKey:
     """The subject's key, made now if it has none (a subject erased earlier gets a new one: the
     data sealed from now on is new data, and retention erases it again)."""
-    row = tx.execute("SELECT key_id, key FROM personal_keys WHERE subject = ?", (subject,)).fetchone()
+    row = _KEY_OF.run(tx, {"subject": subject}).fetchone()
     if row is not None:
         return SubjectKey(row[0], subject, bytes(row[1]))
     key = SubjectKey(secrets.token_urlsafe(9), subject, AESGCM.generate_key(bit_length=256))
-    tx.execute("INSERT INTO personal_keys (key_id, subject, key, created_at) VALUES (?, ?, ?, ?)",
-               (key.key_id, subject, key.material, int(time.time() * 1000)))
+    _NEW_KEY.run(tx, {"key_id": key.key_id, "subject": subject, "key": key.material,
+                      "created_at": int(time.time() * 1000)})
     return key
 
 
-def kept_key(read: Read, subject: str) -> SubjectKey | None:
+def kept_key(read: Source, subject: str) -> SubjectKey | None:
     """The subject's key if it still has one (never creates one)."""
-    rows = read("SELECT key_id, key FROM personal_keys WHERE subject = ?", (subject,))
+    rows = _rows(read, _KEY_OF, {"subject": subject})
     return SubjectKey(rows[0][0], subject, bytes(rows[0][1])) if rows else None
 
 
-def keys_by_id(read: Read, key_ids: Iterable[str]) -> dict[str, SubjectKey]:
-    wanted = sorted(set(key_ids))
+def keys_by_id(read: Source, key_ids: Iterable[str]) -> dict[str, SubjectKey]:
     found: dict[str, SubjectKey] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        for key_id, subject, material in read(
-            f"SELECT key_id, subject, key FROM personal_keys WHERE key_id IN ({','.join('?' * len(chunk))})",
-            tuple(chunk),
-        ):
+    for statement, params in _among(_BY_ID, "key_id", sorted(set(key_ids))):
+        for key_id, subject, material in _rows(read, statement, params):
             found[key_id] = SubjectKey(key_id, subject, bytes(material))
     return found
 
 
-def kept_subjects(read: Read, subjects: Sequence[str]) -> set[str]:
+def kept_subjects(read: Source, subjects: Sequence[str]) -> set[str]:
     """Which of `subjects` still have a key (the others were erased, or never had data)."""
     kept: set[str] = set()
-    for start in range(0, len(subjects), 500):
-        chunk = tuple(subjects[start:start + 500])
-        kept.update(row[0] for row in read(
-            f"SELECT subject FROM personal_keys WHERE subject IN ({','.join('?' * len(chunk))})", chunk))
+    for statement, params in _among(_BY_SUBJECT, "subject", sorted(set(subjects))):
+        kept.update(row[1] for row in _rows(read, statement, params))
     return kept
 
 
@@ -162,7 +260,7 @@ class Sealer:
     made) once, at the first value that needs one: an entry with three personal fields and a note
     costs one look-up."""
 
-    def __init__(self, tx: sqlite3.Connection, subject: str) -> None:
+    def __init__(self, tx: Tx, subject: str) -> None:
         self.tx = tx
         self.subject = subject
         self._key: SubjectKey | None = None
@@ -207,20 +305,19 @@ class Sealer:
         if form is None:
             return
         if self._pepper is None:
-            self._pepper = _pepper(reads(self.tx), self.tx)
+            self._pepper = _pepper(self.tx, self.tx)
         assert self._pepper is not None
         digest = hmac.new(self._pepper, form.encode(), hashlib.sha256).hexdigest()
-        self.tx.execute("INSERT OR IGNORE INTO personal_index (digest, key_id) VALUES (?, ?)",
-                        (digest, self.key.key_id))
+        _INDEXED.run(self.tx, {"digest": digest, "key_id": self.key.key_id})
 
 
-def seal(tx: sqlite3.Connection, subject: str, kind: PersonalKind, value: str, *,
+def seal(tx: Tx, subject: str, kind: PersonalKind, value: str, *,
          indexed: bool = True) -> str:
     """One value sealed for its subject (see `Sealer.value`)."""
     return Sealer(tx, subject).value(kind, value, indexed=indexed)
 
 
-def seal_text(tx: sqlite3.Connection, subject: str, text: str) -> str:
+def seal_text(tx: Tx, subject: str, text: str) -> str:
     """Free text with its phones and ID numbers sealed for its subject (see `Sealer.text`)."""
     return Sealer(tx, subject).text(text)
 
@@ -234,14 +331,14 @@ def keyed_digest(key: SubjectKey, payload: bytes) -> str:
 # --- finding a citizen ------------------------------------------------------------------------
 
 
-def _pepper(read: Read, tx: sqlite3.Connection | None = None) -> bytes | None:
-    rows = read("SELECT value FROM personal_meta WHERE name = 'index_pepper'", ())
+def _pepper(read: Source, tx: Tx | None = None) -> bytes | None:
+    rows = _rows(read, _PEPPER)
     if rows:
         return bytes(rows[0][0])
     if tx is None:
         return None
     pepper = secrets.token_bytes(32)
-    tx.execute("INSERT INTO personal_meta (name, value) VALUES ('index_pepper', ?)", (pepper,))
+    _NEW_PEPPER.run(tx, {"value": pepper})
     return pepper
 
 
@@ -254,47 +351,57 @@ def _lookup_form(kind: PersonalKind, value: str) -> str | None:
     return None
 
 
-def subjects_holding(read: Read, kind: PersonalKind, value: str) -> list[str]:
+def subjects_holding(read: Source, kind: PersonalKind, value: str) -> list[str]:
     """The subjects whose sealed data holds this phone (any form) or ID number."""
     form = _lookup_form(kind, value)
     pepper = _pepper(read)
     if form is None or pepper is None:
         return []
     digest = hmac.new(pepper, form.encode(), hashlib.sha256).hexdigest()
-    return [row[0] for row in read(
-        "SELECT k.subject FROM personal_index i JOIN personal_keys k ON k.key_id = i.key_id "
-        "WHERE i.digest = ? ORDER BY k.subject", (digest,))]
+    return [row[0] for row in _rows(read, _HOLDING, {"digest": digest})]
 
 
 # --- erasing ----------------------------------------------------------------------------------
 
 
-def erase(tx: sqlite3.Connection, subjects: Iterable[str], *, actor: str, reason: str,
+def erase(tx: Tx, subjects: Iterable[str], *, actor: str, reason: str,
           now_ms: int) -> list[str]:
     """Delete the keys of `subjects` (and their index rows), logging each; returns those erased."""
     secure_delete(tx)  # whoever opened the connection: the deleted keys are zeroed, not freed
     erased = []
     for subject in subjects:
-        row = tx.execute("SELECT key_id FROM personal_keys WHERE subject = ?", (subject,)).fetchone()
+        row = _KEY_OF.run(tx, {"subject": subject}).fetchone()
         if row is None:
             continue
-        tx.execute("DELETE FROM personal_index WHERE key_id = ?", (row[0],))
-        tx.execute("DELETE FROM personal_keys WHERE key_id = ?", (row[0],))
-        tx.execute("INSERT INTO personal_erasures (subject, at, actor, reason) VALUES (?, ?, ?, ?)",
-                   (subject, now_ms, actor, reason))
+        _UNINDEX.run(tx, {"key_id": row[0]})
+        _DROP_KEY.run(tx, {"key_id": row[0]})
+        _ERASED.run(tx, {"subject": subject, "at": now_ms, "actor": actor, "reason": reason})
         erased.append(subject)
     return erased
 
 
-def forget_old_frames(connection: sqlite3.Connection) -> None:
-    """After an erasure: copy the write-ahead log into the file and truncate it, so the deleted
-    keys' old page images do not stay in it (best effort: a reader may hold it a moment longer)."""
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def forget_old_frames(connection: sqlite3.Connection | Connection) -> None:
+    """After an erasure, outside its transaction: the deleted keys' old images go too.
+
+    SQLite: copy the write-ahead log into the file and truncate it, so their page images
+    do not stay in it (best effort: a reader may hold it a moment longer). PostgreSQL
+    (`connection` not in a transaction): VACUUM the key tables, so the dead rows' space is
+    reclaimed and reused rather than kept until autovacuum comes by. Their bytes may stay in
+    free space until overwritten, and in WAL archives and backups until those expire: the
+    operator's backup retention bounds how long an erased key can still be restored."""
+    if not isinstance(connection, sqlite3.Connection) and connection.dialect.name == "sqlite":
+        # The file's own connection (SQLAlchemy would open a transaction around the PRAGMA).
+        raw = connection.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        connection = raw
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+    autocommit.exec_driver_sql("VACUUM personal_keys, personal_index")
 
 
-def erasures(read: Read, limit: int = 100) -> list[dict[str, Any]]:
+def erasures(read: Source, limit: int = 100) -> list[dict[str, Any]]:
     """The erasure log, newest first: which subject, when, by whom, why (never what was erased)."""
     return [{"subject": subject, "at": at, "actor": actor, "reason": reason}
-            for subject, at, actor, reason in read(
-                "SELECT subject, at, actor, reason FROM personal_erasures ORDER BY id DESC LIMIT ?",
-                (limit,))]
+            for subject, at, actor, reason in _rows(read, _ERASURES, {"limit": limit})]

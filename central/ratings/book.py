@@ -11,13 +11,19 @@ deployed late and catches up from the event log). Counts over any period:
 Every bad rating opens a follow-up (`central.ratings.followups`). The gateway attributes each
 rating to its window, officer and department, which also tells central the department a window
 or an officer serves for (`department_of`, used to route complaints).
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`, tables in
+`central.ratings.tables`); on PostgreSQL its tables are made by `central/migrations`
+(revision 0003).
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, null, select, update
 
 from central.cases.timebase import day_of, midnight
 from central.deadlines import WorkingDays
@@ -25,14 +31,19 @@ from central.personal import vault
 from central.projection import Projection, event_time
 from central.ratings.followups import SCHEMA as FOLLOWUP_SCHEMA
 from central.ratings.followups import FollowUp, FollowUps, RatingCentralSettings
+from central.ratings.tables import RATING_FOLLOWUPS, RATINGS
+from central.reads import built
 from central.store import CentralStore
-from central.where import Where
 from contract.envelope import Envelope
 from contract.events.rating import GRADE_LABELS, Grade
+from spine.statement import Statement, Tx, insert_for
+
+_R, _F = RATINGS.c, RATING_FOLLOWUPS.c
 
 RatingGroup = Literal["department", "window", "officer", "hall"]
-_GROUP_COLUMN = {"department": "department", "window": "r.hall || '/' || window", "officer":
-                 "coalesce(officer_name, officer)", "hall": "r.hall"}
+_GROUP_COLUMN: dict[str, ColumnElement[Any]] = {
+    "department": _R.department, "window": _R.hall + "/" + _R.window,
+    "officer": func.coalesce(_R.officer_name, _R.officer), "hall": _R.hall}
 _UNIT_GROUPS: dict[str, RatingGroup] = {"unit": "department", "window": "window", "officer": "officer",
                                          "department": "department", "hall": "hall"}
 
@@ -60,6 +71,29 @@ CREATE INDEX IF NOT EXISTS ratings_by_time ON ratings (rated_at);
 """
 
 
+_RECORDED = Statement(lambda dialect: insert_for(dialect, RATINGS).values(
+    {name: bindparam(name) for name in ("hall", "rating", "terminal", "window", "officer", "officer_name",
+                                        "department", "service", "day", "ticket", "grade", "rated_at",
+                                        "how", "event_id")}).on_conflict_do_nothing())
+_REASON = Statement(lambda _dialect: update(RATINGS).where(
+    _R.hall == bindparam("w_hall"), _R.rating == bindparam("w_rating")).values(
+    reason=bindparam("v_reason"), reason_label=bindparam("v_label")))
+_OPEN_FOLLOWUPS = Statement(lambda _dialect: select(func.count()).select_from(RATING_FOLLOWUPS).where(
+    _F.hall == bindparam("hall"), _F.state != "closed"))
+_SATISFIED = ("very_satisfied", "satisfied", "basically_satisfied")
+_BAD = ("dissatisfied", "very_dissatisfied")
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    # A sum of booleans is SQLite's; PostgreSQL sums numbers.
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _among(column: ColumnElement[Any], values: tuple[str, ...]) -> ColumnElement[bool]:
+    # Literals one by one: `in_` of a plain list is an expanding parameter, compiled again per run.
+    return column.in_([literal(value) for value in values])
+
+
 @dataclass(frozen=True)
 class Satisfaction:
     """One row of the satisfaction statistics."""
@@ -84,6 +118,7 @@ class RatingBook(Projection):
 
     name = "ratings"
     schema = SCHEMA + FOLLOWUP_SCHEMA + vault.SCHEMA
+    portable = True
 
     def __init__(self, settings: RatingCentralSettings | None = None,
                  working_days: WorkingDays | None = None) -> None:
@@ -97,25 +132,25 @@ class RatingBook(Projection):
 
     # --- projection ---------------------------------------------------------------------
 
-    def apply(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+    def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         if envelope.type == "rating.recorded":
             self._recorded(tx, hall, envelope)
         elif envelope.type == "rating.reason_recorded":
             body = envelope.body
-            tx.execute("UPDATE ratings SET reason = ?, reason_label = ? WHERE hall = ? AND rating = ?",
-                       (body.get("reason"), body.get("label"), hall, body["rating"]))
+            _REASON.run(tx, {"v_reason": body.get("reason"), "v_label": body.get("label"), "w_hall": hall,
+                             "w_rating": body["rating"]})
 
-    def _recorded(self, tx: sqlite3.Connection, hall: str, envelope: Envelope) -> None:
+    def _recorded(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         body = envelope.body
         visit = body.get("visit") or {}
         rated_at = body.get("rated_at") or event_time(envelope)
-        cursor = tx.execute(
-            "INSERT OR IGNORE INTO ratings (hall, rating, terminal, window, officer, officer_name, "
-            "department, service, day, ticket, grade, rated_at, how, event_id) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (hall, body["rating"], body["terminal"], body.get("window"), body.get("officer"),
-             body.get("officer_name"), body.get("department"), body.get("service"), visit.get("day"),
-             visit.get("ticket"), body.get("grade"), rated_at, body["how"], envelope.id))
+        cursor = _RECORDED.run(tx, {
+            "hall": hall, "rating": body["rating"], "terminal": body["terminal"],
+            "window": body.get("window"),
+            "officer": body.get("officer"), "officer_name": body.get("officer_name"),
+            "department": body.get("department"), "service": body.get("service"), "day": visit.get("day"),
+            "ticket": visit.get("ticket"), "grade": body.get("grade"), "rated_at": rated_at,
+            "how": body["how"], "event_id": envelope.id})
         grade = body.get("grade")
         if cursor.rowcount == 1 and grade is not None and Grade(grade).bad:
             self.followup_desk.open(tx, hall, body["rating"], GRADE_LABELS[Grade(grade)], rated_at)
@@ -125,11 +160,12 @@ class RatingBook(Projection):
     def satisfaction(self, by: RatingGroup | None = None, *, since_ms: int | None = None,
                      until_ms: int | None = None, hall: str | None = None) -> list[Satisfaction]:
         """Counts per grade and the three shares, grouped `by`, for outcomes in [since, until)."""
-        where = _period(since_ms, until_ms).equals("r.hall", hall)
-        key = _GROUP_COLUMN[by] if by else "NULL"
-        rows = self._query(
-            f"SELECT {key}, grade, count(*) FROM ratings r{where.sql} GROUP BY 1, 2 ORDER BY 1",
-            where.params)
+        conditions = _period(since_ms, until_ms)
+        if hall is not None:
+            conditions.append(_R.hall == literal(hall))
+        key = _GROUP_COLUMN[by] if by else null()
+        query = select(key, _R.grade, func.count()).where(*conditions)
+        rows = self._rows(query.group_by(key, _R.grade).order_by(key) if by else query.group_by(_R.grade))
         grouped: dict[Any, dict[str | None, int]] = {}
         for group_key, grade, count in rows:
             grouped.setdefault(group_key, {})[grade] = count
@@ -151,14 +187,14 @@ class RatingBook(Projection):
     def by(self, group: str, since_ms: int | None) -> dict[str, dict[str, int]]:
         """The performance score's input (`central.web.context.RatingSource`): group `unit`,
         `window` or `officer` -> key -> {ratings, satisfied, bad, bad_rectified}."""
-        mine = _UNIT_GROUPS[group]
-        where = _period(since_ms, None)
-        rows = self._query(
-            f"SELECT {_GROUP_COLUMN[mine]}, count(r.grade), sum(r.grade IN ('very_satisfied', "
-            "'satisfied', 'basically_satisfied')), sum(r.grade IN ('dissatisfied', 'very_dissatisfied')), "
-            "sum(f.state = 'closed') FROM ratings r LEFT JOIN rating_followups f "
-            f"ON f.hall = r.hall AND f.rating = r.rating{where.sql} GROUP BY 1", where.params)
-        return {str(k): {"ratings": n or 0, "satisfied": s or 0, "bad": b or 0, "bad_rectified": c or 0}
+        key = _GROUP_COLUMN[_UNIT_GROUPS[group]]
+        rows = self._rows(select(
+            key, func.count(_R.grade), _count_if(_among(_R.grade, _SATISFIED)),
+            _count_if(_among(_R.grade, _BAD)), _count_if(_F.state == "closed"),
+        ).select_from(RATINGS.outerjoin(RATING_FOLLOWUPS, (_F.hall == _R.hall) & (_F.rating == _R.rating))
+                      ).where(*_period(since_ms, None)).group_by(key))
+        return {str(k): {"ratings": int(n or 0), "satisfied": int(s or 0), "bad": int(b or 0),
+                         "bad_rectified": int(c or 0)}
                 for k, n, s, b, c in rows if k is not None and n}
 
     def today(self, hall: str, now_ms: int) -> dict[str, Any]:
@@ -166,8 +202,7 @@ class RatingBook(Projection):
         start = midnight(day_of(now_ms // 1000)) * 1000
         rows = self.satisfaction(None, since_ms=start, until_ms=now_ms + 1, hall=hall)
         row = rows[0] if rows else self._row(None, {})
-        open_followups = self._query(
-            "SELECT count(*) FROM rating_followups WHERE hall = ? AND state != 'closed'", (hall,))[0][0]
+        open_followups = self._store().read(lambda tx: _OPEN_FOLLOWUPS.run(tx, {"hall": hall}).fetchone()[0])
         return {"rated": row.rated, "not_rated": row.not_rated, "satisfaction_rate": row.satisfaction_rate,
                 "bad": row.bad, "open_followups": open_followups}
 
@@ -177,18 +212,17 @@ class RatingBook(Projection):
                       day: str | None = None, ticket: str | None = None) -> str | None:
         """The department a visit was served for, as the gateway attributed its ratings: the
         rating of that very visit, else the officer's, else the window's nearest in time."""
-        lookups: list[Where] = []
+        lookups: list[list[ColumnElement[bool]]] = []
         if ticket is not None and day is not None:
-            lookups.append(Where().equals("day", day).equals("ticket", ticket))
+            lookups.append([_R.day == literal(day), _R.ticket == literal(ticket)])
         if officer is not None:
-            lookups.append(Where().equals("officer", officer))
+            lookups.append([_R.officer == literal(officer)])
         if window is not None:
-            lookups.append(Where().equals("window", window))
-        for where in lookups:
-            where.equals("hall", hall).holds("department IS NOT NULL")
-            found = self._query(
-                f"SELECT department FROM ratings{where.sql} ORDER BY abs(rated_at - ?) LIMIT 1",
-                (*where.params, at_ms))
+            lookups.append([_R.window == literal(window)])
+        for conditions in lookups:
+            found = self._rows(select(_R.department).where(
+                *conditions, _R.hall == literal(hall), _R.department.is_not(None)
+            ).order_by(func.abs(_R.rated_at - literal(at_ms))).limit(1))
             if found:
                 return str(found[0][0])
         return None
@@ -197,7 +231,8 @@ class RatingBook(Projection):
 
     def followups(self, now_ms: int, *, hall: str | None = None, state: str | None = None,
                   overdue_only: bool = False) -> list[FollowUp]:
-        return FollowUps.listed(self._query, now_ms, hall=hall, state=state, overdue_only=overdue_only)
+        return self._store().read(lambda tx: FollowUps.listed(tx, now_ms, hall=hall, state=state,
+                                                              overdue_only=overdue_only))
 
     def rectify(self, hall: str, rating: str, actor: str, note: str, now_ms: int) -> None:
         """The unit says what it changed (整改)."""
@@ -212,14 +247,14 @@ class RatingBook(Projection):
         self._act(hall, rating, "close", actor, note, now_ms)
 
     def history(self, hall: str, rating: str) -> list[dict[str, Any]]:
-        return FollowUps.history(self._query, hall, rating)
+        return self._store().read(lambda tx: FollowUps.history(tx, hall, rating))
 
     def verify_log(self) -> str | None:
         """None when the follow-up log's hash chain is intact, else where it breaks."""
-        return FollowUps.verify_log(self._query)
+        return self._store().read(FollowUps.verify_log)
 
     def _act(self, hall: str, rating: str, step: str, actor: str, note: str, now_ms: int) -> None:
-        with self._store().transaction() as tx:
+        with self._store().statements() as tx:
             self.followup_desk.act(tx, hall, rating, step, actor, note, now_ms)
 
     # --- plumbing ------------------------------------------------------------------------
@@ -229,9 +264,16 @@ class RatingBook(Projection):
             raise RuntimeError("RatingBook.install(store) was not called")
         return self.store
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return self._store().query(sql, params)
+    def _rows(self, query: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """A report's query, built for the filters given (each value a literal parameter)."""
+        statement = built(query)
+        return self._store().read(lambda tx: list(statement.run(tx, params).fetchall()))
 
 
-def _period(since_ms: int | None, until_ms: int | None) -> Where:
-    return Where().at_least("r.rated_at", since_ms).below("r.rated_at", until_ms)
+def _period(since_ms: int | None, until_ms: int | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if since_ms is not None:
+        conditions.append(_R.rated_at >= literal(since_ms))
+    if until_ms is not None:
+        conditions.append(_R.rated_at < literal(until_ms))
+    return conditions

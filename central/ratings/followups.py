@@ -7,22 +7,28 @@ appended to a hash-chained log that refuses updates and deletes; the
 phone (回访 138...): the phones and ID numbers in it are sealed with the
 follow-up's key before the note is chained, and read masked. A follow-up past its due time
 and not closed is overdue (computed when read); one closed late stays overdue.
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`); on
+PostgreSQL its tables and the log's append-only triggers are made by
+`central/migrations` (revision 0003).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
+from sqlalchemy import bindparam, desc, func, literal, select, update
 
 from central.chain import EMPTY, Head, Link, verify_chain
 from central.deadlines import WorkingDays
 from central.personal import Reader, followup_subject, vault
-from central.where import Where
+from central.ratings.tables import RATING_FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
+from central.reads import Source, built
+from central.reads import rows as read_rows
 from spine.config import Section
+from spine.statement import Statement, Tx, insert_for
 
 DAY_MS = 86_400_000
 
@@ -59,8 +65,7 @@ CREATE TRIGGER IF NOT EXISTS rating_followup_log_no_delete BEFORE DELETE ON rati
     BEGIN SELECT RAISE(ABORT, 'the follow-up log is append-only'); END;
 """
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
-"""A read of central's store (`CentralStore.query`)."""
+_F, _L, _R = RATING_FOLLOWUPS.c, RATING_FOLLOWUP_LOG.c, RATINGS.c
 
 
 class RatingCentralSettings(Section):
@@ -99,21 +104,46 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class FollowUpStep:
-    """One step of the workflow: the states it may follow and what it records on the row."""
+    """One step of the workflow: the states it may follow and what it records on the row (the
+    state it leaves, when it was taken in `at_column`, its note in `note_column`)."""
 
     action: str
     allowed: tuple[str, ...]
-    update: str
-    with_note: bool
+    at_column: str
+    note_column: str | None
+
+    @property
+    def with_note(self) -> bool:
+        return self.note_column is not None
+
+    def statement(self) -> Statement:
+        values: dict[str, Any] = {"state": literal(self.action), self.at_column: bindparam("v_at")}
+        if self.note_column is not None:
+            values[self.note_column] = bindparam("v_note")
+        return Statement(lambda _dialect: update(RATING_FOLLOWUPS).where(
+            _F.hall == bindparam("w_hall"), _F.rating == bindparam("w_rating")).values(values))
 
 
 STEPS = {
-    "rectify": FollowUpStep("rectified", ("open", "rectified"),
-                    "state = 'rectified', rectified_at = ?, rectification = ?", True),
-    "callback": FollowUpStep("called_back", ("rectified", "called_back"),
-                     "state = 'called_back', called_back_at = ?, callback_result = ?", True),
-    "close": FollowUpStep("closed", ("called_back",), "state = 'closed', closed_at = ?", False),
+    "rectify": FollowUpStep("rectified", ("open", "rectified"), "rectified_at", "rectification"),
+    "callback": FollowUpStep("called_back", ("rectified", "called_back"), "called_back_at",
+                             "callback_result"),
+    "close": FollowUpStep("closed", ("called_back",), "closed_at", None),
 }
+_TAKEN = {name: step.statement() for name, step in STEPS.items()}
+_OPENED = Statement(lambda dialect: insert_for(dialect, RATING_FOLLOWUPS).values(
+    hall=bindparam("hall"), rating=bindparam("rating"), opened_at=bindparam("opened_at"),
+    due_at=bindparam("due_at"), due_estimated=bindparam("due_estimated"), state="open",
+).on_conflict_do_nothing())
+_STATE = Statement(lambda _dialect: select(_F.state).where(
+    _F.hall == bindparam("hall"), _F.rating == bindparam("rating")))
+_HEAD = Statement(lambda _dialect: select(_L.id, _L.hash).order_by(desc(_L.id)).limit(1))
+_LOGGED = Statement(lambda _dialect: RATING_FOLLOWUP_LOG.insert().values(
+    {column.name: bindparam(column.name) for column in RATING_FOLLOWUP_LOG.columns}))
+_HISTORY = Statement(lambda _dialect: select(_L.action, _L.actor, _L.note, _L.at).where(
+    _L.hall == bindparam("hall"), _L.rating == bindparam("rating")).order_by(_L.id))
+_CHAIN = Statement(lambda _dialect: select(
+    _L.id, _L.hall, _L.rating, _L.action, _L.actor, _L.note, _L.at, _L.prev_hash, _L.hash).order_by(_L.id))
 
 
 class FollowUps:
@@ -123,12 +153,10 @@ class FollowUps:
         self.settings = settings
         self.working_days = working_days
 
-    def open(self, tx: sqlite3.Connection, hall: str, rating: str, grade_label: str,
-             opened_at: int) -> None:
+    def open(self, tx: Tx, hall: str, rating: str, grade_label: str, opened_at: int) -> None:
         due, estimated = self.due_at(opened_at)
-        tx.execute("INSERT OR IGNORE INTO rating_followups (hall, rating, opened_at, due_at, "
-                   "due_estimated, state) VALUES (?, ?, ?, ?, ?, 'open')",
-                   (hall, rating, opened_at, due, estimated))
+        _OPENED.run(tx, {"hall": hall, "rating": rating, "opened_at": opened_at, "due_at": due,
+                         "due_estimated": int(estimated)})
         self._log(tx, hall, rating, "opened", "system", grade_label, opened_at)
 
     def due_at(self, opened_at: int) -> tuple[int, bool]:
@@ -140,36 +168,39 @@ class FollowUps:
         deadline = self.working_days.after(opened_at, days)
         return deadline.end_ms, deadline.estimated
 
-    def act(self, tx: sqlite3.Connection, hall: str, rating: str, step_name: str, actor: str,
+    def act(self, tx: Tx, hall: str, rating: str, step_name: str, actor: str,
             note: str, now_ms: int) -> None:
         """Take a step (`rectify`, `callback`, `close`) if the follow-up's state allows it."""
         step = STEPS[step_name]
         if not note.strip():
             raise FollowUpError(f"{step.action} needs a note saying what was done")
-        row = tx.execute("SELECT state FROM rating_followups WHERE hall = ? AND rating = ?",
-                         (hall, rating)).fetchone()
+        row = _STATE.run(tx, {"hall": hall, "rating": rating}).fetchone()
         if row is None:
             raise UnknownFollowUp(f"no follow-up for rating {rating} of {hall}")
         if row[0] not in step.allowed:
             raise FollowUpError(f"cannot mark an {row[0]} follow-up {step.action}; it must be "
                                 f"{' or '.join(step.allowed)}")
         note = vault.seal_text(tx, followup_subject(hall, rating), note)
-        values = (now_ms, note) if step.with_note else (now_ms,)
-        tx.execute(f"UPDATE rating_followups SET {step.update} WHERE hall = ? AND rating = ?",
-                   (*values, hall, rating))
+        _TAKEN[step_name].run(tx, {"w_hall": hall, "w_rating": rating, "v_at": now_ms,
+                                   **({"v_note": note} if step.with_note else {})})
         self._log(tx, hall, rating, step.action, actor, note, now_ms)
 
     @staticmethod
-    def listed(read: Read, now_ms: int, *, hall: str | None = None, state: str | None = None,
+    def listed(read: Source, now_ms: int, *, hall: str | None = None, state: str | None = None,
                overdue_only: bool = False) -> list[FollowUp]:
         """Follow-ups with their rating, soonest due first."""
-        where = (Where().equals("f.hall", hall).equals("f.state", state)
-                 .holds("f.state != 'closed' AND f.due_at < ?", now_ms, when=overdue_only))
-        rows = read(
-            "SELECT f.hall, f.rating, r.grade, r.window, coalesce(r.officer_name, r.officer), r.department, "
-            "r.reason_label, f.opened_at, f.due_at, f.due_estimated, f.state, f.rectification, "
-            "f.callback_result, f.closed_at FROM rating_followups f JOIN ratings r "
-            f"ON r.hall = f.hall AND r.rating = f.rating{where.sql} ORDER BY f.due_at", where.params)
+        r = _R
+        conditions = [condition for value, condition in (
+            (hall, _F.hall == literal(hall)), (state, _F.state == literal(state))) if value is not None]
+        if overdue_only:
+            conditions += [_F.state != "closed", _F.due_at < literal(now_ms)]
+        query = select(
+            _F.hall, _F.rating, r.grade, r.window, func.coalesce(r.officer_name, r.officer), r.department,
+            r.reason_label, _F.opened_at, _F.due_at, _F.due_estimated, _F.state, _F.rectification,
+            _F.callback_result, _F.closed_at,
+        ).select_from(RATING_FOLLOWUPS.join(RATINGS, (r.hall == _F.hall) & (r.rating == _F.rating))
+                      ).where(*conditions).order_by(_F.due_at)
+        rows = read_rows(read, built(query))
         reader = Reader(read)
         reader.prefetch(rows)
         return [FollowUp(hall=h, rating=rt, grade=g, window=w, officer=o, department=d, reason=reason,
@@ -180,29 +211,25 @@ class FollowUps:
                 for h, rt, g, w, o, d, reason, opened, due, est, st, rect, cb, closed in rows]
 
     @staticmethod
-    def history(read: Read, hall: str, rating: str) -> list[dict[str, Any]]:
+    def history(read: Source, hall: str, rating: str) -> list[dict[str, Any]]:
         """Every step of a follow-up, its notes masked."""
-        rows = read("SELECT action, actor, note, at FROM rating_followup_log WHERE hall = ? "
-                    "AND rating = ? ORDER BY id", (hall, rating))
+        rows = read_rows(read, _HISTORY, {"hall": hall, "rating": rating})
         subject, reader = followup_subject(hall, rating), Reader(read)
         return [{"action": a, "actor": who, "note": reader.masked(subject, n), "at": at}
                 for a, who, n, at in rows]
 
     @staticmethod
-    def verify_log(read: Read) -> str | None:
+    def verify_log(read: Source) -> str | None:
         """None when the follow-up log's hash chain is intact, else where it breaks."""
         report = verify_chain(
             Link(row_id, (hall, rating, action, actor, at), note, prev_hash, digest)
-            for row_id, hall, rating, action, actor, note, at, prev_hash, digest in read(
-                "SELECT id, hall, rating, action, actor, note, at, prev_hash, hash "
-                "FROM rating_followup_log ORDER BY id", ()))
+            for row_id, hall, rating, action, actor, note, at, prev_hash, digest in read_rows(read, _CHAIN))
         return None if report.ok else f"follow-up log row {report.first_bad} does not match its chain"
 
     @staticmethod
-    def _log(tx: sqlite3.Connection, hall: str, rating: str, action: str, actor: str, note: str,
-             at: int) -> None:
-        row = tx.execute("SELECT id, hash FROM rating_followup_log ORDER BY id DESC LIMIT 1").fetchone()
-        link = Link.after(Head(*row) if row else EMPTY, (hall, rating, action, actor, at), note)
-        tx.execute("INSERT INTO rating_followup_log (id, hall, rating, action, actor, note, at, "
-                   "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (link.seq, hall, rating, action, actor, note, at, link.prev_hash, link.hash))
+    def _log(tx: Tx, hall: str, rating: str, action: str, actor: str, note: str, at: int) -> None:
+        row = _HEAD.run(tx).fetchone()
+        link = Link.after(Head(int(row[0]), str(row[1])) if row else EMPTY, (hall, rating, action, actor, at),
+                          note)
+        _LOGGED.run(tx, {"id": link.seq, "hall": hall, "rating": rating, "action": action, "actor": actor,
+                         "note": note, "at": at, "prev_hash": link.prev_hash, "hash": link.hash})

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from central.cases.timebase import day_of, format_day
+from central.complaints.log import NEWEST, TOLD_AFTER
 from central.sms_feed.facts import Chunk, Fact
+from central.store import CentralStore
 from contract.privacy import ERASED
 
 TOLD = ("complaint.received", "complaint.answered")
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
 Contact = Callable[[str], dict[str, Any]]
 """complaint -> {"phone": clear or None} (`ComplaintDesk.contact`)."""
 
@@ -21,18 +22,18 @@ Contact = Callable[[str], dict[str, Any]]
 class ComplaintFacts:
     name = "complaints"
 
-    def __init__(self, read: Read, contact: Contact) -> None:
-        self.read = read
+    def __init__(self, store: CentralStore, contact: Contact) -> None:
+        self.store = store
         self.contact = contact
 
     def head(self) -> int:
-        return int(self.read("SELECT max(seq) FROM complaint_log", ())[0][0] or 0)
+        return int(self.store.read(lambda tx: NEWEST.run(tx).fetchone()[0]) or 0)
 
     def after(self, position: int, limit: int) -> Chunk:
         head = self.head()
-        rows = self.read(
-            "SELECT seq, complaint, type, at, body FROM complaint_log WHERE seq > ? AND seq <= ? "
-            "AND type IN (?, ?) ORDER BY seq LIMIT ?", (position, head, *TOLD, limit))
+        type_1, type_2 = TOLD
+        rows = self.store.read(lambda tx: TOLD_AFTER.run(tx, {
+            "after": position, "head": head, "type_1": type_1, "type_2": type_2, "limit": limit}).fetchall())
         facts = [self._fact(*row) for row in rows]
         upto = rows[-1][0] if len(rows) == limit else head
         return Chunk(facts, max(upto, position))

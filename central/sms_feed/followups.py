@@ -3,33 +3,38 @@ its unit hears of with the day it is due (`rating.followup_opened`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from sqlalchemy import bindparam, func, select
 
 from central.cases.timebase import day_of, format_day
+from central.ratings.tables import RATING_FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
 from central.sms_feed.facts import Chunk, Fact
+from central.store import CentralStore
+from spine.statement import Statement
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
 TYPE = "rating.followup_opened"
+_L, _F, _R = RATING_FOLLOWUP_LOG.c, RATING_FOLLOWUPS.c, RATINGS.c
+_HEAD = Statement(lambda _dialect: select(func.max(_L.id)))
+_OPENED = Statement(lambda _dialect: select(
+    _L.id, _L.rating, _L.at, _F.due_at, _R.grade, _R.window, _R.department
+).select_from(RATING_FOLLOWUP_LOG.join(RATING_FOLLOWUPS, (_F.hall == _L.hall) & (_F.rating == _L.rating))
+              .join(RATINGS, (_R.hall == _L.hall) & (_R.rating == _L.rating))).where(
+    _L.id > bindparam("after"), _L.id <= bindparam("head"), _L.action == "opened"
+).order_by(_L.id).limit(bindparam("limit")))
 
 
 class FollowUpFacts:
     name = "followups"
 
-    def __init__(self, read: Read) -> None:
-        self.read = read
+    def __init__(self, store: CentralStore) -> None:
+        self.store = store
 
     def head(self) -> int:
-        return int(self.read("SELECT max(id) FROM rating_followup_log", ())[0][0] or 0)
+        return int(self.store.read(lambda tx: _HEAD.run(tx).fetchone()[0]) or 0)
 
     def after(self, position: int, limit: int) -> Chunk:
         head = self.head()
-        rows = self.read(
-            "SELECT l.id, l.rating, l.at, f.due_at, r.grade, r.window, r.department "
-            "FROM rating_followup_log l JOIN rating_followups f ON f.hall = l.hall AND f.rating = l.rating "
-            "JOIN ratings r ON r.hall = l.hall AND r.rating = l.rating "
-            "WHERE l.id > ? AND l.id <= ? AND l.action = 'opened' ORDER BY l.id LIMIT ?",
-            (position, head, limit))
+        rows = self.store.read(lambda tx: _OPENED.run(
+            tx, {"after": position, "head": head, "limit": limit}).fetchall())
         facts = [_fact(*row) for row in rows]
         upto = rows[-1][0] if len(rows) == limit else head
         return Chunk(facts, max(upto, position))

@@ -14,9 +14,7 @@ from central.demo import seed_central_demo
 from central.service import CentralService
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
-from spine.storeurl import StoreUrl
 from tests.central.fakes import HandCases, case_row
-from tests.central.stores import migrated
 
 VIEWER_TOKEN = "screen-token-for-tests"
 SUPERVISOR_TOKEN = "supervisor-token-for-tests"
@@ -98,11 +96,3 @@ def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedCloc
     seed_central_demo(service, other_halls=False)
     yield service
     service.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUrl:
-    """The same test on a SQLite file and on PostgreSQL."""
-    if request.param == "sqlite":
-        return StoreUrl.sqlite_file(tmp_path / "events.sqlite")
-    return migrated(request.getfixturevalue("pg_database"))

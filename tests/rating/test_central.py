@@ -1,4 +1,5 @@
-"""Central: satisfaction per department, window and officer over a period, and bad-rating follow-ups."""
+"""Central: satisfaction per department, window and officer over a period, and bad-rating follow-ups;
+the same specification on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import exc as sql_errors
+from sqlalchemy import text
 
 from central.ratings import FollowUpError, RatingBook, RatingCentralSettings
 from central.store import CentralStore
 from contract.catalog import validate_body
 from contract.envelope import Envelope, Received
 from spine.clock import SimulatedClock
+from spine.storeurl import StoreUrl
 
 # Thursday 2026-10-08 10:00 in Shanghai (02:00 UTC): the day after the National Day holidays.
 T0 = int(datetime(2026, 10, 8, 2, 0, tzinfo=UTC).timestamp() * 1000)
@@ -23,8 +26,8 @@ HOUR = 3_600_000
 
 
 class Central:
-    def __init__(self, root: Path, **settings: Any) -> None:
-        self.store = CentralStore(root / "events.sqlite", SimulatedClock(T0))
+    def __init__(self, url: StoreUrl, **settings: Any) -> None:
+        self.store = CentralStore(url, SimulatedClock(T0))
         self.book = RatingBook(RatingCentralSettings.model_validate(settings))
         self.book.install(self.store)
         self.store.handlers.append(self.book)
@@ -36,7 +39,7 @@ class Central:
         envelope = Envelope(v=1, id=uuid.uuid4().hex, device="gw-hall-01", seq=self.n, boot="boot0001",
                             time=body.get("rated_at", T0), mono=0, type=type, body=body,
                             recv=Received(by="gw-hall-01", at=T0, est_time=T0))
-        with self.store.transaction() as tx:
+        with self.store.statements() as tx:
             self.book.apply(tx, hall, envelope)
 
     def rating(self, rating: str, grade: str | None, *, officer: str = "x001", window: str = "3",
@@ -49,8 +52,8 @@ class Central:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    instance = Central(tmp_path)
+def central(store_url: StoreUrl) -> Iterator[Central]:
+    instance = Central(store_url)
     yield instance
     instance.store.close()
 
@@ -102,8 +105,8 @@ def test_every_bad_rating_opens_a_follow_up_due_in_fifteen_working_days(central:
     assert (followup.state, followup.reason, followup.overdue) == ("open", "服务态度差", False)
 
 
-def test_seven_calendar_days_when_configured(tmp_path: Path) -> None:
-    central = Central(tmp_path, followup_days=7, followup_unit="calendar_days")
+def test_seven_calendar_days_when_configured(store_url: StoreUrl) -> None:
+    central = Central(store_url, followup_days=7, followup_unit="calendar_days")
     try:
         central.rating("rating-bad-01", "very_dissatisfied")
         (followup,) = central.book.followups(T0)
@@ -132,10 +135,15 @@ def test_an_edited_follow_up_step_is_named_by_the_log_check(central: Central) ->
     central.rating("rating-bad-01", "dissatisfied")
     central.book.rectify("hall-01", "rating-bad-01", "unit-head", "officer retrained", T0 + HOUR)
     assert central.book.verify_log() is None
-    with sqlite3.connect(central.store.path) as raw:
-        # Someone with the file drops the guard and softens what was done.
-        raw.execute("DROP TRIGGER rating_followup_log_no_update")
-        raw.execute("UPDATE rating_followup_log SET note = 'nothing' WHERE id = 2")
+    # Someone with the file (or the database's owner) drops the guard and softens what was done.
+    if central.store.url.is_sqlite:
+        with sqlite3.connect(central.store.path) as raw:
+            raw.execute("DROP TRIGGER rating_followup_log_no_update")
+            raw.execute("UPDATE rating_followup_log SET note = 'nothing' WHERE id = 2")
+    else:
+        with central.store.sql_transaction() as sql:
+            sql.execute(text("ALTER TABLE rating_followup_log DISABLE TRIGGER USER"))
+            sql.execute(text("UPDATE rating_followup_log SET note = 'nothing' WHERE id = 2"))
     assert central.book.verify_log() == "follow-up log row 2 does not match its chain"
 
 
@@ -146,10 +154,9 @@ def test_an_open_follow_up_past_its_deadline_is_overdue(central: Central) -> Non
 
 def test_the_follow_up_log_cannot_be_edited(central: Central) -> None:
     central.rating("rating-bad-01", "dissatisfied")
-    import sqlite3
-
-    with pytest.raises(sqlite3.IntegrityError), central.store.transaction() as tx:
-        tx.execute("UPDATE rating_followup_log SET note = 'nothing happened'")
+    with pytest.raises(sql_errors.IntegrityError, match="append-only"), \
+            central.store.sql_transaction() as sql:
+        sql.execute(text("UPDATE rating_followup_log SET note = 'nothing happened'"))
 
 
 def test_todays_hall_figures_for_the_big_screen(central: Central) -> None:
