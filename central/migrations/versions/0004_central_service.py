@@ -1,6 +1,7 @@
 """What the rest of `hall central run` keeps in the event store, on PostgreSQL: the public
-site's attempt log and its client key (`central.public.attempts`) and the evidence desk's
-fetched clips (`central.video.evidence`).
+site's attempt log and its client key (`central.public.attempts`), the evidence desk's
+fetched clips (`central.video.evidence`) and the video wall's saved layouts
+(`central.video.layouts`).
 
 Revision ID: 0004
 Revises: 0003
@@ -44,8 +45,32 @@ def upgrade() -> None:
         sa.Column("name", text, primary_key=True),
         sa.Column("value", text, nullable=False),
     )
+    op.create_table(
+        "evidence_clips",
+        *(sa.Column(name, text, primary_key=True) for name in ("complaint", "device", "camera")),
+        sa.Column("hall", text, nullable=False),
+        sa.Column("export_id", text, nullable=False),
+        sa.Column("start_ms", big, nullable=False),
+        sa.Column("end_ms", big, nullable=False),
+        sa.Column("clip_file", text, nullable=False),
+        sa.Column("clip_bytes", big, nullable=False),
+        sa.Column("clip_sha256", text, nullable=False),
+        sa.Column("manifest_file", text, nullable=False),
+        sa.Column("manifest_sha256", text, nullable=False),
+        sa.Column("answered_manifest_sha256", text, nullable=False),
+        sa.Column("fetched_at", big, nullable=False),
+        sa.Column("fetched_by", text, nullable=False),
+    )
+    op.create_table(
+        "video_layouts",
+        sa.Column("name", text, primary_key=True),
+        sa.Column("grid", sa.Integer(), nullable=False),
+        sa.Column("cells", text, nullable=False),
+        sa.Column("saved_by", text, nullable=False),
+        sa.Column("saved_at", big, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    for table in ("public_meta", "public_attempts"):
+    for table in ("video_layouts", "evidence_clips", "public_meta", "public_attempts"):
         op.drop_table(table)
