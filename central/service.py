@@ -146,7 +146,7 @@ class CentralService:
         # the halls' events through a read-only connection of the store's file, or the store itself.
         self.supervision = open_office(
             config.supervision, config.data_dir / "supervision.sqlite",
-            events=config.events_path if self.store.url.is_sqlite else self.store,
+            events=self.store.url.path or self.store,
             cases_path=config.cases_path if self.engine_cases else None, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=self.appointments, publish=lambda kind, data: self.feed.publish(kind, data))
