@@ -28,6 +28,7 @@ from typing import Any
 from central.anomalies.backtest import run_backtest
 from central.anomalies.synthetic import synthetic_year
 from central.anomalies.table import default_rules
+from central.appointments import HallAppointments
 from central.cases.calendar import load_calendar
 from central.cases.engine import Engine
 from central.cases.rules import default_rules as case_rules
@@ -160,9 +161,10 @@ def live() -> tuple[int, float, float, int]:
         watermarks = HallWatermarks(store, clock, behind_after_s=120)
         store.handlers.append(watermarks)
         office = open_office(SupervisionSettings(), root / "supervision.sqlite",
-                             events_path=root / "events.sqlite", cases_path=root / "cases.sqlite",
+                             events=root / "events.sqlite", cases_path=root / "cases.sqlite",
                              calendar=engine.store.calendar, ladder=engine.store.rules.ladder, grace_s=900,
-                             clock=clock.wall_ms, send=lambda _h, _c: None, publish=lambda _k, _d: None)
+                             clock=clock.wall_ms, appointments=HallAppointments(lambda _h, _c: None),
+                             publish=lambda _k, _d: None)
         stored, seconds, cpu, raised = 0, 0.0, 0.0, 0
         for d in range(DAYS):
             day = f"2026-11-{23 + d:02d}" if d < 8 else f"2026-12-{d - 7:02d}"

@@ -10,12 +10,24 @@ projection replaying the event log adds none twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 
+from central.reads import Source, rows
 from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
@@ -35,7 +47,6 @@ CREATE INDEX IF NOT EXISTS security_alarms_by_device ON security_alarms (hall, d
 """
 
 RefusedBy = Literal["gateway", "central", "api"]
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -83,14 +94,24 @@ def record_alarm(tx: Tx, alarm: SecurityAlarm) -> None:
                      "reason": alarm.reason[:500], "quarantined": int(alarm.quarantined)})
 
 
-def latest_alarms(read: Read, hall: str | None = None, limit: int = 20) -> list[SecurityAlarm]:
+def _latest(one_hall: bool) -> Statement:
+    # Alarms of one instant, the last kept first: SQLite's rowid, PostgreSQL's `kept` (revision 0004).
+    return Statement(lambda dialect: select(*(SECURITY_ALARMS.c[name] for name in _ALARM_COLUMNS)).where(
+        *([SECURITY_ALARMS.c.hall == bindparam("hall")] if one_hall else [])).order_by(
+        SECURITY_ALARMS.c.at.desc(), literal_column("rowid" if dialect == "sqlite" else "kept").desc()
+    ).limit(bindparam("limit")))
+
+
+_ALARM_COLUMNS = ("alarm", "at", "refused_by", "hall", "device", "kind", "type", "reason", "quarantined")
+_LATEST = {one: _latest(one) for one in (False, True)}
+
+
+def latest_alarms(read: Source, hall: str | None = None, limit: int = 20) -> list[SecurityAlarm]:
     """The newest alarms first, of one hall or of all (API refusals belong to no hall)."""
-    where, params = ("WHERE hall = ?", (hall,)) if hall is not None else ("", ())
-    rows = read(
-        "SELECT alarm, at, refused_by, hall, device, kind, type, reason, quarantined FROM security_alarms "
-        f"{where} ORDER BY at DESC, rowid DESC LIMIT ?", (*params, limit))
+    params: dict[str, object] = {"limit": limit} if hall is None else {"hall": hall, "limit": limit}
+    found = rows(read, _LATEST[hall is not None], params)
     return [SecurityAlarm(alarm, at, refused_by, hall, device, kind, type, reason, bool(quarantined))
-            for alarm, at, refused_by, hall, device, kind, type, reason, quarantined in rows]
+            for alarm, at, refused_by, hall, device, kind, type, reason, quarantined in found]
 
 
 _BY_DEVICE = Statement(lambda _dialect: select(

@@ -142,8 +142,11 @@ class CentralService:
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
         case_rules = self.engine_cases.engine.store.rules if self.engine_cases else default_rules()
+        # Its own records stay in a SQLite file beside the case store's on either database; it reads
+        # the halls' events through a read-only connection of the store's file, or the store itself.
         self.supervision = open_office(
-            config.supervision, config.data_dir / "supervision.sqlite", events_path=config.events_path,
+            config.supervision, config.data_dir / "supervision.sqlite",
+            events=self.store.url.path or self.store,
             cases_path=config.cases_path if self.engine_cases else None, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=self.appointments, publish=lambda kind, data: self.feed.publish(kind, data))

@@ -1,9 +1,11 @@
 """The supervision office's part of central: anomaly rules, discretionary standards, major projects.
 
 Built by the central service (`open_office`) from its configuration and the
-files it already keeps; it keeps its own records in `supervision.sqlite`
-(`central.supervision_store`) and reads the case store and the event store
-only through read-only connections. `tick` runs the anomaly rules over what
+stores it already keeps; it keeps its own records in `supervision.sqlite`
+(`central.supervision_store`), beside the case store, whichever database the
+event store is on. It reads the case store through read-only connections, and
+the event store through its `read`: a read-only connection of its own on a
+SQLite file, the store itself on PostgreSQL (docs/operations.md). `tick` runs the anomaly rules over what
 arrived since the last tick; the HTTP side reads and moves the records.
 See docs/supervision.md.
 """
@@ -18,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from central.anomalies.book import AnomalyBook, Raised
-from central.anomalies.feeds import CaseLogFeed, ComplaintFeed, EventFeed, Feed, open_reader
+from central.anomalies.feeds import (
+    CaseLogFeed,
+    ComplaintFeed,
+    EventFeed,
+    EventReads,
+    Feed,
+    ReadOnlyFile,
+    open_reader,
+)
 from central.anomalies.horizons import SourceHorizons
 from central.anomalies.judging import LogCases
 from central.anomalies.place import SupervisionPlace
@@ -56,7 +66,8 @@ class SupervisionOffice:
     place: SupervisionPlace
     screen_risk: Risk
     publish: Publish = lambda _kind, _data: None
-    readers: list[sqlite3.Connection] = field(default_factory=list)
+    readers: list[sqlite3.Connection | ReadOnlyFile] = field(default_factory=list)
+    """What the office opened itself, and closes."""
 
     def tick(self, now_ms: int) -> list[Raised]:
         """Run the rules over what arrived; announce the anomalies that stand on the big screen."""
@@ -73,17 +84,25 @@ class SupervisionOffice:
             reader.close()
 
 
-def open_office(settings: SupervisionSettings, path: Path, *, events_path: Path, cases_path: Path | None,
-                calendar: WorkCalendar, ladder: Ladder, grace_s: int, clock: Callable[[], int],
-                appointments: HallAppointments, publish: Publish) -> SupervisionOffice:
-    """The office over central's files; `cases_path` None: this central keeps no case records."""
+def open_office(settings: SupervisionSettings, path: Path, *, events: Path | EventReads,
+                cases_path: Path | None, calendar: WorkCalendar, ladder: Ladder, grace_s: int,
+                clock: Callable[[], int], appointments: HallAppointments, publish: Publish
+                ) -> SupervisionOffice:
+    """The office over central's stores: `events` the event store's SQLite file (read through a
+    read-only connection of the office's own) or the store itself; `cases_path` None: this central
+    keeps no case records."""
     rules = load_rules(settings)
     store = SupervisionStore(path)
-    events = open_reader(events_path)
+    own_events: ReadOnlyFile | None = None
+    event_reads: EventReads
+    if isinstance(events, Path):
+        own_events = event_reads = ReadOnlyFile(events)
+    else:
+        event_reads = events
     cases = open_reader(cases_path) if cases_path is not None else None
     # Two connections to the case store: the feed reads in snapshots, the rules read a case's history.
     history = open_reader(cases_path) if cases_path is not None else None
-    readers = [c for c in (events, cases, history) if c is not None]
+    readers = [c for c in (own_events, cases, history) if c is not None]
 
     lock = threading.Lock()  # the engine's tick and the API's threads share the connection
 
@@ -94,13 +113,13 @@ def open_office(settings: SupervisionSettings, path: Path, *, events_path: Path,
             return history.execute(sql, params).fetchall()
 
     kinds = {kind for rule in rules.enabled() for kind in rule.build().kinds} | {"case.corrected"}
-    feeds: list[Feed] = [EventFeed(events, kinds), ComplaintFeed(events, kinds)]
+    feeds: list[Feed] = [EventFeed(event_reads, kinds), ComplaintFeed(event_reads, kinds)]
     if cases is not None:
         feeds.insert(0, CaseLogFeed(cases, kinds))
     with store.transaction() as tx:
         key = applicant_key(tx)
     book = AnomalyBook(store)
-    watch = AnomalyWatch(store, book, rules, feeds, SourceHorizons(events, cases, grace_s * 1000),
+    watch = AnomalyWatch(store, book, rules, feeds, SourceHorizons(event_reads, cases, grace_s * 1000),
                          cases=LogCases(read_cases), calendar=calendar, ladder=ladder,
                          pseudonym=Pseudonyms(key, read_cases))
     projects = ProjectDesk(store, case_rows(read_cases), calendar=calendar, ladder=ladder, clock=clock)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from central.anomalies.facts import Fact, Hit
-from central.anomalies.feeds import CaseLogFeed, ComplaintFeed, EventFeed, Feed
+from central.anomalies.feeds import CaseLogFeed, ComplaintFeed, EventFeed, EventReads, Feed
 from central.anomalies.judging import CaseHistory, Judging, LogCases, Pseudonym
 from central.anomalies.pseudonyms import Pseudonyms
 from central.anomalies.table import RuleSpec
@@ -83,7 +83,7 @@ def run_backtest(rules: Sequence[RuleSpec], facts: Iterable[Fact], *, cases: Cas
     return Backtest(list(results.values()), count, first, last, time.perf_counter() - started)
 
 
-def history_facts(cases: sqlite3.Connection | None, events: sqlite3.Connection | None, kinds: set[str],
+def history_facts(cases: sqlite3.Connection | None, events: EventReads | None, kinds: set[str],
                   since_ms: int | None = None, until_ms: int | None = None) -> list[Fact]:
     """Every fact of `kinds` kept in central's files, from `since_ms` until `until_ms`, in time order."""
     feeds: list[Feed] = []

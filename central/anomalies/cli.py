@@ -70,7 +70,7 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
              calendar_dir: Path | None, show: int, as_json: bool) -> None:
     """How many hits RULE (or `all`) would have raised over history; nothing is recorded."""
     from central.anomalies.backtest import history_facts, run_backtest, store_history
-    from central.anomalies.feeds import open_reader
+    from central.anomalies.feeds import ReadOnlyFile, open_reader
     from central.anomalies.pseudonyms import Pseudonyms
     from central.cases.calendar import load_calendar
     from central.cases.rules import default_rules as case_rules
@@ -82,7 +82,7 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
         raise click.ClickException(f"no central data in {data_dir} (cases.sqlite, events.sqlite)")
     started = time.perf_counter()
     cases = open_reader(cases_path) if cases_path.exists() else None
-    events = open_reader(events_path) if events_path.exists() else None
+    events = ReadOnlyFile(events_path) if events_path.exists() else None
     try:
         kinds = {kind for spec in chosen for kind in spec.build().kinds}
         facts = history_facts(cases, events, kinds, _instant_ms(since), _instant_ms(until))

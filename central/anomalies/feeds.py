@@ -3,20 +3,33 @@
 Each feed reads forward from a position (the case log's seq, the event
 store's row id, the complaint log's seq) and only the kinds some rule reads;
 the watch keeps each position beside the rules' state, so what was read is
-judged once. Reads go through a connection of central's own files opened
-read-only (their writers never wait for the rules).
+judged once. The case log is read through a read-only connection of the case
+store's file. The event store (the halls' events, the complaint log) is read
+through its `read` (`EventReads`) with statements written once for SQLite and
+PostgreSQL: on a SQLite file, a read-only connection of its own (`ReadOnlyFile`:
+the ingest never waits for the rules); on PostgreSQL, the store itself.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection
+import threading
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import bindparam, func, literal, select
 
 from central.anomalies.facts import Fact
 from central.cases.sources import LIVE, hall_source
+from central.complaints.desk import COMPLAINTS
+from central.complaints.log import COMPLAINT_LOG
+from central.store import TABLES
+from spine.statement import Statement, Tx
+
+T = TypeVar("T")
+EVENTS = TABLES.tables["events"]
 
 
 class Feed(Protocol):
@@ -27,10 +40,54 @@ class Feed(Protocol):
         ...
 
 
+class EventReads(Protocol):
+    """Where the event store is read: `CentralStore.read`, or a `ReadOnlyFile` of its SQLite file."""
+
+    def read(self, reader: Callable[[Tx], T]) -> T: ...
+
+
 def open_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection to one of central's files (WAL: it never blocks their writer)."""
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30,
                            isolation_level=None)
+
+
+class ReadOnlyFile:
+    """The event store's SQLite file, read-only, each `read` in one snapshot (never blocking the ingest)."""
+
+    def __init__(self, path: Path) -> None:
+        self.connection = open_reader(path)
+        self._lock = threading.Lock()  # the engine's tick and the API's threads share the connection
+
+    def read(self, reader: Callable[[Tx], T]) -> T:
+        with self._lock:
+            self.connection.execute("BEGIN")
+            try:
+                return reader(self.connection)
+            finally:
+                self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _forward(events: EventReads, newest: Statement, wanted: Statement, after: int,
+             limit: int) -> tuple[list[Any], int]:
+    """`_snapshot` for the event store, on either database: the newest position and the wanted rows
+    after `after` read in one transaction. (Positions come from one writer's sequence: with one
+    central process per database, a position is never seen before the rows below it.)"""
+
+    def read(tx: Tx) -> tuple[list[Any], int]:
+        top = newest.run(tx).fetchone()[0] or 0
+        return list(wanted.run(tx, {"after": after, "top": top, "limit": limit}).fetchall()), top
+
+    try:
+        rows, top = events.read(read)
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):  # that part of central never ran against this file
+            return [], after
+        raise
+    return rows, (rows[-1][0] if len(rows) == limit else max(after, top))
 
 
 def _snapshot(connection: sqlite3.Connection, top_sql: str, rows_sql: str, after: int, kinds: list[str],
@@ -80,20 +137,28 @@ def case_fact(seq: int, case_id: str, kind: str, at: int | None, recorded_at: in
                 case_id=case_id, seq=seq, actor=actor)
 
 
+_NEWEST_EVENT = Statement(lambda _dialect: select(func.max(EVENTS.c.id)))
+_NEWEST_STEP = Statement(lambda _dialect: select(func.max(COMPLAINT_LOG.c.seq)))
+
+
 class EventFeed:
-    """The halls' events from central's event store (`events.sqlite`); their source is the hall."""
+    """The halls' events from central's event store; their source is the hall."""
 
     name = "events"
 
-    def __init__(self, connection: sqlite3.Connection, kinds: Collection[str]) -> None:
-        self.connection = connection
+    def __init__(self, events: EventReads, kinds: Collection[str]) -> None:
+        self.events = events
         self.kinds = sorted(k for k in kinds if not k.startswith(("case.", "complaint.")))
+        e = EVENTS.c
+        # The kinds are this feed's for good: one statement, its kinds written in.
+        self._wanted = Statement(lambda _dialect: select(e.id, e.hall, e.type, e.payload).where(
+            e.id > bindparam("after"), e.id <= bindparam("top"), e.type.in_([literal(k) for k in self.kinds])
+        ).order_by(e.id).limit(bindparam("limit")))
 
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
-        rows, position = _snapshot(
-            self.connection, "SELECT max(id) FROM events",
-            "SELECT id, hall, type, payload FROM events WHERE id > ? AND id <= ? AND type IN ({kinds}) "
-            "ORDER BY id LIMIT ?", after, self.kinds, limit)
+        if not self.kinds:
+            return [], after
+        rows, position = _forward(self.events, _NEWEST_EVENT, self._wanted, after, limit)
         return [event_fact(*row) for row in rows], position
 
 
@@ -111,21 +176,24 @@ def event_fact(row_id: int, hall: str, kind: str, payload: str) -> Fact:
 
 
 class ComplaintFeed:
-    """Steps of the complaint log (`events.sqlite`), with the complaint's hall: stated at central."""
+    """Steps of the complaint log (in the event store), with the complaint's hall: stated at central."""
 
     name = "complaints"
 
-    def __init__(self, connection: sqlite3.Connection, kinds: Collection[str]) -> None:
-        self.connection = connection
+    def __init__(self, events: EventReads, kinds: Collection[str]) -> None:
+        self.events = events
         self.kinds = sorted(k for k in kinds if k.startswith("complaint."))
+        log, c = COMPLAINT_LOG.c, COMPLAINTS.c
+        self._wanted = Statement(lambda _dialect: select(
+            log.seq, log.complaint, log.type, log.at, log.actor, log.body, c.hall, c.unit).select_from(
+            COMPLAINT_LOG.outerjoin(COMPLAINTS, c.id == log.complaint)).where(
+            log.seq > bindparam("after"), log.seq <= bindparam("top"),
+            log.type.in_([literal(k) for k in self.kinds])).order_by(log.seq).limit(bindparam("limit")))
 
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
-        rows, position = _snapshot(
-            self.connection, "SELECT max(seq) FROM complaint_log",
-            "SELECT l.seq, l.complaint, l.type, l.at, l.actor, l.body, c.hall, c.unit FROM complaint_log l "
-            "LEFT JOIN complaints c ON c.id = l.complaint "
-            "WHERE l.seq > ? AND l.seq <= ? AND l.type IN ({kinds}) ORDER BY l.seq LIMIT ?",
-            after, self.kinds, limit)
+        if not self.kinds:
+            return [], after
+        rows, position = _forward(self.events, _NEWEST_STEP, self._wanted, after, limit)
         return [Fact(kind=kind, at=at, source=LIVE, ref=f"complaint:{seq}",
                      body={**json.loads(body), "complaint": complaint}, hall=hall,
                      unit=unit, actor=actor)

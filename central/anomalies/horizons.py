@@ -12,13 +12,21 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from sqlalchemy import select
+
+from central.anomalies.feeds import EventReads
 from central.cases.sources import LIVE
+from central.hall_watermarks import HALL_WATERMARKS
+from spine.statement import Statement
+
+_HALLS = Statement(lambda _dialect: select(HALL_WATERMARKS.c.hall, HALL_WATERMARKS.c.watermark))
 
 
 class SourceHorizons:
-    """Reads the halls' watermarks (`events.sqlite`) and the clients' (`cases.sqlite`) at each tick."""
+    """Reads the halls' watermarks (the event store, either database) and the clients' (`cases.sqlite`)
+    at each tick."""
 
-    def __init__(self, events: sqlite3.Connection | None, cases: sqlite3.Connection | None,
+    def __init__(self, events: EventReads | None, cases: sqlite3.Connection | None,
                  grace_ms: int) -> None:
         self.events = events
         self.cases = cases
@@ -26,12 +34,23 @@ class SourceHorizons:
 
     def __call__(self, now_ms: int) -> dict[str, int]:
         out = {LIVE: now_ms}
-        for hall, watermark in _rows(self.events, "SELECT hall, watermark FROM hall_watermarks"):
+        for hall, watermark in self._halls():
             out[f"hall:{hall}"] = min(now_ms, int(watermark) - self.grace_ms)
         for source, watermark in _rows(self.cases, "SELECT source, watermark FROM case_sources"):
             if str(source).startswith("api:"):
                 out[str(source)] = min(now_ms, int(watermark) * 1000 - self.grace_ms)
         return out
+
+
+    def _halls(self) -> list[Any]:
+        if self.events is None:
+            return []
+        try:
+            return self.events.read(lambda tx: list(_HALLS.run(tx).fetchall()))
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return []
+            raise
 
 
 def _rows(connection: sqlite3.Connection | None, sql: str) -> list[Any]:

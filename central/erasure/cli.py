@@ -1,7 +1,8 @@
 """`hall central privacy ...`: erase a citizen's personal data, apply the retention rule, read the log.
 
-Works beside a running central (each step is one short SQLite transaction in
-each file): an erasure holds for the service at once, since it keeps no key.
+Works beside a running central (each step is one short transaction in each
+store: the event store's SQLite file or PostgreSQL database, the case store's
+file): an erasure holds for the service at once, since it keeps no key.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
     from spine.clock import SystemClock
 
     clock = SystemClock()
-    events = SealingEventStore(config.events_path, clock)
+    events = SealingEventStore(config.event_store, clock)
     cases = CaseStore.open(config.cases_path, calendar_dir=config.calendar_dir) \
         if config.cases_path.exists() else None
     sms_path = sms_store or config.data_dir / "sms.sqlite"
@@ -136,18 +137,29 @@ def erase_due(config_path: Path | None, sms_store: Path | None) -> None:
 def erasures(config_path: Path | None, limit: int) -> None:
     """The erasure logs (events and cases), newest first: what was erased when, by whom, why."""
     from central.personal import vault
+    from central.store import CentralStore
+    from spine.clock import SystemClock
     from spine.sqlite import open_database
 
     config = _config(config_path)
-    for name, path in (("events", config.events_path), ("cases", config.cases_path)):
-        if not path.exists():
-            continue
-        connection = open_database(path)
+    places: list[tuple[str, list[dict[str, Any]]]] = []
+    events = config.event_store
+    if events.path is None or events.path.exists():  # a database, or a file already made
+        store = CentralStore(events, SystemClock())
         try:
-            rows = vault.erasures(vault.reads(connection), limit)
+            places.append(("events", store.read(lambda tx: vault.erasures(tx, limit))))
         except sqlite3.OperationalError:  # a file that never sealed anything has no erasure log
-            rows = []
+            pass
+        finally:
+            store.close()
+    if config.cases_path.exists():
+        connection = open_database(config.cases_path)
+        try:
+            places.append(("cases", vault.erasures(vault.reads(connection), limit)))
+        except sqlite3.OperationalError:
+            pass
         finally:
             connection.close()
+    for name, rows in places:
         for row in rows:
             click.echo(json.dumps({"place": name, **row}, ensure_ascii=False))

@@ -1,9 +1,10 @@
 """The places central keeps sealed personal data in, each with its own file and its own keys.
 
 `CasePlace`: the case store (`cases.sqlite`: the case log and its projection).
-`CentralPlace`: central's event store (`events.sqlite`: the event log, complaints,
-rating follow-ups, queue contacts). A subject may have a key in both (a case
-whose facts came from a hall's events): an erasure goes to every place.
+`CentralPlace`: central's event store (`events.sqlite`, or its PostgreSQL database:
+the event log, complaints, rating follow-ups, queue contacts), read and erased through
+statements written once for both. A subject may have a key in both (a case whose
+facts came from a hall's events): an erasure goes to every place.
 """
 
 from __future__ import annotations
@@ -11,13 +12,28 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, select
 
 from central.cases.store import CaseStore
+from central.complaints.desk import COMPLAINTS
 from central.personal import case_subject, complaint_subject, followup_subject, vault
 from central.personal.retention import Retention
+from central.personal.vault import PERSONAL_KEYS
+from central.ratings.tables import RATING_FOLLOWUPS
 from central.store import CentralStore
 from contract.privacy import PersonalKind
+from spine.engines import open_engine
+from spine.statement import Statement
+
+_ANSWERED = Statement(lambda _dialect: select(COMPLAINTS.c.id).where(
+    COMPLAINTS.c.state == "answered", COMPLAINTS.c.answered_at < bindparam("before")))
+_CLOSED_FOLLOWUPS = Statement(lambda _dialect: select(
+    RATING_FOLLOWUPS.c.hall, RATING_FOLLOWUPS.c.rating).where(
+    RATING_FOLLOWUPS.c.state == "closed", RATING_FOLLOWUPS.c.closed_at < bindparam("before")))
+_VISITS = Statement(lambda _dialect: select(PERSONAL_KEYS.c.subject).where(
+    PERSONAL_KEYS.c.subject.like("visit:%")))
 
 
 class PersonalPlace(Protocol):
@@ -82,22 +98,19 @@ class CentralPlace:
         self.store = store
 
     def holding(self, phone: str) -> set[str]:
-        return set(vault.subjects_holding(self.store.query, PersonalKind.MOBILE, phone))
+        return set(self.store.read(lambda tx: vault.subjects_holding(tx, PersonalKind.MOBILE, phone)))
 
     def due(self, rule: Retention) -> dict[str, str]:
-        closed_before = rule.closed_before_ms
+        closed_before = {"before": rule.closed_before_ms}
         due: dict[str, str] = {}
-        for (complaint,) in self._rows(
-                "SELECT id FROM complaints WHERE state = 'answered' AND answered_at < ?", (closed_before,)):
+        for (complaint,) in self._rows(_ANSWERED, closed_before):
             due[complaint_subject(str(complaint))] = rule.reason("complaint")
-        for hall, rating in self._rows(
-                "SELECT hall, rating FROM rating_followups WHERE state = 'closed' AND closed_at < ?",
-                (closed_before,)):
+        for hall, rating in self._rows(_CLOSED_FOLLOWUPS, closed_before):
             due[followup_subject(str(hall), str(rating))] = rule.reason("rating follow-up")
-        kept = vault.kept_subjects(self.store.query, sorted(due))
+        kept = self.store.read(lambda tx: vault.kept_subjects(tx, sorted(due)))
         due = {subject: why for subject, why in due.items() if subject in kept}
         # A visit's day is in its subject: no projection needs to be current to know it is due.
-        for (subject,) in self._rows("SELECT subject FROM personal_keys WHERE subject LIKE 'visit:%'", ()):
+        for (subject,) in self._rows(_VISITS, {}):
             if rule.visit_due(str(subject)):
                 due[str(subject)] = rule.reason("visit")
         return due
@@ -106,15 +119,29 @@ class CentralPlace:
         subjects = list(subjects)
         if not subjects:
             return []
-        with self.store.transaction() as tx:
+        with self.store.statements() as tx:
             erased = vault.erase(tx, subjects, actor=actor, reason=reason, now_ms=now_ms)
-        self.store.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._forget_old_frames()
         return erased
 
-    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def _forget_old_frames(self) -> None:
+        """The erased keys' old images, outside the erasure's transaction (`vault.forget_old_frames`)."""
+        if self.store.url.is_sqlite:
+            self.store.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        # VACUUM runs outside any transaction: on a connection of its own, so the store's stays
+        # transactional. Erasures are rare; a connection each is cheap enough.
+        engine = open_engine(self.store.url)
         try:
-            return [tuple(row) for row in self.store.query(sql, params)]
+            with engine.connect() as connection:
+                vault.forget_old_frames(connection)
+        finally:
+            engine.dispose()
+
+    def _rows(self, statement: Statement, params: dict[str, Any]) -> list[tuple[object, ...]]:
+        try:
+            return [tuple(row) for row in self.store.read(lambda tx: statement.run(tx, params).fetchall())]
         except sqlite3.OperationalError as error:
-            if "no such table" in str(error):  # that desk never ran against this file
+            if "no such table" in str(error):  # that desk never ran against this SQLite file
                 return []
             raise

@@ -31,8 +31,9 @@ class VideoRoom:
     def __init__(self, settings: VideoSettings, store: CentralStore, data_dir: Path,
                  now_ms: Callable[[], int]) -> None:
         self.settings = settings
-        with store.transaction() as tx:
-            run_script(tx, LAYOUTS_SCHEMA + EVIDENCE_SCHEMA)
+        if store.url.is_sqlite:  # on PostgreSQL the tables are the migrations'
+            with store.transaction() as tx:
+                run_script(tx, LAYOUTS_SCHEMA + EVIDENCE_SCHEMA)
         self.links = GatewayLinks(settings)
         self.directory = FootageDirectory(store)
         self.live = LiveRelay(self.links, settings.segment_cache_s)

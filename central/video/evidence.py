@@ -20,6 +20,9 @@ manifest and the clip, hashing the bytes as they arrive, and keeps both under
 
 Each fetch is a step of the complaint's hash-chained log (who fetched which
 export, with both hashes).
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`); on
+PostgreSQL `evidence_clips` is made by `central/migrations` (revision 0004).
 """
 
 from __future__ import annotations
@@ -36,11 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, bindparam, func, select
+
 from central.complaints import log as complaint_log
+from central.complaints.holds import COMPLAINT_HOLDS
 from central.store import CentralStore
 from central.video.directory import FootageDirectory
 from central.video.links import GatewayLinks
 from contract.video import CLIP, MANIFEST, ExportAnswer, ExportRequest, export_path
+from spine.statement import Statement
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,38 @@ CREATE TABLE IF NOT EXISTS evidence_clips (
     PRIMARY KEY (complaint, device, camera)
 );
 """
+
+EVIDENCE_TABLES = MetaData()
+EVIDENCE_CLIPS = Table(
+    "evidence_clips", EVIDENCE_TABLES,
+    *(Column(name, Text, primary_key=True) for name in ("complaint", "device", "camera")),
+    Column("hall", Text, nullable=False),
+    Column("export_id", Text, nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("clip_file", Text, nullable=False),
+    Column("clip_bytes", BigInteger, nullable=False),
+    Column("clip_sha256", Text, nullable=False),
+    Column("manifest_file", Text, nullable=False),
+    Column("manifest_sha256", Text, nullable=False),
+    Column("answered_manifest_sha256", Text, nullable=False),
+    Column("fetched_at", BigInteger, nullable=False),
+    Column("fetched_by", Text, nullable=False),
+)
+"""`SCHEMA` in SQLAlchemy Core: the statements' table (made on PostgreSQL by migration 0004)."""
+_C, _H = EVIDENCE_CLIPS.c, COMPLAINT_HOLDS.c
+# complaint_holds belongs to the complaint desk (central/complaints/holds.py): read only.
+_HELD = Statement(lambda _dialect: select(
+    _H.hall, _H.device, _H.window, _H.start_ms, _H.end_ms, _H.cameras).where(
+    _H.complaint == bindparam("complaint"), _H.confirmed_at.is_not(None)).order_by(_H.device))
+_KEPT = Statement(lambda _dialect: select(
+    _C.export_id, _C.clip_file, _C.clip_bytes, _C.clip_sha256, _C.manifest_file, _C.manifest_sha256,
+    _C.answered_manifest_sha256, _C.fetched_at, _C.fetched_by).where(
+    _C.complaint == bindparam("complaint"), _C.device == bindparam("device"),
+    _C.camera == bindparam("camera")))
+_FETCHED = Statement(lambda _dialect: EVIDENCE_CLIPS.insert().values(
+    {column.name: bindparam(column.name) for column in EVIDENCE_CLIPS.columns}))
+_COUNT = Statement(lambda _dialect: select(func.count()).select_from(EVIDENCE_CLIPS))
 
 VERIFIED = "verified"
 AWAITING = "awaiting_record"
@@ -140,10 +179,8 @@ class EvidenceDesk:
     def footage(self, complaint: str) -> list[HeldFootage]:
         """Every camera a recorder confirmed holding for the complaint, in device and camera order."""
         held = []
-        for hall, device, window, start, end, cameras in self.store.query(
-            # complaint_holds belongs to the complaint desk (central/complaints/holds.py): read only.
-            "SELECT hall, device, window, start_ms, end_ms, cameras FROM complaint_holds "
-            "WHERE complaint = ? AND confirmed_at IS NOT NULL ORDER BY device", (complaint,)):
+        for hall, device, window, start, end, cameras in self.store.read(
+                lambda tx: _HELD.run(tx, {"complaint": complaint}).fetchall()):
             for camera in sorted(json.loads(cameras or "[]")):
                 held.append(HeldFootage(complaint, hall, device, camera, window, start, end))
         return held
@@ -155,13 +192,11 @@ class EvidenceDesk:
         raise NoSuchFootage(f"complaint {complaint} has no held footage of {device}/{camera}")
 
     def kept(self, complaint: str, device: str, camera: str) -> KeptClip | None:
-        rows = self.store.query(
-            "SELECT export_id, clip_file, clip_bytes, clip_sha256, manifest_file, manifest_sha256, "
-            "answered_manifest_sha256, fetched_at, fetched_by FROM evidence_clips "
-            "WHERE complaint = ? AND device = ? AND camera = ?", (complaint, device, camera))
-        if not rows:
+        row = self.store.read(lambda tx: _KEPT.run(
+            tx, {"complaint": complaint, "device": device, "camera": camera}).fetchone())
+        if row is None:
             return None
-        export_id, clip, size, clip_hash, manifest, manifest_hash, answered, at, by = rows[0]
+        export_id, clip, size, clip_hash, manifest, manifest_hash, answered, at, by = row
         return KeptClip(export_id, Path(clip), size, clip_hash, Path(manifest), manifest_hash, answered,
                         at, by)
 
@@ -205,16 +240,15 @@ class EvidenceDesk:
         kept = KeptClip(answer.export_id, clip_file, size, digest.hexdigest(), manifest_file,
                         hashlib.sha256(manifest.body).hexdigest(), answer.manifest_sha256,
                         self.now_ms(), who)
-        with self.store.transaction() as tx:
-            tx.execute(
-                "INSERT INTO evidence_clips (complaint, hall, device, camera, export_id, start_ms, end_ms, "
-                "clip_file, clip_bytes, clip_sha256, manifest_file, manifest_sha256, "
-                "answered_manifest_sha256, fetched_at, fetched_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (footage.complaint, footage.hall, footage.device, footage.camera, kept.export_id,
-                 footage.start, footage.end, str(clip_file), size, kept.clip_sha256, str(manifest_file),
-                 kept.manifest_sha256, kept.answered_manifest_sha256, kept.fetched_at, who),
-            )
+        with self.store.statements() as tx:
+            _FETCHED.run(tx, {
+                "complaint": footage.complaint, "hall": footage.hall, "device": footage.device,
+                "camera": footage.camera, "export_id": kept.export_id, "start_ms": footage.start,
+                "end_ms": footage.end, "clip_file": str(clip_file), "clip_bytes": size,
+                "clip_sha256": kept.clip_sha256, "manifest_file": str(manifest_file),
+                "manifest_sha256": kept.manifest_sha256,
+                "answered_manifest_sha256": kept.answered_manifest_sha256, "fetched_at": kept.fetched_at,
+                "fetched_by": who})
             complaint_log.append(tx, footage.complaint, "complaint.footage_fetched", kept.fetched_at, who, {
                 "device": footage.device, "camera": footage.camera, "export_id": kept.export_id,
                 "clip_sha256": kept.clip_sha256, "manifest_sha256": kept.manifest_sha256})
@@ -292,7 +326,7 @@ class EvidenceDesk:
         yield from sink.drain()
 
     def stats(self) -> dict[str, Any]:
-        (count,) = self.store.query("SELECT count(*) FROM evidence_clips")[0]
+        count = self.store.read(lambda tx: _COUNT.run(tx).fetchone()[0])
         return {"clips": count}
 
 

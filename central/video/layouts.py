@@ -1,13 +1,19 @@
-"""The wall's saved layouts: a grid of 1, 4, 9 or 16 windows, a camera (or nothing) in each."""
+"""The wall's saved layouts: a grid of 1, 4, 9 or 16 windows, a camera (or nothing) in each.
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`); on
+PostgreSQL `video_layouts` is made by `central/migrations` (revision 0004).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, bindparam, delete, select
 
 from central.store import CentralStore
+from spine.statement import Statement, insert_for
 
 GRIDS = (1, 4, 9, 16)
 
@@ -20,6 +26,31 @@ CREATE TABLE IF NOT EXISTS video_layouts (
     saved_at INTEGER NOT NULL
 );
 """
+
+LAYOUT_TABLES = MetaData()
+VIDEO_LAYOUTS = Table(
+    "video_layouts", LAYOUT_TABLES,
+    Column("name", Text, primary_key=True),
+    Column("grid", Integer, nullable=False),
+    Column("cells", Text, nullable=False),
+    Column("saved_by", Text, nullable=False),
+    Column("saved_at", BigInteger, nullable=False),
+)
+"""`SCHEMA` in SQLAlchemy Core (made on PostgreSQL by migration 0004)."""
+_L = VIDEO_LAYOUTS.c
+
+
+def _saving(dialect: str) -> Any:
+    insert = insert_for(dialect, VIDEO_LAYOUTS).values(
+        {name: bindparam(name) for name in ("name", "grid", "cells", "saved_by", "saved_at")})
+    return insert.on_conflict_do_update(index_elements=["name"], set_={
+        name: insert.excluded[name] for name in ("grid", "cells", "saved_by", "saved_at")})
+
+
+_SAVED = Statement(_saving)
+_ALL = Statement(lambda _dialect: select(
+    _L.name, _L.grid, _L.cells, _L.saved_by, _L.saved_at).order_by(_L.name))
+_DELETED = Statement(lambda _dialect: delete(VIDEO_LAYOUTS).where(_L.name == bindparam("name")))
 
 
 class WallCell(BaseModel):
@@ -59,22 +90,17 @@ class WallLayouts:
 
     def save(self, layout: WallLayout, by: str, now_ms: int) -> SavedLayout:
         cells = json.dumps([c.model_dump() if c else None for c in layout.cells], ensure_ascii=False)
-        with self.store.transaction() as tx:
-            tx.execute(
-                "INSERT INTO video_layouts (name, grid, cells, saved_by, saved_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET grid = excluded.grid, cells = excluded.cells, "
-                "saved_by = excluded.saved_by, saved_at = excluded.saved_at",
-                (layout.name, layout.grid, cells, by, now_ms),
-            )
+        with self.store.statements() as tx:
+            _SAVED.run(tx, {"name": layout.name, "grid": layout.grid, "cells": cells, "saved_by": by,
+                            "saved_at": now_ms})
         return SavedLayout(**layout.model_dump(), saved_by=by, saved_at=now_ms)
 
     def all(self) -> list[SavedLayout]:
-        return [_saved(row) for row in self.store.query(
-            "SELECT name, grid, cells, saved_by, saved_at FROM video_layouts ORDER BY name")]
+        return [_saved(tuple(row)) for row in self.store.read(lambda tx: _ALL.run(tx).fetchall())]
 
     def delete(self, name: str) -> bool:
-        with self.store.transaction() as tx:
-            return tx.execute("DELETE FROM video_layouts WHERE name = ?", (name,)).rowcount > 0
+        with self.store.statements() as tx:
+            return _DELETED.run(tx, {"name": name}).rowcount > 0
 
 
 def _saved(row: tuple[str, int, str, str, int]) -> SavedLayout:

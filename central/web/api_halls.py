@@ -35,7 +35,8 @@ def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
         refused_at_gateway=view.refused_at_gateway,
         forward_backlog=view.forward_backlog,
         refused_at_central=view.refused_at_central,
-        alarms=[alarm_out(a) for a in latest_alarms(context.store.query, view.hall, HALL_ALARMS)],
+        alarms=[alarm_out(a) for a in context.store.read(
+            lambda tx: latest_alarms(tx, view.hall, HALL_ALARMS))],
         data_complete_until=known.complete_until if known else None,
         data_incomplete_since=known.incomplete_since if known else None,
         queue_today=context.queue_today(view.hall, now_ms) if context.queue_today else None,

@@ -121,8 +121,13 @@ def snapshot(
                 for s, v in sorted(STAGE_LOOKS.items(), key=lambda item: -item[1].severity)],
         halls=boards,
         recent=list(reversed(recent)),
-        alarms=[alarm_out(a) for a in latest_alarms(context.store.query, hall, SCREEN_ALARMS)],
+        alarms=_security(context, hall),
     )
+
+
+def _security(context: CentralContext, hall: str | None) -> list[AlarmOut]:
+    """The newest security alarms the screen shows, of one hall or of all."""
+    return [alarm_out(a) for a in context.store.read(lambda tx: latest_alarms(tx, hall, SCREEN_ALARMS))]
 
 
 def _counts(cases: list[CaseOut]) -> dict[str, int]:
@@ -166,8 +171,8 @@ def _board(context: CentralContext, place: Place, version: int, now_ms: int) -> 
         version=version, now_ms=now_ms, place=place,
         halls=all_halls(context, place.hall),
         hall_names=context.hall_names,
-        queues=queues_now(context.store.query, hall_day(now_ms), now_ms, place.hall),
-        security=[alarm_out(a) for a in latest_alarms(context.store.query, place.hall, SCREEN_ALARMS)],
+        queues=context.store.read(lambda tx: queues_now(tx, hall_day(now_ms), now_ms, place.hall)),
+        security=_security(context, place.hall),
         complaints=_open_complaints(context, place.hall),
         anomalies=parts.anomalies(place.hall, SLOT_ROWS) if parts.anomalies else None,
         projects=parts.projects(place.hall, SLOT_ROWS) if parts.projects else None,

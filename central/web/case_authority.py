@@ -81,7 +81,7 @@ def refuse(context: CentralContext, principal: Principal, kind: str, body: Mappi
     alarm = SecurityAlarm(alarm=f"api:{uuid.uuid4().hex}", at=context.clock.wall_ms(), refused_by="api",
                           hall=hall if isinstance(hall, str) else None, device=principal.name,
                           kind=Author.API_CLIENT.value, type=kind, reason=problem)
-    with context.store.transaction() as tx:
+    with context.store.statements() as tx:
         record_alarm(tx, alarm)
     context.feed.publish("security", {"hall": alarm.hall, "device": alarm.device, "type": kind,
                                       "reason": problem, "refused_by": "api"})

@@ -1,4 +1,7 @@
-"""Today's queue figures of one hall for the big screen, from the queue statistics projection."""
+"""Today's queue figures of one hall for the big screen, from the queue statistics projection.
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,22 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, case, distinct, func, select
+
 from central.cases.timebase import FIXED_SHANGHAI
-from central.queue_stats import queue_statistics
+from central.queue_stats import QUEUE_SEGMENTS, queue_statistics
 from central.store import CentralStore
+from spine.statement import Statement, Tx
+
+_S = QUEUE_SEGMENTS.c
+_NOW = Statement(lambda _dialect: select(
+    # Counted with CASE: PostgreSQL does not sum booleans, SQLite has no FILTER before 3.30.
+    func.sum(case((_S.called_at.is_(None) & _S.outcome.is_(None), 1), else_=0)),
+    func.sum(case((_S.called_at.is_not(None) & _S.ended_at.is_(None), 1), else_=0)),
+    func.count(distinct(_S.ticket)),
+).where(_S.hall == bindparam("hall"), _S.day == bindparam("day")))
+NOTHING_YET = {"waiting": 0, "serving": 0, "issued": 0, "served": 0, "avg_wait_s": None,
+               "avg_service_s": None}
 
 
 def hall_day(now_ms: int) -> str:
@@ -23,23 +39,23 @@ class QueueToday:
         self.store = store
 
     def __call__(self, hall: str, now_ms: int) -> dict[str, Any]:
-        day = hall_day(now_ms)
         try:
-            waiting, serving, issued = self.store.query(
-                "SELECT sum(called_at IS NULL AND outcome IS NULL), "
-                "sum(called_at IS NOT NULL AND ended_at IS NULL), count(DISTINCT ticket) "
-                "FROM queue_segments WHERE hall = ? AND day = ?", (hall, day))[0]
-        except sqlite3.OperationalError:  # no queue event has arrived yet
-            return {"waiting": 0, "serving": 0, "issued": 0, "served": 0,
-                    "avg_wait_s": None, "avg_service_s": None}
-        figures = queue_statistics(self.store.query, by="hall", hall=hall, day_from=day, day_to=day)
-        row = figures[0] if figures else None
-        return {
-            "waiting": waiting or 0,
-            "serving": serving or 0,
-            "issued": issued or 0,
-            "served": row.served if row else 0,
-            "avg_wait_s": round(row.mean_wait_ms / 1000) if row and row.mean_wait_ms is not None else None,
-            "avg_service_s": round(row.mean_service_ms / 1000)
-            if row and row.mean_service_ms is not None else None,
-        }
+            return self.store.read(lambda tx: _today(tx, hall, hall_day(now_ms)))
+        except sqlite3.OperationalError:  # a SQLite file no queue event has reached: no table yet
+            return dict(NOTHING_YET)
+
+
+def _today(tx: Tx, hall: str, day: str) -> dict[str, Any]:
+    waiting, serving, issued = _NOW.run(tx, {"hall": hall, "day": day}).fetchone()
+    figures = queue_statistics(tx, by="hall", hall=hall, day_from=day, day_to=day)
+    row = figures[0] if figures else None
+    return {
+        # PostgreSQL's sum of integers is NUMERIC: plain numbers either way.
+        "waiting": int(waiting or 0),
+        "serving": int(serving or 0),
+        "issued": int(issued or 0),
+        "served": row.served if row else 0,
+        "avg_wait_s": round(row.mean_wait_ms / 1000) if row and row.mean_wait_ms is not None else None,
+        "avg_service_s": round(row.mean_service_ms / 1000)
+        if row and row.mean_service_ms is not None else None,
+    }

@@ -6,19 +6,48 @@ table's `(day, hall)` index): the waiting citizens per service, grouped, and
 today's calls, latest first, which give each window its officer, its current
 ticket and its served count. A ticket parked at a window has no end yet and
 still shows there until the window calls the next one.
+
+Its statements are written once for SQLite and PostgreSQL (`spine.statement`): the
+caller hands a `Source`, e.g. a connection inside `CentralStore.read`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from sqlalchemy import ColumnElement, bindparam, func, select
+
+from central.queue_stats import QUEUE_SEGMENTS
+from central.reads import Source, rows
 from central.web.screen.models import QueueNow, ServiceQueue, WindowNow
-from central.where import Where
+from spine.statement import Statement
 
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
+_S = QUEUE_SEGMENTS.c
+
+
+def _today(one_hall: bool) -> list[ColumnElement[bool]]:
+    """Today's segments of every hall, or of the one named `hall`."""
+    return [_S.day == bindparam("day"), *([_S.hall == bindparam("hall")] if one_hall else [])]
+
+
+def _waiting(one_hall: bool) -> Statement:
+    return Statement(lambda _dialect: select(
+        _S.hall, _S.service, func.count(), func.min(_S.waiting_since)).where(
+        *_today(one_hall), _S.called_at.is_(None), _S.outcome.is_(None)
+    ).group_by(_S.hall, _S.service).order_by(_S.hall, _S.service))
+
+
+def _calls(one_hall: bool) -> Statement:
+    # Each window's latest call first: its officer, and its ticket if not yet ended.
+    return Statement(lambda _dialect: select(
+        _S.hall, _S.window, _S.officer, _S.ticket, _S.service, _S.called_at, _S.ended_at, _S.outcome).where(
+        *_today(one_hall), _S.window.is_not(None)).order_by(_S.hall, _S.window, _S.called_at.desc()))
+
+
+# For every hall and for one: two statements each, not one with an optional filter.
+_WAITING = {one: _waiting(one) for one in (False, True)}
+_CALLS = {one: _calls(one) for one in (False, True)}
 
 
 @dataclass
@@ -29,7 +58,7 @@ class _Hall:
     services: list[ServiceQueue] = field(default_factory=list)
 
 
-def queues_now(read: Read, day: str, now_ms: int, hall: str | None = None) -> dict[str, QueueNow]:
+def queues_now(read: Source, day: str, now_ms: int, hall: str | None = None) -> dict[str, QueueNow]:
     """hall -> who waits and who is served now (today's counts come from `QueueToday`);
     halls with no ticket today are left out."""
     try:
@@ -38,12 +67,9 @@ def queues_now(read: Read, day: str, now_ms: int, hall: str | None = None) -> di
         return {}
 
 
-def _queues(read: Read, day: str, now_ms: int, hall: str | None) -> dict[str, QueueNow]:
+def _queues(read: Source, day: str, now_ms: int, hall: str | None) -> dict[str, QueueNow]:
     halls: dict[str, _Hall] = {}
-    waiting = Where().equals("day", day).equals("hall", hall).holds("called_at IS NULL AND outcome IS NULL")
-    for name, service, count, oldest in read(
-        f"SELECT hall, service, count(*), min(waiting_since) FROM queue_segments{waiting.sql} "
-        "GROUP BY hall, service ORDER BY hall, service", waiting.params):
+    for name, service, count, oldest in rows(read, _WAITING[hall is not None], _params(day, hall)):
         state = halls.setdefault(name, _Hall())
         state.waiting += int(count)
         state.oldest = oldest if state.oldest is None else min(state.oldest, oldest)
@@ -60,12 +86,9 @@ def _queues(read: Read, day: str, now_ms: int, hall: str | None) -> dict[str, Qu
     }
 
 
-def _windows(read: Read, day: str, hall: str | None, halls: dict[str, _Hall]) -> None:
-    worked = Where().equals("day", day).equals("hall", hall).holds("window IS NOT NULL")
-    # Each window's latest call first: its officer, and its ticket if not yet ended.
-    for name, window, officer, ticket, service, called_at, ended_at, outcome in read(
-        "SELECT hall, window, officer, ticket, service, called_at, ended_at, outcome "
-        f"FROM queue_segments{worked.sql} ORDER BY hall, window, called_at DESC", worked.params):
+def _windows(read: Source, day: str, hall: str | None, halls: dict[str, _Hall]) -> None:
+    for name, window, officer, ticket, service, called_at, ended_at, outcome in rows(
+            read, _CALLS[hall is not None], _params(day, hall)):
         state = halls.setdefault(name, _Hall())
         now = state.windows.get(window)
         if now is None:
@@ -76,6 +99,10 @@ def _windows(read: Read, day: str, hall: str | None, halls: dict[str, _Hall]) ->
                 served_today=0)
         if outcome == "served":
             now.served_today += 1
+
+
+def _params(day: str, hall: str | None) -> dict[str, str]:
+    return {"day": day} if hall is None else {"day": day, "hall": hall}
 
 
 def _age_s(now_ms: int, since_ms: int | None) -> int | None:
