@@ -66,6 +66,9 @@ def test_batches_waiting_at_the_gateway_share_one_commit_and_each_device_is_ackn
         "device": {"id": device, "hall": "hall-01", "kind": "sim"},
         "broker": {"port": broker.port},
         "outbox": {"path": str(tmp_path / device / "outbox.sqlite")},
+        # Only the batches may reach the gateway while it is held: a heartbeat or a probe for
+        # a late ack arriving then (a loaded machine is slow) would be a group of its own.
+        "uplink": {"heartbeat_s": 3600, "ack_timeout_s": 3600},
     })) for device in DEVICES]
     commits = gateway.ingest.commits
     assert commits is not None
@@ -73,6 +76,8 @@ def test_batches_waiting_at_the_gateway_share_one_commit_and_each_device_is_ackn
         for agent in agents:
             agent.start()
         wait_until(lambda: all(agent.uplink.stats.connected for agent in agents), 30, "every device online")
+        wait_until(lambda: len([d for d in gateway.presence.snapshot() if d["outbox_events"] is not None])
+                   == len(DEVICES), 30, "every device's first heartbeat")
         with gateway.db.lock:  # the gateway's disk is busy: what arrives meanwhile waits
             for agent in agents:
                 agent.record("sim.counter", {"n": 1})
