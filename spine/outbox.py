@@ -340,11 +340,18 @@ class Outbox:
                 f"LEFT JOIN {self._payloads_in} p ON p.rowid = o.ref WHERE o.pos > ? ORDER BY o.pos LIMIT ?")
 
     def position_before(self, pos: int) -> int | None:
-        """The newest row still waiting before `pos` (None when everything before is gone)."""
+        """The newest row still waiting before `pos` (None when everything before is gone).
+
+        An acknowledged row whose delete is still pending is not waiting: a probe's event is
+        acknowledged without moving the receiver's stream, so naming it as `after` would make
+        the receiver ask for a gap that is not there."""
+        with self._forgetting:
+            forgotten = {row_pos for row_pos in self._forgotten if row_pos < pos}
         with self._reading:
-            row = self._read_connection().execute(
-                "SELECT max(pos) FROM outbox WHERE pos < ?", (pos,)).fetchone()
-        return row[0] if row else None
+            rows = self._read_connection().execute(
+                "SELECT pos FROM outbox WHERE pos < ? ORDER BY pos DESC LIMIT ?",
+                (pos, len(forgotten) + 1)).fetchall()
+        return next((row_pos for (row_pos,) in rows if row_pos not in forgotten), None)
 
     def _read_connection(self) -> sqlite3.Connection:
         """(Holding `_reading`.) The sender's own connection to the file, opened on first use."""

@@ -248,6 +248,7 @@ def test_acknowledged_rows_left_by_a_busy_writer_go_at_the_next_tidy(tmp_path: P
         forgot.start()
         forgot.join(10)
     assert db.query("SELECT count(*) FROM outbox") == [(1,)] and outbox.read_after(0, 10, 1 << 20) == []
+    assert outbox.position_before(row.pos + 1) is None  # acknowledged: nothing waits before
     assert outbox.tidy() == 1
     assert db.query("SELECT count(*) FROM outbox") == [(0,)] and outbox.depth() == (0, 0)
     outbox.close()
