@@ -4,6 +4,9 @@ What a hall's gateway forwards is admitted (`admit`) and stored in one
 transaction; a fact refused as an author's overstep is kept as a dead letter
 and raised as a security alarm (`central.alarms`) in that same transaction.
 
+On PostgreSQL, several central processes may store batches of the same hall: each
+batch's transaction holds the hall's advisory lock (`central.hall_lock`).
+
 The store lives in a SQLite file (the default) or in a PostgreSQL database
 (`StoreUrl`); its own statements are SQLAlchemy Core, written once for both. The
 parts of central that still write SQLite's SQL themselves (the projections, the
@@ -27,6 +30,7 @@ from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table,
 from central.alarms import SCHEMA as ALARMS_SCHEMA
 from central.alarms import SECURITY_ALARMS, SecurityAlarm, record_alarm
 from central.eventcheck import StoreReport, check_events
+from central.hall_lock import hold_hall
 from contract.topics import parse_central_topic
 from spine.clock import Clock
 from spine.engines import open_engine
@@ -210,6 +214,9 @@ class CentralStore:
 
         alarms: list[SecurityAlarm] = []
         with self.sql_transaction() as sql, ExitStack() as finishing:
+            # First, so that another central process's batch of this hall that is being stored
+            # now has committed (or rolled back) before this one asks what the log holds.
+            hold_hall(sql, hall)
             admit = self.admit
             # What the handlers and the admission rules leave for just before the commit runs when
             # this block ends. Those still in SQLite's SQL use `tx`, which only a SQLite file has;
