@@ -60,7 +60,6 @@ class EventLog:
     """The columns that find one device's events in order (indexed)."""
     _table: Table = field(init=False, repr=False)
     _append: Statement = field(init=False, repr=False)
-    _holds: Statement = field(init=False, repr=False)
     _held: Statement = field(init=False, repr=False)
     _add: Statement = field(init=False, repr=False)
 
@@ -77,8 +76,6 @@ class EventLog:
         object.__setattr__(self, "_append", Statement(lambda dialect: insert_for(dialect, table).values(
             {name: bindparam(name) for name in ("event_id", *names)}
         ).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)))
-        object.__setattr__(self, "_holds", Statement(lambda _dialect: select(1).select_from(table).where(
-            table.c.event_id == bindparam("event_id"))))
         # A batch's events the log already has, in one statement: the ids go as one JSON array
         # on SQLite (json_each) and as one array on PostgreSQL (= ANY), whatever their number.
         object.__setattr__(self, "_held", Statement(lambda dialect: select(table.c.event_id).where(
@@ -124,10 +121,6 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
         values = {"event_id": event_id, **{name: row.get(name) for name, _ in self.columns}}
         stored = self._append.run(tx, values).fetchone()
         return int(stored[0]) if stored is not None else None
-
-    def holds(self, tx: Tx, event_id: str) -> bool:
-        """Whether the log already has this event (a resend is a duplicate, whatever changed since)."""
-        return self._holds.run(tx, {"event_id": event_id}).fetchone() is not None
 
     def held(self, tx: Tx, event_ids: Sequence[str]) -> set[str]:
         """Which of these events the log already has, in one statement."""

@@ -100,7 +100,7 @@ class Uplink:
         self._last_progress = time.monotonic()  # the last ack, or the last probe
         self._probe_wait = settings.ack_timeout_s  # silence before the next probe
         self._silent_since: float | None = None  # the receiver stopped answering (monotonic)
-        self._unforgotten: list[int] = []  # acknowledged rows a full disk would not let us delete
+        self._forget_failing = False  # a full disk refused the delete of acknowledged rows
         self._next_forget = 0.0
         # (SUBSCRIBE's mid, its topics, whether the broker resumed our session) until the SUBACK
         self._awaited_suback: tuple[int | None, list[str], bool] | None = None
@@ -285,36 +285,35 @@ class Uplink:
         self._probe_wait = self.settings.ack_timeout_s
         return silent_for
 
-    def _forget(self, positions: list[int], *, again: bool = False) -> None:
-        """Delete acknowledged rows; on a full disk keep their positions and retry, so the
-        ack is never lost and the link never stops over it."""
+    def _forget(self, positions: list[int]) -> None:
+        """Forget acknowledged rows: the outbox never sends them again and deletes them now or
+        with a later write. On a full disk the delete is retried (`_tidy`): the ack is never
+        lost and the link never stops over it."""
+        self._deleting(lambda: self.outbox.delete(positions))
+
+    def _tidy(self) -> None:
+        """Delete the acknowledged rows a busy writer or a full disk left; while the disk
+        refuses, at most every `_FORGET_RETRY_S`."""
+        with self._lock:
+            if self._forget_failing and time.monotonic() < self._next_forget:
+                return
+        self._deleting(self.outbox.tidy)
+
+    def _deleting(self, delete: Callable[[], int]) -> None:
         try:
-            self.outbox.delete(positions)
+            delete()
         except sqlite3.Error as exc:
             with self._lock:
-                first = not self._unforgotten and not again
-                self._unforgotten.extend(positions)
+                first, self._forget_failing = not self._forget_failing, True
+                self._next_forget = time.monotonic() + _FORGET_RETRY_S
             if first:
                 log.error("uplink %s: cannot delete acknowledged events (%s); retrying every %.0f s",
                           self.sender_id, exc, _FORGET_RETRY_S)
             return
-        if again:
-            with self._lock:
-                if not self._unforgotten:
-                    log.warning("uplink %s: acknowledged events deleted at last", self.sender_id)
-
-    def _tidy(self) -> None:
-        # On a full disk the rows stay forgotten (never sent again) and go with a later write.
-        with contextlib.suppress(sqlite3.Error):
-            self.outbox.tidy()
-
-    def _retry_forget(self) -> None:
         with self._lock:
-            if not self._unforgotten or time.monotonic() < self._next_forget:
-                return
-            positions, self._unforgotten = self._unforgotten, []
-            self._next_forget = time.monotonic() + _FORGET_RETRY_S
-        self._forget(positions, again=True)
+            recovered, self._forget_failing = self._forget_failing, False
+        if recovered:
+            log.warning("uplink %s: acknowledged events can be deleted again", self.sender_id)
 
     def _restart_stream(self, batch_id: str) -> None:
         """The receiver lacks what comes before `batch_id` (lost with a crashed broker):
@@ -340,7 +339,8 @@ class Uplink:
             sent = False
             seen = self.outbox.version
             try:
-                self._retry_forget()
+                if self._forget_failing:
+                    self._tidy()
                 if self.stats.connected:
                     self._probe_if_silent()
                     sent = self._send_one_batch()
