@@ -53,19 +53,21 @@ class QueueHandler:
         self.board = board
         self.zone = ZoneInfo(settings.timezone)
         self.limits = Limits(max_recalls=settings.max_recalls)
+        # Made once: every event the hall stores passes here, most of them not the queue's.
+        self._handlers: dict[str, Callable[[HandlerContext, str, dict[str, Any], int], None]] = {
+            "queue.kiosk_ready": self._kiosk_ready,
+            "queue.ticket_issued": self._ticket_issued,
+            "queue.ticket_voided": self._ticket_voided,
+            "queue.window_action": self._window_action,
+            "queue.contact_given": self._contact_given,
+        }
 
     def day_of(self, at_ms: int) -> str:
         return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(self.zone).date().isoformat()
 
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
         envelope = event.envelope
-        handler = {
-            "queue.kiosk_ready": self._kiosk_ready,
-            "queue.ticket_issued": self._ticket_issued,
-            "queue.ticket_voided": self._ticket_voided,
-            "queue.window_action": self._window_action,
-            "queue.contact_given": self._contact_given,
-        }.get(envelope.type)
+        handler = self._handlers.get(envelope.type)
         if handler is None:
             return
         # Who may state what (only kiosks issue tickets, a caller acts for its own window) was

@@ -15,7 +15,7 @@ from gateway.service import GatewayService
 from spine.clock import SimulatedClock
 from spine.config import OutboxSettings
 from spine.outbox import Outbox
-from spine.receiver import stamp_json
+from spine.receiver import AcceptedEvent, DeadLetter, IncomingBatch, stamp_json
 from spine.recorder import EventRecorder
 from spine.uplink import build_batch
 
@@ -282,3 +282,35 @@ def test_the_receipt_stamp_written_directly_is_the_models_own_wire_form(fields: 
     received = Received.model_validate(fields)
     assert stamp_json({**fields, "kind": received.kind}) == json.dumps(
         received.stamp(), ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("clock_tied", [False, True], ids=["batch-dated", "heartbeat-dated"])
+def test_each_stored_payload_carries_the_stamp_its_handlers_were_given(
+    gateway: GatewayService, device: EventRecorder, clock: SimulatedClock, clock_tied: bool
+) -> None:
+    # The stamp's JSON is written once per device and batch and spliced into each event's own
+    # text; what is stored and forwarded must still say exactly what the handlers read.
+    if clock_tied:
+        heartbeat(gateway, clock)
+    for n in (1, 2, 3):
+        device.record("sim.counter", {"n": n})
+        clock.advance(250)
+    given: list[AcceptedEvent] = []
+    commit = gateway.receiver.store.commit
+
+    def keeping(incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
+        given.extend(incoming.events)
+        return commit(incoming, dead)
+
+    gateway.receiver.store.commit = keeping  # type: ignore[method-assign]
+    gateway.receiver.receive(TOPIC, "sim-01", batch_of(device, clock))
+
+    assert len(given) == 3
+    stored = dict(gateway_rows(gateway, "SELECT event_id, payload FROM events WHERE device='sim-01'"))
+    for event in given:
+        assert event.envelope.recv is not None
+        assert json.loads(stored[event.envelope.id])["recv"] == event.envelope.recv.stamp()
+        assert event.payload == stored[event.envelope.id]
+    # Three events recorded 250 ms apart keep their spacing on the gateway's clock.
+    est = [event.envelope.recv.est_time for event in given if event.envelope.recv is not None]
+    assert [b - a for a, b in zip(est, est[1:], strict=False)] == [250, 250]
