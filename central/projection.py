@@ -100,7 +100,8 @@ class Projection:
             while self._replay_chunk(tx) == REPLAY_CHUNK:
                 pass
             self._installed = True
-        self.apply(tx, hall, event.envelope)
+        if self.takes(event.envelope.type):
+            self.apply(tx, hall, event.envelope)
         if context is not self._cursor_moved_by:
             # Once per batch (a batch has one context), just before it commits: the newest row
             # is then the batch's last. Registered at its first event, not again at each.
@@ -110,6 +111,12 @@ class Projection:
     def _set_cursor_to_newest(self, tx: Tx) -> None:
         (last,) = _NEWEST.run(tx).fetchone()
         self._set_cursor(tx, last)
+
+    def takes(self, type: str) -> bool:
+        """Whether `apply` does anything with events of this type: every event of a hall passes
+        every projection, and most of them concern one or two (a backlog's drain paid a call
+        per projection and event)."""
+        return True
 
     def apply(self, tx: Any, hall: str, envelope: Envelope) -> None:
         """Fold one event into the tables: `tx` is a raw SQLite connection, or any `Tx` when
@@ -128,7 +135,9 @@ class Projection:
     def _replay_chunk(self, tx: Tx) -> int:
         rows = _CHUNK.run(tx, {"after": self._cursor(tx) or 0, "limit": REPLAY_CHUNK}).fetchall()
         for _id, hall, payload in rows:
-            self.apply(tx, hall, Envelope.model_validate_json(payload))
+            envelope = Envelope.model_validate_json(payload)
+            if self.takes(envelope.type):
+                self.apply(tx, hall, envelope)
         if rows:
             self._set_cursor(tx, rows[-1][0])
         return len(rows)

@@ -165,6 +165,9 @@ class QueueStatsProjection(Projection):
     # Before projections kept cursors this one was fed live only: its rows hold the log so far.
     kept_before_cursors = "queue_segments"
 
+    def takes(self, type: str) -> bool:
+        return type in _APPLY
+
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         apply = _APPLY.get(envelope.type)
         if apply is not None:

@@ -203,10 +203,19 @@ def health_reader(event_type: str) -> Callable[[HealthReader], HealthReader]:
     return register
 
 
+_TELEMETRY_TYPES = frozenset({
+    "device.online", "device.offline", "device.dropped", "device.clock_skew", "gateway.dead_letter",
+    "security.refused", "security.released"})
+"""What `Telemetry.apply` reads besides the health reports (`HEALTH_READERS`)."""
+
+
 class Telemetry(Projection):
     name = "telemetry"
     schema = SCHEMA
     portable = True
+
+    def takes(self, type: str) -> bool:
+        return type in _TELEMETRY_TYPES or type in HEALTH_READERS
 
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         body = envelope.body

@@ -310,6 +310,9 @@ class ComplaintDesk(Projection):
 
     # --- recorder confirmations (fed by the event store) -----------------------
 
+    def takes(self, type: str) -> bool:
+        return type == holds.HOLD_CONFIRMATION
+
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         holds.confirm(tx, hall, envelope)
 

@@ -132,6 +132,9 @@ class RatingBook(Projection):
 
     # --- projection ---------------------------------------------------------------------
 
+    def takes(self, type: str) -> bool:
+        return type in ("rating.recorded", "rating.reason_recorded")
+
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         if envelope.type == "rating.recorded":
             self._recorded(tx, hall, envelope)

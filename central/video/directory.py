@@ -126,6 +126,9 @@ class FootageDirectory(Projection):
     def __init__(self, store: CentralStore) -> None:
         self.store = store
 
+    def takes(self, type: str) -> bool:
+        return type in ("recorder.camera_state", "recorder.health", "recorder.export")
+
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         body = envelope.body
         if envelope.type == "recorder.camera_state":
