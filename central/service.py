@@ -44,9 +44,10 @@ from central.web.app import create_app
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation
 from central.web.context import CentralContext
-from central.web.feed import ChangeFeed, ScreenRefresh
+from central.web.feed import ScreenFeed, ScreenRefresh
 from central.web.hallfigures import QueueToday
 from central.web.labels import look
+from central.web.notify_feed import open_feed
 from central.web.screen import ScreenParts
 from central.web.screen.sqltally import SqlTally
 from central.web.screen.supervision_slots import anomaly_slot, project_slot
@@ -160,7 +161,8 @@ class CentralService:
         places.append(self.citizens.retention)
         self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms, sms=self.citizens.sms)
         self._retention_due_ms = 0
-        self.feed = ChangeFeed()
+        # On PostgreSQL every central process's screens hear every process's changes (NOTIFY).
+        self.feed: ScreenFeed = open_feed(self.store.url)
         self.store.alarmed = lambda alarm: self.feed.publish("security", alarm_data(alarm))
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
@@ -195,6 +197,7 @@ class CentralService:
         # Projections first: they catch up on the log before new events arrive.
         for projection in self.projections:
             projection.install(self.store)
+        self.feed.start()  # listening before the first batch or tick announces anything
         self.ingest.start()
         log.info("central receiving on %s:%s", self.config.broker.host, self.config.broker.port)
         try:
@@ -214,6 +217,7 @@ class CentralService:
         self.http.stop()
         self.citizens.stop()
         self.ingest.stop()
+        self.feed.close()
         self.store.close()
         self.supervision.close()
         self.context.screen.close()
@@ -253,13 +257,15 @@ class CentralService:
         self.supervision.tick(now_ms)
         # Announced once the whole tick is done: a screen told mid-tick would read its board while
         # the anomaly rules still run, and wait for them (seen: 1.5 s for a city's midnight).
-        for step in steps:
-            # Worse lights are announced on the screen; any other change just redraws it.
-            worse = step.before is None or look(step.stage).severity > look(step.before).severity
-            self.feed.publish("escalation" if worse else "cases", {
+        # Worse lights are announced on the screen; any other change just redraws it. All in one
+        # go: on PostgreSQL, one transaction of notifications for a city's midnight.
+        self.feed.publish_many([
+            *(("escalation" if _worse(step) else "cases", {
                 "case_id": step.case_id, "stage": step.stage, "hall": step.hall, "unit": step.unit,
-                "at": step.at,
-            })
-        for complaint in overdue:
-            self.feed.publish("complaint", {"id": complaint, "overdue": True})
+                "at": step.at}) for step in steps),
+            *(("complaint", {"id": complaint, "overdue": True}) for complaint in overdue)])
         return steps
+
+
+def _worse(step: Escalation) -> bool:
+    return step.before is None or look(step.stage).severity > look(step.before).severity

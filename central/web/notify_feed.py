@@ -1,0 +1,272 @@
+"""The big screen's feed on PostgreSQL: every central process hears every change (LISTEN/NOTIFY).
+
+With several central processes over one database (one ingesting and ticking,
+others serving HTTP behind a load balancer), a change made in one must reach the
+screens connected to any. `publish` sends `pg_notify` on one channel: inside the
+writer's transaction when it hands one over (the server delivers a notification
+only when that transaction commits, so no screen is told of a change it cannot
+read yet), else in a transaction of its own right after the writer's commit.
+
+Each process has one listener thread on its own connection (`LISTEN`), which
+feeds the process's `ChangeFeed`: the event-stream handlers read that as before.
+The publisher hears its own notifications there too, and only there: a change is
+counted once, and every process sees the changes in the order they committed.
+
+NOTIFY is not durable: a listener that lost its connection missed what was said
+meanwhile. It reconnects with backoff, and once back it bumps the version, so
+every screen redraws its board (a missed escalation's light is on the board; only
+its line in the ticker is gone). A notification carries at most `PAYLOAD_LIMIT`
+bytes (the server refuses 8000 or more): long texts are cut, and past that only
+the kind goes; a screen reads the board again anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from itertools import count
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from central.web.feed import ChangeFeed, Happening, ScreenFeed
+from spine.engines import open_engine
+from spine.statement import Tx
+from spine.storeurl import StoreUrl
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hallwatch_screen"
+"""The one channel of the big screen's changes (LISTEN/NOTIFY channels are per database)."""
+APPLICATION_NAME = "hallwatch screen feed"
+"""How the listener's connection shows in `pg_stat_activity`."""
+PAYLOAD_LIMIT = 4000
+"""Bytes of one notification's payload, well below the server's 8000."""
+TEXT_CUT = 200
+"""Characters of one text kept when a payload is too long."""
+POLL_S = 0.5
+"""How often the listener looks up from waiting, to notice it should stop."""
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 30.0
+LISTEN_WAIT_S = 10.0
+"""How long `start` waits for the first LISTEN before it goes on and lets the thread retry."""
+
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
+def open_feed(store: StoreUrl) -> ScreenFeed:
+    """The feed for central's event store: in this process on a SQLite file (one central
+    process), through NOTIFY on PostgreSQL (every process over the database hears it)."""
+    return ChangeFeed() if store.is_sqlite else NotifyFeed(store)
+
+
+class NotifyFeed:
+    """A `ScreenFeed` shared by every central process over one PostgreSQL database."""
+
+    def __init__(self, store: StoreUrl, keep: int = 500) -> None:
+        self.store = store
+        self.local = ChangeFeed(keep)
+        """What this process's readers read: fed by the listener only."""
+        # Who sent a notification, and its number there: in logs and tests, and two equal
+        # happenings in one transaction stay two (the server folds identical payloads).
+        self.origin = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._numbers = count(1)
+        self._numbers_lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        self.listener = FeedListener(store, self._hear)
+
+    # --- what the readers read ------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self.local.version
+
+    def since(self, version: int) -> list[Happening]:
+        return self.local.since(version)
+
+    # --- what the writers say ---------------------------------------------------------
+
+    def publish(self, kind: str, data: dict[str, Any] | None = None, *, tx: Tx | None = None) -> None:
+        self._notify([self._payload(kind, data or {})], tx)
+
+    def publish_many(self, happenings: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        payloads = [self._payload(kind, data) for kind, data in happenings]
+        if payloads:
+            self._notify(payloads, None)
+
+    def touch(self, *, tx: Tx | None = None) -> None:
+        self._notify([self._payload(None, {})], tx)
+
+    def _payload(self, kind: str | None, data: dict[str, Any]) -> str:
+        with self._numbers_lock:
+            number = next(self._numbers)
+        return payload_of(self.origin, number, kind, data)
+
+    def _notify(self, payloads: list[str], tx: Tx | None) -> None:
+        rows = [{"channel": CHANNEL, "payload": p} for p in payloads]
+        if tx is not None:
+            if isinstance(tx, sqlite3.Connection):
+                raise TypeError("a NotifyFeed announces inside a PostgreSQL transaction, not a SQLite one")
+            _execute(tx, rows)  # errors belong to the writer's transaction: it rolls back
+            return
+        try:
+            with self._publisher().begin() as connection:
+                _execute(connection, rows)
+        except DBAPIError as exc:
+            # The writer's change is committed; only the telling failed. This process's screens
+            # still hear it; the others' redraw when their listener comes back or at the page's
+            # 30-second refresh.
+            log.warning("the big screen's change could not be announced to the other central processes "
+                        "(%s); their screens catch up at their next refresh. Is PostgreSQL reachable?",
+                        type(exc.orig).__name__ if exc.orig is not None else exc)
+            for payload in payloads:
+                self._hear(payload)
+
+    def _publisher(self) -> Engine:
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = open_engine(self.store)
+            return self._engine
+
+    def _hear(self, payload: str | None) -> None:
+        """A notification heard (or, when it could not be sent, said here) into the local feed;
+        None: something may have been missed, every screen redraws."""
+        if payload is None:
+            self.local.touch()
+            return
+        try:
+            note = json.loads(payload)
+            kind, data = note.get("k"), note.get("d") or {}
+        except (ValueError, AttributeError):
+            log.warning("a notification on %s that is not the big screen's: redrawing", CHANNEL)
+            kind, data = None, {}
+        if isinstance(kind, str) and isinstance(data, dict):
+            self.local.publish(kind, data)
+        else:
+            self.local.touch()
+
+    # --- life cycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self.listener.start()
+
+    def close(self) -> None:
+        self.listener.stop()
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+
+def _execute(connection: Connection, rows: list[dict[str, str]]) -> None:
+    # Several rows go as one executemany: psycopg pipelines them, in order.
+    connection.execute(_NOTIFY, rows if len(rows) > 1 else rows[0])
+
+
+def payload_of(origin: str, number: int, kind: str | None, data: dict[str, Any]) -> str:
+    """One notification's payload, at most `PAYLOAD_LIMIT` bytes: long texts cut, then the data
+    left out (the screen reads the board again anyway)."""
+    note: dict[str, Any] = {"o": origin, "n": number, "k": kind, "d": data}
+    said = _json(note)
+    if len(said.encode()) <= PAYLOAD_LIMIT:
+        return said
+    note["d"] = {key: value[:TEXT_CUT] + "…" if isinstance(value, str) and len(value) > TEXT_CUT else value
+                 for key, value in data.items()}
+    said = _json(note)
+    if len(said.encode()) <= PAYLOAD_LIMIT:
+        return said
+    return _json({"o": origin, "n": number, "k": kind, "d": {}})
+
+
+def _json(note: dict[str, Any]) -> str:
+    return json.dumps(note, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class FeedListener:
+    """One thread, one connection of its own: LISTEN on the channel, each notification handed to
+    `hear` in the order the server delivers them (the order their transactions committed)."""
+
+    def __init__(self, store: StoreUrl, hear: Callable[[str | None], None]) -> None:
+        self.store = store
+        self.hear = hear
+        self.listening = threading.Event()
+        """Set while LISTEN holds on a live connection."""
+        self.connections = 0
+        """How many times it has connected and listened (a reconnect makes it 2, 3...)."""
+        self.backend_pid: int | None = None
+        """The server process of the listening connection (`pg_stat_activity.pid`)."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="screen-feed-listener", daemon=True)
+        self._thread.start()
+        if not self.listening.wait(LISTEN_WAIT_S):
+            log.warning("the big screen's feed is not listening on PostgreSQL yet; it keeps trying "
+                        "(changes made by other central processes reach this one's screens once it does)")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(POLL_S * 4 + 5)
+            self._thread = None
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(
+            host=self.store.host, port=self.store.port, user=self.store.user, dbname=self.store.database,
+            password=self.store.password(), autocommit=True, application_name=APPLICATION_NAME,
+            connect_timeout=10,
+            # A server that vanishes without closing the connection (a cut cable) is noticed too.
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+
+    def _run(self) -> None:
+        import psycopg
+
+        backoff = FIRST_BACKOFF_S
+        lost = False
+        while not self._stop.is_set():
+            try:
+                with self._connect() as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    self.backend_pid = connection.info.backend_pid
+                    self.connections += 1
+                    self.listening.set()
+                    backoff = FIRST_BACKOFF_S
+                    if lost:
+                        lost = False
+                        log.info("the big screen's feed listens on PostgreSQL again; screens redraw "
+                                 "(what other processes announced meanwhile is on the board, not in "
+                                 "the ticker)")
+                        self.hear(None)
+                    while not self._stop.is_set():
+                        for note in connection.notifies(timeout=POLL_S):
+                            self.hear(note.payload)
+            except psycopg.Error as exc:
+                self.listening.clear()
+                if not lost:
+                    lost = True
+                    log.warning("the big screen's feed lost PostgreSQL (%s: %s); this process's screens "
+                                "hear no changes of other processes until it is back; retrying up to "
+                                "every %.0f s (check the database server and the network)",
+                                type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc) else "",
+                                MAX_BACKOFF_S)
+            except Exception:  # a bug must not silence the screens for good: log it, listen again
+                self.listening.clear()
+                lost = True
+                log.exception("the big screen's feed listener failed; listening again")
+            if not self._stop.is_set():
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        self.listening.clear()
