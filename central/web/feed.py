@@ -54,6 +54,11 @@ class ScreenFeed(Protocol):
         """Something changed that needs no announcement of its own (a device came online)."""
         ...
 
+    def stored(self, tx: Tx, hall: str) -> None:
+        """A batch of `hall`'s events is being stored in `tx`, just before its commit: the screens
+        redraw once it has committed."""
+        ...
+
     def since(self, version: int) -> list[Happening]: ...
 
     def start(self) -> None: ...
@@ -89,6 +94,9 @@ class ChangeFeed:
         with self._lock:
             self._version += 1
 
+    def stored(self, tx: Tx, hall: str) -> None:
+        self.touch()
+
     def since(self, version: int) -> list[Happening]:
         with self._lock:
             return [h for h in self._recent if h.version > version]
@@ -109,4 +117,5 @@ class ScreenRefresh:
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
         # Once per batch, in its transaction just before the commit: on PostgreSQL the other
         # processes hear it when the batch is committed, never before.
-        context.before_commit((ScreenRefresh, id(self)), lambda: self.feed.touch(tx=context.portable))
+        context.before_commit((ScreenRefresh, id(self)), lambda: self.feed.stored(context.portable,
+                                                                                 context.hall))

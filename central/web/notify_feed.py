@@ -12,6 +12,14 @@ feeds the process's `ChangeFeed`: the event-stream handlers read that as before.
 The publisher hears its own notifications there too, and only there: a change is
 counted once, and every process sees the changes in the order they committed.
 
+A notifying transaction's commit waits for every other's (the server queues them in
+commit order under one lock), so the ingest does not notify on every batch: at most
+one batch's transaction per `STORED_GAP_S` in each process carries a notification.
+A batch stored sooner is owed one: the next batch's carries it (this process's
+batches commit one after the other), or, if none comes, the listener sends it once
+the owed halls' advisory locks (`central.hall_lock`) are free, that is once the owed
+batches' transactions have ended.
+
 NOTIFY is not durable: a listener that lost its connection missed what was said
 meanwhile. It reconnects with backoff, and once back it bumps the version, so
 every screen redraws its board (a missed escalation's light is on the board; only
@@ -28,6 +36,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from itertools import count
@@ -36,6 +45,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from central.hall_lock import hall_lock_key
 from central.web.feed import ChangeFeed, Happening, ScreenFeed
 from spine.engines import open_engine
 from spine.statement import Tx
@@ -51,14 +61,18 @@ PAYLOAD_LIMIT = 4000
 """Bytes of one notification's payload, well below the server's 8000."""
 TEXT_CUT = 200
 """Characters of one text kept when a payload is too long."""
-POLL_S = 0.5
-"""How often the listener looks up from waiting, to notice it should stop."""
+POLL_S = 0.25
+"""How often the listener looks up from waiting: to notice it should stop, and to send what is owed."""
+STORED_GAP_S = 0.25
+"""Stored batches announce themselves at most this often per process (a screen polls every 0.5 s)."""
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 LISTEN_WAIT_S = 10.0
 """How long `start` waits for the first LISTEN before it goes on and lets the thread retry."""
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_WAIT_FOR_HALL = "SELECT pg_advisory_xact_lock_shared(%s)"
+"""Waits until no transaction holds the hall's stream (its batch committed or rolled back)."""
 
 
 def open_feed(store: StoreUrl) -> ScreenFeed:
@@ -70,8 +84,9 @@ def open_feed(store: StoreUrl) -> ScreenFeed:
 class NotifyFeed:
     """A `ScreenFeed` shared by every central process over one PostgreSQL database."""
 
-    def __init__(self, store: StoreUrl, keep: int = 500) -> None:
+    def __init__(self, store: StoreUrl, keep: int = 500, *, stored_gap_s: float = STORED_GAP_S) -> None:
         self.store = store
+        self.stored_gap_s = stored_gap_s
         self.local = ChangeFeed(keep)
         """What this process's readers read: fed by the listener only."""
         # Who sent a notification, and its number there: in logs and tests, and two equal
@@ -81,7 +96,11 @@ class NotifyFeed:
         self._numbers_lock = threading.Lock()
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
-        self.listener = FeedListener(store, self._hear)
+        self._stored_lock = threading.Lock()
+        self._stored_told_at = -stored_gap_s
+        self._owed: set[str] = set()
+        """Halls of batches stored without a notification of their own, not yet covered by one."""
+        self.listener = FeedListener(store, self._hear, self._send_owed)
 
     # --- what the readers read ------------------------------------------------------
 
@@ -104,6 +123,30 @@ class NotifyFeed:
 
     def touch(self, *, tx: Tx | None = None) -> None:
         self._notify([self._payload(None, {})], tx)
+
+    def stored(self, tx: Tx, hall: str) -> None:
+        now = time.monotonic()
+        with self._stored_lock:
+            if now - self._stored_told_at < self.stored_gap_s:
+                self._owed.add(hall)
+                return
+            self._stored_told_at = now
+            # This process's earlier batches have ended: its store runs one transaction at a time.
+            self._owed.clear()
+        self.touch(tx=tx)
+
+    def _send_owed(self, connection: Any) -> None:
+        """On the listener's connection, between waits: the notification owed to batches stored
+        without one, once their transactions have ended (and a while has passed)."""
+        with self._stored_lock:
+            if not self._owed or time.monotonic() - self._stored_told_at < self.stored_gap_s:
+                return
+            halls, self._owed = sorted(self._owed), set()
+            self._stored_told_at = time.monotonic()
+        with connection.transaction():
+            for hall in halls:
+                connection.execute(_WAIT_FOR_HALL, (hall_lock_key(hall),))
+            connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._payload(None, {})))
 
     def _payload(self, kind: str | None, data: dict[str, Any]) -> str:
         with self._numbers_lock:
@@ -194,9 +237,12 @@ class FeedListener:
     """One thread, one connection of its own: LISTEN on the channel, each notification handed to
     `hear` in the order the server delivers them (the order their transactions committed)."""
 
-    def __init__(self, store: StoreUrl, hear: Callable[[str | None], None]) -> None:
+    def __init__(self, store: StoreUrl, hear: Callable[[str | None], None],
+                 between: Callable[[Any], None] = lambda _connection: None) -> None:
         self.store = store
         self.hear = hear
+        self.between = between
+        """Run on the connection between waits for notifications (what the feed owes)."""
         self.listening = threading.Event()
         """Set while LISTEN holds on a live connection."""
         self.connections = 0
@@ -253,6 +299,7 @@ class FeedListener:
                     while not self._stop.is_set():
                         for note in connection.notifies(timeout=POLL_S):
                             self.hear(note.payload)
+                        self.between(connection)
             except psycopg.Error as exc:
                 self.listening.clear()
                 if not lost:

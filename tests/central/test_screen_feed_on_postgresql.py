@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from central.hall_lock import hold_hall
 from central.web.feed import Happening, ScreenFeed
 from central.web.notify_feed import APPLICATION_NAME, PAYLOAD_LIMIT, NotifyFeed, open_feed, payload_of
 from spine.broker.runner import free_port
@@ -124,9 +125,9 @@ def test_the_listener_comes_back_after_the_server_drops_its_connection_and_the_s
     assert api.version == 1 and api.since(0) == []  # what was missed, if anything: redraw the board
 
     ingest.publish("escalation", {"case_id": "SC-5", "stage": "red_light"})
-    wait_heard(api, "escalation", case_id="SC-5")
-    assert said(api) == [("escalation", {"case_id": "SC-5", "stage": "red_light"})]
-    assert said(ingest) == said(api)  # the other process never lost its own
+    for feed in (api, ingest):  # the other process never lost its own
+        wait_heard(feed, "escalation", case_id="SC-5")
+        assert said(feed) == [("escalation", {"case_id": "SC-5", "stage": "red_light"})]
 
 
 def test_a_long_announcement_is_cut_below_notifys_payload_limit_and_still_heard(
@@ -158,3 +159,38 @@ def test_an_announcement_the_server_cannot_take_still_reaches_this_process_scree
         assert said(feed) == [("complaint", {"id": "C-11"}), ("escalation", {"case_id": "SC-6"})]
     finally:
         feed.close()
+
+
+def test_batches_stored_in_quick_succession_share_one_notification_sent_after_the_last_commits(
+        pg_database: StoreUrl) -> None:
+    ingest, screen = NotifyFeed(pg_database, stored_gap_s=2.0), NotifyFeed(pg_database)
+    engine = open_engine(pg_database)
+    try:
+        ingest.start()
+        screen.start()
+        with engine.connect() as connection:
+            with connection.begin():  # the first batch: announced with its own commit
+                hold_hall(connection, "hall-01")
+                ingest.stored(connection, "hall-01")
+            wait_until(lambda: screen.version == 1, 10, "the first batch's notification")
+
+            with connection.begin():  # the next, within the gap: owed, not sent in its transaction
+                hold_hall(connection, "hall-01")
+                ingest.stored(connection, "hall-01")
+                # The listener, past the gap, waits for the hall's stream before it tells anyone.
+                wait_until(lambda: waiting_for_advisory_lock(engine, ingest.listener.backend_pid), 15,
+                           "the listener to wait for the batch's transaction")
+                assert screen.version == 1
+            wait_until(lambda: screen.version == 2, 10, "the owed notification after the commit")
+            assert ingest.version == 2 and screen.since(0) == []
+    finally:
+        ingest.close()
+        screen.close()
+        engine.dispose()
+
+
+def waiting_for_advisory_lock(engine: Any, pid: int | None) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid = :pid"),
+            {"pid": pid}).scalar_one())
