@@ -67,6 +67,8 @@ STORED_GAP_S = 0.25
 """Stored batches announce themselves at most this often per process (a screen polls every 0.5 s)."""
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+OWED_WAIT_MS = 2000
+"""How long the listener waits for an owed batch's hall before it tries again later."""
 LISTEN_WAIT_S = 10.0
 """How long `start` waits for the first LISTEN before it goes on and lets the thread retry."""
 
@@ -143,10 +145,19 @@ class NotifyFeed:
                 return
             halls, self._owed = sorted(self._owed), set()
             self._stored_told_at = time.monotonic()
-        with connection.transaction():
-            for hall in halls:
-                connection.execute(_WAIT_FOR_HALL, (hall_lock_key(hall),))
-            connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._payload(None, {})))
+        import psycopg
+
+        try:
+            with connection.transaction():
+                # A batch that holds its hall this long is stuck elsewhere: try again at the next
+                # look-up rather than leave the notifications of other processes unread meanwhile.
+                connection.execute(f"SET LOCAL lock_timeout = '{OWED_WAIT_MS}ms'")
+                for hall in halls:
+                    connection.execute(_WAIT_FOR_HALL, (hall_lock_key(hall),))
+                connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._payload(None, {})))
+        except psycopg.errors.LockNotAvailable:
+            with self._stored_lock:
+                self._owed.update(halls)
 
     def _payload(self, kind: str | None, data: dict[str, Any]) -> str:
         with self._numbers_lock:

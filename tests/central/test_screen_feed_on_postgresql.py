@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from central.hall_lock import hold_hall
+from central.web import notify_feed
 from central.web.feed import Happening, ScreenFeed
 from central.web.notify_feed import APPLICATION_NAME, PAYLOAD_LIMIT, NotifyFeed, open_feed, payload_of
 from spine.broker.runner import free_port
@@ -183,6 +184,38 @@ def test_batches_stored_in_quick_succession_share_one_notification_sent_after_th
                 assert screen.version == 1
             wait_until(lambda: screen.version == 2, 10, "the owed notification after the commit")
             assert ingest.version == 2 and screen.since(0) == []
+    finally:
+        ingest.close()
+        screen.close()
+        engine.dispose()
+
+
+def test_a_batch_that_holds_its_hall_long_is_announced_after_it_commits_while_other_news_still_arrives(
+        pg_database: StoreUrl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notify_feed, "OWED_WAIT_MS", 200)
+    ingest, screen = NotifyFeed(pg_database, stored_gap_s=1.0), NotifyFeed(pg_database)
+    engine = open_engine(pg_database)
+    try:
+        ingest.start()
+        screen.start()
+        with engine.connect() as connection:
+            with connection.begin():
+                hold_hall(connection, "hall-02")
+                ingest.stored(connection, "hall-02")
+            with connection.begin():
+                hold_hall(connection, "hall-02")
+                ingest.stored(connection, "hall-02")  # owed
+                wait_until(lambda: waiting_for_advisory_lock(engine, ingest.listener.backend_pid), 15,
+                           "the listener to wait for the batch")
+                wait_until(lambda: not waiting_for_advisory_lock(engine, ingest.listener.backend_pid), 15,
+                           "the listener to give up waiting for now")
+                screen.publish("complaint", {"id": "C-12"})  # the listener reads on meanwhile
+                wait_heard(ingest, "complaint", id="C-12")
+                wait_until(lambda: waiting_for_advisory_lock(engine, ingest.listener.backend_pid), 15,
+                           "the listener to wait for the batch again")
+                assert [h.kind for h in ingest.since(0)] == ["complaint"] and ingest.version == 2
+            wait_until(lambda: ingest.version == 3 and screen.version == 3, 10,
+                       "the owed notification after the commit")
     finally:
         ingest.close()
         screen.close()
