@@ -138,7 +138,7 @@ class CentralService:
             calendar=calendar, complete_until=lambda hall: self.watermarks.completeness(
                 hall, self.clock.wall_ms()).complete_until,
             hall_names={h.hall: h.name or h.hall for h in config.ingest.halls})
-        self.ingest.on_status = self.citizens.hall_status
+        self.ingest.on_status = self._hall_status
         self.projections: tuple[Projection, ...] = (
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
@@ -186,6 +186,12 @@ class CentralService:
         self.http = HttpServer(self.app, config.http.host, config.http.port)
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None
+
+    def _hall_status(self, hall: str, online: bool) -> None:
+        """A hall's gateway came or went (its status is stored): the citizens' part sends its
+        lists, and every screen redraws the hall's panel at once, not at its next refresh."""
+        self.citizens.hall_status(hall, online)
+        self.feed.touch()
 
     def _engine_board(self) -> CaseBoard:
         assert self.engine_cases is not None
