@@ -232,9 +232,10 @@ class CentralService:
             self.engine_cases.engine.close()
 
     def diagnostics(self) -> dict[str, Any]:
-        """What `hall central` is doing: ingest counters and where its API listens."""
+        """What `hall central` is doing: ingest counters, where its API listens, whether its big
+        screens hear the changes."""
         return {"ingest": dict(self.ingest.receiver.counters), "http": self.http.base_url,
-                "citizens": self.citizens.diagnostics()}
+                "citizens": self.citizens.diagnostics(), "screen_feed": self.feed.diagnostics()}
 
     @property
     def base_url(self) -> str:

@@ -61,6 +61,10 @@ class ScreenFeed(Protocol):
 
     def since(self, version: int) -> list[Happening]: ...
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Where the feed hears changes from, and whether it does now."""
+        ...
+
     def start(self) -> None: ...
 
     def close(self) -> None: ...
@@ -100,6 +104,9 @@ class ChangeFeed:
     def since(self, version: int) -> list[Happening]:
         with self._lock:
             return [h for h in self._recent if h.version > version]
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {"heard_from": "this process", "version": self.version}
 
     def start(self) -> None:
         """Nothing to start: the readers are in this process."""

@@ -207,6 +207,13 @@ class NotifyFeed:
         else:
             self.local.touch()
 
+    def diagnostics(self) -> dict[str, Any]:
+        with self._stored_lock:
+            owed = sorted(self._owed)
+        return {"heard_from": f"every central process (NOTIFY {CHANNEL})", "version": self.version,
+                "listening": self.listener.listening.is_set(), "connections": self.listener.connections,
+                "owed_halls": owed}
+
     # --- life cycle -----------------------------------------------------------------
 
     def start(self) -> None:

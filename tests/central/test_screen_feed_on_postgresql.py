@@ -123,6 +123,7 @@ def test_the_listener_comes_back_after_the_server_drops_its_connection_and_the_s
     wait_until(lambda: api.listener.connections == 2 and api.listener.listening.is_set(), 15,
                "the listener to connect and listen again")
     assert api.listener.backend_pid != dropped
+    assert api.diagnostics()["listening"] is True and api.diagnostics()["connections"] == 2
     assert api.version == 1 and api.since(0) == []  # what was missed, if anything: redraw the board
 
     ingest.publish("escalation", {"case_id": "SC-5", "stage": "red_light"})
