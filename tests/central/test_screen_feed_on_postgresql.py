@@ -29,11 +29,17 @@ def two_processes(pg_database: StoreUrl) -> Iterator[tuple[NotifyFeed, NotifyFee
     feeds = (NotifyFeed(pg_database), NotifyFeed(pg_database))
     try:
         for feed in feeds:
-            feed.start()
+            listening(feed)
         yield feeds
     finally:
         for feed in feeds:
             feed.close()
+
+
+def listening(feed: NotifyFeed) -> None:
+    """Started, and listening: what is announced from now on reaches it."""
+    feed.start()
+    wait_until(feed.listener.listening.is_set, 60, "the feed to listen")
 
 
 def said(feed: ScreenFeed) -> list[tuple[str, dict[str, Any]]]:
@@ -45,7 +51,7 @@ def heard(feed: ScreenFeed, kind: str, **data: Any) -> Happening | None:
 
 
 def wait_heard(feed: ScreenFeed, kind: str, **data: Any) -> Happening:
-    found = wait_until(lambda: heard(feed, kind, **data), 10, f"{kind} {data} to be heard")
+    found = wait_until(lambda: heard(feed, kind, **data), 30, f"{kind} {data} to be heard")
     assert found is not None
     return found
 
@@ -120,7 +126,7 @@ def test_the_listener_comes_back_after_the_server_drops_its_connection_and_the_s
     finally:
         engine.dispose()
 
-    wait_until(lambda: api.listener.connections == 2 and api.listener.listening.is_set(), 15,
+    wait_until(lambda: api.listener.connections == 2 and api.listener.listening.is_set(), 30,
                "the listener to connect and listen again")
     assert api.listener.backend_pid != dropped
     assert api.diagnostics()["listening"] is True and api.diagnostics()["connections"] == 2
@@ -138,7 +144,7 @@ def test_a_long_announcement_is_cut_below_notifys_payload_limit_and_still_heard(
     reason = "设备不得发布" * 2000  # 36,000 bytes of UTF-8
     ingest.publish("security", {"hall": "hall-01", "reason": reason})
     ingest.publish("security", {f"key{i}": "x" * 150 for i in range(100)})
-    wait_until(lambda: len(api.since(0)) == 2, 10, "both alarms")
+    wait_until(lambda: len(api.since(0)) == 2, 30, "both alarms")
     first, second = api.since(0)
     assert first.data["hall"] == "hall-01" and first.data["reason"].startswith("设备不得发布")
     assert len(first.data["reason"]) == 201  # cut, with an ellipsis
@@ -165,25 +171,24 @@ def test_an_announcement_the_server_cannot_take_still_reaches_this_process_scree
 
 def test_batches_stored_in_quick_succession_share_one_notification_sent_after_the_last_commits(
         pg_database: StoreUrl) -> None:
-    ingest, screen = NotifyFeed(pg_database, stored_gap_s=2.0), NotifyFeed(pg_database)
+    ingest, screen = NotifyFeed(pg_database, stored_gap_s=5.0), NotifyFeed(pg_database)
     engine = open_engine(pg_database)
     try:
-        ingest.start()
-        screen.start()
+        listening(ingest)
+        listening(screen)
         with engine.connect() as connection:
             with connection.begin():  # the first batch: announced with its own commit
                 hold_hall(connection, "hall-01")
                 ingest.stored(connection, "hall-01")
-            wait_until(lambda: screen.version == 1, 10, "the first batch's notification")
-
             with connection.begin():  # the next, within the gap: owed, not sent in its transaction
                 hold_hall(connection, "hall-01")
                 ingest.stored(connection, "hall-01")
+                wait_until(lambda: screen.version == 1, 30, "the first batch's notification")
                 # The listener, past the gap, waits for the hall's stream before it tells anyone.
                 wait_until(lambda: waiting_for_advisory_lock(engine, ingest.listener.backend_pid), 15,
                            "the listener to wait for the batch's transaction")
                 assert screen.version == 1
-            wait_until(lambda: screen.version == 2, 10, "the owed notification after the commit")
+            wait_until(lambda: screen.version == 2, 30, "the owed notification after the commit")
             assert ingest.version == 2 and screen.since(0) == []
     finally:
         ingest.close()
@@ -194,11 +199,11 @@ def test_batches_stored_in_quick_succession_share_one_notification_sent_after_th
 def test_a_batch_that_holds_its_hall_long_is_announced_after_it_commits_while_other_news_still_arrives(
         pg_database: StoreUrl, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notify_feed, "OWED_WAIT_MS", 200)
-    ingest, screen = NotifyFeed(pg_database, stored_gap_s=1.0), NotifyFeed(pg_database)
+    ingest, screen = NotifyFeed(pg_database, stored_gap_s=3.0), NotifyFeed(pg_database)
     engine = open_engine(pg_database)
     try:
-        ingest.start()
-        screen.start()
+        listening(ingest)
+        listening(screen)
         with engine.connect() as connection:
             with connection.begin():
                 hold_hall(connection, "hall-02")
@@ -215,7 +220,7 @@ def test_a_batch_that_holds_its_hall_long_is_announced_after_it_commits_while_ot
                 wait_until(lambda: waiting_for_advisory_lock(engine, ingest.listener.backend_pid), 15,
                            "the listener to wait for the batch again")
                 assert [h.kind for h in ingest.since(0)] == ["complaint"] and ingest.version == 2
-            wait_until(lambda: ingest.version == 3 and screen.version == 3, 10,
+            wait_until(lambda: ingest.version == 3 and screen.version == 3, 30,
                        "the owed notification after the commit")
     finally:
         ingest.close()
