@@ -44,9 +44,10 @@ from central.web.app import create_app
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseBoard, Escalation
 from central.web.context import CentralContext
-from central.web.feed import ChangeFeed, ScreenRefresh
+from central.web.feed import ScreenFeed, ScreenRefresh
 from central.web.hallfigures import QueueToday
 from central.web.labels import look
+from central.web.notify_feed import open_feed
 from central.web.screen import ScreenParts
 from central.web.screen.sqltally import SqlTally
 from central.web.screen.supervision_slots import anomaly_slot, project_slot
@@ -137,7 +138,7 @@ class CentralService:
             calendar=calendar, complete_until=lambda hall: self.watermarks.completeness(
                 hall, self.clock.wall_ms()).complete_until,
             hall_names={h.hall: h.name or h.hall for h in config.ingest.halls})
-        self.ingest.on_status = self.citizens.hall_status
+        self.ingest.on_status = self._hall_status
         self.projections: tuple[Projection, ...] = (
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
@@ -160,7 +161,8 @@ class CentralService:
         places.append(self.citizens.retention)
         self.eraser = Eraser(places, config.privacy, clock=self.clock.wall_ms, sms=self.citizens.sms)
         self._retention_due_ms = 0
-        self.feed = ChangeFeed()
+        # On PostgreSQL every central process's screens hear every process's changes (NOTIFY).
+        self.feed: ScreenFeed = open_feed(self.store.url)
         self.store.alarmed = lambda alarm: self.feed.publish("security", alarm_data(alarm))
         case_facts = [CaseFactsFromHalls(self.engine_cases.record)] if self.engine_cases else []
         self.store.handlers.extend(
@@ -185,6 +187,12 @@ class CentralService:
         self._stop = threading.Event()
         self._engine: threading.Thread | None = None
 
+    def _hall_status(self, hall: str, online: bool) -> None:
+        """A hall's gateway came or went (its status is stored): the citizens' part sends its
+        lists, and every screen redraws the hall's panel at once, not at its next refresh."""
+        self.citizens.hall_status(hall, online)
+        self.feed.touch()
+
     def _engine_board(self) -> CaseBoard:
         assert self.engine_cases is not None
         return self.engine_cases
@@ -195,6 +203,7 @@ class CentralService:
         # Projections first: they catch up on the log before new events arrive.
         for projection in self.projections:
             projection.install(self.store)
+        self.feed.start()  # listening before the first batch or tick announces anything
         self.ingest.start()
         log.info("central receiving on %s:%s", self.config.broker.host, self.config.broker.port)
         try:
@@ -214,6 +223,7 @@ class CentralService:
         self.http.stop()
         self.citizens.stop()
         self.ingest.stop()
+        self.feed.close()
         self.store.close()
         self.supervision.close()
         self.context.screen.close()
@@ -222,9 +232,10 @@ class CentralService:
             self.engine_cases.engine.close()
 
     def diagnostics(self) -> dict[str, Any]:
-        """What `hall central` is doing: ingest counters and where its API listens."""
+        """What `hall central` is doing: ingest counters, where its API listens, whether its big
+        screens hear the changes."""
         return {"ingest": dict(self.ingest.receiver.counters), "http": self.http.base_url,
-                "citizens": self.citizens.diagnostics()}
+                "citizens": self.citizens.diagnostics(), "screen_feed": self.feed.diagnostics()}
 
     @property
     def base_url(self) -> str:
@@ -253,13 +264,15 @@ class CentralService:
         self.supervision.tick(now_ms)
         # Announced once the whole tick is done: a screen told mid-tick would read its board while
         # the anomaly rules still run, and wait for them (seen: 1.5 s for a city's midnight).
-        for step in steps:
-            # Worse lights are announced on the screen; any other change just redraws it.
-            worse = step.before is None or look(step.stage).severity > look(step.before).severity
-            self.feed.publish("escalation" if worse else "cases", {
+        # Worse lights are announced on the screen; any other change just redraws it. All in one
+        # go: on PostgreSQL, one transaction of notifications for a city's midnight.
+        self.feed.publish_many([
+            *(("escalation" if _worse(step) else "cases", {
                 "case_id": step.case_id, "stage": step.stage, "hall": step.hall, "unit": step.unit,
-                "at": step.at,
-            })
-        for complaint in overdue:
-            self.feed.publish("complaint", {"id": complaint, "overdue": True})
+                "at": step.at}) for step in steps),
+            *(("complaint", {"id": complaint, "overdue": True}) for complaint in overdue)])
         return steps
+
+
+def _worse(step: Escalation) -> bool:
+    return step.before is None or look(step.stage).severity > look(step.before).severity

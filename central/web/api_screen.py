@@ -3,7 +3,8 @@
 `/api/screen/board` is what the page draws from: grouped counts whose size
 does not grow with the open cases (`central.web.screen`). `/api/screen` is
 the earlier snapshot of case tiles by hall and unit (up to `SCREEN_CASES`);
-`/api/stream` says when to refresh.
+`/api/stream` says when to refresh: it reads this process's feed, which on PostgreSQL
+hears every central process's changes (`central.web.feed`), so any process may serve it.
 """
 
 from __future__ import annotations

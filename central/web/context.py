@@ -12,7 +12,7 @@ from central.ratings import RatingBook
 from central.store import CentralStore
 from central.supervision import SupervisionOffice
 from central.web.caseport import CaseBoard, CaseIntake, NoCases
-from central.web.feed import ChangeFeed
+from central.web.feed import ScreenFeed
 from central.web.screen import ScreenParts
 from spine.clock import Clock
 
@@ -25,7 +25,7 @@ class CentralContext:
     store: CentralStore
     clock: Clock
     complaints: ComplaintDesk
-    feed: ChangeFeed
+    feed: ScreenFeed
     cases: CaseBoard = field(default_factory=NoCases)
     case_intake: CaseIntake | None = None
     """Where entries and facts of cases go; None: this central runs no case engine."""

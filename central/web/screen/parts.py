@@ -11,7 +11,8 @@ for other parts of central to fill, each with a callable that answers quickly
   they get the small "重大项目" panel. None: no panel.
 
 A part that changes what the screen shows calls `context.feed.publish(kind, data)`
-(or `touch()`), and every open screen refreshes.
+(or `touch()`) once its change has committed, or with `tx=` inside its transaction,
+and every open screen refreshes, in every central process (`central.web.feed`).
 """
 
 from __future__ import annotations
