@@ -26,10 +26,19 @@ held until the caller commits or rolls back. An advisory lock rather than `LOCK 
 UPDATE, DELETE or TRUNCATE on the table, and central's role has none of them on a log
 (docs/operations.md, "Roles and grants"); the advisory lock needs no privilege, blocks
 no reader, and is keyed like the per-hall lock of the ingest (`central.hall_lock`).
+
+One transaction may append to several logs (an ingest batch: a booking checked in, then
+a bad rating's follow-up; another hall's batch the other way round). Locks taken in the
+order of the appends could then cross, and PostgreSQL would end one transaction as a
+deadlock. So the locks are taken in one order, that of their keys: an append takes every
+known ledger's lock whose key is not above its own, lowest first (those the transaction
+holds already are taken again at no cost). A transaction then only ever waits for a key
+above every key it holds, and no two can wait for each other.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -65,6 +74,11 @@ ROLES = ("subject", "type", "at", "actor", "body")
 """What every log holds besides its position and the two hashes ("subject" may be several columns)."""
 LOCK_NAMESPACE = "hallwatch central ledger:"
 """Hashed before the table's name, so a ledger's key never meets a hall's (`central.hall_lock`)."""
+
+
+_KEYS: list[int] = []
+"""Every ledger's lock key in this process, in the one order they are taken in."""
+_HOLD = Statement(lambda _dialect: select(func.pg_advisory_xact_lock(bindparam("key"))))
 
 
 def ledger_lock_key(table: str) -> int:
@@ -139,6 +153,8 @@ class Ledger:
         self.what = what
         """What the log is called in refusals ("the complaint log is append-only")."""
         self.lock_key = ledger_lock_key(table)
+        if self.lock_key not in _KEYS:
+            bisect.insort(_KEYS, self.lock_key)
         columns = [Column(name, BigInteger, primary_key=True, autoincrement=False) if name == layout.position
                    else Column(name, BigInteger, nullable=False) if name == "at"
                    else Column(name, Text, nullable=False) for name in layout.columns]
@@ -150,7 +166,6 @@ class Ledger:
         self._read_columns = (self._position, *(c[s] for s in layout.subject), c[layout.type], c.at, c.actor,
                               c[layout.body])
         """What a `Step` is made of, in its fields' order."""
-        self._hold = Statement(lambda _dialect: select(func.pg_advisory_xact_lock(bindparam("key"))))
         self._last = Statement(lambda _dialect: select(self._position, c.hash).order_by(
             desc(self._position)).limit(1))
         self._insert = Statement(lambda _dialect: self.table.insert().values(
@@ -228,10 +243,12 @@ class Ledger:
             published)
 
     def _serialise(self, tx: Tx) -> None:
-        """Wait for, then hold until the caller's transaction ends, this log's appends (PostgreSQL
-        only: a SQLite transaction that writes already holds the file's one write lock)."""
+        """Wait for, then hold until the caller's transaction ends, this log's appends, taking the
+        locks of the ledgers ordered before it first (PostgreSQL only: a SQLite transaction that
+        writes already holds the file's one write lock)."""
         if isinstance(tx, Connection) and tx.dialect.name == "postgresql":
-            self._hold.run(tx, {"key": self.lock_key})
+            for key in _KEYS[:bisect.bisect_right(_KEYS, self.lock_key)]:
+                _HOLD.run(tx, {"key": key})
 
     def _step(self, row: Sequence[Any]) -> Step:
         n = len(self.layout.subject)
