@@ -42,7 +42,7 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -174,8 +174,11 @@ class Ledger:
         """The newest position (NULL when empty): what a reader following the log reads up to."""
         self._steps = Statement(lambda _dialect: select(*self._read_columns).where(
             *(c[s] == bindparam(s) for s in layout.subject)).order_by(self._position))
-        self._chain = Statement(lambda _dialect: select(*(c[name] for name in layout.columns)).order_by(
-            self._position))
+        every_column = [c[name] for name in layout.columns]
+        self._first_page = Statement(lambda _dialect: select(*every_column).order_by(self._position).limit(
+            bindparam("page")))
+        self._next_page = Statement(lambda _dialect: select(*every_column).where(
+            self._position > bindparam("after")).order_by(self._position).limit(bindparam("page")))
         self._after: dict[tuple[str, ...], Statement] = {}
 
     @property
@@ -234,13 +237,20 @@ class Ledger:
         """The newest position (0 for an empty log)."""
         return int(rows(read, self.newest)[0][0] or 0)
 
-    def verify(self, read: Source, published: Head | None = None) -> VerifyReport:
-        """Check every row from the first; name the first bad one."""
+    def verify(self, read: Source, published: Head | None = None, *, page: int = 1000) -> VerifyReport:
+        """Check every row from the first; name the first bad one. The rows are read `page` at a
+        time, so a province's log is checked in the memory of one page."""
+        return verify_chain(self._links(read, page), published)
+
+    def _links(self, read: Source, page: int) -> Iterator[Link]:
         body = self.layout.columns.index(self.layout.body)
-        return verify_chain(
-            (Link(row[0], (*row[1:body], *row[body + 1:-2]), row[body], row[-2], row[-1])
-             for row in rows(read, self._chain)),
-            published)
+        # The first page has no lower bound: a row slipped in below position 1 must be seen.
+        found = rows(read, self._first_page, {"page": page})
+        while found:
+            for row in found:
+                yield Link(row[0], (*row[1:body], *row[body + 1:-2]), row[body], row[-2], row[-1])
+            found = rows(read, self._next_page, {"after": found[-1][0], "page": page}) \
+                if len(found) == page else []
 
     def _serialise(self, tx: Tx) -> None:
         """Wait for, then hold until the caller's transaction ends, this log's appends, taking the

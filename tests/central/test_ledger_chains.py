@@ -215,3 +215,30 @@ def test_each_ledger_has_its_own_lock_key_stable_across_processes() -> None:
     keys = {name: ledger.lock_key for name, ledger in LEDGERS.items()}
     assert len(set(keys.values())) == len(keys)
     assert keys["complaint_log"] == ledger_lock_key("complaint_log") == -4201251104175145428
+
+
+def test_a_long_log_is_verified_page_by_page_as_it_is_in_one_go(event_store: Engine) -> None:
+    steps: Steps = [(f"TS-{n:04d}", "complaint.received", T0 + n, "public", {"n": n}) for n in range(1, 26)]
+    _append_all(event_store, COMPLAINT_LOG, steps)
+    with event_store.connect() as read:
+        paged, whole = COMPLAINT_LOG.verify(read, page=10), COMPLAINT_LOG.verify(read)
+        exact = COMPLAINT_LOG.verify(read, page=5)
+    assert paged == whole == exact and whole.ok and whole.checked == 25
+
+
+def test_a_changed_row_on_a_later_page_and_a_row_slipped_in_before_the_first_are_named(
+        tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "events.sqlite", isolation_level=None)
+    connection.executescript(COMPLAINT_LOG.schema)
+    for n in range(1, 26):
+        COMPLAINT_LOG.append(connection, f"TS-{n:04d}", "complaint.received", T0 + n, "public", {"n": n})
+    connection.execute("DROP TRIGGER complaint_log_no_update")
+    connection.execute("UPDATE complaint_log SET body = '{\"n\":0}' WHERE seq = 17")
+    report = COMPLAINT_LOG.verify(connection, page=10)
+    assert (report.ok, report.first_bad, report.checked) == (False, 17, 16)
+
+    connection.execute("INSERT INTO complaint_log SELECT 0, complaint, type, at, actor, body, prev_hash, "
+                       "hash FROM complaint_log WHERE seq = 1")
+    report = COMPLAINT_LOG.verify(connection, page=10)
+    assert (report.ok, report.first_bad, report.problem) == (False, 1, "record 1 is missing (next is 0)")
+    connection.close()
