@@ -23,8 +23,9 @@ from typing import Any
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.table import RuleSpec
 from central.cases.timebase import day_of, format_day, format_instant
-from central.ledger import Ledger, Read, Step
+from central.ledger import Ledger, Step
 from central.personal import Reader, vault
+from central.reads import Read
 from central.supervision_store import SupervisionStore
 from central.where import Where
 from contract.privacy import redact
@@ -277,7 +278,7 @@ def _view(row: tuple[Any, ...]) -> dict[str, Any]:
 def _step(step: Step, reader: Reader) -> dict[str, Any]:
     body = dict(step.body)
     if isinstance(body.get("note"), str):
-        body["note"] = reader.masked(anomaly_subject(step.subject), body["note"])
+        body["note"] = reader.masked(anomaly_subject(step.subject[0]), body["note"])
     if isinstance(body.get("happened_at"), int):
         body["happened_at"] = _iso(body["happened_at"])
     return {"seq": step.seq, "type": step.type, "at": _iso(step.at), "actor": step.actor, "body": body}

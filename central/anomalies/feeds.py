@@ -25,6 +25,7 @@ from central.anomalies.facts import Fact
 from central.cases.sources import LIVE, hall_source
 from central.complaints.desk import COMPLAINTS
 from central.complaints.log import COMPLAINT_LOG
+from central.complaints.log import LOG as COMPLAINT_STEPS
 from central.store import TABLES
 from spine.statement import Statement, Tx
 
@@ -138,7 +139,7 @@ def case_fact(seq: int, case_id: str, kind: str, at: int | None, recorded_at: in
 
 
 _NEWEST_EVENT = Statement(lambda _dialect: select(func.max(EVENTS.c.id)))
-_NEWEST_STEP = Statement(lambda _dialect: select(func.max(COMPLAINT_LOG.c.seq)))
+_NEWEST_STEP = COMPLAINT_STEPS.newest
 
 
 class EventFeed:

@@ -202,7 +202,7 @@ class BookingStore:
             self._check_room(tx, new, limits)
             code = self._fresh_code(tx)
             phone = vault.seal(tx, booking_subject(code), PersonalKind.MOBILE, normalize_phone(new.phone))
-            booking_log.append(tx, code, booking_log.CONFIRMED, now_ms, actor, {
+            booking_log.LOG.append(tx, code, booking_log.CONFIRMED, now_ms, actor, {
                 "hall": new.hall, "day": new.day, "slot": new.slot, "department": new.department,
                 "matter_id": new.matter_id, "matter": new.matter, "service": new.service,
                 "officer": new.officer, "window": new.window, "phone": phone,
@@ -258,7 +258,7 @@ class BookingStore:
                                       "no_show": "该预约已过期"}.get(state, "该预约无法取消"))
             if starts_at <= now_ms:
                 raise BookingProblem("预约时段已开始，无法取消")
-            booking_log.append(tx, code, booking_log.CANCELLED, now_ms, actor, {"reason": reason})
+            booking_log.LOG.append(tx, code, booking_log.CANCELLED, now_ms, actor, {"reason": reason})
             _CLOSED.run(tx, {"w_code": code, "v_state": "cancelled", "v_at": now_ms})
         found = self.get(code)
         assert found is not None
@@ -272,7 +272,8 @@ class BookingStore:
         row = _HALL_AND_STATE.run(tx, {"code": code}).fetchone()
         if row is None or row[0] != hall or row[1] not in ("confirmed", "no_show"):
             return False
-        booking_log.append(tx, code, booking_log.CHECKED_IN, at_ms, "kiosk", {"ticket": ticket, "day": day})
+        booking_log.LOG.append(tx, code, booking_log.CHECKED_IN, at_ms, "kiosk",
+                               {"ticket": ticket, "day": day})
         _CHECKED_IN.run(tx, {"w_code": code, "v_at": at_ms, "v_ticket": ticket})
         return True
 
@@ -293,7 +294,7 @@ class BookingStore:
         with self.store.statements() as tx:
             for code in due:
                 if _MISSED.run(tx, {"w_code": code, "v_at": now_ms}).rowcount:
-                    booking_log.append(tx, code, booking_log.NO_SHOW, now_ms, "central", {})
+                    booking_log.LOG.append(tx, code, booking_log.NO_SHOW, now_ms, "central", {})
                     missed.append(code)
         return missed
 
@@ -339,11 +340,15 @@ class BookingStore:
         """Bookings settled (cancelled, checked in, no-show) before the cut-off: retention."""
         return [row[0] for row in self._read(_CLOSED_BEFORE, {"cutoff": cutoff_ms})]
 
-    def steps_after(self, seq: int, types: Iterable[str], limit: int) -> list[booking_log.Step]:
-        return self.store.read(lambda tx: booking_log.after(tx, seq, tuple(types), limit))
+    def steps_after(self, seq: int, types: Iterable[str], limit: int,
+                    upto: int | None = None) -> list[booking_log.Step]:
+        """Steps of the given types after `seq`, up to `upto` (the head the reader read) or the newest."""
+        log = booking_log.LOG
+        return self.store.read(lambda tx: log.after(tx, seq, log.head(tx) if upto is None else upto,
+                                                    tuple(types), limit))
 
     def log_head(self) -> int:
-        return self.store.read(booking_log.head)
+        return self.store.read(booking_log.LOG.head)
 
     def verify(self) -> dict[str, Any]:
         return self.store.read(booking_log.verify)

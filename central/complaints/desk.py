@@ -185,7 +185,7 @@ class ComplaintDesk(Projection):
         with self.store.statements() as tx:
             complaint = _next_id(tx, now)
             personal = complaint_log.sealed_intake(tx, complaint, new.complainant, new.phone, new.summary)
-            complaint_log.append(tx, complaint, "complaint.received", now, actor, {
+            complaint_log.LOG.append(tx, complaint, "complaint.received", now, actor, {
                 "channel": new.channel, "hall": new.hall, **personal, "due_at": deadline.end_ms,
                 "ticket": new.ticket, "window": new.window, "visit_time": new.visit_time,
             })
@@ -193,7 +193,7 @@ class ComplaintDesk(Projection):
                                "hall": new.hall, "summary": personal["summary"], "state": "received",
                                "due_at": deadline.end_ms})
             if problem is not None:
-                complaint_log.append(tx, complaint, "complaint.visit_unresolved", now, actor,
+                complaint_log.LOG.append(tx, complaint, "complaint.visit_unresolved", now, actor,
                                      {"reason": problem})
                 _UNRESOLVED.run(tx, {"w_id": complaint, "v_problem": problem})
             if visit is not None:
@@ -226,7 +226,7 @@ class ComplaintDesk(Projection):
 
     def _link_in(self, tx: Tx, complaint: str, visit: ServedVisit, unit: str | None,
                  recorders: list[str], now: int, actor: str) -> None:
-        complaint_log.append(tx, complaint, "complaint.visit_linked", now, actor, {
+        complaint_log.LOG.append(tx, complaint, "complaint.visit_linked", now, actor, {
             "ticket": visit.ticket, "window": visit.window, "officer": visit.officer,
             "unit": unit, "called_at": visit.called_at, "ended_at": visit.ended_at,
         })
@@ -276,12 +276,12 @@ class ComplaintDesk(Projection):
             if self._state(tx, complaint) == "answered":
                 raise ComplaintError(f"complaint {complaint} is already answered")
             sealed = complaint_log.sealed_text(tx, complaint, answer)
-            complaint_log.append(tx, complaint, "complaint.answered", now, actor, {"answer": sealed})
+            complaint_log.LOG.append(tx, complaint, "complaint.answered", now, actor, {"answer": sealed})
             _ANSWERED.run(tx, {"w_id": complaint, "v_at": now, "v_answer": sealed})
 
     def _assign_in(self, tx: Tx, complaint: str, unit: str, handler: str | None,
                    now: int, actor: str) -> None:
-        complaint_log.append(tx, complaint, "complaint.assigned", now, actor,
+        complaint_log.LOG.append(tx, complaint, "complaint.assigned", now, actor,
                              {"unit": unit, "handler": handler})
         _ASSIGNED.run(tx, {"w_id": complaint, "v_unit": unit, "v_handler": handler})
 
@@ -292,7 +292,7 @@ class ComplaintDesk(Projection):
         flagged: list[str] = []
         with self.store.statements() as tx:
             for (complaint,) in _PAST_DUE.run(tx, {"now": now}).fetchall():
-                complaint_log.append(tx, complaint, "complaint.overdue", now, "central", {})
+                complaint_log.LOG.append(tx, complaint, "complaint.overdue", now, "central", {})
                 _FLAGGED.run(tx, {"w_id": complaint})
                 flagged.append(complaint)
             stale = holds.due_again(tx, now, hold_retry_ms)

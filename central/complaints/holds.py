@@ -107,10 +107,10 @@ def request(tx: Tx, wanted: FootageRequest, recorders: list[str], now: int,
     complaint, hall = wanted.complaint, wanted.hall
     if not recorders:
         log.warning("complaint %s: hall %s has no recorder on record; footage not held", complaint, hall)
-        complaint_log.append(tx, complaint, "complaint.hold_impossible", now, "central",
+        complaint_log.LOG.append(tx, complaint, "complaint.hold_impossible", now, "central",
                    {"reason": f"hall {hall} has no recorder on record"})
     for device in recorders:
-        complaint_log.append(tx, complaint, "complaint.hold_requested", now, actor, {
+        complaint_log.LOG.append(tx, complaint, "complaint.hold_requested", now, actor, {
             "device": device, "window": wanted.window, "start": wanted.start, "end": wanted.end})
         _REQUESTED.run(tx, {"hold": complaint, "complaint": complaint, "hall": hall, "device": device,
                             "window": wanted.window, "start_ms": wanted.start, "end_ms": wanted.end,
@@ -151,7 +151,7 @@ def confirm(tx: Tx, hall: str, envelope: Envelope) -> None:
                         "v_segments": int(body.get("held_segments", 0)), "w_hold": hold,
                         "w_device": envelope.device, "w_hall": hall})
     # A hold's id is its complaint's id, so the confirmation lands in that complaint's log.
-    complaint_log.append(tx, hold, "complaint.hold_confirmed", at, envelope.device, {
+    complaint_log.LOG.append(tx, hold, "complaint.hold_confirmed", at, envelope.device, {
         "device": envelope.device, "camera": body.get("camera"), "hold_id": body.get("hold_id"),
         "until": body.get("until"), "event": envelope.id})
 

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import bindparam, desc, func, literal, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 
-from central.chain import EMPTY, Head, Link, verify_chain
 from central.deadlines import WorkingDays
 from central.personal import Reader, followup_subject, vault
-from central.ratings.tables import RATING_FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
+from central.ratings.tables import FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
 from central.reads import Source, built
 from central.reads import rows as read_rows
 from spine.config import Section
@@ -48,24 +47,9 @@ CREATE TABLE IF NOT EXISTS rating_followups (
     PRIMARY KEY (hall, rating)
 );
 CREATE INDEX IF NOT EXISTS rating_followups_open ON rating_followups (state, due_at);
-CREATE TABLE IF NOT EXISTS rating_followup_log (
-    id INTEGER PRIMARY KEY,
-    hall TEXT NOT NULL,
-    rating TEXT NOT NULL,
-    action TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    note TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS rating_followup_log_no_update BEFORE UPDATE ON rating_followup_log
-    BEGIN SELECT RAISE(ABORT, 'the follow-up log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS rating_followup_log_no_delete BEFORE DELETE ON rating_followup_log
-    BEGIN SELECT RAISE(ABORT, 'the follow-up log is append-only'); END;
-"""
+""" + FOLLOWUP_LOG.schema
 
-_F, _L, _R = RATING_FOLLOWUPS.c, RATING_FOLLOWUP_LOG.c, RATINGS.c
+_F, _R = RATING_FOLLOWUPS.c, RATINGS.c
 
 
 class RatingCentralSettings(Section):
@@ -137,13 +121,6 @@ _OPENED = Statement(lambda dialect: insert_for(dialect, RATING_FOLLOWUPS).values
 ).on_conflict_do_nothing())
 _STATE = Statement(lambda _dialect: select(_F.state).where(
     _F.hall == bindparam("hall"), _F.rating == bindparam("rating")))
-_HEAD = Statement(lambda _dialect: select(_L.id, _L.hash).order_by(desc(_L.id)).limit(1))
-_LOGGED = Statement(lambda _dialect: RATING_FOLLOWUP_LOG.insert().values(
-    {column.name: bindparam(column.name) for column in RATING_FOLLOWUP_LOG.columns}))
-_HISTORY = Statement(lambda _dialect: select(_L.action, _L.actor, _L.note, _L.at).where(
-    _L.hall == bindparam("hall"), _L.rating == bindparam("rating")).order_by(_L.id))
-_CHAIN = Statement(lambda _dialect: select(
-    _L.id, _L.hall, _L.rating, _L.action, _L.actor, _L.note, _L.at, _L.prev_hash, _L.hash).order_by(_L.id))
 
 
 class FollowUps:
@@ -213,23 +190,16 @@ class FollowUps:
     @staticmethod
     def history(read: Source, hall: str, rating: str) -> list[dict[str, Any]]:
         """Every step of a follow-up, its notes masked."""
-        rows = read_rows(read, _HISTORY, {"hall": hall, "rating": rating})
         subject, reader = followup_subject(hall, rating), Reader(read)
-        return [{"action": a, "actor": who, "note": reader.masked(subject, n), "at": at}
-                for a, who, n, at in rows]
+        return [{"action": step.type, "actor": step.actor, "note": reader.masked(subject, step.text),
+                 "at": step.at} for step in FOLLOWUP_LOG.steps(read, (hall, rating))]
 
     @staticmethod
     def verify_log(read: Source) -> str | None:
         """None when the follow-up log's hash chain is intact, else where it breaks."""
-        report = verify_chain(
-            Link(row_id, (hall, rating, action, actor, at), note, prev_hash, digest)
-            for row_id, hall, rating, action, actor, note, at, prev_hash, digest in read_rows(read, _CHAIN))
+        report = FOLLOWUP_LOG.verify(read)
         return None if report.ok else f"follow-up log row {report.first_bad} does not match its chain"
 
     @staticmethod
     def _log(tx: Tx, hall: str, rating: str, action: str, actor: str, note: str, at: int) -> None:
-        row = _HEAD.run(tx).fetchone()
-        link = Link.after(Head(int(row[0]), str(row[1])) if row else EMPTY, (hall, rating, action, actor, at),
-                          note)
-        _LOGGED.run(tx, {"id": link.seq, "hall": hall, "rating": rating, "action": action, "actor": actor,
-                         "note": note, "at": at, "prev_hash": link.prev_hash, "hash": link.hash})
+        FOLLOWUP_LOG.append(tx, (hall, rating), action, at, actor, note)

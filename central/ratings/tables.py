@@ -1,9 +1,12 @@
 """The ratings book's tables in SQLAlchemy Core: its statements' tables, and what migration 0003
-makes on PostgreSQL (on SQLite the book makes them from `book.SCHEMA` and `followups.SCHEMA`)."""
+makes on PostgreSQL (on SQLite the book makes them from `book.SCHEMA` and `followups.SCHEMA`),
+and the follow-up log (`central.ledger`)."""
 
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
+
+from central.ledger import Layout, Ledger
 
 RATING_TABLES = MetaData()
 RATINGS = Table(
@@ -41,17 +44,9 @@ RATING_FOLLOWUPS = Table(
     Column("closed_at", BigInteger),
     Index("rating_followups_open", "state", "due_at"),
 )
-RATING_FOLLOWUP_LOG = Table(
-    "rating_followup_log", RATING_TABLES,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("hall", Text, nullable=False),
-    Column("rating", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("at", BigInteger, nullable=False),
-    Column("prev_hash", Text, nullable=False),
-    Column("hash", Text, nullable=False),
-)
-"""The follow-up log: its id is the record's position in the hash chain, given by the writer
-(`Link.after`), never by the database."""
+FOLLOWUP_LOG = Ledger("rating_followup_log", "the follow-up log", Layout(
+    subject=("hall", "rating"), position="id", type="action", body="note",
+    order=("subject", "type", "actor", "body", "at"), by_subject=False))
+"""The follow-up log: `rating_followup_log(id, hall, rating, action, actor, note, at, prev_hash, hash)`;
+its id is the record's position in the hash chain, given by the writer, never by the database."""
+RATING_FOLLOWUP_LOG = FOLLOWUP_LOG.table

@@ -23,14 +23,15 @@ class BookingFacts:
 
     def after(self, position: int, limit: int) -> Chunk:
         head = self.head()
-        steps = [s for s in self.store.steps_after(position, TOLD, limit) if s.seq <= head]
+        steps = self.store.steps_after(position, TOLD, limit, upto=head)
         facts = [self._fact(step) for step in steps]
         upto = steps[-1].seq if len(steps) == limit else head
         return Chunk(facts, max(upto, position))
 
     def _fact(self, step: booking_log.Step) -> Fact:
-        row = self.store.get(step.code)
-        phone = self.store.phone(step.code)
+        (code,) = step.subject
+        row = self.store.get(code)
+        phone = self.store.phone(code)
         fact_id = f"booking:{step.seq}"
         if row is None or phone is None:
             return Fact(step.seq, fact_id, step.type, None, step.at)

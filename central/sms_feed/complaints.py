@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from central.cases.timebase import day_of, format_day
-from central.complaints.log import NEWEST, TOLD_AFTER
+from central.complaints.log import LOG
 from central.sms_feed.facts import Chunk, Fact
 from central.store import CentralStore
 from contract.privacy import ERASED
@@ -27,15 +27,13 @@ class ComplaintFacts:
         self.contact = contact
 
     def head(self) -> int:
-        return int(self.store.read(lambda tx: NEWEST.run(tx).fetchone()[0]) or 0)
+        return self.store.read(LOG.head)
 
     def after(self, position: int, limit: int) -> Chunk:
         head = self.head()
-        type_1, type_2 = TOLD
-        rows = self.store.read(lambda tx: TOLD_AFTER.run(tx, {
-            "after": position, "head": head, "type_1": type_1, "type_2": type_2, "limit": limit}).fetchall())
-        facts = [self._fact(*row) for row in rows]
-        upto = rows[-1][0] if len(rows) == limit else head
+        steps = self.store.read(lambda tx: LOG.after(tx, position, head, TOLD, limit))
+        facts = [self._fact(step.seq, step.subject[0], step.type, step.at, step.text) for step in steps]
+        upto = steps[-1].seq if len(steps) == limit else head
         return Chunk(facts, max(upto, position))
 
     def _fact(self, seq: int, complaint: str, type: str, at: int, text: str) -> Fact:

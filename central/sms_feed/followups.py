@@ -3,17 +3,16 @@ its unit hears of with the day it is due (`rating.followup_opened`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from central.cases.timebase import day_of, format_day
-from central.ratings.tables import RATING_FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
+from central.ratings.tables import FOLLOWUP_LOG, RATING_FOLLOWUP_LOG, RATING_FOLLOWUPS, RATINGS
 from central.sms_feed.facts import Chunk, Fact
 from central.store import CentralStore
 from spine.statement import Statement
 
 TYPE = "rating.followup_opened"
 _L, _F, _R = RATING_FOLLOWUP_LOG.c, RATING_FOLLOWUPS.c, RATINGS.c
-_HEAD = Statement(lambda _dialect: select(func.max(_L.id)))
 _OPENED = Statement(lambda _dialect: select(
     _L.id, _L.rating, _L.at, _F.due_at, _R.grade, _R.window, _R.department
 ).select_from(RATING_FOLLOWUP_LOG.join(RATING_FOLLOWUPS, (_F.hall == _L.hall) & (_F.rating == _L.rating))
@@ -29,7 +28,7 @@ class FollowUpFacts:
         self.store = store
 
     def head(self) -> int:
-        return int(self.store.read(lambda tx: _HEAD.run(tx).fetchone()[0]) or 0)
+        return self.store.read(FOLLOWUP_LOG.head)
 
     def after(self, position: int, limit: int) -> Chunk:
         head = self.head()

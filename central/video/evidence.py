@@ -249,9 +249,10 @@ class EvidenceDesk:
                 "manifest_sha256": kept.manifest_sha256,
                 "answered_manifest_sha256": kept.answered_manifest_sha256, "fetched_at": kept.fetched_at,
                 "fetched_by": who})
-            complaint_log.append(tx, footage.complaint, "complaint.footage_fetched", kept.fetched_at, who, {
-                "device": footage.device, "camera": footage.camera, "export_id": kept.export_id,
-                "clip_sha256": kept.clip_sha256, "manifest_sha256": kept.manifest_sha256})
+            complaint_log.LOG.append(
+                tx, footage.complaint, "complaint.footage_fetched", kept.fetched_at, who, {
+                    "device": footage.device, "camera": footage.camera, "export_id": kept.export_id,
+                    "clip_sha256": kept.clip_sha256, "manifest_sha256": kept.manifest_sha256})
         log.info("complaint %s: fetched %s of %s/%s (%d bytes)", footage.complaint, kept.export_id,
                  footage.device, footage.camera, size)
         return kept
