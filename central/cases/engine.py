@@ -36,6 +36,7 @@ from central.cases.store import CaseStore
 from central.cases.tables import CASES
 from central.cases.timebase import Instant
 from spine.statement import Statement
+from spine.storeurl import StoreUrl
 
 log = logging.getLogger(__name__)
 _NEXT_DUE = Statement(lambda _dialect: select(func.min(CASES.c.next_at)).where(
@@ -77,7 +78,7 @@ class Engine:
     @classmethod
     def open(
         cls,
-        path: str | Path,
+        path: str | Path | StoreUrl,
         *,
         calendar: WorkCalendar | None = None,
         calendar_dir: Path | None = None,

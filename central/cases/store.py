@@ -138,13 +138,11 @@ class CaseStore:
         PostgreSQL database at the newest schema (`hall central migrate`). Without
         `calendar` or `calendar_dir`, schedule files are read from the `calendar/`
         folder beside a SQLite file, so every process that opens the same store sees
-        the same calendar (on PostgreSQL, name the folder).
+        the same calendar (on PostgreSQL, each process names its folder: central's
+        `calendar_dir`; without one, the package's years).
         """
-        if calendar is None and calendar_dir is None:
-            if isinstance(path, StoreUrl) and not path.is_sqlite:
-                raise ValueError("a case store on PostgreSQL needs its calendar or calendar_dir")
-            file = path.path if isinstance(path, StoreUrl) else Path(path)
-            assert file is not None
+        file = path.path if isinstance(path, StoreUrl) else Path(path)
+        if calendar is None and calendar_dir is None and file is not None:
             calendar_dir = file.parent / "calendar"
         database: CaseDatabase = open_case_database(path)
         return cls(
