@@ -88,6 +88,8 @@ def sync_calendar(store: CaseStore, now: Instant) -> CalendarUpdate | None:
         examined, recomputed = _recompute_span(store, changed, now)
     fingerprint = store.calendar.fingerprint()
     with store.writing() as connection:
+        if _stored_digests(store) == current:
+            return None  # another central process, starting at the same time, logged it first
         store.log.append(
             None, CALENDAR_UPDATED, None, "engine",
             {
@@ -185,6 +187,9 @@ def sync_rules(store: CaseStore, now: Instant) -> int | None:
         return None
     count = reevaluate_open(store, now) if previous is not None else 0
     with store.writing() as connection:
+        again = _META.run(connection, {"key": "rules_digest"}).fetchone()
+        if again is not None and again[0] == digest:
+            return None  # another central process, starting at the same time, logged it first
         store.log.append(None, RULES_UPDATED, None, "engine",
                          {"digest": digest, "previous": previous, "reevaluated": count}, now)
         _KEEP_META.run(connection, {"key": "rules_digest", "value": digest})
