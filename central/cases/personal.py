@@ -67,10 +67,16 @@ class PersonalData:
         _RETIRE_DIGEST_KEY.run(connection)
 
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """SQLite's SQL on the store's file (the erasure tools' read; not on PostgreSQL)."""
-        if not isinstance(self.connection, sqlite3.Connection):
-            raise TypeError("a read in SQLite's SQL needs the case store on SQLite")
-        return self.connection.execute(sql, params).fetchall()
+        """A `vault.Read`: plain SQL with `?` parameters (the erasure's retention reads).
+
+        On PostgreSQL the `?` become the driver's `%s`: a bridge for callers written for
+        SQLite's SQL (`central.erasure.places`), for SQL both databases speak and that holds
+        no `%` of its own; new readers pass the connection (a `Source`) instead."""
+        if isinstance(self.connection, sqlite3.Connection):
+            return self.connection.execute(sql, params).fetchall()
+        if "%" in sql:
+            raise ValueError("a bridged read holds no % of its own: write it as a Statement")
+        return list(self.connection.exec_driver_sql(sql.replace("?", "%s"), params).fetchall())
 
     def reader(self, read: vault.Source | None = None) -> Reader:
         """A reader for one answer, through `read` (another connection to the same store) or ours."""
