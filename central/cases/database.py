@@ -89,6 +89,12 @@ class CaseDatabase:
     close: Callable[[], None]
 
 
+def case_store_at(event_store: StoreUrl, own_file: Path) -> StoreUrl:
+    """Where central keeps its cases: their own SQLite file (`own_file`) beside a SQLite event
+    store, as always; central's PostgreSQL database when the event store is there."""
+    return StoreUrl.sqlite_file(own_file) if event_store.is_sqlite else event_store
+
+
 def open_case_database(where: str | Path | StoreUrl) -> CaseDatabase:
     """The store's connection: a SQLite file (a path, or a sqlite URL) or a PostgreSQL database
     at the newest schema (`hall central migrate` makes its tables: revision 0006)."""
