@@ -255,15 +255,15 @@ def _watching(engine: Engine) -> _Stopwatch:
     watch.wrap(store.projector, "due_rows", "read due rows")
     watch.wrap(store.projector, "refresh_rows", "judge and write")
     watch.wrap(store.log, "insert_many", "write log")
-    watch.wrap(projection._INSERT_ISSUED, "run_many", "write issued keys")
-    watch.wrap(projection._UPDATE, "run_many", "write lights")
+    watch.wrap(projection._ISSUED_ALL, "write", "write issued keys")
+    watch.wrap(projection._UPDATE_ALL, "write", "write lights")
     return watch
 
 
 def _unwatch() -> None:
     """The module's statements as they were (their wrappers are instance attributes)."""
-    for statement in (projection._INSERT_ISSUED, projection._UPDATE):
-        vars(statement).pop("run_many", None)
+    for rows in (projection._ISSUED_ALL, projection._UPDATE_ALL):
+        vars(rows).pop("write", None)
 
 
 def bench_ticks_postgresql(rows: list[tuple[Any, ...]], results: list[Any], n: int) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, desc, select
 
+from central.cases.bulk import Rows
 from central.cases.tables import CASE_EVENTS
 from central.chain import EMPTY, Head, Link, canonical_body
 from spine.statement import Statement, Tx
@@ -49,6 +50,7 @@ _NAMES = tuple(column.name for column in CASE_EVENTS.columns)
 _HEAD = Statement(lambda _dialect: select(_E.seq, _E.hash).order_by(desc(_E.seq)).limit(1))
 _INSERT = Statement(lambda _dialect: CASE_EVENTS.insert().values(
     {name: bindparam(name) for name in _NAMES}))
+_INSERT_ALL = Rows(_INSERT, CASE_EVENTS, _NAMES)
 _AFTER = Statement(lambda _dialect: select(*CASE_EVENTS.columns).where(
     _E.seq > bindparam("after")).order_by(_E.seq).limit(bindparam("limit")))
 _OF_CASE = Statement(lambda _dialect: select(*CASE_EVENTS.columns).where(
@@ -134,7 +136,7 @@ class CaseLog:
 
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
         """Write records queued by `append(..., pending=...)`, in order."""
-        _INSERT.run_many(self.connection, rows)
+        _INSERT_ALL.write(self.connection, rows)
 
     def records(self, after: int = 0, batch: int = 5000) -> Iterator[LogRecord]:
         """Every record after `after`, in order, read in batches."""

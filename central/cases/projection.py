@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Executable, bindparam, func, null, select, text
 
+from central.cases.bulk import Rows
 from central.cases.calendar import WorkCalendar
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
 from central.cases.countdown import CaseClock, Countdown, Suspension, compute
@@ -356,8 +357,8 @@ class Projector:
             for row in rows
         ]
         self.log.insert_many(pending.events)
-        _INSERT_ISSUED.run_many(self.connection, pending.issued)
-        _UPDATE.run_many(self.connection, pending.updates)
+        _ISSUED_ALL.write(self.connection, pending.issued)
+        _UPDATE_ALL.write(self.connection, pending.updates)
         return refreshed
 
     def held(self) -> dict[str, int]:
@@ -395,6 +396,8 @@ _UPDATE_FACTS_AND_PLACE = Statement(lambda _dialect: _updating((*_FACT_COLUMNS, 
 _I = CASE_ISSUED.c
 _INSERT_ISSUED = Statement(lambda _dialect: CASE_ISSUED.insert().values(
     _set(("case_id", "kind", "due_at", "seq", "escalation"))))
+_ISSUED_ALL = Rows(_INSERT_ISSUED, CASE_ISSUED, ("case_id", "kind", "due_at", "seq", "escalation"))
+_UPDATE_ALL = Rows(_UPDATE, CASES, _JUDGED_COLUMNS, key=("id", "case_id"))
 _ISSUED_OF = Statement(lambda _dialect: select(_I.kind).where(
     _I.case_id == bindparam("case_id")).order_by(_I.seq))
 _AMONG = {
