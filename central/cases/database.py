@@ -95,6 +95,31 @@ def case_store_at(event_store: StoreUrl, own_file: Path) -> StoreUrl:
     return StoreUrl.sqlite_file(own_file) if event_store.is_sqlite else event_store
 
 
+class CasesLeftBehind(RuntimeError):
+    """Central would open an empty case store on PostgreSQL beside a `cases.sqlite` that holds
+    cases: it refuses, rather than show a board without them."""
+
+
+def refuse_cases_left_behind(own_file: Path, has_cases: bool) -> None:
+    """Raise `CasesLeftBehind` when the case store on PostgreSQL holds no case (`has_cases`
+    false) and the SQLite file the cases were kept in before (`own_file`) holds some. Moving
+    them is not automated yet: keep central on that file's event store until it is."""
+    if has_cases or not own_file.exists():
+        return
+    old = sqlite3.connect(f"file:{own_file}?mode=ro", uri=True)
+    try:
+        kept = old.execute("SELECT count(*) FROM cases").fetchone()[0]
+    except sqlite3.OperationalError:  # no cases table: nothing was kept there
+        return
+    finally:
+        old.close()
+    if kept:
+        raise CasesLeftBehind(
+            f"{own_file} holds {kept} cases and the case store on PostgreSQL has none: central "
+            "keeps its cases in its PostgreSQL database now, and moving them there is not "
+            "automated yet (docs/operations.md, \"Central on PostgreSQL\")")
+
+
 def open_case_database(where: str | Path | StoreUrl) -> CaseDatabase:
     """The store's connection: a SQLite file (a path, or a sqlite URL) or a PostgreSQL database
     at the newest schema (`hall central migrate` makes its tables: revision 0006)."""

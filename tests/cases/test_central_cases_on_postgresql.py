@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from central.cases.database import CasesLeftBehind
+from central.cases.store import CaseStore
+from central.cases.timebase import parse_instant
 from central.database_settings import DatabaseSettings
 from central.demo import seed_central_demo
 from central.service import CentralService
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 from spine.storeurl import StoreUrl
+from tests.cases.conftest import entry
 from tests.central.conftest import MONDAY_MORNING, central_config
 from tests.central.stores import migrated
 from tests.central.test_cases_engine_api import (  # noqa: F401 - collected here, on PostgreSQL
@@ -52,3 +56,15 @@ def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedCloc
     seed_central_demo(service, other_halls=False)
     yield service
     service.stop()
+
+
+def test_central_refuses_to_start_on_postgresql_beside_the_cases_it_kept_in_sqlite(
+        tmp_path: Path, broker: MosquittoBroker, pg_database: StoreUrl) -> None:
+    url = migrated(pg_database)
+    config = central_config(tmp_path, broker.port).model_copy(
+        update={"database": DatabaseSettings(url=url.secret_url())})
+    kept = CaseStore.open(config.cases_path)  # the cases as central kept them before 0006
+    kept.submit(entry("JQ-KEPT-0001"), now=parse_instant("2026-11-23T10:05"))
+    kept.close()
+    with pytest.raises(CasesLeftBehind, match="holds 1 cases"):
+        CentralService(config)
