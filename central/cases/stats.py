@@ -10,12 +10,12 @@ JSON field and a calendar period apart).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
+from central.cases.database import dialect
 from central.cases.timebase import Instant
 from central.reads import built, rows
 from central.where import Where
@@ -60,16 +60,16 @@ class Figures(BaseModel):
                                  "letters": self.false_supervision_letters}}
 
 
-def _key(by: str | None, time_column: str, dialect: str) -> str:
+def _key(by: str | None, time_column: str, spelling: str) -> str:
     if by is None:
         return "NULL"
     if by in DIMENSIONS:
         return f"c.{by}"
     if by == "window":
-        return WINDOWS[dialect]
+        return WINDOWS[spelling]
     if by in PERIODS:
         # Periods are Shanghai calendar periods.
-        if dialect == "postgresql":
+        if spelling == "postgresql":
             return f"to_char(to_timestamp({time_column} + 28800) AT TIME ZONE 'UTC', '{_PG_PERIODS[by]}')"
         return f"strftime('{PERIODS[by]}', {time_column} + 28800, 'unixepoch')"
     raise ValueError(f"group by one of {[*DIMENSIONS, 'window', *PERIODS]} or nothing")
@@ -82,9 +82,6 @@ def where_text(where: Where, prefix: str = "w") -> tuple[str, dict[str, Any]]:
     named = pieces[0] + "".join(f":{prefix}{i}{piece}" for i, piece in enumerate(pieces[1:]))
     return named, {f"{prefix}{i}": value for i, value in enumerate(where.params)}
 
-
-def sql_dialect(source: Tx) -> str:
-    return "sqlite" if isinstance(source, sqlite3.Connection) else source.dialect.name
 
 
 # The stage instant the case's record, as corrected, gives the issued kind now.
@@ -126,7 +123,7 @@ def statistics(
     `cases` narrows the cases counted (conditions on `cases c`: hall, unit, ...); `now` is
     the instant false alarms are judged at (default: the last instant there is).
     """
-    dialect = sql_dialect(connection)
+    spelling = dialect(connection)
     narrow, narrowing = where_text(cases or Where())
     found: dict[Any, dict[str, Any]] = {}
 
@@ -137,17 +134,17 @@ def statistics(
                 row[name] = row.get(name, 0) + int(value or 0)
 
     where, params = _window("c.accepted_at", since, until)
-    add(f"SELECT {_key(by, 'c.accepted_at', dialect)}, count(*) FROM cases c WHERE 1 = 1{where}{narrow}"
+    add(f"SELECT {_key(by, 'c.accepted_at', spelling)}, count(*) FROM cases c WHERE 1 = 1{where}{narrow}"
         " GROUP BY 1", params, ("received",))
     where, params = _window("c.completed_at", since, until)
-    add(f"SELECT {_key(by, 'c.completed_at', dialect)}, count(*), {_count('c.on_time = 1')}"
+    add(f"SELECT {_key(by, 'c.completed_at', spelling)}, count(*), {_count('c.on_time = 1')}"
         f" FROM cases c WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params,
         ("completed", "on_time"))
     where, params = _window("i.due_at", since, until)
     kinds = ("'yellow_card'", "'red_card'", "'supervision_letter'")
     issued = [_count(f"i.kind = {kind}") for kind in kinds]
     disowned = [_count(f"i.kind = {kind} AND {_DISOWNED}") for kind in kinds]
-    add(f"SELECT {_key(by, 'i.due_at', dialect)}, {', '.join(issued + disowned)}"
+    add(f"SELECT {_key(by, 'i.due_at', spelling)}, {', '.join(issued + disowned)}"
         " FROM case_issued i JOIN cases c USING (case_id)"
         f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1",
         {**params, "judged": 2**62 if now is None else now},

@@ -26,7 +26,13 @@ from central.cases import casefile as cf
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
 from central.cases.countdown import Countdown, compute
-from central.cases.database import CaseDatabase, in_transaction, open_case_database, transaction
+from central.cases.database import (
+    CaseDatabase,
+    dialect,
+    in_transaction,
+    open_case_database,
+    transaction,
+)
 from central.cases.eventlog import CaseLog
 from central.cases.personal import PersonalData
 from central.cases.plausibility import EntryWarning, entry_warnings, event_time_problem
@@ -156,8 +162,7 @@ class CaseStore:
     @property
     def dialect(self) -> str:
         """`sqlite` or `postgresql`: where the store is."""
-        return "sqlite" if isinstance(self.connection, sqlite3.Connection) else \
-            self.connection.dialect.name
+        return dialect(self.connection)
 
     def close(self) -> None:
         self._closing()
