@@ -240,8 +240,10 @@ class _Stopwatch:
 
     def say(self, total: float) -> str:
         judged = self.spent["judge and write"] - sum(
-            self.spent[label] for label in ("write log", "write issued keys", "write lights"))
-        parts = {"read due rows": self.spent["read due rows"], "judge (Python)": judged,
+            self.spent[label] for label in ("read issued keys", "write log", "write issued keys",
+                                            "write lights"))
+        parts = {"read due rows": self.spent["read due rows"],
+                 "read issued keys": self.spent["read issued keys"], "judge (Python)": judged,
                  **{label: self.spent[label] for label in ("write log", "write issued keys",
                                                            "write lights")}}
         parts["begin, lock, sources, commit"] = total - self.spent["read due rows"] \
@@ -255,6 +257,7 @@ def _watching(engine: Engine) -> _Stopwatch:
     watch.wrap(store.projector, "due_rows", "read due rows")
     watch.wrap(store.projector, "refresh_rows", "judge and write")
     watch.wrap(store.log, "insert_many", "write log")
+    watch.wrap(projection._ISSUED_AMONG, "run", "read issued keys")
     watch.wrap(projection._ISSUED_ALL, "write", "write issued keys")
     watch.wrap(projection._UPDATE_ALL, "write", "write lights")
     return watch
@@ -264,6 +267,7 @@ def _unwatch() -> None:
     """The module's statements as they were (their wrappers are instance attributes)."""
     for rows in (projection._ISSUED_ALL, projection._UPDATE_ALL):
         vars(rows).pop("write", None)
+    vars(projection._ISSUED_AMONG).pop("run", None)
 
 
 def bench_ticks_postgresql(rows: list[tuple[Any, ...]], results: list[Any], n: int) -> None:
