@@ -259,15 +259,15 @@ class Projector:
                            file_to_json(file), row.seq, row.source, row.held_by, None)
             if row.new:
                 inserts.append({"case_id": file.case_id, **_place_values(file),
-                                "digest": row.digest, **facts})
+                                "digest": row.digest, **facts, "stage": Stage.BLUE.value})
             elif row.moved:
                 moves.append({**facts, **_place_values(file), "id": file.case_id})
             else:
                 updates.append({**facts, "id": file.case_id})
         self._pending.clear()
-        _INSERT_CASE.run_many(self.connection, inserts)
-        _UPDATE_FACTS.run_many(self.connection, updates)
-        _UPDATE_FACTS_AND_PLACE.run_many(self.connection, moves)
+        _INSERT_CASES.write(self.connection, inserts)
+        _UPDATE_FACTS_ALL.write(self.connection, updates)
+        _UPDATE_FACTS_AND_PLACE_ALL.write(self.connection, moves)
 
     def forget(self) -> None:
         """Drop buffered rows: their transaction was rolled back."""
@@ -396,6 +396,12 @@ _UPDATE_FACTS_AND_PLACE = Statement(lambda _dialect: _updating((*_FACT_COLUMNS, 
 _I = CASE_ISSUED.c
 _INSERT_ISSUED = Statement(lambda _dialect: CASE_ISSUED.insert().values(
     _set(("case_id", "kind", "due_at", "seq", "escalation"))))
+_INSERT_CASES = Rows(_INSERT_CASE, CASES,
+                     ("case_id", *_PLACE_COLUMNS, "digest", *_FACT_COLUMNS, "stage"))
+_UPDATE_FACTS_ALL = Rows(_UPDATE_FACTS, CASES, _FACT_COLUMNS, key=("id", "case_id"))
+_UPDATE_FACTS_AND_PLACE_ALL = Rows(_UPDATE_FACTS_AND_PLACE, CASES, (*_FACT_COLUMNS, *_PLACE_COLUMNS),
+                                   key=("id", "case_id"))
+"""An import's held cases, written once when its transaction ends (`flush`)."""
 _ISSUED_ALL = Rows(_INSERT_ISSUED, CASE_ISSUED, ("case_id", "kind", "due_at", "seq", "escalation"))
 _UPDATE_ALL = Rows(_UPDATE, CASES, _JUDGED_COLUMNS, key=("id", "case_id"))
 _ISSUED_OF = Statement(lambda _dialect: select(_I.kind).where(
