@@ -153,7 +153,7 @@ class CentralService:
         case_rules = self.engine_cases.engine.store.rules if self.engine_cases else default_rules()
         # The office and the big screen's SQL counts read the case store's SQLite file; on
         # PostgreSQL the screen counts through the case board, and the office's case rules wait
-        # for their feed to move (docs/operations.md, "Several central processes").
+        # for their feed to move (docs/operations.md, "What is on PostgreSQL so far").
         cases_file = config.cases_path if self.engine_cases and config.event_store.is_sqlite else None
         if self.engine_cases and cases_file is None:
             log.warning("supervision reads no case facts yet with the case store on PostgreSQL")
