@@ -3,6 +3,9 @@
 Run: `.venv/bin/python -m bench.countdown` (BENCH_CASES=100000 for a quick run).
 Every baseline is measured in the same run on the same data; where the naive
 way would take minutes it is measured on a sample and scaled, and says so.
+The ticks run on SQLite and, beside it, on PostgreSQL (a throwaway cluster the bench
+starts itself with `fsync` on, `tests.pgcluster`; BENCH_POSTGRESQL=0 leaves it out),
+with where a tick's time goes.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ import random
 import sqlite3
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from central import migrations
+from central.cases import projection
 from central.cases.batch import evaluate
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.engine import Engine
@@ -26,7 +34,10 @@ from central.cases.projection import clock_from_row
 from central.cases.rules import default_rules
 from central.cases.timebase import day_from_date, day_of, midnight, parse_instant
 from central.chain import canonical_body, verify_chain
+from spine.engines import open_engine
 from spine.sqlite import Transaction, open_database
+from spine.storeurl import StoreUrl
+from tests.pgcluster import throwaway_cluster
 
 NOW = parse_instant("2026-11-26T10:00")  # Thu; Fri 11-27 is a working day
 TOMORROW = midnight(day_of(NOW) + 1)
@@ -120,6 +131,7 @@ def _load_store(path: Path, rows: list[tuple[Any, ...]], results: list[Any]) -> 
     """Bench-only bulk load of the projection (the log is exercised by the ticks and appends)."""
     engine = Engine.open(path, clock=lambda: NOW)
     connection = engine.store.connection
+    assert isinstance(connection, sqlite3.Connection)
 
     def load() -> None:
         with Transaction(connection):
@@ -172,12 +184,117 @@ def bench_ticks(rows: list[tuple[Any, ...]], results: list[Any], calendar: WorkC
     _row("tick with nothing due", f"{idle_seconds * 1000:.2f} ms",
          f"{scan_seconds:.2f} s (same scan)")
     scan_due_seconds, changed = _timed(lambda: _scan_everything(path, calendar, TOMORROW))
+    watch = _watching(engine)
     due_seconds, report = _timed(lambda: engine.tick(TOMORROW))
     _row(f"tick with {report.processed:,} due", f"{due_seconds:.2f} s",
          f"{scan_due_seconds:.2f} s (scan finding {changed:,} changed; no writes counted)")
     print(f"  (that tick issued {len(report.issued):,} escalations/reminders, "
-          f"{len(report.changes):,} lights changed)", flush=True)
+          f"{len(report.changes):,} lights changed; {watch.say(due_seconds)})", flush=True)
+    _unwatch()
     engine.close()
+
+
+def _bench_rows(rows: list[tuple[Any, ...]], results: list[Any]) -> Any:
+    """The projection's rows as `_load_store` writes them (file and digest left empty)."""
+    return ((f"BENCH-{i:07d}", f"hall-{i % 8}", f"unit-{i % 40}", f"matter-{i % 200}",
+             f"officer-{i % 3000}", *row, "{}", "", stage.value, next_at, 0)
+            for i, (row, (stage, next_at)) in enumerate(zip(rows, results, strict=True)))
+
+
+_COLUMNS = ("case_id, hall, unit, matter, officer, accepted_at, limit_amount, limit_unit, holds,"
+            " completed_at, confirmed_at, file, digest, stage, next_at, last_seq")
+
+
+def _load_postgresql(url: StoreUrl, rows: list[tuple[Any, ...]], results: list[Any]) -> float:
+    """Bench-only bulk load of the projection with COPY, then ANALYZE (as a restore would)."""
+    def load() -> None:
+        with psycopg.connect(host=url.host, port=url.port, user=url.user, dbname=url.database) as db:
+            with db.cursor() as cursor, cursor.copy(f"COPY cases ({_COLUMNS}) FROM STDIN") as copy:
+                for row in _bench_rows(rows, results):
+                    copy.write_row(row)
+            db.commit()
+            db.autocommit = True
+            db.execute("ANALYZE cases")
+
+    seconds, _ = _timed(load)
+    return seconds
+
+
+class _Stopwatch:
+    """Where a tick's time goes: the store's steps wrapped, their seconds added up."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.spent[label] += time.perf_counter() - start
+
+        setattr(owner, name, timed)
+
+    def say(self, total: float) -> str:
+        judged = self.spent["judge and write"] - sum(
+            self.spent[label] for label in ("read issued keys", "write log", "write issued keys",
+                                            "write lights"))
+        parts = {"read due rows": self.spent["read due rows"],
+                 "read issued keys": self.spent["read issued keys"], "judge (Python)": judged,
+                 **{label: self.spent[label] for label in ("write log", "write issued keys",
+                                                           "write lights")}}
+        parts["begin, lock, sources, commit"] = total - self.spent["read due rows"] \
+            - self.spent["judge and write"]
+        return ", ".join(f"{label} {seconds * 1000:.0f} ms" for label, seconds in parts.items())
+
+
+def _watching(engine: Engine) -> _Stopwatch:
+    watch = _Stopwatch()
+    store = engine.store
+    watch.wrap(store.projector, "due_rows", "read due rows")
+    watch.wrap(store.projector, "refresh_rows", "judge and write")
+    watch.wrap(store.log, "insert_many", "write log")
+    watch.wrap(projection._ISSUED_AMONG, "run", "read issued keys")
+    watch.wrap(projection._ISSUED_ALL, "write", "write issued keys")
+    watch.wrap(projection._UPDATE_ALL, "write", "write lights")
+    return watch
+
+
+def _unwatch() -> None:
+    """The module's statements as they were (their wrappers are instance attributes)."""
+    for rows in (projection._ISSUED_ALL, projection._UPDATE_ALL):
+        vars(rows).pop("write", None)
+    vars(projection._ISSUED_AMONG).pop("run", None)
+
+
+def bench_ticks_postgresql(rows: list[tuple[Any, ...]], results: list[Any], n: int) -> None:
+    with throwaway_cluster(durable=True) as cluster:
+        url = cluster.new_database()
+        engine = open_engine(url)
+        with engine.connect() as connection:
+            migrations.upgrade(connection)
+        engine.dispose()
+        load_seconds = _load_postgresql(url, rows, results)
+        print(f"  (bulk-loaded {n:,} cases into PostgreSQL with COPY in {load_seconds:.1f} s)",
+              flush=True)
+        open_seconds, cases = _timed(lambda: Engine.open(url, clock=lambda: NOW))
+        first_seconds, report = _timed(lambda: cases.tick(NOW))
+        assert report.processed == 0, report.processed
+        _row("PostgreSQL: engine cold start: open + first tick",
+             f"{open_seconds + first_seconds:.3f} s", "-")
+        idle_seconds, report = _timed(lambda: cases.tick(NOW + 60))
+        _row("PostgreSQL: tick with nothing due", f"{idle_seconds * 1000:.2f} ms", "-")
+        watch = _watching(cases)
+        due_seconds, report = _timed(lambda: cases.tick(TOMORROW))
+        _row(f"PostgreSQL: tick with {report.processed:,} due", f"{due_seconds:.2f} s",
+             "target under 2 s")
+        print(f"  (that tick issued {len(report.issued):,} escalations/reminders, "
+              f"{len(report.changes):,} lights changed; {watch.say(due_seconds)})", flush=True)
+        _unwatch()
+        cases.close()
 
 
 def bench_working_days(calendar: WorkCalendar, rng: random.Random) -> None:
@@ -265,6 +382,8 @@ def main() -> None:
     results = bench_cold_start(rows, calendar, n)
     with tempfile.TemporaryDirectory(prefix="bench-countdown-") as tmp:
         bench_ticks(rows, results, calendar, n, Path(tmp))
+        if os.environ.get("BENCH_POSTGRESQL", "1") != "0":
+            bench_ticks_postgresql(rows, results, n)
         del rows, results
         bench_working_days(calendar, rng)
         bench_log(Path(tmp))

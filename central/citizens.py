@@ -23,6 +23,7 @@ from central.booking.lists import BookingCodes
 from central.booking.retention import BookingRetention
 from central.booking.store import BookingStore
 from central.cases.calendar import WorkCalendar
+from central.cases.database import case_store_at
 from central.cases.timebase import day_from_date
 from central.complaints import ComplaintDesk
 from central.config import CentralConfig
@@ -78,7 +79,7 @@ class Citizens:
                                    phone_book=CentralPhoneBook(alone, config.sms_feed.unit_phones))
             sources: list[FactSource] = []
             if cases is not None:
-                self._case_facts = CaseFacts(config.cases_path, cases)
+                self._case_facts = CaseFacts(case_store_at(config.event_store, config.cases_path), cases)
                 sources.append(self._case_facts)
             sources += [ComplaintFacts(store, complaints.contact),
                         BookingFacts(self.bookings, hall_name)]

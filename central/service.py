@@ -20,6 +20,7 @@ from typing import Any
 from central.alarms import SecurityAlarm
 from central.appointments import HallAppointments
 from central.cases.calendar import WorkCalendar, load_calendar
+from central.cases.database import CasesLeftBehind, case_store_at, refuse_cases_left_behind
 from central.cases.engine import Engine
 from central.cases.rules import Watermarks, default_rules
 from central.citizens import Citizens
@@ -59,11 +60,19 @@ log = logging.getLogger(__name__)
 
 def open_case_engine(config: CentralConfig, clock: Clock, calendar: WorkCalendar
                      ) -> EngineCases:
-    """The supervision records and their countdown, in `<data_dir>/cases.sqlite`."""
-    path = config.cases_path
-    engine = Engine.open(path, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
+    """The supervision records and their countdown: in `<data_dir>/cases.sqlite` beside a SQLite
+    event store, in central's PostgreSQL database beside one there (migration 0006)."""
+    where = case_store_at(config.event_store, config.cases_path)
+    engine = Engine.open(where, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
+    if not where.is_sqlite:
+        try:
+            refuse_cases_left_behind(
+                config.cases_path, has_cases=bool(engine.store.lights(include_closed=True, limit=1)))
+        except CasesLeftBehind:
+            engine.close()
+            raise
     engine.store.standards = load_standards(config.supervision)  # decisions are measured against these
-    return EngineCases(engine, path)
+    return EngineCases(engine, where)
 
 
 def hall_watermarks(store: CentralStore, clock: Clock, cases: EngineCases | None
@@ -143,12 +152,18 @@ class CentralService:
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
         case_rules = self.engine_cases.engine.store.rules if self.engine_cases else default_rules()
+        # The office and the big screen's SQL counts read the case store's SQLite file; on
+        # PostgreSQL the screen counts through the case board, and the office's case rules wait
+        # for their feed to move (docs/operations.md, "What is on PostgreSQL so far").
+        cases_file = config.cases_path if self.engine_cases and config.event_store.is_sqlite else None
+        if self.engine_cases and cases_file is None:
+            log.warning("supervision reads no case facts yet with the case store on PostgreSQL")
         # Its own records stay in a SQLite file beside the case store's on either database; it reads
         # the halls' events through a read-only connection of the store's file, or the store itself.
         self.supervision = open_office(
             config.supervision, config.data_dir / "supervision.sqlite",
             events=self.store.url.path or self.store,
-            cases_path=config.cases_path if self.engine_cases else None, calendar=calendar,
+            cases_path=cases_file, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=self.appointments, publish=lambda kind, data: self.feed.publish(kind, data))
         # The monitoring room's video wall and complaint evidence (docs/video.md).
@@ -176,7 +191,7 @@ class CentralService:
             hall_completeness=self.watermarks.completeness,
             supervision=self.supervision,
             # The big screen counts in SQL over the case store; a board handed in is counted row by row.
-            screen=ScreenParts(tally=SqlTally(config.cases_path) if self.engine_cases else None,
+            screen=ScreenParts(tally=SqlTally(cases_file) if cases_file else None,
                                anomalies=anomaly_slot(self.supervision),
                                projects=project_slot(self.supervision)),
         )

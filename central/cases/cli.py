@@ -13,10 +13,33 @@ from typing import Any
 
 import click
 
+from spine.storeurl import StoreUrl, StoreUrlError
+
 DEFAULT_DB = Path(os.environ.get("HALLWATCH_CASES_DB", "var/central/cases.sqlite"))
 _CALENDAR_ENV = os.environ.get("HALLWATCH_CALENDAR_DIR")
 CALENDAR_DIR = Path(_CALENDAR_ENV) if _CALENDAR_ENV else None
 """None: the `calendar/` folder beside the database (what the central service reads too)."""
+
+
+CaseDb = Path | StoreUrl
+"""Where `--db` says the case store is: its SQLite file, or central's PostgreSQL database."""
+
+
+class _CaseDbParam(click.ParamType):
+    """A SQLite file, or a `postgresql://USER@HOST[:PORT]/DATABASE` URL (no password in it:
+    PGPASSFILE or ~/.pgpass, as for psql)."""
+
+    name = "FILE|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> CaseDb:
+        if isinstance(value, (Path, StoreUrl)):
+            return value
+        if str(value).startswith("postgresql"):
+            try:
+                return StoreUrl.parse(str(value))
+            except StoreUrlError as error:
+                self.fail(str(error), param, ctx)
+        return Path(value)
 
 
 def _db_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,12 +47,13 @@ def _db_option(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="rule table TOML (default: the shipped one)")(f)
     f = click.option("--calendar-dir", type=click.Path(path_type=Path), default=CALENDAR_DIR,
                      help="yearly schedule files (YYYY.toml) for years the package lacks "
-                          "[default: calendar/ beside --db]")(f)
-    return click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB,
-                        show_default=True, help="the case store (SQLite)")(f)
+                          "[default: calendar/ beside a SQLite --db]")(f)
+    return click.option("--db", type=_CaseDbParam(), default=DEFAULT_DB, show_default=True,
+                        help="the case store: its SQLite file, or central's PostgreSQL database "
+                             "(postgresql://USER@HOST/DATABASE)")(f)
 
 
-def _engine(db: Path, calendar_dir: Path | None, rules_path: Path | None) -> Any:
+def _engine(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None) -> Any:
     from central.cases.engine import Engine
     from central.cases.rules import RulesError, RuleTable
 
@@ -103,7 +127,7 @@ def deadline(accepted: str, limit: int, unit: str, suspend: tuple[str, ...],
 @_db_option
 @click.option("--head", "head_file", type=click.Path(path_type=Path, exists=True),
               help="a head exported earlier: prove the log still extends it")
-def verify(db: Path, calendar_dir: Path | None, rules_path: Path | None, head_file: Path | None) -> None:
+def verify(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, head_file: Path | None) -> None:
     """Check the whole hash-chained case log; name the first bad record."""
     from central.chain import Head
 
@@ -124,7 +148,7 @@ def verify(db: Path, calendar_dir: Path | None, rules_path: Path | None, head_fi
 @click.command(name="head")
 @_db_option
 @click.option("--out", type=click.Path(path_type=Path), help="write the head here (JSON)")
-def head(db: Path, calendar_dir: Path | None, rules_path: Path | None, out: Path | None) -> None:
+def head(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, out: Path | None) -> None:
     """Export the log's head hash, for publishing outside the system."""
     engine = _engine(db, calendar_dir, rules_path)
     text = engine.store.head().to_json()
@@ -140,7 +164,7 @@ def head(db: Path, calendar_dir: Path | None, rules_path: Path | None, out: Path
 @click.option("--strict", is_flag=True, help="refuse entries that have warnings")
 @click.option("--at", "at_text",
               help="judge the cases as of this instant (default: now); facts after it are refused")
-def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, source: Any,
+def import_cases(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, source: Any,
                  strict: bool, at_text: str | None) -> None:
     """Import cases and facts from a JSON Lines file ('-' for standard input).
 
@@ -172,7 +196,7 @@ def import_cases(db: Path, calendar_dir: Path | None, rules_path: Path | None, s
 @click.command(name="tick")
 @_db_option
 @click.option("--at", "at_text", help="tick as of this instant (default: now)")
-def tick(db: Path, calendar_dir: Path | None, rules_path: Path | None, at_text: str | None) -> None:
+def tick(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, at_text: str | None) -> None:
     """Bring every due case's light up to date and issue what fell due."""
     from central.cases.timebase import format_instant
 
@@ -197,7 +221,7 @@ def tick(db: Path, calendar_dir: Path | None, rules_path: Path | None, at_text: 
 @click.option("--hall")
 @click.option("--unit")
 @click.option("--json", "as_json", is_flag=True)
-def lights(db: Path, calendar_dir: Path | None, rules_path: Path | None, hall: str | None,
+def lights(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, hall: str | None,
            unit: str | None, as_json: bool) -> None:
     """Open cases and their lights, most urgent first (after a tick)."""
     engine = _engine(db, calendar_dir, rules_path)
@@ -217,7 +241,7 @@ def lights(db: Path, calendar_dir: Path | None, rules_path: Path | None, hall: s
 @_db_option
 @click.argument("case_id")
 @click.option("--history", is_flag=True, help="also print every log record of the case")
-def show_case(db: Path, calendar_dir: Path | None, rules_path: Path | None, case_id: str,
+def show_case(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, case_id: str,
               history: bool) -> None:
     """A case's record (phones masked), its light and schedule."""
     from central.cases.store import UnknownCase
@@ -239,7 +263,7 @@ def show_case(db: Path, calendar_dir: Path | None, rules_path: Path | None, case
 @click.option("--since", help="from (inclusive), e.g. 2026-01-01")
 @click.option("--until", help="to (exclusive)")
 @click.option("--json", "as_json", is_flag=True)
-def stats(db: Path, calendar_dir: Path | None, rules_path: Path | None, by: str | None,
+def stats(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None, by: str | None,
           since: str | None, until: str | None, as_json: bool) -> None:
     """Received, completed, on-time rate, yellow cards, red cards, letters."""
     engine = _engine(db, calendar_dir, rules_path)
@@ -258,7 +282,7 @@ def stats(db: Path, calendar_dir: Path | None, rules_path: Path | None, by: str 
 
 @click.command(name="seed-demo")
 @_db_option
-def seed_demo(db: Path, calendar_dir: Path | None, rules_path: Path | None) -> None:
+def seed_demo(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None) -> None:
     """Enter a dozen demo cases in every stage (for trying the screens)."""
     from central.cases.demo import seed_demo_cases
 
@@ -294,7 +318,7 @@ def calendar_show(calendar_dir: Path) -> None:
 @calendar_group.command(name="add")
 @_db_option
 @click.argument("schedule", type=click.Path(path_type=Path, exists=True))
-def calendar_add(db: Path, calendar_dir: Path | None, rules_path: Path | None,
+def calendar_add(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None,
                  schedule: Path) -> None:
     """Check a yearly schedule file, install it, and recompute the cases it affects."""
     from central.cases.calendar import ScheduleFileError, load_schedule_file
@@ -303,7 +327,12 @@ def calendar_add(db: Path, calendar_dir: Path | None, rules_path: Path | None,
         year = load_schedule_file(schedule).year
     except ScheduleFileError as error:
         raise click.ClickException(str(error)) from error
-    calendar_dir = calendar_dir or db.parent / "calendar"
+    if calendar_dir is None and isinstance(db, StoreUrl):
+        raise click.UsageError("with the case store on PostgreSQL, name the --calendar-dir "
+                               "central reads (its data_dir's calendar/)")
+    if calendar_dir is None:
+        assert isinstance(db, Path)
+        calendar_dir = db.parent / "calendar"
     calendar_dir.mkdir(parents=True, exist_ok=True)
     target = calendar_dir / f"{year}.toml"
     shutil.copyfile(schedule, target)

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from central.cases.calendar import WorkCalendar
 from central.cases.recompute import (
     CalendarUpdate,
@@ -31,9 +33,14 @@ from central.cases.recompute import (
 from central.cases.rules import RuleTable
 from central.cases.stages import Stage
 from central.cases.store import CaseStore
+from central.cases.tables import CASES
 from central.cases.timebase import Instant
+from spine.statement import Statement
+from spine.storeurl import StoreUrl
 
 log = logging.getLogger(__name__)
+_NEXT_DUE = Statement(lambda _dialect: select(func.min(CASES.c.next_at)).where(
+    CASES.c.next_at.is_not(None)))
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ class Engine:
     @classmethod
     def open(
         cls,
-        path: str | Path,
+        path: str | Path | StoreUrl,
         *,
         calendar: WorkCalendar | None = None,
         calendar_dir: Path | None = None,
@@ -89,10 +96,8 @@ class Engine:
 
     def next_due(self) -> Instant | None:
         """When the next tick has work: the earliest indexed transition."""
-        row = self.store.connection.execute(
-            "SELECT min(next_at) FROM cases WHERE next_at IS NOT NULL"
-        ).fetchone()
-        return row[0] if row else None
+        row = _NEXT_DUE.run(self.store.connection).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def tick(self, now: Instant | None = None, *,
              watermarks: Mapping[str, Instant] | None = None) -> TickReport:

@@ -13,7 +13,8 @@ officer's work number must not make their cases answer a citizen's request.
 Stores written before sealing kept clear phones in `case_personal` and a key
 for phone digests in `case_meta`: the digests' key is deleted when such a
 store is opened (its digests can no longer be linked to a number), and
-erasing a case deletes its `case_personal` rows.
+erasing a case deletes its `case_personal` rows. Its statements are written once for
+SQLite and PostgreSQL (`spine.statement`); the keys are in the vault's tables (`central.personal`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import bindparam, desc, select
+
+from central.cases.tables import CASE_EVENTS, CASE_META, CASE_PERSONAL
 from central.cases.views import CaseView, LoggedEvent
 from central.chain import canonical_body
 from central.personal import Reader, case_subject, vault
 from contract.events.cases import CaseAccepted
 from contract.privacy import PersonalKind, normalize_phone
+from spine.statement import Statement, Tx
 
 PERSONAL_FIELDS: Mapping[str, PersonalKind] = {
     "contact_name": PersonalKind.NAME,
@@ -38,24 +43,44 @@ TEXT_FIELDS = ("note", "reason")
 """Free text a person typed into a case fact: scanned, and what is found sealed in place."""
 _NOT_INDEXED = frozenset({"officer_phone"})
 _DIGEST = "p1"
+_P, _E = CASE_PERSONAL.c, CASE_EVENTS.c
+_RETIRE_DIGEST_KEY = Statement(lambda _dialect: CASE_META.delete().where(
+    CASE_META.c.key == "personal_key"))
+_LEGACY_PHONE = Statement(lambda _dialect: select(_P.value).join_from(
+    CASE_PERSONAL, CASE_EVENTS, _E.seq == _P.seq).where(
+    _E.case_id == bindparam("case_id"), _P.field == "contact_phone").order_by(desc(_P.seq)).limit(1))
+_LEGACY_HOLDERS = Statement(lambda _dialect: select(_E.case_id).distinct().join_from(
+    CASE_PERSONAL, CASE_EVENTS, _E.seq == _P.seq).where(_P.value == bindparam("phone")))
+_FORGET_LEGACY = Statement(lambda _dialect: CASE_PERSONAL.delete().where(_P.seq.in_(
+    select(_E.seq).where(_E.case_id == bindparam("case_id")).scalar_subquery())))
 
 
 class PersonalData:
     """Seals a case's personal data as it is entered, and reads it back masked or (rarely) clear."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Tx) -> None:
         self.connection = connection
-        connection.executescript(vault.SCHEMA)
+        if isinstance(connection, sqlite3.Connection):  # PostgreSQL: the migrations' tables
+            connection.executescript(vault.SCHEMA)
         vault.secure_delete(connection)
         # Digests made with this key could be matched against every possible number: retire it.
-        connection.execute("DELETE FROM case_meta WHERE key = 'personal_key'")
+        _RETIRE_DIGEST_KEY.run(connection)
 
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return self.connection.execute(sql, params).fetchall()
+        """A `vault.Read`: plain SQL with `?` parameters (the erasure's retention reads).
 
-    def reader(self, read: vault.Read | None = None) -> Reader:
-        """A reader for one answer, through `read` (another connection to the same file) or ours."""
-        return Reader(read or self.read)
+        On PostgreSQL the `?` become the driver's `%s`: a bridge for callers written for
+        SQLite's SQL (`central.erasure.places`), for SQL both databases speak and that holds
+        no `%` of its own; new readers pass the connection (a `Source`) instead."""
+        if isinstance(self.connection, sqlite3.Connection):
+            return self.connection.execute(sql, params).fetchall()
+        if "%" in sql:
+            raise ValueError("a bridged read holds no % of its own: write it as a Statement")
+        return list(self.connection.exec_driver_sql(sql.replace("?", "%s"), params).fetchall())
+
+    def reader(self, read: vault.Source | None = None) -> Reader:
+        """A reader for one answer, through `read` (another connection to the same store) or ours."""
+        return Reader(read if read is not None else self.connection)
 
     # -- entering ------------------------------------------------------------------------------
 
@@ -91,7 +116,7 @@ class PersonalData:
         plain, personal = _split(entry)
         if plain != stored_plain:
             return False
-        key = vault.kept_key(self.read, case_subject(entry.case_id))
+        key = vault.kept_key(self.connection, case_subject(entry.case_id))
         return key is None or vault.keyed_digest(key, personal) == stored_personal
 
     # -- reading -------------------------------------------------------------------------------
@@ -131,12 +156,8 @@ class PersonalData:
         return {"contact_name": reader.clear(subject, contact_name), "contact_phone": phone}
 
     def _legacy_phone(self, case_id: str) -> str | None:
-        row = self.connection.execute(
-            "SELECT p.value FROM case_personal p JOIN case_events e ON e.seq = p.seq"
-            " WHERE e.case_id = ? AND p.field = 'contact_phone' ORDER BY p.seq DESC LIMIT 1",
-            (case_id,),
-        ).fetchone()
-        return row[0] if row else None
+        row = _LEGACY_PHONE.run(self.connection, {"case_id": case_id}).fetchone()
+        return str(row[0]) if row else None
 
     # -- erasing -------------------------------------------------------------------------------
 
@@ -144,11 +165,10 @@ class PersonalData:
         """The cases whose sealed data holds this number (any form), and those of an older store
         that kept it in clear aside."""
         sealed = [subject.split(":", 1)[1] for subject in
-                  vault.subjects_holding(self.read, PersonalKind.MOBILE, phone)
+                  vault.subjects_holding(self.connection, PersonalKind.MOBILE, phone)
                   if subject.startswith("case:")]
-        legacy = [row[0] for row in self.read(
-            "SELECT DISTINCT e.case_id FROM case_personal p JOIN case_events e ON e.seq = p.seq"
-            " WHERE p.value = ?", (normalize_phone(phone),))]
+        legacy = [str(row[0]) for row in _LEGACY_HOLDERS.run(
+            self.connection, {"phone": normalize_phone(phone)}).fetchall()]
         return sorted(set(sealed) | set(legacy))
 
     def erase(self, case_ids: list[str], *, actor: str, reason: str, now_ms: int) -> list[str]:
@@ -157,9 +177,7 @@ class PersonalData:
         erased = vault.erase(self.connection, [case_subject(c) for c in case_ids], actor=actor,
                              reason=reason, now_ms=now_ms)
         for case_id in case_ids:
-            self.connection.execute(
-                "DELETE FROM case_personal WHERE seq IN (SELECT seq FROM case_events WHERE case_id = ?)",
-                (case_id,))
+            _FORGET_LEGACY.run(self.connection, {"case_id": case_id})
         return erased
 
 

@@ -1,12 +1,14 @@
 """The current state of every case, derived from the log: schedule columns and the next-transition index.
 
 `cases.next_at` is the next instant at which a case's light may change or an
-escalation fall due; the engine's tick asks SQLite, source by source, for the
+escalation fall due; the engine's tick asks the database, source by source, for the
 rows with `next_at <= horizon` (an index range on `(source, next_at)`) and
 touches nothing else. A case is judged as of its source's horizon, never
 ahead of the facts (`central.cases.sources`); a case an unfinished import is
 still loading (`held_by`) is not judged at all. Everything here can be
-rebuilt from the log.
+rebuilt from the log. Its statements are written once for SQLite and PostgreSQL
+(`spine.statement`, tables in `central.cases.tables`); on PostgreSQL migration 0006
+makes the tables.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Executable, bindparam, func, null, select, text
+
+from central.cases.bulk import Rows
 from central.cases.calendar import WorkCalendar
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
 from central.cases.countdown import CaseClock, Countdown, Suspension, compute
@@ -24,7 +29,9 @@ from central.cases.notices import DueNotice, due_notices
 from central.cases.rules import RuleTable
 from central.cases.sources import LIVE, is_late
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
+from central.cases.tables import CASE_ISSUED, CASES
 from central.cases.timebase import Instant, format_day, format_instant
+from spine.statement import Statement, Tx
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -87,8 +94,11 @@ ADDED_COLUMNS = (("source", "TEXT NOT NULL DEFAULT ''"), ("held_by", "TEXT"))
 """Columns a store written before sources existed lacks: its cases are all LIVE."""
 
 
-def ensure_schema(connection: sqlite3.Connection) -> None:
-    """Create the projection's tables, adding what an older store lacks."""
+def ensure_schema(connection: Tx) -> None:
+    """Create the projection's tables, adding what an older store lacks (on SQLite: on
+    PostgreSQL the migrations make them)."""
+    if not isinstance(connection, sqlite3.Connection):
+        return
     connection.executescript(SCHEMA)
     have = {row[1] for row in connection.execute("PRAGMA table_info(cases)")}
     for name, kind in ADDED_COLUMNS:
@@ -103,6 +113,11 @@ CLOCK_COLUMNS = (
 DUE_COLUMNS = CLOCK_COLUMNS + ", unit, officer"
 JUDGE_COLUMNS = CLOCK_COLUMNS + ", source, held_by"
 """A case's clock, then whose facts it waits for: what a recomputation needs."""
+_C = CASES.c
+CLOCK = tuple(_C[name] for name in CLOCK_COLUMNS.split(", "))
+DUE = (*CLOCK, _C.unit, _C.officer)
+JUDGE = (*CLOCK, _C.source, _C.held_by)
+"""The columns of CLOCK_COLUMNS, DUE_COLUMNS and JUDGE_COLUMNS, for statements in Core."""
 
 
 def suspensions_to_json(clock: CaseClock) -> str | None:
@@ -136,9 +151,9 @@ class IssuedNotice:
 class PendingWrites:
     """Rows a batch refresh writes at the end with executemany, instead of one call per row."""
 
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    issued: list[tuple[Any, ...]] = field(default_factory=list)
-    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    issued: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -172,7 +187,7 @@ class Projector:
     """Keeps the projection rows of cases current and issues what falls due."""
 
     def __init__(
-        self, connection: sqlite3.Connection, log: CaseLog, calendar: WorkCalendar,
+        self, connection: Tx, log: CaseLog, calendar: WorkCalendar,
         rules: RuleTable,
     ) -> None:
         self.connection = connection
@@ -183,9 +198,7 @@ class Projector:
         ensure_schema(connection)
 
     def issued_in_order(self, case_id: str) -> list[str]:
-        rows = self.connection.execute(
-            "SELECT kind FROM case_issued WHERE case_id = ? ORDER BY seq", (case_id,)
-        ).fetchall()
+        rows = _ISSUED_OF.run(self.connection, {"case_id": case_id}).fetchall()
         return [row[0] for row in rows]
 
     def issued(self, case_id: str) -> set[str]:
@@ -216,17 +229,17 @@ class Projector:
             )
             return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
         self.flush()
-        facts = (suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
-                 file_to_json(file), seq, source, None, clock.accepted_at)
+        facts = _facts(suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
+                       file_to_json(file), seq, source, None, clock.accepted_at)
         if before is None:
-            self.connection.execute(_INSERT_CASE, (
-                file.case_id, *_place_values(file), digest, *facts))
+            _INSERT_CASE.run(self.connection, {
+                "case_id": file.case_id, **_place_values(file), "digest": digest, **facts})
         elif _place_values(before) == _place_values(file):
             # Only the clock moved: leave the columns (and indexes) of hall, unit... alone.
-            self.connection.execute(_UPDATE_FACTS, (*facts, file.case_id))
+            _UPDATE_FACTS.run(self.connection, {**facts, "id": file.case_id})
         else:
-            self.connection.execute(_UPDATE_FACTS_AND_PLACE, (
-                *facts, *_place_values(file), file.case_id))
+            _UPDATE_FACTS_AND_PLACE.run(self.connection, {
+                **facts, **_place_values(file), "id": file.case_id})
         if at is None:
             return Refreshed(file.case_id, stage_before, stage_before or Stage.BLUE, None, ())
         return self.refresh(
@@ -237,21 +250,24 @@ class Projector:
         """Write the rows of held cases buffered in this transaction."""
         if not self._pending:
             return
-        inserts, updates, moves = [], [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        moves: list[dict[str, Any]] = []
         for row in self._pending.values():
             file, clock = row.file, row.file.clock()
-            facts = (suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
-                     file_to_json(file), row.seq, row.source, row.held_by, None)
+            facts = _facts(suspensions_to_json(clock), clock.completed_at, clock.confirmed_at,
+                           file_to_json(file), row.seq, row.source, row.held_by, None)
             if row.new:
-                inserts.append((file.case_id, *_place_values(file), row.digest, *facts))
+                inserts.append({"case_id": file.case_id, **_place_values(file),
+                                "digest": row.digest, **facts, "stage": Stage.BLUE.value})
             elif row.moved:
-                moves.append((*facts, *_place_values(file), file.case_id))
+                moves.append({**facts, **_place_values(file), "id": file.case_id})
             else:
-                updates.append((*facts, file.case_id))
+                updates.append({**facts, "id": file.case_id})
         self._pending.clear()
-        self.connection.executemany(_INSERT_CASE, inserts)
-        self.connection.executemany(_UPDATE_FACTS, updates)
-        self.connection.executemany(_UPDATE_FACTS_AND_PLACE, moves)
+        _INSERT_CASES.write(self.connection, inserts)
+        _UPDATE_FACTS_ALL.write(self.connection, updates)
+        _UPDATE_FACTS_AND_PLACE_ALL.write(self.connection, moves)
 
     def forget(self) -> None:
         """Drop buffered rows: their transaction was rolled back."""
@@ -278,13 +294,15 @@ class Projector:
             self._issue(case_id, countdown, notice, now, owner, pending) for notice in notices
         )
         stage = countdown.stage_at(at)
-        update = (
-            stage.value, countdown.due_day, *countdown.starts, countdown.uncertain_from,
-            countdown.frozen_since, _flag(countdown.on_time), countdown.days_taken,
-            countdown.next_change_after(at), case_id,
-        )
+        update = {
+            "stage": stage.value, "due_day": countdown.due_day,
+            **dict(zip(STEP_COLUMNS, countdown.starts, strict=True)),
+            "uncertain_from": countdown.uncertain_from, "frozen_since": countdown.frozen_since,
+            "on_time": _flag(countdown.on_time), "days_taken": countdown.days_taken,
+            "next_at": countdown.next_change_after(at), "id": case_id,
+        }
         if pending is None:
-            self.connection.execute(_UPDATE, update)
+            _UPDATE.run(self.connection, update)
         else:
             pending.updates.append(update)
         return Refreshed(case_id, stage_before, stage, countdown, records)
@@ -294,9 +312,8 @@ class Projector:
         owner: tuple[str, str] | None, pending: PendingWrites | None,
     ) -> IssuedNotice:
         if owner is None:
-            owner = self.connection.execute(
-                "SELECT unit, officer FROM cases WHERE case_id = ?", (case_id,)
-            ).fetchone()
+            found = _OWNER.run(self.connection, {"case_id": case_id}).fetchone()
+            owner = (str(found[0]), str(found[1])) if found else None
         unit, officer = owner if owner else ("", "")
         body = {
             "case_id": case_id,
@@ -311,9 +328,10 @@ class Projector:
             case_id, ESCALATED if notice.escalation else REMINDER, notice.due_at, "engine", body,
             now, pending.events if pending is not None else None,
         )
-        issued = (case_id, notice.kind, notice.due_at, record.seq, int(notice.escalation))
+        issued = {"case_id": case_id, "kind": notice.kind, "due_at": notice.due_at,
+                  "seq": record.seq, "escalation": int(notice.escalation)}
         if pending is None:
-            self.connection.execute(_INSERT_ISSUED, issued)
+            _INSERT_ISSUED.run(self.connection, issued)
         else:
             pending.issued.append(issued)
         return IssuedNotice(notice.kind, notice.due_at, record.seq)
@@ -321,22 +339,16 @@ class Projector:
     def due_rows(self, source: str, at: Instant, limit: int) -> list[tuple[Any, ...]]:
         """Cases of `source` whose next transition has come by `at`, earliest first."""
         self.flush()
-        return self.connection.execute(
-            f"SELECT {DUE_COLUMNS} FROM cases WHERE source = ? AND next_at IS NOT NULL"
-            " AND next_at <= ? ORDER BY next_at LIMIT ?",
-            (source, at, limit),
-        ).fetchall()
+        return [tuple(row) for row in _DUE.run(
+            self.connection, {"source": source, "at": at, "limit": limit}).fetchall()]
 
     def refresh_rows(self, rows: list[tuple[Any, ...]], at: Instant, now: Instant
                      ) -> list[Refreshed]:
         """Judge due rows (DUE_COLUMNS) as of `at`, reading what they were issued in one query."""
         issued: dict[str, set[str]] = {row[0]: set() for row in rows}
-        for chunk in range(0, len(rows), 500):
-            ids = [row[0] for row in rows[chunk:chunk + 500]]
-            for case_id, kind in self.connection.execute(
-                f"SELECT case_id, kind FROM case_issued WHERE case_id IN ({','.join('?' * len(ids))})",
-                ids,
-            ):
+        if rows:
+            ids = json.dumps([row[0] for row in rows])
+            for case_id, kind in _ISSUED_AMONG.run(self.connection, {"ids": ids}).fetchall():
                 issued[case_id].add(kind)
         pending = PendingWrites()
         refreshed = [
@@ -345,55 +357,86 @@ class Projector:
             for row in rows
         ]
         self.log.insert_many(pending.events)
-        self.connection.executemany(_INSERT_ISSUED, pending.issued)
-        self.connection.executemany(_UPDATE, pending.updates)
+        _ISSUED_ALL.write(self.connection, pending.issued)
+        _UPDATE_ALL.write(self.connection, pending.updates)
         return refreshed
 
     def held(self) -> dict[str, int]:
         """Unfinished imports and how many cases each holds (one that died holds them still)."""
         self.flush()
-        return dict(self.connection.execute(
-            "SELECT held_by, count(*) FROM cases WHERE held_by IS NOT NULL GROUP BY held_by"))
+        return {str(held_by): int(n) for held_by, n in _HELD.run(self.connection).fetchall()}
 
     def release(self, held_by: str) -> int:
         """An import finished: its cases take part in ticks again, due from their acceptance."""
         self.flush()
-        return self.connection.execute(
-            "UPDATE cases SET held_by = NULL, next_at = accepted_at WHERE held_by = ?",
-            (held_by,),
-        ).rowcount
+        return _RELEASE.run(self.connection, {"run": held_by}).rowcount
 
 
-_UPDATE = (
-    f"UPDATE cases SET stage = ?, due_day = ?, {', '.join(c + ' = ?' for c in STEP_COLUMNS)},"
-    " uncertain_from = ?, frozen_since = ?, on_time = ?, days_taken = ?, next_at = ?"
-    " WHERE case_id = ?"
-)
-_FACT_COLUMNS = "holds, completed_at, confirmed_at, file, last_seq, source, held_by, next_at"
-_PLACE_COLUMNS = "hall, unit, matter, officer, accepted_at, limit_amount, limit_unit"
-_INSERT_CASE = (
-    f"INSERT INTO cases (case_id, {_PLACE_COLUMNS}, digest, {_FACT_COLUMNS}, stage)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'blue')"
-)
-_UPDATE_FACTS = (
-    f"UPDATE cases SET {', '.join(c + ' = ?' for c in _FACT_COLUMNS.split(', '))}"
-    " WHERE case_id = ?"
-)
-_UPDATE_FACTS_AND_PLACE = (
-    f"UPDATE cases SET {', '.join(c + ' = ?' for c in _FACT_COLUMNS.split(', '))},"
-    f" {', '.join(c + ' = ?' for c in _PLACE_COLUMNS.split(', '))} WHERE case_id = ?"
-)
-_INSERT_ISSUED = (
-    "INSERT INTO case_issued (case_id, kind, due_at, seq, escalation) VALUES (?, ?, ?, ?, ?)"
-)
+_FACT_COLUMNS = ("holds", "completed_at", "confirmed_at", "file", "last_seq", "source", "held_by",
+                 "next_at")
+_PLACE_COLUMNS = ("hall", "unit", "matter", "officer", "accepted_at", "limit_amount", "limit_unit")
+_JUDGED_COLUMNS = ("stage", "due_day", *STEP_COLUMNS, "uncertain_from", "frozen_since", "on_time",
+                   "days_taken", "next_at")
+"""What a judgement writes (`refresh`)."""
 
 
-def _place_values(file: CaseFile) -> tuple[Any, ...]:
+def _set(names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: bindparam(name) for name in names}
+
+
+def _updating(names: tuple[str, ...]) -> Executable:
+    return CASES.update().where(_C.case_id == bindparam("id")).values(_set(names))
+
+
+_UPDATE = Statement(lambda _dialect: _updating(_JUDGED_COLUMNS))
+_INSERT_CASE = Statement(lambda _dialect: CASES.insert().values(
+    {**_set(("case_id", *_PLACE_COLUMNS, "digest", *_FACT_COLUMNS)), "stage": Stage.BLUE.value}))
+_UPDATE_FACTS = Statement(lambda _dialect: _updating(_FACT_COLUMNS))
+_UPDATE_FACTS_AND_PLACE = Statement(lambda _dialect: _updating((*_FACT_COLUMNS, *_PLACE_COLUMNS)))
+_I = CASE_ISSUED.c
+_INSERT_ISSUED = Statement(lambda _dialect: CASE_ISSUED.insert().values(
+    _set(("case_id", "kind", "due_at", "seq", "escalation"))))
+_INSERT_CASES = Rows(_INSERT_CASE, CASES,
+                     ("case_id", *_PLACE_COLUMNS, "digest", *_FACT_COLUMNS, "stage"))
+_UPDATE_FACTS_ALL = Rows(_UPDATE_FACTS, CASES, _FACT_COLUMNS, key=("id", "case_id"))
+_UPDATE_FACTS_AND_PLACE_ALL = Rows(_UPDATE_FACTS_AND_PLACE, CASES, (*_FACT_COLUMNS, *_PLACE_COLUMNS),
+                                   key=("id", "case_id"))
+"""An import's held cases, written once when its transaction ends (`flush`)."""
+_ISSUED_ALL = Rows(_INSERT_ISSUED, CASE_ISSUED, ("case_id", "kind", "due_at", "seq", "escalation"))
+_UPDATE_ALL = Rows(_UPDATE, CASES, _JUDGED_COLUMNS, key=("id", "case_id"))
+_ISSUED_OF = Statement(lambda _dialect: select(_I.kind).where(
+    _I.case_id == bindparam("case_id")).order_by(_I.seq))
+_AMONG = {
+    # A batch's case ids travel as one JSON array: one statement, compiled once, for any batch.
+    "sqlite": "case_id IN (SELECT value FROM json_each(:ids))",
+    "postgresql": "case_id IN (SELECT json_array_elements_text(CAST(:ids AS json)))",
+}
+_ISSUED_AMONG = Statement(lambda dialect: select(_I.case_id, _I.kind).where(text(_AMONG[dialect])))
+_OWNER = Statement(lambda _dialect: select(_C.unit, _C.officer).where(
+    _C.case_id == bindparam("case_id")))
+_DUE = Statement(lambda _dialect: select(*DUE).where(
+    _C.source == bindparam("source"), _C.next_at.is_not(None), _C.next_at <= bindparam("at"),
+).order_by(_C.next_at).limit(bindparam("limit")))
+_HELD = Statement(lambda _dialect: select(_C.held_by, func.count()).where(
+    _C.held_by.is_not(None)).group_by(_C.held_by))
+_RELEASE = Statement(lambda _dialect: CASES.update().where(
+    _C.held_by == bindparam("run")).values(held_by=null(), next_at=_C.accepted_at))
+
+
+def _facts(holds: str | None, completed_at: Instant | None, confirmed_at: Instant | None,
+           file: str, last_seq: int, source: str, held_by: str | None,
+           next_at: Instant | None) -> dict[str, Any]:
+    """The values of _FACT_COLUMNS: what a case's events change."""
+    return dict(zip(_FACT_COLUMNS, (holds, completed_at, confirmed_at, file, last_seq, source,
+                                    held_by, next_at), strict=True))
+
+
+def _place_values(file: CaseFile) -> dict[str, Any]:
     """The values of _PLACE_COLUMNS: what a case's row says besides its clock (only a
     correction changes them)."""
     limit = file.limit
-    return (file.hall, file.unit, file.matter, file.officer_name, file.accepted_at, limit.amount,
-            limit.unit.value)
+    return dict(zip(_PLACE_COLUMNS, (file.hall, file.unit, file.matter, file.officer_name,
+                                     file.accepted_at, limit.amount, limit.unit.value), strict=True))
 
 
 def _flag(value: bool | None) -> int | None:

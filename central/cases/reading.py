@@ -3,16 +3,20 @@ the store masks it (`central.cases.personal`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
+
+from sqlalchemy import text
 
 from central.cases.casefile import CaseFile
 from central.cases.countdown import Countdown
 from central.cases.eventlog import LogRecord
 from central.cases.stages import LADDER, Stage
+from central.cases.stats import where_text
 from central.cases.timebase import Instant, datetime_from_instant, format_day
 from central.cases.views import CaseLight, CaseView, DecisionView, HoldView, LoggedEvent, StageTimes
+from central.reads import built, rows
 from central.where import Where
+from spine.statement import Tx
 
 
 def _dt(instant: Instant | None) -> Any:
@@ -51,7 +55,7 @@ def case_view(file: CaseFile, countdown: Countdown, issued: list[str], now: Inst
 
 
 def lights(
-    connection: sqlite3.Connection,
+    connection: Tx,
     *,
     hall: str | None = None,
     unit: str | None = None,
@@ -63,12 +67,12 @@ def lights(
     where = (Where().equals("hall", hall).equals("unit", unit)
              .one_of("stage", [s.value for s in stages or ()])
              .holds("confirmed_at IS NULL", when=not include_closed))
-    rows = connection.execute(
+    narrow, params = where_text(where)
+    found = rows(connection, built(text(
         "SELECT case_id, hall, unit, matter, officer, stage, due_day, accepted_at, next_at,"
-        " completed_at, confirmed_at FROM cases" + where.sql
-        + " ORDER BY CASE stage " + _URGENCY + " END, due_day, case_id LIMIT ?",
-        (*where.params, limit),
-    ).fetchall()
+        " completed_at, confirmed_at FROM cases WHERE 1 = 1" + narrow
+        + " ORDER BY CASE stage " + _URGENCY + " END, due_day, case_id LIMIT :limit")),
+        {**params, "limit": limit})
     return [
         CaseLight(
             case_id=r[0], hall=r[1], unit=r[2], matter=r[3], officer_name=r[4],
@@ -76,20 +80,20 @@ def lights(
             next_change_at=_dt(r[8]),
             awaiting_confirmation=r[9] is not None and r[10] is None,
         )
-        for r in rows
+        for r in found
     ]
 
 
-def stage_counts(connection: sqlite3.Connection, by: str = "unit", *,
+def stage_counts(connection: Tx, by: str = "unit", *,
                  include_closed: bool = False) -> dict[str, dict[str, int]]:
     """Number of cases per light, grouped by `hall`, `unit`, `matter` or `officer`."""
     if by not in ("hall", "unit", "matter", "officer"):
         raise ValueError("group by hall, unit, matter or officer")
     where = "" if include_closed else " WHERE confirmed_at IS NULL"
     counts: dict[str, dict[str, int]] = {}
-    for group, stage, n in connection.execute(
+    for group, stage, n in rows(connection, built(text(
         f"SELECT {by}, stage, count(*) FROM cases{where} GROUP BY {by}, stage"
-    ):
+    ))):
         counts.setdefault(group, {})[stage] = n
     return counts
 

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Executable, bindparam, or_, select
+
 from central.cases.casefile import CALENDAR_UPDATED, RECOMPUTED, RULES_UPDATED
-from central.cases.projection import JUDGE_COLUMNS, clock_from_row
+from central.cases.projection import JUDGE, clock_from_row
 from central.cases.stages import Stage
+from central.cases.tables import CASE_META, CASES
 from central.cases.timebase import Instant, day_from_date, format_day, midnight
+from spine.statement import Statement, insert_for
 
 if TYPE_CHECKING:
     from central.cases.calendar import WorkCalendar
@@ -28,6 +32,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _BATCH = 2000
+_C, _M = CASES.c, CASE_META.c
+_META = Statement(lambda _dialect: select(_M.value).where(_M.key == bindparam("key")))
+
+
+def _meta_kept(dialect: str) -> Executable:
+    insert = insert_for(dialect, CASE_META).values(key=bindparam("key"), value=bindparam("value"))
+    return insert.on_conflict_do_update(index_elements=[_M.key], set_={"value": insert.excluded.value})
+
+
+_KEEP_META = Statement(_meta_kept)
+_SPANNING = Statement(lambda _dialect: select(*JUDGE, _C.due_day).where(
+    _C.case_id > bindparam("after"), _C.accepted_at < bindparam("end"),
+    or_(_C.confirmed_at.is_(None), (_C.completed_at.is_not(None) & _C.on_time.is_(None))),
+    or_(_C.uncertain_from.is_not(None), _C.supervision_letter_at.is_(None),
+        _C.supervision_letter_at >= bindparam("start")),
+).order_by(_C.case_id).limit(bindparam("limit")))
+"""Open cases (and closed ones with an unknown on-time) whose schedule may reach changed years."""
+_OPEN = Statement(lambda _dialect: select(*JUDGE).where(
+    _C.case_id > bindparam("after"), _C.confirmed_at.is_(None)).order_by(_C.case_id).limit(
+    bindparam("limit")))
+_DUE_FROM_ACCEPTANCE = Statement(lambda _dialect: CASES.update().where(
+    _C.case_id == bindparam("id")).values(next_at=_C.accepted_at))
 
 
 @dataclass(frozen=True)
@@ -43,9 +69,7 @@ def _year_digests(calendar: WorkCalendar) -> dict[str, str]:
 
 
 def _stored_digests(store: CaseStore) -> dict[str, str] | None:
-    row = store.connection.execute(
-        "SELECT value FROM case_meta WHERE key = 'calendar_years'"
-    ).fetchone()
+    row = _META.run(store.connection, {"key": "calendar_years"}).fetchone()
     return json.loads(row[0]) if row else None
 
 
@@ -64,6 +88,8 @@ def sync_calendar(store: CaseStore, now: Instant) -> CalendarUpdate | None:
         examined, recomputed = _recompute_span(store, changed, now)
     fingerprint = store.calendar.fingerprint()
     with store.writing() as connection:
+        if _stored_digests(store) == current:
+            return None  # another central process, starting at the same time, logged it first
         store.log.append(
             None, CALENDAR_UPDATED, None, "engine",
             {
@@ -77,11 +103,7 @@ def sync_calendar(store: CaseStore, now: Instant) -> CalendarUpdate | None:
             },
             now,
         )
-        connection.execute(
-            "INSERT INTO case_meta (key, value) VALUES ('calendar_years', ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (json.dumps(current),),
-        )
+        _KEEP_META.run(connection, {"key": "calendar_years", "value": json.dumps(current)})
     if previous is not None:
         log.info("calendar %s: years %s changed, %d of %d cases recomputed",
                  fingerprint, changed, recomputed, examined)
@@ -96,15 +118,8 @@ def _recompute_span(store: CaseStore, years: list[int], now: Instant) -> tuple[i
     examined = recomputed = 0
     while True:
         with store.writing() as connection:
-            rows = connection.execute(
-                f"SELECT {JUDGE_COLUMNS}, due_day FROM cases"
-                " WHERE case_id > ? AND accepted_at < ?"
-                " AND (confirmed_at IS NULL OR (completed_at IS NOT NULL AND on_time IS NULL))"
-                " AND (uncertain_from IS NOT NULL OR supervision_letter_at IS NULL"
-                "      OR supervision_letter_at >= ?)"
-                " ORDER BY case_id LIMIT ?",
-                (after, end, start, _BATCH),
-            ).fetchall()
+            rows = _SPANNING.run(connection, {"after": after, "end": end, "start": start,
+                                              "limit": _BATCH}).fetchall()
             if not rows:
                 return examined, recomputed
             for row in rows:
@@ -141,11 +156,7 @@ def reevaluate_open(store: CaseStore, now: Instant, batch: int = _BATCH) -> int:
     total = 0
     while True:
         with store.writing() as connection:
-            rows = connection.execute(
-                f"SELECT {JUDGE_COLUMNS} FROM cases WHERE case_id > ?"
-                " AND confirmed_at IS NULL ORDER BY case_id LIMIT ?",
-                (after, batch),
-            ).fetchall()
+            rows = _OPEN.run(connection, {"after": after, "limit": batch}).fetchall()
             if not rows:
                 return total
             for row in rows:
@@ -163,29 +174,25 @@ def _judged_at(store: CaseStore, row: tuple[Any, ...], now: Instant) -> Instant 
     source, held_by = row[8], row[9]
     at = None if held_by is not None else store.sources.horizon(source, now)
     if at is None and held_by is None:
-        store.connection.execute("UPDATE cases SET next_at = accepted_at WHERE case_id = ?",
-                                 (row[0],))
+        _DUE_FROM_ACCEPTANCE.run(store.connection, {"id": row[0]})
     return at
 
 
 def sync_rules(store: CaseStore, now: Instant) -> int | None:
     """If the rule table changed since the store last ran, re-evaluate open cases and log it."""
     digest = hashlib.sha256(store.rules.model_dump_json().encode()).hexdigest()[:16]
-    row = store.connection.execute(
-        "SELECT value FROM case_meta WHERE key = 'rules_digest'"
-    ).fetchone()
+    row = _META.run(store.connection, {"key": "rules_digest"}).fetchone()
     previous = row[0] if row else None
     if previous == digest:
         return None
     count = reevaluate_open(store, now) if previous is not None else 0
     with store.writing() as connection:
+        again = _META.run(connection, {"key": "rules_digest"}).fetchone()
+        if again is not None and again[0] == digest:
+            return None  # another central process, starting at the same time, logged it first
         store.log.append(None, RULES_UPDATED, None, "engine",
                          {"digest": digest, "previous": previous, "reevaluated": count}, now)
-        connection.execute(
-            "INSERT INTO case_meta (key, value) VALUES ('rules_digest', ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (digest,),
-        )
+        _KEEP_META.run(connection, {"key": "rules_digest", "value": digest})
     if previous is not None:
         log.info("rule table %s replaces %s: %d open cases re-evaluated", digest, previous, count)
     return count

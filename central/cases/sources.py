@@ -14,7 +14,8 @@ period for facts that reach their own stream a little after their instant.
   of its imports says how far it is complete.
 
 A source that has no watermark yet holds its cases: nothing is issued for them.
-The watermarks are kept in `case_sources`, each only ever moved forward.
+The watermarks are kept in `case_sources`, each only ever moved forward (on SQLite or
+PostgreSQL: statements written once, `spine.statement`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Executable, bindparam, select
 
 from central.cases.rules import Watermarks
+from central.cases.tables import CASE_SOURCES
 from central.cases.timebase import Instant
+from spine.statement import Statement, Tx, insert_for
 
 LIVE = ""
 """The source of facts stated as they happen: complete up to now."""
@@ -36,6 +42,24 @@ CREATE TABLE IF NOT EXISTS case_sources (
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
+
+
+_S = CASE_SOURCES.c
+_ALL = Statement(lambda _dialect: select(_S.source, _S.watermark))
+_ONE = Statement(lambda _dialect: select(_S.watermark).where(_S.source == bindparam("source")))
+
+
+def _advanced(dialect: str) -> Executable:
+    insert = insert_for(dialect, CASE_SOURCES).values(
+        source=bindparam("source"), watermark=bindparam("watermark"),
+        updated_at=bindparam("updated_at"))
+    return insert.on_conflict_do_update(
+        index_elements=[_S.source],
+        set_={"watermark": insert.excluded.watermark, "updated_at": insert.excluded.updated_at},
+        where=insert.excluded.watermark > _S.watermark)  # never back
+
+
+_ADVANCE = Statement(_advanced)
 
 
 def hall_source(hall: str) -> str:
@@ -62,18 +86,17 @@ class SourceState:
 class SourceBook:
     """The watermark of every source, in the case store's own file (one per connection)."""
 
-    def __init__(self, connection: sqlite3.Connection, rules: Watermarks) -> None:
+    def __init__(self, connection: Tx, rules: Watermarks) -> None:
         self.connection = connection
         self.rules = rules
-        connection.executescript(SCHEMA)
+        if isinstance(connection, sqlite3.Connection):
+            connection.executescript(SCHEMA)
 
     def watermarks(self) -> dict[str, Instant]:
-        return dict(self.connection.execute("SELECT source, watermark FROM case_sources"))
+        return {str(source): int(at) for source, at in _ALL.run(self.connection).fetchall()}
 
     def watermark(self, source: str) -> Instant | None:
-        row = self.connection.execute(
-            "SELECT watermark FROM case_sources WHERE source = ?", (source,)
-        ).fetchone()
+        row = _ONE.run(self.connection, {"source": source}).fetchone()
         return None if row is None else int(row[0])
 
     def advance(self, watermarks: Mapping[str, Instant], now: Instant) -> list[str]:
@@ -82,16 +105,12 @@ class SourceBook:
         if not watermarks:
             return []
         known = self.watermarks()
-        moved = [(source, at, now) for source, at in watermarks.items()
-                 if source != LIVE and (source not in known or at > known[source])]
-        if moved:
-            self.connection.executemany(
-                "INSERT INTO case_sources (source, watermark, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (source) DO UPDATE SET watermark = excluded.watermark,"
-                " updated_at = excluded.updated_at WHERE excluded.watermark > watermark",
-                moved,
-            )
-        return [source for source, _, _ in moved]
+        moved: list[dict[str, Any]] = [
+            {"source": source, "watermark": at, "updated_at": now}
+            for source, at in watermarks.items()
+            if source != LIVE and (source not in known or at > known[source])]
+        _ADVANCE.run_many(self.connection, moved)
+        return [row["source"] for row in moved]
 
     def horizon(self, source: str, now: Instant) -> Instant | None:
         """The instant the cases of `source` are judged as of; None while it has no watermark."""

@@ -4,23 +4,29 @@ Grouped by hall, unit, window, matter, officer, or by period (day, month, year)
 of the figure's own instant: a case counts as received when accepted, as
 completed when done (and confirmed), a card when it fell due. The one query of
 these figures: the CLI (`hall central stats`), the API (`/api/statistics`) and
-the performance ranking all read it.
+the performance ranking all read it, on SQLite or PostgreSQL (one text, the two spellings of a
+JSON field and a calendar period apart).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import text
 
+from central.cases.database import dialect
 from central.cases.timebase import Instant
+from central.reads import built, rows
 from central.where import Where
+from spine.statement import Tx
 
 DIMENSIONS = ("hall", "unit", "matter", "officer")
-WINDOW = "c.hall || '/' || json_extract(c.file, '$.window')"
+WINDOWS = {"sqlite": "c.hall || '/' || json_extract(c.file, '$.window')",
+           "postgresql": "c.hall || '/' || (CAST(c.file AS json) ->> 'window')"}
 """A window is `hall/window`: window names repeat from hall to hall (ratings name them so too)."""
 PERIODS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+_PG_PERIODS = {"day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY"}
 
 
 class Figures(BaseModel):
@@ -54,40 +60,57 @@ class Figures(BaseModel):
                                  "letters": self.false_supervision_letters}}
 
 
-def _key(by: str | None, time_column: str) -> str:
+def _key(by: str | None, time_column: str, spelling: str) -> str:
     if by is None:
         return "NULL"
     if by in DIMENSIONS:
         return f"c.{by}"
     if by == "window":
-        return WINDOW
+        return WINDOWS[spelling]
     if by in PERIODS:
         # Periods are Shanghai calendar periods.
+        if spelling == "postgresql":
+            return f"to_char(to_timestamp({time_column} + 28800) AT TIME ZONE 'UTC', '{_PG_PERIODS[by]}')"
         return f"strftime('{PERIODS[by]}', {time_column} + 28800, 'unixepoch')"
     raise ValueError(f"group by one of {[*DIMENSIONS, 'window', *PERIODS]} or nothing")
+
+
+def where_text(where: Where, prefix: str = "w") -> tuple[str, dict[str, Any]]:
+    """A `Where`'s ` AND ...` text with its `?` named (`:w0`, `:w1`...), so it runs on either
+    database; its values stay parameters."""
+    pieces = where.also.split("?")
+    named = pieces[0] + "".join(f":{prefix}{i}{piece}" for i, piece in enumerate(pieces[1:]))
+    return named, {f"{prefix}{i}": value for i, value in enumerate(where.params)}
+
 
 
 # The stage instant the case's record, as corrected, gives the issued kind now.
 _STAGE_NOW = ("CASE i.kind WHEN 'yellow_card' THEN c.yellow_card_at WHEN 'red_card' THEN c.red_card_at"
               " WHEN 'supervision_letter' THEN c.supervision_letter_at END")
 # Not reached (yet) by the record as it stands, or completed before it.
-_DISOWNED = (f"({_STAGE_NOW} IS NULL OR {_STAGE_NOW} > ?"
+_DISOWNED = (f"({_STAGE_NOW} IS NULL OR {_STAGE_NOW} > :judged"
              f" OR (c.completed_at IS NOT NULL AND c.completed_at < {_STAGE_NOW}))")
 
 
-def _window(column: str, since: Instant | None, until: Instant | None) -> tuple[str, list[Any]]:
-    clauses, params = [], []
+def _count(condition: str) -> str:
+    """How many rows meet `condition` (a sum of 0s and 1s on both databases; PostgreSQL does not
+    add up booleans)."""
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+def _window(column: str, since: Instant | None, until: Instant | None) -> tuple[str, dict[str, Any]]:
+    clauses, params = [], {}
     if since is not None:
-        clauses.append(f"{column} >= ?")
-        params.append(since)
+        clauses.append(f"{column} >= :since")
+        params["since"] = since
     if until is not None:
-        clauses.append(f"{column} < ?")
-        params.append(until)
+        clauses.append(f"{column} < :until")
+        params["until"] = until
     return "".join(f" AND {c}" for c in clauses), params
 
 
 def statistics(
-    connection: sqlite3.Connection,
+    connection: Tx,
     *,
     by: str | None = None,
     since: Instant | None = None,
@@ -100,37 +123,36 @@ def statistics(
     `cases` narrows the cases counted (conditions on `cases c`: hall, unit, ...); `now` is
     the instant false alarms are judged at (default: the last instant there is).
     """
-    cases = cases or Where()
-    narrow, narrowing = cases.also, list(cases.params)
-    rows: dict[Any, dict[str, Any]] = {}
+    spelling = dialect(connection)
+    narrow, narrowing = where_text(cases or Where())
+    found: dict[Any, dict[str, Any]] = {}
 
-    def add(sql: str, params: list[Any], names: tuple[str, ...]) -> None:
-        for group, *values in connection.execute(sql, params):
-            row = rows.setdefault(group, {"group": group})
+    def add(sql: str, params: dict[str, Any], names: tuple[str, ...]) -> None:
+        for group, *values in rows(connection, built(text(sql)), {**params, **narrowing}):
+            row = found.setdefault(group, {"group": group})
             for name, value in zip(names, values, strict=True):
-                row[name] = row.get(name, 0) + (value or 0)
+                row[name] = row.get(name, 0) + int(value or 0)
 
     where, params = _window("c.accepted_at", since, until)
-    add(f"SELECT {_key(by, 'c.accepted_at')}, count(*) FROM cases c WHERE 1 = 1{where}{narrow}"
-        " GROUP BY 1", params + narrowing, ("received",))
+    add(f"SELECT {_key(by, 'c.accepted_at', spelling)}, count(*) FROM cases c WHERE 1 = 1{where}{narrow}"
+        " GROUP BY 1", params, ("received",))
     where, params = _window("c.completed_at", since, until)
-    add(f"SELECT {_key(by, 'c.completed_at')}, count(*), sum(c.on_time = 1) FROM cases c"
-        f" WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params + narrowing,
+    add(f"SELECT {_key(by, 'c.completed_at', spelling)}, count(*), {_count('c.on_time = 1')}"
+        f" FROM cases c WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params,
         ("completed", "on_time"))
     where, params = _window("i.due_at", since, until)
-    judged_at = [2**62 if now is None else now] * 3
-    add(f"SELECT {_key(by, 'i.due_at')}, sum(i.kind = 'yellow_card'), sum(i.kind = 'red_card'),"
-        " sum(i.kind = 'supervision_letter'),"
-        f" sum(i.kind = 'yellow_card' AND {_DISOWNED}), sum(i.kind = 'red_card' AND {_DISOWNED}),"
-        f" sum(i.kind = 'supervision_letter' AND {_DISOWNED})"
+    kinds = ("'yellow_card'", "'red_card'", "'supervision_letter'")
+    issued = [_count(f"i.kind = {kind}") for kind in kinds]
+    disowned = [_count(f"i.kind = {kind} AND {_DISOWNED}") for kind in kinds]
+    add(f"SELECT {_key(by, 'i.due_at', spelling)}, {', '.join(issued + disowned)}"
         " FROM case_issued i JOIN cases c USING (case_id)"
         f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1",
-        judged_at + params + narrowing,
+        {**params, "judged": 2**62 if now is None else now},
         ("yellow_cards", "red_cards", "supervision_letters", "false_yellow_cards", "false_red_cards",
          "false_supervision_letters"))
     figures = []
-    for group in sorted(rows, key=lambda g: (g is None, str(g))):
-        row = rows[group]
+    for group in sorted(found, key=lambda g: (g is None, str(g))):
+        row = found[group]
         if row.get("completed"):
             row["on_time_rate"] = round(row.get("on_time", 0) / row["completed"], 4)
         figures.append(Figures(**row))

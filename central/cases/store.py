@@ -1,4 +1,5 @@
-"""CaseStore: the central supervision records of cases, in one SQLite file.
+"""CaseStore: the central supervision records of cases, in their own SQLite file or in
+central's PostgreSQL database (`central.cases.database`).
 
 Every door (HTTP API, JSON Lines import, protocol events from halls) calls
 the methods here, so every entry passes the same validation. Facts are
@@ -19,11 +20,19 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import bindparam, func, select
 
 from central.cases import casefile as cf
 from central.cases.calendar import WorkCalendar, load_calendar
 from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
 from central.cases.countdown import Countdown, compute
+from central.cases.database import (
+    CaseDatabase,
+    dialect,
+    in_transaction,
+    open_case_database,
+    transaction,
+)
 from central.cases.eventlog import CaseLog
 from central.cases.personal import PersonalData
 from central.cases.plausibility import EntryWarning, entry_warnings, event_time_problem
@@ -33,6 +42,7 @@ from central.cases.rules import RuleTable, default_rules
 from central.cases.sources import LIVE, SourceBook
 from central.cases.stages import Limit, LimitUnit, Stage
 from central.cases.stats import Figures, statistics
+from central.cases.tables import CASES
 from central.cases.timebase import Instant, format_instant
 from central.cases.views import CaseLight, CaseView, LoggedEvent, Recorded
 from central.chain import Head, VerifyReport, verify_chain
@@ -46,7 +56,8 @@ from contract.events.cases import (
     CaseResumed,
     CaseSuspended,
 )
-from spine.sqlite import Transaction, open_database
+from spine.statement import Statement, Tx
+from spine.storeurl import StoreUrl
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -55,6 +66,13 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # as placeholders (never stored: only the changed fields are).
 _PLACEHOLDER_PHONE = "13800000000"
 _PLACEHOLDER_NAME = "某"
+_C = CASES.c
+_STORED = Statement(lambda _dialect: select(_C.file, _C.digest, _C.source, _C.held_by, _C.stage).where(
+    _C.case_id == bindparam("case_id")))
+_CLAIMED = Statement(lambda _dialect: CASES.update().where(_C.case_id == bindparam("id")).values(
+    held_by=bindparam("run")))
+_OPEN_COUNT = Statement(lambda _dialect: select(func.count()).select_from(CASES).where(
+    _C.confirmed_at.is_(None)))
 
 
 class EntryRejected(ValueError):
@@ -82,17 +100,20 @@ class CaseStore:
 
     def __init__(
         self,
-        connection: sqlite3.Connection,
+        connection: Tx,
         *,
         calendar: WorkCalendar,
         rules: RuleTable,
         clock: Callable[[], float] = time.time,
         standards: Standards | None = None,
+        closing: Callable[[], None] | None = None,
     ) -> None:
         self.connection = connection
-        # A bigger page cache than SQLite's 2 MB default: a tick touches rows
-        # scattered over the whole table (they are due together, not stored together).
-        connection.execute("PRAGMA cache_size=-65536")
+        self._closing = closing or _closer(connection)
+        if isinstance(connection, sqlite3.Connection):
+            # A bigger page cache than SQLite's 2 MB default: a tick touches rows
+            # scattered over the whole table (they are due together, not stored together).
+            connection.execute("PRAGMA cache_size=-65536")
         self.calendar = calendar
         self.rules = rules
         self.clock = clock
@@ -109,7 +130,7 @@ class CaseStore:
     @classmethod
     def open(
         cls,
-        path: str | Path,
+        path: str | Path | StoreUrl,
         *,
         calendar: WorkCalendar | None = None,
         calendar_dir: Path | None = None,
@@ -119,37 +140,47 @@ class CaseStore:
         """Open (creating) the store. `Engine.open` also brings its cases up to a calendar or rule
         table that changed since the last time (`central.cases.recompute`).
 
-        Without `calendar` or `calendar_dir`, schedule files are read from the
-        `calendar/` folder beside the database, so every process that opens
-        the same store sees the same calendar.
+        `path` is the store's SQLite file, or a store URL: a SQLite file, or central's
+        PostgreSQL database at the newest schema (`hall central migrate`). Without
+        `calendar` or `calendar_dir`, schedule files are read from the `calendar/`
+        folder beside a SQLite file, so every process that opens the same store sees
+        the same calendar (on PostgreSQL, each process names its folder: central's
+        `calendar_dir`; without one, the package's years).
         """
-        if calendar is None and calendar_dir is None:
-            calendar_dir = Path(path).parent / "calendar"
-        store = cls(
-            open_database(path),
+        file = path.path if isinstance(path, StoreUrl) else Path(path)
+        if calendar is None and calendar_dir is None and file is not None:
+            calendar_dir = file.parent / "calendar"
+        database: CaseDatabase = open_case_database(path)
+        return cls(
+            database.tx,
             calendar=calendar or load_calendar(calendar_dir),
             rules=rules or default_rules(),
             clock=clock,
+            closing=database.close,
         )
-        return store
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`: where the store is."""
+        return dialect(self.connection)
 
     def close(self) -> None:
-        self.connection.close()
+        self._closing()
 
     def now(self) -> Instant:
         return int(self.clock())
 
     @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> Iterator[Tx]:
         """One durable write transaction, with the log head read afresh.
 
         Nested use joins the open transaction: a bulk import commits many
         entries at once, and every refusal is raised before anything is written.
         """
-        if self.connection.in_transaction:
+        if in_transaction(self.connection):
             yield self.connection
             return
-        with Transaction(self.connection) as connection:
+        with transaction(self.connection) as connection:
             self.log.reload()
             try:
                 yield connection
@@ -198,10 +229,10 @@ class CaseStore:
             raise EntryRejected([str(w) for w in warnings])
         with self.writing():
             held = self._held.get(case.case_id)
+            stored = None if held else _STORED.run(
+                self.connection, {"case_id": case.case_id}).fetchone()
             existing = (held[1], held[2].stage, held[2].held_by) if held else (
-                self.connection.execute(
-                    "SELECT digest, stage, held_by FROM cases WHERE case_id = ?", (case.case_id,)
-                ).fetchone())
+                None if stored is None else (stored[1], stored[4], stored[3]))
             if existing is not None:
                 if not self.personal.same_entry(existing[0], case):
                     raise CaseConflict(
@@ -333,8 +364,7 @@ class CaseStore:
         if import_run is not None and held_by is not None and held_by != import_run:
             self.projector.flush()
             self._held.pop(case_id, None)
-            self.connection.execute("UPDATE cases SET held_by = ? WHERE case_id = ?",
-                                    (import_run, case_id))
+            _CLAIMED.run(self.connection, {"run": import_run, "id": case_id})
 
     def release(self, import_run: str) -> int:
         """An import ended: the cases it held are judged at the next tick."""
@@ -436,9 +466,7 @@ class CaseStore:
         held = self._held.get(case_id)
         if held is not None:
             return held
-        row = self.connection.execute(
-            "SELECT file, digest, source, held_by, stage FROM cases WHERE case_id = ?", (case_id,)
-        ).fetchone()
+        row = _STORED.run(self.connection, {"case_id": case_id}).fetchone()
         if row is None:
             raise UnknownCase(f"no case {case_id}")
         return file_from_json(row[0]), row[1], _Place(row[2], row[3], Stage(row[4]))
@@ -507,9 +535,7 @@ class CaseStore:
         return statistics(self.connection, by=by, since=since, until=until, now=self.now())
 
     def open_count(self) -> int:
-        return int(self.connection.execute(
-            "SELECT count(*) FROM cases WHERE confirmed_at IS NULL"
-        ).fetchone()[0])
+        return int(_OPEN_COUNT.run(self.connection).fetchone()[0])
 
     # -- tamper evidence ----------------------------------------------------------------
 
@@ -527,6 +553,10 @@ class _Place(NamedTuple):
     source: str
     held_by: str | None
     stage: Stage | None
+
+
+def _closer(connection: Tx) -> Callable[[], None]:
+    return connection.close
 
 
 def _parse(model: type[ModelT], value: ModelT | Mapping[str, Any]) -> ModelT:

@@ -1,9 +1,10 @@
 """The case log as the SMS feed reads it: acceptances, suspensions, resumptions, completions and
-the engine's reminders, from `cases.sqlite`, in log order.
+the engine's reminders, from the case store (`cases.sqlite`, or central's PostgreSQL database),
+in log order.
 
-Reads go through a read-only connection of their own (WAL: only committed
-records, never waiting for a tick); the clear contact phone and the due day come
-from the case store itself, taken alone for a moment.
+Reads go through a connection of their own (a read-only one of the SQLite file, WAL; a pool's
+on PostgreSQL): only committed records, never waiting for a tick. The clear contact phone and
+the due day come from the case store itself, taken alone for a moment.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, bindparam, func, literal, select
+
 from central.cases import casefile as cf
 from central.cases.store import CaseStore, UnknownCase
+from central.cases.tables import CASE_EVENTS
 from central.cases.timebase import format_day, format_instant
 from central.sms_feed.facts import Chunk, Fact
 from contract.privacy import ERASED
+from spine.engines import open_engine
+from spine.statement import Statement
+from spine.storeurl import StoreUrl
 
 TOLD = (cf.ACCEPTED, cf.SUSPENDED, cf.RESUMED, cf.COMPLETED, cf.REMINDER)
 _STAND_IN = {"contact_name": "-", "officer_phone": "10000000000"}
@@ -27,27 +34,46 @@ _STAND_IN = {"contact_name": "-", "officer_phone": "10000000000"}
 phone; the other personal fields stay sealed, and these stand in for them to pass the schema."""
 
 Alone = Callable[[], AbstractContextManager[CaseStore]]
+_E = CASE_EVENTS.c
+_HEAD = Statement(lambda _dialect: select(func.max(_E.seq)))
+_TOLD_AFTER = Statement(lambda _dialect: select(_E.seq, _E.case_id, _E.kind, _E.at, _E.actor, _E.body).where(
+    _E.seq > bindparam("after"), _E.seq <= bindparam("head"),
+    _E.kind.in_([literal(kind) for kind in TOLD])).order_by(_E.seq).limit(bindparam("limit")))
 
 
 class CaseFacts:
     name = "cases"
 
-    def __init__(self, path: Path, alone: Alone) -> None:
+    def __init__(self, where: Path | StoreUrl, alone: Alone) -> None:
         self.alone = alone
-        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+        url = where if isinstance(where, StoreUrl) else StoreUrl.sqlite_file(where)
+        self._db: sqlite3.Connection | None = None
+        self._pool: Engine | None = None
+        if url.is_sqlite:
+            self._db = sqlite3.connect(f"file:{url.path}?mode=ro", uri=True, check_same_thread=False,
+                                       timeout=30)
+        else:
+            self._pool = open_engine(url)
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+        if self._pool is not None:
+            self._pool.dispose()
+
+    def _rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+        if self._db is not None:
+            return list(statement.run(self._db, params).fetchall())
+        assert self._pool is not None
+        with self._pool.connect() as connection:
+            return list(statement.run(connection, params).fetchall())
 
     def head(self) -> int:
-        return int(self._db.execute("SELECT max(seq) FROM case_events").fetchone()[0] or 0)
+        return int(self._rows(_HEAD)[0][0] or 0)
 
     def after(self, position: int, limit: int) -> Chunk:
         head = self.head()
-        marks = ", ".join("?" * len(TOLD))
-        rows = self._db.execute(
-            f"SELECT seq, case_id, kind, at, actor, body FROM case_events WHERE seq > ? AND seq <= ? "
-            f"AND kind IN ({marks}) ORDER BY seq LIMIT ?", (position, head, *TOLD, limit)).fetchall()
+        rows = self._rows(_TOLD_AFTER, {"after": position, "head": head, "limit": limit})
         facts = [self._fact(*row) for row in rows]
         upto = rows[-1][0] if len(rows) == limit else head
         return Chunk(facts, max(upto, position))

@@ -1,10 +1,11 @@
 """The case engine (`central/cases/`) seen through the port the API and the big screen read.
 
-The engine's store keeps one SQLite connection for its writes; the tick and
+The engine's store keeps one connection for its writes; the tick and
 the per-case reads that go through the store share a lock here, so an HTTP
 thread never reads inside the engine's open transaction. Listings and
-statistics read through a separate read-only connection (WAL: they see the
-last committed state and never wait for a tick).
+statistics read through connections of their own, which see the last
+committed state and never wait for a tick: a read-only connection of the
+SQLite file (WAL), or connections from a pool on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import text
+
 from central.cases.engine import Engine
 from central.cases.sources import LIVE
-from central.cases.stats import statistics
+from central.cases.stats import statistics, where_text
 from central.cases.store import CaseStore, UnknownCase
 from central.cases.views import Recorded
+from central.reads import built, rows
 from central.web.caseport import CaseFilter, Escalation
 from central.web.timefmt import iso_s
 from central.where import Where
+from spine.engines import open_engine
+from spine.statement import Tx
+from spine.storeurl import StoreUrl
 
 URGENCY = ("supervision_letter", "red_card", "yellow_card", "red_light", "yellow_light", "uncertain",
            "suspended", "blue", "completed")
@@ -36,12 +44,19 @@ Watermarks = Callable[[], Mapping[str, int]]
 
 
 class EngineCases:
-    def __init__(self, engine: Engine, path: Path, watermarks: Watermarks | None = None) -> None:
+    def __init__(self, engine: Engine, path: Path | StoreUrl,
+                 watermarks: Watermarks | None = None) -> None:
         self.engine = engine
         self.watermarks = watermarks
         self.lock = threading.Lock()
-        self._reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
-                                       timeout=30)
+        url = path if isinstance(path, StoreUrl) else StoreUrl.sqlite_file(path)
+        self._reader: sqlite3.Connection | None = None
+        self._pool: SqlEngine | None = None
+        if url.is_sqlite:
+            self._reader = sqlite3.connect(f"file:{url.path}?mode=ro", uri=True,
+                                           check_same_thread=False, timeout=30)
+        else:
+            self._pool = open_engine(url)
         self._read_lock = threading.Lock()
 
     @contextmanager
@@ -57,42 +72,59 @@ class EngineCases:
 
     def scope(self, case_id: str) -> tuple[str, str] | None:
         """The hall and unit of a stored case (what an author's authority is checked against)."""
-        rows = self._read("SELECT hall, unit FROM cases WHERE case_id = ?", (case_id,))
-        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+        found = self._read("SELECT hall, unit FROM cases WHERE case_id = :case_id",
+                           {"case_id": case_id})
+        return (str(found[0][0]), str(found[0][1])) if found else None
 
     def close(self) -> None:
         with self._read_lock:
-            self._reader.close()
+            if self._reader is not None:
+                self._reader.close()
+            if self._pool is not None:
+                self._pool.dispose()
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    @contextmanager
+    def _reading(self) -> Iterator[Tx]:
+        """A connection that sees the last commit: the read-only file, or one from the pool."""
+        if self._pool is not None:
+            with self._pool.connect() as connection:
+                yield connection
+            return
+        assert self._reader is not None
         with self._read_lock:
-            return self._reader.execute(sql, params).fetchall()
+            yield self._reader
+
+    def _read(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Rows of SQL both databases speak, with named parameters (`:name`)."""
+        with self._reading() as connection:
+            return rows(connection, built(text(sql)), params)
 
     # --- listings ------------------------------------------------------------
 
     def search(self, query: CaseFilter) -> list[dict[str, Any]]:
-        where = _where(query)
-        rows = self._read(
+        narrow, params = where_text(_where(query))
+        listed = self._read(
             "SELECT c.file, c.stage, c.due_day, c.completed_at, c.days_taken, c.on_time FROM cases c"
-            f"{where.sql} ORDER BY {_ORDER}, c.due_day, c.case_id LIMIT ? OFFSET ?",
-            (*where.params, query.limit, query.offset),
+            f" WHERE 1 = 1{narrow} ORDER BY {_ORDER}, c.due_day, c.case_id LIMIT :limit OFFSET :offset",
+            {**params, "limit": query.limit, "offset": query.offset},
         )
         found = [_row(json.loads(file), stage, due_day, completed_at, days_taken, on_time)
-                 for file, stage, due_day, completed_at, days_taken, on_time in rows]
+                 for file, stage, due_day, completed_at, days_taken, on_time in listed]
         # The projection keeps personal data sealed; the page shows it masked (one key read).
         personal = self.engine.store.personal
-        reader = personal.reader(self._read)
-        reader.prefetch(found)
-        return [personal.masked_fields(row["case_id"], row, reader) for row in found]
+        with self._reading() as connection:
+            reader = personal.reader(connection)
+            reader.prefetch(found)
+            return [personal.masked_fields(row["case_id"], row, reader) for row in found]
 
     def count(self, query: CaseFilter) -> int:
-        where = _where(query)
-        return int(self._read(f"SELECT count(*) FROM cases c{where.sql}", where.params)[0][0])
+        narrow, params = where_text(_where(query))
+        return int(self._read(f"SELECT count(*) FROM cases c WHERE 1 = 1{narrow}", params)[0][0])
 
     def statistics(self, group_by: str | None, query: CaseFilter, since: int | None = None,
                    until: int | None = None) -> list[dict[str, Any]]:
-        with self._read_lock:
-            figures = statistics(self._reader, by=group_by, since=since, until=until,
+        with self._reading() as connection:
+            figures = statistics(connection, by=group_by, since=since, until=until,
                                  cases=_where(query), now=self.engine.store.now())
         return [f.as_row() for f in figures]
 
@@ -132,9 +164,10 @@ class EngineCases:
         places: dict[str, tuple[str, str]] = {}
         for start in range(0, len(case_ids), 500):
             chunk = case_ids[start:start + 500]
-            marks = ", ".join("?" for _ in chunk)
+            marks = ", ".join(f":c{i}" for i in range(len(chunk)))
             for case_id, hall, unit in self._read(
-                f"SELECT case_id, hall, unit FROM cases WHERE case_id IN ({marks})", tuple(chunk)
+                f"SELECT case_id, hall, unit FROM cases WHERE case_id IN ({marks})",
+                {f"c{i}": case_id for i, case_id in enumerate(chunk)}
             ):
                 places[case_id] = (hall, unit)
         return places

@@ -1,15 +1,20 @@
-"""Fixtures for the case records: a store on a temporary file, a settable clock, entries."""
+"""Fixtures for the case records: a store on a temporary file or on PostgreSQL, a settable clock,
+entries."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from central.cases.engine import Engine
 from central.cases.timebase import Instant, parse_instant
+from spine.storeurl import StoreUrl
+from tests.central.stores import migrated
 
 
 class SettableClock:
@@ -36,9 +41,32 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "cases.sqlite"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def case_store(request: pytest.FixtureRequest, db_path: Path) -> Path | StoreUrl:
+    """Where a test's case store lives: its own SQLite file, or a fresh PostgreSQL database
+    migrated as `hall central migrate` leaves it (the same test on both)."""
+    if request.param == "sqlite":
+        return db_path
+    return migrated(request.getfixturevalue("pg_database"))
+
+
+REFUSED = (sqlite3.DatabaseError, DBAPIError)
+"""What a statement the database refuses raises, on SQLite and on PostgreSQL."""
+
+
+def run_sql(engine: Engine, sql: str) -> list[Any]:
+    """A statement in SQL both databases speak, run straight on the store's connection (what
+    an insider or a slip in code could run, around the store's methods)."""
+    connection = engine.store.connection
+    if isinstance(connection, sqlite3.Connection):
+        return connection.execute(sql).fetchall()
+    result = connection.exec_driver_sql(sql)
+    return list(result.fetchall()) if result.returns_rows else []
+
+
 @pytest.fixture
-def engine(db_path: Path, clock: SettableClock) -> Iterator[Engine]:
-    engine = Engine.open(db_path, clock=clock)
+def engine(case_store: Path | StoreUrl, clock: SettableClock) -> Iterator[Engine]:
+    engine = Engine.open(case_store, clock=clock)
     yield engine
     engine.close()
 

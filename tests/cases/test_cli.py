@@ -7,9 +7,13 @@ import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from hallwatch.cli import main
+from spine.engines import open_engine
+from spine.storeurl import StoreUrl
 from tests.cases.conftest import entry
+from tests.central.stores import migrated
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -76,3 +80,32 @@ def test_calendar_add_refuses_a_bad_file_and_installs_a_good_one(tmp_path: Path)
     good.write_text('year = 2027\nholidays = ["2027-01-01"]\n', encoding="utf-8")
     code, out = run("calendar", "add", "--db", db, "--calendar-dir", directory, str(good))
     assert code == 0 and (tmp_path / "calendar" / "2027.toml").exists()
+
+
+def test_import_then_verify_then_catch_an_edit_on_postgresql(
+        tmp_path: Path, pg_database: StoreUrl) -> None:
+    url = migrated(pg_database)
+    db = url.secret_url()  # the throwaway cluster trusts its user: no password in it
+    lines = tmp_path / "cases.jsonl"
+    lines.write_text(json.dumps(entry("JQ-2026-0001", applied_at="2026-11-20T09:00",
+                                      accepted_at="2026-11-20T10:00"), ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+    code, out = run("import", "--db", db, str(lines))
+    assert code == 0 and "stored 1" in out
+    head_file = tmp_path / "head.json"
+    assert run("head", "--db", db, "--out", str(head_file))[0] == 0
+    code, out = run("verify", "--db", db, "--head", str(head_file))
+    # The answer is the last line (the schema check before it may log its own).
+    assert code == 0 and out.splitlines()[-1].startswith("ok:")
+
+    # An insider with the owner's role: the trigger off, a record edited.
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE case_events DISABLE TRIGGER case_events_append_only"))
+        seq = connection.execute(text(
+            "UPDATE case_events SET actor = 'someone else' WHERE kind = 'case.accepted' RETURNING seq"
+        )).scalar_one()
+    engine.dispose()
+    code, out = run("verify", "--db", db)
+    assert code == 1
+    assert f"first bad record: {seq}" in out

@@ -9,7 +9,6 @@ per unit and per case.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from central.cases.synthetic import (
     reference_figures,
 )
 from central.cases.timebase import Instant, day_of, midnight
+from tests.cases.conftest import run_sql
 
 SHAPE = HistoryShape(cases=2500, completed=2290, suspended=150, late=40, slow_confirmation=30,
                      overdue_open=8, seed=20261130)
@@ -96,16 +96,16 @@ def figures(engine: Engine, by: str | None = None) -> dict[str | None, dict[str,
 
 def issued_escalations(engine: Engine) -> dict[str, dict[str, Instant]]:
     out: dict[str, dict[str, Instant]] = {}
-    for case_id, kind, due_at in engine.store.connection.execute(
-        "SELECT case_id, kind, due_at FROM case_issued WHERE escalation = 1"
+    for case_id, kind, due_at in run_sql(
+        engine, "SELECT case_id, kind, due_at FROM case_issued WHERE escalation = 1"
     ):
         out.setdefault(case_id, {})[kind] = due_at
     return out
 
 
 def on_time(engine: Engine) -> dict[str, bool | None]:
-    rows: list[tuple[Any, ...]] = engine.store.connection.execute(
-        "SELECT case_id, on_time FROM cases WHERE completed_at IS NOT NULL").fetchall()
+    rows: list[tuple[Any, ...]] = run_sql(
+        engine, "SELECT case_id, on_time FROM cases WHERE completed_at IS NOT NULL")
     return {case_id: None if flag is None else bool(flag) for case_id, flag in rows}
 
 
@@ -137,11 +137,7 @@ def test_the_import_and_the_replay_agree_case_by_case(replayed: Engine, imported
     assert issued_escalations(imported) == issued_escalations(replayed)
     assert figures(imported, by="officer") == figures(replayed, by="officer")
     lights = "SELECT case_id, stage, due_day, days_taken FROM cases ORDER BY case_id"
-    assert _rows(imported.store.connection, lights) == _rows(replayed.store.connection, lights)
-
-
-def _rows(connection: sqlite3.Connection, sql: str) -> list[tuple[Any, ...]]:
-    return connection.execute(sql).fetchall()
+    assert run_sql(imported, lights) == run_sql(replayed, lights)
 
 
 def test_a_second_import_of_the_same_history_changes_nothing(

@@ -20,6 +20,7 @@ from central.cases.sources import hall_source
 from central.cases.timebase import datetime_from_instant
 from central.cases.timebase import parse_instant as at
 from hallwatch.cli import main
+from spine.storeurl import StoreUrl
 from tests.cases.conftest import SettableClock, entry
 
 REPRO = [
@@ -65,9 +66,9 @@ def _two_json_documents(text: str) -> tuple[dict[str, object], list[dict[str, ob
 
 
 @pytest.fixture
-def engine(db_path: Path, clock: SettableClock) -> Iterator[Engine]:
+def engine(case_store: Path | StoreUrl, clock: SettableClock) -> Iterator[Engine]:
     clock.set("2026-12-20T10:00")
-    engine = Engine.open(db_path, clock=clock)
+    engine = Engine.open(case_store, clock=clock)
     yield engine
     engine.close()
 

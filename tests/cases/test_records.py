@@ -11,7 +11,7 @@ from central.cases.engine import Engine
 from central.cases.store import CaseConflict, EntryRejected, UnknownCase
 from central.cases.timebase import parse_instant as at
 from central.chain import Head, link_hash
-from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry
+from tests.cases.conftest import CONTACT_PHONE, REFUSED, SettableClock, entry, run_sql
 
 
 def test_resubmitting_the_same_case_stores_it_once(engine: Engine) -> None:
@@ -35,10 +35,10 @@ def test_schema_errors_are_listed_together(engine: Engine) -> None:
 
 def test_the_log_refuses_updates_and_deletes(engine: Engine) -> None:
     engine.store.submit(entry())
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        engine.store.connection.execute("UPDATE case_events SET actor = 'x' WHERE seq = 2")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        engine.store.connection.execute("DELETE FROM case_events WHERE seq = 2")
+    with pytest.raises(REFUSED, match="append-only"):
+        run_sql(engine, "UPDATE case_events SET actor = 'x' WHERE seq = 2")
+    with pytest.raises(REFUSED, match="append-only"):
+        run_sql(engine, "DELETE FROM case_events WHERE seq = 2")
 
 
 def _tamper(db_path: Path, sql: str) -> None:
@@ -196,10 +196,10 @@ def test_unknown_case(engine: Engine) -> None:
 
 def test_the_contact_phone_is_nowhere_in_clear_but_the_personal_table(engine: Engine) -> None:
     engine.store.submit(entry())
-    logged = engine.store.connection.execute("SELECT group_concat(body) FROM case_events")
-    assert CONTACT_PHONE not in logged.fetchone()[0]
-    projected = engine.store.connection.execute("SELECT group_concat(file) FROM cases")
-    assert CONTACT_PHONE not in projected.fetchone()[0]
+    logged = run_sql(engine, "SELECT body FROM case_events")
+    assert logged and CONTACT_PHONE not in ",".join(row[0] for row in logged)
+    projected = run_sql(engine, "SELECT file FROM cases")
+    assert projected and CONTACT_PHONE not in ",".join(row[0] for row in projected)
     view = engine.store.case("JQ-2026-0001")
     assert CONTACT_PHONE not in view.model_dump_json()
     assert view.contact_phone == "138****5678"

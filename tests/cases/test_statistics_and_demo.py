@@ -34,6 +34,25 @@ def test_figures_per_unit_count_received_completed_on_time_and_cards(
     assert (december.received, december.completed) == (0, 1)
 
 
+def test_figures_per_window_and_per_shanghai_day_and_month_are_the_same_on_both_databases(
+    engine: Engine, clock: SettableClock
+) -> None:
+    store = engine.store
+    store.submit(entry("W-0001", window="3"))
+    store.submit(entry("W-0002", window="5", accepted_at="2026-11-30T23:30",
+                       applied_at="2026-11-30T23:00"))  # 23:30 in Shanghai: still November
+    store.submit(entry("W-0003", window="5", hall="hall-east"))
+    clock.set("2026-12-01T10:00")
+    engine.tick(at("2026-12-01T10:00"))
+    windows = {f.group: f.received for f in store.statistics(by="window")}
+    assert windows == {"hall-centre/3": 1, "hall-centre/5": 1, "hall-east/5": 1}
+    # Two yellow cards fell due at 12-01 00:00 in Shanghai (11-30 16:00 UTC): December's.
+    months = {f.group: (f.received, f.yellow_cards) for f in store.statistics(by="month")}
+    assert months == {"2026-11": (3, 0), "2026-12": (0, 2)}
+    days = {f.group: (f.received, f.yellow_cards) for f in store.statistics(by="day")}
+    assert days == {"2026-11-23": (2, 0), "2026-11-30": (1, 0), "2026-12-01": (0, 2)}
+
+
 def test_demo_cases_show_every_light(engine: Engine) -> None:
     now = at("2026-11-26T10:00")
     ids = seed_demo_cases(engine.store, now)

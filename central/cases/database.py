@@ -1,0 +1,147 @@
+"""Where the case store lives: its own SQLite file, or central's PostgreSQL database.
+
+Both are held the same way: one connection in autocommit, on which the store opens its
+write transactions itself (`writing`), as SQLite's stores always did with BEGIN IMMEDIATE.
+On SQLite the connection is the raw `sqlite3` one (its statements cost a few microseconds
+there, and tests and tools read it directly); on PostgreSQL it is a SQLAlchemy connection
+whose driver is in autocommit, so a read outside a write leaves no transaction open.
+
+The case log is one hash chain: it has one head, and every append links to it. SQLite's
+BEGIN IMMEDIATE lets one writer at a time in; on PostgreSQL every write transaction first
+takes a transaction-scoped advisory lock on one key (`CASE_LOG_LOCK`), then reads the head.
+So two central processes writing cases (two engines ticking, an API and an import) append
+one after the other, each seeing what the other committed, and the server releases the
+lock when a transaction ends, or when the process holding it dies (its connection goes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, bindparam, func, select
+
+from central import migrations
+from spine.engines import open_engine
+from spine.sqlite import Transaction, open_database
+from spine.statement import Statement, Tx
+from spine.storeurl import StoreUrl
+
+LOCK_NAMESPACE = "hallwatch central case log"
+"""Hashed into the advisory-lock key: not a hall's key (`central.hall_lock` hashes its own
+namespace before a hall's id), so the ingest of a hall never waits for the case log."""
+
+_HOLD_LOG = Statement(lambda _dialect: select(func.pg_advisory_xact_lock(bindparam("key"))))
+
+
+def case_log_lock_key() -> int:
+    """The case log's advisory-lock key: the first 8 bytes of SHA-256 of `LOCK_NAMESPACE`,
+    big-endian, signed (PostgreSQL's bigint); the same in every process and release."""
+    digest = hashlib.sha256(LOCK_NAMESPACE.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+CASE_LOG_LOCK = case_log_lock_key()
+
+
+def dialect(tx: Tx) -> str:
+    return "sqlite" if isinstance(tx, sqlite3.Connection) else tx.dialect.name
+
+
+def in_transaction(tx: Tx) -> bool:
+    if isinstance(tx, sqlite3.Connection):
+        return tx.in_transaction
+    status = tx.connection.driver_connection.info.transaction_status  # type: ignore[union-attr]
+    return int(status) != 0  # psycopg's TransactionStatus.IDLE
+
+
+@contextmanager
+def transaction(tx: Tx) -> Iterator[Tx]:
+    """One durable write transaction on the store's connection, holding the case log.
+
+    SQLite: BEGIN IMMEDIATE, the file's one writer. PostgreSQL: BEGIN, then the case log's
+    advisory lock, before anything is read: what the transaction reads after it (the log's
+    head, a case's row, the rows due) is what the last writer committed.
+    """
+    if isinstance(tx, sqlite3.Connection):
+        with Transaction(tx) as connection:
+            yield connection
+        return
+    tx.exec_driver_sql("BEGIN")
+    try:
+        _HOLD_LOG.run(tx, {"key": CASE_LOG_LOCK})
+        yield tx
+    except BaseException:
+        tx.exec_driver_sql("ROLLBACK")
+        raise
+    tx.exec_driver_sql("COMMIT")
+
+
+@dataclass
+class CaseDatabase:
+    """An open case store's connection, and how to let it go."""
+
+    tx: Tx
+    close: Callable[[], None]
+
+
+def case_store_at(event_store: StoreUrl, own_file: Path) -> StoreUrl:
+    """Where central keeps its cases: their own SQLite file (`own_file`) beside a SQLite event
+    store, as always; central's PostgreSQL database when the event store is there."""
+    return StoreUrl.sqlite_file(own_file) if event_store.is_sqlite else event_store
+
+
+class CasesLeftBehind(RuntimeError):
+    """Central would open an empty case store on PostgreSQL beside a `cases.sqlite` that holds
+    cases: it refuses, rather than show a board without them."""
+
+
+def refuse_cases_left_behind(own_file: Path, has_cases: bool) -> None:
+    """Raise `CasesLeftBehind` when the case store on PostgreSQL holds no case (`has_cases`
+    false) and the SQLite file the cases were kept in before (`own_file`) holds some. Moving
+    them is not automated yet: keep central on that file's event store until it is."""
+    if has_cases or not own_file.exists():
+        return
+    old = sqlite3.connect(f"file:{own_file}?mode=ro", uri=True)
+    try:
+        kept = old.execute("SELECT count(*) FROM cases").fetchone()[0]
+    except sqlite3.OperationalError:  # no cases table: nothing was kept there
+        return
+    finally:
+        old.close()
+    if kept:
+        raise CasesLeftBehind(
+            f"{own_file} holds {kept} cases and the case store on PostgreSQL has none: central "
+            "keeps its cases in its PostgreSQL database now, and moving them there is not "
+            "automated yet (docs/operations.md, \"Central on PostgreSQL\")")
+
+
+def open_case_database(where: str | Path | StoreUrl) -> CaseDatabase:
+    """The store's connection: a SQLite file (a path, or a sqlite URL) or a PostgreSQL database
+    at the newest schema (`hall central migrate` makes its tables: revision 0006)."""
+    url = where if isinstance(where, StoreUrl) else StoreUrl.sqlite_file(Path(where))
+    if url.is_sqlite:
+        assert url.path is not None
+        connection = open_database(url.path)
+        return CaseDatabase(connection, connection.close)
+    engine = open_engine(url)
+    sql = engine.connect()
+    try:
+        migrations.require_current(sql)
+        sql = sql.execution_options(isolation_level="AUTOCOMMIT")
+    except BaseException:
+        sql.close()
+        engine.dispose()
+        raise
+    return CaseDatabase(sql, _closer(sql, engine))
+
+
+def _closer(sql: Connection, engine: Engine) -> Callable[[], None]:
+    def close() -> None:
+        sql.close()
+        engine.dispose()
+    return close
