@@ -44,6 +44,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -223,15 +224,18 @@ def _month_backfill(_dialect: str) -> Any:
     """Every month's figures from the segments: for a SQLite file whose segments came before
     `queue_month_figures` (on PostgreSQL, migration 0007 does the same)."""
     wait = _S.called_at - _S.waiting_since
+    # Its bounds as SQL text: PostgreSQL groups by an expression only when it is the same one,
+    # and the same bounds as two parameters are not.
+    month = func.substr(_S.day, literal_column("1"), literal_column("7"))
     return QUEUE_MONTHS.insert().from_select(["month", "hall", "service", *_SUMS, "wait_max"], select(
-        func.substr(_S.day, 1, 7), _S.hall, _S.service, func.count(), func.count(_S.called_at),
+        month, _S.hall, _S.service, func.count(), func.count(_S.called_at),
         _count_if(_S.outcome == "served"), _count_if(_S.outcome == "no_show"),
         func.coalesce(func.sum(wait), 0),
         _count_if(and_(_S.called_at.is_not(None), wait > DEFAULT_WAIT_TARGET_MS)),
         func.coalesce(func.sum(case((_S.outcome == "served", _S.service_ms))), 0),
         _count_if(and_(_S.outcome == "served", _S.service_ms.is_not(None))),
         _count_if(_S.outcome.in_([literal(o) for o in _AT_WINDOW])), func.max(wait),
-    ).group_by(func.substr(_S.day, 1, 7), _S.hall, _S.service))
+    ).group_by(month, _S.hall, _S.service))
 
 
 MONTHS_FROM_SEGMENTS = Statement(_month_backfill)
