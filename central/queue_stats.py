@@ -55,6 +55,8 @@ from central.reads import Read, Source, built
 from central.reads import rows as read_rows
 from contract.envelope import Envelope
 from contract.privacy import ERASED, PersonalKind
+from spine.handlers import HandlerContext
+from spine.receiver import AcceptedEvent
 from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
@@ -243,6 +245,13 @@ MONTHS_FROM_SEGMENTS = Statement(_month_backfill)
 a bulk load)."""
 
 
+Share = list[int]
+"""A visit's part of one service's month: `_SUMS` in order, then its longest wait (-1: none)."""
+_NO_SHARE: Share = [0] * len(_SUMS) + [-1]
+Visit = tuple[str, str, str]
+"""(hall, day, ticket)"""
+
+
 class QueueStatsProjection(Projection):
     """Keeps `queue_segments` and `queue_contacts` in step with the stored queue events."""
 
@@ -252,21 +261,59 @@ class QueueStatsProjection(Projection):
     # Before projections kept cursors this one was fed live only: its rows hold the log so far.
     kept_before_cursors = "queue_segments"
 
+    def __init__(self) -> None:
+        self._before: dict[Visit, dict[str, Share]] = {}
+        """The visits this batch (or replayed chunk) moved, each as it was before its first event."""
+        self._months_batch: HandlerContext | None = None
+
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        if context is not self._months_batch:
+            # A new batch: what an earlier one left (rolled back before its commit) is forgotten.
+            self._months_batch, self._before = context, {}
+            tx = context.portable
+            context.before_commit((QueueStatsProjection, "months"), lambda: self._move_months(tx))
+        super().handle(context, event)
+
+    def _replay_chunk(self, tx: Tx) -> int:
+        self._before = {}
+        replayed = super()._replay_chunk(tx)
+        self._move_months(tx)
+        return replayed
+
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         apply = _APPLY.get(envelope.type)
         if apply is None:
             return
         body = envelope.body
-        if envelope.type not in _MOVES_SEGMENTS:
-            apply(tx, hall, body, event_time(envelope))
-            return
-        # What the visit's segments add to their months' figures, before and after the event:
-        # the difference goes to `queue_month_figures`, so that table is always the sum of the
-        # segments, however an event changes them (a call back keeps the first wait, a lost
-        # ticket is rebuilt from its call, a transfer ends one segment and opens another).
-        before = _shares(tx, hall, body)
+        if envelope.type in _MOVES_SEGMENTS:
+            # What the visit's segments add to their months, as they were before the batch's
+            # first event of it (`_move_months` adds the difference once the batch is handled).
+            visit = (hall, str(body["day"]), str(body["ticket"]))
+            if visit not in self._before:
+                self._before[visit] = _shares(tx, hall, body)
         apply(tx, hall, body, event_time(envelope))
-        _add_to_month(tx, hall, str(body["day"])[:7], before, _shares(tx, hall, body))
+
+    def _move_months(self, tx: Tx) -> None:
+        """Add to `queue_month_figures` what the batch's events changed in their visits' segments,
+        so that table is always the sum of the segments, however an event changes them (a call
+        back keeps the first wait, a lost ticket is rebuilt from its call, a transfer ends one
+        segment and opens another): one read per visit the batch moved, one upsert per month,
+        hall and service, instead of two reads and an upsert per event."""
+        before, self._before = self._before, {}
+        changes: dict[tuple[str, str, str], Share] = {}
+        for (hall, day, ticket), old in before.items():
+            new = _shares(tx, hall, {"day": day, "ticket": ticket})
+            for service in set(old) | set(new):
+                was, now = old.get(service, _NO_SHARE), new.get(service, _NO_SHARE)
+                change = changes.setdefault((day[:7], hall, service), list(_NO_SHARE))
+                change[:-1] = [c + b - a for c, a, b in zip(change[:-1], was[:-1], now[:-1], strict=True)]
+                if now[-1] > was[-1]:
+                    change[-1] = max(change[-1], now[-1])
+        for (month, hall, service), change in sorted(changes.items()):
+            if any(change[:-1]) or change[-1] >= 0:
+                _ADD_TO_MONTH.run(tx, {"month": month, "hall": hall, "service": service,
+                                       **dict(zip(_SUMS, change[:-1], strict=True)),
+                                       "wait_max": change[-1] if change[-1] >= 0 else None})
 
     def _prepare(self, tx: Tx) -> None:
         fill = isinstance(tx, sqlite3.Connection) and _has_table(tx, "queue_segments") \
@@ -281,8 +328,6 @@ def _has_table(tx: sqlite3.Connection, table: str) -> bool:
                       (table,)).fetchone() is not None
 
 
-Share = list[int]
-"""A visit's part of one service's month: `_SUMS` in order, then its longest wait (-1: none)."""
 
 
 def _shares(tx: Tx, hall: str, body: Mapping[str, Any]) -> dict[str, Share]:
@@ -300,18 +345,6 @@ def _shares(tx: Tx, hall: str, body: Mapping[str, Any]) -> dict[str, Share]:
         total[:-1] = [a + b for a, b in zip(total[:-1], part[:-1], strict=True)]
         total[-1] = max(total[-1], part[-1])
     return shares
-
-
-def _add_to_month(tx: Tx, hall: str, month: str, before: dict[str, Share], after: dict[str, Share]) -> None:
-    empty = [0] * len(_SUMS) + [-1]
-    for service in sorted(set(before) | set(after)):
-        old, new = before.get(service, empty), after.get(service, empty)
-        change = [b - a for a, b in zip(old[:-1], new[:-1], strict=True)]
-        longest = new[-1] if new[-1] > old[-1] else -1
-        if any(change) or longest >= 0:
-            _ADD_TO_MONTH.run(tx, {"month": month, "hall": hall, "service": service,
-                                   **dict(zip(_SUMS, change, strict=True)),
-                                   "wait_max": longest if longest >= 0 else None})
 
 
 # --- applying events ---------------------------------------------------------------------
