@@ -17,7 +17,7 @@ central's own code for each:
 - the big screen's summary: one hall's figures for a day (`QueueToday`, what every
   hall's tile on the board shows), p50 and p95 over random halls and days; and the
   whole board's queue part, every hall's figures, asked hall by hall (as `/api/halls`
-  asks for them now) and at once (`QueueToday.every_hall`);
+  asked for them) and at once (`QueueToday.every_hall`, as it asks now);
 - the month x unit statistics: a month's queue figures per service, every hall
   together (`queue_statistics(by="service")`, a service being one unit's counter),
   and per hall, p50 and p95 over the months: from `queue_month_figures` (what central
