@@ -11,7 +11,8 @@ A worker is a process of its own with its own connection and `CentralStore`, as 
 second `hall central run` would be; it takes the streams of its share of the halls
 (hall i goes to worker i mod WORKERS) and stores their batches in each hall's order,
 taking turns between its halls. SQLite has one writer per file: its figure is one
-worker over all the halls. Every worker makes its batches before a common start, and
+worker over all the halls. Every worker makes its batches before a common start (then
+sets its garbage collector as `hall central run` does, so they are not rescanned), and
 the figure is all the events over the time from that start to the last worker's last
 commit.
 
