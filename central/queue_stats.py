@@ -253,7 +253,8 @@ Visit = tuple[str, str, str]
 
 
 class QueueStatsProjection(Projection):
-    """Keeps `queue_segments` and `queue_contacts` in step with the stored queue events."""
+    """Keeps `queue_segments`, `queue_month_figures` and `queue_contacts` in step with the
+    stored queue events."""
 
     name = "queue_stats"
     schema = SCHEMA + vault.SCHEMA
