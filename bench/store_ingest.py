@@ -1,26 +1,42 @@
-"""Central's event store ingest on SQLite beside PostgreSQL, in one run.
+"""Central's event store ingest on SQLite beside PostgreSQL with 1, 2 and 4 workers, in one run.
 
-    python -m bench.store_ingest [EVENTS] [RUNS]
+    python -m bench.store_ingest [EVENTS] [RUNS] [--workers 1,2,4] [--halls 8]
 
 What central's receiver does with a gateway's batch, and nothing else: batches of
 100 events through `CentralStore.commit` (each event appended once, the sender's
-stream advanced, one commit per batch), into a fresh store each run. SQLite is a
-file in WAL mode with `synchronous=FULL`, as central opens it; PostgreSQL 15 is a
-throwaway cluster the bench starts itself (`tests.pgcluster`) with `fsync` on, so
-both flush every commit. Runs alternate (SQLite, PostgreSQL, SQLite, ...) so a
-burst of load from another process falls on both; the figure is the median of
-RUNS runs (3 by default), one worker on each side. Issue #17's target: PostgreSQL
-at least 0.8x SQLite.
+stream advanced, the hall's advisory lock held, one commit per batch), into a fresh
+store each run. EVENTS events come from HALLS halls, one gateway each.
+
+A worker is a process of its own with its own connection and `CentralStore`, as a
+second `hall central run` would be; it takes the streams of its share of the halls
+(hall i goes to worker i mod WORKERS) and stores their batches in each hall's order,
+taking turns between its halls. SQLite has one writer per file: its figure is one
+worker over all the halls. Every worker makes its batches before a common start (then
+sets its garbage collector as `hall central run` does, so they are not rescanned), and
+the figure is all the events over the time from that start to the last worker's last
+commit.
+
+SQLite is a file in WAL mode with `synchronous=FULL` (an fsync of the WAL at every
+commit), as central opens it; PostgreSQL 15 is a throwaway cluster the bench starts
+itself (`tests.pgcluster`) with `fsync` on and `synchronous_commit` on (the default:
+a commit returns once its WAL is flushed), so both flush every commit. Runs
+alternate (SQLite, PostgreSQL with 1, 2, 4 workers, SQLite, ...) so a burst of load
+from another process falls on all; each figure is the median of RUNS runs (3).
+Issue #17's targets: one PostgreSQL worker at least 0.8x SQLite, two at least 1.5x one.
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from bench._common import load, median, spread
@@ -30,47 +46,97 @@ from contract.envelope import Batch, Envelope, Received
 from spine.clock import SystemClock
 from spine.engines import open_engine
 from spine.receiver import AcceptedEvent, IncomingBatch
+from spine.service import COLLECTOR_THRESHOLDS
 from spine.storeurl import StoreUrl
 from tests.pgcluster import throwaway_cluster
 
 BATCH = 100
 """Events per batch, as a gateway's forwarder sends them (`[forward] batch_size`)."""
-TARGET = 0.8
-GATEWAY = "gw-hall-01"
+ONE_WORKER_TARGET = 0.8
+"""One PostgreSQL worker beside SQLite's one writer."""
+TWO_WORKERS_TARGET = 1.5
+"""Two PostgreSQL workers beside one."""
 PAD = "x" * 80  # a ticket or rating event is about 300 bytes on the wire
 
 
-def batches(events: int) -> list[IncomingBatch]:
-    """EVENTS kiosk events forwarded by one gateway, in batches of `BATCH`, made before timing."""
+def hall_name(hall: int) -> str:
+    return f"hall-{hall:02d}"
+
+
+def batches(events: int, hall: int = 1) -> list[IncomingBatch]:
+    """EVENTS kiosk events forwarded by one hall's gateway, in batches of `BATCH`."""
     now = int(time.time() * 1000)
+    gateway = f"gw-{hall_name(hall)}"
     made: list[IncomingBatch] = []
     for first in range(0, events, BATCH):
         envelopes = [
             Envelope(v=1, id=uuid.uuid4().hex, device=f"kiosk-{seq % 20:02d}", seq=seq, boot="boot0001",
                      time=now + seq, mono=seq, type="sim.counter", body={"n": seq, "pad": PAD},
-                     recv=Received(by=GATEWAY, at=now + seq, est_time=now + seq))
+                     recv=Received(by=gateway, at=now + seq, est_time=now + seq))
             for seq in range(first + 1, min(events, first + BATCH) + 1)
         ]
-        batch = Batch(v=1, batch=uuid.uuid4().hex, sender=GATEWAY, boot="boot0001", sent_at=now,
+        batch = Batch(v=1, batch=uuid.uuid4().hex, sender=gateway, boot="boot0001", sent_at=now,
                       sent_mono=0, events=[e.model_dump() for e in envelopes], last=first + len(envelopes),
                       after=first or None)
-        made.append(IncomingBatch(topic="central/hall-01/events", batch=batch, received_at=now,
+        made.append(IncomingBatch(topic=f"central/{hall_name(hall)}/events", batch=batch, received_at=now,
                                   events=[AcceptedEvent(e, e.model_dump_json(), True) for e in envelopes]))
     return made
 
 
+def taking_turns(streams: list[list[IncomingBatch]]) -> list[IncomingBatch]:
+    """One worker's halls' batches, each hall's in its order, the halls taking turns."""
+    longest = max((len(stream) for stream in streams), default=0)
+    return [stream[i] for i in range(longest) for stream in streams if i < len(stream)]
+
+
 def ingest(url: StoreUrl, work: list[IncomingBatch]) -> float:
-    """Events a second stored through one store, from open to the last commit."""
+    """Events a second stored through one store in this process, from open to the last commit."""
+    started = time.perf_counter()
+    _store_all(url, work)
+    return sum(len(b.events) for b in work) / (time.perf_counter() - started)
+
+
+def _store_all(url: StoreUrl, work: list[IncomingBatch]) -> None:
     store = CentralStore(url, SystemClock())
     try:
-        started = time.perf_counter()
         for incoming in work:
             stored, duplicates = store.commit(incoming, [])
             assert stored == len(incoming.events) and duplicates == 0
-        elapsed = time.perf_counter() - started
     finally:
         store.close()
-    return sum(len(b.events) for b in work) / elapsed
+
+
+def _worker(url: StoreUrl, halls: list[int], per_hall: int, start: Barrier,
+            done: multiprocessing.Queue[tuple[float, float]]) -> None:
+    work = taking_turns([batches(per_hall, hall) for hall in halls])
+    # As `hall central run` sets its collector (`spine.service.run_until_signal`): the batches
+    # made before the start are not rescanned while the worker stores them.
+    gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+    start.wait()
+    began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
+    _store_all(url, work)
+    done.put((began, time.monotonic()))
+
+
+def ingest_with(url: StoreUrl, workers: int, halls: int, events: int) -> float:
+    """Events a second stored by WORKERS processes, each taking its share of the halls."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(workers)
+    done: multiprocessing.Queue[tuple[float, float]] = context.Queue()
+    per_hall = events // halls
+    processes = [context.Process(target=_worker, args=(
+        url, [hall for hall in range(1, halls + 1) if hall % workers == worker], per_hall, start, done))
+        for worker in range(workers)]
+    for process in processes:
+        process.start()
+    spans = [done.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(60)
+        if process.exitcode != 0:
+            raise RuntimeError(f"an ingest worker failed (exit code {process.exitcode})")
+    began, ended = min(s for s, _ in spans), max(e for _, e in spans)
+    return per_hall * halls / (ended - began)
 
 
 def migrated(url: StoreUrl) -> StoreUrl:
@@ -81,29 +147,49 @@ def migrated(url: StoreUrl) -> StoreUrl:
     return url
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
 def main() -> None:
-    args = [int(a) for a in sys.argv[1:] if a.isdigit()]
-    events = args[0] if args else 20_000
-    runs = args[1] if len(args) > 1 else 3
-    print(f"{events:,} events in batches of {BATCH}, {runs} alternated runs each, one worker "
+    parser = argparse.ArgumentParser(prog="python -m bench.store_ingest", description=__doc__.split("\n")[0])
+    parser.add_argument("events", nargs="?", type=int, default=20_000)
+    parser.add_argument("runs", nargs="?", type=int, default=3)
+    parser.add_argument("--workers", default="1,2,4", help="PostgreSQL worker counts, e.g. 1,2,4")
+    parser.add_argument("--halls", type=int, default=8)
+    # `python -m bench store_ingest` leaves the module's name among the arguments.
+    options = parser.parse_args([a for a in sys.argv[1:] if not a.isidentifier()])
+    counts = [int(n) for n in options.workers.split(",")]
+    events, runs, halls = options.events, options.runs, options.halls
+    print(f"{events:,} events from {halls} halls in batches of {BATCH}, {runs} alternated runs each "
           f"({load()})", flush=True)
-    work = batches(events)
-    rates: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+    names = ["sqlite"] + [f"postgresql x{n}" for n in counts]
+    rates: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR", ".")) as tmp, \
             throwaway_cluster(durable=True) as cluster:
-        stores: dict[str, Callable[[int], StoreUrl]] = {
+        fresh: dict[str, Callable[[int], StoreUrl]] = {
             "sqlite": lambda run: StoreUrl.sqlite_file(Path(tmp) / f"events-{run}.sqlite"),
-            "postgresql": lambda _run: migrated(cluster.new_database()),
+            **{f"postgresql x{n}": (lambda _run: migrated(cluster.new_database())) for n in counts},
         }
         for run in range(runs):
-            for name, fresh in stores.items():
-                rates[name].append(ingest(fresh(run), work))
-                print(f"  run {run + 1}: {name:10} {rates[name][-1]:9,.0f} ev/s", flush=True)
-    sqlite, postgresql = median(rates["sqlite"]), median(rates["postgresql"])
-    print(f"  SQLite     {sqlite:9,.0f} ev/s  (runs {spread(rates['sqlite'])})")
-    print(f"  PostgreSQL {postgresql:9,.0f} ev/s  (runs {spread(rates['postgresql'])})  "
-          f"{postgresql / sqlite:.2f}x SQLite, target {TARGET}x: "
-          f"{'met' if postgresql >= TARGET * sqlite else 'NOT met'}")
+            for name in names:
+                workers = 1 if name == "sqlite" else int(name.split("x")[1])
+                rates[name].append(ingest_with(fresh[name](run), workers, halls, events))
+                print(f"  run {run + 1}: {name:15} {rates[name][-1]:9,.0f} ev/s", flush=True)
+    sqlite = median(rates["sqlite"])
+    print(f"  {'SQLite, 1 writer':22} {sqlite:9,.0f} ev/s  (runs {spread(rates['sqlite'])})")
+    one = median(rates["postgresql x1"]) if 1 in counts else None
+    for n in counts:
+        figure = median(rates[f"postgresql x{n}"])
+        line = (f"  {f'PostgreSQL, {n} worker' + ('s' if n > 1 else ''):22} {figure:9,.0f} ev/s  "
+                f"(runs {spread(rates[f'postgresql x{n}'])})  {figure / sqlite:.2f}x SQLite")
+        if n == 1:
+            line += f", target {ONE_WORKER_TARGET}x: {_verdict(figure >= ONE_WORKER_TARGET * sqlite)}"
+        elif one is not None:
+            line += f", {figure / one:.2f}x one worker"
+            if n == 2:
+                line += f", target {TWO_WORKERS_TARGET}x: {_verdict(figure >= TWO_WORKERS_TARGET * one)}"
+        print(line)
     print(f"  ({load()})")
 
 

@@ -9,7 +9,14 @@ no-show share, per service, window or officer.
 
 A `Projection`: deployed late, it catches up from the event log. Its statements are
 written once for SQLite and PostgreSQL (`spine.statement`); on PostgreSQL its tables
-are made by `central/migrations` (revision 0003).
+are made by `central/migrations` (revisions 0003 and 0007).
+
+A report over whole months (`queue_statistics` per service or per hall, the default
+wait target) reads `queue_month_figures`: per month, hall and service, the sums the
+report is made of, moved by each event in the same transaction as the segments (the
+visit's rows before and after the event, the difference added). A month of a
+province's halls is then thousands of rows instead of hundreds of thousands of
+segments (`bench.province`). Other reports scan the segments as before.
 Phone numbers given at windows (`queue.contact_given`) are kept for SMS
 progress notices in `queue_contacts`, sealed with the visit's key
 (`central.personal`): only `contact_for` opens them, and erasing the visit's key
@@ -21,6 +28,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -36,6 +44,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -46,6 +55,8 @@ from central.reads import Read, Source, built
 from central.reads import rows as read_rows
 from contract.envelope import Envelope
 from contract.privacy import ERASED, PersonalKind
+from spine.handlers import HandlerContext
+from spine.receiver import AcceptedEvent
 from spine.statement import Statement, Tx, insert_for
 
 SCHEMA = """
@@ -67,6 +78,22 @@ CREATE TABLE IF NOT EXISTS queue_segments (
         PRIMARY KEY (hall, day, ticket, seq)
 );
 CREATE INDEX IF NOT EXISTS queue_segments_day ON queue_segments (day, hall);
+CREATE TABLE IF NOT EXISTS queue_month_figures (
+        month TEXT NOT NULL,
+        hall TEXT NOT NULL,
+        service TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        called INTEGER NOT NULL,
+        served INTEGER NOT NULL,
+        no_shows INTEGER NOT NULL,
+        wait_sum INTEGER NOT NULL,
+        wait_max INTEGER,
+        above_target INTEGER NOT NULL,
+        service_sum INTEGER NOT NULL,
+        service_count INTEGER NOT NULL,
+        ended INTEGER NOT NULL,
+        PRIMARY KEY (month, hall, service)
+);
 CREATE TABLE IF NOT EXISTS queue_contacts (
         hall TEXT NOT NULL,
         day TEXT NOT NULL,
@@ -106,7 +133,26 @@ QUEUE_CONTACTS = Table(
     Column("phone", Text, nullable=False),
     Column("given_at", BigInteger, nullable=False),
 )
-"""`SCHEMA` in SQLAlchemy Core: the statements' tables (made on PostgreSQL by migration 0003)."""
+QUEUE_MONTHS = Table(
+    "queue_month_figures", QUEUE_TABLES,
+    Column("month", Text, primary_key=True),
+    Column("hall", Text, primary_key=True),
+    Column("service", Text, primary_key=True),
+    *(Column(name, BigInteger, nullable=False) for name in (
+        "segments", "called", "served", "no_shows", "wait_sum")),
+    Column("wait_max", BigInteger),
+    *(Column(name, BigInteger, nullable=False) for name in (
+        "above_target", "service_sum", "service_count", "ended")),
+)
+"""`SCHEMA` in SQLAlchemy Core: the statements' tables (made on PostgreSQL by migrations 0003, 0007)."""
+
+DEFAULT_WAIT_TARGET_MS = 15 * 60_000
+"""The wait target a report uses unless told otherwise; `queue_month_figures` counts against it."""
+_SUMS = ("segments", "called", "served", "no_shows", "wait_sum", "above_target", "service_sum",
+         "service_count", "ended")
+"""`queue_month_figures`' columns that add up (`wait_max` is a maximum)."""
+_AT_WINDOW = ("served", "no_show", "transferred")
+"""The outcomes at a window: a segment that ended one of these ways counts for the no-show share."""
 
 SegmentOutcome = str  # served, no_show, transferred, voided
 
@@ -156,8 +202,59 @@ _CONTACT_OF = Statement(lambda _dialect: select(QUEUE_CONTACTS.c.phone).where(
     QUEUE_CONTACTS.c.ticket == bindparam("ticket")))
 
 
+_VISIT_SEGMENTS = Statement(lambda _dialect: select(
+    _S.service, _S.called_at, _S.waiting_since, _S.outcome, _S.service_ms).where(
+    _S.hall == bindparam("w_hall"), _S.day == bindparam("w_day"), _S.ticket == bindparam("w_ticket")))
+
+
+def _month_upsert(dialect: str) -> Any:
+    m = QUEUE_MONTHS.c
+    insert = insert_for(dialect, QUEUE_MONTHS).values(
+        {name: bindparam(name) for name in ("month", "hall", "service", *_SUMS, "wait_max")})
+    # SQLite's two-argument max() is NULL when either is; PostgreSQL's greatest() skips NULLs.
+    larger = func.greatest if dialect == "postgresql" else func.max
+    return insert.on_conflict_do_update(index_elements=["month", "hall", "service"], set_={
+        **{name: m[name] + insert.excluded[name] for name in _SUMS},
+        "wait_max": larger(func.coalesce(m.wait_max, insert.excluded.wait_max),
+                           func.coalesce(insert.excluded.wait_max, m.wait_max))})
+
+
+_ADD_TO_MONTH = Statement(_month_upsert)
+
+
+def _month_backfill(_dialect: str) -> Any:
+    """Every month's figures from the segments: for a SQLite file whose segments came before
+    `queue_month_figures` (on PostgreSQL, migration 0007 does the same)."""
+    wait = _S.called_at - _S.waiting_since
+    # Its bounds as SQL text: PostgreSQL groups by an expression only when it is the same one,
+    # and the same bounds as two parameters are not.
+    month = func.substr(_S.day, literal_column("1"), literal_column("7"))
+    return QUEUE_MONTHS.insert().from_select(["month", "hall", "service", *_SUMS, "wait_max"], select(
+        month, _S.hall, _S.service, func.count(), func.count(_S.called_at),
+        _count_if(_S.outcome == "served"), _count_if(_S.outcome == "no_show"),
+        func.coalesce(func.sum(wait), 0),
+        _count_if(and_(_S.called_at.is_not(None), wait > DEFAULT_WAIT_TARGET_MS)),
+        func.coalesce(func.sum(case((_S.outcome == "served", _S.service_ms))), 0),
+        _count_if(and_(_S.outcome == "served", _S.service_ms.is_not(None))),
+        _count_if(_S.outcome.in_([literal(o) for o in _AT_WINDOW])), func.max(wait),
+    ).group_by(month, _S.hall, _S.service))
+
+
+MONTHS_FROM_SEGMENTS = Statement(_month_backfill)
+"""Fills an empty `queue_month_figures` from the segments (a SQLite file of the previous release,
+a bulk load)."""
+
+
+Share = list[int]
+"""A visit's part of one service's month: `_SUMS` in order, then its longest wait (-1: none)."""
+_NO_SHARE: Share = [0] * len(_SUMS) + [-1]
+Visit = tuple[str, str, str]
+"""(hall, day, ticket)"""
+
+
 class QueueStatsProjection(Projection):
-    """Keeps `queue_segments` and `queue_contacts` in step with the stored queue events."""
+    """Keeps `queue_segments`, `queue_month_figures` and `queue_contacts` in step with the
+    stored queue events."""
 
     name = "queue_stats"
     schema = SCHEMA + vault.SCHEMA
@@ -168,10 +265,90 @@ class QueueStatsProjection(Projection):
     def takes(self, type: str) -> bool:
         return type in _APPLY
 
+    def __init__(self) -> None:
+        self._before: dict[Visit, dict[str, Share]] = {}
+        """The visits this batch (or replayed chunk) moved, each as it was before its first event."""
+        self._months_batch: HandlerContext | None = None
+
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        if context is not self._months_batch:
+            # A new batch: what an earlier one left (rolled back before its commit) is forgotten.
+            self._months_batch, self._before = context, {}
+            tx = context.portable
+            context.before_commit((QueueStatsProjection, "months"), lambda: self._move_months(tx))
+        super().handle(context, event)
+
+    def _replay_chunk(self, tx: Tx) -> int:
+        self._before = {}
+        replayed = super()._replay_chunk(tx)
+        self._move_months(tx)
+        return replayed
+
     def apply(self, tx: Tx, hall: str, envelope: Envelope) -> None:
         apply = _APPLY.get(envelope.type)
-        if apply is not None:
-            apply(tx, hall, envelope.body, event_time(envelope))
+        if apply is None:
+            return
+        body = envelope.body
+        if envelope.type in _MOVES_SEGMENTS:
+            # What the visit's segments add to their months, as they were before the batch's
+            # first event of it (`_move_months` adds the difference once the batch is handled).
+            visit = (hall, str(body["day"]), str(body["ticket"]))
+            if visit not in self._before:
+                self._before[visit] = _shares(tx, hall, body)
+        apply(tx, hall, body, event_time(envelope))
+
+    def _move_months(self, tx: Tx) -> None:
+        """Add to `queue_month_figures` what the batch's events changed in their visits' segments,
+        so that table is always the sum of the segments, however an event changes them (a call
+        back keeps the first wait, a lost ticket is rebuilt from its call, a transfer ends one
+        segment and opens another): one read per visit the batch moved, one upsert per month,
+        hall and service, instead of two reads and an upsert per event."""
+        before, self._before = self._before, {}
+        changes: dict[tuple[str, str, str], Share] = {}
+        for (hall, day, ticket), old in before.items():
+            new = _shares(tx, hall, {"day": day, "ticket": ticket})
+            for service in set(old) | set(new):
+                was, now = old.get(service, _NO_SHARE), new.get(service, _NO_SHARE)
+                change = changes.setdefault((day[:7], hall, service), list(_NO_SHARE))
+                change[:-1] = [c + b - a for c, a, b in zip(change[:-1], was[:-1], now[:-1], strict=True)]
+                if now[-1] > was[-1]:
+                    change[-1] = max(change[-1], now[-1])
+        for (month, hall, service), change in sorted(changes.items()):
+            if any(change[:-1]) or change[-1] >= 0:
+                _ADD_TO_MONTH.run(tx, {"month": month, "hall": hall, "service": service,
+                                       **dict(zip(_SUMS, change[:-1], strict=True)),
+                                       "wait_max": change[-1] if change[-1] >= 0 else None})
+
+    def _prepare(self, tx: Tx) -> None:
+        fill = isinstance(tx, sqlite3.Connection) and _has_table(tx, "queue_segments") \
+            and not _has_table(tx, "queue_month_figures")
+        super()._prepare(tx)
+        if fill:
+            MONTHS_FROM_SEGMENTS.run(tx)
+
+
+def _has_table(tx: sqlite3.Connection, table: str) -> bool:
+    return tx.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      (table,)).fetchone() is not None
+
+
+
+
+def _shares(tx: Tx, hall: str, body: Mapping[str, Any]) -> dict[str, Share]:
+    """What a visit's segments add to their services' month (`_SUMS`, then the longest wait)."""
+    shares: dict[str, Share] = {}
+    for service, called_at, waiting_since, outcome, service_ms in _VISIT_SEGMENTS.run(
+            tx, _visit(hall, body)).fetchall():
+        called = called_at is not None
+        wait = called_at - waiting_since if called else 0
+        timed = outcome == "served" and service_ms is not None
+        part = [1, int(called), int(outcome == "served"), int(outcome == "no_show"), wait,
+                int(called and wait > DEFAULT_WAIT_TARGET_MS), service_ms if timed else 0, int(timed),
+                int(outcome in _AT_WINDOW), wait if called else -1]
+        total = shares.setdefault(service, [0] * len(_SUMS) + [-1])
+        total[:-1] = [a + b for a, b in zip(total[:-1], part[:-1], strict=True)]
+        total[-1] = max(total[-1], part[-1])
+    return shares
 
 
 # --- applying events ---------------------------------------------------------------------
@@ -250,6 +427,9 @@ def _contact(tx: Tx, hall: str, body: Mapping[str, Any], at: int) -> None:
                       "phone": phone, "given_at": at})
 
 
+_MOVES_SEGMENTS = frozenset({"queue.ticket_issued", "queue.ticket_voided", "queue.called", "queue.recalled",
+                             "queue.no_show", "queue.served", "queue.transferred"})
+"""The events that change a visit's segments (and so their month's figures)."""
 _APPLY: dict[str, Callable[[Tx, str, Mapping[str, Any], int], None]] = {
     "queue.ticket_issued": _issued,
     "queue.ticket_voided": _voided,
@@ -317,6 +497,40 @@ def _figures_query(column: str, hall: str | None, day_from: str | None, day_to: 
     return built(query)
 
 
+def _whole_months(day_from: str | None, day_to: str | None) -> tuple[str, str] | None:
+    """('2026-01', '2026-03') for 2026-01-01 .. 2026-03-31; None for a period that is not whole
+    calendar months (or has an open end)."""
+    if day_from is None or day_to is None:
+        return None
+    try:
+        first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
+    except ValueError:
+        return None
+    if first.day != 1 or (last + timedelta(days=1)).day != 1 or last < first:
+        return None
+    return day_from[:7], day_to[:7]
+
+
+def _months_query(column: str, hall: str | None, month_from: str, month_to: str) -> Statement:
+    """The report's query over `queue_month_figures`: its columns as `_figures_query` gives them."""
+    m = QUEUE_MONTHS.c
+    key = m[column]
+    conditions = [m.month >= literal(month_from), m.month <= literal(month_to)]
+    if hall is not None:
+        conditions.append(m.hall == literal(hall))
+    called = func.sum(m.called)
+    timed = func.sum(m.service_count)
+    query = select(
+        key, func.sum(m.segments), called, func.sum(m.served), func.sum(m.no_shows),
+        # The mean of the waits and of the service times, as the scan's avg() gives them.
+        case((called > 0, func.sum(m.wait_sum) * literal(1.0) / called)), func.max(m.wait_max),
+        func.sum(m.above_target),
+        case((timed > 0, func.sum(m.service_sum) * literal(1.0) / timed)),
+        func.sum(m.ended),
+    ).where(*conditions).group_by(key).order_by(key)
+    return built(query)
+
+
 def queue_statistics(
     query: Source,
     *,
@@ -335,8 +549,13 @@ def queue_statistics(
     if column is None:
         raise ValueError(f"group by one of {sorted(GROUPS)}, not {by!r}")
     targets = wait_target_ms if isinstance(wait_target_ms, Mapping) else {}
-    default_target = wait_target_ms if isinstance(wait_target_ms, int) else 15 * 60_000
-    statement = _figures_query(column, hall, day_from, day_to, targets, default_target)
+    default_target = wait_target_ms if isinstance(wait_target_ms, int) else DEFAULT_WAIT_TARGET_MS
+    months = _whole_months(day_from, day_to)
+    if months is not None and column in ("service", "hall") and not targets \
+            and default_target == DEFAULT_WAIT_TARGET_MS:
+        statement = _months_query(column, hall, *months)
+    else:
+        statement = _figures_query(column, hall, day_from, day_to, targets, default_target)
     try:
         rows = read_rows(query, statement)
     except sqlite3.OperationalError as exc:
@@ -346,7 +565,9 @@ def queue_statistics(
     figures = []
     for key, segments, called, served, no_shows, mean_wait, max_wait, above, mean_service, ended in rows:
         # PostgreSQL's avg (and sum of BIGINT) is NUMERIC: the figures are plain numbers either way.
-        served, no_shows, above, ended = (int(n or 0) for n in (served, no_shows, above, ended))
+        segments, called, served, no_shows, above, ended = (
+            int(n or 0) for n in (segments, called, served, no_shows, above, ended))
+        max_wait = None if max_wait is None else int(max_wait)
         figures.append(QueueFigures(
             key=key, segments=segments, called=called, served=served, no_shows=no_shows,
             mean_wait_ms=_number(mean_wait), max_wait_ms=max_wait,

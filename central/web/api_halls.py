@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from central.alarms import SecurityAlarm, latest_alarms
 from central.telemetry import HallView, hall_views
 from central.web.auth import reader
 from central.web.context import CentralContext
+from central.web.hallfigures import NOTHING_YET
 from central.web.models import NOT_FOUND, AlarmOut, DeviceOut, HallOut
 
 HALL_ALARMS = 10
@@ -20,7 +23,9 @@ def alarm_out(alarm: SecurityAlarm) -> AlarmOut:
 router = APIRouter(prefix="/api", tags=["halls"], dependencies=[Depends(reader)])
 
 
-def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
+def hall_out(context: CentralContext, view: HallView, now_ms: int,
+             queues: dict[str, dict[str, Any]] | None = None) -> HallOut:
+    """One hall's view; `queues`, when given, every hall's queue figures of today, asked at once."""
     known = context.hall_completeness(view.hall, now_ms) if context.hall_completeness else None
     return HallOut(
         hall=view.hall,
@@ -39,7 +44,7 @@ def hall_out(context: CentralContext, view: HallView, now_ms: int) -> HallOut:
             lambda tx: latest_alarms(tx, view.hall, HALL_ALARMS))],
         data_complete_until=known.complete_until if known else None,
         data_incomplete_since=known.incomplete_since if known else None,
-        queue_today=context.queue_today(view.hall, now_ms) if context.queue_today else None,
+        queue_today=_queue_today(context, view.hall, now_ms, queues),
         ratings_today=context.ratings.today(view.hall, now_ms) if context.ratings else None,
     )
 
@@ -52,7 +57,18 @@ def all_halls(context: CentralContext, hall: str | None = None) -> list[HallOut]
     for name in sorted(set(context.hall_names) - known):
         if hall is None or hall == name:
             views.append(HallView(name, None, None, None, [], {}, 0, 0, None))
-    return [hall_out(context, view, now) for view in views]
+    # Every hall's queue figures in one read for a board of many (one hall's alone for one).
+    queues = context.queue_today.every_hall(now) if context.queue_today and hall is None else None
+    return [hall_out(context, view, now, queues) for view in views]
+
+
+def _queue_today(context: CentralContext, hall: str, now_ms: int,
+                 queues: dict[str, dict[str, Any]] | None) -> dict[str, Any] | None:
+    if context.queue_today is None:
+        return None
+    if queues is None:
+        return context.queue_today(hall, now_ms)
+    return queues.get(hall, dict(NOTHING_YET))  # no visit there today
 
 
 @router.get("/halls", response_model=list[HallOut], summary="Every hall's devices, queues and link health")

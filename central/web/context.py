@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from central.complaints import ComplaintDesk
 from central.hall_watermarks import HallCompleteness
@@ -20,6 +20,14 @@ HallFigures = Callable[[str, int], dict[str, Any]]
 """(hall, now ms) -> today's figures of one kind (queues, ratings) as a flat dict of numbers."""
 
 
+class EveryHallFigures(Protocol):
+    """`HallFigures` that also gives every hall's at once (`central.web.hallfigures.QueueToday`):
+    a board of a province's halls asks once, not once per hall."""
+
+    def __call__(self, hall: str, now_ms: int) -> dict[str, Any]: ...
+    def every_hall(self, now_ms: int) -> dict[str, dict[str, Any]]: ...
+
+
 @dataclass
 class CentralContext:
     store: CentralStore
@@ -29,7 +37,7 @@ class CentralContext:
     cases: CaseBoard = field(default_factory=NoCases)
     case_intake: CaseIntake | None = None
     """Where entries and facts of cases go; None: this central runs no case engine."""
-    queue_today: HallFigures | None = None
+    queue_today: EveryHallFigures | None = None
     ratings: RatingBook | None = None
     hall_names: dict[str, str] = field(default_factory=dict)
     """hall id -> its name on the big screen (服务中心, 分中心...)."""

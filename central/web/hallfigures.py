@@ -1,6 +1,10 @@
-"""Today's queue figures of one hall for the big screen, from the queue statistics projection.
+"""Today's queue figures of the halls for the big screen, from the queue statistics projection.
 
-Its statements are written once for SQLite and PostgreSQL (`spine.statement`).
+One hall's are two index ranges of its day (`QueueToday.__call__`); every hall's at
+once (`QueueToday.every_hall`) the same two statements grouped by hall over the day's
+index range, instead of two per hall: the board of a province's thousands of halls
+asked them hall by hall (`bench.province`). Its statements are written once for SQLite
+and PostgreSQL (`spine.statement`).
 """
 
 from __future__ import annotations
@@ -12,17 +16,21 @@ from typing import Any
 from sqlalchemy import bindparam, case, distinct, func, select
 
 from central.cases.timebase import FIXED_SHANGHAI
-from central.queue_stats import QUEUE_SEGMENTS, queue_statistics
+from central.queue_stats import QUEUE_SEGMENTS, QueueFigures, queue_statistics
 from central.store import CentralStore
 from spine.statement import Statement, Tx
 
 _S = QUEUE_SEGMENTS.c
-_NOW = Statement(lambda _dialect: select(
+_COUNTS = (
     # Counted with CASE: PostgreSQL does not sum booleans, SQLite has no FILTER before 3.30.
     func.sum(case((_S.called_at.is_(None) & _S.outcome.is_(None), 1), else_=0)),
     func.sum(case((_S.called_at.is_not(None) & _S.ended_at.is_(None), 1), else_=0)),
     func.count(distinct(_S.ticket)),
-).where(_S.hall == bindparam("hall"), _S.day == bindparam("day")))
+)
+_NOW = Statement(lambda _dialect: select(*_COUNTS).where(_S.hall == bindparam("hall"),
+                                                         _S.day == bindparam("day")))
+_NOW_EVERY_HALL = Statement(lambda _dialect: select(_S.hall, *_COUNTS).where(
+    _S.day == bindparam("day")).group_by(_S.hall))
 NOTHING_YET = {"waiting": 0, "serving": 0, "issued": 0, "served": 0, "avg_wait_s": None,
                "avg_service_s": None}
 
@@ -44,11 +52,28 @@ class QueueToday:
         except sqlite3.OperationalError:  # a SQLite file no queue event has reached: no table yet
             return dict(NOTHING_YET)
 
+    def every_hall(self, now_ms: int) -> dict[str, dict[str, Any]]:
+        """Each hall's figures as `self(hall, now_ms)` gives them, for every hall with a visit
+        today, in two statements (a hall not named has nothing yet: `NOTHING_YET`)."""
+        try:
+            return self.store.read(lambda tx: _every_hall(tx, hall_day(now_ms)))
+        except sqlite3.OperationalError:
+            return {}
+
 
 def _today(tx: Tx, hall: str, day: str) -> dict[str, Any]:
     waiting, serving, issued = _NOW.run(tx, {"hall": hall, "day": day}).fetchone()
     figures = queue_statistics(tx, by="hall", hall=hall, day_from=day, day_to=day)
-    row = figures[0] if figures else None
+    return _figures(waiting, serving, issued, figures[0] if figures else None)
+
+
+def _every_hall(tx: Tx, day: str) -> dict[str, dict[str, Any]]:
+    figures = {row.key: row for row in queue_statistics(tx, by="hall", day_from=day, day_to=day)}
+    return {hall: _figures(waiting, serving, issued, figures.get(hall))
+            for hall, waiting, serving, issued in _NOW_EVERY_HALL.run(tx, {"day": day}).fetchall()}
+
+
+def _figures(waiting: Any, serving: Any, issued: Any, row: QueueFigures | None) -> dict[str, Any]:
     return {
         # PostgreSQL's sum of integers is NUMERIC: plain numbers either way.
         "waiting": int(waiting or 0),

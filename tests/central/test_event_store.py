@@ -14,7 +14,7 @@ from sqlalchemy import exc as sql_errors
 from sqlalchemy import text
 
 from central import migrations
-from central.store import CentralStore, SqliteOnly
+from central.store import EVENT_LOG, CentralStore, SqliteOnly
 from contract.envelope import Batch, Envelope, Received
 from spine.clock import SimulatedClock
 from spine.handlers import HandlerContext
@@ -78,6 +78,26 @@ def test_a_batch_is_appended_together_in_its_order_and_each_copy_in_it_counts_on
     assert store.commit(batch_of(envelopes + [envelopes[30]]), []) == (50, 11)
 
     assert rows(store, "SELECT seq FROM events ORDER BY id") == [(seq,) for seq in range(1, 61)]
+
+
+def test_an_event_appended_again_past_the_batch_question_is_refused_never_a_second_row(
+        store: CentralStore) -> None:
+    # On PostgreSQL a batch's new events go in by COPY, which has no ON CONFLICT: the unique
+    # index on event_id is what keeps out a copy that slipped past `held`, and the batch fails
+    # whole. SQLite's INSERT skips it (`EventLog.add` checks its count there).
+    first, second = envelope(1), envelope(2)
+    store.commit(batch_of([first]), [])
+    again = {"hall": "hall-01", "device": GATEWAY, "seq": 1, "type": "gateway.heartbeat",
+             "device_time": T0, "received_at": T0, "payload": "{}"}
+    refused = False
+    try:
+        with store.sql_transaction() as sql:
+            EVENT_LOG.add_all(sql, [(second.id, again), (first.id, again)])
+    except sql_errors.IntegrityError:
+        refused = True
+    assert refused == (store.dialect == "postgresql")
+    expected = [(first.id,)] if refused else [(first.id,), (second.id,)]
+    assert rows(store, "SELECT event_id FROM events ORDER BY id") == expected
 
 
 def test_a_refused_fact_is_kept_once_per_content_and_raised_as_an_alarm_each_time(

@@ -69,6 +69,16 @@ def test_a_halls_figures_today_count_who_waits_who_is_served_and_the_served_visi
                                 "avg_service_s": 300}
 
 
+def test_every_halls_figures_at_once_are_each_halls_own(store: CentralStore) -> None:
+    today = QueueToday(store)
+    assert today.every_hall(NOW) == {}
+    a_morning(store)
+    every = today.every_hall(NOW)
+    assert every == {HALL: today(HALL, NOW), "hall-02": today("hall-02", NOW)}
+    assert every["hall-02"] == {"waiting": 1, "serving": 0, "issued": 1, "served": 0, "avg_wait_s": None,
+                                "avg_service_s": None}
+
+
 def test_the_queues_now_show_each_services_waiting_and_each_windows_ticket(store: CentralStore) -> None:
     assert store.read(lambda tx: queues_now(tx, DAY, NOW)) == {}
     a_morning(store)

@@ -9,8 +9,8 @@ Create Date: 2026-12-02
 
 Written out as they are at this revision (a migration never follows later code). On
 SQLite the case store keeps its own file and makes its tables as it opens, so this
-revision only marks the file. (0005 may be another part of central's move: the chain is
-renumbered when both are in.)
+revision only marks the file. (There is no 0005: two
+parts of central's move were written at once, and this one follows 0004 directly.)
 """
 
 from __future__ import annotations
