@@ -203,7 +203,7 @@ class Ledger:
         """Chain one step onto the last row of the table, inside the caller's transaction; returns
         its position. A mapping body is chained as canonical JSON, a text as it is."""
         key = _key(subject, self.layout)
-        self._serialise(tx)
+        self.serialise(tx)
         row = self._last.run(tx).fetchone()
         text = body if isinstance(body, str) else canonical_body(body)
         values = {**dict(zip(self.layout.subject, key, strict=True)),
@@ -252,10 +252,12 @@ class Ledger:
             found = rows(read, self._next_page, {"after": found[-1][0], "page": page}) \
                 if len(found) == page else []
 
-    def _serialise(self, tx: Tx) -> None:
+    def serialise(self, tx: Tx) -> None:
         """Wait for, then hold until the caller's transaction ends, this log's appends, taking the
         locks of the ledgers ordered before it first (PostgreSQL only: a SQLite transaction that
-        writes already holds the file's one write lock)."""
+        writes already holds the file's one write lock). `append` takes it; an owner takes it
+        before reading what it is about to append on (the complaint desk's deadline pass), so a
+        second process's read waits for the first one's commit."""
         if isinstance(tx, Connection) and tx.dialect.name == "postgresql":
             for key in _KEYS[:bisect.bisect_right(_KEYS, self.lock_key)]:
                 _HOLD.run(tx, {"key": key})

@@ -3,13 +3,19 @@ on whichever database `[database]` names (the password never printed)."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
+from sqlalchemy import inspect
 
+from central.chain import VerifyReport
 from central.config import CentralConfig
+from central.ledger import Ledger
 from spine.config import ConfigError, load_config
+from spine.statement import Tx
 
 _CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")
 
@@ -46,7 +52,9 @@ def migrate(config_path: Path | None) -> None:
 @click.command(name="verify-events")
 @_CONFIG
 def verify_events(config_path: Path | None) -> None:
-    """Check the event log: its append-only guard in place, every row as its envelope says."""
+    """Check the event store: the event log's append-only guard in place and every row as its
+    envelope says, and the hash chain of each log kept beside it (complaints, bookings, rating
+    follow-ups), naming the first bad row."""
     from central.store import CentralStore
     from spine.clock import SystemClock
 
@@ -54,11 +62,46 @@ def verify_events(config_path: Path | None) -> None:
     store = CentralStore(url, SystemClock())
     try:
         report = store.verify()
+        chains = [(ledger, store.read(partial(_verify_chain, ledger=ledger))) for ledger in _chained_logs()]
     finally:
         store.close()
+    failed = False
     if report.ok:
         click.echo(f"ok: {report.checked} events in {url}")
-        return
-    where = f"first bad event: {report.first_bad}: " if report.first_bad else ""
-    click.echo(f"FAILED: {where}{report.problem}", err=True)
-    sys.exit(1)
+    else:
+        where = f"first bad event: {report.first_bad}: " if report.first_bad else ""
+        click.echo(f"FAILED: {where}{report.problem}", err=True)
+        failed = True
+    for ledger, chain in chains:
+        if chain is None:
+            click.echo(f"ok: {ledger.name}: not made yet (nothing to check)")
+        elif chain.ok:
+            click.echo(f"ok: {ledger.name}: {chain.checked} rows, head {chain.head.seq}")
+        else:
+            click.echo(f"FAILED: {ledger.name}: first bad row {chain.first_bad}: {chain.problem}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+def _chained_logs() -> list[Ledger]:
+    """The hash-chained logs in the event store's database (the case log has `hall central verify`,
+    the supervision office's logs their own file)."""
+    from central.booking.log import LOG as BOOKING_LOG
+    from central.complaints.log import LOG as COMPLAINT_LOG
+    from central.ratings.tables import FOLLOWUP_LOG
+
+    return [COMPLAINT_LOG, BOOKING_LOG, FOLLOWUP_LOG]
+
+
+def _verify_chain(tx: Tx, ledger: Ledger) -> VerifyReport | None:
+    """The log's chain checked from its first row; None where its table was never made (a SQLite
+    file gets a log's table when the part that writes it first runs)."""
+    if isinstance(tx, sqlite3.Connection):
+        made = tx.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                          (ledger.name,)).fetchone() is not None
+    else:
+        made = inspect(tx).has_table(ledger.name)
+    if not made:
+        return None
+    return ledger.verify(tx)

@@ -291,15 +291,34 @@ class ComplaintDesk(Projection):
         """Flag complaints past their deadline (once each) and resend unconfirmed holds."""
         flagged: list[str] = []
         with self.store.statements() as tx:
-            for (complaint,) in _PAST_DUE.run(tx, {"now": now}).fetchall():
-                complaint_log.LOG.append(tx, complaint, "complaint.overdue", now, "central", {})
-                _FLAGGED.run(tx, {"w_id": complaint})
-                flagged.append(complaint)
+            if _PAST_DUE.run(tx, {"now": now}).fetchone() is not None:
+                flagged = self._flag_overdue(tx, now)
             stale = holds.due_again(tx, now, hold_retry_ms)
         for complaint in stale:
             self._send_holds(complaint)
         for complaint in flagged:
             log.warning("complaint %s passed its deadline unanswered", complaint)
+        return flagged
+
+    @staticmethod
+    def _flag_overdue(tx: Tx, now: int) -> list[str]:
+        """Flag each complaint past its deadline, once across central processes.
+
+        Two processes ticking together would both read a complaint as not yet flagged and both
+        log it overdue. So the pass first takes the complaint log's lock (on PostgreSQL an
+        advisory lock held until this transaction ends, `Ledger.serialise`; on SQLite the
+        file's write lock is held already) and only then reads what is past due: a second
+        process's pass waits for the first one's commit and reads those complaints flagged.
+        Every other writer of a complaint appends to the log and so holds the same lock, so an
+        answer committed meanwhile is seen too. The lock is taken only when something looked
+        due, so an idle tick takes none.
+        """
+        complaint_log.LOG.serialise(tx)
+        flagged: list[str] = []
+        for (complaint,) in _PAST_DUE.run(tx, {"now": now}).fetchall():
+            complaint_log.LOG.append(tx, complaint, "complaint.overdue", now, "central", {})
+            _FLAGGED.run(tx, {"w_id": complaint})
+            flagged.append(complaint)
         return flagged
 
     def _send_holds(self, complaint: str) -> None:

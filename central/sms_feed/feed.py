@@ -6,6 +6,13 @@ does not message every citizen of the past. A fact older than `stale_after_h`
 fact the platform refuses (a malformed body) is logged and passed over; any
 other failure (a locked file) stops that source's pass before the fact, which
 is tried again at the next pass.
+
+Several central processes may each run the feed, queuing into their own SMS
+outbox (`sms.sqlite`): each chunk of a log is read, queued and its cursor moved
+in one claim of that cursor (`FeedCursors.claim`, an advisory lock on
+PostgreSQL), so each fact is queued by one process. A process that queued a
+chunk and then died keeps its messages in its own outbox: they are sent when it
+comes back (docs/operations.md, "Several central processes").
 """
 
 from __future__ import annotations
@@ -46,10 +53,11 @@ class SmsFeed:
     def start(self) -> None:
         now = self.clock.wall_ms()
         for source in self.sources:
-            if self.cursors.get(source.name) is None:
-                head = source.head()
-                self.cursors.set(source.name, head, now)
-                log.info("SMS feed starts at the end of the %s log (position %d)", source.name, head)
+            with self.cursors.claim(source.name) as cursor:
+                if cursor.position is None:  # claimed: two processes starting together set it once
+                    head = source.head()
+                    cursor.move(head, now)
+                    log.info("SMS feed starts at the end of the %s log (position %d)", source.name, head)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sms-feed", daemon=True)
         self._thread.start()
@@ -59,6 +67,7 @@ class SmsFeed:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
+        self.cursors.close()
 
     def wake(self) -> None:
         """Something was just committed: read the logs now rather than at the next poll."""
@@ -86,32 +95,43 @@ class SmsFeed:
         return told
 
     def _pass(self, source: FactSource) -> int:
-        position = self.cursors.get(source.name)
-        if position is None:
-            return 0
         stale_before = self.counts[source.name]["stale"]
         try:
-            return self._read_on(source, position)
+            return self._read_on(source)
         finally:
             stale = self.counts[source.name]["stale"] - stale_before
             if stale:
                 log.info("SMS feed: %d fact(s) of the %s log happened too long ago to be told",
                          stale, source.name)
 
-    def _read_on(self, source: FactSource, position: int) -> int:
+    def _read_on(self, source: FactSource) -> int:
         told = 0
         while True:
-            chunk = source.after(position, self.settings.batch)
-            for fact in chunk.facts:
-                told += self._tell(source.name, fact)
-            if chunk.upto == position:
+            # Each chunk is read, queued and passed in one claim of the log's cursor, so another
+            # central process's feed takes none of its facts (`FeedCursors.claim`).
+            failure: Exception | None = None
+            with self.cursors.claim(source.name) as cursor:
+                position = cursor.position
+                if position is None:
+                    return told
+                chunk = source.after(position, self.settings.batch)
+                handed = position
+                try:
+                    for fact in chunk.facts:
+                        told += self._tell(source.name, fact)
+                        handed = fact.position
+                except Exception as exc:  # raised again once the claim is settled
+                    failure = exc
+                # Only now, every fact before it handed over. On a failure the cursor still moves
+                # past what was queued, so the fact that failed is the next one taken, by this or
+                # another process (whose SMS outbox would not know those before it).
+                upto = chunk.upto if failure is None else handed
+                if upto != position:
+                    cursor.move(upto, self.clock.wall_ms())
+            if failure is not None:
+                raise failure
+            if chunk.upto == position or len(chunk.facts) < self.settings.batch:
                 return told
-            # Only now, every fact before it handed over: a crash before this line tells them
-            # again, which the SMS outbox turns into nothing.
-            self.cursors.set(source.name, chunk.upto, self.clock.wall_ms())
-            if len(chunk.facts) < self.settings.batch:
-                return told
-            position = chunk.upto
 
     def _tell(self, source: str, fact: Fact) -> int:
         """Hand one fact to the platform; 1 if it was handed over."""
