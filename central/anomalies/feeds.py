@@ -8,6 +8,16 @@ store's file. The event store (the halls' events, the complaint log) is read
 through its `read` (`EventReads`) with statements written once for SQLite and
 PostgreSQL: on a SQLite file, a read-only connection of its own (`ReadOnlyFile`:
 the ingest never waits for the rules); on PostgreSQL, the store itself.
+
+A feed never moves past a row that may still commit below its position. On SQLite
+one writer commits ids in their order. On PostgreSQL several central processes
+append at once and an id is taken at insert, so a lower id can commit after a higher
+one: the event feed reads its top (`settled_top`) in a short transaction that first
+takes `central.store.APPENDING_LOCK` exclusively, which waits for the batches in
+flight (each holds it shared) and so reads `max(id)` when none is; the rows up to that
+top are then read in a transaction of their own, which sees them all. The logs that
+are hash chains (the case log, the complaint log) append one at a time under a lock
+of their own, in the order of their positions, so their newest position is settled.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from central.cases.sources import LIVE, hall_source
 from central.complaints.desk import COMPLAINTS
 from central.complaints.log import COMPLAINT_LOG
 from central.complaints.log import LOG as COMPLAINT_STEPS
-from central.store import TABLES
+from central.store import APPENDING_LOCK, TABLES
 from spine.statement import Statement, Tx
 
 T = TypeVar("T")
@@ -72,18 +82,15 @@ class ReadOnlyFile:
         self.connection.close()
 
 
-def _forward(events: EventReads, newest: Statement, wanted: Statement, after: int,
+def _forward(events: EventReads, top_of: Callable[[Tx], int], wanted: Statement, after: int,
              limit: int) -> tuple[list[Any], int]:
-    """`_snapshot` for the event store, on either database: the newest position and the wanted rows
-    after `after` read in one transaction. (Positions come from one writer's sequence: with one
-    central process per database, a position is never seen before the rows below it.)"""
-
-    def read(tx: Tx) -> tuple[list[Any], int]:
-        top = newest.run(tx).fetchone()[0] or 0
-        return list(wanted.run(tx, {"after": after, "top": top, "limit": limit}).fetchall()), top
-
+    """`_snapshot` for the event store, on either database: the settled top (`top_of`, in one
+    transaction), then the wanted rows after `after` up to it (in another, which sees every row
+    up to the top: they had all committed before the first ended)."""
     try:
-        rows, top = events.read(read)
+        top = events.read(top_of)
+        rows = events.read(lambda tx: list(wanted.run(tx, {"after": after, "top": top,
+                                                           "limit": limit}).fetchall()))
     except sqlite3.OperationalError as error:
         if "no such table" in str(error):  # that part of central never ran against this file
             return [], after
@@ -140,6 +147,21 @@ def case_fact(seq: int, case_id: str, kind: str, at: int | None, recorded_at: in
 
 _NEWEST_EVENT = Statement(lambda _dialect: select(func.max(EVENTS.c.id)))
 _NEWEST_STEP = COMPLAINT_STEPS.newest
+_WAIT_FOR_APPENDS = Statement(lambda _dialect: select(func.pg_advisory_xact_lock(bindparam("key"))))
+
+
+def settled_top(tx: Tx) -> int:
+    """Inside a transaction of its own: the event log's highest id below which no row is still
+    being written. On PostgreSQL it first waits for the batches appending now (each holds
+    `APPENDING_LOCK` shared; new ones queue behind this one, briefly: the lock goes when this
+    transaction ends, right after one index lookup)."""
+    if not isinstance(tx, sqlite3.Connection) and tx.dialect.name == "postgresql":
+        _WAIT_FOR_APPENDS.run(tx, {"key": APPENDING_LOCK})
+    return int(_NEWEST_EVENT.run(tx).fetchone()[0] or 0)
+
+
+def _newest_step(tx: Tx) -> int:
+    return int(_NEWEST_STEP.run(tx).fetchone()[0] or 0)
 
 
 class EventFeed:
@@ -159,7 +181,7 @@ class EventFeed:
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
         if not self.kinds:
             return [], after
-        rows, position = _forward(self.events, _NEWEST_EVENT, self._wanted, after, limit)
+        rows, position = _forward(self.events, settled_top, self._wanted, after, limit)
         return [event_fact(*row) for row in rows], position
 
 
@@ -194,7 +216,7 @@ class ComplaintFeed:
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
         if not self.kinds:
             return [], after
-        rows, position = _forward(self.events, _NEWEST_STEP, self._wanted, after, limit)
+        rows, position = _forward(self.events, _newest_step, self._wanted, after, limit)
         return [Fact(kind=kind, at=at, source=LIVE, ref=f"complaint:{seq}",
                      body={**json.loads(body), "complaint": complaint}, hall=hall,
                      unit=unit, actor=actor)
