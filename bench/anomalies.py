@@ -161,7 +161,7 @@ def live() -> tuple[int, float, float, int]:
         watermarks = HallWatermarks(store, clock, behind_after_s=120)
         store.handlers.append(watermarks)
         office = open_office(SupervisionSettings(), root / "supervision.sqlite",
-                             events=root / "events.sqlite", cases_path=root / "cases.sqlite",
+                             events=root / "events.sqlite", cases=root / "cases.sqlite",
                              calendar=engine.store.calendar, ladder=engine.store.rules.ladder, grace_s=900,
                              clock=clock.wall_ms, appointments=HallAppointments(lambda _h, _c: None),
                              publish=lambda _k, _d: None)

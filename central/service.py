@@ -152,18 +152,15 @@ class CentralService:
             self.telemetry, self.queue_stats, self.ratings, self.complaints)
         # The supervision office: anomaly rules, discretion, major projects (docs/supervision.md).
         case_rules = self.engine_cases.engine.store.rules if self.engine_cases else default_rules()
-        # The office and the big screen's SQL counts read the case store's SQLite file; on
-        # PostgreSQL the screen counts through the case board, and the office's case rules wait
-        # for their feed to move (docs/operations.md, "What is on PostgreSQL so far").
-        cases_file = config.cases_path if self.engine_cases and config.event_store.is_sqlite else None
-        if self.engine_cases and cases_file is None:
-            log.warning("supervision reads no case facts yet with the case store on PostgreSQL")
+        # The office and the big screen's SQL counts read the case store where the engine keeps
+        # it: its own file, or this PostgreSQL database.
+        case_store = case_store_at(config.event_store, config.cases_path) if self.engine_cases else None
         # Its own records stay in a SQLite file beside the case store's on either database; it reads
         # the halls' events through a read-only connection of the store's file, or the store itself.
         self.supervision = open_office(
             config.supervision, config.data_dir / "supervision.sqlite",
             events=self.store.url.path or self.store,
-            cases_path=cases_file, calendar=calendar,
+            cases=case_store, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=self.appointments, publish=lambda kind, data: self.feed.publish(kind, data))
         # The monitoring room's video wall and complaint evidence (docs/video.md).
@@ -191,7 +188,7 @@ class CentralService:
             hall_completeness=self.watermarks.completeness,
             supervision=self.supervision,
             # The big screen counts in SQL over the case store; a board handed in is counted row by row.
-            screen=ScreenParts(tally=SqlTally(cases_file) if cases_file else None,
+            screen=ScreenParts(tally=SqlTally(case_store) if case_store else None,
                                anomalies=anomaly_slot(self.supervision),
                                projects=project_slot(self.supervision)),
         )

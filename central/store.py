@@ -5,7 +5,11 @@ transaction; a fact refused as an author's overstep is kept as a dead letter
 and raised as a security alarm (`central.alarms`) in that same transaction.
 
 On PostgreSQL, several central processes may store batches of the same hall: each
-batch's transaction holds the hall's advisory lock (`central.hall_lock`).
+batch's transaction holds the hall's advisory lock (`central.hall_lock`). Batches of
+different halls append at once, so a lower `events.id` can commit after a higher one:
+each batch's transaction also holds `APPENDING_LOCK` shared, right after its hall's, and
+a reader that follows the log by id takes it exclusively to learn a top below which
+nothing is still being written (`central.anomalies.feeds.settled_top`).
 
 The store lives in a SQLite file (the default) or in a PostgreSQL database
 (`StoreUrl`); its own statements are SQLAlchemy Core, written once for both. The
@@ -17,6 +21,7 @@ PostgreSQL refuses with `SqliteOnly` until those parts move too (docs/operations
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -25,7 +30,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, bindparam, func
+from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, bindparam, func, select
 
 from central.alarms import SCHEMA as ALARMS_SCHEMA
 from central.alarms import SECURITY_ALARMS, SecurityAlarm, record_alarm
@@ -106,6 +111,24 @@ def _hall_status_upsert(dialect: str) -> Any:
 
 
 SET_HALL_STATUS = Statement(_hall_status_upsert)
+
+
+APPENDING_NAMESPACE = "hallwatch central events appending"
+"""Hashed into `APPENDING_LOCK`: not a hall's key nor a ledger's (each hashes a namespace of its own)."""
+APPENDING_LOCK = int.from_bytes(hashlib.sha256(APPENDING_NAMESPACE.encode("utf-8")).digest()[:8], "big",
+                                signed=True)
+"""The advisory-lock key that every batch appending to `events` on PostgreSQL holds shared, and
+that a follower of `events.id` takes exclusively for the instant it reads `max(id)`."""
+
+_HOLD_APPENDING = Statement(lambda _dialect: select(func.pg_advisory_xact_lock_shared(bindparam("key"))))
+
+
+def hold_appending(sql: Connection) -> None:
+    """Inside a batch's transaction, before it appends or locks anything but its hall: hold
+    `APPENDING_LOCK` shared until the transaction ends (nothing on SQLite, whose one writer
+    commits ids in their order)."""
+    if sql.dialect.name == "postgresql":
+        _HOLD_APPENDING.run(sql, {"key": APPENDING_LOCK})
 
 
 class SqliteOnly(RuntimeError):
@@ -217,6 +240,9 @@ class CentralStore:
             # First, so that another central process's batch of this hall that is being stored
             # now has committed (or rolled back) before this one asks what the log holds.
             hold_hall(sql, hall)
+            # Before anything else it locks (a ledger's append, in a handler): a follower of the
+            # log that waits for this batch then waits for nothing this batch waits for.
+            hold_appending(sql)
             admit = self.admit
             # What the handlers and the admission rules leave for just before the commit runs when
             # this block ends. Those still in SQLite's SQL use `tx`, which only a SQLite file has;

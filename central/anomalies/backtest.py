@@ -8,11 +8,11 @@ The answer is how many hits, which ones, and how long it took.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from central.anomalies.casereads import CaseReads
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.feeds import CaseLogFeed, ComplaintFeed, EventFeed, EventReads, Feed
 from central.anomalies.judging import CaseHistory, Judging, LogCases, Pseudonym
@@ -83,7 +83,7 @@ def run_backtest(rules: Sequence[RuleSpec], facts: Iterable[Fact], *, cases: Cas
     return Backtest(list(results.values()), count, first, last, time.perf_counter() - started)
 
 
-def history_facts(cases: sqlite3.Connection | None, events: EventReads | None, kinds: set[str],
+def history_facts(cases: CaseReads | None, events: EventReads | None, kinds: set[str],
                   since_ms: int | None = None, until_ms: int | None = None) -> list[Fact]:
     """Every fact of `kinds` kept in central's files, from `since_ms` until `until_ms`, in time order."""
     feeds: list[Feed] = []
@@ -105,8 +105,6 @@ def history_facts(cases: sqlite3.Connection | None, events: EventReads | None, k
     return found
 
 
-def store_history(cases: sqlite3.Connection | None) -> CaseHistory:
-    """The case log of a case store's file, for rules that read a case's earlier facts."""
-    if cases is None:
-        return LogCases(lambda _sql, _params: [])
-    return LogCases(lambda sql, params: cases.execute(sql, params).fetchall())
+def store_history(cases: CaseReads | None) -> CaseHistory:
+    """The case log of a case store, for rules that read a case's earlier facts."""
+    return LogCases(cases)

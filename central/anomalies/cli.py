@@ -70,7 +70,8 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
              calendar_dir: Path | None, show: int, as_json: bool) -> None:
     """How many hits RULE (or `all`) would have raised over history; nothing is recorded."""
     from central.anomalies.backtest import history_facts, run_backtest, store_history
-    from central.anomalies.feeds import ReadOnlyFile, open_reader
+    from central.anomalies.casereads import CaseReads
+    from central.anomalies.feeds import ReadOnlyFile
     from central.anomalies.pseudonyms import Pseudonyms
     from central.cases.calendar import load_calendar
     from central.cases.rules import default_rules as case_rules
@@ -81,16 +82,15 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
     if not cases_path.exists() and not events_path.exists():
         raise click.ClickException(f"no central data in {data_dir} (cases.sqlite, events.sqlite)")
     started = time.perf_counter()
-    cases = open_reader(cases_path) if cases_path.exists() else None
+    cases = CaseReads.open(cases_path) if cases_path.exists() else None
     events = ReadOnlyFile(events_path) if events_path.exists() else None
     try:
         kinds = {kind for spec in chosen for kind in spec.build().kinds}
         facts = history_facts(cases, events, kinds, _instant_ms(since), _instant_ms(until))
-        read = (lambda sql, params: cases.execute(sql, params).fetchall()) if cases is not None else None
         # A key of this run only: the pseudonyms of applicants live and die with the back-test.
         report = run_backtest(chosen, facts, cases=store_history(cases), ladder=case_rules().ladder,
                               calendar=load_calendar(calendar_dir or data_dir / "calendar"),
-                              pseudonym=Pseudonyms(secrets.token_bytes(32), read))
+                              pseudonym=Pseudonyms(secrets.token_bytes(32), cases))
     finally:
         for connection in (cases, events):
             if connection is not None:

@@ -3,11 +3,22 @@
 Each feed reads forward from a position (the case log's seq, the event
 store's row id, the complaint log's seq) and only the kinds some rule reads;
 the watch keeps each position beside the rules' state, so what was read is
-judged once. The case log is read through a read-only connection of the case
-store's file. The event store (the halls' events, the complaint log) is read
-through its `read` (`EventReads`) with statements written once for SQLite and
-PostgreSQL: on a SQLite file, a read-only connection of its own (`ReadOnlyFile`:
-the ingest never waits for the rules); on PostgreSQL, the store itself.
+judged once. The case log is read through the office's own connection to the
+case store (`CaseReads`: its SQLite file read-only, or central's PostgreSQL
+database), with statements written once for both. The event store (the halls'
+events, the complaint log) is read through its `read` (`EventReads`), with
+statements written once too: on a SQLite file, a read-only connection of its own
+(`ReadOnlyFile`: the ingest never waits for the rules); on PostgreSQL, the store itself.
+
+A feed never moves past a row that may still commit below its position. On SQLite
+one writer commits ids in their order. On PostgreSQL several central processes
+append at once and an id is taken at insert, so a lower id can commit after a higher
+one: the event feed reads its top (`settled_top`) in a short transaction that first
+takes `central.store.APPENDING_LOCK` exclusively, which waits for the batches in
+flight (each holds it shared) and so reads `max(id)` when none is; the rows up to that
+top are then read in a transaction of their own, which sees them all. The logs that
+are hash chains (the case log, the complaint log) append one at a time under a lock
+of their own, in the order of their positions, so their newest position is settled.
 """
 
 from __future__ import annotations
@@ -21,12 +32,14 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import bindparam, func, literal, select
 
+from central.anomalies.casereads import NEWEST_STEP, CaseReads, missing_table
 from central.anomalies.facts import Fact
 from central.cases.sources import LIVE, hall_source
+from central.cases.tables import CASE_EVENTS, CASES
 from central.complaints.desk import COMPLAINTS
 from central.complaints.log import COMPLAINT_LOG
 from central.complaints.log import LOG as COMPLAINT_STEPS
-from central.store import TABLES
+from central.store import APPENDING_LOCK, TABLES
 from spine.statement import Statement, Tx
 
 T = TypeVar("T")
@@ -72,62 +85,55 @@ class ReadOnlyFile:
         self.connection.close()
 
 
-def _forward(events: EventReads, newest: Statement, wanted: Statement, after: int,
+def _forward(events: EventReads, top_of: Callable[[Tx], int], wanted: Statement, after: int,
              limit: int) -> tuple[list[Any], int]:
-    """`_snapshot` for the event store, on either database: the newest position and the wanted rows
-    after `after` read in one transaction. (Positions come from one writer's sequence: with one
-    central process per database, a position is never seen before the rows below it.)"""
-
-    def read(tx: Tx) -> tuple[list[Any], int]:
-        top = newest.run(tx).fetchone()[0] or 0
-        return list(wanted.run(tx, {"after": after, "top": top, "limit": limit}).fetchall()), top
-
+    """`_snapshot` for the event store, on either database: the settled top (`top_of`, in one
+    transaction), then the wanted rows after `after` up to it (in another, which sees every row
+    up to the top: they had all committed before the first ended)."""
     try:
-        rows, top = events.read(read)
+        top = events.read(top_of)
+        rows = events.read(lambda tx: list(wanted.run(tx, {"after": after, "top": top,
+                                                           "limit": limit}).fetchall()))
     except sqlite3.OperationalError as error:
         if "no such table" in str(error):  # that part of central never ran against this file
             return [], after
         raise
-    return rows, (rows[-1][0] if len(rows) == limit else max(after, top))
-
-
-def _snapshot(connection: sqlite3.Connection, top_sql: str, rows_sql: str, after: int, kinds: list[str],
-              limit: int) -> tuple[list[Any], int]:
-    """Rows of the wanted kinds after `after`, and the new position, read in one snapshot: the
-    position moves past rows of other kinds too, and never past a row not yet read."""
-    if not kinds:
-        return [], after
-    marks = ", ".join("?" for _ in kinds)
-    connection.execute("BEGIN")
-    try:
-        top = connection.execute(top_sql).fetchone()[0] or 0
-        rows = connection.execute(rows_sql.format(kinds=marks), (after, top, *kinds, limit)).fetchall()
-    except sqlite3.OperationalError as error:
-        if "no such table" in str(error):  # that part of central never ran against this file
-            return [], after
-        raise
-    finally:
-        connection.execute("COMMIT")
     return rows, (rows[-1][0] if len(rows) == limit else max(after, top))
 
 
 class CaseLogFeed:
-    """Case facts from the case log (`cases.sqlite`), with the case's hall, unit and source."""
+    """Case facts from the case log (the case store, either database), with the case's hall, unit
+    and source. The position moves past rows of other kinds too, and never past a row not yet read."""
 
     name = "cases"
 
-    def __init__(self, connection: sqlite3.Connection, kinds: Collection[str]) -> None:
-        self.connection = connection
+    def __init__(self, cases: CaseReads, kinds: Collection[str]) -> None:
+        self.cases = cases
         self.kinds = sorted(k for k in kinds if k.startswith("case."))
+        e, c = CASE_EVENTS.c, CASES.c
+        # The kinds are this feed's for good: one statement, its kinds written in.
+        self._wanted = Statement(lambda _dialect: select(
+            e.seq, e.case_id, e.kind, e.at, e.recorded_at, e.actor, e.body, c.hall, c.unit, c.source
+        ).select_from(CASE_EVENTS.outerjoin(CASES, c.case_id == e.case_id)).where(
+            e.seq > bindparam("after"), e.seq <= bindparam("top"),
+            e.kind.in_([literal(k) for k in self.kinds])
+        ).order_by(e.seq).limit(bindparam("limit")))
 
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
-        rows, position = _snapshot(
-            self.connection, "SELECT max(seq) FROM case_events",
-            "SELECT e.seq, e.case_id, e.kind, e.at, e.recorded_at, e.actor, e.body, c.hall, c.unit, c.source "
-            "FROM case_events e LEFT JOIN cases c ON c.case_id = e.case_id "
-            "WHERE e.seq > ? AND e.seq <= ? AND e.kind IN ({kinds}) ORDER BY e.seq LIMIT ?",
-            after, self.kinds, limit)
-        return [case_fact(*row) for row in rows], position
+        if not self.kinds:
+            return [], after
+
+        def read(tx: Tx) -> tuple[list[Any], int]:
+            top = int(NEWEST_STEP.run(tx).fetchone()[0] or 0)
+            return list(self._wanted.run(tx, {"after": after, "top": top, "limit": limit}).fetchall()), top
+
+        try:
+            rows, top = self.cases.read(read)
+        except sqlite3.OperationalError as error:
+            if missing_table(error):  # the engine never opened this file
+                return [], after
+            raise
+        return [case_fact(*row) for row in rows], (rows[-1][0] if len(rows) == limit else max(after, top))
 
 
 def case_fact(seq: int, case_id: str, kind: str, at: int | None, recorded_at: int, actor: str, body: str,
@@ -140,6 +146,21 @@ def case_fact(seq: int, case_id: str, kind: str, at: int | None, recorded_at: in
 
 _NEWEST_EVENT = Statement(lambda _dialect: select(func.max(EVENTS.c.id)))
 _NEWEST_STEP = COMPLAINT_STEPS.newest
+_WAIT_FOR_APPENDS = Statement(lambda _dialect: select(func.pg_advisory_xact_lock(bindparam("key"))))
+
+
+def settled_top(tx: Tx) -> int:
+    """Inside a transaction of its own: the event log's highest id below which no row is still
+    being written. On PostgreSQL it first waits for the batches appending now (each holds
+    `APPENDING_LOCK` shared; new ones queue behind this one, briefly: the lock goes when this
+    transaction ends, right after one index lookup)."""
+    if not isinstance(tx, sqlite3.Connection) and tx.dialect.name == "postgresql":
+        _WAIT_FOR_APPENDS.run(tx, {"key": APPENDING_LOCK})
+    return int(_NEWEST_EVENT.run(tx).fetchone()[0] or 0)
+
+
+def _newest_step(tx: Tx) -> int:
+    return int(_NEWEST_STEP.run(tx).fetchone()[0] or 0)
 
 
 class EventFeed:
@@ -159,7 +180,7 @@ class EventFeed:
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
         if not self.kinds:
             return [], after
-        rows, position = _forward(self.events, _NEWEST_EVENT, self._wanted, after, limit)
+        rows, position = _forward(self.events, settled_top, self._wanted, after, limit)
         return [event_fact(*row) for row in rows], position
 
 
@@ -194,7 +215,7 @@ class ComplaintFeed:
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
         if not self.kinds:
             return [], after
-        rows, position = _forward(self.events, _NEWEST_STEP, self._wanted, after, limit)
+        rows, position = _forward(self.events, _newest_step, self._wanted, after, limit)
         return [Fact(kind=kind, at=at, source=LIVE, ref=f"complaint:{seq}",
                      body={**json.loads(body), "complaint": complaint}, hall=hall,
                      unit=unit, actor=actor)

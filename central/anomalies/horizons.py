@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from central.anomalies.casereads import SOURCE_WATERMARKS, CaseReads, rows_of
 from central.anomalies.feeds import EventReads
 from central.cases.sources import LIVE
 from central.hall_watermarks import HALL_WATERMARKS
@@ -23,10 +24,10 @@ _HALLS = Statement(lambda _dialect: select(HALL_WATERMARKS.c.hall, HALL_WATERMAR
 
 
 class SourceHorizons:
-    """Reads the halls' watermarks (the event store, either database) and the clients' (`cases.sqlite`)
-    at each tick."""
+    """Reads the halls' watermarks (the event store) and the clients' (the case store) at each tick,
+    either on SQLite or on PostgreSQL."""
 
-    def __init__(self, events: EventReads | None, cases: sqlite3.Connection | None,
+    def __init__(self, events: EventReads | None, cases: CaseReads | None,
                  grace_ms: int) -> None:
         self.events = events
         self.cases = cases
@@ -36,7 +37,7 @@ class SourceHorizons:
         out = {LIVE: now_ms}
         for hall, watermark in self._halls():
             out[f"hall:{hall}"] = min(now_ms, int(watermark) - self.grace_ms)
-        for source, watermark in _rows(self.cases, "SELECT source, watermark FROM case_sources"):
+        for source, watermark in rows_of(self.cases, SOURCE_WATERMARKS):
             if str(source).startswith("api:"):
                 out[str(source)] = min(now_ms, int(watermark) * 1000 - self.grace_ms)
         return out
@@ -52,13 +53,3 @@ class SourceHorizons:
                 return []
             raise
 
-
-def _rows(connection: sqlite3.Connection | None, sql: str) -> list[Any]:
-    if connection is None:
-        return []
-    try:
-        return connection.execute(sql).fetchall()
-    except sqlite3.OperationalError as error:
-        if "no such table" in str(error):
-            return []
-        raise

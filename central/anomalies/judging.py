@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from central.anomalies.casereads import CASE_HISTORY, CaseReads, rows_of
 from central.anomalies.facts import Fact
 from central.cases import casefile as cf
 from central.cases.calendar import WorkCalendar
@@ -72,19 +73,17 @@ class Judging:
 
 
 class LogCases:
-    """The case log of a case store, read through a connection to its file."""
+    """The case log of a case store, on either database (None: a central that keeps no cases)."""
 
-    def __init__(self, read: Callable[[str, tuple[object, ...]], list[tuple[object, ...]]]) -> None:
-        self.read = read
+    def __init__(self, cases: CaseReads | None) -> None:
+        self.cases = cases
         self._last: tuple[str, int, list[LogRecord]] | None = None
 
     def records(self, case_id: str, upto: int) -> list[LogRecord]:
         # Rules ask for the same case several times per fact: keep the last answer.
         if self._last is not None and self._last[0] == case_id and self._last[1] == upto:
             return self._last[2]
-        rows = self.read(
-            "SELECT seq, case_id, kind, at, recorded_at, actor, body, prev_hash, hash FROM case_events "
-            "WHERE case_id = ? AND seq <= ? ORDER BY seq", (case_id, upto))
+        rows = rows_of(self.cases, CASE_HISTORY, {"case_id": case_id, "upto": upto})
         found = [LogRecord(*row) for row in rows]  # type: ignore[arg-type]
         self._last = (case_id, upto, found)
         return found

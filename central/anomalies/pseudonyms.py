@@ -12,13 +12,10 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
+from central.anomalies.casereads import CaseReads
 from central.personal import Reader, case_subject
 from contract.privacy import ERASED, normalize_phone
-
-Read = Callable[[str, tuple[Any, ...]], list[Any]]
 
 
 def applicant_key(tx: sqlite3.Connection) -> bytes:
@@ -32,15 +29,16 @@ def applicant_key(tx: sqlite3.Connection) -> bytes:
 
 
 class Pseudonyms:
-    def __init__(self, key: bytes, cases: Read | None) -> None:
+    def __init__(self, key: bytes, cases: CaseReads | None) -> None:
         self.key = key
         self.cases = cases
-        """A read of the case store's file, whose keys open its sealed phones; None: bodies are clear."""
+        """The case store (either database), whose keys open its sealed phones; None: bodies are clear."""
 
     def __call__(self, case_id: str, phone: str | None) -> str | None:
         if not phone:
             return None
-        clear = Reader(self.cases).clear(case_subject(case_id), phone) if self.cases is not None else phone
+        clear = (self.cases.read(lambda tx: Reader(tx).clear(case_subject(case_id), phone))
+                 if self.cases is not None else phone)
         digits = normalize_phone(clear) if clear and clear != ERASED else ""
         if len(digits) < 7:
             return None

@@ -51,7 +51,7 @@ class Rig:
     def open(self) -> SupervisionOffice:
         return open_office(
             self.settings, self.root / "supervision.sqlite", events=self.root / "events.sqlite",
-            cases_path=self.root / "cases.sqlite", calendar=self.cases.calendar,
+            cases=self.root / "cases.sqlite", calendar=self.cases.calendar,
             ladder=self.cases.rules.ladder,
             grace_s=self.cases.rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=HallAppointments(lambda hall, command: self.sent.append((hall, command))),

@@ -5,34 +5,43 @@ case: open cases are counted per (stage, hall, unit) from a partial index that
 holds the open ones only (an index-only scan, about 2 ms for 20,000 open
 cases), alarms are an index range on their stages, and a period's figures are
 index ranges on `accepted_at`, `completed_at` and `case_issued.due_at` that
-return one short row per case of the period. The SQL is ANSI (CASE, partial
-index) so it moves to PostgreSQL as it is.
+return one short row per case of the period. The queries are written once
+(SQLAlchemy Core over `central.cases.tables`) and run on the case store where
+it is: its SQLite file, or central's PostgreSQL database.
 
-The connection is central's own read-only one: in WAL mode it sees the last
-committed tick and never waits for the engine.
+The connection is the screen's own (`central.anomalies.casereads.CaseReads`):
+read-only on a SQLite file, where in WAL mode it sees the last committed tick and
+never waits for the engine; an autocommit one on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+
+from central.anomalies.casereads import CaseReads
+from central.cases.tables import CASE_ISSUED, CASES
 from central.cases.timebase import format_day
+from central.reads import built
 from central.web.screen.tally import ALARM_STAGES, AlarmCase, FiguresBook, Place, PlaceCount, PlaceFigures
-from central.where import Where
+from spine.storeurl import StoreUrl
 
 INDEX = ("CREATE INDEX IF NOT EXISTS cases_open_places ON cases (stage, hall, unit) "
          "WHERE confirmed_at IS NULL")
 """Open cases by light and place: the screen's counts and its alarm list read only this."""
 
-_SINCE = ("CASE c.stage WHEN 'yellow_card' THEN c.yellow_card_at WHEN 'red_card' THEN c.red_card_at "
-          "ELSE c.supervision_letter_at END")
+_C, _I = CASES.c, CASE_ISSUED.c
+_SINCE = case({"yellow_card": _C.yellow_card_at, "red_card": _C.red_card_at}, value=_C.stage,
+              else_=_C.supervision_letter_at)
+"""When the case's alarm began: the instant of the step it stands on."""
 
 
 def ensure_index(path: Path) -> None:
-    """Create the screen's index in the case store (once; the engine keeps it up to date)."""
+    """Create the screen's index in the case store's file (once; the engine keeps it up to date)."""
     connection = sqlite3.connect(path, timeout=30)
     try:
         connection.execute(INDEX)
@@ -42,35 +51,32 @@ def ensure_index(path: Path) -> None:
 
 
 class SqlTally:
-    """`CaseTally` over the case engine's SQLite store."""
+    """`CaseTally` over the case engine's store, on either database."""
 
-    def __init__(self, path: Path) -> None:
-        ensure_index(path)
-        self._connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
-                                           timeout=30)
-        self._lock = threading.Lock()
+    def __init__(self, where: Path | StoreUrl) -> None:
+        url = where if isinstance(where, StoreUrl) else StoreUrl.sqlite_file(where)
+        if url.path is not None:
+            ensure_index(url.path)
+        self._cases = CaseReads.open(url)
+        self._connection = self._cases.tx
 
     def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+        self._cases.close()
 
-    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        with self._lock:
-            return self._connection.execute(sql, params).fetchall()
+    def _read(self, query: Select[Any]) -> Sequence[Any]:
+        statement = built(query)
+        return self._cases.read(lambda tx: statement.run(tx).fetchall(), one_statement=True)
 
     def open_places(self, place: Place) -> list[PlaceCount]:
-        where = _placed(place).holds("c.confirmed_at IS NULL")
-        rows = self._read(
-            f"SELECT c.stage, c.hall, c.unit, count(*) FROM cases c{where.sql} "
-            "GROUP BY c.stage, c.hall, c.unit", where.params)
+        rows = self._read(select(_C.stage, _C.hall, _C.unit, func.count()).where(
+            *_placed(place), _C.confirmed_at.is_(None)).group_by(_C.stage, _C.hall, _C.unit))
         return [PlaceCount(hall, unit, stage, n) for stage, hall, unit, n in rows]
 
     def alarm_cases(self, place: Place, limit: int) -> list[AlarmCase]:
-        where = _placed(place).one_of("c.stage", ALARM_STAGES).holds("c.confirmed_at IS NULL")
-        rows = self._read(
-            f"SELECT c.case_id, c.hall, c.unit, c.matter, c.officer, c.stage, {_SINCE}, c.due_day "
-            f"FROM cases c{where.sql} ORDER BY {_SINCE} DESC, c.case_id LIMIT ?",
-            (*where.params, limit))
+        rows = self._read(select(
+            _C.case_id, _C.hall, _C.unit, _C.matter, _C.officer, _C.stage, _SINCE, _C.due_day).where(
+            *_placed(place), or_(*(_C.stage == stage for stage in ALARM_STAGES)),
+            _C.confirmed_at.is_(None)).order_by(_SINCE.desc(), _C.case_id).limit(limit))
         return [AlarmCase(case_id, hall, unit, matter, officer, stage, since,
                           format_day(due_day) if due_day is not None else None)
                 for case_id, hall, unit, matter, officer, stage, since, due_day in rows]
@@ -78,19 +84,20 @@ class SqlTally:
     def figures(self, place: Place, since: int, until: int | None) -> list[PlaceFigures]:
         book = FiguresBook()
         # One short row per case of the period, counted here: each read is a range of one index.
-        received = _placed(place).at_least("c.accepted_at", since).below("c.accepted_at", until)
-        book.received(self._read(f"SELECT c.hall, c.unit FROM cases c{received.sql}", received.params))
-        completed = (_placed(place).at_least("c.completed_at", since).below("c.completed_at", until)
-                     .holds("c.confirmed_at IS NOT NULL"))
-        book.completed(self._read(f"SELECT c.hall, c.unit, c.on_time FROM cases c{completed.sql}",
-                                  completed.params))
-        issued = (_placed(place).at_least("i.due_at", since).below("i.due_at", until)
-                  .holds("i.escalation = 1"))
-        book.issued(self._read(
-            "SELECT c.hall, c.unit, i.kind FROM case_issued i JOIN cases c ON c.case_id = i.case_id"
-            f"{issued.sql}", issued.params))
+        book.received(self._read(select(_C.hall, _C.unit).where(
+            *_placed(place), *_period(_C.accepted_at, since, until))))
+        book.completed(self._read(select(_C.hall, _C.unit, _C.on_time).where(
+            *_placed(place), *_period(_C.completed_at, since, until), _C.confirmed_at.is_not(None))))
+        book.issued(self._read(select(_C.hall, _C.unit, _I.kind).select_from(
+            CASE_ISSUED.join(CASES, _C.case_id == _I.case_id)).where(
+            *_placed(place), *_period(_I.due_at, since, until), _I.escalation == 1)))
         return book.rows()
 
 
-def _placed(place: Place) -> Where:
-    return Where().equals("c.hall", place.hall).equals("c.unit", place.unit)
+def _placed(place: Place) -> list[ColumnElement[bool]]:
+    return [column == value for column, value in ((_C.hall, place.hall), (_C.unit, place.unit))
+            if value is not None]
+
+
+def _period(column: Any, since: int, until: int | None) -> list[ColumnElement[bool]]:
+    return [and_(column >= since, column < until) if until is not None else column >= since]
