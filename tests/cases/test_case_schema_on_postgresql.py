@@ -85,3 +85,18 @@ def test_the_central_role_runs_the_case_engine_and_cannot_change_the_case_log(
             run_sql(cases, "UPDATE case_events SET actor = 'x'")
     finally:
         cases.close()
+
+
+def test_revision_0008_gives_the_screens_open_case_counts_their_partial_index(
+        pg_database: StoreUrl) -> None:
+    engine = open_engine(pg_database)
+    try:
+        with engine.connect() as connection:
+            migrations.upgrade(connection)
+        with engine.connect() as connection:
+            definition = connection.execute(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'cases_open_places'")).scalar_one()
+    finally:
+        engine.dispose()
+    # The same index a SQLite case store gets from the screen (`sqltally.INDEX`).
+    assert "(stage, hall, unit)" in definition and "WHERE (confirmed_at IS NULL)" in definition
