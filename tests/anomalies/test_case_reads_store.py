@@ -20,21 +20,13 @@ from central.cases.sources import LIVE
 from central.cases.timebase import parse_instant as at
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry
-from tests.central.stores import migrated
 
 KEY = bytes(range(32))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> Path | StoreUrl:
-    if request.param == "sqlite":
-        return tmp_path / "cases.sqlite"
-    return migrated(request.getfixturevalue("pg_database"))
-
-
 @pytest.fixture
-def engine(where: Path | StoreUrl) -> Iterator[Engine]:
-    engine = Engine.open(where, clock=SettableClock("2026-11-23T10:05"))
+def engine(case_store: Path | StoreUrl) -> Iterator[Engine]:
+    engine = Engine.open(case_store, clock=SettableClock("2026-11-23T10:05"))
     engine.store.submit(entry("JQ-1"), now=at("2026-11-23T10:05"))
     engine.store.submit(entry("JQ-2", hall="hall-east", unit="市场监管局"), now=at("2026-11-23T10:06"))
     yield engine
@@ -42,8 +34,8 @@ def engine(where: Path | StoreUrl) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def reads(engine: Engine, where: Path | StoreUrl) -> Iterator[CaseReads]:
-    reads = CaseReads.open(where)
+def reads(engine: Engine, case_store: Path | StoreUrl) -> Iterator[CaseReads]:
+    reads = CaseReads.open(case_store)
     yield reads
     reads.close()
 

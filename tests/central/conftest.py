@@ -14,6 +14,7 @@ from central.demo import seed_central_demo
 from central.service import CentralService
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
+from tests.cases.conftest import case_store, db_path  # noqa: F401 (the case store on either database)
 from tests.central.fakes import HandCases, case_row
 
 VIEWER_TOKEN = "screen-token-for-tests"

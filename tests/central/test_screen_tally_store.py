@@ -17,19 +17,11 @@ from central.web.screen.sqltally import SqlTally
 from central.web.screen.tally import BoardTally, Place
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import SettableClock, entry
-from tests.central.stores import migrated
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> Path | StoreUrl:
-    if request.param == "sqlite":
-        return tmp_path / "cases.sqlite"
-    return migrated(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture
-def engine(where: Path | StoreUrl) -> Iterator[Engine]:
-    engine = Engine.open(where, clock=SettableClock("2026-11-23T10:05"))
+def engine(case_store: Path | StoreUrl) -> Iterator[Engine]:
+    engine = Engine.open(case_store, clock=SettableClock("2026-11-23T10:05"))
     engine.store.submit(entry("JQ-1"), now=at("2026-11-23T10:05"))
     engine.store.submit(entry("JQ-2", hall="hall-east", unit="市场监管局"), now=at("2026-11-23T10:06"))
     engine.store.submit(entry("JQ-3", accepted_at="2026-12-01T10:00", applied_at="2026-12-01T09:00"),
@@ -39,9 +31,10 @@ def engine(where: Path | StoreUrl) -> Iterator[Engine]:
     engine.close()
 
 
-def test_the_sql_counts_are_the_boards_on_either_database(engine: Engine, where: Path | StoreUrl) -> None:
-    tally = SqlTally(where)
-    board = BoardTally(EngineCases(engine, where))
+def test_the_sql_counts_are_the_boards_on_either_database(
+        engine: Engine, case_store: Path | StoreUrl) -> None:
+    tally = SqlTally(case_store)
+    board = BoardTally(EngineCases(engine, case_store))
     try:
         assert sum(count.cases for count in tally.open_places(Place())) == 3
         assert sorted(tally.open_places(Place())) == sorted(board.open_places(Place()))
