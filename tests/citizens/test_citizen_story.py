@@ -77,7 +77,7 @@ def central_config(root: Path, broker_port: int, modem: AtModem) -> CentralConfi
     })
 
 
-def sms_to(modem: AtModem, count: int, what: str) -> list[str]:
+def sms_to(modem: AtModem, count: int, what: str, central: CentralService) -> list[str]:
     def decoded() -> list[str]:
         try:
             texts = modem.texts_to(CITIZEN)
@@ -85,7 +85,20 @@ def sms_to(modem: AtModem, count: int, what: str) -> list[str]:
             return []
         return texts if len(texts) >= count else []
 
-    return wait_until(decoded, 90, what)
+    try:
+        return wait_until(decoded, 90, what)
+    except AssertionError as timed_out:  # say where the message stopped: feed, outbox or modem
+        raise AssertionError(f"{timed_out}\n{where_the_sms_are(modem, central)}") from None
+
+
+def where_the_sms_are(modem: AtModem, central: CentralService) -> str:
+    platform = central.citizens.sms
+    outbox = [] if platform is None else [
+        (m.id, m.fact_id, m.state, m.parts, m.attempts, m.last_error,
+         platform.outbox.attempts(m.id)) for m in platform.outbox.messages()]
+    submits = [(s.number, s.concat, len(s.text)) for s in modem.accepted]
+    return (f"feed: {central.citizens.diagnostics()['sms_feed']}\noutbox: {outbox}\n"
+            f"modem accepted: {submits}\nPDUs written to the modem: {len(modem.received_pdus)}")
 
 
 def progress(web: httpx.Client) -> str:
@@ -112,7 +125,7 @@ def test_a_citizen_books_online_is_served_and_hears_of_the_case_by_sms_until_it_
                           data={"day": day.group(1), "slot": slot.group(1), "phone": CITIZEN}).text
         code = re.search(r'data-code="(\d{6})"', booked)
         assert code is not None, booked
-        [booking_sms] = sms_to(modem, 1, "the booking's SMS at the modem")
+        [booking_sms] = sms_to(modem, 1, "the booking's SMS at the modem", central)
         assert f"预约码{code.group(1)}" in booking_sms and "食品经营许可" in booking_sms
 
         # The hall comes online: its gateway, a kiosk and window 1's caller.
@@ -161,7 +174,7 @@ def test_a_citizen_books_online_is_served_and_hears_of_the_case_by_sms_until_it_
             "contact_name": "张三", "contact_phone": CITIZEN, "officer_name": "王小明",
             "officer_phone": "13900001111", "applied_at": format_instant(now - 300),
             "accepted_at": format_instant(now), "limit": 20})
-        _, accepted_sms = sms_to(modem, 2, "the acceptance SMS at the modem")
+        _, accepted_sms = sms_to(modem, 2, "the acceptance SMS at the modem", central)
         assert f"受理编号{CASE}" in accepted_sms and "办理时限20个工作日" in accepted_sms
         assert "预计" in accepted_sms and "前办结" in accepted_sms
         assert wait_until(lambda: progress(web) in ("已受理", "办理中") and progress(web), 30,
@@ -171,7 +184,7 @@ def test_a_citizen_books_online_is_served_and_hears_of_the_case_by_sms_until_it_
         caller.agent.record("case.completed", {"case_id": CASE, "by": OFFICER,
                                                "at": format_instant(int(central.clock.wall_ms() / 1000))})
         wait_until(lambda: progress(web) == "已办结", 30, "the progress page to show it done")
-        *_, done_sms = sms_to(modem, 3, "the completion SMS at the modem")
+        *_, done_sms = sms_to(modem, 3, "the completion SMS at the modem", central)
         assert f"受理编号{CASE}）已于" in done_sms and "办结" in done_sms and "领取办理结果" in done_sms
         assert len(modem.texts_to(CITIZEN)) == 3  # each fact once
     finally:
