@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from central.api_users import ApiUser
 from central.booking.settings import BookingSettings
@@ -20,6 +21,9 @@ from central.video.settings import VideoSettings
 from spine.config import BrokerSettings, Section
 from spine.storeurl import StoreUrl
 
+SHARE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""An MQTT 5 share name as central accepts it: one topic level, without wildcards or spaces."""
+
 
 class HallEntry(Section):
     hall: str
@@ -31,7 +35,27 @@ class IngestSettings(Section):
     halls: list[HallEntry] = Field(
         default_factory=list, description="known halls; empty accepts any hall (demo only)"
     )
-    session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+    session_expiry_s: int = Field(
+        7 * 24 * 3600, ge=0,
+        description="how long the broker keeps this process's subscriptions and queued batches "
+        "while it is away (not used with shared_group: a shared member starts clean)")
+    shared_group: str | None = Field(
+        None,
+        description="share the halls' event streams with every central process of this group "
+        "(MQTT 5 `$share/<group>/central/+/events`): each batch reaches one live process; "
+        "none: this process receives every batch (one central process)")
+
+    @field_validator("shared_group")
+    @classmethod
+    def _group_is_one_topic_level(cls, group: str | None) -> str | None:
+        # The group becomes a level of the subscription's filter: a `/`, `+` or `#` would make
+        # it another filter (MQTT 5 4.8.2), and the broker would refuse it or share elsewhere.
+        if group is not None and not SHARE_NAME.fullmatch(group):
+            raise ValueError(
+                f"shared_group {group!r} is not a valid MQTT share name: use 1-64 letters, digits, "
+                "'-', '_' or '.' (no '/', '+', '#' or spaces), the same name in every central "
+                "process of the group")
+        return group
 
 
 class HttpSettings(Section):

@@ -85,6 +85,28 @@ def connect_persistent(
     )
 
 
+def connect_clean(client: mqtt.Client, broker: BrokerSettings) -> None:
+    """Connect in the background with a session that ends with each connection (clean start,
+    session expiry 0); the client subscribes again at every connect.
+
+    For a member of an MQTT 5 shared subscription. The broker goes on sharing a group's
+    messages with a member whose session outlives its connection: Mosquitto 2.0 queues every
+    other message for a member that died, until it returns or its session expires, and the
+    senders' streams stall on the gap. A clean member's messages go to the live members the
+    moment its connection ends; what it held unacknowledged is dropped, and its senders
+    resend it (they resend whatever is not acknowledged).
+    """
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 0
+    client.connect_async(
+        broker.host,
+        broker.port,
+        keepalive=broker.keepalive_s,
+        clean_start=True,
+        properties=properties,
+    )
+
+
 def acknowledge_after(
     client: mqtt.Client, message: mqtt.MQTTMessage, process: Callable[[mqtt.MQTTMessage], None]
 ) -> None:
