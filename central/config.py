@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from central.api_users import ApiUser
 from central.booking.settings import BookingSettings
@@ -105,6 +105,17 @@ class CentralConfig(Section):
         "registry follows the gateways' activation reports (the `hall` command passes central "
         "the handler that does it: central itself never imports provisioning)",
     )
+
+    @model_validator(mode="after")
+    def _shares_streams_only_over_one_database(self) -> CentralConfig:
+        # Each member stores the batches it is dealt where its store is: on a SQLite file of its
+        # own, a hall's stream would end up split over the members' files.
+        if self.ingest.shared_group is not None and self.event_store.is_sqlite:
+            raise ValueError(
+                "[ingest] shared_group needs the event store on PostgreSQL, shared by every member "
+                "([database] url = \"postgresql://USER@HOST/DATABASE\"): on SQLite each process "
+                "would keep only the batches it was dealt")
+        return self
 
     @property
     def events_path(self) -> Path:

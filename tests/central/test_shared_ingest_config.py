@@ -12,9 +12,10 @@ from central.ingest import events_filter
 from spine.config import ConfigError, load_config
 
 
-def write(tmp_path: Path, ingest: str) -> Path:
+def write(tmp_path: Path, ingest: str, database: str = 'url = "postgresql://hall_central@db/hallwatch"') -> Path:
     path = tmp_path / "central.toml"
-    path.write_text(f'[ingest]\nhalls = [{{hall = "hall-01", gateway = "gw-hall-01"}}]\n{ingest}\n')
+    path.write_text(f'[ingest]\nhalls = [{{hall = "hall-01", gateway = "gw-hall-01"}}]\n{ingest}\n'
+                    f"[database]\n{database}\n")
     return path
 
 
@@ -38,3 +39,8 @@ def test_a_group_that_is_not_one_topic_level_is_refused_with_the_rule(tmp_path: 
     message = str(refused.value)
     assert "ingest.shared_group" in message
     assert "no '/', '+', '#'" in message
+
+
+def test_a_group_over_sqlite_files_is_refused_each_member_would_keep_its_share_apart(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="shared_group needs the event store on PostgreSQL"):
+        load_config(CentralConfig, write(tmp_path, 'shared_group = "central"', database=""))
