@@ -11,8 +11,10 @@ from central.config import CentralConfig
 from central.ingest import events_filter
 from spine.config import ConfigError, load_config
 
+SHARED_DATABASE = 'url = "postgresql://hall_central@db/hallwatch"'
 
-def write(tmp_path: Path, ingest: str, database: str = 'url = "postgresql://hall_central@db/hallwatch"') -> Path:
+
+def write(tmp_path: Path, ingest: str, database: str = SHARED_DATABASE) -> Path:
     path = tmp_path / "central.toml"
     path.write_text(f'[ingest]\nhalls = [{{hall = "hall-01", gateway = "gw-hall-01"}}]\n{ingest}\n'
                     f"[database]\n{database}\n")
