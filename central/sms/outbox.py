@@ -184,7 +184,8 @@ _UNIT_REPORT = Statement(lambda _d: update(SMS_UNITS).where(U.message_id == _p("
                          .values(report=_p("verdict"), reported_at=_p("now")))
 _UNIT_REPORTS = Statement(lambda _d: select(U.report).where(U.message_id == _p("id")))
 _UNITS_TOTAL = Statement(lambda _d: select(S.units_total).where(S.id == _p("id")))
-_UNDELIVERED = Statement(lambda _d: update(SMS_MESSAGES).where(S.id == _p("id"), _state_is("sent", "delivered"))
+_UNDELIVERED = Statement(lambda _d: update(SMS_MESSAGES)
+                         .where(S.id == _p("id"), _state_is("sent", "delivered"))
                          .values(state="undelivered", last_error=_p("error")))
 _DELIVERED = Statement(lambda _d: update(SMS_MESSAGES).where(S.id == _p("id"), S.state == "sent")
                        .values(state="delivered", delivered_at=_p("now")))
@@ -192,7 +193,8 @@ _INCOMING = Statement(lambda _d: SMS_INCOMING.insert().values(
     phone=_p("phone"), phone_key=_p("key"), phone_masked=_p("masked"), text=_p("text"),
     received_at=_p("at"), action=_p("action")))
 _OPT_OUT = Statement(_opt_out)
-_OPT_OUT_STOPS = Statement(lambda _d: update(SMS_MESSAGES).where(S.phone_key == _p("key"), S.state == "queued")
+_OPT_OUT_STOPS = Statement(lambda _d: update(SMS_MESSAGES)
+                           .where(S.phone_key == _p("key"), S.state == "queued")
                            .values(state="opted_out", hold=null()))
 _ERASE_UNSENT = Statement(lambda _d: update(SMS_MESSAGES).where(S.phone_key == _p("key"),
                                                                 _state_is("queued", "sending"))
@@ -204,11 +206,13 @@ _ERASE_SETTLED = Statement(lambda _d: update(SMS_MESSAGES).where(
     S.phone.is_not(None), _state_is(*_SETTLED), S.created_at < _p("cutoff"),
 ).values(phone=null(), phone_key=null(), phone_masked="(erased)"))
 _ERASE_OLD_REPLIES = Statement(lambda _d: SMS_INCOMING.delete().where(N.received_at < _p("cutoff")))
-_SEND_TIMES = Statement(lambda _d: select(S.sent_at).where(S.phone_key == _p("key"), S.sent_at >= _p("since")))
+_SEND_TIMES = Statement(lambda _d: select(S.sent_at)
+                        .where(S.phone_key == _p("key"), S.sent_at >= _p("since")))
 _ALL_SEND_TIMES = Statement(lambda _d: select(S.sent_at).where(S.sent_at >= _p("since")))
 _IN_HAND = Statement(lambda _d: select(func.count()).select_from(SMS_MESSAGES)
                      .where(S.state == "sending", S.phone_key == _p("key")))
-_ALL_IN_HAND = Statement(lambda _d: select(func.count()).select_from(SMS_MESSAGES).where(S.state == "sending"))
+_ALL_IN_HAND = Statement(lambda _d: select(func.count()).select_from(SMS_MESSAGES)
+                         .where(S.state == "sending"))
 _COUNTS = Statement(lambda _d: select(S.state, func.count()).group_by(S.state).order_by(S.state))
 _MESSAGES = {(by_state, by_fact): _messages(by_state, by_fact)
              for by_state in (False, True) for by_fact in (False, True)}
@@ -314,7 +318,8 @@ class Taken:
         """Sending begins: the message is this process's until its lease ends."""
         _START.run(self._sql, {"id": self.message.id, "sender": sender, "process": self._process,
                                "lease_until": self._now + self._lease_ms, "units_total": units_total})
-        _ATTEMPT.run(self._sql, {"id": self.message.id, "now": self._now, "outcome": "started", "detail": None})
+        _ATTEMPT.run(self._sql, {"id": self.message.id, "now": self._now, "outcome": "started",
+                                 "detail": None})
 
 
 class SmsOutbox:
@@ -393,7 +398,8 @@ class SmsOutbox:
             stored = _ENQUEUE.run(sql, {
                 **found, "fact_type": draft.fact_type, "subject": draft.subject, "phone": phone,
                 "phone_key": key, "phone_masked": mask_phone(phone), "text": draft.text, "parts": draft.parts,
-                "state": state, "now": now_ms, "error": error, "concat_ref": secrets.randbelow(256)}).fetchall()
+                "state": state, "now": now_ms, "error": error, "concat_ref": secrets.randbelow(256),
+            }).fetchall()
             if stored:
                 return int(stored[0][0]), True
             # Another process stored it since our look-up (its commit came between): theirs stands.
@@ -507,7 +513,8 @@ class SmsOutbox:
         phone = normalize_phone(incoming.phone)
         with self._tx() as sql:
             _INCOMING.run(sql, {"phone": phone, "key": self.digest(phone), "masked": mask_phone(phone),
-                                "text": incoming.text, "at": incoming.received_ms or now_ms, "action": action})
+                                "text": incoming.text, "at": incoming.received_ms or now_ms,
+                                "action": action})
 
     def opt_out(self, phone: str, via: str, now_ms: int) -> int:
         """Stop every message to this number, now and later; returns how many queued ones were stopped."""
@@ -583,7 +590,8 @@ class SmsOutbox:
         return [MessageView(*row) for row in rows]
 
     def attempts(self, message_id: int) -> list[tuple[int, str, str | None]]:
-        return [(int(at), outcome, detail) for at, outcome, detail in self._rows(_ATTEMPTS, {"id": message_id})]
+        rows = self._rows(_ATTEMPTS, {"id": message_id})
+        return [(int(at), outcome, detail) for at, outcome, detail in rows]
 
     def incoming(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._rows(_REPLIES, {"limit": limit})

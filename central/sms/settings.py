@@ -98,7 +98,8 @@ class SmsSettings(Section):
     backend: Literal["gammu", "http", "simulated"] = "simulated"
     store: Path = Field(
         Path("var/central/sms.sqlite"),
-        description="the SMS outbox (SQLite, WAL) of a SQLite central; on PostgreSQL it is in central's database",
+        description="the SMS outbox (SQLite, WAL) of a SQLite central; "
+                    "on PostgreSQL it is in central's database",
     )
     templates: Path | None = Field(None, description="operator's templates TOML; none: the embedded ones")
     signature: str | None = Field(

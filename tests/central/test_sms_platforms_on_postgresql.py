@@ -24,12 +24,12 @@ from central.complaints.settings import ComplaintSettings
 from central.deadlines import WorkingDays
 from central.personal.events import SealingEventStore
 from central.sms.platform import SmsPlatform
+from central.sms.policy import DAY_MS
 from central.sms.senders.simulated import SimulatedSender
 from central.sms.settings import RateLimits
 from central.sms_feed import SmsFeed, SmsFeedSettings
 from central.sms_feed.complaints import ComplaintFacts
 from central.sms_feed.cursor import FeedCursors
-from central.sms.policy import DAY_MS
 from spine.clock import SimulatedClock
 from spine.engines import open_engine
 from spine.storeurl import StoreUrl
@@ -242,7 +242,8 @@ def test_a_feed_killed_between_queuing_and_its_claim_s_commit_leaves_no_message_
             feed.start()
             feed.stop()  # its cursor set; passes are run by hand below
         for n in range(5):
-            desks[0].receive(NewComplaint(hall="hall-01", summary=f"态度差 {n}", phone=phone(n)), actor="office")
+            desks[0].receive(NewComplaint(hall="hall-01", summary=f"态度差 {n}", phone=phone(n)),
+                             actor="office")
 
         told: list[str] = []
 

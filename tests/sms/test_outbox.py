@@ -37,7 +37,8 @@ def test_a_fact_delivered_twice_sends_one_sms(platform: SmsPlatform, sender: Sim
     assert (message.state, message.attempts, message.phone) == ("sent", 1, "139****5678")
 
 
-def test_queued_messages_survive_a_restart_and_go_out_once(tmp_path: Path, clock: SimulatedClock, sms_store: StoreUrl | None) -> None:
+def test_queued_messages_survive_a_restart_and_go_out_once(tmp_path: Path, clock: SimulatedClock,
+                                                           sms_store: StoreUrl | None) -> None:
     before = SimulatedSender()
     first = SmsPlatform(make_settings(tmp_path), clock=clock, sender=before, store=sms_store)
     first.notify("evt-1", "case.accepted", accepted_body())
@@ -52,7 +53,8 @@ def test_queued_messages_survive_a_restart_and_go_out_once(tmp_path: Path, clock
 
 
 def test_a_message_interrupted_while_sending_is_queued_again_at_start(tmp_path: Path, clock: SimulatedClock,
-                                                                      sender: SimulatedSender, sms_store: StoreUrl | None) -> None:
+                                                                      sender: SimulatedSender,
+                                                                      sms_store: StoreUrl | None) -> None:
     platform = SmsPlatform(make_settings(tmp_path), clock=clock, sender=sender, store=sms_store)
     [message_id] = platform.notify("evt-1", "case.accepted", accepted_body())
     assert platform.outbox.claim(message_id, "simulated", 1, clock.wall_ms())  # then kill -9
@@ -123,9 +125,11 @@ def test_a_long_message_cut_off_after_its_first_part_resumes_at_the_second(
     assert sender.texts_to(CITIZEN) == [message.text]
 
 
-def test_nothing_goes_out_at_night_and_it_goes_out_at_eight(tmp_path: Path, sender: SimulatedSender, sms_store: StoreUrl | None) -> None:
+def test_nothing_goes_out_at_night_and_it_goes_out_at_eight(tmp_path: Path, sender: SimulatedSender,
+                                                            sms_store: StoreUrl | None) -> None:
     clock = SimulatedClock(hall_time("2026-11-23 22:30"))
-    platform = SmsPlatform(make_settings(tmp_path, quiet_hours=QuietHours()), clock=clock, sender=sender, store=sms_store)
+    platform = SmsPlatform(make_settings(tmp_path, quiet_hours=QuietHours()), clock=clock, sender=sender,
+                           store=sms_store)
     platform.notify("evt-1", "case.completed", COMPLETED)
     platform.notifier.phone_book = phone_book
     platform.notify("evt-2", "case.completed", COMPLETED)
@@ -218,10 +222,12 @@ def assert_numbers_gone(platform: SmsPlatform, numbers: tuple[str, ...]) -> None
     engine = open_engine(platform.outbox.url)
     try:
         with engine.connect() as sql:
-            rows = sql.execute(text("SELECT phone FROM sms_messages UNION ALL SELECT phone FROM sms_incoming"))
+            rows = sql.execute(text("SELECT phone FROM sms_messages UNION ALL "
+                                    "SELECT phone FROM sms_incoming"))
             assert not {row[0] for row in rows} & set(numbers)
-            vacuumed = sql.execute(text("SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
-                                        "AND relname IN ('sms_messages', 'sms_incoming')")).fetchall()
+            vacuumed = sql.execute(text(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
+                "AND relname IN ('sms_messages', 'sms_incoming')")).fetchall()
             assert {row[0] for row in vacuumed} == {"sms_messages", "sms_incoming"}
     finally:
         engine.dispose()
@@ -265,7 +271,8 @@ def test_numbers_are_masked_in_every_log_line_and_in_diagnostics(
     assert CITIZEN not in repr(platform.messages()) and CITIZEN not in repr(sender)
 
 
-def test_the_worker_thread_sends_soon_after_a_fact_and_stops_when_asked(tmp_path: Path, sms_store: StoreUrl | None) -> None:
+def test_the_worker_thread_sends_soon_after_a_fact_and_stops_when_asked(tmp_path: Path,
+                                                                        sms_store: StoreUrl | None) -> None:
     sender = SimulatedSender()
     platform = SmsPlatform(make_settings(tmp_path, poll_s=5.0), sender=sender, store=sms_store)
     platform.start()
@@ -277,7 +284,8 @@ def test_the_worker_thread_sends_soon_after_a_fact_and_stops_when_asked(tmp_path
 
 
 def test_a_sender_that_cannot_start_keeps_everything_queued_and_says_why_loudly(
-        tmp_path: Path, clock: SimulatedClock, caplog: pytest.LogCaptureFixture, sms_store: StoreUrl | None) -> None:
+        tmp_path: Path, clock: SimulatedClock, caplog: pytest.LogCaptureFixture,
+        sms_store: StoreUrl | None) -> None:
     settings = make_settings(tmp_path, backend="gammu", gammu=GammuSettings(gammurc=tmp_path / "missing"))
     platform = SmsPlatform(settings, clock=clock, store=sms_store)
     assert any(r.levelno == logging.ERROR and "cannot start" in r.getMessage() for r in caplog.records)
