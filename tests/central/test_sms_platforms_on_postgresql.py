@@ -8,6 +8,7 @@ both send (docs/operations.md, "Several central processes")."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
 from central.complaints import ComplaintDesk
@@ -30,6 +32,7 @@ from central.sms.settings import RateLimits
 from central.sms_feed import SmsFeed, SmsFeedSettings
 from central.sms_feed.complaints import ComplaintFacts
 from central.sms_feed.cursor import FeedCursors
+from hallwatch.cli import main
 from spine.clock import SimulatedClock
 from spine.engines import open_engine
 from spine.storeurl import StoreUrl
@@ -221,6 +224,25 @@ def _waiting_for_an_advisory_lock(engine: Engine) -> bool:
     with engine.connect() as sql:
         return bool(sql.execute(text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar_one())
+
+
+def test_hall_central_privacy_erases_a_number_from_the_outbox_every_process_shares(
+        processes: Processes, url: StoreUrl, tmp_path: Path) -> None:
+    queued_by = processes.start("central-b")
+    queued_by.notify("evt-1", "case.accepted", accepted_body())
+    secret = tmp_path / "db.password"
+    secret.write_text("not-needed-with-trust\n")
+    config = tmp_path / "central.toml"
+    config.write_text(f'data_dir = "{tmp_path / "central-a"}"\n[database]\n'
+                      f'url = "postgresql://{url.user}@{url.host}:{url.port}/{url.database}"\n'
+                      f'password_file = "{secret}"\n')
+
+    erased = CliRunner().invoke(main, ["central", "privacy", "erase", "--config", str(config),
+                                       "--phone", CITIZEN, "--by", "office"])
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.stdout)["sms"] == {"messages": 1, "unsent": 1, "incoming": 0}
+    [message] = queued_by.messages()
+    assert (message.state, message.phone) == ("erased", "(erased)")
 
 
 class Killed(BaseException):
