@@ -75,8 +75,12 @@ class Citizens:
         self.feed: SmsFeed | None = None
         self._case_facts: CaseFacts | None = None
         if config.sms is not None:
+            # On PostgreSQL the outbox is central's database, shared by every process's worker (so
+            # `[sms]` may go to each); beside a SQLite central it is the data directory's sms.sqlite.
+            shared = None if config.event_store.is_sqlite else config.event_store
             self.sms = SmsPlatform(config.sms_settings, clock=clock,
-                                   phone_book=CentralPhoneBook(alone, config.sms_feed.unit_phones))
+                                   phone_book=CentralPhoneBook(alone, config.sms_feed.unit_phones),
+                                   store=shared, process=config.id)
             sources: list[FactSource] = []
             if cases is not None:
                 self._case_facts = CaseFacts(case_store_at(config.event_store, config.cases_path), cases)
