@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, table
+from sqlalchemy.exc import SQLAlchemyError
 
 from central import migrations
 from central.personal import vault
@@ -208,7 +209,12 @@ def _postgresql_transaction(sql: Connection, holding: Sequence[int]) -> Iterator
             _HOLD.run(sql, {"key": key})
         yield sql
     except BaseException:
-        sql.exec_driver_sql("ROLLBACK")
+        try:
+            sql.exec_driver_sql("ROLLBACK")
+        except SQLAlchemyError:
+            # The connection is gone (the server restarted, or ended it): the server rolled back
+            # already; forget it here too, so that the next statement connects afresh.
+            sql.rollback()
         raise
     sql.exec_driver_sql("COMMIT")
 

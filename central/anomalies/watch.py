@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, delete, distinct, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from central.anomalies.book import AnomalyBook, Raised
 from central.anomalies.facts import Fact, Hit
@@ -119,6 +121,8 @@ class Rulebook:
             rule, detector = self.detectors[index]
             try:
                 hits = detector.judge(judging, fact)
+            except (sqlite3.Error, SQLAlchemyError):
+                raise  # the database, not the fact: the pass rolls back and is done again
             except Exception:  # one odd fact must not stop every rule for ever
                 log.exception("rule %s could not judge %s (%s); skipped", rule.name, fact.ref, fact.kind)
                 continue
