@@ -42,7 +42,7 @@ from central.cases.rules import Ladder
 from central.discretion import Standards
 from central.projects import GreenChannel, ProjectDesk
 from central.supervision_settings import SupervisionSettings
-from central.supervision_store import SupervisionStore
+from central.supervision_store import SupervisionStore, refuse_supervision_left_behind
 from spine.storeurl import StoreUrl
 
 Publish = Callable[[str, dict[str, Any]], object]
@@ -93,9 +93,16 @@ def open_office(settings: SupervisionSettings, where: Path | StoreUrl, *, events
     """The office over central's stores: `where` its own records (`supervision.sqlite`, or central's
     PostgreSQL database: `supervision_store_at`); `events` the event store's SQLite file (read
     through a read-only connection of the office's own) or the store itself; `cases` where the case
-    store is (its SQLite file, or central's PostgreSQL database; None: no case records)."""
+    store is (its SQLite file, or central's PostgreSQL database; None: no case records); `left_behind`
+    the file the office kept before, refused while it holds records the database lacks."""
     rules = load_rules(settings)
     store = SupervisionStore(where)
+    if left_behind is not None and store.on_postgresql:
+        try:
+            refuse_supervision_left_behind(left_behind, store)
+        except BaseException:
+            store.close()
+            raise
     own_events: ReadOnlyFile | None = None
     event_reads: EventReads
     if isinstance(events, Path):

@@ -183,7 +183,7 @@ def kept_records(tx: Tx) -> int:
 
 def refuse_supervision_left_behind(own_file: Path, store: SupervisionStore) -> None:
     """Raise `SupervisionLeftBehind` when the office's store on PostgreSQL is empty and the file the
-    office kept before (`own_file`) holds records: `hall central supervision-copy` moves them."""
+    office kept before (`own_file`) holds records: `hall central anomalies copy-office` copies them."""
     if not own_file.exists():
         return
     with store.reading() as tx:
@@ -198,7 +198,7 @@ def refuse_supervision_left_behind(own_file: Path, store: SupervisionStore) -> N
         raise SupervisionLeftBehind(
             f"{own_file} holds the supervision office's records ({kept} log steps and cursors) and "
             "central's PostgreSQL database has none: copy them there first with "
-            f"`hall central supervision-copy --config CONFIG` (it verifies both chains after the copy; "
+            f"`hall central anomalies copy-office --config CONFIG` (it verifies both chains after the copy; "
             "docs/operations.md, \"Several central processes\")")
 
 

@@ -124,6 +124,40 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, db
             click.echo(f"    ... and {len(result.hits) - show:,} more")
 
 
+@anomalies_group.command("copy-office")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, exists=True), required=True,
+              help="central's TOML, whose [database] is PostgreSQL")
+def copy_office(config_path: Path) -> None:
+    """Copy `<data_dir>/supervision.sqlite` (anomalies, projects, their logs and keys) into central's
+    PostgreSQL database, once, before central starts there; both logs are verified after the copy."""
+    from central.anomalies.copying import CopyRefused
+    from central.anomalies.copying import copy_office as copy
+    from central.config import CentralConfig
+    from central.supervision_store import SupervisionStore
+    from spine.config import ConfigError, load_config
+
+    try:
+        config = load_config(CentralConfig, config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    own_file = config.data_dir / "supervision.sqlite"
+    if config.event_store.is_sqlite:
+        raise click.ClickException("central's store is a SQLite file: the office keeps supervision.sqlite")
+    if not own_file.exists():
+        raise click.ClickException(f"no {own_file}: nothing to copy")
+    target = SupervisionStore(config.event_store)
+    try:
+        copied = copy(own_file, target)
+    except CopyRefused as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        target.close()
+    rows = ", ".join(f"{name} {count}" for name, count in copied.rows.items() if count)
+    click.echo(f"copied {own_file} into {config.event_store}: {rows or 'no rows'}")
+    for name, head in copied.heads.items():
+        click.echo(f"ok: {name}: verified in the database, head {head} as in the file")
+
+
 def _one(table: Any, name: str) -> Any:
     from central.anomalies.table import RulesError
 
