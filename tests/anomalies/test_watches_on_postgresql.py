@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import exc as sql_errors
 
-from central.anomalies.book import AnomalyBook, Raised
+from central.anomalies.book import AnomalyBook, AnomalyError, Raised
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import MemoryCases
+from central.anomalies.pseudonyms import applicant_key
 from central.anomalies.table import AnomalyRules, RuleSpec
 from central.anomalies.watch import AnomalyWatch
 from central.cases.calendar import load_calendar
@@ -190,3 +191,71 @@ def other_waits_for_the_watch(cluster: PgCluster, database: StoreUrl, pid: int) 
         row = sql.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory' "
                           "AND NOT granted", (pid,)).fetchone()
     return bool(row and row[0])
+
+
+def both_at_once(first: Any, second: Any) -> list[BaseException | None]:
+    """Run `first` and `second` on two threads, started together; what each raised (None: nothing)."""
+    outcome: list[BaseException | None] = [None, None]
+    together = threading.Barrier(2)
+
+    def run(index: int, action: Any) -> None:
+        try:
+            together.wait(5)
+            action()
+        except BaseException as error:  # noqa: BLE001 (returned to the test)
+            outcome[index] = error
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcome
+
+
+def test_supervisors_at_two_processes_step_each_anomaly_once_and_seal_their_notes_with_one_key(
+        two: tuple[Office, Office], feed: ArrivingFacts) -> None:
+    feed.facts += ratings()
+    first, second = two
+    anomalies = sorted(r.id for r in first.tick())
+    refused = 0
+
+    def acknowledge(office: Office, who: str, anomaly: str) -> None:
+        with office.store.transaction() as tx:
+            office.book.acknowledge(tx, anomaly, who, T0)
+
+    def assign(office: Office, who: str, anomaly: str) -> None:
+        with office.store.transaction() as tx:
+            office.book.assign(tx, anomaly, who, who, T0, f"申请人电话 1381234{anomaly[-4:]}")
+
+    for anomaly in anomalies:
+        outcome = both_at_once(lambda a=anomaly: acknowledge(first, "office-wang", a),
+                               lambda a=anomaly: acknowledge(second, "office-li", a))
+        assert sum(isinstance(e, AnomalyError) for e in outcome) == 1, outcome
+        refused += 1
+        assert both_at_once(lambda a=anomaly: assign(first, "张科长", a),
+                            lambda a=anomaly: assign(second, "李科长", a)) == [None, None]
+    steps = first.store.query("SELECT type, count(*) FROM anomaly_log GROUP BY type ORDER BY type")
+    assert steps == [("anomaly.acknowledged", WINDOWS), ("anomaly.assigned", 2 * WINDOWS),
+                     ("anomaly.raised", WINDOWS)]
+    keys = first.store.query("SELECT count(*), count(DISTINCT subject) FROM personal_keys "
+                             "WHERE subject LIKE 'anomaly:%%'")
+    assert keys == [(WINDOWS, WINDOWS)], "one key per anomaly's notes"
+    assert second.book.verify()["ok"] and refused == WINDOWS
+
+
+def test_two_processes_starting_together_make_one_pseudonym_key(database: StoreUrl) -> None:
+    stores = [SupervisionStore(database), SupervisionStore(database)]
+    keys: list[bytes] = []
+
+    def start(store: SupervisionStore) -> None:
+        with store.transaction() as tx:
+            keys.append(applicant_key(tx))
+
+    try:
+        assert both_at_once(lambda: start(stores[0]), lambda: start(stores[1])) == [None, None]
+        assert len(keys) == 2 and keys[0] == keys[1]
+        assert stores[0].query("SELECT count(*) FROM personal_meta WHERE name = 'applicant_key'") == [(1,)]
+    finally:
+        for store in stores:
+            store.close()
