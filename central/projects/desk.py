@@ -226,17 +226,3 @@ def _view(project: str, name: str, coordinator: str, limit: Limit, light: Projec
         "cases": [_member(m) for m in sorted(members, key=lambda m: (-severity(m.stage), m.case_id))],
     }
 
-
-def case_rows(read: Callable[[str, tuple[Any, ...]], list[Any]]) -> CaseRows:
-    """Member cases from the case store's `cases` table (read-only), as its last tick left them."""
-
-    def rows(case_ids: list[str]) -> list[MemberCase]:
-        found: list[MemberCase] = []
-        for start in range(0, len(case_ids), 500):
-            chunk = case_ids[start:start + 500]
-            found += [MemberCase(*row) for row in read(
-                "SELECT case_id, hall, unit, matter, officer, stage, due_day, accepted_at, completed_at, "
-                f"confirmed_at FROM cases WHERE case_id IN ({', '.join('?' for _ in chunk)})", tuple(chunk))]
-        return found
-
-    return rows
