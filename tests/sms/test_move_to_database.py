@@ -16,14 +16,18 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from central.database_settings import DatabaseSettings
+from central.service import CentralService
 from central.sms.move import SmsLeftBehind, SmsMoveRefused, move_to_database, refuse_sms_left_behind
 from central.sms.platform import SmsPlatform
 from central.sms.senders.simulated import SimulatedSender
 from hallwatch.cli import main
+from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 from spine.engines import open_engine
 from spine.storeurl import StoreUrl
 from tests.central.stores import migrated
+from tests.citizens.conftest import citizens_config
 from tests.pg import pg_cluster, pg_database  # noqa: F401 - fixtures
 from tests.sms.conftest import CITIZEN, accepted_body, make_settings
 
@@ -184,3 +188,22 @@ def test_hall_central_sms_move_to_database_moves_and_renames_the_file(
                                       "--from", str(data_dir / "sms.sqlite.moved")])
     assert again.exit_code == 0, again.output
     assert "sms_messages: 3 in the file, 0 added, 3 already there" in again.output
+
+
+def test_central_on_postgresql_with_sms_refuses_to_start_beside_the_file_until_it_is_moved(
+        tmp_path: Path, broker: MosquittoBroker, url: StoreUrl, clock: SimulatedClock) -> None:
+    config = citizens_config(tmp_path, broker.port).model_copy(
+        update={"database": DatabaseSettings(url=url.secret_url())})
+    source = sqlite_central_file(config.data_dir, clock)
+    assert source == config.sms_settings.store
+
+    with pytest.raises(SmsLeftBehind, match="1 opt-outs.*hall central sms move-to-database"):
+        CentralService(config, clock=clock)
+    assert counts(url)["sms_meta"] == 0  # refused before the outbox made a key of its own
+
+    move_to_database(source, url)
+    service = CentralService(config, clock=clock)
+    try:
+        assert service.citizens.sms is not None and service.citizens.sms.outbox.opted_out(OPTED_OUT)
+    finally:
+        service.stop()
