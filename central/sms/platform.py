@@ -83,7 +83,7 @@ class SmsPlatform:
         return self.outbox.messages(state=state, fact_id=fact_id, limit=limit)
 
     def run_once(self, *, poll: bool | None = None) -> PassResult:
-        """One pass of the worker, for tests and for `hall central sms drain`."""
+        """One pass of the worker (tests drive the platform with it)."""
         return self.worker.run_once(poll=poll)
 
     def diagnostics(self) -> dict[str, Any]:
