@@ -35,6 +35,7 @@ from central.public.pages import mount
 from central.public.progress import ProgressDesk
 from central.public.site import PublicSite
 from central.sms import SmsPlatform
+from central.sms.move import refuse_sms_left_behind
 from central.sms_feed import CentralPhoneBook, SmsFeed
 from central.sms_feed.bookings import BookingFacts
 from central.sms_feed.cases import Alone, CaseFacts
@@ -75,8 +76,16 @@ class Citizens:
         self.feed: SmsFeed | None = None
         self._case_facts: CaseFacts | None = None
         if config.sms is not None:
+            # On PostgreSQL the outbox is central's database, shared by every process's worker (so
+            # `[sms]` may go to each); beside a SQLite central it is the data directory's sms.sqlite.
+            shared = None if config.event_store.is_sqlite else config.event_store
+            if shared is not None:
+                # Before the outbox opens (and makes a phone key): an opt-out still in the file
+                # this process used before would be lost, and the citizen messaged again.
+                refuse_sms_left_behind(config.sms_settings.store, shared)
             self.sms = SmsPlatform(config.sms_settings, clock=clock,
-                                   phone_book=CentralPhoneBook(alone, config.sms_feed.unit_phones))
+                                   phone_book=CentralPhoneBook(alone, config.sms_feed.unit_phones),
+                                   store=shared, process=config.id)
             sources: list[FactSource] = []
             if cases is not None:
                 self._case_facts = CaseFacts(case_store_at(config.event_store, config.cases_path), cases)

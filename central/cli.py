@@ -34,6 +34,7 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
     group.add_command(anomalies_group)
     group.add_command(migrate)
     group.add_command(verify_events)
+    group.add_command(sms_group)
 
     @group.command("run")
     @click.option("--config", "config_path", type=click.Path(path_type=Path), help="central TOML")
@@ -55,3 +56,44 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
     return group
 
 
+
+
+@click.group(name="sms")
+def sms_group() -> None:
+    """The SMS platform's outbox."""
+
+
+@sms_group.command("move-to-database")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="central TOML: its [database] (PostgreSQL) and data_dir")
+@click.option("--from", "source", type=click.Path(path_type=Path, dir_okay=False),
+              help="the SQLite outbox to move [default: [sms] store, else <data_dir>/sms.sqlite]")
+@click.option("--rename", is_flag=True,
+              help="after the commit, rename the file (and its -wal, -shm) to <name>.moved")
+def move_sms_to_database(config_path: Path | None, source: Path | None, rename: bool) -> None:
+    """Copy a process's sms.sqlite into central's PostgreSQL database: the phone key, opt-outs,
+    messages in every state with their parts and attempts, and replies. One transaction; a
+    second run adds nothing; the file is only read (renamed only with --rename). Run it with
+    central's processes stopped, as the database's owner (the role `hall central migrate` runs as)."""
+    from central.sms.move import SmsMoveRefused, move_to_database
+
+    try:
+        config = load_config(CentralConfig, config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if config.event_store.is_sqlite:
+        raise click.ClickException("central's [database] is a SQLite file: its SMS outbox is the "
+                                   "data directory's sms.sqlite already, there is nothing to move")
+    source = source or config.sms_settings.store
+    if not source.exists():
+        raise click.ClickException(f"{source}: no such file")
+    try:
+        report = move_to_database(source, config.event_store, rename=rename)
+    except SmsMoveRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{source} -> {config.event_store}: phone key {report.key}")
+    for table, held in report.in_file.items():
+        click.echo(f"  {table}: {held} in the file, {report.added[table]} added, "
+                   f"{report.already[table]} already there")
+    if report.renamed_to is not None:
+        click.echo(f"  the file is now {report.renamed_to}")

@@ -39,6 +39,7 @@ from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
 from central.store import CentralHandler, CentralStore
 from central.supervision import load_standards, open_office
+from central.supervision_store import supervision_store_at
 from central.telemetry import Telemetry, recorders_of
 from central.video import VideoRoom
 from central.web.app import create_app
@@ -155,10 +156,11 @@ class CentralService:
         # The office and the big screen's SQL counts read the case store where the engine keeps
         # it: its own file, or this PostgreSQL database.
         case_store = case_store_at(config.event_store, config.cases_path) if self.engine_cases else None
-        # Its own records stay in a SQLite file beside the case store's on either database; it reads
-        # the halls' events through a read-only connection of the store's file, or the store itself.
+        # Its own records are where the event store is (`supervision.sqlite` beside a SQLite one); it
+        # reads the halls' events through a read-only connection of the store's file, or the store itself.
+        own_file = config.data_dir / "supervision.sqlite"
         self.supervision = open_office(
-            config.supervision, config.data_dir / "supervision.sqlite",
+            config.supervision, supervision_store_at(config.event_store, own_file), left_behind=own_file,
             events=self.store.url.path or self.store,
             cases=case_store, calendar=calendar,
             ladder=case_rules.ladder, grace_s=case_rules.watermark.grace_s, clock=self.clock.wall_ms,

@@ -54,17 +54,27 @@ def migrate(config_path: Path | None) -> None:
 def verify_events(config_path: Path | None) -> None:
     """Check the event store: the event log's append-only guard in place and every row as its
     envelope says, and the hash chain of each log kept beside it (complaints, bookings, rating
-    follow-ups), naming the first bad row."""
+    follow-ups, and the supervision office's anomaly and project logs), naming the first bad row."""
     from central.store import CentralStore
     from spine.clock import SystemClock
 
-    url = _config(config_path).event_store
+    config = _config(config_path)
+    url = config.event_store
     store = CentralStore(url, SystemClock())
     try:
         report = store.verify()
-        chains = [(ledger, store.read(partial(_verify_chain, ledger=ledger))) for ledger in _chained_logs()]
+        chains = [(ledger, store.read(partial(_verify_chain, ledger=ledger)))
+                  for ledger in _chained_logs() + ([] if url.is_sqlite else _supervision_logs())]
     finally:
         store.close()
+    own_file = config.data_dir / "supervision.sqlite"
+    if url.is_sqlite and own_file.exists():
+        # Beside a SQLite event store the supervision office keeps its logs in a file of its own.
+        office = sqlite3.connect(f"file:{own_file}?mode=ro", uri=True)
+        try:
+            chains += [(ledger, _verify_chain(office, ledger)) for ledger in _supervision_logs()]
+        finally:
+            office.close()
     failed = False
     if report.ok:
         click.echo(f"ok: {report.checked} events in {url}")
@@ -84,9 +94,17 @@ def verify_events(config_path: Path | None) -> None:
         sys.exit(1)
 
 
+def _supervision_logs() -> list[Ledger]:
+    """The supervision office's logs: in the event store's PostgreSQL database, or beside a SQLite
+    event store in `<data_dir>/supervision.sqlite`."""
+    from central.anomalies.book import LOG as ANOMALY_LOG
+    from central.projects.desk import LOG as PROJECT_LOG
+
+    return [ANOMALY_LOG, PROJECT_LOG]
+
+
 def _chained_logs() -> list[Ledger]:
-    """The hash-chained logs in the event store's database (the case log has `hall central verify`,
-    the supervision office's logs their own file)."""
+    """The hash-chained logs in the event store's database (the case log has `hall central verify`)."""
     from central.booking.log import LOG as BOOKING_LOG
     from central.complaints.log import LOG as COMPLAINT_LOG
     from central.ratings.tables import FOLLOWUP_LOG

@@ -1,9 +1,11 @@
 """The supervision office's part of central: anomaly rules, discretionary standards, major projects.
 
 Built by the central service (`open_office`) from its configuration and the
-stores it already keeps; it keeps its own records in `supervision.sqlite`
-(`central.supervision_store`), beside the case store, whichever database the
-event store is on. It reads the case store through a connection of its own
+stores it already keeps; it keeps its own records where the event store is
+(`central.supervision_store`): `supervision.sqlite` beside a SQLite event store,
+central's PostgreSQL database beside one there, so that every central process
+answers the office's pages from the same records and may tick its rules. It
+reads the case store through a connection of its own
 (`CaseReads`: read-only on a SQLite file, or central's PostgreSQL database), and
 the event store through its `read`: a read-only connection of its own on a
 SQLite file, the store itself on PostgreSQL (docs/operations.md). `tick` runs the anomaly rules over what
@@ -40,7 +42,7 @@ from central.cases.rules import Ladder
 from central.discretion import Standards
 from central.projects import GreenChannel, ProjectDesk
 from central.supervision_settings import SupervisionSettings
-from central.supervision_store import SupervisionStore
+from central.supervision_store import SupervisionStore, refuse_supervision_left_behind
 from spine.storeurl import StoreUrl
 
 Publish = Callable[[str, dict[str, Any]], object]
@@ -84,15 +86,23 @@ class SupervisionOffice:
             reader.close()
 
 
-def open_office(settings: SupervisionSettings, path: Path, *, events: Path | EventReads,
+def open_office(settings: SupervisionSettings, where: Path | StoreUrl, *, events: Path | EventReads,
                 cases: Path | StoreUrl | None, calendar: WorkCalendar, ladder: Ladder, grace_s: int,
-                clock: Callable[[], int], appointments: HallAppointments, publish: Publish
-                ) -> SupervisionOffice:
-    """The office over central's stores: `events` the event store's SQLite file (read through a
-    read-only connection of the office's own) or the store itself; `cases` where the case store is
-    (its SQLite file, or central's PostgreSQL database; None: this central keeps no case records)."""
+                clock: Callable[[], int], appointments: HallAppointments, publish: Publish,
+                left_behind: Path | None = None) -> SupervisionOffice:
+    """The office over central's stores: `where` its own records (`supervision.sqlite`, or central's
+    PostgreSQL database: `supervision_store_at`); `events` the event store's SQLite file (read
+    through a read-only connection of the office's own) or the store itself; `cases` where the case
+    store is (its SQLite file, or central's PostgreSQL database; None: no case records); `left_behind`
+    the file the office kept before, refused while it holds records the database lacks."""
     rules = load_rules(settings)
-    store = SupervisionStore(path)
+    store = SupervisionStore(where)
+    if left_behind is not None and store.on_postgresql:
+        try:
+            refuse_supervision_left_behind(left_behind, store)
+        except BaseException:
+            store.close()
+            raise
     own_events: ReadOnlyFile | None = None
     event_reads: EventReads
     if isinstance(events, Path):

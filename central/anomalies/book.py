@@ -16,19 +16,21 @@ closed with its cause, so each rule's false-alarm rate is counted.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, true, update
+
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.table import RuleSpec
+from central.anomalies.tables import ANOMALIES, ANOMALY_NUMBERS
 from central.cases.timebase import day_of, format_day, format_instant
 from central.ledger import Ledger, Step
 from central.personal import Reader, vault
-from central.reads import Read
+from central.reads import built
 from central.supervision_store import SupervisionStore
-from central.where import Where
 from contract.privacy import redact
+from spine.statement import Statement, Tx, insert_for
 
 LOG = Ledger("anomaly_log", "the anomaly log")
 
@@ -70,8 +72,28 @@ FALSE_ALARM_CAUSES = ("wrong_date", "completion_not_confirmed", "legitimate_reas
                       "rule_too_strict", "other")
 """Why a hit was a false alarm: the first two are the trial's commonest, counted apart."""
 
-_COLUMNS = ("id, rule, title, risk, notify, hall, unit, case_id, subject, summary, happened_at, raised_at, "
-            "state, assignee, finding, cause, closed_at, corrections")
+_COLUMNS = ("id", "rule", "title", "risk", "notify", "hall", "unit", "case_id", "subject", "summary",
+            "happened_at", "raised_at", "state", "assignee", "finding", "cause", "closed_at", "corrections")
+_A = ANOMALIES.c
+_VIEW = [_A[name] for name in _COLUMNS]
+
+_RAISED_BEFORE = Statement(lambda _dialect: select(1).where(
+    _A.rule == bindparam("rule"), _A.hit_key == bindparam("hit_key")))
+_NEW = Statement(lambda _dialect: ANOMALIES.insert().values(
+    {name: bindparam(name) for name in ("hit_key", *_COLUMNS)}))
+_OPEN_OF_CASE = Statement(lambda _dialect: select(_A.id).where(
+    _A.case_id == bindparam("case_id"), _A.state != "closed").order_by(_A.id))
+_CORRECTED = Statement(lambda _dialect: update(ANOMALIES).where(_A.id == bindparam("anomaly")).values(
+    corrections=_A.corrections + 1))
+_MOVED = Statement(lambda _dialect: update(ANOMALIES).where(_A.id == bindparam("anomaly")).values(
+    state=bindparam("state"), assignee=bindparam("assignee"), finding=bindparam("finding"),
+    cause=bindparam("cause"), closed_at=bindparam("closed_at")))
+_STATE = Statement(lambda _dialect: select(_A.state, _A.assignee, _A.finding, _A.cause, _A.closed_at).where(
+    _A.id == bindparam("anomaly")))
+_ONE = Statement(lambda _dialect: select(*_VIEW).where(_A.id == bindparam("anomaly")))
+_NUMBER = Statement(lambda dialect: insert_for(dialect, ANOMALY_NUMBERS).values(
+    day=bindparam("day"), last=1).on_conflict_do_update(
+    index_elements=["day"], set_={"last": ANOMALY_NUMBERS.c.last + 1}).returning(ANOMALY_NUMBERS.c.last))
 
 
 class AnomalyError(ValueError):
@@ -105,14 +127,13 @@ class AnomalyBook:
 
     def __init__(self, store: SupervisionStore) -> None:
         store.ensure(SCHEMA)
-        self.read: Read = store.query
+        self.store = store
 
     # --- raising (inside the watch's transaction) -----------------------------------------------
 
-    def raise_hit(self, tx: sqlite3.Connection, rule: RuleSpec, hit: Hit, now_ms: int) -> Raised | None:
+    def raise_hit(self, tx: Tx, rule: RuleSpec, hit: Hit, now_ms: int) -> Raised | None:
         """Record a hit as a new anomaly, or nothing if its rule raised it before."""
-        if tx.execute("SELECT 1 FROM anomalies WHERE rule = ? AND hit_key = ?",
-                      (rule.name, hit.key)).fetchone() is not None:
+        if _RAISED_BEFORE.run(tx, {"rule": rule.name, "hit_key": hit.key}).fetchone() is not None:
             return None
         anomaly = _next_id(tx, now_ms)
         summary = redact(hit.summary)
@@ -122,50 +143,61 @@ class AnomalyBook:
             "case_id": hit.case_id, "subject": hit.subject, "happened_at": hit.at, "refs": list(hit.refs),
             "details": dict(hit.details),
         })
-        tx.execute(
-            f"INSERT INTO anomalies (hit_key, {_COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, NULL, NULL, 0)",
-            (hit.key, anomaly, rule.name, rule.title, rule.risk.value, json.dumps(list(rule.notify)),
-             hit.hall, hit.unit, hit.case_id, hit.subject, summary, hit.at, now_ms))
+        _NEW.run(tx, {
+            "hit_key": hit.key, "id": anomaly, "rule": rule.name, "title": rule.title,
+            "risk": rule.risk.value, "notify": json.dumps(list(rule.notify)), "hall": hit.hall,
+            "unit": hit.unit, "case_id": hit.case_id,
+            "subject": hit.subject, "summary": summary, "happened_at": hit.at, "raised_at": now_ms,
+            "state": "open", "assignee": None, "finding": None, "cause": None, "closed_at": None,
+            "corrections": 0})
         return Raised(anomaly, rule.name, rule.risk.value, rule.title, hit.hall, hit.unit, summary)
 
-    def note_correction(self, tx: sqlite3.Connection, fact: Fact, now_ms: int) -> list[str]:
+    def note_correction(self, tx: Tx, fact: Fact, now_ms: int) -> list[str]:
         """A case with anomalies still being handled was corrected: tell each of them (the facts a
         hit rested on may have been a wrong date)."""
         if fact.case_id is None:
             return []
-        noted = [row[0] for row in tx.execute(
-            "SELECT id FROM anomalies WHERE case_id = ? AND state != 'closed' ORDER BY id", (fact.case_id,))]
+        noted = [row[0] for row in _OPEN_OF_CASE.run(tx, {"case_id": fact.case_id}).fetchall()]
         for anomaly in noted:
             LOG.append(tx, anomaly, "anomaly.case_corrected", now_ms, "central", {
                 "case_id": fact.case_id, "correction": fact.seq,
                 "corrected_type": fact.body.get("corrected_type"),
                 "changed": sorted(fact.body.get("changes") or {}), "by": fact.actor})
-            tx.execute("UPDATE anomalies SET corrections = corrections + 1 WHERE id = ?", (anomaly,))
+            _CORRECTED.run(tx, {"anomaly": anomaly})
         return noted
 
     # --- the supervisor's workflow -----------------------------------------------------------------
 
-    def acknowledge(self, tx: sqlite3.Connection, anomaly: str, actor: str, now_ms: int) -> None:
-        """Someone has seen it and is on it."""
-        if _state(tx, anomaly) != "open":
-            raise AnomalyError(f"anomaly {anomaly} is already {_state(tx, anomaly)}")
-        LOG.append(tx, anomaly, "anomaly.acknowledged", now_ms, actor, {})
-        tx.execute("UPDATE anomalies SET state = 'acknowledged' WHERE id = ?", (anomaly,))
+    # Each step first holds the anomaly log (`Ledger.serialise`), then reads the record: two
+    # supervisors at two central processes acting on one anomaly take turns, and the second
+    # sees the first one's step (an anomaly is never closed twice, nor acknowledged after it).
 
-    def assign(self, tx: sqlite3.Connection, anomaly: str, assignee: str, actor: str, now_ms: int,
+    def acknowledge(self, tx: Tx, anomaly: str, actor: str, now_ms: int) -> None:
+        """Someone has seen it and is on it."""
+        LOG.serialise(tx)
+        record = _record(tx, anomaly)
+        if record["state"] != "open":
+            raise AnomalyError(f"anomaly {anomaly} is already {record['state']}")
+        LOG.append(tx, anomaly, "anomaly.acknowledged", now_ms, actor, {})
+        _MOVED.run(tx, {**record, "anomaly": anomaly, "state": "acknowledged"})
+
+    def assign(self, tx: Tx, anomaly: str, assignee: str, actor: str, now_ms: int,
                note: str = "") -> None:
         """Hand it to a person or a unit to look into (again, to reassign)."""
-        if _state(tx, anomaly) == "closed":
+        LOG.serialise(tx)
+        record = _record(tx, anomaly)
+        if record["state"] == "closed":
             raise AnomalyError(f"anomaly {anomaly} is already closed")
         LOG.append(tx, anomaly, "anomaly.assigned", now_ms, actor,
                    {"assignee": assignee, "note": _sealed(tx, anomaly, note)})
-        tx.execute("UPDATE anomalies SET state = 'assigned', assignee = ? WHERE id = ?", (assignee, anomaly))
+        _MOVED.run(tx, {**record, "anomaly": anomaly, "state": "assigned", "assignee": assignee})
 
-    def close(self, tx: sqlite3.Connection, anomaly: str, finding: str, cause: str | None, note: str,
+    def close(self, tx: Tx, anomaly: str, finding: str, cause: str | None, note: str,
               actor: str, now_ms: int) -> None:
         """The finding: confirmed, or a false alarm and why; the note says what was found."""
-        if _state(tx, anomaly) == "closed":
+        LOG.serialise(tx)
+        record = _record(tx, anomaly)
+        if record["state"] == "closed":
             raise AnomalyError(f"anomaly {anomaly} is already closed")
         if finding not in FINDINGS:
             raise AnomalyError(f"finding {finding!r} is one of {list(FINDINGS)}")
@@ -177,9 +209,8 @@ class AnomalyBook:
             raise AnomalyError("say what was found (the note)")
         LOG.append(tx, anomaly, "anomaly.closed", now_ms, actor,
                    {"finding": finding, "cause": cause, "note": _sealed(tx, anomaly, note)})
-        tx.execute("UPDATE anomalies SET state = 'closed', finding = ?, cause = ?, closed_at = ? "
-                   "WHERE id = ?",
-                   (finding, cause, now_ms, anomaly))
+        _MOVED.run(tx, {**record, "anomaly": anomaly, "state": "closed", "finding": finding, "cause": cause,
+                        "closed_at": now_ms})
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -187,47 +218,54 @@ class AnomalyBook:
              risk: str | None = None, hall: str | None = None, unit: str | None = None,
              case_id: str | None = None, notify: str | None = None, limit: int = 200,
              offset: int = 0) -> list[dict[str, Any]]:
-        where = (Where().equals("state", state).equals("rule", rule).equals("risk", risk)
-                 .equals("hall", hall).equals("unit", unit).equals("case_id", case_id)
-                 .holds("state != 'closed'", when=open_only)
-                 .holds("notify LIKE ?", f'%"{notify}"%', when=notify is not None))
-        rows = self.read(f"SELECT {_COLUMNS} FROM anomalies{where.sql} "
-                         "ORDER BY raised_at DESC, id DESC LIMIT ? OFFSET ?", (*where.params, limit, offset))
-        return [_view(row) for row in rows]
+        where = _filters(state=state, rule=rule, risk=risk, hall=hall, unit=unit, case_id=case_id,
+                         open_only=open_only)
+        if notify is not None:
+            where = and_(where, _A.notify.like(f'%"{notify}"%'))
+        query = select(*_VIEW).where(where).order_by(_A.raised_at.desc(), _A.id.desc()).limit(
+            limit).offset(offset)
+        return [_view(row) for row in self.store.rows(built(query))]
 
     def count(self, *, open_only: bool = False, risk: str | None = None) -> int:
-        where = Where().equals("risk", risk).holds("state != 'closed'", when=open_only)
-        return int(self.read(f"SELECT count(*) FROM anomalies{where.sql}", where.params)[0][0])
+        query = select(func.count()).select_from(ANOMALIES).where(_filters(risk=risk, open_only=open_only))
+        return int(self.store.rows(built(query))[0][0])
 
     def get(self, anomaly: str) -> dict[str, Any]:
-        rows = self.read(f"SELECT {_COLUMNS} FROM anomalies WHERE id = ?", (anomaly,))
+        rows = self.store.rows(_ONE, {"anomaly": anomaly})
         if not rows:
             raise UnknownAnomaly(anomaly)
         return _view(rows[0])
 
     def history(self, anomaly: str) -> list[dict[str, Any]]:
         """Every step, as appended; notes masked."""
-        steps = LOG.steps(self.read, anomaly)
-        if not steps:
-            raise UnknownAnomaly(anomaly)
-        reader = Reader(self.read)
-        reader.prefetch([step.body for step in steps])
-        return [_step(step, reader) for step in steps]
+        with self.store.reading() as read:
+            steps = LOG.steps(read, anomaly)
+            if not steps:
+                raise UnknownAnomaly(anomaly)
+            reader = Reader(read)
+            reader.prefetch([step.body for step in steps])
+            return [_step(step, reader) for step in steps]
 
     def statistics(self, by: tuple[str, ...] = ("unit", "rule"), since_ms: int | None = None,
                    until_ms: int | None = None) -> list[dict[str, Any]]:
         """Hits per unit and rule (or hall, risk): raised, still open, confirmed, false alarms and
         the commonest false-alarm causes."""
         columns = [c for c in by if c in ("unit", "rule", "hall", "risk")] or ["rule"]
-        keys = ", ".join(columns)
-        where = Where().at_least("raised_at", since_ms).below("raised_at", until_ms)
-        rows = self.read(
-            f"SELECT {keys}, count(*), sum(CASE WHEN state != 'closed' THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN finding = 'confirmed' THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN finding = 'false_alarm' THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN cause = 'wrong_date' THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN cause = 'completion_not_confirmed' THEN 1 ELSE 0 END) "
-            f"FROM anomalies{where.sql} GROUP BY {keys} ORDER BY {keys}", where.params)
+        keys = [_A[c] for c in columns]
+        where: ColumnElement[bool] = true()
+        if since_ms is not None:
+            where = and_(where, _A.raised_at >= since_ms)
+        if until_ms is not None:
+            where = and_(where, _A.raised_at < until_ms)
+
+        def counted(condition: ColumnElement[bool]) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        query = select(*keys, func.count(), counted(_A.state != "closed"), counted(_A.finding == "confirmed"),
+                       counted(_A.finding == "false_alarm"), counted(_A.cause == "wrong_date"),
+                       counted(_A.cause == "completion_not_confirmed")
+                       ).where(where).group_by(*keys).order_by(*keys)
+        rows = self.store.rows(built(query))
         out = []
         for row in rows:
             n = len(columns)
@@ -240,26 +278,37 @@ class AnomalyBook:
 
     def verify(self) -> dict[str, Any]:
         """Every chain check answers alike: {ok, checked, head: {seq, hash}, first_bad, problem}."""
-        return LOG.verify(self.read).as_dict()
+        with self.store.reading() as read:
+            return LOG.verify(read).as_dict()
 
 
-def _state(tx: sqlite3.Connection, anomaly: str) -> str:
-    row = tx.execute("SELECT state FROM anomalies WHERE id = ?", (anomaly,)).fetchone()
+def _filters(*, open_only: bool, **equal: str | None) -> ColumnElement[bool]:
+    """`column = value` for each value given, and "not closed" when `open_only`."""
+    where: ColumnElement[bool] = true()
+    for column, value in equal.items():
+        if value is not None:
+            where = and_(where, _A[column] == value)
+    if open_only:
+        where = and_(where, _A.state != "closed")
+    return where
+
+
+def _record(tx: Tx, anomaly: str) -> dict[str, Any]:
+    """The anomaly's movable columns as they stand (what a step keeps of them)."""
+    row = _STATE.run(tx, {"anomaly": anomaly}).fetchone()
     if row is None:
         raise UnknownAnomaly(anomaly)
-    return str(row[0])
+    return dict(zip(("state", "assignee", "finding", "cause", "closed_at"), row, strict=True))
 
 
-def _sealed(tx: sqlite3.Connection, anomaly: str, text: str) -> str:
+def _sealed(tx: Tx, anomaly: str, text: str) -> str:
     return vault.seal_text(tx, anomaly_subject(anomaly), text) if text else ""
 
 
-def _next_id(tx: sqlite3.Connection, now_ms: int) -> str:
+def _next_id(tx: Tx, now_ms: int) -> str:
     """AN<yyyymmdd>-<nnnn>: numbered within the Shanghai day it was raised."""
     day = format_day(day_of(now_ms // 1000)).replace("-", "")
-    tx.execute("INSERT INTO anomaly_numbers (day, last) VALUES (?, 1) "
-               "ON CONFLICT (day) DO UPDATE SET last = anomaly_numbers.last + 1", (day,))
-    (number,) = tx.execute("SELECT last FROM anomaly_numbers WHERE day = ?", (day,)).fetchone()
+    (number,) = _NUMBER.run(tx, {"day": day}).fetchone()
     return f"AN{day}-{number:04d}"
 
 
@@ -268,7 +317,7 @@ def _iso(ms: int | None) -> str | None:
 
 
 def _view(row: tuple[Any, ...]) -> dict[str, Any]:
-    data = dict(zip(_COLUMNS.split(", "), row, strict=True))
+    data = dict(zip(_COLUMNS, row, strict=True))
     data["notify"] = json.loads(data["notify"])
     for key in ("happened_at", "raised_at", "closed_at"):
         data[key] = _iso(data[key])

@@ -59,6 +59,9 @@ def list_rules(rules_path: Path | None) -> None:
 @click.option("--until", help="until this instant (exclusive); default: the end")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DIR, show_default=True,
               help="central's data directory (cases.sqlite, events.sqlite)")
+@click.option("--db", help="central's PostgreSQL database (postgresql://USER@HOST/DATABASE, the password "
+                           "from PGPASSFILE or ~/.pgpass): read the events and cases there, "
+                           "not in --data-dir")
 @click.option("--rules", "rules_path", type=click.Path(path_type=Path, exists=True),
               help="a rule table TOML to try (default: the shipped starter rules)")
 @click.option("--calendar-dir", type=click.Path(path_type=Path),
@@ -66,24 +69,36 @@ def list_rules(rules_path: Path | None) -> None:
 @click.option("--show", type=click.IntRange(0, 10000), default=10, show_default=True,
               help="how many of the hits to list")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, rules_path: Path | None,
-             calendar_dir: Path | None, show: int, as_json: bool) -> None:
-    """How many hits RULE (or `all`) would have raised over history; nothing is recorded."""
+def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, db: str | None,
+             rules_path: Path | None, calendar_dir: Path | None, show: int, as_json: bool) -> None:
+    """How many hits RULE (or `all`) would have raised over history; nothing is recorded (the rules'
+    state is held in memory for the run, on either database)."""
     from central.anomalies.backtest import history_facts, run_backtest, store_history
     from central.anomalies.casereads import CaseReads
     from central.anomalies.feeds import ReadOnlyFile
     from central.anomalies.pseudonyms import Pseudonyms
     from central.cases.calendar import load_calendar
     from central.cases.rules import default_rules as case_rules
+    from spine.storeurl import StoreUrl, StoreUrlError
 
     table = _rules(rules_path)
     chosen = list(table) if rule == "all" else [_one(table, rule)]
     cases_path, events_path = data_dir / "cases.sqlite", data_dir / "events.sqlite"
-    if not cases_path.exists() and not events_path.exists():
-        raise click.ClickException(f"no central data in {data_dir} (cases.sqlite, events.sqlite)")
     started = time.perf_counter()
-    cases = CaseReads.open(cases_path) if cases_path.exists() else None
-    events = ReadOnlyFile(events_path) if events_path.exists() else None
+    cases: CaseReads | None
+    events: CaseReads | ReadOnlyFile | None
+    if db is not None:
+        try:
+            url = StoreUrl.parse(db)
+        except StoreUrlError as error:
+            raise click.BadParameter(str(error), param_hint="--db") from error
+        # One connection reads both: on PostgreSQL the events and the cases are in the one database.
+        cases = events = CaseReads.open(url)
+    else:
+        if not cases_path.exists() and not events_path.exists():
+            raise click.ClickException(f"no central data in {data_dir} (cases.sqlite, events.sqlite)")
+        cases = CaseReads.open(cases_path) if cases_path.exists() else None
+        events = ReadOnlyFile(events_path) if events_path.exists() else None
     try:
         kinds = {kind for spec in chosen for kind in spec.build().kinds}
         facts = history_facts(cases, events, kinds, _instant_ms(since), _instant_ms(until))
@@ -92,9 +107,8 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
                               calendar=load_calendar(calendar_dir or data_dir / "calendar"),
                               pseudonym=Pseudonyms(secrets.token_bytes(32), cases))
     finally:
-        for connection in (cases, events):
-            if connection is not None:
-                connection.close()
+        for connection in {id(c): c for c in (cases, events) if c is not None}.values():
+            connection.close()
     report.seconds = time.perf_counter() - started  # reading history included
     if as_json:
         click.echo(json.dumps(_as_dict(report, show), ensure_ascii=False, indent=2))
@@ -108,6 +122,40 @@ def backtest(rule: str, since: str | None, until: str | None, data_dir: Path, ru
             click.echo(f"    {_when(hit.at)}  {hit.summary}")
         if len(result.hits) > show:
             click.echo(f"    ... and {len(result.hits) - show:,} more")
+
+
+@anomalies_group.command("copy-office")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, exists=True), required=True,
+              help="central's TOML, whose [database] is PostgreSQL")
+def copy_office(config_path: Path) -> None:
+    """Copy `<data_dir>/supervision.sqlite` (anomalies, projects, their logs and keys) into central's
+    PostgreSQL database, once, before central starts there; both logs are verified after the copy."""
+    from central.anomalies.copying import CopyRefused
+    from central.anomalies.copying import copy_office as copy
+    from central.config import CentralConfig
+    from central.supervision_store import SupervisionStore
+    from spine.config import ConfigError, load_config
+
+    try:
+        config = load_config(CentralConfig, config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    own_file = config.data_dir / "supervision.sqlite"
+    if config.event_store.is_sqlite:
+        raise click.ClickException("central's store is a SQLite file: the office keeps supervision.sqlite")
+    if not own_file.exists():
+        raise click.ClickException(f"no {own_file}: nothing to copy")
+    target = SupervisionStore(config.event_store)
+    try:
+        copied = copy(own_file, target)
+    except CopyRefused as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        target.close()
+    rows = ", ".join(f"{name} {count}" for name, count in copied.rows.items() if count)
+    click.echo(f"copied {own_file} into {config.event_store}: {rows or 'no rows'}")
+    for name, head in copied.heads.items():
+        click.echo(f"ok: {name}: verified in the database, head {head} as in the file")
 
 
 def _one(table: Any, name: str) -> Any:

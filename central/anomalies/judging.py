@@ -7,7 +7,6 @@ the case store's own `fold`, so a rule never keeps a second copy of a case.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +19,7 @@ from central.cases.casefile import CaseFile, CaseRuleError
 from central.cases.countdown import Countdown, compute
 from central.cases.eventlog import LogRecord
 from central.cases.rules import Ladder
+from spine.statement import Tx
 
 Pseudonym = Callable[[str, str | None], str | None]
 """(case id, the case's sealed contact phone) -> a stable pseudonym of the applicant, never the number."""
@@ -33,7 +33,7 @@ class CaseHistory(Protocol):
 
 @dataclass
 class Judging:
-    tx: sqlite3.Connection
+    tx: Tx
     """The rules' own state, inside the transaction that records their hits."""
     cases: CaseHistory
     calendar: WorkCalendar

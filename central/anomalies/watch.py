@@ -5,25 +5,39 @@ history), parks what it read in `anomaly_pending`, then hands the rules, in
 time order, each parked fact whose source is known complete up to its instant
 (`central.anomalies.horizons`); the rest waits for a later tick. Positions,
 parked facts, the rules' state and the anomalies they raise all live in the
-supervision file and commit together, so a crash judges nothing twice and
+supervision office's store and commit together, so a crash judges nothing twice and
 loses nothing.
+
+Several central processes may tick over one PostgreSQL database: every transaction of
+the watch (a feed's read, a batch judged, the rules' pruning) first takes one advisory
+lock (`WATCH_LOCK`) and only then reads the cursors or the parked facts. A second
+process's pass waits for the first one's COMMIT and reads what it left: the cursor moved
+on, the facts judged gone, their anomalies raised. A process killed in a pass loses that
+transaction (the server rolls it back and frees the lock with its connection), and the
+next tick of any process does it again. On SQLite the file's one write lock does the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, delete, distinct, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from central.anomalies.book import AnomalyBook, Raised
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.feeds import Feed
 from central.anomalies.judging import CaseHistory, Judging, Pseudonym
 from central.anomalies.table import AnomalyRules, RuleSpec
+from central.anomalies.tables import ANOMALY_CURSORS, ANOMALY_PENDING
 from central.cases.calendar import WorkCalendar
 from central.cases.rules import Ladder
 from central.supervision_store import SupervisionStore
+from spine.statement import Statement, Tx, insert_for
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +59,31 @@ READ_BATCH = 5000
 JUDGE_BATCH = 2000
 MAX_READS_PER_TICK = 20
 """Feed reads a tick makes at most: a backlog (central restarted after months) drains over ticks."""
+
+WATCH_NAMESPACE = "hallwatch central anomaly watch"
+
+
+def watch_lock_key() -> int:
+    """The watch's advisory-lock key: the first 8 bytes of SHA-256 of `WATCH_NAMESPACE`, big-endian,
+    signed (PostgreSQL's bigint); the same in every process and release."""
+    return int.from_bytes(hashlib.sha256(WATCH_NAMESPACE.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
+WATCH_LOCK = watch_lock_key()
+
+_P, _CUR = ANOMALY_PENDING.c, ANOMALY_CURSORS.c
+_POSITION = Statement(lambda _dialect: select(_CUR.position).where(_CUR.feed == bindparam("feed")))
+_MOVE = Statement(lambda dialect: insert_for(dialect, ANOMALY_CURSORS).values(
+    feed=bindparam("feed"), position=bindparam("position")).on_conflict_do_update(
+    index_elements=["feed"], set_={"position": bindparam("position")}))
+_PARK = Statement(lambda _dialect: ANOMALY_PENDING.insert().values(
+    source=bindparam("source"), at=bindparam("at"), fact=bindparam("fact")))
+_SOURCES = Statement(lambda _dialect: select(distinct(_P.source)))
+_DUE = Statement(lambda _dialect: select(_P.id, _P.fact).where(
+    _P.source == bindparam("source"), _P.at <= bindparam("horizon")).order_by(_P.at, _P.id).limit(
+    bindparam("limit")))
+_JUDGED = Statement(lambda _dialect: delete(ANOMALY_PENDING).where(_P.id == bindparam("id")))
+_WAITING = Statement(lambda _dialect: select(func.count()).select_from(ANOMALY_PENDING))
 
 Horizons = Callable[[int], dict[str, int]]
 """now (ms) -> each source that may be judged, with how far (ms)."""
@@ -82,13 +121,15 @@ class Rulebook:
             rule, detector = self.detectors[index]
             try:
                 hits = detector.judge(judging, fact)
+            except (sqlite3.Error, SQLAlchemyError):
+                raise  # the database, not the fact: the pass rolls back and is done again
             except Exception:  # one odd fact must not stop every rule for ever
                 log.exception("rule %s could not judge %s (%s); skipped", rule.name, fact.ref, fact.kind)
                 continue
             for hit in hits:
                 raise_hit(rule, hit)
 
-    def prune(self, tx: sqlite3.Connection, before_ms: int) -> None:
+    def prune(self, tx: Tx, before_ms: int) -> None:
         for _rule, detector in self.detectors:
             detector.prune(tx, before_ms)
 
@@ -118,9 +159,9 @@ class AnomalyWatch:
             horizon = horizons.get(source)
             if horizon is not None:
                 report.judged += self._judge_source(source, horizon, now_ms, report.raised)
-        with self.store.transaction() as tx:
+        with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
             self.rulebook.prune(tx, now_ms)
-            report.waiting = int(tx.execute("SELECT count(*) FROM anomaly_pending").fetchone()[0])
+            report.waiting = int(_WAITING.run(tx).fetchone()[0])
         if report.raised:
             log.info("anomaly rules raised %d: %s", len(report.raised),
                      ", ".join(f"{r.id} {r.rule}" for r in report.raised))
@@ -129,15 +170,13 @@ class AnomalyWatch:
     def _read(self, feed: Feed) -> int:
         read = 0
         for _ in range(MAX_READS_PER_TICK):
-            with self.store.transaction() as tx:
-                row = tx.execute("SELECT position FROM anomaly_cursors WHERE feed = ?",
-                                 (feed.name,)).fetchone()
+            with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
+                row = _POSITION.run(tx, {"feed": feed.name}).fetchone()
                 position = int(row[0]) if row else 0
                 facts, moved = feed.read(position, READ_BATCH)
-                tx.executemany("INSERT INTO anomaly_pending (source, at, fact) VALUES (?, ?, ?)",
-                               [(f.source, f.at, f.to_json()) for f in facts if self._wanted(f)])
-                tx.execute("INSERT INTO anomaly_cursors (feed, position) VALUES (?, ?) ON CONFLICT (feed) "
-                           "DO UPDATE SET position = excluded.position", (feed.name, moved))
+                _PARK.run_many(tx, [{"source": f.source, "at": f.at, "fact": f.to_json()}
+                                    for f in facts if self._wanted(f)])
+                _MOVE.run(tx, {"feed": feed.name, "position": moved})
             read += len(facts)
             if moved == position or len(facts) < READ_BATCH:
                 return read
@@ -147,18 +186,19 @@ class AnomalyWatch:
         return fact.kind in self.rulebook.kinds or fact.kind == "case.corrected"
 
     def _waiting_sources(self) -> list[str]:
-        return [row[0] for row in self.store.query("SELECT DISTINCT source FROM anomaly_pending")]
+        return sorted(row[0] for row in self.store.rows(_SOURCES))
 
     def _judge_source(self, source: str, horizon: int, now_ms: int, raised: list[Raised]) -> int:
         judged = 0
         while True:
-            with self.store.transaction() as tx:
-                rows = tx.execute("SELECT id, fact FROM anomaly_pending WHERE source = ? AND at <= ? "
-                                  "ORDER BY at, id LIMIT ?", (source, horizon, JUDGE_BATCH)).fetchall()
+            with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
+                rows = _DUE.run(tx, {"source": source, "horizon": horizon, "limit": JUDGE_BATCH}).fetchall()
                 judging = Judging(tx, self.cases, self.calendar, self.ladder, self.pseudonym)
+                batch: list[Raised] = []
                 for _id, text in rows:
-                    self._judge(judging, Fact.from_json(text), now_ms, raised)
-                tx.executemany("DELETE FROM anomaly_pending WHERE id = ?", [(row[0],) for row in rows])
+                    self._judge(judging, Fact.from_json(text), now_ms, batch)
+                _JUDGED.run_many(tx, [{"id": row[0]} for row in rows])
+            raised += batch  # reported once committed: a batch rolled back raised nothing
             judged += len(rows)
             if len(rows) < JUDGE_BATCH:
                 return judged

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from central.config import CentralConfig
+from spine.storeurl import StoreUrl
 
 
 @click.group(name="privacy")
@@ -27,8 +28,9 @@ def privacy_group() -> None:
 
 def _config_option(f: Any) -> Any:
     f = click.option("--sms-store", type=click.Path(path_type=Path),
-                     help="the SMS outbox to erase numbers from [default: sms.sqlite in the data "
-                          "directory, if there is one]")(f)
+                     help="an SMS outbox file to erase numbers from [default: central's PostgreSQL "
+                          "database when [database] is one, else sms.sqlite in the data directory, "
+                          "if there is one]")(f)
     return click.option("--config", "config_path", type=click.Path(path_type=Path),
                         help="central TOML (its data_dir and [privacy])")(f)
 
@@ -57,8 +59,7 @@ def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
     events = SealingEventStore(config.event_store, clock)
     cases = CaseStore.open(config.cases_path, calendar_dir=config.calendar_dir) \
         if config.cases_path.exists() else None
-    sms_path = sms_store or config.data_dir / "sms.sqlite"
-    sms = _SmsStore(sms_path) if sms_store is not None or sms_path.exists() else None
+    sms = _sms_store(config, sms_store)
     places: list[PersonalPlace] = [CentralPlace(events)]
     places.append(BookingRetention(BookingStore(events)))  # which bookings the rule has made due
     if cases is not None:
@@ -78,13 +79,24 @@ def _as_context(value: Any) -> Iterator[Any]:
     yield value
 
 
-class _SmsStore:
-    """The SMS outbox file alone (no sender, no worker): what erasure needs of it."""
+def _sms_store(config: CentralConfig, sms_store: Path | None) -> _SmsStore | None:
+    """The SMS outbox an erasure reaches: the file named, else central's PostgreSQL database (the
+    outbox every central process shares), else the data directory's sms.sqlite if there is one."""
+    if sms_store is not None:
+        return _SmsStore(sms_store)
+    if not config.event_store.is_sqlite:
+        return _SmsStore(config.event_store)
+    path = config.data_dir / "sms.sqlite"
+    return _SmsStore(path) if path.exists() else None
 
-    def __init__(self, path: Path) -> None:
+
+class _SmsStore:
+    """The SMS outbox alone (no sender, no worker): what erasure needs of it."""
+
+    def __init__(self, store: Path | StoreUrl) -> None:
         from central.sms.outbox import SmsOutbox
 
-        self.outbox = SmsOutbox(path)
+        self.outbox = SmsOutbox(store, process="hall central privacy")
 
     def erase(self, phone: str) -> dict[str, int]:
         return self.outbox.erase(phone)

@@ -6,10 +6,9 @@ from central.projects.desk import (
     ProjectError,
     UnknownCase,
     UnknownProject,
-    case_rows,
 )
 from central.projects.green_channel import GreenChannel
 from central.projects.light import MemberCase, ProjectLight, project_light
 
 __all__ = ["GreenChannel", "MemberCase", "NewProject", "ProjectDesk", "ProjectError", "ProjectLight",
-           "UnknownCase", "UnknownProject", "case_rows", "project_light"]
+           "UnknownCase", "UnknownProject", "project_light"]

@@ -11,10 +11,11 @@ them at every tick without a copy of its own.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, MetaData, Table, Text, bindparam, select
 
 from central.cases.calendar import WorkCalendar
 from central.cases.rules import Ladder
@@ -23,6 +24,7 @@ from central.cases.timebase import Instant, format_day, format_instant
 from central.ledger import Ledger
 from central.projects.light import MemberCase, ProjectLight, project_light, severity
 from central.supervision_store import SupervisionStore
+from spine.statement import Statement, Tx, insert_for
 
 LOG = Ledger("project_log", "the project log")
 
@@ -44,6 +46,40 @@ CREATE TABLE IF NOT EXISTS project_cases (
 );
 CREATE INDEX IF NOT EXISTS project_cases_by_case ON project_cases (case_id);
 """
+PROJECT_TABLES = MetaData()
+PROJECTS = Table(
+    "projects", PROJECT_TABLES,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("coordinator", Text, nullable=False),
+    Column("limit_amount", BigInteger, nullable=False),
+    Column("limit_unit", Text, nullable=False),
+    Column("started_at", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+)
+PROJECT_CASES = Table(
+    "project_cases", PROJECT_TABLES,
+    Column("project", Text, primary_key=True),
+    Column("case_id", Text, primary_key=True),
+    Column("added_at", BigInteger, nullable=False),
+    Index("project_cases_by_case", "case_id"),
+)
+"""`SCHEMA` in SQLAlchemy Core (made on PostgreSQL by migration 0010)."""
+_P, _PC = PROJECTS.c, PROJECT_CASES.c
+PROJECT_ROW = Statement(lambda _dialect: select(_P.name, _P.coordinator, _P.limit_amount, _P.limit_unit,
+                                                _P.started_at).where(_P.id == bindparam("project")))
+_NEW = Statement(lambda _dialect: PROJECTS.insert().values(
+    {name: bindparam(name) for name in ("id", "name", "coordinator", "limit_amount", "limit_unit",
+                                        "started_at", "created_at")}))
+_MEMBER = Statement(lambda _dialect: select(1).where(_PC.project == bindparam("project"),
+                                                     _PC.case_id == bindparam("case_id")))
+_JOINED = Statement(lambda dialect: insert_for(dialect, PROJECT_CASES).values(
+    project=bindparam("project"), case_id=bindparam("case_id"), added_at=bindparam("added_at")
+).on_conflict_do_nothing(index_elements=["project", "case_id"]))
+_MEMBERS = Statement(lambda _dialect: select(_PC.case_id).where(_PC.project == bindparam("project")).order_by(
+    _PC.added_at, _PC.case_id))
+_IDS = Statement(lambda _dialect: select(_P.id).order_by(_P.id))
+
 PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,40}$")
 
 CaseRows = Callable[[list[str]], list[MemberCase]]
@@ -94,32 +130,33 @@ class ProjectDesk:
         self._known(list(new.cases))
         now = self.clock()
         with self.store.transaction() as tx:
-            if tx.execute("SELECT 1 FROM projects WHERE id = ?", (new.id,)).fetchone():
+            # The log first (`Ledger.serialise`): two processes creating one project take turns,
+            # and the second finds it made.
+            LOG.serialise(tx)
+            if PROJECT_ROW.run(tx, {"project": new.id}).fetchone():
                 raise ProjectError(f"project {new.id} already exists")
             LOG.append(tx, new.id, "project.created", now, actor, {
                 "name": new.name, "coordinator": new.coordinator, "limit": new.limit,
                 "limit_unit": new.limit_unit.value,
                 "started_at": format_instant(new.started_at) if new.started_at is not None else None})
-            tx.execute("INSERT INTO projects (id, name, coordinator, limit_amount, limit_unit, started_at, "
-                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (new.id, new.name, new.coordinator, new.limit, new.limit_unit.value, new.started_at,
-                        now))
+            _NEW.run(tx, {"id": new.id, "name": new.name, "coordinator": new.coordinator,
+                          "limit_amount": new.limit, "limit_unit": new.limit_unit.value,
+                          "started_at": new.started_at, "created_at": now})
             for case_id in new.cases:
                 self._add_in(tx, new.id, case_id, actor, now)
 
     def add_case(self, project: str, case_id: str, actor: str) -> None:
         self._known([case_id])
         with self.store.transaction() as tx:
+            LOG.serialise(tx)
             self._row(tx, project)
-            if tx.execute("SELECT 1 FROM project_cases WHERE project = ? AND case_id = ?",
-                          (project, case_id)).fetchone():
+            if _MEMBER.run(tx, {"project": project, "case_id": case_id}).fetchone():
                 raise ProjectError(f"case {case_id} is already in project {project}")
             self._add_in(tx, project, case_id, actor, self.clock())
 
-    def _add_in(self, tx: sqlite3.Connection, project: str, case_id: str, actor: str, now: int) -> None:
+    def _add_in(self, tx: Tx, project: str, case_id: str, actor: str, now: int) -> None:
         LOG.append(tx, project, "project.case_added", now, actor, {"case_id": case_id})
-        tx.execute("INSERT INTO project_cases (project, case_id, added_at) VALUES (?, ?, ?) "
-                   "ON CONFLICT (project, case_id) DO NOTHING", (project, case_id, now))
+        _JOINED.run(tx, {"project": project, "case_id": case_id, "added_at": now})
 
     def _known(self, case_ids: list[str]) -> None:
         found = {m.case_id for m in self.cases(case_ids)} if case_ids else set()
@@ -130,13 +167,12 @@ class ProjectDesk:
     # --- reading -------------------------------------------------------------------------------
 
     def ids(self) -> list[str]:
-        return [row[0] for row in self.store.query("SELECT id FROM projects ORDER BY id")]
+        return [row[0] for row in self.store.rows(_IDS)]
 
     def get(self, project: str) -> dict[str, Any]:
         with self.store.transaction() as tx:
             row = self._row(tx, project)
-            case_ids = [r[0] for r in tx.execute(
-                "SELECT case_id FROM project_cases WHERE project = ? ORDER BY added_at, case_id", (project,))]
+            case_ids = [r[0] for r in _MEMBERS.run(tx, {"project": project}).fetchall()]
         members = self.cases(case_ids) if case_ids else []
         name, coordinator, amount, unit, started_at = row
         limit = Limit(amount, LimitUnit(unit))
@@ -149,7 +185,8 @@ class ProjectDesk:
         return sorted(found, key=lambda p: (-severity(p["stage"]), p["id"]))
 
     def history(self, project: str) -> list[dict[str, Any]]:
-        steps = LOG.steps(self.store.query, project)
+        with self.store.reading() as read:
+            steps = LOG.steps(read, project)
         if not steps:
             raise UnknownProject(project)
         return [{"seq": s.seq, "type": s.type, "at": format_instant(s.at // 1000), "actor": s.actor,
@@ -157,12 +194,12 @@ class ProjectDesk:
 
     def verify(self) -> dict[str, Any]:
         """Every chain check answers alike: {ok, checked, head: {seq, hash}, first_bad, problem}."""
-        return LOG.verify(self.store.query).as_dict()
+        with self.store.reading() as read:
+            return LOG.verify(read).as_dict()
 
     @staticmethod
-    def _row(tx: sqlite3.Connection, project: str) -> tuple[Any, ...]:
-        row = tx.execute("SELECT name, coordinator, limit_amount, limit_unit, started_at FROM projects "
-                         "WHERE id = ?", (project,)).fetchone()
+    def _row(tx: Tx, project: str) -> tuple[Any, ...]:
+        row = PROJECT_ROW.run(tx, {"project": project}).fetchone()
         if row is None:
             raise UnknownProject(project)
         return tuple(row)
@@ -189,17 +226,3 @@ def _view(project: str, name: str, coordinator: str, limit: Limit, light: Projec
         "cases": [_member(m) for m in sorted(members, key=lambda m: (-severity(m.stage), m.case_id))],
     }
 
-
-def case_rows(read: Callable[[str, tuple[Any, ...]], list[Any]]) -> CaseRows:
-    """Member cases from the case store's `cases` table (read-only), as its last tick left them."""
-
-    def rows(case_ids: list[str]) -> list[MemberCase]:
-        found: list[MemberCase] = []
-        for start in range(0, len(case_ids), 500):
-            chunk = case_ids[start:start + 500]
-            found += [MemberCase(*row) for row in read(
-                "SELECT case_id, hall, unit, matter, officer, stage, due_day, accepted_at, completed_at, "
-                f"confirmed_at FROM cases WHERE case_id IN ({', '.join('?' for _ in chunk)})", tuple(chunk))]
-        return found
-
-    return rows

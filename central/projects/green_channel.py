@@ -18,9 +18,12 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from central.projects.desk import LOG, ProjectError, UnknownProject
+from sqlalchemy import BigInteger, Column, Index, Table, Text, bindparam, distinct, select
+
+from central.projects.desk import LOG, PROJECT_ROW, PROJECT_TABLES, ProjectError, UnknownProject
 from central.supervision_store import SupervisionStore
 from contract.commands.queue import Booking
+from spine.statement import Statement, Tx
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS project_passes (
@@ -34,6 +37,28 @@ CREATE TABLE IF NOT EXISTS project_passes (
 );
 CREATE INDEX IF NOT EXISTS project_passes_by_day ON project_passes (hall, day);
 """
+PROJECT_PASSES = Table(
+    "project_passes", PROJECT_TABLES,
+    Column("code", Text, primary_key=True),
+    Column("project", Text, nullable=False),
+    Column("hall", Text, nullable=False),
+    Column("service", Text, nullable=False),
+    Column("day", Text, nullable=False),
+    Column("window", Text),
+    Column("issued_at", BigInteger, nullable=False),
+    Index("project_passes_by_day", "hall", "day"),
+)
+_PP = PROJECT_PASSES.c
+_ISSUED = Statement(lambda _dialect: PROJECT_PASSES.insert().values(
+    {name: bindparam(name) for name in ("code", "project", "hall", "service", "day", "window", "issued_at")}))
+_TAKEN = Statement(lambda _dialect: select(1).where(_PP.code == bindparam("code")))
+_OF_DAY = Statement(lambda _dialect: select(_PP.code, _PP.service, _PP.window).where(
+    _PP.hall == bindparam("hall"), _PP.day == bindparam("day")).order_by(_PP.issued_at, _PP.code))
+_DAYS_FROM = Statement(lambda _dialect: select(distinct(_PP.day)).where(
+    _PP.hall == bindparam("hall"), _PP.day >= bindparam("day")).order_by(_PP.day))
+_OF_PROJECT = Statement(lambda _dialect: select(_PP.code, _PP.hall, _PP.service, _PP.day, _PP.window).where(
+    _PP.project == bindparam("project")).order_by(_PP.day, _PP.issued_at))
+
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SERVICE = re.compile(r"^[A-Z]{1,2}$")
 
@@ -58,34 +83,31 @@ class GreenChannel:
             raise ProjectError("a pass needs a day (YYYY-MM-DD) and a service prefix (A, B, ...)")
         now = self.clock()
         with self.store.transaction() as tx:
-            if tx.execute("SELECT 1 FROM projects WHERE id = ?", (project,)).fetchone() is None:
+            LOG.serialise(tx)  # two processes issuing at once take turns, so a code is never given twice
+            if PROJECT_ROW.run(tx, {"project": project}).fetchone() is None:
                 raise UnknownProject(project)
             code = self._new_code(tx)
             LOG.append(tx, project, "project.pass_issued", now, actor,
                        {"code": code, "hall": hall, "service": service, "day": day, "window": window})
-            tx.execute("INSERT INTO project_passes (code, project, hall, service, day, window, issued_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (code, project, hall, service, day, window, now))
+            _ISSUED.run(tx, {"code": code, "project": project, "hall": hall, "service": service, "day": day,
+                             "window": window, "issued_at": now})
         self.announce(hall, day)
         return code
 
     def day_codes(self, hall: str, day: str) -> list[Booking]:
         """The passes' part of the hall's day list (`central.appointments.CodeSource`)."""
         return [Booking(code=code, service=service, window=window) for code, service, window in
-                self.store.query("SELECT code, service, window FROM project_passes WHERE hall = ? AND "
-                                 "day = ? ORDER BY issued_at, code", (hall, day))]
+                self.store.rows(_OF_DAY, {"hall": hall, "day": day})]
 
     def days_from(self, hall: str, day: str) -> list[str]:
-        return [row[0] for row in self.store.query(
-            "SELECT DISTINCT day FROM project_passes WHERE hall = ? AND day >= ? ORDER BY day", (hall, day))]
+        return [row[0] for row in self.store.rows(_DAYS_FROM, {"hall": hall, "day": day})]
 
     def passes(self, project: str) -> list[dict[str, Any]]:
         return [{"code": code, "hall": hall, "service": service, "day": day, "window": window}
-                for code, hall, service, day, window in self.store.query(
-                    "SELECT code, hall, service, day, window FROM project_passes WHERE project = ? "
-                    "ORDER BY day, issued_at", (project,))]
+                for code, hall, service, day, window in self.store.rows(_OF_PROJECT, {"project": project})]
 
-    def _new_code(self, tx: Any) -> str:
+    def _new_code(self, tx: Tx) -> str:
         while True:
             code = f"{secrets.randbelow(10 ** self.code_length):0{self.code_length}d}"
-            if tx.execute("SELECT 1 FROM project_passes WHERE code = ?", (code,)).fetchone() is None:
+            if _TAKEN.run(tx, {"code": code}).fetchone() is None:
                 return code

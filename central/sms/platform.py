@@ -21,19 +21,25 @@ from central.sms.templates import TemplateBook
 from central.sms.worker import PassResult, SmsWorker
 from contract.privacy import redact
 from spine.clock import Clock, SystemClock
+from spine.storeurl import StoreUrl
 
 log = logging.getLogger(__name__)
 
 
 class SmsPlatform:
-    """Citizen and officer notification by SMS: one outbox, one sender, one worker."""
+    """Citizen and officer notification by SMS: one outbox (shared by every central process on
+    PostgreSQL), one sender, one worker."""
 
     def __init__(self, settings: SmsSettings, *, clock: Clock | None = None, sender: SmsSender | None = None,
-                 phone_book: PhoneBook = no_phone_book, templates: TemplateBook | None = None) -> None:
+                 phone_book: PhoneBook = no_phone_book, templates: TemplateBook | None = None,
+                 store: StoreUrl | None = None, process: str | None = None) -> None:
+        """`store`: central's PostgreSQL database, which every central process's platform shares
+        (None: the `settings.store` file); `process`: this central process's own name (its `id`)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.templates = templates or TemplateBook.load(settings.templates, signature=settings.signature)
-        self.outbox = SmsOutbox(settings.store)
+        self.outbox = SmsOutbox(store if store is not None else settings.store, process=process,
+                                lease_ms=int(settings.lease_s * 1000))
         self.sender = sender if sender is not None else build_sender(settings)
         self.worker = SmsWorker(self.outbox, self.sender, settings, self.clock)
         self.notifier = SmsNotifier(self.outbox, self.templates, self.clock, phone_book=phone_book,
@@ -77,7 +83,7 @@ class SmsPlatform:
         return self.outbox.messages(state=state, fact_id=fact_id, limit=limit)
 
     def run_once(self, *, poll: bool | None = None) -> PassResult:
-        """One pass of the worker, for tests and for `hall central sms drain`."""
+        """One pass of the worker (tests drive the platform with it)."""
         return self.worker.run_once(poll=poll)
 
     def diagnostics(self) -> dict[str, Any]:

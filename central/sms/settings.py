@@ -96,7 +96,11 @@ class SmsSettings(Section):
 
     enabled: bool = True
     backend: Literal["gammu", "http", "simulated"] = "simulated"
-    store: Path = Field(Path("var/central/sms.sqlite"), description="the SMS outbox (SQLite, WAL)")
+    store: Path = Field(
+        Path("var/central/sms.sqlite"),
+        description="the SMS outbox (SQLite, WAL) of a SQLite central; "
+                    "on PostgreSQL it is in central's database",
+    )
     templates: Path | None = Field(None, description="operator's templates TOML; none: the embedded ones")
     signature: str | None = Field(
         None, description="overrides the templates file's signature, e.g. 【酒泉市政务服务中心】"
@@ -109,3 +113,8 @@ class SmsSettings(Section):
     poll_s: float = Field(2.0, gt=0, description="the worker's pace when idle")
     incoming_poll_s: float = Field(30.0, gt=0, description="how often replies and reports are read")
     batch: int = Field(20, ge=1, description="messages tried per worker pass")
+    lease_s: float = Field(
+        600.0, gt=0,
+        description="how long a message being sent stays its process's; past it another process's worker "
+                    "sends it again: keep it above the longest send (gammu: parts x send_timeout_s + init)",
+    )

@@ -66,35 +66,43 @@ class SmsWorker:
         if now_mono < self._paused_until_mono:
             self.passes += 1
             return result  # the sender is down: wait before trying the next message
+        reclaimed = self.outbox.reclaim_expired(self.clock.wall_ms())
+        if reclaimed:
+            log.warning("%d SMS left sending by a process whose lease ended are queued again", reclaimed)
         for pending in self.outbox.due(self.clock.wall_ms(), self.settings.batch):
             if self._stop.is_set() or not self._one(pending, result):
                 break
         self.passes += 1
         return result
 
-    def _one(self, message: Pending, result: PassResult) -> bool:
+    def _one(self, due: Pending, result: PassResult) -> bool:
         """Try one message; False when the sender is down and the pass should end."""
         now = self.clock.wall_ms()
-        quiet = quiet_until(now, self.settings.quiet_hours, Recipient(message.recipient))
-        if quiet is not None:
-            self.outbox.hold(message.id, quiet, "quiet_hours")
-            result.held += 1
-            return True
-        limited = rate_hold(now, self.outbox.send_times(message.phone_key, now - DAY_MS),
-                            self.outbox.all_send_times(now - HOUR_MS), self.settings.rate)
-        if limited is not None:
-            self.outbox.hold(message.id, limited, "rate_limit")
-            result.held += 1
-            return True
-        units = self.sender.split(message.text)
-        first = message.units_sent
-        if message.units_total is not None and message.units_total != len(units):
-            # Another sender took the earlier attempt and split differently: start over whole.
-            log.warning("SMS %d: split into %d units now, %d before; sending it whole again",
-                        message.id, len(units), message.units_total)
-            first = 0
-        if not self.outbox.claim(message.id, self.sender.name, len(units), now):
-            return True  # opted out or erased since it was read
+        # Taken in one transaction: the row (another process's worker skips it) and, on PostgreSQL,
+        # the number's lock, so the limits count every process's sends (`SmsOutbox.take`).
+        with self.outbox.take(due.id, now) as taken:
+            if taken is None:
+                return True  # another worker has it, or it was sent, opted out or held since it was read
+            message = taken.message
+            quiet = quiet_until(now, self.settings.quiet_hours, Recipient(message.recipient))
+            if quiet is not None:
+                taken.hold(quiet, "quiet_hours")
+                result.held += 1
+                return True
+            limited = rate_hold(now, taken.send_times(now - DAY_MS), taken.all_send_times(now - HOUR_MS),
+                                self.settings.rate)
+            if limited is not None:
+                taken.hold(limited, "rate_limit")
+                result.held += 1
+                return True
+            units = self.sender.split(message.text)
+            first = message.units_sent
+            if message.units_total is not None and message.units_total != len(units):
+                # Another sender took the earlier attempt and split differently: start over whole.
+                log.warning("SMS %d: split into %d units now, %d before; sending it whole again",
+                            message.id, len(units), message.units_total)
+                first = 0
+            taken.start(self.sender.name, len(units))
         outcome = self.sender.send(OutgoingSms(message.id, message.phone, message.text, units, first,
                                                message.concat_ref))
         now = self.clock.wall_ms()
@@ -169,7 +177,7 @@ class SmsWorker:
             return
         recovered = self.outbox.recover(self.clock.wall_ms())
         if recovered:
-            log.warning("%d SMS interrupted by the last stop are queued again", recovered)
+            log.warning("%d SMS interrupted by the last stop (or a lost process) are queued again", recovered)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sms-worker", daemon=True)
         self._thread.start()

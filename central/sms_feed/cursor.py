@@ -1,8 +1,8 @@
 """How far the SMS feed has told each log, kept in central's event store (SQLite or PostgreSQL:
 its statements are written once, `spine.statement`; on PostgreSQL the table is migration 0003's).
 
-Several central processes may run the feed over one PostgreSQL, each queuing into its own
-`sms.sqlite`. Reading a log after its cursor, queuing what was read and moving the cursor on
+Several central processes may run the feed over one PostgreSQL (queuing into the SMS outbox
+they share there). Reading a log after its cursor, queuing what was read and moving the cursor on
 is therefore one `claim` of the log's cursor: a transaction on a connection of the cursors'
 own that first takes `pg_advisory_xact_lock(feed_lock_key(source))` and reads the position
 only then. A second process's claim of the same log waits for the first one's commit and

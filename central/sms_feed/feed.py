@@ -7,12 +7,12 @@ fact the platform refuses (a malformed body) is logged and passed over; any
 other failure (a locked file) stops that source's pass before the fact, which
 is tried again at the next pass.
 
-Several central processes may each run the feed, queuing into their own SMS
-outbox (`sms.sqlite`): each chunk of a log is read, queued and its cursor moved
-in one claim of that cursor (`FeedCursors.claim`, an advisory lock on
-PostgreSQL), so each fact is queued by one process. A process that queued a
-chunk and then died keeps its messages in its own outbox: they are sent when it
-comes back (docs/operations.md, "Several central processes").
+Several central processes may each run the feed: each chunk of a log is read,
+queued and its cursor moved in one claim of that cursor (`FeedCursors.claim`, an
+advisory lock on PostgreSQL), so each fact is queued by one process. On
+PostgreSQL the outbox is the shared database's, and its (fact, recipient,
+template) key makes a chunk queued again after a process died before its
+claim's commit a no-op (docs/operations.md, "Several central processes").
 """
 
 from __future__ import annotations

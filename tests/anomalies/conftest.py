@@ -12,11 +12,14 @@ from central.cases.engine import Engine
 from tests.anomalies.rig import Rig
 from tests.cases.conftest import SettableClock, case_store, db_path  # noqa: F401 (the case store on either database)
 from tests.central.conftest import clock, engine_central  # noqa: F401 (fixtures of a running central)
+from tests.central.stores import migrated
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    made = Rig(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    """Central's stores as files, or all in one PostgreSQL database (the office's records too)."""
+    database = migrated(request.getfixturevalue("pg_database")) if request.param == "postgresql" else None
+    made = Rig(tmp_path, database=database)
     yield made
     made.close()
 

@@ -18,6 +18,7 @@ from central.personal.events import SealingEventStore
 from central.supervision import SupervisionOffice, open_office
 from central.supervision_settings import SupervisionSettings
 from spine.clock import SimulatedClock
+from spine.storeurl import StoreUrl
 from tests.cases.conftest import entry
 from tests.central.events import deliver
 
@@ -31,12 +32,17 @@ def ms(text: str) -> int:
 
 
 class Rig:
-    def __init__(self, root: Path, start: str = "2026-11-23T10:05", **settings: Any) -> None:
+    def __init__(self, root: Path, start: str = "2026-11-23T10:05", *, database: StoreUrl | None = None,
+                 **settings: Any) -> None:
+        """`database`: central's PostgreSQL database (migrated), holding the events, the cases and the
+        office's records, as `hall central run` keeps them there; None: the files in `root`."""
         self.root = root
+        self.database = database
         self.clock = SimulatedClock(wall_ms=ms(start))
-        self.engine = Engine.open(root / "cases.sqlite", clock=lambda: self.clock.wall_ms() / 1000)
+        self.engine = Engine.open(database or root / "cases.sqlite",
+                                  clock=lambda: self.clock.wall_ms() / 1000)
         self.cases = self.engine.store
-        self.events = SealingEventStore(root / "events.sqlite", self.clock)
+        self.events = SealingEventStore(database or root / "events.sqlite", self.clock)
         self.watermarks = HallWatermarks(self.events, self.clock, behind_after_s=120)
         self.events.handlers.append(self.watermarks)
         self.complaints = ComplaintDesk(
@@ -50,8 +56,9 @@ class Rig:
 
     def open(self) -> SupervisionOffice:
         return open_office(
-            self.settings, self.root / "supervision.sqlite", events=self.root / "events.sqlite",
-            cases=self.root / "cases.sqlite", calendar=self.cases.calendar,
+            self.settings, self.database or self.root / "supervision.sqlite",
+            events=self.events if self.database else self.root / "events.sqlite",
+            cases=self.database or self.root / "cases.sqlite", calendar=self.cases.calendar,
             ladder=self.cases.rules.ladder,
             grace_s=self.cases.rules.watermark.grace_s, clock=self.clock.wall_ms,
             appointments=HallAppointments(lambda hall, command: self.sent.append((hall, command))),

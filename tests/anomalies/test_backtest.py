@@ -51,6 +51,11 @@ def live_history(rig: Rig) -> None:
     rig.fact("case.completion_confirmed", "JQ-0003", "2026-11-24T11:00")
 
 
+def history_of(rig: Rig) -> list[str]:
+    """Where the back-test reads central's history: the data directory, or the PostgreSQL database."""
+    return ["--db", str(rig.database)] if rig.database else ["--data-dir", str(rig.root)]
+
+
 def test_the_back_test_of_a_stores_history_counts_what_the_live_rules_raised(rig: Rig) -> None:
     live_history(rig)
     rig.tick()
@@ -58,7 +63,7 @@ def test_the_back_test_of_a_stores_history_counts_what_the_live_rules_raised(rig
     assert raised == {"accepted_off_hours": 2, "self_confirmed": 1}
     before = rig.book.count()
     result = CliRunner().invoke(anomalies_group,
-                                ["backtest", "all", "--data-dir", str(rig.root), "--show", "5"])
+                                ["backtest", "all", *history_of(rig), "--show", "5"])
     assert result.exit_code == 0, result.output
     assert "accepted_off_hours (非工作时间受理, medium): 2 hits from 3 facts of its kinds" in result.output
     assert "self_confirmed (自办自核, high): 1 hits" in result.output
@@ -68,8 +73,8 @@ def test_the_back_test_of_a_stores_history_counts_what_the_live_rules_raised(rig
 
 def test_a_back_test_from_a_date_and_of_a_rule_table_being_tried(rig: Rig, tmp_path: Path) -> None:
     live_history(rig)
-    since = CliRunner().invoke(anomalies_group, ["backtest", "accepted_off_hours", "--data-dir",
-                                                 str(rig.root), "--since", "2026-11-21", "--json"])
+    since = CliRunner().invoke(anomalies_group, ["backtest", "accepted_off_hours", *history_of(rig),
+                                                 "--since", "2026-11-21", "--json"])
     assert since.exit_code == 0, since.output
     assert '"hits": 1' in since.output and "JQ-0001" in since.output and "JQ-0002" not in since.output
     later = tmp_path / "later.toml"
@@ -77,10 +82,10 @@ def test_a_back_test_from_a_date_and_of_a_rule_table_being_tried(rig: Rig, tmp_p
 
     text = DEFAULT_RULES.read_text(encoding="utf-8")
     later.write_text(text.replace('closes = "18:00"', 'closes = "22:00"'), encoding="utf-8")
-    tried = CliRunner().invoke(anomalies_group, ["backtest", "accepted_off_hours", "--data-dir",
-                                                 str(rig.root), "--rules", str(later)])
+    tried = CliRunner().invoke(anomalies_group, ["backtest", "accepted_off_hours", *history_of(rig),
+                                                 "--rules", str(later)])
     assert "accepted_off_hours (非工作时间受理, medium): 1 hits" in tried.output
-    unknown = CliRunner().invoke(anomalies_group, ["backtest", "no_such_rule", "--data-dir", str(rig.root)])
+    unknown = CliRunner().invoke(anomalies_group, ["backtest", "no_such_rule", *history_of(rig)])
     assert unknown.exit_code != 0 and "no rule 'no_such_rule'" in unknown.output
 
 

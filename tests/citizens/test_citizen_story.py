@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
+import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +101,15 @@ def where_the_sms_are(modem: AtModem, central: CentralService) -> str:
          platform.outbox.attempts(m.id)) for m in platform.outbox.messages()]
     submits = [(s.number, s.concat, len(s.text)) for s in modem.accepted]
     return (f"feed: {central.citizens.diagnostics()['sms_feed']}\noutbox: {outbox}\n"
-            f"modem accepted: {submits}\nPDUs written to the modem: {len(modem.received_pdus)}")
+            f"modem accepted: {submits}\nPDUs written to the modem: {len(modem.received_pdus)}\n"
+            f"central's threads, where each stands:\n{thread_stacks()}")
+
+
+def thread_stacks() -> str:
+    """Each live thread's innermost frames: a thread stuck on a lock shows where."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(f"-- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame)[-8:])
+                     for ident, frame in sys._current_frames().items())
 
 
 def progress(web: httpx.Client) -> str:

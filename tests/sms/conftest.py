@@ -16,6 +16,9 @@ from central.sms.platform import SmsPlatform
 from central.sms.senders.simulated import SimulatedSender
 from central.sms.settings import RetryPolicy, SmsSettings
 from spine.clock import SimulatedClock
+from spine.storeurl import StoreUrl
+from tests.central.stores import migrated
+from tests.pg import pg_cluster, pg_database  # noqa: F401 - fixtures
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CITIZEN = "13912345678"
@@ -71,8 +74,18 @@ def sender() -> SimulatedSender:
     return SimulatedSender()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sms_store(request: pytest.FixtureRequest) -> StoreUrl | None:
+    """Where the outbox lives: its own file (None: `settings.store`, as beside a SQLite central) or
+    central's PostgreSQL database, migrated as `hall central migrate` leaves it."""
+    if request.param == "sqlite":
+        return None
+    return migrated(request.getfixturevalue("pg_database"))
+
+
 @pytest.fixture
-def platform(tmp_path: Path, clock: SimulatedClock, sender: SimulatedSender) -> Iterator[SmsPlatform]:
-    instance = SmsPlatform(make_settings(tmp_path), clock=clock, sender=sender)
+def platform(tmp_path: Path, clock: SimulatedClock, sender: SimulatedSender,
+             sms_store: StoreUrl | None) -> Iterator[SmsPlatform]:
+    instance = SmsPlatform(make_settings(tmp_path), clock=clock, sender=sender, store=sms_store)
     yield instance
     instance.stop()

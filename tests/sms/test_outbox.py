@@ -7,12 +7,15 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from central.sms.planning import Recipient
 from central.sms.platform import SmsPlatform
 from central.sms.senders.simulated import SimulatedSender
 from central.sms.settings import GammuSettings, QuietHours, RateLimits, RetryPolicy
 from spine.clock import SimulatedClock
+from spine.engines import open_engine
+from spine.storeurl import StoreUrl
 from tests.sms.conftest import CITIZEN, OFFICER, accepted_body, hall_time, make_settings, wait_until
 
 COMPLETED = {"case_id": "JQ-2026-1123-0001", "by": "officer-07", "at": "2026-12-10T16:30:00"}
@@ -34,14 +37,15 @@ def test_a_fact_delivered_twice_sends_one_sms(platform: SmsPlatform, sender: Sim
     assert (message.state, message.attempts, message.phone) == ("sent", 1, "139****5678")
 
 
-def test_queued_messages_survive_a_restart_and_go_out_once(tmp_path: Path, clock: SimulatedClock) -> None:
+def test_queued_messages_survive_a_restart_and_go_out_once(tmp_path: Path, clock: SimulatedClock,
+                                                           sms_store: StoreUrl | None) -> None:
     before = SimulatedSender()
-    first = SmsPlatform(make_settings(tmp_path), clock=clock, sender=before)
+    first = SmsPlatform(make_settings(tmp_path), clock=clock, sender=before, store=sms_store)
     first.notify("evt-1", "case.accepted", accepted_body())
     first.stop()  # the power goes before the worker ran
 
     after = SimulatedSender()
-    second = SmsPlatform(make_settings(tmp_path), clock=clock, sender=after)
+    second = SmsPlatform(make_settings(tmp_path), clock=clock, sender=after, store=sms_store)
     second.notify("evt-1", "case.accepted", accepted_body())  # the gateway resends the fact
     second.run_once()
     second.stop()
@@ -49,8 +53,9 @@ def test_queued_messages_survive_a_restart_and_go_out_once(tmp_path: Path, clock
 
 
 def test_a_message_interrupted_while_sending_is_queued_again_at_start(tmp_path: Path, clock: SimulatedClock,
-                                                                      sender: SimulatedSender) -> None:
-    platform = SmsPlatform(make_settings(tmp_path), clock=clock, sender=sender)
+                                                                      sender: SimulatedSender,
+                                                                      sms_store: StoreUrl | None) -> None:
+    platform = SmsPlatform(make_settings(tmp_path), clock=clock, sender=sender, store=sms_store)
     [message_id] = platform.notify("evt-1", "case.accepted", accepted_body())
     assert platform.outbox.claim(message_id, "simulated", 1, clock.wall_ms())  # then kill -9
     platform.start()
@@ -76,9 +81,9 @@ def test_a_dead_modem_keeps_the_message_queued_and_it_goes_out_when_the_modem_is
 
 
 def test_a_message_that_keeps_failing_is_marked_failed_with_its_error_and_can_be_retried(
-        tmp_path: Path, clock: SimulatedClock, sender: SimulatedSender) -> None:
+        tmp_path: Path, clock: SimulatedClock, sender: SimulatedSender, sms_store: StoreUrl | None) -> None:
     settings = make_settings(tmp_path, retry=RetryPolicy(first_delay_s=1, max_delay_s=1, max_attempts=3))
-    platform = SmsPlatform(settings, clock=clock, sender=sender)
+    platform = SmsPlatform(settings, clock=clock, sender=sender, store=sms_store)
     [message_id] = platform.notify("evt-1", "case.accepted", accepted_body())
     sender.fail_next("+CMS ERROR: 38 network out of order", times=3)
     for _ in range(3):
@@ -120,9 +125,11 @@ def test_a_long_message_cut_off_after_its_first_part_resumes_at_the_second(
     assert sender.texts_to(CITIZEN) == [message.text]
 
 
-def test_nothing_goes_out_at_night_and_it_goes_out_at_eight(tmp_path: Path, sender: SimulatedSender) -> None:
+def test_nothing_goes_out_at_night_and_it_goes_out_at_eight(tmp_path: Path, sender: SimulatedSender,
+                                                            sms_store: StoreUrl | None) -> None:
     clock = SimulatedClock(hall_time("2026-11-23 22:30"))
-    platform = SmsPlatform(make_settings(tmp_path, quiet_hours=QuietHours()), clock=clock, sender=sender)
+    platform = SmsPlatform(make_settings(tmp_path, quiet_hours=QuietHours()), clock=clock, sender=sender,
+                           store=sms_store)
     platform.notify("evt-1", "case.completed", COMPLETED)
     platform.notifier.phone_book = phone_book
     platform.notify("evt-2", "case.completed", COMPLETED)
@@ -141,9 +148,9 @@ def test_nothing_goes_out_at_night_and_it_goes_out_at_eight(tmp_path: Path, send
 
 
 def test_a_number_gets_no_more_than_its_hourly_limit_and_the_rest_waits(
-        tmp_path: Path, clock: SimulatedClock, sender: SimulatedSender) -> None:
+        tmp_path: Path, clock: SimulatedClock, sender: SimulatedSender, sms_store: StoreUrl | None) -> None:
     settings = make_settings(tmp_path, rate=RateLimits(per_number_per_hour=2))
-    platform = SmsPlatform(settings, clock=clock, sender=sender)
+    platform = SmsPlatform(settings, clock=clock, sender=sender, store=sms_store)
     for n in range(3):
         platform.notify(f"evt-{n}", "case.accepted", accepted_body(f"JQ-{n:03d}"))
         platform.run_once()
@@ -205,6 +212,27 @@ def test_delivery_reports_mark_messages_delivered_or_undelivered(platform: SmsPl
     assert states == {"evt-1": ("delivered", None), "evt-2": ("undelivered", "status report: failed")}
 
 
+def assert_numbers_gone(platform: SmsPlatform, numbers: tuple[str, ...]) -> None:
+    """No byte of the file holds them (SQLite: `secure_delete`, the WAL truncated); on PostgreSQL
+    no row holds them and the erasure VACUUMed the tables its overwrites left dead versions in."""
+    if platform.outbox.path is not None:
+        stored = platform.outbox.path.read_bytes()
+        assert not any(number.encode() in stored for number in numbers)
+        return
+    engine = open_engine(platform.outbox.url)
+    try:
+        with engine.connect() as sql:
+            rows = sql.execute(text("SELECT phone FROM sms_messages UNION ALL "
+                                    "SELECT phone FROM sms_incoming"))
+            assert not {row[0] for row in rows} & set(numbers)
+            vacuumed = sql.execute(text(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
+                "AND relname IN ('sms_messages', 'sms_incoming')")).fetchall()
+            assert {row[0] for row in vacuumed} == {"sms_messages", "sms_incoming"}
+    finally:
+        engine.dispose()
+
+
 def test_erase_removes_the_number_but_keeps_the_opt_out(platform: SmsPlatform,
                                                         sender: SimulatedSender) -> None:
     platform.notify("evt-1", "case.accepted", accepted_body())
@@ -216,10 +244,7 @@ def test_erase_removes_the_number_but_keeps_the_opt_out(platform: SmsPlatform,
 
     assert platform.erase(CITIZEN) == {"messages": 1, "unsent": 0, "incoming": 1}
     assert platform.erase("13700000001") == {"messages": 1, "unsent": 1, "incoming": 1}
-    raw = Path(platform.settings.store)
-    platform.outbox._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    stored = raw.read_bytes()
-    assert CITIZEN.encode() not in stored and b"13700000001" not in stored
+    assert_numbers_gone(platform, (CITIZEN, "13700000001"))
     assert {m.fact_id: (m.state, m.phone) for m in platform.messages()} == \
         {"evt-1": ("sent", "(erased)"), "evt-2": ("erased", "(erased)")}
     platform.notify("evt-3", "case.accepted", accepted_body("JQ-NEW"))  # the number comes back
@@ -246,9 +271,10 @@ def test_numbers_are_masked_in_every_log_line_and_in_diagnostics(
     assert CITIZEN not in repr(platform.messages()) and CITIZEN not in repr(sender)
 
 
-def test_the_worker_thread_sends_soon_after_a_fact_and_stops_when_asked(tmp_path: Path) -> None:
+def test_the_worker_thread_sends_soon_after_a_fact_and_stops_when_asked(tmp_path: Path,
+                                                                        sms_store: StoreUrl | None) -> None:
     sender = SimulatedSender()
-    platform = SmsPlatform(make_settings(tmp_path, poll_s=5.0), sender=sender)
+    platform = SmsPlatform(make_settings(tmp_path, poll_s=5.0), sender=sender, store=sms_store)
     platform.start()
     platform.notify("evt-1", "case.accepted", accepted_body())
     # Woken by notify, not by its 5 s tick.
@@ -258,9 +284,10 @@ def test_the_worker_thread_sends_soon_after_a_fact_and_stops_when_asked(tmp_path
 
 
 def test_a_sender_that_cannot_start_keeps_everything_queued_and_says_why_loudly(
-        tmp_path: Path, clock: SimulatedClock, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, clock: SimulatedClock, caplog: pytest.LogCaptureFixture,
+        sms_store: StoreUrl | None) -> None:
     settings = make_settings(tmp_path, backend="gammu", gammu=GammuSettings(gammurc=tmp_path / "missing"))
-    platform = SmsPlatform(settings, clock=clock)
+    platform = SmsPlatform(settings, clock=clock, store=sms_store)
     assert any(r.levelno == logging.ERROR and "cannot start" in r.getMessage() for r in caplog.records)
     platform.notify("evt-1", "case.accepted", accepted_body())
     platform.run_once()

@@ -10,13 +10,13 @@ may answer the same hit again without harm.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from spine.statement import Tx
 
 
 class Settings(BaseModel):
@@ -42,7 +42,7 @@ class Detector(Generic[SettingsT]):
     def judge(self, judging: Judging, fact: Fact) -> list[Hit]:
         raise NotImplementedError
 
-    def prune(self, tx: sqlite3.Connection, before_ms: int) -> None:
+    def prune(self, tx: Tx, before_ms: int) -> None:
         """Forget state about what happened before `before_ms` that no hit can need any more."""
 
 

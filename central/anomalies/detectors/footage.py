@@ -10,17 +10,66 @@ says whether it mattered.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from pydantic import Field
+from sqlalchemy import BigInteger, Column, Index, Table, Text, bindparam, delete, select
 
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import format_instant
+from spine.statement import Statement, Tx, insert_for
 
 _DAY_MS = 86_400_000
+
+ANOMALY_COMPLAINT_VISITS = Table(
+    "anomaly_complaint_visits", SUPERVISION_TABLES,
+    Column("rule", Text, primary_key=True),
+    Column("complaint", Text, primary_key=True),
+    Column("hall", Text, nullable=False),
+    Column("window", Text),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Index("anomaly_complaint_visits_by_hall", "rule", "hall", "end_ms"),
+)
+ANOMALY_CAMERA_GAPS = Table(
+    "anomaly_camera_gaps", SUPERVISION_TABLES,
+    Column("rule", Text, primary_key=True),
+    Column("hall", Text, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("gap_id", BigInteger, primary_key=True),
+    Column("camera", Text, nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("cause", Text, nullable=False),
+    Index("anomaly_camera_gaps_by_hall", "rule", "hall", "end_ms"),
+)
+_V, _G = ANOMALY_COMPLAINT_VISITS.c, ANOMALY_CAMERA_GAPS.c
+
+
+def _upsert(table: Table, key: tuple[str, ...], rest: tuple[str, ...]) -> Statement:
+    """Insert a row, or replace its other columns (a later report of the same visit or gap)."""
+    return Statement(lambda dialect: insert_for(dialect, table).values(
+        {name: bindparam(name) for name in (*key, *rest)}).on_conflict_do_update(
+        index_elements=list(key), set_={name: bindparam(name) for name in rest}))
+
+
+_VISIT = _upsert(ANOMALY_COMPLAINT_VISITS, ("rule", "complaint"), ("hall", "window", "start_ms", "end_ms"))
+_GAP = _upsert(ANOMALY_CAMERA_GAPS, ("rule", "hall", "device", "gap_id"), ("camera", "start_ms", "end_ms",
+                                                                           "cause"))
+_GAPS_DURING = Statement(lambda _dialect: select(
+    _G.device, _G.camera, _G.start_ms, _G.end_ms, _G.cause).where(
+    _G.rule == bindparam("rule"), _G.hall == bindparam("hall"), _G.end_ms > bindparam("start"),
+    _G.start_ms < bindparam("end")).order_by(_G.start_ms))
+_VISITS_DURING = Statement(lambda _dialect: select(_V.complaint, _V.window, _V.start_ms, _V.end_ms).where(
+    _V.rule == bindparam("rule"), _V.hall == bindparam("hall"), _V.end_ms > bindparam("start"),
+    _V.start_ms < bindparam("end")).order_by(_V.complaint))
+_PRUNE_VISITS = Statement(lambda _dialect: delete(ANOMALY_COMPLAINT_VISITS).where(
+    _V.rule == bindparam("rule"), _V.end_ms < bindparam("before")))
+_PRUNE_GAPS = Statement(lambda _dialect: delete(ANOMALY_CAMERA_GAPS).where(
+    _G.rule == bindparam("rule"), _G.end_ms < bindparam("before")))
 
 
 class Evidence(Settings):
@@ -62,24 +111,20 @@ CREATE INDEX IF NOT EXISTS anomaly_camera_gaps_by_hall ON anomaly_camera_gaps (r
             return self._gap(judging.tx, fact)
         return self._visit(judging.tx, fact)
 
-    def _visit(self, tx: sqlite3.Connection, fact: Fact) -> list[Hit]:
+    def _visit(self, tx: Tx, fact: Fact) -> list[Hit]:
         body, complaint = fact.body, str(fact.body.get("complaint") or "")
         called = body.get("called_at")
         if not fact.hall or not complaint or not isinstance(called, int):
             return []
         margin = self.settings.margin_s * 1000
         start, end = called - margin, int(body.get("ended_at") or called) + margin
-        tx.execute("INSERT INTO anomaly_complaint_visits (rule, complaint, hall, window, start_ms, end_ms) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, complaint) DO UPDATE SET "
-                   "window = excluded.window, start_ms = excluded.start_ms, end_ms = excluded.end_ms",
-                   (self.rule, complaint, fact.hall, body.get("window"), start, end))
-        gaps = tx.execute(
-            "SELECT device, camera, start_ms, end_ms, cause FROM anomaly_camera_gaps WHERE rule = ? "
-            "AND hall = ? AND end_ms > ? AND start_ms < ? ORDER BY start_ms",
-            (self.rule, fact.hall, start, end)).fetchall()
+        _VISIT.run(tx, {"rule": self.rule, "complaint": complaint, "hall": fact.hall,
+                        "window": body.get("window"), "start_ms": start, "end_ms": end})
+        gaps = [tuple(row) for row in _GAPS_DURING.run(
+            tx, {"rule": self.rule, "hall": fact.hall, "start": start, "end": end}).fetchall()]
         return [self._hit(fact, complaint, fact.hall, body.get("window"), start, end, gaps)] if gaps else []
 
-    def _gap(self, tx: sqlite3.Connection, fact: Fact) -> list[Hit]:
+    def _gap(self, tx: Tx, fact: Fact) -> list[Hit]:
         body, hall = fact.body, fact.hall or ""
         device = str(body.get("device") or fact.actor or "")
         try:
@@ -88,15 +133,11 @@ CREATE INDEX IF NOT EXISTS anomaly_camera_gaps_by_hall ON anomaly_camera_gaps (r
         except (KeyError, TypeError, ValueError):
             return []
         # A later report of the same gap (pruning extended it) supersedes the earlier one.
-        tx.execute("INSERT INTO anomaly_camera_gaps (rule, hall, device, gap_id, camera, start_ms, end_ms, "
-                   "cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule, hall, device, gap_id) "
-                   "DO UPDATE "
-                   "SET camera = excluded.camera, start_ms = excluded.start_ms, end_ms = excluded.end_ms, "
-                   "cause = excluded.cause", (self.rule, hall, device, *gap))
-        _, camera, start, end, cause = gap
-        visits = tx.execute(
-            "SELECT complaint, window, start_ms, end_ms FROM anomaly_complaint_visits WHERE rule = ? "
-            "AND hall = ? AND end_ms > ? AND start_ms < ?", (self.rule, hall, start, end)).fetchall()
+        gap_id, camera, start, end, cause = gap
+        _GAP.run(tx, {"rule": self.rule, "hall": hall, "device": device, "gap_id": gap_id, "camera": camera,
+                      "start_ms": start, "end_ms": end, "cause": cause})
+        visits = _VISITS_DURING.run(
+            tx, {"rule": self.rule, "hall": hall, "start": start, "end": end}).fetchall()
         return [self._hit(fact, complaint, hall, window, v_start, v_end,
                           [(device, camera, start, end, cause)])
                 for complaint, window, v_start, v_end in visits]
@@ -112,7 +153,7 @@ CREATE INDEX IF NOT EXISTS anomaly_camera_gaps_by_hall ON anomaly_camera_gaps (r
                    hall=hall, subject=str(window or ""), refs=(fact.ref,),
                    details={"complaint": complaint, "gaps": len(gaps)})
 
-    def prune(self, tx: sqlite3.Connection, before_ms: int) -> None:
-        cutoff = before_ms - self.settings.keep_days * _DAY_MS
-        tx.execute("DELETE FROM anomaly_complaint_visits WHERE rule = ? AND end_ms < ?", (self.rule, cutoff))
-        tx.execute("DELETE FROM anomaly_camera_gaps WHERE rule = ? AND end_ms < ?", (self.rule, cutoff))
+    def prune(self, tx: Tx, before_ms: int) -> None:
+        cutoff = {"rule": self.rule, "before": before_ms - self.settings.keep_days * _DAY_MS}
+        _PRUNE_VISITS.run(tx, cutoff)
+        _PRUNE_GAPS.run(tx, cutoff)

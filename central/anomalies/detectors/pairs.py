@@ -9,15 +9,37 @@ applicant.
 
 from __future__ import annotations
 
-import sqlite3
-
 from pydantic import Field
+from sqlalchemy import BigInteger, Column, Index, Table, Text, bindparam, delete, select
 
 from central.anomalies.detectors.base import Detector, Settings, officer_of
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.tables import SUPERVISION_TABLES
+from spine.statement import Statement, Tx, insert_for
 
 _DAY_MS = 86_400_000
+
+ANOMALY_PAIRS = Table(
+    "anomaly_pairs", SUPERVISION_TABLES,
+    Column("rule", Text, primary_key=True),
+    Column("officer", Text, primary_key=True),
+    Column("applicant", Text, primary_key=True),
+    Column("case_id", Text, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Index("anomaly_pairs_by_pair", "rule", "officer", "applicant", "at"),
+    Index("anomaly_pairs_by_time", "rule", "at"),
+    Index("anomaly_pairs_by_case", "case_id"),
+)
+_T = ANOMALY_PAIRS.c
+_PAIRED = Statement(lambda dialect: insert_for(dialect, ANOMALY_PAIRS).values(
+    {name: bindparam(name) for name in ("rule", "officer", "applicant", "case_id", "at")}
+).on_conflict_do_nothing(index_elements=["rule", "officer", "applicant", "case_id"]))
+_TOGETHER = Statement(lambda _dialect: select(_T.case_id).where(
+    _T.rule == bindparam("rule"), _T.officer == bindparam("officer"), _T.applicant == bindparam("applicant"),
+    _T.at > bindparam("since"), _T.at <= bindparam("at")).order_by(_T.at, _T.case_id))
+_PRUNE = Statement(lambda _dialect: delete(ANOMALY_PAIRS).where(
+    _T.rule == bindparam("rule"), _T.at < bindparam("before")))
 
 
 class Together(Settings):
@@ -49,14 +71,10 @@ CREATE INDEX IF NOT EXISTS anomaly_pairs_by_case ON anomaly_pairs (case_id);
         if officer is None or applicant is None:
             return []
         tx = judging.tx
-        tx.execute("INSERT INTO anomaly_pairs (rule, officer, applicant, case_id, at) VALUES (?, ?, ?, ?, ?)"
-                   " ON CONFLICT (rule, officer, applicant, case_id) DO NOTHING",
-                   (self.rule, officer, applicant, fact.case_id, fact.at))
+        pair = {"rule": self.rule, "officer": officer, "applicant": applicant}
+        _PAIRED.run(tx, {**pair, "case_id": fact.case_id, "at": fact.at})
         since = fact.at - self.settings.window_days * _DAY_MS
-        cases = [row[0] for row in tx.execute(
-            "SELECT case_id FROM anomaly_pairs WHERE rule = ? AND officer = ? AND applicant = ? "
-            "AND at > ? AND at <= ? ORDER BY at, case_id",
-            (self.rule, officer, applicant, since, fact.at))]
+        cases = [row[0] for row in _TOGETHER.run(tx, {**pair, "since": since, "at": fact.at}).fetchall()]
         if len(cases) < self.settings.count:
             return []
         name = fact.body.get("officer_name") or officer
@@ -67,6 +85,5 @@ CREATE INDEX IF NOT EXISTS anomaly_pairs_by_case ON anomaly_pairs (case_id);
                     hall=fact.hall, unit=fact.unit, case_id=fact.case_id, subject=str(name),
                     refs=tuple(f"case-id:{case}" for case in cases), details={"cases": cases})]
 
-    def prune(self, tx: sqlite3.Connection, before_ms: int) -> None:
-        tx.execute("DELETE FROM anomaly_pairs WHERE rule = ? AND at < ?",
-                   (self.rule, before_ms - self.settings.window_days * _DAY_MS))
+    def prune(self, tx: Tx, before_ms: int) -> None:
+        _PRUNE.run(tx, {"rule": self.rule, "before": before_ms - self.settings.window_days * _DAY_MS})

@@ -8,15 +8,44 @@ normal; many at one window are not.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import Field
+from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete, select
 
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import day_of, format_day
+from spine.statement import Statement, Tx, insert_for
+
+ANOMALY_WINDOW_DAYS = Table(
+    "anomaly_window_days", SUPERVISION_TABLES,
+    Column("rule", Text, primary_key=True),
+    Column("hall", Text, primary_key=True),
+    Column("window", Text, primary_key=True),
+    Column("day", Text, primary_key=True),
+    Column("skips", BigInteger, nullable=False),
+    Column("call_backs", BigInteger, nullable=False),
+)
+_T = ANOMALY_WINDOW_DAYS.c
+_KEY = ("rule", "hall", "window", "day")
+
+
+def _counted(dialect: str) -> Any:
+    insert = insert_for(dialect, ANOMALY_WINDOW_DAYS).values(
+        {name: bindparam(name) for name in (*_KEY, "skips", "call_backs")})
+    return insert.on_conflict_do_update(index_elements=list(_KEY), set_={
+        "skips": _T.skips + insert.excluded.skips, "call_backs": _T.call_backs + insert.excluded.call_backs})
+
+
+_COUNT = Statement(_counted)
+_COUNTS = Statement(lambda _dialect: select(_T.skips, _T.call_backs).where(
+    *(_T[name] == bindparam(name) for name in _KEY)))
+_PRUNE = Statement(lambda _dialect: delete(ANOMALY_WINDOW_DAYS).where(
+    _T.rule == bindparam("rule"), _T.day < bindparam("before")))
 
 
 class Bending(Settings):
@@ -54,13 +83,9 @@ CREATE TABLE IF NOT EXISTS anomaly_window_days (
         else:
             return []
         tx = judging.tx
-        tx.execute("INSERT INTO anomaly_window_days (rule, hall, window, day, skips, call_backs) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, hall, window, day) DO UPDATE SET "
-                   "skips = skips + excluded.skips, call_backs = call_backs + excluded.call_backs",
-                   (self.rule, hall, window, day, skip, call_back))
-        skips, call_backs = tx.execute(
-            "SELECT skips, call_backs FROM anomaly_window_days WHERE rule = ? AND hall = ? AND window = ? "
-            "AND day = ?", (self.rule, hall, window, day)).fetchone()
+        key = {"rule": self.rule, "hall": hall, "window": window, "day": day}
+        _COUNT.run(tx, {**key, "skips": skip, "call_backs": call_back})
+        skips, call_backs = _COUNTS.run(tx, key).fetchone()
         if skips + call_backs < self.settings.count:
             return []
         return [Hit(key=f"{hall}/{window}/{day}", at=fact.at,
@@ -70,8 +95,7 @@ CREATE TABLE IF NOT EXISTS anomaly_window_days (
                     hall=hall, subject=body.get("officer") or window, refs=(fact.ref,),
                     details={"window": window, "day": day, "skips": skips, "call_backs": call_backs})]
 
-    def prune(self, tx: sqlite3.Connection, before_ms: int) -> None:
+    def prune(self, tx: Tx, before_ms: int) -> None:
         # A day is complete once the next one has begun; keep one more for late facts.
         keep_from = date.fromisoformat(format_day(day_of(before_ms // 1000))) - timedelta(days=1)
-        tx.execute("DELETE FROM anomaly_window_days WHERE rule = ? AND day < ?",
-                   (self.rule, keep_from.isoformat()))
+        _PRUNE.run(tx, {"rule": self.rule, "before": keep_from.isoformat()})

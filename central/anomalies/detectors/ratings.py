@@ -7,15 +7,36 @@ pause, ends it.
 
 from __future__ import annotations
 
-import sqlite3
-
 from pydantic import Field
+from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete, select
 
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import format_instant
 from contract.events.rating import Grade
+from spine.statement import Statement, Tx, insert_for
+
+ANOMALY_RATING_STREAKS = Table(
+    "anomaly_rating_streaks", SUPERVISION_TABLES,
+    Column("rule", Text, primary_key=True),
+    Column("hall", Text, primary_key=True),
+    Column("window", Text, primary_key=True),
+    Column("streak", BigInteger, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)
+_T = ANOMALY_RATING_STREAKS.c
+_KEY = ("rule", "hall", "window")
+_AT_WINDOW = [_T[name] == bindparam(name) for name in _KEY]
+_STREAK = Statement(lambda _dialect: select(_T.streak, _T.first_at, _T.last_at).where(*_AT_WINDOW))
+_ENDED = Statement(lambda _dialect: delete(ANOMALY_RATING_STREAKS).where(*_AT_WINDOW))
+_GROWN = Statement(lambda dialect: insert_for(dialect, ANOMALY_RATING_STREAKS).values(
+    {name: bindparam(name) for name in (*_KEY, "streak", "first_at", "last_at")}).on_conflict_do_update(
+    index_elements=list(_KEY), set_={name: bindparam(name) for name in ("streak", "first_at", "last_at")}))
+_PRUNE = Statement(lambda _dialect: delete(ANOMALY_RATING_STREAKS).where(
+    _T.rule == bindparam("rule"), _T.last_at < bindparam("before")))
 
 
 class Burst(Settings):
@@ -45,21 +66,17 @@ CREATE TABLE IF NOT EXISTS anomaly_rating_streaks (
         if not window or fact.body.get("grade") is None:
             return []
         tx = judging.tx
-        row = tx.execute("SELECT streak, first_at, last_at FROM anomaly_rating_streaks "
-                         "WHERE rule = ? AND hall = ? AND window = ?", (self.rule, hall, window)).fetchone()
+        key = {"rule": self.rule, "hall": hall, "window": window}
+        row = _STREAK.run(tx, key).fetchone()
         if fact.body["grade"] != self.settings.grade.value:
             if row is not None:
-                tx.execute("DELETE FROM anomaly_rating_streaks WHERE rule = ? AND hall = ? AND window = ?",
-                           (self.rule, hall, window))
+                _ENDED.run(tx, key)
             return []
         if row is not None and 0 <= fact.at - row[2] <= self.settings.within_s * 1000:
             streak, first = row[0] + 1, row[1]
         else:
             streak, first = 1, fact.at
-        tx.execute("INSERT INTO anomaly_rating_streaks (rule, hall, window, streak, first_at, last_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, hall, window) DO UPDATE SET "
-                   "streak = excluded.streak, first_at = excluded.first_at, last_at = excluded.last_at",
-                   (self.rule, hall, window, streak, first, fact.at))
+        _GROWN.run(tx, {**key, "streak": streak, "first_at": first, "last_at": fact.at})
         if streak < self.settings.count:
             return []
         seconds = (fact.at - first) // 1000
@@ -69,6 +86,5 @@ CREATE TABLE IF NOT EXISTS anomaly_rating_streaks (
                     hall=hall, unit=fact.body.get("department"), subject=fact.body.get("officer") or window,
                     refs=(fact.ref,), details={"window": window, "streak": streak, "seconds": seconds})]
 
-    def prune(self, tx: sqlite3.Connection, before_ms: int) -> None:
-        tx.execute("DELETE FROM anomaly_rating_streaks WHERE rule = ? AND last_at < ?",
-                   (self.rule, before_ms - 86_400_000))
+    def prune(self, tx: Tx, before_ms: int) -> None:
+        _PRUNE.run(tx, {"rule": self.rule, "before": before_ms - 86_400_000})
