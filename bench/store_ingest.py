@@ -42,9 +42,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from typing import Any
 
 from bench._common import load, median, spread
 from central import migrations
@@ -138,7 +138,8 @@ def _batched(gateway: str, hall: int, now: int, facts: list[tuple[int, str, dict
     for first in range(0, len(facts), BATCH):
         envelopes = [
             Envelope(v=1, id=uuid.uuid4().hex, device=gateway, seq=seq, boot="boot0001", time=now + seq,
-                     mono=seq, type=type, body=body, recv=Received(by=gateway, at=now + seq, est_time=now + seq))
+                     mono=seq, type=type, body=body,
+                     recv=Received(by=gateway, at=now + seq, est_time=now + seq))
             for seq, type, body in facts[first:first + BATCH]
         ]
         batch = Batch(v=1, batch=uuid.uuid4().hex, sender=gateway, boot="boot0001", sent_at=now,
