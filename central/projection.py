@@ -86,18 +86,27 @@ def _cursor_upsert(dialect: str) -> Any:
 _SET_CURSOR = Statement(_cursor_upsert)
 
 
+def _cursor_to_newest(dialect: str) -> Any:
+    newest = select(func.coalesce(func.max(_EVENTS.c.id), 0)).scalar_subquery()
+    insert = insert_for(dialect, PROJECTION_CURSOR).values(name=bindparam("name"), last_id=newest)
+    return insert.on_conflict_do_update(index_elements=["name"],
+                                        set_={"last_id": insert.excluded.last_id})
+
+
+_SET_CURSOR_TO_NEWEST = Statement(_cursor_to_newest)
+"""A cursor moved to the newest event id, read by the same statement (no round trip of its own)."""
+
+
 class _CursorsOfBatch:
-    """Moves, just before one batch commits, the cursors of every projection that batch fed:
-    one read of the newest id and one driver call for all their rows (`run_many`)."""
+    """Moves, just before one batch commits, the cursors of every projection that batch fed,
+    to the newest event id: one driver call for all their rows (`run_many`)."""
 
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
         self.rows: list[str] = []
 
     def __call__(self) -> None:
-        tx = self.context.portable
-        (last,) = _NEWEST.run(tx).fetchone()
-        _SET_CURSOR.run_many(tx, [{"name": name, "last_id": int(last or 0)} for name in self.rows])
+        _SET_CURSOR_TO_NEWEST.run_many(self.context.portable, [{"name": name} for name in self.rows])
 
 
 _BATCHES: weakref.WeakValueDictionary[int, _CursorsOfBatch] = weakref.WeakValueDictionary()

@@ -203,7 +203,11 @@ class RatingBook(Projection):
         recorded, self._unwritten = self._unwritten, []
         if not recorded:
             return
-        asked = sorted({(row["hall"], row["rating"]) for row in recorded})
+        bad = [row for row in recorded if row["grade"] is not None and Grade(row["grade"]).bad]
+        if not bad:  # nothing to open: no need to know which are new (most batches)
+            _RECORDED.run_many(tx, recorded)
+            return
+        asked = sorted({(row["hall"], row["rating"]) for row in bad})
         on_sqlite = isinstance(tx, sqlite3.Connection) or tx.dialect.name == "sqlite"
         params: dict[str, Any] = {"ratings": json.dumps(asked)} if on_sqlite else {
             "halls": [hall for hall, _ in asked], "ratings": [rating for _, rating in asked]}
