@@ -7,14 +7,16 @@ citizen spent at windows (parked spells excluded). From these:
 waiting time, service time, the share of waits above a target, and the
 no-show share, per service, window or officer.
 
-A `Projection`: deployed late, it catches up from the event log. Its statements are
+A `Projection`: deployed late, it catches up from the event log. It works a batch at a
+time (`_Visits`): one read of every visit the batch names, the events applied to those
+rows in memory, then one driver call for the changed segments and one for the months. Its statements are
 written once for SQLite and PostgreSQL (`spine.statement`); on PostgreSQL its tables
 are made by `central/migrations` (revisions 0003 and 0007).
 
 A report over whole months (`queue_statistics` per service or per hall, the default
 wait target) reads `queue_month_figures`: per month, hall and service, the sums the
-report is made of, moved by each event in the same transaction as the segments (the
-visit's rows before and after the event, the difference added). A month of a
+report is made of, moved in the same transaction as the segments (each visit's rows
+before and after the batch, the difference added). A month of a
 province's halls is then thousands of rows instead of hundreds of thousands of
 segments (`bench.province`). Other reports scan the segments as before.
 Phone numbers given at windows (`queue.contact_given`) are kept for SMS

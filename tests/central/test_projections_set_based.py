@@ -157,3 +157,37 @@ def test_each_process_moves_its_own_cursor_row_and_install_gathers_them(store_ur
     finally:
         first.close()
         second.close()
+
+
+class _FailsOnce:
+    """A handler after the projections that breaks the batch it first sees a no-show in, as a
+    process killed in the middle of it would: the transaction rolls back."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def handle(self, _context: Any, event: Any) -> None:
+        if event.envelope.type == "queue.no_show" and not self.failed:
+            self.failed = True
+            raise RuntimeError("killed in the middle of the batch")
+
+
+def test_a_batch_that_rolls_back_leaves_no_segment_no_sum_and_no_cursor_and_its_resend_counts_once(
+        store_url: StoreUrl) -> None:
+    store = projected(store_url, [FIRST])
+    store.handlers.append(_FailsOnce())
+    try:
+        before = (rows(store), dict(store.read(lambda tx: _CURSORS.run(tx).fetchall())))
+        batch = [("queue.recalled", {**DAY, "ticket": "A001", "window": "3", "at": T0 + 7 * MINUTE},
+                  T0 + 7 * MINUTE), *SECOND]
+        with pytest.raises(RuntimeError):
+            deliver(store, HALL, batch)
+        assert (rows(store), dict(store.read(lambda tx: _CURSORS.run(tx).fetchall()))) == before
+        deliver(store, HALL, batch)  # resent: what the failed batch held in memory is forgotten
+        QueueStatsProjection().install(store)  # and a restart replays nothing
+        kept = rows(store)
+        assert [recalls for *_, recalls, _e, _o, _ms in kept["queue_segments"]] == [2, 0, 0, 0, 0]
+        (a_month, _b_month) = kept["queue_month_figures"]
+        assert a_month[3:8] == (4, 3, 2, 1, (5 + 30 + 40) * MINUTE)
+    finally:
+        store.close()
