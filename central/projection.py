@@ -34,8 +34,9 @@ from __future__ import annotations
 import sqlite3
 import uuid
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, bindparam, delete, func, select
 
@@ -97,19 +98,45 @@ _SET_CURSOR_TO_NEWEST = Statement(_cursor_to_newest)
 """A cursor moved to the newest event id, read by the same statement (no round trip of its own)."""
 
 
-class _CursorsOfBatch:
-    """Moves, just before one batch commits, the cursors of every projection that batch fed,
-    to the newest event id: one driver call for all their rows (`run_many`)."""
+Writes = list[tuple[Statement, list[dict[str, Any]]]]
+"""Statements that only write, each with its rows (`Statement.run_many`), for a batch's end."""
+
+
+class _BatchEnd:
+    """What the projections fed by one batch do just before it commits: each one's held-back
+    writes (after whatever it must still read), and the cursors of all of them, to the newest
+    event id. On PostgreSQL the writes go in one psycopg pipeline: one round trip for the batch's
+    segments, month sums, ratings and cursors instead of one each (`executemany` alone pipelines
+    only its own rows). Reads stay outside it: SQLAlchemy closes a result it cannot see yet."""
 
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
         self.rows: list[str] = []
+        self.finishers: dict[Hashable, Callable[[Tx], Writes]] = {}
 
     def __call__(self) -> None:
-        _SET_CURSOR_TO_NEWEST.run_many(self.context.portable, [{"name": name} for name in self.rows])
+        tx = self.context.portable
+        writes = [write for finish in self.finishers.values() for write in finish(tx)]
+        writes.append((_SET_CURSOR_TO_NEWEST, [{"name": name} for name in self.rows]))
+        with _pipelined(tx):
+            for statement, rows in writes:
+                statement.run_many(tx, rows)
 
 
-_BATCHES: weakref.WeakValueDictionary[int, _CursorsOfBatch] = weakref.WeakValueDictionary()
+def _pipelined(tx: Tx) -> AbstractContextManager[Any]:
+    if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
+        return nullcontext()  # no round trips to save
+    driver: Any = tx.connection.driver_connection  # a psycopg 3 connection
+    return cast(AbstractContextManager[Any], driver.pipeline())
+
+
+def write_all(tx: Tx, writes: Writes) -> None:
+    """Run writes held back (a replayed chunk's, or outside a batch)."""
+    for statement, rows in writes:
+        statement.run_many(tx, rows)
+
+
+_BATCHES: weakref.WeakValueDictionary[int, _BatchEnd] = weakref.WeakValueDictionary()
 """The batches being stored now (several stores may commit at once on threads of one process),
 by their context's id; gone with the transaction (its `before_commit` holds the only reference)."""
 
@@ -158,11 +185,12 @@ class Projection:
             # is then the batch's last. Registered at its first event, not again at each; and
             # one statement for the cursors of every projection the batch fed.
             self._cursor_moved_by = context
-            batch = _BATCHES.get(id(context))
-            if batch is None or batch.context is not context:
-                batch = _BATCHES[id(context)] = _CursorsOfBatch(context)
-                context.before_commit((Projection, "cursors"), batch)
-            batch.rows.append(self._holder_row())
+            _batch_end(context).rows.append(self._holder_row())
+
+    def at_batch_end(self, context: HandlerContext, finish: Callable[[Tx], Writes]) -> None:
+        """Have `finish` run just before the batch commits; the writes it returns go with the
+        other projections' and their cursors (once per batch: the last `finish` given wins)."""
+        _batch_end(context).finishers[(type(self), id(self))] = finish
 
     def _holder_row(self) -> str:
         if self._holder is None:
@@ -227,6 +255,14 @@ class Projection:
 
     def _set_cursor(self, tx: Tx, last_id: Any) -> None:
         _SET_CURSOR.run(tx, {"name": self.name, "last_id": int(last_id or 0)})
+
+
+def _batch_end(context: HandlerContext) -> _BatchEnd:
+    batch = _BATCHES.get(id(context))
+    if batch is None or batch.context is not context:
+        batch = _BATCHES[id(context)] = _BatchEnd(context)
+        context.before_commit((Projection, "batch end"), batch)
+    return batch
 
 
 def _has_rows(tx: sqlite3.Connection, table: str) -> bool:

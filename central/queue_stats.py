@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from central.personal import Reader, is_sealed, vault, visit_subject
-from central.projection import Projection, event_time
+from central.projection import Projection, Writes, event_time, write_all
 from central.reads import Read, Source, built
 from central.reads import rows as read_rows
 from contract.envelope import Envelope
@@ -261,9 +261,10 @@ class _Visits:
     Why: on PostgreSQL every statement is a round trip, and a queue event cost two or three
     (the open segment read, then its UPDATE; the visit's shares read before and after), which
     held a PostgreSQL central's ingest to about 1,400 ev/s. Now a batch reads its visits in one
-    statement and writes in two driver calls (`run_many`, which psycopg pipelines). Safe to hold:
-    a batch is one hall's, and the hall's lock (`central.hall_lock`) keeps any other process
-    from moving that hall's visits until this batch commits."""
+    statement and writes at its end with the other projections' writes
+    (`Projection.at_batch_end`). Safe to hold: a batch is one hall's, and the hall's lock
+    (`central.hall_lock`) keeps any other process
+from moving that hall's visits until this batch commits."""
 
     def __init__(self) -> None:
         self.segments: dict[Visit, dict[int, Segment]] = {}
@@ -301,12 +302,12 @@ class _Visits:
     def touched(self, segment: Segment) -> None:
         self.changed.add(((segment["hall"], segment["day"], segment["ticket"]), segment["seq"]))
 
-    def flush(self, tx: Tx) -> None:
-        """Write the changed segments, then add to `queue_month_figures` what they changed, so that
-        table is always the sum of the segments however an event changes them (a call back keeps
-        the first wait, a lost ticket is rebuilt from its call, a transfer ends one segment and
-        opens another)."""
-        _WRITE_SEGMENT.run_many(tx, [self.segments[visit][seq] for visit, seq in sorted(self.changed)])
+    def writes(self) -> Writes:
+        """The changed segments, and what they add to `queue_month_figures`, so that table is
+        always the sum of the segments however an event changes them (a call back keeps the
+        first wait, a lost ticket is rebuilt from its call, a transfer ends one segment and
+        opens another); then the batch's visits are forgotten."""
+        segments = [self.segments[visit][seq] for visit, seq in sorted(self.changed)]
         changes: dict[tuple[str, str, str], Share] = {}
         for visit in sorted({visit for visit, _seq in self.changed}):
             hall, day, _ticket = visit
@@ -317,12 +318,13 @@ class _Visits:
                 change[:-1] = [c + b - a for c, a, b in zip(change[:-1], was[:-1], now[:-1], strict=True)]
                 if now[-1] > was[-1]:
                     change[-1] = max(change[-1], now[-1])
-        _ADD_TO_MONTH.run_many(tx, [
+        months = [
             {"month": month, "hall": hall, "service": service, **dict(zip(_SUMS, change[:-1], strict=True)),
              "wait_max": change[-1] if change[-1] >= 0 else None}
             for (month, hall, service), change in sorted(changes.items())
-            if any(change[:-1]) or change[-1] >= 0])
+            if any(change[:-1]) or change[-1] >= 0]
         self.segments, self.before, self.changed = {}, {}, set()
+        return [(_WRITE_SEGMENT, segments), (_ADD_TO_MONTH, months)]
 
 
 class QueueStatsProjection(Projection):
@@ -358,13 +360,12 @@ class QueueStatsProjection(Projection):
         if context is not self._batch:
             # A new batch: what an earlier one held (rolled back before its commit) is forgotten.
             self._batch, self._visits = context, _Visits()
-            tx = context.portable
-            context.before_commit((QueueStatsProjection, "segments"), lambda: self._visits.flush(tx))
+            self.at_batch_end(context, lambda _tx: self._visits.writes())
 
     def _replay_chunk(self, tx: Tx) -> int:
         self._visits = _Visits()
         replayed = super()._replay_chunk(tx)
-        self._visits.flush(tx)
+        write_all(tx, self._visits.writes())
         return replayed
 
     def _replaying(self, tx: Tx, rows: Sequence[tuple[str, Envelope]]) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from central.cases.timebase import day_of, midnight
 from central.deadlines import WorkingDays
 from central.personal import vault
-from central.projection import Projection, event_time
+from central.projection import Projection, Writes, event_time, write_all
 from central.ratings.followups import SCHEMA as FOLLOWUP_SCHEMA
 from central.ratings.followups import FollowUp, FollowUps, RatingCentralSettings
 from central.ratings.tables import RATING_FOLLOWUPS, RATINGS
@@ -155,12 +155,13 @@ class RatingBook(Projection):
         if context is not self._recorded_batch:
             # A new batch: what an earlier one held (rolled back before its commit) is forgotten.
             self._recorded_batch, self._unwritten = context, []
+            self.at_batch_end(context, self._recorded_writes)
         super().handle(context, event)
 
     def _replay_chunk(self, tx: Tx) -> int:
         self._unwritten = []
         replayed = super()._replay_chunk(tx)
-        self._write_recorded(tx)
+        write_all(tx, self._recorded_writes(tx))
         return replayed
 
     def install(self, store: CentralStore) -> None:
@@ -177,7 +178,7 @@ class RatingBook(Projection):
             self._recorded(tx, hall, envelope)
         elif envelope.type == "rating.reason_recorded":
             body = envelope.body
-            self._write_recorded(tx)  # the rating it completes may be among them: written first
+            write_all(tx, self._recorded_writes(tx))  # the rating it completes may be among them
             _REASON.run(tx, {"v_reason": body.get("reason"), "v_label": body.get("label"), "w_hall": hall,
                              "w_rating": body["rating"]})
 
@@ -186,7 +187,7 @@ class RatingBook(Projection):
         visit = body.get("visit") or {}
         rated_at = body.get("rated_at") or event_time(envelope)
         # Written just before the transaction commits (a batch's, a replayed chunk's, a caller's).
-        before_commit(tx, (RatingBook, id(self)), lambda: self._write_recorded(tx))
+        before_commit(tx, (RatingBook, id(self)), lambda: write_all(tx, self._recorded_writes(tx)))
         self._unwritten.append({
             "hall": hall, "rating": body["rating"], "terminal": body["terminal"],
             "window": body.get("window"),
@@ -195,18 +196,18 @@ class RatingBook(Projection):
             "ticket": visit.get("ticket"), "grade": body.get("grade"), "rated_at": rated_at,
             "how": body["how"], "event_id": envelope.id})
 
-    def _write_recorded(self, tx: Tx) -> None:
-        """Write the ratings held back, in one driver call (`run_many`: on PostgreSQL one round
-        trip for a batch's ratings instead of one each), and open a follow-up for each bad one
-        that is new. A rating already kept (a second copy) stays as first written, as the
-        INSERT's ON CONFLICT DO NOTHING keeps it, and opens nothing."""
+    def _recorded_writes(self, tx: Tx) -> Writes:
+        """The ratings held back, to be written in one driver call (`run_many`: on PostgreSQL
+        one round trip for a batch's ratings instead of one each); when one is bad, they are
+        written here and a follow-up opened for each bad one that is new. A rating already kept
+        (a second copy) stays as first written, as the INSERT's ON CONFLICT DO NOTHING keeps
+        it, and opens nothing."""
         recorded, self._unwritten = self._unwritten, []
         if not recorded:
-            return
+            return []
         bad = [row for row in recorded if row["grade"] is not None and Grade(row["grade"]).bad]
         if not bad:  # nothing to open: no need to know which are new (most batches)
-            _RECORDED.run_many(tx, recorded)
-            return
+            return [(_RECORDED, recorded)]
         asked = sorted({(row["hall"], row["rating"]) for row in bad})
         on_sqlite = isinstance(tx, sqlite3.Connection) or tx.dialect.name == "sqlite"
         params: dict[str, Any] = {"ratings": json.dumps(asked)} if on_sqlite else {
@@ -222,6 +223,7 @@ class RatingBook(Projection):
             if grade is not None and Grade(grade).bad:
                 self.followup_desk.open(tx, row["hall"], row["rating"], GRADE_LABELS[Grade(grade)],
                                         row["rated_at"])
+        return []
 
     # --- statistics ----------------------------------------------------------------------
 
