@@ -23,6 +23,10 @@ row, so nothing at or below it is left to replay. `install` replays from there, 
 the cursor to `<projection>` and forgets the holders' rows it covers (a process still
 running writes its own again at its next batch).
 
+A projection may hold its writes back until the batch's end (`at_batch_end`): there they
+go with every projection's cursor, on PostgreSQL in one psycopg pipeline, so a batch costs a
+few round trips whatever its number of events (docs/architecture.md, "Speed").
+
 The cursor and the replay are statements written once (`spine.statement`). A
 projection whose own statements are too sets `portable`: it then runs on a store
 on PostgreSQL as well (its tables made there by `central/migrations`); the others
