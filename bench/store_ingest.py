@@ -1,6 +1,6 @@
 """Central's event store ingest on SQLite beside PostgreSQL with 1, 2 and 4 workers, in one run.
 
-    python -m bench.store_ingest [EVENTS] [RUNS] [--workers 1,2,4] [--halls 8]
+    python -m bench.store_ingest [EVENTS] [RUNS] [--workers 1,2,4] [--halls 8] [--projections]
 
 What central's receiver does with a gateway's batch, and nothing else: batches of
 100 events through `CentralStore.commit` (each event appended once, the sender's
@@ -23,6 +23,12 @@ a commit returns once its WAL is flushed), so both flush every commit. Runs
 alternate (SQLite, PostgreSQL with 1, 2, 4 workers, SQLite, ...) so a burst of load
 from another process falls on all; each figure is the median of RUNS runs (3).
 Issue #17's targets: one PostgreSQL worker at least 0.8x SQLite, two at least 1.5x one.
+
+`--projections`: the events are a hall's visits instead (a ticket issued, called, served,
+then rated; many tickets waiting at once, so a visit's events fall in different batches),
+and each worker's store has central's projections that read them, installed as `hall
+central run` installs them: the queue statistics, the ratings, telemetry and the video
+directory.
 """
 
 from __future__ import annotations
@@ -38,10 +44,15 @@ import uuid
 from collections.abc import Callable
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from typing import Any
 
 from bench._common import load, median, spread
 from central import migrations
+from central.queue_stats import QueueStatsProjection
+from central.ratings import RatingBook
 from central.store import CentralStore
+from central.telemetry import Telemetry
+from central.video.directory import FootageDirectory
 from contract.envelope import Batch, Envelope, Received
 from spine.clock import SystemClock
 from spine.engines import open_engine
@@ -83,6 +94,62 @@ def batches(events: int, hall: int = 1) -> list[IncomingBatch]:
     return made
 
 
+WAITING = 12
+"""Tickets waiting at once in a hall of the `--projections` bench: a visit's four events are
+about 50 events apart, so most visits span two batches."""
+
+
+def visit_batches(events: int, hall: int = 1) -> list[IncomingBatch]:
+    """About EVENTS queue and rating events of one hall's visits, in batches of `BATCH`: each
+    step issues a ticket, calls the one issued `WAITING` steps before, and serves and rates the
+    one before that, as a busy hall's gateway forwards them."""
+    now = int(time.time() * 1000)
+    day = time.strftime("%Y-%m-%d", time.localtime(now / 1000))
+    gateway = f"gw-{hall_name(hall)}"
+    facts: list[tuple[str, dict[str, Any]]] = []
+    step = 0
+    while len(facts) < events:
+        step += 1
+        at = now + step * 1000
+        facts.append(("queue.ticket_issued", {"day": day, "ticket": f"A{step:05d}", "service": "A"}))
+        if step > WAITING:
+            ticket = f"A{step - WAITING:05d}"
+            facts.append(("queue.called", {"day": day, "ticket": ticket, "service": "A",
+                                           "window": str(step % 8), "officer": f"10{step % 8:02d}",
+                                           "at": at, "issued_at": at - WAITING * 1000,
+                                           "waiting_since": at - WAITING * 1000}))
+        if step > WAITING + 1:
+            ticket = f"A{step - WAITING - 1:05d}"
+            facts.append(("queue.served", {"day": day, "ticket": ticket, "window": str((step - 1) % 8),
+                                           "at": at, "service_ms": 1000}))
+            facts.append(("rating.recorded", {
+                "hall": hall_name(hall), "window": str((step - 1) % 8), "officer": f"10{(step - 1) % 8:02d}",
+                "officer_name": None, "department": "civil", "service": "A",
+                "visit": {"day": day, "ticket": ticket}, "how": "visit", "rating": f"r-{ticket}",
+                "terminal": f"rating-w{(step - 1) % 8}", "grade": "satisfied", "rated_at": at,
+                "source_event": "e" * 32}))
+    return _batched(gateway, hall, now, [(seq, type, body) for seq, (type, body) in
+                                         enumerate(facts[:events], start=1)])
+
+
+def _batched(gateway: str, hall: int, now: int, facts: list[tuple[int, str, dict[str, Any]]]
+             ) -> list[IncomingBatch]:
+    made: list[IncomingBatch] = []
+    for first in range(0, len(facts), BATCH):
+        envelopes = [
+            Envelope(v=1, id=uuid.uuid4().hex, device=gateway, seq=seq, boot="boot0001", time=now + seq,
+                     mono=seq, type=type, body=body,
+                     recv=Received(by=gateway, at=now + seq, est_time=now + seq))
+            for seq, type, body in facts[first:first + BATCH]
+        ]
+        batch = Batch(v=1, batch=uuid.uuid4().hex, sender=gateway, boot="boot0001", sent_at=now,
+                      sent_mono=0, events=[e.model_dump() for e in envelopes], last=first + len(envelopes),
+                      after=first or None)
+        made.append(IncomingBatch(topic=f"central/{hall_name(hall)}/events", batch=batch, received_at=now,
+                                  events=[AcceptedEvent(e, e.model_dump_json(), True) for e in envelopes]))
+    return made
+
+
 def taking_turns(streams: list[list[IncomingBatch]]) -> list[IncomingBatch]:
     """One worker's halls' batches, each hall's in its order, the halls taking turns."""
     longest = max((len(stream) for stream in streams), default=0)
@@ -96,8 +163,13 @@ def ingest(url: StoreUrl, work: list[IncomingBatch]) -> float:
     return sum(len(b.events) for b in work) / (time.perf_counter() - started)
 
 
-def _store_all(url: StoreUrl, work: list[IncomingBatch]) -> None:
+def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = False) -> None:
     store = CentralStore(url, SystemClock())
+    if projections:
+        # As `hall central run` has them (`central.service`): each installed, then fed.
+        for projection in (Telemetry(), QueueStatsProjection(), RatingBook(), FootageDirectory(store)):
+            projection.install(store)
+            store.handlers.append(projection)
     try:
         for incoming in work:
             stored, duplicates = store.commit(incoming, [])
@@ -107,26 +179,28 @@ def _store_all(url: StoreUrl, work: list[IncomingBatch]) -> None:
 
 
 def _worker(url: StoreUrl, halls: list[int], per_hall: int, start: Barrier,
-            done: multiprocessing.Queue[tuple[float, float]]) -> None:
-    work = taking_turns([batches(per_hall, hall) for hall in halls])
+            done: multiprocessing.Queue[tuple[float, float]], projections: bool) -> None:
+    make = visit_batches if projections else batches
+    work = taking_turns([make(per_hall, hall) for hall in halls])
     # As `hall central run` sets its collector (`spine.service.run_until_signal`): the batches
     # made before the start are not rescanned while the worker stores them.
     gc.freeze()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     start.wait()
     began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
-    _store_all(url, work)
+    _store_all(url, work, projections)
     done.put((began, time.monotonic()))
 
 
-def ingest_with(url: StoreUrl, workers: int, halls: int, events: int) -> float:
+def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projections: bool = False) -> float:
     """Events a second stored by WORKERS processes, each taking its share of the halls."""
     context = multiprocessing.get_context("fork")
     start = context.Barrier(workers)
     done: multiprocessing.Queue[tuple[float, float]] = context.Queue()
     per_hall = events // halls
     processes = [context.Process(target=_worker, args=(
-        url, [hall for hall in range(1, halls + 1) if hall % workers == worker], per_hall, start, done))
+        url, [hall for hall in range(1, halls + 1) if hall % workers == worker], per_hall, start, done,
+        projections))
         for worker in range(workers)]
     for process in processes:
         process.start()
@@ -157,11 +231,14 @@ def main() -> None:
     parser.add_argument("runs", nargs="?", type=int, default=3)
     parser.add_argument("--workers", default="1,2,4", help="PostgreSQL worker counts, e.g. 1,2,4")
     parser.add_argument("--halls", type=int, default=8)
+    parser.add_argument("--projections", action="store_true",
+                        help="visits' queue and rating events, through central's projections")
     # `python -m bench store_ingest` leaves the module's name among the arguments.
     options = parser.parse_args([a for a in sys.argv[1:] if not a.isidentifier()])
     counts = [int(n) for n in options.workers.split(",")]
     events, runs, halls = options.events, options.runs, options.halls
-    print(f"{events:,} events from {halls} halls in batches of {BATCH}, {runs} alternated runs each "
+    what = "visits' events through the projections" if options.projections else "events"
+    print(f"{events:,} {what} from {halls} halls in batches of {BATCH}, {runs} alternated runs each "
           f"({load()})", flush=True)
     names = ["sqlite"] + [f"postgresql x{n}" for n in counts]
     rates: dict[str, list[float]] = {name: [] for name in names}
@@ -174,7 +251,8 @@ def main() -> None:
         for run in range(runs):
             for name in names:
                 workers = 1 if name == "sqlite" else int(name.split("x")[1])
-                rates[name].append(ingest_with(fresh[name](run), workers, halls, events))
+                rates[name].append(ingest_with(fresh[name](run), workers, halls, events,
+                                                 options.projections))
                 print(f"  run {run + 1}: {name:15} {rates[name][-1]:9,.0f} ev/s", flush=True)
     sqlite = median(rates["sqlite"])
     print(f"  {'SQLite, 1 writer':22} {sqlite:9,.0f} ev/s  (runs {spread(rates['sqlite'])})")

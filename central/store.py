@@ -25,10 +25,10 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, bindparam, func, select
 
@@ -137,6 +137,15 @@ class SqliteOnly(RuntimeError):
 
 CentralHandler = EventHandler
 """Domain projections fed by stored events (statistics, device health), in the same transaction."""
+
+
+@runtime_checkable
+class ForeseesBatch(Protocol):
+    """A handler told of a batch's events before it is fed them one by one, inside the batch's
+    transaction: it may read at once what all of them need (one statement on PostgreSQL instead
+    of one per event). Some of them may turn out duplicates or be refused."""
+
+    def foresee(self, context: HandlerContext, events: Sequence[AcceptedEvent]) -> None: ...
 Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
 """Inside the storing transaction: the event to store, or why it is refused."""
 
@@ -249,6 +258,11 @@ class CentralStore:
             # those written once for both use `portable`.
             context = (self._context(finishing, sql, hall, now)
                        if self.handlers or admit is not None else None)
+
+            if context is not None:
+                for handler in self.handlers:
+                    if isinstance(handler, ForeseesBatch):
+                        handler.foresee(context, incoming.events)
 
             def stored(event: AcceptedEvent, _row_id: int | None) -> None:
                 for handler in self.handlers:

@@ -19,16 +19,19 @@ Its statements are written once for SQLite and PostgreSQL (`spine.statement`, ta
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, bindparam, case, func, literal, null, select, update
+from sqlalchemy import ColumnElement, Text, bindparam, case, cast, func, literal, null, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from central.cases.timebase import day_of, midnight
 from central.deadlines import WorkingDays
 from central.personal import vault
-from central.projection import Projection, event_time
+from central.projection import Projection, Writes, event_time, write_all
 from central.ratings.followups import SCHEMA as FOLLOWUP_SCHEMA
 from central.ratings.followups import FollowUp, FollowUps, RatingCentralSettings
 from central.ratings.tables import RATING_FOLLOWUPS, RATINGS
@@ -36,6 +39,9 @@ from central.reads import built
 from central.store import CentralStore
 from contract.envelope import Envelope
 from contract.events.rating import GRADE_LABELS, Grade
+from spine.handlers import HandlerContext
+from spine.receiver import AcceptedEvent
+from spine.sqlite import before_commit
 from spine.statement import Statement, Tx, insert_for
 
 _R, _F = RATINGS.c, RATING_FOLLOWUPS.c
@@ -75,6 +81,22 @@ _RECORDED = Statement(lambda dialect: insert_for(dialect, RATINGS).values(
     {name: bindparam(name) for name in ("hall", "rating", "terminal", "window", "officer", "officer_name",
                                         "department", "service", "day", "ticket", "grade", "rated_at",
                                         "how", "event_id")}).on_conflict_do_nothing())
+
+
+def _held_ratings(dialect: str) -> Any:
+    """Which of the ratings asked for (hall, rating) are kept already, in one statement: one JSON
+    array of [hall, rating] on SQLite, two arrays on PostgreSQL (as `EventLog.held` asks)."""
+    if dialect == "sqlite":
+        given = func.json_each(bindparam("ratings")).table_valued("value")
+        wanted = select(*(func.json_extract(given.c.value, f"$[{i}]") for i in range(2)))
+    else:
+        pairs = func.unnest(*(cast(bindparam(name), ARRAY(Text)) for name in ("halls", "ratings"))
+                            ).table_valued("hall", "rating").render_derived()
+        wanted = select(pairs.c.hall, pairs.c.rating)
+    return select(_R.hall, _R.rating).where(tuple_(_R.hall, _R.rating).in_(wanted))
+
+
+_HELD = Statement(_held_ratings)
 _REASON = Statement(lambda _dialect: update(RATINGS).where(
     _R.hall == bindparam("w_hall"), _R.rating == bindparam("w_rating")).values(
     reason=bindparam("v_reason"), reason_label=bindparam("v_label")))
@@ -125,6 +147,22 @@ class RatingBook(Projection):
         self.settings = settings or RatingCentralSettings.model_validate({})
         self.followup_desk = FollowUps(self.settings, working_days or WorkingDays())
         self.store: CentralStore | None = None
+        self._recorded_batch: HandlerContext | None = None
+        self._unwritten: list[dict[str, Any]] = []
+        """The batch's ratings not yet written: all go in one driver call just before it commits."""
+
+    def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
+        if context is not self._recorded_batch:
+            # A new batch: what an earlier one held (rolled back before its commit) is forgotten.
+            self._recorded_batch, self._unwritten = context, []
+            self.at_batch_end(context, self._recorded_writes)
+        super().handle(context, event)
+
+    def _replay_chunk(self, tx: Tx) -> int:
+        self._unwritten = []
+        replayed = super()._replay_chunk(tx)
+        write_all(tx, self._recorded_writes(tx))
+        return replayed
 
     def install(self, store: CentralStore) -> None:
         self.store = store
@@ -140,6 +178,7 @@ class RatingBook(Projection):
             self._recorded(tx, hall, envelope)
         elif envelope.type == "rating.reason_recorded":
             body = envelope.body
+            write_all(tx, self._recorded_writes(tx))  # the rating it completes may be among them
             _REASON.run(tx, {"v_reason": body.get("reason"), "v_label": body.get("label"), "w_hall": hall,
                              "w_rating": body["rating"]})
 
@@ -147,16 +186,44 @@ class RatingBook(Projection):
         body = envelope.body
         visit = body.get("visit") or {}
         rated_at = body.get("rated_at") or event_time(envelope)
-        cursor = _RECORDED.run(tx, {
+        # Written just before the transaction commits (a batch's, a replayed chunk's, a caller's).
+        before_commit(tx, (RatingBook, id(self)), lambda: write_all(tx, self._recorded_writes(tx)))
+        self._unwritten.append({
             "hall": hall, "rating": body["rating"], "terminal": body["terminal"],
             "window": body.get("window"),
             "officer": body.get("officer"), "officer_name": body.get("officer_name"),
             "department": body.get("department"), "service": body.get("service"), "day": visit.get("day"),
             "ticket": visit.get("ticket"), "grade": body.get("grade"), "rated_at": rated_at,
             "how": body["how"], "event_id": envelope.id})
-        grade = body.get("grade")
-        if cursor.rowcount == 1 and grade is not None and Grade(grade).bad:
-            self.followup_desk.open(tx, hall, body["rating"], GRADE_LABELS[Grade(grade)], rated_at)
+
+    def _recorded_writes(self, tx: Tx) -> Writes:
+        """The ratings held back, to be written in one driver call (`run_many`: on PostgreSQL
+        one round trip for a batch's ratings instead of one each); when one is bad, they are
+        written here and a follow-up opened for each bad one that is new. A rating already kept
+        (a second copy) stays as first written, as the INSERT's ON CONFLICT DO NOTHING keeps
+        it, and opens nothing."""
+        recorded, self._unwritten = self._unwritten, []
+        if not recorded:
+            return []
+        bad = [row for row in recorded if row["grade"] is not None and Grade(row["grade"]).bad]
+        if not bad:  # nothing to open: no need to know which are new (most batches)
+            return [(_RECORDED, recorded)]
+        asked = sorted({(row["hall"], row["rating"]) for row in bad})
+        on_sqlite = isinstance(tx, sqlite3.Connection) or tx.dialect.name == "sqlite"
+        params: dict[str, Any] = {"ratings": json.dumps(asked)} if on_sqlite else {
+            "halls": [hall for hall, _ in asked], "ratings": [rating for _, rating in asked]}
+        kept = {(hall, rating) for hall, rating in _HELD.run(tx, params).fetchall()}
+        _RECORDED.run_many(tx, recorded)
+        for row in recorded:
+            key = (row["hall"], row["rating"])
+            if key in kept:
+                continue
+            kept.add(key)  # the first copy in the batch is the one written
+            grade = row["grade"]
+            if grade is not None and Grade(grade).bad:
+                self.followup_desk.open(tx, row["hall"], row["rating"], GRADE_LABELS[Grade(grade)],
+                                        row["rated_at"])
+        return []
 
     # --- statistics ----------------------------------------------------------------------
 
