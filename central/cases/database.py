@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from central import migrations
+from central.cases.tables import CASE_META, CASES
 from spine.engines import open_engine
 from spine.sqlite import Transaction, open_database
 from spine.statement import Statement, Tx
@@ -97,13 +98,41 @@ def case_store_at(event_store: StoreUrl, own_file: Path) -> StoreUrl:
 
 class CasesLeftBehind(RuntimeError):
     """Central would open an empty case store on PostgreSQL beside a `cases.sqlite` that holds
-    cases: it refuses, rather than show a board without them."""
+    cases, or one a move of those cases has not finished filling: it refuses, rather than show
+    a board without them."""
+
+
+MOVING_FROM = "moving_from"
+"""The `case_meta` key `hall central move-cases` writes as it begins and deletes as it ends."""
+
+_MOVING = Statement(lambda _dialect: select(CASE_META.c.value).where(
+    CASE_META.c.key == MOVING_FROM))
+_ANY_CASE = Statement(lambda _dialect: select(CASES.c.case_id).limit(1))
+
+
+def refuse_to_open(where: StoreUrl, own_file: Path) -> None:
+    """Raise `CasesLeftBehind` before central's engine writes anything to the case store in
+    PostgreSQL (its first records, the calendar's and the rule table's, would make it a store
+    a move can no longer fill): when a move into it has not finished, or when it holds no case
+    and `own_file` (the `cases.sqlite` of before) holds some."""
+    database = open_case_database(where)
+    try:
+        moving = _MOVING.run(database.tx).fetchone()
+        has_cases = _ANY_CASE.run(database.tx).fetchone() is not None
+    finally:
+        database.close()
+    if moving is not None:
+        raise CasesLeftBehind(
+            f"a move of cases into this database has not finished ({moving[0]}): run `hall "
+            "central move-cases ... --resume` to finish it (docs/operations.md, \"Moving the "
+            "cases\")")
+    refuse_cases_left_behind(own_file, has_cases)
 
 
 def refuse_cases_left_behind(own_file: Path, has_cases: bool) -> None:
     """Raise `CasesLeftBehind` when the case store on PostgreSQL holds no case (`has_cases`
-    false) and the SQLite file the cases were kept in before (`own_file`) holds some. Moving
-    them is not automated yet: keep central on that file's event store until it is."""
+    false) and the SQLite file the cases were kept in before (`own_file`) holds some: move them
+    there first (`hall central move-cases`)."""
     if has_cases or not own_file.exists():
         return
     old = sqlite3.connect(f"file:{own_file}?mode=ro", uri=True)
@@ -116,8 +145,9 @@ def refuse_cases_left_behind(own_file: Path, has_cases: bool) -> None:
     if kept:
         raise CasesLeftBehind(
             f"{own_file} holds {kept} cases and the case store on PostgreSQL has none: central "
-            "keeps its cases in its PostgreSQL database now, and moving them there is not "
-            "automated yet (docs/operations.md, \"Central on PostgreSQL\")")
+            "keeps its cases in its PostgreSQL database now; move them there first with `hall "
+            f"central move-cases --from {own_file} --db URL` (docs/operations.md, \"Moving the "
+            "cases\")")
 
 
 def open_case_database(where: str | Path | StoreUrl) -> CaseDatabase:

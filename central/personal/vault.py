@@ -351,6 +351,14 @@ def _lookup_form(kind: PersonalKind, value: str) -> str | None:
     return None
 
 
+def index_digest(pepper: bytes, kind: PersonalKind, value: str) -> str | None:
+    """The index's digest of a phone (any form) or ID number under the index key `pepper`; None
+    for a kind that is not indexed (moving a case store indexes its values again with the
+    database's key: `central.cases.move`)."""
+    form = _lookup_form(kind, value)
+    return None if form is None else hmac.new(pepper, form.encode(), hashlib.sha256).hexdigest()
+
+
 def subjects_holding(read: Source, kind: PersonalKind, value: str) -> list[str]:
     """The subjects whose sealed data holds this phone (any form) or ID number."""
     form = _lookup_form(kind, value)
@@ -396,6 +404,11 @@ def forget_old_frames(connection: sqlite3.Connection | Connection) -> None:
         connection = raw
     if isinstance(connection, sqlite3.Connection):
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        # Already so (the case store's connection): asking again would fail once it has run a
+        # statement, and its driver is outside any transaction anyway.
+        connection.exec_driver_sql("VACUUM personal_keys, personal_index")
         return
     autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
     autocommit.exec_driver_sql("VACUUM personal_keys, personal_index")
