@@ -28,6 +28,7 @@ from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
 from central.cases.countdown import Countdown, compute
 from central.cases.database import (
     CaseDatabase,
+    Liveness,
     dialect,
     in_transaction,
     open_case_database,
@@ -123,6 +124,8 @@ class CaseStore:
         self.projector = Projector(connection, self.log, calendar, rules)
         self.personal = PersonalData(connection)
         self.sources = SourceBook(connection, rules.watermark)
+        self.liveness: Liveness | None = None
+        """On PostgreSQL: reconnects the store's connection after the server was lost."""
         self._held: dict[str, tuple[CaseFile, str, _Place]] = {}
         """Cases an import holds, as written in the open transaction: read back from here,
         their rows written once at its end (an import touches a case several times a chunk)."""
@@ -151,13 +154,15 @@ class CaseStore:
         if calendar is None and calendar_dir is None and file is not None:
             calendar_dir = file.parent / "calendar"
         database: CaseDatabase = open_case_database(path)
-        return cls(
+        store = cls(
             database.tx,
             calendar=calendar or load_calendar(calendar_dir),
             rules=rules or default_rules(),
             clock=clock,
             closing=database.close,
         )
+        store.liveness = database.liveness
+        return store
 
     @property
     def dialect(self) -> str:
@@ -166,6 +171,12 @@ class CaseStore:
 
     def close(self) -> None:
         self._closing()
+
+    def ready(self) -> None:
+        """Before a read or a write transaction: on PostgreSQL, a connection lost with the
+        server is replaced (`central.cases.database.Liveness`); nothing on SQLite."""
+        if self.liveness is not None:
+            self.liveness.check()
 
     def now(self) -> Instant:
         return int(self.clock())
@@ -180,6 +191,7 @@ class CaseStore:
         if in_transaction(self.connection):
             yield self.connection
             return
+        self.ready()
         with transaction(self.connection) as connection:
             self.log.reload()
             try:
@@ -198,6 +210,7 @@ class CaseStore:
     def contact(self, case_id: str) -> dict[str, str | None]:
         """The contact's name and phone in clear: for the supervisor calling back and the SMS
         notifier only; `(erased)` once erased."""
+        self.ready()
         file = self.file(case_id)
         return self.personal.contact(case_id, file.contact_name, file.contact_phone)
 
@@ -475,6 +488,7 @@ class CaseStore:
 
     def file(self, case_id: str) -> CaseFile:
         """The case's current facts (personal data sealed: read them through `case`)."""
+        self.ready()
         return self._file(case_id)[0]
 
     def source_of(self, case_id: str) -> str:
@@ -487,6 +501,7 @@ class CaseStore:
     def case(self, case_id: str, now: Instant | None = None) -> CaseView:
         """The record of one case with its light at `now`, or as far as its source's facts are
         known when that is earlier (a hall that is behind)."""
+        self.ready()
         file, _digest, place = self._file(case_id)
         now = self.now() if now is None else now
         countdown = compute(file.clock(), self.calendar, self.rules.ladder)
@@ -498,11 +513,13 @@ class CaseStore:
 
     def history(self, case_id: str) -> list[LoggedEvent]:
         """The case's log records, personal data masked."""
+        self.ready()
         reader = self.personal.reader()
         return [self.personal.masked_event(logged(r), reader) for r in self.log.for_case(case_id)]
 
     def events(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
         """The log from `after` on (personal data masked): a feed for the big screen."""
+        self.ready()
         out = []
         reader = self.personal.reader()
         for record in self.log.records(after):
@@ -521,29 +538,35 @@ class CaseStore:
         limit: int = 10000,
     ) -> list[CaseLight]:
         """Cases and their lights as of the last tick, most urgent first."""
+        self.ready()
         return lights(self.connection, hall=hall, unit=unit, stages=stages,
                       include_closed=include_closed, limit=limit)
 
     def stage_counts(self, by: str = "unit", *, include_closed: bool = False
                      ) -> dict[str, dict[str, int]]:
         """Number of cases per light, grouped by `hall`, `unit`, `matter` or `officer`."""
+        self.ready()
         return stage_counts(self.connection, by, include_closed=include_closed)
 
     def statistics(self, *, by: str | None = None, since: Instant | None = None,
                    until: Instant | None = None) -> list[Figures]:
         """Received, completed, on-time rate, cards and letters; see `central.cases.stats`."""
+        self.ready()
         return statistics(self.connection, by=by, since=since, until=until, now=self.now())
 
     def open_count(self) -> int:
+        self.ready()
         return int(_OPEN_COUNT.run(self.connection).fetchone()[0])
 
     # -- tamper evidence ----------------------------------------------------------------
 
     def head(self) -> Head:
+        self.ready()
         return self.log.head()
 
     def verify(self, published: Head | None = None) -> VerifyReport:
         """Check the whole chain; name the first bad record; prove it extends `published`."""
+        self.ready()
         return verify_chain((record.link for record in self.log.records()), published)
 
 
