@@ -70,6 +70,10 @@ _PLACEHOLDER_NAME = "某"
 _C = CASES.c
 _STORED = Statement(lambda _dialect: select(_C.file, _C.digest, _C.source, _C.held_by, _C.stage).where(
     _C.case_id == bindparam("case_id")))
+_STORED_AMONG = Statement(lambda _dialect: select(
+    _C.case_id, _C.file, _C.digest, _C.source, _C.held_by, _C.stage).where(
+    _C.case_id == func.any(bindparam("ids"))))
+"""PostgreSQL only (`= ANY(array)`): an import's chunk reads its stored cases at once."""
 _CLAIMED = Statement(lambda _dialect: CASES.update().where(_C.case_id == bindparam("id")).values(
     held_by=bindparam("run")))
 _OPEN_COUNT = Statement(lambda _dialect: select(func.count()).select_from(CASES).where(
@@ -127,6 +131,10 @@ class CaseStore:
         self.liveness: Liveness | None = None
         """On PostgreSQL: reconnects the store's connection after the server was lost."""
         self._held: dict[str, tuple[CaseFile, str, _Place]] = {}
+        self._prefetched: dict[str, Any] = {}
+        """Stored rows an import's chunk read at once (PostgreSQL), until the case is written."""
+        self._log_rows: list[dict[str, Any]] = []
+        """Log records an import appended in the open transaction, written at its end."""
         """Cases an import holds, as written in the open transaction: read back from here,
         their rows written once at its end (an import touches a case several times a chunk)."""
 
@@ -196,10 +204,38 @@ class CaseStore:
             self.log.reload()
             try:
                 yield connection
+                self._write_queued()
                 self.projector.flush()
             finally:
                 self._held.clear()
+                self._prefetched.clear()
+                self._log_rows.clear()
+                self.personal.forget()
                 self.projector.forget()
+
+    def _write_queued(self) -> None:
+        """What an import queued in this transaction: its log records, each table one statement
+        (`central.cases.bulk`), and its new keys and index rows."""
+        if self._log_rows:
+            self.log.insert_many(self._log_rows)
+            self._log_rows.clear()
+        self.personal.flush()
+
+    def prefetch(self, case_ids: list[str]) -> None:
+        """An import's chunk is about to enter these cases: read their keys, and on PostgreSQL
+        their stored rows, at once (there each read is a round trip; SQLite's cost microseconds)."""
+        self.personal.prefetch(case_ids)
+        if self.dialect != "postgresql" or not case_ids:
+            return
+        self._prefetched = dict.fromkeys(case_ids)
+        for row in _STORED_AMONG.run(self.connection, {"ids": case_ids}).fetchall():
+            self._prefetched[row[0]] = tuple(row[1:])
+
+    def _stored(self, case_id: str) -> Any:
+        """The stored row of a case (`_STORED`'s columns), from an import's prefetch if it has it."""
+        if case_id in self._prefetched:
+            return self._prefetched[case_id]
+        return _STORED.run(self.connection, {"case_id": case_id}).fetchone()
 
     # -- entering cases -----------------------------------------------------------------
 
@@ -242,8 +278,7 @@ class CaseStore:
             raise EntryRejected([str(w) for w in warnings])
         with self.writing():
             held = self._held.get(case.case_id)
-            stored = None if held else _STORED.run(
-                self.connection, {"case_id": case.case_id}).fetchone()
+            stored = None if held else self._stored(case.case_id)
             existing = (held[1], held[2].stage, held[2].held_by) if held else (
                 None if stored is None else (stored[1], stored[4], stored[3]))
             if existing is not None:
@@ -254,7 +289,7 @@ class CaseStore:
                 self._claim(case.case_id, existing[2], import_run)
                 return Recorded(case_id=case.case_id, seq=None, duplicate=True,
                                 stage=Stage(existing[1] or Stage.BLUE))
-            sealer = self.personal.sealer(case.case_id)
+            sealer = self.personal.sealer(case.case_id, batched=import_run is not None)
             digest = self.personal.entry_digest(case, sealer)
             body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
             body["applied_at"] = format_instant(_instant(case.applied_at))
@@ -262,7 +297,8 @@ class CaseStore:
             body["warnings"] = [str(w) for w in warnings]
             self.personal.seal_fields(case.case_id, body, sealer)
             accepted_at = _instant(case.accepted_at)
-            record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
+            record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now,
+                                     self._queue(import_run))
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
             refreshed = self._write(None, file, digest, record.seq, now,
                                     _Place(LIVE, None, None), source, import_run)
@@ -341,17 +377,23 @@ class CaseStore:
             raise EntryRejected([problem])
         body = {"case_id": event.case_id, **body}
         with self.writing():
-            self.personal.seal_fields(event.case_id, body)
+            self.personal.seal_fields(event.case_id, body, batched=import_run is not None)
             file, digest, place = self._file(event.case_id)
             if _already_recorded(file, kind, at):
                 self._claim(file.case_id, place.held_by, import_run)
                 return Recorded(case_id=file.case_id, seq=None, duplicate=True,
                                 stage=place.stage or Stage.BLUE)
             new = self._folded(file, self.log.next_seq, kind, at, body)
-            record = self.log.append(event.case_id, kind, at, event.by, body, now)
+            record = self.log.append(event.case_id, kind, at, event.by, body, now,
+                                     self._queue(import_run))
             refreshed = self._write(file, new, digest, record.seq, now, place, source,
                                     import_run)
         return _recorded(file.case_id, record.seq, refreshed, ())
+
+    def _queue(self, import_run: str | None) -> list[dict[str, Any]] | None:
+        """Where an append goes: queued for the transaction's end in an import (thousands a
+        chunk; on PostgreSQL one statement for them all), written at once otherwise."""
+        return self._log_rows if import_run is not None else None
 
     def _write(self, before: CaseFile | None, file: CaseFile, digest: str, seq: int,
                now: Instant, place: _Place, source: str, import_run: str | None) -> Refreshed:
@@ -364,6 +406,7 @@ class CaseStore:
         case_source = source if source != LIVE else place.source
         held_by = import_run or place.held_by
         at = None if held_by is not None else self.sources.horizon(case_source, now)
+        self._prefetched.pop(file.case_id, None)  # written: read it back from here on
         refreshed = self.projector.write_file(file, digest, seq, now, source=case_source,
                                               held_by=held_by, at=at, before=before,
                                               stage_before=place.stage)
@@ -377,6 +420,7 @@ class CaseStore:
         if import_run is not None and held_by is not None and held_by != import_run:
             self.projector.flush()
             self._held.pop(case_id, None)
+            self._prefetched.pop(case_id, None)
             _CLAIMED.run(self.connection, {"run": import_run, "id": case_id})
 
     def release(self, import_run: str) -> int:
@@ -390,6 +434,7 @@ class CaseStore:
         correction = _parse(CaseCorrected, event)
         now = self.now() if now is None else now
         with self.writing():
+            self._write_queued()  # the record corrected may be one this import appended
             file, digest, place = self._file(correction.case_id)
             target = self.log.get(correction.corrects)
             if target is None or target.case_id != correction.case_id or target.kind not in (
@@ -479,7 +524,7 @@ class CaseStore:
         held = self._held.get(case_id)
         if held is not None:
             return held
-        row = _STORED.run(self.connection, {"case_id": case_id}).fetchone()
+        row = self._stored(case_id)
         if row is None:
             raise UnknownCase(f"no case {case_id}")
         return file_from_json(row[0]), row[1], _Place(row[2], row[3], Stage(row[4]))
