@@ -110,6 +110,7 @@ def _move(old: sqlite3.Connection, source: Path, target: StoreUrl, *, resume: bo
     assert isinstance(sql, Connection)
     report = MoveReport(source, head=old_head)
     try:
+        _refuse_two_keys(old, sql)
         after = _start(sql, source, old_head, resume=resume)
         if after:
             _same_record(old, sql, after)
@@ -187,6 +188,27 @@ def _start(sql: Connection, source: Path, old_head: Head, *, resume: bool) -> in
             raise MoveRefused(f"the unfinished move is of another file, or the file changed since "
                               f"it began ({pending}); this one is {marker}")
         return 0 if head_row is None else int(head_row[0])
+
+
+def _refuse_two_keys(old: sqlite3.Connection, sql: Connection) -> None:
+    """Refuse when a case has a key in the file and another in the database: a hall's events
+    about the case were sealed there (`central.personal.events`) with a key of the database's
+    vault, and the vault keeps one key per subject, so the file's tokens would no longer open."""
+    if not old.execute("SELECT 1 FROM sqlite_master WHERE name = 'personal_keys'").fetchone():
+        return
+    theirs = dict(old.execute("SELECT subject, key_id FROM personal_keys").fetchall())
+    subjects = sorted(theirs)
+    clashes: list[str] = []
+    for start in range(0, len(subjects), CHUNK):
+        rows = sql.execute(text("SELECT subject, key_id FROM personal_keys WHERE subject = "
+                                "ANY(:subjects)"), {"subjects": subjects[start:start + CHUNK]})
+        clashes += [str(subject) for subject, key_id in rows if theirs[subject] != key_id]
+    if clashes:
+        raise MoveRefused(
+            f"{len(clashes)} cases (e.g. {clashes[0]}) have a personal-data key in the file and "
+            "another in the database (their hall's events were sealed there): the vault keeps one "
+            "key per subject, so moving them would leave one of the two unreadable. Not "
+            "supported yet; nothing was copied")
 
 
 def _same_record(old: sqlite3.Connection, sql: Connection, seq: int) -> None:

@@ -218,3 +218,20 @@ def test_the_operator_moves_with_one_command_and_renames_the_file(
                                       str(path.with_name("cases.sqlite.moved")), "--db", url])
     assert again.exit_code == 1 and "not empty" in again.output
 
+
+
+def test_a_case_with_a_key_in_both_places_is_refused_before_anything_is_copied(
+        kept: tuple[Path, dict[str, Any]], pg_database: StoreUrl) -> None:
+    """A hall's event about MV-0003 was sealed in the database under the case's subject with
+    the database's key; the file has its own key for it. The vault keeps one key a subject."""
+    path, _before = kept
+    url = migrated(pg_database)
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        vault.seal(connection, "case:MV-0003", PersonalKind.MOBILE, "13911112222")
+    with pytest.raises(MoveRefused, match="1 cases .*case:MV-0003"):
+        move_cases(path, url)
+    with engine.connect() as sql:
+        assert sql.execute(text("SELECT count(*) FROM case_meta")).scalar() == 0
+        assert sql.execute(text("SELECT count(*) FROM personal_keys")).scalar() == 1
+    engine.dispose()
