@@ -3,7 +3,9 @@
 Run: `.venv/bin/python -m bench.case_import`. 51,055 cases over 8 halls and 30
 units (151,007 JSON Lines) are imported the way `hall central import --at`
 does, and, in the same run on the same file, the way it used to: each line
-judged as it was read, as of one instant, then a tick. Both are timed from
+judged as it was read, as of one instant, then a tick. Then the same import into
+PostgreSQL (a throwaway cluster, fsync on; BENCH_POSTGRESQL=0 leaves it out), and the
+SQLite import's file moved into another database with `hall central move-cases`. Both are timed from
 reading the file to the end of the closing tick, and both sets of figures are
 printed beside an independent day-by-day reading of the rules.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -32,6 +35,7 @@ from central.cases.synthetic import (
     reference_figures,
 )
 from central.cases.timebase import Instant, format_instant
+from spine.storeurl import StoreUrl
 
 SHAPE = HistoryShape()
 AT = SHAPE.until
@@ -58,7 +62,7 @@ def _figures_line(label: str, figures: dict[str, int]) -> None:
     print(f"  {label:<28} {shown}", flush=True)
 
 
-def _open(path: Path) -> Engine:
+def _open(path: Path | StoreUrl) -> Engine:
     # A day after the history's end: the import's instant is in the past, as it would be.
     return Engine.open(path, clock=lambda: AT + 86400)
 
@@ -89,6 +93,37 @@ def earlier_import(store: CaseStore, lines: Iterable[str], at: Instant) -> None:
             commit()
     commit()
     Engine(store).tick(at)
+
+
+def _postgresql(source: Path, imported_file: Path, count: int, expected: dict[str, int]
+                ) -> tuple[tuple[float, float], tuple[float, float], int]:
+    """The same import into a database on a throwaway cluster (fsync on), and the SQLite
+    import's file moved into another (`hall central move-cases`)."""
+    from central import migrations
+    from central.cases.move import move_cases
+    from spine.engines import open_engine
+    from tests.pgcluster import throwaway_cluster
+
+    with throwaway_cluster(durable=True) as cluster:
+        urls = [cluster.new_database(), cluster.new_database()]
+        for url in urls:
+            engine = open_engine(url)
+            with engine.connect() as connection:
+                migrations.upgrade(connection)
+            engine.dispose()
+        cases = _open(urls[0])
+
+        def ours() -> Any:
+            with source.open(encoding="utf-8") as lines:
+                return import_lines(cases.store, lines, at=AT)
+
+        seconds, report = _timed(ours)
+        assert report.stored == count and not report.rejected, report.as_dict()
+        assert _figures(cases.store) == expected, "PostgreSQL's import disagrees with SQLite's"
+        cases.close()
+        move_seconds, moved = _timed(lambda: move_cases(imported_file, urls[1]))
+        assert moved.verified is not None and moved.verified.ok
+    return seconds, move_seconds, moved.counts["case_events"][1]
 
 
 def main() -> None:
@@ -128,9 +163,17 @@ def main() -> None:
         earlier_seconds, _ = _timed(earlier)
         before = _figures(engine.store)
         engine.close()
+        on_postgresql = (_postgresql(source, Path(tmp) / "import.sqlite", count, imported)
+                         if os.environ.get("BENCH_POSTGRESQL", "1") != "0" else None)
 
     _row("import, including its tick", _seconds(seconds),
          f"{_seconds(earlier_seconds)}, each line judged as read, as of one instant")
+    if on_postgresql is not None:
+        pg_seconds, move_seconds, moved = on_postgresql
+        print(f"{'PostgreSQL: the same import, including its tick':<46} {_seconds(pg_seconds):>24}"
+              f"   {pg_seconds[0] / seconds[0]:.2f}x SQLite's wall time", flush=True)
+        print(f"{'PostgreSQL: move-cases of the SQLite import':<46} {_seconds(move_seconds):>24}"
+              f"   {moved:,} log records, verified after", flush=True)
     _figures_line("by the import:", imported)
     _figures_line("by the earlier import:", before)
     _figures_line("by the rules, day by day:", expected)

@@ -20,7 +20,7 @@ from typing import Any
 from central.alarms import SecurityAlarm
 from central.appointments import HallAppointments
 from central.cases.calendar import WorkCalendar, load_calendar
-from central.cases.database import CasesLeftBehind, case_store_at, refuse_cases_left_behind
+from central.cases.database import case_store_at, refuse_to_open
 from central.cases.engine import Engine
 from central.cases.rules import Watermarks, default_rules
 from central.citizens import Citizens
@@ -64,14 +64,9 @@ def open_case_engine(config: CentralConfig, clock: Clock, calendar: WorkCalendar
     """The supervision records and their countdown: in `<data_dir>/cases.sqlite` beside a SQLite
     event store, in central's PostgreSQL database beside one there (migration 0006)."""
     where = case_store_at(config.event_store, config.cases_path)
-    engine = Engine.open(where, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
     if not where.is_sqlite:
-        try:
-            refuse_cases_left_behind(
-                config.cases_path, has_cases=bool(engine.store.lights(include_closed=True, limit=1)))
-        except CasesLeftBehind:
-            engine.close()
-            raise
+        refuse_to_open(where, config.cases_path)  # before the engine's first records are written
+    engine = Engine.open(where, calendar=calendar, clock=lambda: clock.wall_ms() / 1000)
     engine.store.standards = load_standards(config.supervision)  # decisions are measured against these
     return EngineCases(engine, where)
 

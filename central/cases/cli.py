@@ -1,4 +1,5 @@
-"""Operator commands for cases: deadline calculator, verify, head, import, tick, calendar, lights, stats."""
+"""Operator commands for cases: deadline calculator, verify, head, import, tick, calendar, lights, stats,
+moving a cases.sqlite into PostgreSQL."""
 
 from __future__ import annotations
 
@@ -294,6 +295,44 @@ def seed_demo(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None) ->
     engine.close()
 
 
+@click.command(name="move-cases")
+@click.option("--from", "source", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=DEFAULT_DB, show_default=True,
+              help="the cases.sqlite central kept its cases in (only read)")
+@click.option("--db", "target", type=_CaseDbParam(), required=True,
+              help="central's PostgreSQL database (postgresql://USER@HOST/DATABASE; the password "
+                   "from PGPASSFILE or ~/.pgpass), migrated (`hall central migrate`)")
+@click.option("--resume", is_flag=True, help="finish a move that was interrupted")
+@click.option("--rename", is_flag=True,
+              help="after a successful move, rename the file to cases.sqlite.moved")
+def move_cases_command(source: Path, target: CaseDb, resume: bool, rename: bool) -> None:
+    """Copy the case store of a cases.sqlite into central's PostgreSQL database, and check it.
+
+    Every table as it is (the hash-chained log, the cases and their countdown state, issued
+    escalations, watermarks, the engine's state, sealed personal data); refuses a database
+    that holds cases already. Run it with central stopped.
+    """
+    from central.cases.move import MoveRefused, move_cases
+
+    if not isinstance(target, StoreUrl) or target.is_sqlite:
+        raise click.BadParameter("the move is into a PostgreSQL database", param_hint="--db")
+    try:
+        report = move_cases(source, target, resume=resume, rename=rename)
+    except MoveRefused as error:
+        raise click.ClickException(str(error)) from error
+    for table, copied in report.copied.items():
+        click.echo(f"  {table}: {copied} rows copied")
+    if report.reindexed:
+        click.echo("  the phones' index was made again with the database's index key")
+    for table, (theirs, ours) in report.counts.items():
+        click.echo(f"  {table}: {theirs} in the file, {ours} in the database")
+    assert report.verified is not None
+    click.echo(f"ok: the case log in the database verifies: {report.verified.checked} records, "
+               f"head {report.head.seq} {report.head.hash}")
+    if report.renamed_to is not None:
+        click.echo(f"{source} renamed to {report.renamed_to}")
+
+
 @click.group(name="calendar")
 def calendar_group() -> None:
     """The working-day calendar: what it covers, and adding a year's official schedule."""
@@ -346,5 +385,5 @@ def calendar_add(db: CaseDb, calendar_dir: Path | None, rules_path: Path | None,
 def register_case_commands(group: click.Group) -> None:
     """Add the case commands (`deadline`, `verify`, ...) to `hall central`."""
     for command in (deadline, verify, head, import_cases, tick, lights, show_case, stats,
-                    seed_demo, calendar_group):
+                    seed_demo, calendar_group, move_cases_command):
         group.add_command(command)

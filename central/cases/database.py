@@ -17,19 +17,24 @@ lock when a transaction ends, or when the process holding it dies (its connectio
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, ExceptionContext, bindparam, event, func, select
 
 from central import migrations
+from central.cases.tables import CASE_META, CASES
 from spine.engines import open_engine
 from spine.sqlite import Transaction, open_database
 from spine.statement import Statement, Tx
 from spine.storeurl import StoreUrl
+
+log = logging.getLogger(__name__)
 
 LOCK_NAMESPACE = "hallwatch central case log"
 """Hashed into the advisory-lock key: not a hall's key (`central.hall_lock` hashes its own
@@ -55,6 +60,8 @@ def dialect(tx: Tx) -> str:
 def in_transaction(tx: Tx) -> bool:
     if isinstance(tx, sqlite3.Connection):
         return tx.in_transaction
+    if tx.invalidated:  # the server went: whatever was open there is gone with it
+        return False
     status = tx.connection.driver_connection.info.transaction_status  # type: ignore[union-attr]
     return int(status) != 0  # psycopg's TransactionStatus.IDLE
 
@@ -76,9 +83,76 @@ def transaction(tx: Tx) -> Iterator[Tx]:
         _HOLD_LOG.run(tx, {"key": CASE_LOG_LOCK})
         yield tx
     except BaseException:
-        tx.exec_driver_sql("ROLLBACK")
+        if tx.invalidated:
+            tx.rollback()  # the connection was lost: the server rolled back; the next use reconnects
+        else:
+            tx.exec_driver_sql("ROLLBACK")
         raise
     tx.exec_driver_sql("COMMIT")
+
+
+PING_AFTER_IDLE_S = 1.0
+"""A connection idle longer than this is pinged before its next statement (one round trip)."""
+
+
+class Liveness:
+    """Keeps the case store's one long-lived PostgreSQL connection usable across a lost server.
+
+    The store holds one connection for its whole life (`open_case_database`), so SQLAlchemy's
+    `pool_pre_ping`, which checks a connection as it leaves the pool, never runs again. A server
+    restart, a failover or `pg_terminate_backend` would leave it dead, and SQLAlchemy refuses
+    every later statement until the dead transaction is rolled back. So the store calls `check`
+    as it begins a write transaction or a read (`CaseStore.ready`): a connection that was lost
+    is given up and replaced (in autocommit again: a new driver connection starts in a
+    transaction by default); one that sat idle longer than `ping_after_s` is pinged first and
+    replaced if the ping fails, so that the tick after an outage and the API's first read or
+    write succeed. A statement that meets an outage in the middle fails (a write transaction
+    rolls back, as the server did) and the next check replaces the connection. The outage is
+    logged once, and its end.
+    """
+
+    def __init__(self, sql: Connection, *, ping_after_s: float = PING_AFTER_IDLE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.sql = sql
+        self.ping_after_s = ping_after_s
+        self.clock = clock
+        self.lost = False
+        self.reconnects = 0
+        self._last_used = clock()
+        event.listen(sql.engine, "handle_error", self._failed)
+
+    def check(self) -> None:
+        """Before a transaction or a read: a connection that can run the next statement."""
+        now = self.clock()
+        idle, self._last_used = now - self._last_used, now
+        if self.sql.invalidated:
+            self._replace()
+        elif idle > self.ping_after_s and not in_transaction(self.sql):
+            try:
+                self.sql.connection.driver_connection.execute("SELECT 1")  # type: ignore[union-attr]
+            except Exception as error:  # noqa: BLE001 - whatever the driver raises: the server is gone
+                self._lose(error)
+                self.sql.invalidate()
+                self._replace()
+
+    def _replace(self) -> None:
+        self.sql.rollback()  # the transaction SQLAlchemy began on the dead connection
+        self.sql.execution_options(isolation_level="AUTOCOMMIT")  # connects (or raises: down still)
+        self.reconnects += 1
+        if self.lost:
+            self.lost = False
+            log.warning("the case store is back on PostgreSQL")
+
+    def _failed(self, context: ExceptionContext) -> None:
+        if context.is_disconnect:
+            self._lose(context.original_exception)
+
+    def _lose(self, error: BaseException) -> None:
+        if not self.lost:
+            self.lost = True
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+            log.warning("the case store lost PostgreSQL (%s): retrying on a new connection at "
+                        "its next use", detail)
 
 
 @dataclass
@@ -87,6 +161,8 @@ class CaseDatabase:
 
     tx: Tx
     close: Callable[[], None]
+    liveness: Liveness | None = None
+    """PostgreSQL: what keeps the connection usable after the server was lost."""
 
 
 def case_store_at(event_store: StoreUrl, own_file: Path) -> StoreUrl:
@@ -97,13 +173,41 @@ def case_store_at(event_store: StoreUrl, own_file: Path) -> StoreUrl:
 
 class CasesLeftBehind(RuntimeError):
     """Central would open an empty case store on PostgreSQL beside a `cases.sqlite` that holds
-    cases: it refuses, rather than show a board without them."""
+    cases, or one a move of those cases has not finished filling: it refuses, rather than show
+    a board without them."""
+
+
+MOVING_FROM = "moving_from"
+"""The `case_meta` key `hall central move-cases` writes as it begins and deletes as it ends."""
+
+_MOVING = Statement(lambda _dialect: select(CASE_META.c.value).where(
+    CASE_META.c.key == MOVING_FROM))
+_ANY_CASE = Statement(lambda _dialect: select(CASES.c.case_id).limit(1))
+
+
+def refuse_to_open(where: StoreUrl, own_file: Path) -> None:
+    """Raise `CasesLeftBehind` before central's engine writes anything to the case store in
+    PostgreSQL (its first records, the calendar's and the rule table's, would make it a store
+    a move can no longer fill): when a move into it has not finished, or when it holds no case
+    and `own_file` (the `cases.sqlite` of before) holds some."""
+    database = open_case_database(where)
+    try:
+        moving = _MOVING.run(database.tx).fetchone()
+        has_cases = _ANY_CASE.run(database.tx).fetchone() is not None
+    finally:
+        database.close()
+    if moving is not None:
+        raise CasesLeftBehind(
+            f"a move of cases into this database has not finished ({moving[0]}): run `hall "
+            "central move-cases ... --resume` to finish it (docs/operations.md, \"Moving the "
+            "cases\")")
+    refuse_cases_left_behind(own_file, has_cases)
 
 
 def refuse_cases_left_behind(own_file: Path, has_cases: bool) -> None:
     """Raise `CasesLeftBehind` when the case store on PostgreSQL holds no case (`has_cases`
-    false) and the SQLite file the cases were kept in before (`own_file`) holds some. Moving
-    them is not automated yet: keep central on that file's event store until it is."""
+    false) and the SQLite file the cases were kept in before (`own_file`) holds some: move them
+    there first (`hall central move-cases`)."""
     if has_cases or not own_file.exists():
         return
     old = sqlite3.connect(f"file:{own_file}?mode=ro", uri=True)
@@ -116,8 +220,9 @@ def refuse_cases_left_behind(own_file: Path, has_cases: bool) -> None:
     if kept:
         raise CasesLeftBehind(
             f"{own_file} holds {kept} cases and the case store on PostgreSQL has none: central "
-            "keeps its cases in its PostgreSQL database now, and moving them there is not "
-            "automated yet (docs/operations.md, \"Central on PostgreSQL\")")
+            "keeps its cases in its PostgreSQL database now; move them there first with `hall "
+            f"central move-cases --from {own_file} --db URL` (docs/operations.md, \"Moving the "
+            "cases\")")
 
 
 def open_case_database(where: str | Path | StoreUrl) -> CaseDatabase:
@@ -137,7 +242,7 @@ def open_case_database(where: str | Path | StoreUrl) -> CaseDatabase:
         sql.close()
         engine.dispose()
         raise
-    return CaseDatabase(sql, _closer(sql, engine))
+    return CaseDatabase(sql, _closer(sql, engine), Liveness(sql))
 
 
 def _closer(sql: Connection, engine: Engine) -> Callable[[], None]:

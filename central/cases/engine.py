@@ -96,6 +96,7 @@ class Engine:
 
     def next_due(self) -> Instant | None:
         """When the next tick has work: the earliest indexed transition."""
+        self.store.ready()
         row = _NEXT_DUE.run(self.store.connection).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
@@ -108,6 +109,7 @@ class Engine:
         anything is judged.
         """
         now = self.store.now() if now is None else now
+        self.store.ready()  # a connection lost with the server is replaced before the tick reads
         if watermarks:
             with self.store.writing():
                 self.store.sources.advance(watermarks, now)

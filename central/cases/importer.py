@@ -101,13 +101,21 @@ def import_lines(
 
 def _import_chunk(store: CaseStore, lines: list[tuple[int, str]], report: ImportReport,
                   strict: bool, at: Instant, source: str, run: str) -> None:
+    parsed: list[tuple[int, tuple[str, dict[str, Any]] | ValueError]] = []
+    for number, line in lines:
+        try:
+            parsed.append((number, _parse_line(line)))
+        except ValueError as error:
+            parsed.append((number, error))
     with store.writing():
-        for number, line in lines:
-            try:
-                kind, body = _parse_line(line)
-            except ValueError as error:
-                report.rejected.append(LineProblem(number, [str(error)]))
+        # One look-up of the chunk's keys, not one per case (a round trip each on PostgreSQL).
+        store.prefetch(sorted({str(fact[1]["case_id"]) for _n, fact in parsed
+                               if isinstance(fact, tuple) and isinstance(fact[1].get("case_id"), str)}))
+        for number, fact in parsed:
+            if isinstance(fact, ValueError):
+                report.rejected.append(LineProblem(number, [str(fact)]))
                 continue
+            kind, body = fact
             try:
                 # Every refusal is raised before the store writes anything, so
                 # the chunk's transaction stays clean when a line is refused.

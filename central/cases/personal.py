@@ -60,6 +60,7 @@ class PersonalData:
 
     def __init__(self, connection: Tx) -> None:
         self.connection = connection
+        self._batch: vault.SealingBatch | None = None
         if isinstance(connection, sqlite3.Connection):  # PostgreSQL: the migrations' tables
             connection.executescript(vault.SCHEMA)
         vault.secure_delete(connection)
@@ -84,15 +85,36 @@ class PersonalData:
 
     # -- entering ------------------------------------------------------------------------------
 
-    def sealer(self, case_id: str) -> vault.Sealer:
-        """Seals for one case inside the store's write transaction: the key commits with the record."""
-        return vault.Sealer(self.connection, case_subject(case_id))
+    def sealer(self, case_id: str, *, batched: bool = False) -> vault.Sealer:
+        """Seals for one case inside the store's write transaction: the key commits with the record.
+        `batched` (an import): its new key and index rows are written at the transaction's end
+        with every other case's (`flush`)."""
+        if batched and self._batch is None:
+            self._batch = vault.SealingBatch(self.connection)
+        # Once a batch is open in this transaction, every sealer uses it: a key it made is not
+        # stored yet, and a second key for the same case would be.
+        return vault.Sealer(self.connection, case_subject(case_id), self._batch)
 
-    def seal_fields(self, case_id: str, values: dict[str, Any], sealer: vault.Sealer | None = None
-                    ) -> None:
+    def prefetch(self, case_ids: list[str]) -> None:
+        """Read the keys of the cases an import's chunk names, with one statement per 512."""
+        if self._batch is None:
+            self._batch = vault.SealingBatch(self.connection)
+        self._batch.prefetch(case_subject(case_id) for case_id in case_ids)
+
+    def flush(self) -> None:
+        """Write what a batched sealer queued (before the transaction commits)."""
+        if self._batch is not None:
+            self._batch.write()
+        self._batch = None
+
+    def forget(self) -> None:
+        self._batch = None
+
+    def seal_fields(self, case_id: str, values: dict[str, Any], sealer: vault.Sealer | None = None,
+                    *, batched: bool = False) -> None:
         """Seal, in place, the personal fields and free text of an entry, a fact or a correction's
         changes."""
-        sealer = sealer or self.sealer(case_id)
+        sealer = sealer or self.sealer(case_id, batched=batched)
         for name, kind in PERSONAL_FIELDS.items():
             if isinstance(values.get(name), str) and values[name]:
                 values[name] = sealer.value(kind, values[name], indexed=name not in _NOT_INDEXED)
@@ -116,7 +138,9 @@ class PersonalData:
         plain, personal = _split(entry)
         if plain != stored_plain:
             return False
-        key = vault.kept_key(self.connection, case_subject(entry.case_id))
+        subject = case_subject(entry.case_id)
+        key = (self._batch.kept(subject) if self._batch is not None
+               else vault.kept_key(self.connection, subject))
         return key is None or vault.keyed_digest(key, personal) == stored_personal
 
     # -- reading -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from central.cases.casefile import CaseFile, CaseRuleError, file_from_json, fold
 from central.cases.countdown import Countdown, compute
 from central.cases.database import (
     CaseDatabase,
+    Liveness,
     dialect,
     in_transaction,
     open_case_database,
@@ -69,6 +70,10 @@ _PLACEHOLDER_NAME = "某"
 _C = CASES.c
 _STORED = Statement(lambda _dialect: select(_C.file, _C.digest, _C.source, _C.held_by, _C.stage).where(
     _C.case_id == bindparam("case_id")))
+_STORED_AMONG = Statement(lambda _dialect: select(
+    _C.case_id, _C.file, _C.digest, _C.source, _C.held_by, _C.stage).where(
+    _C.case_id == func.any(bindparam("ids"))))
+"""PostgreSQL only (`= ANY(array)`): an import's chunk reads its stored cases at once."""
 _CLAIMED = Statement(lambda _dialect: CASES.update().where(_C.case_id == bindparam("id")).values(
     held_by=bindparam("run")))
 _OPEN_COUNT = Statement(lambda _dialect: select(func.count()).select_from(CASES).where(
@@ -123,7 +128,13 @@ class CaseStore:
         self.projector = Projector(connection, self.log, calendar, rules)
         self.personal = PersonalData(connection)
         self.sources = SourceBook(connection, rules.watermark)
+        self.liveness: Liveness | None = None
+        """On PostgreSQL: reconnects the store's connection after the server was lost."""
         self._held: dict[str, tuple[CaseFile, str, _Place]] = {}
+        self._prefetched: dict[str, Any] = {}
+        """Stored rows an import's chunk read at once (PostgreSQL), until the case is written."""
+        self._log_rows: list[dict[str, Any]] = []
+        """Log records an import appended in the open transaction, written at its end."""
         """Cases an import holds, as written in the open transaction: read back from here,
         their rows written once at its end (an import touches a case several times a chunk)."""
 
@@ -151,13 +162,15 @@ class CaseStore:
         if calendar is None and calendar_dir is None and file is not None:
             calendar_dir = file.parent / "calendar"
         database: CaseDatabase = open_case_database(path)
-        return cls(
+        store = cls(
             database.tx,
             calendar=calendar or load_calendar(calendar_dir),
             rules=rules or default_rules(),
             clock=clock,
             closing=database.close,
         )
+        store.liveness = database.liveness
+        return store
 
     @property
     def dialect(self) -> str:
@@ -166,6 +179,12 @@ class CaseStore:
 
     def close(self) -> None:
         self._closing()
+
+    def ready(self) -> None:
+        """Before a read or a write transaction: on PostgreSQL, a connection lost with the
+        server is replaced (`central.cases.database.Liveness`); nothing on SQLite."""
+        if self.liveness is not None:
+            self.liveness.check()
 
     def now(self) -> Instant:
         return int(self.clock())
@@ -180,14 +199,43 @@ class CaseStore:
         if in_transaction(self.connection):
             yield self.connection
             return
+        self.ready()
         with transaction(self.connection) as connection:
             self.log.reload()
             try:
                 yield connection
+                self._write_queued()
                 self.projector.flush()
             finally:
                 self._held.clear()
+                self._prefetched.clear()
+                self._log_rows.clear()
+                self.personal.forget()
                 self.projector.forget()
+
+    def _write_queued(self) -> None:
+        """What an import queued in this transaction: its log records, each table one statement
+        (`central.cases.bulk`), and its new keys and index rows."""
+        if self._log_rows:
+            self.log.insert_many(self._log_rows)
+            self._log_rows.clear()
+        self.personal.flush()
+
+    def prefetch(self, case_ids: list[str]) -> None:
+        """An import's chunk is about to enter these cases: read their keys, and on PostgreSQL
+        their stored rows, at once (there each read is a round trip; SQLite's cost microseconds)."""
+        self.personal.prefetch(case_ids)
+        if self.dialect != "postgresql" or not case_ids:
+            return
+        self._prefetched = dict.fromkeys(case_ids)
+        for row in _STORED_AMONG.run(self.connection, {"ids": case_ids}).fetchall():
+            self._prefetched[row[0]] = tuple(row[1:])
+
+    def _stored(self, case_id: str) -> Any:
+        """The stored row of a case (`_STORED`'s columns), from an import's prefetch if it has it."""
+        if case_id in self._prefetched:
+            return self._prefetched[case_id]
+        return _STORED.run(self.connection, {"case_id": case_id}).fetchone()
 
     # -- entering cases -----------------------------------------------------------------
 
@@ -198,6 +246,7 @@ class CaseStore:
     def contact(self, case_id: str) -> dict[str, str | None]:
         """The contact's name and phone in clear: for the supervisor calling back and the SMS
         notifier only; `(erased)` once erased."""
+        self.ready()
         file = self.file(case_id)
         return self.personal.contact(case_id, file.contact_name, file.contact_phone)
 
@@ -229,8 +278,7 @@ class CaseStore:
             raise EntryRejected([str(w) for w in warnings])
         with self.writing():
             held = self._held.get(case.case_id)
-            stored = None if held else _STORED.run(
-                self.connection, {"case_id": case.case_id}).fetchone()
+            stored = None if held else self._stored(case.case_id)
             existing = (held[1], held[2].stage, held[2].held_by) if held else (
                 None if stored is None else (stored[1], stored[4], stored[3]))
             if existing is not None:
@@ -241,7 +289,7 @@ class CaseStore:
                 self._claim(case.case_id, existing[2], import_run)
                 return Recorded(case_id=case.case_id, seq=None, duplicate=True,
                                 stage=Stage(existing[1] or Stage.BLUE))
-            sealer = self.personal.sealer(case.case_id)
+            sealer = self.personal.sealer(case.case_id, batched=import_run is not None)
             digest = self.personal.entry_digest(case, sealer)
             body: dict[str, Any] = case.model_dump(mode="json", exclude={"by"})
             body["applied_at"] = format_instant(_instant(case.applied_at))
@@ -249,7 +297,8 @@ class CaseStore:
             body["warnings"] = [str(w) for w in warnings]
             self.personal.seal_fields(case.case_id, body, sealer)
             accepted_at = _instant(case.accepted_at)
-            record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now)
+            record = self.log.append(case.case_id, cf.ACCEPTED, accepted_at, case.by, body, now,
+                                     self._queue(import_run))
             file = fold(None, record.seq, cf.ACCEPTED, accepted_at, body)
             refreshed = self._write(None, file, digest, record.seq, now,
                                     _Place(LIVE, None, None), source, import_run)
@@ -328,17 +377,23 @@ class CaseStore:
             raise EntryRejected([problem])
         body = {"case_id": event.case_id, **body}
         with self.writing():
-            self.personal.seal_fields(event.case_id, body)
+            self.personal.seal_fields(event.case_id, body, batched=import_run is not None)
             file, digest, place = self._file(event.case_id)
             if _already_recorded(file, kind, at):
                 self._claim(file.case_id, place.held_by, import_run)
                 return Recorded(case_id=file.case_id, seq=None, duplicate=True,
                                 stage=place.stage or Stage.BLUE)
             new = self._folded(file, self.log.next_seq, kind, at, body)
-            record = self.log.append(event.case_id, kind, at, event.by, body, now)
+            record = self.log.append(event.case_id, kind, at, event.by, body, now,
+                                     self._queue(import_run))
             refreshed = self._write(file, new, digest, record.seq, now, place, source,
                                     import_run)
         return _recorded(file.case_id, record.seq, refreshed, ())
+
+    def _queue(self, import_run: str | None) -> list[dict[str, Any]] | None:
+        """Where an append goes: queued for the transaction's end in an import (thousands a
+        chunk; on PostgreSQL one statement for them all), written at once otherwise."""
+        return self._log_rows if import_run is not None else None
 
     def _write(self, before: CaseFile | None, file: CaseFile, digest: str, seq: int,
                now: Instant, place: _Place, source: str, import_run: str | None) -> Refreshed:
@@ -351,6 +406,7 @@ class CaseStore:
         case_source = source if source != LIVE else place.source
         held_by = import_run or place.held_by
         at = None if held_by is not None else self.sources.horizon(case_source, now)
+        self._prefetched.pop(file.case_id, None)  # written: read it back from here on
         refreshed = self.projector.write_file(file, digest, seq, now, source=case_source,
                                               held_by=held_by, at=at, before=before,
                                               stage_before=place.stage)
@@ -364,6 +420,7 @@ class CaseStore:
         if import_run is not None and held_by is not None and held_by != import_run:
             self.projector.flush()
             self._held.pop(case_id, None)
+            self._prefetched.pop(case_id, None)
             _CLAIMED.run(self.connection, {"run": import_run, "id": case_id})
 
     def release(self, import_run: str) -> int:
@@ -377,6 +434,7 @@ class CaseStore:
         correction = _parse(CaseCorrected, event)
         now = self.now() if now is None else now
         with self.writing():
+            self._write_queued()  # the record corrected may be one this import appended
             file, digest, place = self._file(correction.case_id)
             target = self.log.get(correction.corrects)
             if target is None or target.case_id != correction.case_id or target.kind not in (
@@ -466,7 +524,7 @@ class CaseStore:
         held = self._held.get(case_id)
         if held is not None:
             return held
-        row = _STORED.run(self.connection, {"case_id": case_id}).fetchone()
+        row = self._stored(case_id)
         if row is None:
             raise UnknownCase(f"no case {case_id}")
         return file_from_json(row[0]), row[1], _Place(row[2], row[3], Stage(row[4]))
@@ -475,6 +533,7 @@ class CaseStore:
 
     def file(self, case_id: str) -> CaseFile:
         """The case's current facts (personal data sealed: read them through `case`)."""
+        self.ready()
         return self._file(case_id)[0]
 
     def source_of(self, case_id: str) -> str:
@@ -487,6 +546,7 @@ class CaseStore:
     def case(self, case_id: str, now: Instant | None = None) -> CaseView:
         """The record of one case with its light at `now`, or as far as its source's facts are
         known when that is earlier (a hall that is behind)."""
+        self.ready()
         file, _digest, place = self._file(case_id)
         now = self.now() if now is None else now
         countdown = compute(file.clock(), self.calendar, self.rules.ladder)
@@ -498,11 +558,13 @@ class CaseStore:
 
     def history(self, case_id: str) -> list[LoggedEvent]:
         """The case's log records, personal data masked."""
+        self.ready()
         reader = self.personal.reader()
         return [self.personal.masked_event(logged(r), reader) for r in self.log.for_case(case_id)]
 
     def events(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
         """The log from `after` on (personal data masked): a feed for the big screen."""
+        self.ready()
         out = []
         reader = self.personal.reader()
         for record in self.log.records(after):
@@ -521,29 +583,35 @@ class CaseStore:
         limit: int = 10000,
     ) -> list[CaseLight]:
         """Cases and their lights as of the last tick, most urgent first."""
+        self.ready()
         return lights(self.connection, hall=hall, unit=unit, stages=stages,
                       include_closed=include_closed, limit=limit)
 
     def stage_counts(self, by: str = "unit", *, include_closed: bool = False
                      ) -> dict[str, dict[str, int]]:
         """Number of cases per light, grouped by `hall`, `unit`, `matter` or `officer`."""
+        self.ready()
         return stage_counts(self.connection, by, include_closed=include_closed)
 
     def statistics(self, *, by: str | None = None, since: Instant | None = None,
                    until: Instant | None = None) -> list[Figures]:
         """Received, completed, on-time rate, cards and letters; see `central.cases.stats`."""
+        self.ready()
         return statistics(self.connection, by=by, since=since, until=until, now=self.now())
 
     def open_count(self) -> int:
+        self.ready()
         return int(_OPEN_COUNT.run(self.connection).fetchone()[0])
 
     # -- tamper evidence ----------------------------------------------------------------
 
     def head(self) -> Head:
+        self.ready()
         return self.log.head()
 
     def verify(self, published: Head | None = None) -> VerifyReport:
         """Check the whole chain; name the first bad record; prove it extends `published`."""
+        self.ready()
         return verify_chain((record.link for record in self.log.records()), published)
 
 

@@ -2,7 +2,8 @@
 
 Works beside a running central (each step is one short transaction in each
 store: the event store's SQLite file or PostgreSQL database, the case store's
-file): an erasure holds for the service at once, since it keeps no key.
+file or, beside a PostgreSQL event store, the same database): an erasure holds for
+the service at once, since it keeps no key.
 """
 
 from __future__ import annotations
@@ -56,9 +57,13 @@ def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
     from spine.clock import SystemClock
 
     clock = SystemClock()
+    where = _case_store(config)
     events = SealingEventStore(config.event_store, clock)
-    cases = CaseStore.open(config.cases_path, calendar_dir=config.calendar_dir) \
-        if config.cases_path.exists() else None
+    try:
+        cases = CaseStore.open(where, calendar_dir=config.calendar_dir) if where else None
+    except BaseException:
+        events.close()
+        raise
     sms = _sms_store(config, sms_store)
     places: list[PersonalPlace] = [CentralPlace(events)]
     places.append(BookingRetention(BookingStore(events)))  # which bookings the rule has made due
@@ -72,6 +77,22 @@ def _eraser(config: CentralConfig, sms_store: Path | None) -> Iterator[Any]:
             cases.close()
         if sms is not None:
             sms.close()
+
+
+def _case_store(config: CentralConfig) -> StoreUrl | None:
+    """Where the cases are, as the running central finds them (`case_store_at`): its
+    `cases.sqlite` beside a SQLite event store (None when there is none), central's PostgreSQL
+    database beside one there, which must not still wait for the file's cases to be moved."""
+    from central.cases.database import CasesLeftBehind, case_store_at, refuse_to_open
+
+    where = case_store_at(config.event_store, config.cases_path)
+    if where.is_sqlite:
+        return where if config.cases_path.exists() else None
+    try:
+        refuse_to_open(where, config.cases_path)
+    except CasesLeftBehind as error:
+        raise click.ClickException(str(error)) from error
+    return where
 
 
 @contextmanager
@@ -164,7 +185,8 @@ def erasures(config_path: Path | None, limit: int) -> None:
             pass
         finally:
             store.close()
-    if config.cases_path.exists():
+    if config.event_store.is_sqlite and config.cases_path.exists():
+        # On PostgreSQL the cases' erasures are in the database's one erasure log, listed above.
         connection = open_database(config.cases_path)
         try:
             places.append(("cases", vault.erasures(vault.reads(connection), limit)))

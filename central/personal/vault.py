@@ -255,21 +255,77 @@ def open_with(key: SubjectKey, sealed: tokens.Sealed) -> str | None:
     return clear.decode()
 
 
+class SealingBatch:
+    """Many subjects sealed inside one transaction, their new keys and index rows written together
+    when it ends (`write`, before the commit): an import seals thousands of cases a chunk, and on
+    PostgreSQL every key's look-up, key's insert and index row is a round trip of its own. The
+    keys of the subjects named to `prefetch` are read with one statement per 512."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.keys: dict[str, SubjectKey] = {}
+        self._looked_up: set[str] = set()
+        self._new_keys: list[dict[str, Any]] = []
+        self._index: list[dict[str, str]] = []
+        self._pepper: bytes | None = None
+
+    def prefetch(self, subjects: Iterable[str]) -> None:
+        wanted = sorted(set(subjects) - self._looked_up)
+        for statement, params in _among(_BY_SUBJECT, "subject", wanted):
+            for key_id, subject, material in _rows(self.tx, statement, params):
+                self.keys[str(subject)] = SubjectKey(str(key_id), str(subject), bytes(material))
+        self._looked_up.update(wanted)
+
+    def kept(self, subject: str) -> SubjectKey | None:
+        """The subject's key if it has one, made in this batch or stored (never creates one)."""
+        if subject not in self.keys and subject not in self._looked_up:
+            return kept_key(self.tx, subject)
+        return self.keys.get(subject)
+
+    def key_for(self, subject: str) -> SubjectKey:
+        if subject not in self.keys and subject not in self._looked_up:
+            self.prefetch([subject])
+        key = self.keys.get(subject)
+        if key is None:
+            key = SubjectKey(secrets.token_urlsafe(9), subject, AESGCM.generate_key(bit_length=256))
+            self._new_keys.append({"key_id": key.key_id, "subject": subject, "key": key.material,
+                                   "created_at": int(time.time() * 1000)})
+            self.keys[subject] = key
+        return key
+
+    def pepper(self) -> bytes:
+        if self._pepper is None:
+            self._pepper = _pepper(self.tx, self.tx)
+        assert self._pepper is not None
+        return self._pepper
+
+    def index(self, digest: str, key_id: str) -> None:
+        self._index.append({"digest": digest, "key_id": key_id})
+
+    def write(self) -> None:
+        """The batch's new keys and index rows, each table one driver call (pipelined)."""
+        _NEW_KEY.run_many(self.tx, self._new_keys)
+        _INDEXED.run_many(self.tx, self._index)
+        self._new_keys, self._index = [], []
+
+
 class Sealer:
     """Seals the personal data of one subject inside the caller's transaction. Its key is read (or
     made) once, at the first value that needs one: an entry with three personal fields and a note
-    costs one look-up."""
+    costs one look-up. With a `batch`, its key and index rows go through it (`SealingBatch`)."""
 
-    def __init__(self, tx: Tx, subject: str) -> None:
+    def __init__(self, tx: Tx, subject: str, batch: SealingBatch | None = None) -> None:
         self.tx = tx
         self.subject = subject
+        self.batch = batch
         self._key: SubjectKey | None = None
         self._pepper: bytes | None = None
 
     @property
     def key(self) -> SubjectKey:
         if self._key is None:
-            self._key = key_for(self.tx, self.subject)
+            self._key = (self.batch.key_for(self.subject) if self.batch is not None
+                         else key_for(self.tx, self.subject))
         return self._key
 
     def value(self, kind: PersonalKind, value: str, *, indexed: bool = True) -> str:
@@ -305,9 +361,12 @@ class Sealer:
         if form is None:
             return
         if self._pepper is None:
-            self._pepper = _pepper(self.tx, self.tx)
+            self._pepper = self.batch.pepper() if self.batch is not None else _pepper(self.tx, self.tx)
         assert self._pepper is not None
         digest = hmac.new(self._pepper, form.encode(), hashlib.sha256).hexdigest()
+        if self.batch is not None:
+            self.batch.index(digest, self.key.key_id)
+            return
         _INDEXED.run(self.tx, {"digest": digest, "key_id": self.key.key_id})
 
 
@@ -349,6 +408,14 @@ def _lookup_form(kind: PersonalKind, value: str) -> str | None:
     if kind is PersonalKind.ID_NUMBER:
         return "id:" + value.replace(" ", "").replace("-", "").upper()
     return None
+
+
+def index_digest(pepper: bytes, kind: PersonalKind, value: str) -> str | None:
+    """The index's digest of a phone (any form) or ID number under the index key `pepper`; None
+    for a kind that is not indexed (moving a case store indexes its values again with the
+    database's key: `central.cases.move`)."""
+    form = _lookup_form(kind, value)
+    return None if form is None else hmac.new(pepper, form.encode(), hashlib.sha256).hexdigest()
 
 
 def subjects_holding(read: Source, kind: PersonalKind, value: str) -> list[str]:
@@ -396,6 +463,11 @@ def forget_old_frames(connection: sqlite3.Connection | Connection) -> None:
         connection = raw
     if isinstance(connection, sqlite3.Connection):
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        # Already so (the case store's connection): asking again would fail once it has run a
+        # statement, and its driver is outside any transaction anyway.
+        connection.exec_driver_sql("VACUUM personal_keys, personal_index")
         return
     autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
     autocommit.exec_driver_sql("VACUUM personal_keys, personal_index")

@@ -35,6 +35,7 @@ import os
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from central.store import CentralStore
 from central.video.directory import FootageDirectory
 from central.video.links import GatewayLinks
 from contract.video import CLIP, MANIFEST, ExportAnswer, ExportRequest, export_path
+from spine.engines import open_engine
 from spine.statement import Statement
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,20 @@ _KEPT = Statement(lambda _dialect: select(
 _FETCHED = Statement(lambda _dialect: EVIDENCE_CLIPS.insert().values(
     {column.name: bindparam(column.name) for column in EVIDENCE_CLIPS.columns}))
 _COUNT = Statement(lambda _dialect: select(func.count()).select_from(EVIDENCE_CLIPS))
+
+_CLAIM = Statement(lambda _dialect: select(func.pg_advisory_lock(bindparam("key"))))
+_UNCLAIM = Statement(lambda _dialect: select(func.pg_advisory_unlock(bindparam("key"))))
+CLAIM_NAMESPACE = "hallwatch central evidence clip:"
+"""Hashed before the clip's names: its keys meet neither a hall's nor the case log's."""
+
+
+def clip_lock_key(complaint: str, device: str, camera: str) -> int:
+    """The clip's advisory-lock key: the first 8 bytes of SHA-256 of the namespace and the
+    clip's names (unit-separated), signed, as `central.hall_lock` makes a hall's."""
+    names = "\x1f".join((complaint, device, camera))
+    digest = hashlib.sha256((CLAIM_NAMESPACE + names).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
 
 VERIFIED = "verified"
 AWAITING = "awaiting_record"
@@ -203,15 +219,42 @@ class EvidenceDesk:
     # --- fetching ---------------------------------------------------------------
 
     def fetch(self, complaint: str, device: str, camera: str, who: str) -> KeptClip:
-        """The clip of a held camera, fetched from its recorder once (later calls return it)."""
+        """The clip of a held camera, fetched from its recorder once (later calls return it).
+
+        Once across processes too: the fetch holds the clip's claim (`_claimed`), so a second
+        process asked for the same clip meanwhile waits for it, then finds it kept."""
         footage = self.held(complaint, device, camera)
         with self._lock:
             lock = self._fetching.setdefault((complaint, device, camera), threading.Lock())
-        with lock:
+        with lock, self._claimed(complaint, device, camera):
             kept = self.kept(complaint, device, camera)
             if kept is not None:
                 return kept
             return self._fetch(footage, who)
+
+    @contextmanager
+    def _claimed(self, complaint: str, device: str, camera: str) -> Iterator[None]:
+        """On PostgreSQL, the clip's advisory lock (`clip_lock_key`) held for the whole fetch, on
+        a connection of its own outside any transaction (a fetch takes seconds or minutes: the
+        store's one connection, and a transaction, stay free meanwhile). A second process waits
+        at the lock, then reads the clip the first one recorded; the server releases the lock if
+        the fetching process dies (its connection goes), and the next asker fetches. On SQLite
+        (one central process per file) the in-process lock is enough."""
+        if self.store.dialect != "postgresql":
+            yield
+            return
+        engine = open_engine(self.store.url)
+        try:
+            with engine.connect() as sql:
+                sql = sql.execution_options(isolation_level="AUTOCOMMIT")
+                key = {"key": clip_lock_key(complaint, device, camera)}
+                _CLAIM.run(sql, key)
+                try:
+                    yield
+                finally:
+                    _UNCLAIM.run(sql, key)
+        finally:
+            engine.dispose()
 
     def _fetch(self, footage: HeldFootage, who: str) -> KeptClip:
         request = ExportRequest(camera=footage.camera, start=footage.start, end=footage.end,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from central.cases.database import CasesLeftBehind
+from central.cases.move import move_cases
 from central.cases.store import CaseStore
 from central.cases.timebase import parse_instant
 from central.database_settings import DatabaseSettings
@@ -68,3 +69,25 @@ def test_central_refuses_to_start_on_postgresql_beside_the_cases_it_kept_in_sqli
     kept.close()
     with pytest.raises(CasesLeftBehind, match="holds 1 cases"):
         CentralService(config)
+
+
+def test_central_starts_on_postgresql_once_the_cases_are_moved_there(
+        tmp_path: Path, broker: MosquittoBroker, pg_database: StoreUrl) -> None:
+    url = migrated(pg_database)
+    config = central_config(tmp_path, broker.port).model_copy(
+        update={"database": DatabaseSettings(url=url.secret_url())})
+    kept = CaseStore.open(config.cases_path)
+    kept.submit(entry("JQ-KEPT-0001"), now=parse_instant("2026-11-23T10:05"))
+    head = kept.head()
+    kept.close()
+    with pytest.raises(CasesLeftBehind):
+        CentralService(config)
+    move_cases(config.cases_path, url)
+    service = CentralService(config)
+    try:
+        assert service.engine_cases is not None
+        store = service.engine_cases.engine.store
+        assert store.dialect == "postgresql" and store.file("JQ-KEPT-0001").case_id == "JQ-KEPT-0001"
+        assert store.verify(head).ok
+    finally:
+        service.stop()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +30,8 @@ from contract.envelope import Envelope, Received
 from spine.clock import SimulatedClock
 from spine.storeurl import StoreUrl
 from tests.central.events import deliver
+from tests.central.stores import migrated
+from tests.support import wait_until
 
 HALL, RECORDER, COMPLAINT = "hall-01", "rec-01", "C-0001"
 T0 = 1_795_399_200_000
@@ -136,3 +140,65 @@ def test_the_walls_layouts_are_saved_replaced_and_deleted(store: CentralStore, d
     assert (saved["大厅"].grid, saved["大厅"].cells, saved["大厅"].saved_by) == (9, [None, cell], "chief")
     assert layouts.delete("A区") and not layouts.delete("A区")
     assert [layout.name for layout in layouts.all()] == ["大厅"]
+
+
+class GatedRecorder(StandInRecorder):
+    """A recorder whose export answers only when the test lets it: a fetch caught in the middle."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+        self.go_on = threading.Event()
+
+    def fetch(self, hall: str, device: str, path: str, **kw: Any) -> Answer:
+        if not path.endswith("manifest"):
+            self.asked.set()
+            assert self.go_on.wait(30), "the test never let the export answer"
+        return super().fetch(hall, device, path, **kw)
+
+
+def _waiting_for_a_clip(url: StoreUrl) -> int:
+    import psycopg
+
+    with psycopg.connect(host=url.host, port=url.port, user=url.user, dbname=url.database) as sql:
+        row = sql.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                          "AND NOT granted").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_two_processes_asked_for_one_clip_at_once_fetch_it_once(
+        pg_database: StoreUrl, tmp_path: Path) -> None:
+    """Two central processes on one PostgreSQL (two stores, two desks, one shared evidence_dir):
+    the second waits at the clip's advisory lock while the first fetches, then answers with the
+    clip the first one recorded. Without the lock both export it, and the second's record is
+    refused by the table's key."""
+    from central.video import VideoRoom
+    from central.video.settings import VideoSettings
+
+    url = migrated(pg_database)
+    recorder = GatedRecorder()
+    stores = [CentralStore(url, SimulatedClock(T0)) for _ in range(2)]
+    try:
+        desks = []
+        for store in stores:
+            directory = FootageDirectory(store)
+            VideoRoom(VideoSettings(), store, tmp_path, lambda: T0)
+            desks.append(EvidenceDesk(store, cast(GatewayLinks, recorder), directory,
+                                      tmp_path / "evidence", 5.0, lambda: T0 + 1000))
+        held_on_cam1(stores[0])
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(desks[0].fetch, COMPLAINT, RECORDER, "cam-1", "office")
+            assert recorder.asked.wait(30)
+            second = pool.submit(desks[1].fetch, COMPLAINT, RECORDER, "cam-1", "chief")
+            wait_until(lambda: _waiting_for_a_clip(url) == 1, what="the second at the clip's lock")
+            recorder.go_on.set()
+            kept = first.result(30)
+            assert second.result(30) == kept
+        assert recorder.exports == 1
+        assert kept.fetched_by == "office" and kept.clip_file.read_bytes() == CLIP
+        steps = stores[1].read(lambda tx: complaint_log.history(tx, COMPLAINT))
+        assert [s["type"] for s in steps].count("complaint.footage_fetched") == 1
+    finally:
+        recorder.go_on.set()
+        for store in stores:
+            store.close()
