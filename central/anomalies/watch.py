@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, delete, distinct, func, select
@@ -129,6 +130,21 @@ class Rulebook:
             for hit in hits:
                 raise_hit(rule, hit)
 
+    @contextmanager
+    def batch(self, tx: Tx, facts: Sequence[Fact]) -> Iterator[None]:
+        """Judge `facts` inside: each rule reads the state they touch first and writes what changed
+        after (`central.anomalies.keyed`), inside `tx`; a batch that fails writes nothing."""
+        for _rule, detector in self.detectors:
+            detector.begin(tx, facts)
+        try:
+            yield
+        except BaseException:
+            for _rule, detector in self.detectors:
+                detector.forget()
+            raise
+        for _rule, detector in self.detectors:
+            detector.end(tx)
+
     def prune(self, tx: Tx, before_ms: int) -> None:
         for _rule, detector in self.detectors:
             detector.prune(tx, before_ms)
@@ -193,23 +209,31 @@ class AnomalyWatch:
         while True:
             with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
                 rows = _DUE.run(tx, {"source": source, "horizon": horizon, "limit": JUDGE_BATCH}).fetchall()
+                facts = [Fact.from_json(text) for _id, text in rows]
                 judging = Judging(tx, self.cases, self.calendar, self.ladder, self.pseudonym)
                 batch: list[Raised] = []
-                for _id, text in rows:
-                    self._judge(judging, Fact.from_json(text), now_ms, batch)
+                with self.rulebook.batch(tx, facts):
+                    self._judge(judging, facts, now_ms, batch)
                 _JUDGED.run_many(tx, [{"id": row[0]} for row in rows])
             raised += batch  # reported once committed: a batch rolled back raised nothing
             judged += len(rows)
             if len(rows) < JUDGE_BATCH:
                 return judged
 
-    def _judge(self, judging: Judging, fact: Fact, now_ms: int, raised: list[Raised]) -> None:
-        def raise_hit(rule: RuleSpec, hit: Hit) -> None:
-            new = self.book.raise_hit(judging.tx, rule, hit, now_ms)
-            if new is not None:
-                raised.append(new)
+    def _judge(self, judging: Judging, facts: Sequence[Fact], now_ms: int, raised: list[Raised]) -> None:
+        """The rules on each fact in order; their hits raised together (`AnomalyBook.raise_hits`),
+        before a correction is noted and at the end: the log's order is that of one at a time."""
+        hits: list[tuple[RuleSpec, Hit]] = []
 
-        if fact.kind == "case.corrected":
-            # Told before the rules judge it: a hit this correction raises is not "corrected since".
-            self.book.note_correction(judging.tx, fact, now_ms)
-        self.rulebook.judge(judging, fact, raise_hit)
+        def raise_hits() -> None:
+            raised.extend(self.book.raise_hits(judging.tx, hits, now_ms))
+            hits.clear()
+
+        for fact in facts:
+            if fact.kind == "case.corrected":
+                # Told before the rules judge it: a hit this correction raises is not "corrected since";
+                # one raised by an earlier fact of the batch is, so those are raised first.
+                raise_hits()
+                self.book.note_correction(judging.tx, fact, now_ms)
+            self.rulebook.judge(judging, fact, lambda rule, hit: hits.append((rule, hit)))
+        raise_hits()
