@@ -157,21 +157,22 @@ class AnomalyBook:
             return []
         anomalies = _next_ids(tx, now_ms, len(new))
         summaries = [redact(hit.summary) for _rule, hit in new]
+        each = list(zip(anomalies, summaries, new, strict=True))
         LOG.append_many(tx, [(anomaly, "anomaly.raised", now_ms, "central", {
             "rule": rule.name, "title": rule.title, "risk": rule.risk.value, "notify": list(rule.notify),
             "explanation": rule.explanation, "summary": summary, "hall": hit.hall, "unit": hit.unit,
             "case_id": hit.case_id, "subject": hit.subject, "happened_at": hit.at, "refs": list(hit.refs),
             "details": dict(hit.details),
-        }) for anomaly, summary, (rule, hit) in zip(anomalies, summaries, new, strict=True)])
+        }) for anomaly, summary, (rule, hit) in each])
         _NEW.run_many(tx, [{
             "hit_key": hit.key, "id": anomaly, "rule": rule.name, "title": rule.title,
             "risk": rule.risk.value, "notify": json.dumps(list(rule.notify)), "hall": hit.hall,
             "unit": hit.unit, "case_id": hit.case_id,
             "subject": hit.subject, "summary": summary, "happened_at": hit.at, "raised_at": now_ms,
             "state": "open", "assignee": None, "finding": None, "cause": None, "closed_at": None,
-            "corrections": 0} for anomaly, summary, (rule, hit) in zip(anomalies, summaries, new, strict=True)])
+            "corrections": 0} for anomaly, summary, (rule, hit) in each])
         return [Raised(anomaly, rule.name, rule.risk.value, rule.title, hit.hall, hit.unit, summary)
-                for anomaly, summary, (rule, hit) in zip(anomalies, summaries, new, strict=True)]
+                for anomaly, summary, (rule, hit) in each]
 
     def note_correction(self, tx: Tx, fact: Fact, now_ms: int) -> list[str]:
         """A case with anomalies still being handled was corrected: tell each of them (the facts a

@@ -8,8 +8,8 @@ normal; many at one window are not.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from pydantic import Field
 from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete
@@ -17,9 +17,9 @@ from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.keyed import KeyedState
 from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import day_of, format_day
-from central.anomalies.keyed import KeyedState
 from spine.statement import Statement, Tx
 
 ANOMALY_WINDOW_DAYS = Table(
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS anomaly_window_days (
 
     def __init__(self, rule: str, settings: Bending) -> None:
         super().__init__(rule, settings)
-        self.days = KeyedState(ANOMALY_WINDOW_DAYS, ("rule", "hall", "window", "day"), ("skips", "call_backs"))
+        self.days = KeyedState(ANOMALY_WINDOW_DAYS, ("rule", "hall", "window", "day"),
+                               ("skips", "call_backs"))
 
     def _key(self, fact: Fact) -> tuple[str, str, str, str] | None:
         window, day = fact.body.get("window"), fact.body.get("day")

@@ -7,18 +7,18 @@ pause, ends it.
 
 from __future__ import annotations
 
-from pydantic import Field
 from collections.abc import Sequence
 
+from pydantic import Field
 from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete
 
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.keyed import KeyedState
 from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import format_instant
 from contract.events.rating import Grade
-from central.anomalies.keyed import KeyedState
 from spine.statement import Statement, Tx
 
 ANOMALY_RATING_STREAKS = Table(
