@@ -69,10 +69,11 @@ def run_backtest(rules: Sequence[RuleSpec], facts: Iterable[Fact], *, cases: Cas
             break
         with store.transaction() as tx:
             judging = Judging(tx, cases, calendar, ladder, pseudonym)
-            for fact in chunk:
-                for name, wanted in kinds.items():
-                    results[name].facts += fact.kind in wanted
-                rulebook.judge(judging, fact, raise_hit)
+            with rulebook.batch(tx, chunk):
+                for fact in chunk:
+                    for name, wanted in kinds.items():
+                        results[name].facts += fact.kind in wanted
+                    rulebook.judge(judging, fact, raise_hit)
             last = chunk[-1].at
             if pruned_at is None or last - pruned_at >= _DAY_MS:
                 rulebook.prune(tx, last)

@@ -16,12 +16,14 @@ closed with its cause, so each rule's false-alarm rate is counted.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, true, update
 
 from central.anomalies.facts import Fact, Hit
+from central.anomalies.keyed import Keyed
 from central.anomalies.table import RuleSpec
 from central.anomalies.tables import ANOMALIES, ANOMALY_NUMBERS
 from central.cases.timebase import day_of, format_day, format_instant
@@ -77,8 +79,7 @@ _COLUMNS = ("id", "rule", "title", "risk", "notify", "hall", "unit", "case_id", 
 _A = ANOMALIES.c
 _VIEW = [_A[name] for name in _COLUMNS]
 
-_RAISED_BEFORE = Statement(lambda _dialect: select(1).where(
-    _A.rule == bindparam("rule"), _A.hit_key == bindparam("hit_key")))
+_RAISED_BEFORE = Keyed(ANOMALIES, ("rule", "hit_key"), ())
 _NEW = Statement(lambda _dialect: ANOMALIES.insert().values(
     {name: bindparam(name) for name in ("hit_key", *_COLUMNS)}))
 _OPEN_OF_CASE = Statement(lambda _dialect: select(_A.id).where(
@@ -91,9 +92,11 @@ _MOVED = Statement(lambda _dialect: update(ANOMALIES).where(_A.id == bindparam("
 _STATE = Statement(lambda _dialect: select(_A.state, _A.assignee, _A.finding, _A.cause, _A.closed_at).where(
     _A.id == bindparam("anomaly")))
 _ONE = Statement(lambda _dialect: select(*_VIEW).where(_A.id == bindparam("anomaly")))
-_NUMBER = Statement(lambda dialect: insert_for(dialect, ANOMALY_NUMBERS).values(
-    day=bindparam("day"), last=1).on_conflict_do_update(
-    index_elements=["day"], set_={"last": ANOMALY_NUMBERS.c.last + 1}).returning(ANOMALY_NUMBERS.c.last))
+_NUMBERS = Statement(lambda dialect: insert_for(dialect, ANOMALY_NUMBERS).values(
+    day=bindparam("day"), last=bindparam("count")).on_conflict_do_update(
+    index_elements=["day"], set_={"last": ANOMALY_NUMBERS.c.last + bindparam("count")}).returning(
+    ANOMALY_NUMBERS.c.last))
+"""Takes `count` numbers of the day at once; the last one taken comes back."""
 
 
 class AnomalyError(ValueError):
@@ -133,24 +136,43 @@ class AnomalyBook:
 
     def raise_hit(self, tx: Tx, rule: RuleSpec, hit: Hit, now_ms: int) -> Raised | None:
         """Record a hit as a new anomaly, or nothing if its rule raised it before."""
-        if _RAISED_BEFORE.run(tx, {"rule": rule.name, "hit_key": hit.key}).fetchone() is not None:
-            return None
-        anomaly = _next_id(tx, now_ms)
-        summary = redact(hit.summary)
-        LOG.append(tx, anomaly, "anomaly.raised", now_ms, "central", {
+        raised = self.raise_hits(tx, [(rule, hit)], now_ms)
+        return raised[0] if raised else None
+
+    def raise_hits(self, tx: Tx, hits: Sequence[tuple[RuleSpec, Hit]], now_ms: int) -> list[Raised]:
+        """Record hits, in order, as new anomalies, leaving out each one its rule raised before
+        (in this call too): what `raise_hit` one after the other would record, with the same
+        numbers and the same chain, in a few statements whatever their number (which of them
+        exist already is one read, the numbers one upsert, the log and the records one
+        `executemany` each)."""
+        seen: set[tuple[str, str]] = set()
+        ordered: list[tuple[RuleSpec, Hit]] = []
+        for rule, hit in hits:  # the first hit of a key is the one raised, as one at a time
+            if (rule.name, hit.key) not in seen:
+                seen.add((rule.name, hit.key))
+                ordered.append((rule, hit))
+        existing = _RAISED_BEFORE.read(tx, ((rule.name, hit.key) for rule, hit in ordered))
+        new = [(rule, hit) for rule, hit in ordered if (rule.name, hit.key) not in existing]
+        if not new:
+            return []
+        anomalies = _next_ids(tx, now_ms, len(new))
+        summaries = [redact(hit.summary) for _rule, hit in new]
+        each = list(zip(anomalies, summaries, new, strict=True))
+        LOG.append_many(tx, [(anomaly, "anomaly.raised", now_ms, "central", {
             "rule": rule.name, "title": rule.title, "risk": rule.risk.value, "notify": list(rule.notify),
             "explanation": rule.explanation, "summary": summary, "hall": hit.hall, "unit": hit.unit,
             "case_id": hit.case_id, "subject": hit.subject, "happened_at": hit.at, "refs": list(hit.refs),
             "details": dict(hit.details),
-        })
-        _NEW.run(tx, {
+        }) for anomaly, summary, (rule, hit) in each])
+        _NEW.run_many(tx, [{
             "hit_key": hit.key, "id": anomaly, "rule": rule.name, "title": rule.title,
             "risk": rule.risk.value, "notify": json.dumps(list(rule.notify)), "hall": hit.hall,
             "unit": hit.unit, "case_id": hit.case_id,
             "subject": hit.subject, "summary": summary, "happened_at": hit.at, "raised_at": now_ms,
             "state": "open", "assignee": None, "finding": None, "cause": None, "closed_at": None,
-            "corrections": 0})
-        return Raised(anomaly, rule.name, rule.risk.value, rule.title, hit.hall, hit.unit, summary)
+            "corrections": 0} for anomaly, summary, (rule, hit) in each])
+        return [Raised(anomaly, rule.name, rule.risk.value, rule.title, hit.hall, hit.unit, summary)
+                for anomaly, summary, (rule, hit) in each]
 
     def note_correction(self, tx: Tx, fact: Fact, now_ms: int) -> list[str]:
         """A case with anomalies still being handled was corrected: tell each of them (the facts a
@@ -305,11 +327,11 @@ def _sealed(tx: Tx, anomaly: str, text: str) -> str:
     return vault.seal_text(tx, anomaly_subject(anomaly), text) if text else ""
 
 
-def _next_id(tx: Tx, now_ms: int) -> str:
-    """AN<yyyymmdd>-<nnnn>: numbered within the Shanghai day it was raised."""
+def _next_ids(tx: Tx, now_ms: int, count: int) -> list[str]:
+    """AN<yyyymmdd>-<nnnn>, `count` of them: numbered within the Shanghai day they were raised."""
     day = format_day(day_of(now_ms // 1000)).replace("-", "")
-    (number,) = _NUMBER.run(tx, {"day": day}).fetchone()
-    return f"AN{day}-{number:04d}"
+    (last,) = _NUMBERS.run(tx, {"day": day, "count": count}).fetchone()
+    return [f"AN{day}-{number:04d}" for number in range(last - count + 1, last + 1)]
 
 
 def _iso(ms: int | None) -> str | None:

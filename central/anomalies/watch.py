@@ -9,8 +9,10 @@ supervision office's store and commit together, so a crash judges nothing twice 
 loses nothing.
 
 Several central processes may tick over one PostgreSQL database: every transaction of
-the watch (a feed's read, a batch judged, the rules' pruning) first takes one advisory
-lock (`WATCH_LOCK`) and only then reads the cursors or the parked facts. A second
+the watch that writes (a feed's facts parked, a batch judged, the rules' pruning) first
+takes one advisory lock (`WATCH_LOCK`) and only then reads the cursors or the parked facts
+it acts on (a tick peeks at the cursors and at what waits without it, to leave alone what
+has nothing new; what it then does under the lock it reads again there). A second
 process's pass waits for the first one's COMMIT and reads what it left: the cursor moved
 on, the facts judged gone, their anomalies raised. A process killed in a pass loses that
 transaction (the server rolls it back and frees the lock with its connection), and the
@@ -22,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, distinct, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from central.anomalies.book import AnomalyBook, Raised
@@ -59,6 +62,9 @@ READ_BATCH = 5000
 JUDGE_BATCH = 2000
 MAX_READS_PER_TICK = 20
 """Feed reads a tick makes at most: a backlog (central restarted after months) drains over ticks."""
+PRUNE_EVERY_MS = 60_000
+"""A tick that judged nothing prunes the rules' state at most this often (of `now`): an idle
+tick on PostgreSQL was mostly the pruning's statements, one or two per rule."""
 
 WATCH_NAMESPACE = "hallwatch central anomaly watch"
 
@@ -78,12 +84,13 @@ _MOVE = Statement(lambda dialect: insert_for(dialect, ANOMALY_CURSORS).values(
     index_elements=["feed"], set_={"position": bindparam("position")}))
 _PARK = Statement(lambda _dialect: ANOMALY_PENDING.insert().values(
     source=bindparam("source"), at=bindparam("at"), fact=bindparam("fact")))
-_SOURCES = Statement(lambda _dialect: select(distinct(_P.source)))
+_CURSORS = Statement(lambda _dialect: select(_CUR.feed, _CUR.position))
+_WAITING_BY_SOURCE = Statement(lambda _dialect: select(_P.source, func.count(), func.min(_P.at)).group_by(
+    _P.source).order_by(_P.source))
 _DUE = Statement(lambda _dialect: select(_P.id, _P.fact).where(
     _P.source == bindparam("source"), _P.at <= bindparam("horizon")).order_by(_P.at, _P.id).limit(
     bindparam("limit")))
 _JUDGED = Statement(lambda _dialect: delete(ANOMALY_PENDING).where(_P.id == bindparam("id")))
-_WAITING = Statement(lambda _dialect: select(func.count()).select_from(ANOMALY_PENDING))
 
 Horizons = Callable[[int], dict[str, int]]
 """now (ms) -> each source that may be judged, with how far (ms)."""
@@ -129,6 +136,21 @@ class Rulebook:
             for hit in hits:
                 raise_hit(rule, hit)
 
+    @contextmanager
+    def batch(self, tx: Tx, facts: Sequence[Fact]) -> Iterator[None]:
+        """Judge `facts` inside: each rule reads the state they touch first and writes what changed
+        after (`central.anomalies.keyed`), inside `tx`; a batch that fails writes nothing."""
+        for _rule, detector in self.detectors:
+            detector.begin(tx, facts)
+        try:
+            yield
+        except BaseException:
+            for _rule, detector in self.detectors:
+                detector.forget()
+            raise
+        for _rule, detector in self.detectors:
+            detector.end(tx)
+
     def prune(self, tx: Tx, before_ms: int) -> None:
         for _rule, detector in self.detectors:
             detector.prune(tx, before_ms)
@@ -147,69 +169,97 @@ class AnomalyWatch:
         self.calendar = calendar
         self.ladder = ladder
         self.pseudonym = pseudonym
+        self._pruned_at: int | None = None
         store.ensure(SCHEMA + self.rulebook.schema)
 
     def tick(self, now_ms: int) -> TickReport:
-        """Read what arrived, judge what may be judged, raise what the rules found."""
+        """Read what arrived, judge what may be judged, raise what the rules found.
+
+        An idle tick is three statements of its own: the cursors (`_peek`), what waits, by
+        source, with its earliest instant (a source is judged only if that is within its
+        horizon), and nothing else unless something arrived, something is due, or pruning is."""
         report = TickReport()
+        positions = self._peek()
         for feed in self.feeds:
-            report.read += self._read(feed)
+            report.read += self._read(feed, positions.get(feed.name, 0))
         horizons = self.horizons(now_ms)
-        for source in self._waiting_sources():
+        waiting = 0
+        for source, count, earliest in self.store.rows(_WAITING_BY_SOURCE):
+            waiting += int(count)
             horizon = horizons.get(source)
-            if horizon is not None:
+            if horizon is not None and int(earliest) <= horizon:
                 report.judged += self._judge_source(source, horizon, now_ms, report.raised)
-        with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
-            self.rulebook.prune(tx, now_ms)
-            report.waiting = int(_WAITING.run(tx).fetchone()[0])
+        report.waiting = waiting - report.judged  # as this process saw it; another may judge beside
+        if report.judged or self._pruned_at is None or now_ms - self._pruned_at >= PRUNE_EVERY_MS:
+            with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
+                self.rulebook.prune(tx, now_ms)
+            self._pruned_at = now_ms
         if report.raised:
             log.info("anomaly rules raised %d: %s", len(report.raised),
                      ", ".join(f"{r.id} {r.rule}" for r in report.raised))
         return report
 
-    def _read(self, feed: Feed) -> int:
+    def _peek(self) -> dict[str, int]:
+        """Every feed's position, in one statement outside the lock: a feed with nothing after it
+        is left alone; one with something is read again under the lock (`_read`)."""
+        return {str(feed): int(position) for feed, position in self.store.rows(_CURSORS)}
+
+    def _read(self, feed: Feed, peeked: int) -> int:
+        facts, moved = feed.read(peeked, READ_BATCH)
+        if moved == peeked:
+            return 0
         read = 0
         for _ in range(MAX_READS_PER_TICK):
             with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
                 row = _POSITION.run(tx, {"feed": feed.name}).fetchone()
                 position = int(row[0]) if row else 0
-                facts, moved = feed.read(position, READ_BATCH)
+                if position != peeked:  # another process read on meanwhile: read from where it left
+                    facts, moved = feed.read(position, READ_BATCH)
                 _PARK.run_many(tx, [{"source": f.source, "at": f.at, "fact": f.to_json()}
                                     for f in facts if self._wanted(f)])
                 _MOVE.run(tx, {"feed": feed.name, "position": moved})
             read += len(facts)
             if moved == position or len(facts) < READ_BATCH:
                 return read
+            peeked = moved
+            facts, moved = feed.read(peeked, READ_BATCH)
+            if moved == peeked:
+                return read
         return read
 
     def _wanted(self, fact: Fact) -> bool:
         return fact.kind in self.rulebook.kinds or fact.kind == "case.corrected"
-
-    def _waiting_sources(self) -> list[str]:
-        return sorted(row[0] for row in self.store.rows(_SOURCES))
 
     def _judge_source(self, source: str, horizon: int, now_ms: int, raised: list[Raised]) -> int:
         judged = 0
         while True:
             with self.store.transaction(holding=(WATCH_LOCK,)) as tx:
                 rows = _DUE.run(tx, {"source": source, "horizon": horizon, "limit": JUDGE_BATCH}).fetchall()
+                facts = [Fact.from_json(text) for _id, text in rows]
                 judging = Judging(tx, self.cases, self.calendar, self.ladder, self.pseudonym)
                 batch: list[Raised] = []
-                for _id, text in rows:
-                    self._judge(judging, Fact.from_json(text), now_ms, batch)
+                with self.rulebook.batch(tx, facts):
+                    self._judge(judging, facts, now_ms, batch)
                 _JUDGED.run_many(tx, [{"id": row[0]} for row in rows])
             raised += batch  # reported once committed: a batch rolled back raised nothing
             judged += len(rows)
             if len(rows) < JUDGE_BATCH:
                 return judged
 
-    def _judge(self, judging: Judging, fact: Fact, now_ms: int, raised: list[Raised]) -> None:
-        def raise_hit(rule: RuleSpec, hit: Hit) -> None:
-            new = self.book.raise_hit(judging.tx, rule, hit, now_ms)
-            if new is not None:
-                raised.append(new)
+    def _judge(self, judging: Judging, facts: Sequence[Fact], now_ms: int, raised: list[Raised]) -> None:
+        """The rules on each fact in order; their hits raised together (`AnomalyBook.raise_hits`),
+        before a correction is noted and at the end: the log's order is that of one at a time."""
+        hits: list[tuple[RuleSpec, Hit]] = []
 
-        if fact.kind == "case.corrected":
-            # Told before the rules judge it: a hit this correction raises is not "corrected since".
-            self.book.note_correction(judging.tx, fact, now_ms)
-        self.rulebook.judge(judging, fact, raise_hit)
+        def raise_hits() -> None:
+            raised.extend(self.book.raise_hits(judging.tx, hits, now_ms))
+            hits.clear()
+
+        for fact in facts:
+            if fact.kind == "case.corrected":
+                # Told before the rules judge it: a hit this correction raises is not "corrected since";
+                # one raised by an earlier fact of the batch is, so those are raised first.
+                raise_hits()
+                self.book.note_correction(judging.tx, fact, now_ms)
+            self.rulebook.judge(judging, fact, lambda rule, hit: hits.append((rule, hit)))
+        raise_hits()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -127,14 +127,15 @@ def test_two_watches_ticking_together_raise_each_anomaly_once_and_keep_one_chain
 
 
 class Stalling(AnomalyBook):
-    """A book whose third raise in a pass waits (the process is stopped there, mid-pass)."""
+    """A book that waits once it has written a batch's anomalies, the third among them (the process
+    is stopped there, mid-pass, before the batch commits)."""
 
     stalled = threading.Event()
     go_on = threading.Event()
 
-    def raise_hit(self, tx: Any, rule: RuleSpec, hit: Hit, now_ms: int) -> Raised | None:
-        raised = super().raise_hit(tx, rule, hit, now_ms)
-        if raised is not None and raised.id.endswith("-0003"):
+    def raise_hits(self, tx: Any, hits: Sequence[tuple[RuleSpec, Hit]], now_ms: int) -> list[Raised]:
+        raised = super().raise_hits(tx, hits, now_ms)
+        if any(r.id.endswith("-0003") for r in raised):
             self.stalled.set()
             self.go_on.wait(30)
         return raised
@@ -156,7 +157,7 @@ def test_a_pass_whose_connection_dies_mid_judging_leaves_nothing_and_the_other_p
     thread.start()
     try:
         assert Stalling.stalled.wait(30), "the pass reached its third anomaly"
-        # Two raised and a third written, uncommitted; the other process's pass waits for the lock.
+        # The anomalies written, uncommitted; the other process's pass waits for the lock.
         waiting: list[list[Raised]] = []
         second = threading.Thread(target=lambda: waiting.append(other.tick()))
         second.start()

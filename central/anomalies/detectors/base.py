@@ -3,13 +3,15 @@
 A rule of the table (`central.anomalies.table`) names a detector and gives its
 settings; one detector may serve several rules (two thresholds, two risk
 levels), so every state table is keyed by the rule's name. A detector is fed
-each fact of its kinds once, in time order per source, and answers with the
+each fact of its kinds once, in time order per source (in batches: `begin` with the
+batch's facts, `judge` each, `end` before the batch commits), and answers with the
 hits it completes; the book raises each hit once per (rule, key), so a detector
 may answer the same hit again without harm.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -39,8 +41,18 @@ class Detector(Generic[SettingsT]):
         self.rule = rule
         self.settings = settings
 
+    def begin(self, tx: Tx, facts: Sequence[Fact]) -> None:
+        """Before a batch is judged: read the state its facts of this detector's kinds touch, in
+        one statement (`central.anomalies.keyed`); `judge` then works on it in memory."""
+
     def judge(self, judging: Judging, fact: Fact) -> list[Hit]:
         raise NotImplementedError
+
+    def end(self, tx: Tx) -> None:
+        """After the batch was judged, inside its transaction: write the state that changed."""
+
+    def forget(self) -> None:
+        """The batch failed (its transaction rolls back): drop what `begin` read and `judge` changed."""
 
     def prune(self, tx: Tx, before_ms: int) -> None:
         """Forget state about what happened before `before_ms` that no hit can need any more."""

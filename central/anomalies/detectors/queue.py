@@ -8,18 +8,19 @@ normal; many at one window are not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 from pydantic import Field
-from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete, select
+from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete
 
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.keyed import KeyedState
 from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import day_of, format_day
-from spine.statement import Statement, Tx, insert_for
+from spine.statement import Statement, Tx
 
 ANOMALY_WINDOW_DAYS = Table(
     "anomaly_window_days", SUPERVISION_TABLES,
@@ -31,19 +32,6 @@ ANOMALY_WINDOW_DAYS = Table(
     Column("call_backs", BigInteger, nullable=False),
 )
 _T = ANOMALY_WINDOW_DAYS.c
-_KEY = ("rule", "hall", "window", "day")
-
-
-def _counted(dialect: str) -> Any:
-    insert = insert_for(dialect, ANOMALY_WINDOW_DAYS).values(
-        {name: bindparam(name) for name in (*_KEY, "skips", "call_backs")})
-    return insert.on_conflict_do_update(index_elements=list(_KEY), set_={
-        "skips": _T.skips + insert.excluded.skips, "call_backs": _T.call_backs + insert.excluded.call_backs})
-
-
-_COUNT = Statement(_counted)
-_COUNTS = Statement(lambda _dialect: select(_T.skips, _T.call_backs).where(
-    *(_T[name] == bindparam(name) for name in _KEY)))
 _PRUNE = Statement(lambda _dialect: delete(ANOMALY_WINDOW_DAYS).where(
     _T.rule == bindparam("rule"), _T.day < bindparam("before")))
 
@@ -70,11 +58,30 @@ CREATE TABLE IF NOT EXISTS anomaly_window_days (
 );
 """
 
+    def __init__(self, rule: str, settings: Bending) -> None:
+        super().__init__(rule, settings)
+        self.days = KeyedState(ANOMALY_WINDOW_DAYS, ("rule", "hall", "window", "day"),
+                               ("skips", "call_backs"))
+
+    def _key(self, fact: Fact) -> tuple[str, str, str, str] | None:
+        window, day = fact.body.get("window"), fact.body.get("day")
+        return (self.rule, fact.hall or "", str(window), str(day)) if window and day else None
+
+    def begin(self, tx: Tx, facts: Sequence[Fact]) -> None:
+        self.days.begin(tx, (key for fact in facts if fact.kind in self.kinds
+                             if (key := self._key(fact)) is not None))
+
+    def end(self, tx: Tx) -> None:
+        self.days.write(tx)
+
+    def forget(self) -> None:
+        self.days.forget()
+
     def judge(self, judging: Judging, fact: Fact) -> list[Hit]:
-        body, hall = fact.body, fact.hall or ""
-        window, day = body.get("window"), body.get("day")
-        if not window or not day:
+        body, key = fact.body, self._key(fact)
+        if key is None:
             return []
+        _rule, hall, window, day = key
         if fact.kind == "queue.called" and body.get("call_back"):
             skip, call_back = 0, 1
         elif fact.kind == "queue.no_show" and 0 <= fact.at - int(body.get("called_at") or 0) < (
@@ -82,10 +89,9 @@ CREATE TABLE IF NOT EXISTS anomaly_window_days (
             skip, call_back = 1, 0
         else:
             return []
-        tx = judging.tx
-        key = {"rule": self.rule, "hall": hall, "window": window, "day": day}
-        _COUNT.run(tx, {**key, "skips": skip, "call_backs": call_back})
-        skips, call_backs = _COUNTS.run(tx, key).fetchone()
+        skips, call_backs = self.days.get(judging.tx, key) or (0, 0)
+        skips, call_backs = skips + skip, call_backs + call_back
+        self.days.put(key, (skips, call_backs))
         if skips + call_backs < self.settings.count:
             return []
         return [Hit(key=f"{hall}/{window}/{day}", at=fact.at,

@@ -7,16 +7,19 @@ pause, ends it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import Field
-from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete, select
+from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete
 
 from central.anomalies.detectors.base import Detector, Settings
 from central.anomalies.facts import Fact, Hit
 from central.anomalies.judging import Judging
+from central.anomalies.keyed import KeyedState
 from central.anomalies.tables import SUPERVISION_TABLES
 from central.cases.timebase import format_instant
 from contract.events.rating import Grade
-from spine.statement import Statement, Tx, insert_for
+from spine.statement import Statement, Tx
 
 ANOMALY_RATING_STREAKS = Table(
     "anomaly_rating_streaks", SUPERVISION_TABLES,
@@ -28,13 +31,6 @@ ANOMALY_RATING_STREAKS = Table(
     Column("last_at", BigInteger, nullable=False),
 )
 _T = ANOMALY_RATING_STREAKS.c
-_KEY = ("rule", "hall", "window")
-_AT_WINDOW = [_T[name] == bindparam(name) for name in _KEY]
-_STREAK = Statement(lambda _dialect: select(_T.streak, _T.first_at, _T.last_at).where(*_AT_WINDOW))
-_ENDED = Statement(lambda _dialect: delete(ANOMALY_RATING_STREAKS).where(*_AT_WINDOW))
-_GROWN = Statement(lambda dialect: insert_for(dialect, ANOMALY_RATING_STREAKS).values(
-    {name: bindparam(name) for name in (*_KEY, "streak", "first_at", "last_at")}).on_conflict_do_update(
-    index_elements=list(_KEY), set_={name: bindparam(name) for name in ("streak", "first_at", "last_at")}))
 _PRUNE = Statement(lambda _dialect: delete(ANOMALY_RATING_STREAKS).where(
     _T.rule == bindparam("rule"), _T.last_at < bindparam("before")))
 
@@ -61,22 +57,42 @@ CREATE TABLE IF NOT EXISTS anomaly_rating_streaks (
 );
 """
 
-    def judge(self, judging: Judging, fact: Fact) -> list[Hit]:
-        window, hall = fact.body.get("window"), fact.hall or ""
+    def __init__(self, rule: str, settings: Burst) -> None:
+        super().__init__(rule, settings)
+        self.streaks = KeyedState(ANOMALY_RATING_STREAKS, ("rule", "hall", "window"),
+                                  ("streak", "first_at", "last_at"))
+
+    def _key(self, fact: Fact) -> tuple[str, str, str] | None:
+        window = fact.body.get("window")
         if not window or fact.body.get("grade") is None:
+            return None
+        return (self.rule, fact.hall or "", str(window))
+
+    def begin(self, tx: Tx, facts: Sequence[Fact]) -> None:
+        self.streaks.begin(tx, (key for fact in facts if fact.kind in self.kinds
+                                if (key := self._key(fact)) is not None))
+
+    def end(self, tx: Tx) -> None:
+        self.streaks.write(tx)
+
+    def forget(self) -> None:
+        self.streaks.forget()
+
+    def judge(self, judging: Judging, fact: Fact) -> list[Hit]:
+        key = self._key(fact)
+        if key is None:
             return []
-        tx = judging.tx
-        key = {"rule": self.rule, "hall": hall, "window": window}
-        row = _STREAK.run(tx, key).fetchone()
+        _rule, hall, window = key
+        row = self.streaks.get(judging.tx, key)
         if fact.body["grade"] != self.settings.grade.value:
             if row is not None:
-                _ENDED.run(tx, key)
+                self.streaks.put(key, None)
             return []
         if row is not None and 0 <= fact.at - row[2] <= self.settings.within_s * 1000:
             streak, first = row[0] + 1, row[1]
         else:
             streak, first = 1, fact.at
-        _GROWN.run(tx, {**key, "streak": streak, "first_at": first, "last_at": fact.at})
+        self.streaks.put(key, (streak, first, fact.at))
         if streak < self.settings.count:
             return []
         seconds = (fact.at - first) // 1000
