@@ -47,7 +47,7 @@ def backtest(rig: Rig) -> dict[str, Any]:
     where = ["--db", str(rig.database)] if rig.database else ["--data-dir", str(rig.root)]
     result = CliRunner().invoke(anomalies_group, ["backtest", "all", *where, "--json", "--show", "1000"])
     assert result.exit_code == 0, result.output
-    report: dict[str, Any] = json.loads(result.output)
+    report: dict[str, Any] = json.loads(result.stdout)
     report.pop("seconds", None)
     return report
 

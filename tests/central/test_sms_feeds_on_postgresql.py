@@ -54,7 +54,7 @@ class Process:
         self.queued.append(fact_id)
 
     def close(self) -> None:
-        self.feed.cursors.close()
+        self.feed.stop()  # its thread ends (and closes the cursors' connections) before the store
         self.store.close()
 
 

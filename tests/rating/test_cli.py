@@ -81,7 +81,7 @@ def test_diagnostics_prints_a_redacted_snapshot(tmp_path: Path) -> None:
     result = CliRunner().invoke(rating, ["diagnostics", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "s3cret-value" not in result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["rating"]["keypad"]["kind"] == "framed_serial"
     assert report["rating"]["grades"]["2"] == "满意" and report["rating"]["arm_window_s"] == 12
 

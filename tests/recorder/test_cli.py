@@ -77,7 +77,7 @@ def test_holds_from_the_command_line(tmp_path: Path) -> None:
     assert placed.exit_code == 0, placed.output
     assert "placed hold cmp-42:cam-1" in placed.output
     listed = runner.invoke(hall, ["recorder", "hold", "list", "--config", str(config)])
-    rows = json.loads(listed.output)
+    rows = json.loads(listed.stdout)
     assert [(r["hold_id"], r["who"], r["state"]) for r in rows] == [
         ("cmp-42:cam-1", "Officer Wang", "active")
     ]
@@ -107,7 +107,7 @@ def test_diagnostics_print_a_redacted_snapshot(tmp_path: Path) -> None:
     index.close()
     result = CliRunner().invoke(hall, ["recorder", "diagnostics", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    snapshot = json.loads(result.output)
+    snapshot = json.loads(result.stdout)
     assert snapshot["device"]["id"] == "rec-1" and "disk" in snapshot
     (camera,) = snapshot["cameras"]
     assert camera["state"] == "offline"
