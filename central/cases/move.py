@@ -10,6 +10,12 @@ and the rule table's fingerprints), the clear phones of stores written before se
 and the personal-data vault's keys, index and erasure log (the data stays sealed: nothing
 is opened, except to index it again when the database's vault has an index key of its own).
 
+A case whose hall's events were sealed in the database's event store already has a key
+there under the same subject: the file's key goes beside it (a subject may hold several
+keys on PostgreSQL, revision 0011), each token opening with the key its `key_id` names.
+Only the same `key_id` with other key material is refused (one of the two would no longer
+open); the same key with the same material is a resumed move's, and is skipped.
+
 The file is only read (opened read-only) and never changed; `rename` moves it aside after
 a successful move, so that nobody opens it again by mistake.
 
@@ -110,7 +116,7 @@ def _move(old: sqlite3.Connection, source: Path, target: StoreUrl, *, resume: bo
     assert isinstance(sql, Connection)
     report = MoveReport(source, head=old_head)
     try:
-        _refuse_two_keys(old, sql)
+        _refuse_other_material(old, sql)
         after = _start(sql, source, old_head, resume=resume)
         if after:
             _same_record(old, sql, after)
@@ -190,25 +196,24 @@ def _start(sql: Connection, source: Path, old_head: Head, *, resume: bool) -> in
         return 0 if head_row is None else int(head_row[0])
 
 
-def _refuse_two_keys(old: sqlite3.Connection, sql: Connection) -> None:
-    """Refuse when a case has a key in the file and another in the database: a hall's events
-    about the case were sealed there (`central.personal.events`) with a key of the database's
-    vault, and the vault keeps one key per subject, so the file's tokens would no longer open."""
+def _refuse_other_material(old: sqlite3.Connection, sql: Connection) -> None:
+    """Refuse when a key_id of the file is in the database with other key material: the copy
+    (ON CONFLICT DO NOTHING) would keep the database's, and the file's tokens would not open.
+    A subject with a key in both places under two key_ids is fine: both are kept."""
     if not old.execute("SELECT 1 FROM sqlite_master WHERE name = 'personal_keys'").fetchone():
         return
-    theirs = dict(old.execute("SELECT subject, key_id FROM personal_keys").fetchall())
-    subjects = sorted(theirs)
+    cursor = old.execute("SELECT key_id, key FROM personal_keys ORDER BY key_id")
     clashes: list[str] = []
-    for start in range(0, len(subjects), CHUNK):
-        rows = sql.execute(text("SELECT subject, key_id FROM personal_keys WHERE subject = "
-                                "ANY(:subjects)"), {"subjects": subjects[start:start + CHUNK]})
-        clashes += [str(subject) for subject, key_id in rows if theirs[subject] != key_id]
+    while rows := cursor.fetchmany(CHUNK):
+        theirs = {str(key_id): bytes(material) for key_id, material in rows}
+        found = sql.execute(text("SELECT key_id, key FROM personal_keys WHERE key_id = "
+                                 "ANY(:ids)"), {"ids": sorted(theirs)})
+        clashes += [str(key_id) for key_id, material in found if bytes(material) != theirs[key_id]]
     if clashes:
         raise MoveRefused(
-            f"{len(clashes)} cases (e.g. {clashes[0]}) have a personal-data key in the file and "
-            "another in the database (their hall's events were sealed there): the vault keeps one "
-            "key per subject, so moving them would leave one of the two unreadable. Not "
-            "supported yet; nothing was copied")
+            f"{len(clashes)} personal-data keys (e.g. key_id {clashes[0]}) are in the file and in "
+            "the database with different material: copying would leave the file's tokens "
+            "unreadable. Nothing was copied")
 
 
 def _same_record(old: sqlite3.Connection, sql: Connection, seq: int) -> None:

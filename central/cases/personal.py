@@ -139,9 +139,11 @@ class PersonalData:
         if plain != stored_plain:
             return False
         subject = case_subject(entry.case_id)
-        key = (self._batch.kept(subject) if self._batch is not None
-               else vault.kept_key(self.connection, subject))
-        return key is None or vault.keyed_digest(key, personal) == stored_personal
+        # Any of its keys: a case moved into PostgreSQL keeps the file's key beside the one its
+        # hall's events were sealed with there, and the entry was digested with the file's.
+        keys = (self._batch.kept_keys(subject) if self._batch is not None
+                else vault.kept_keys(self.connection, subject))
+        return not keys or vault.made_by_any(keys, personal, stored_personal)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -15,6 +15,16 @@ process (`hall central privacy erase`) holds at once for the running service.
 Their statements are written once for SQLite and PostgreSQL (`spine.statement`):
 the case store runs them on its raw SQLite connection, central's event store on
 either database; on PostgreSQL the tables are the migrations' (revision 0003).
+
+A subject may hold several keys on PostgreSQL (revision 0011 dropped the UNIQUE on
+`personal_keys.subject`): a case store moved from `cases.sqlite` brings the case's key
+beside the one the database's event store sealed the hall's events about it with
+(`central.cases.move`), and neither set of tokens can be sealed again (they sit in
+hash-chained log bodies). So a token opens with the key its `key_id` names, never
+"the subject's key"; new data is sealed with the subject's oldest key (by
+`created_at`, then `key_id`: the same one in every process); and erasure deletes every
+key of the subject. In a SQLite file a subject never has two (the UNIQUE stays there:
+the code is the same).
 """
 
 from __future__ import annotations
@@ -83,9 +93,10 @@ VAULT_TABLES = MetaData()
 PERSONAL_KEYS = Table(
     "personal_keys", VAULT_TABLES,
     Column("key_id", Text, primary_key=True),
-    Column("subject", Text, nullable=False, unique=True),
+    Column("subject", Text, nullable=False),
     Column("key", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Index("personal_keys_by_subject", "subject"),
 )
 PERSONAL_INDEX = Table(
     "personal_index", VAULT_TABLES,
@@ -106,7 +117,8 @@ PERSONAL_ERASURES = Table(
     Column("actor", Text, nullable=False),
     Column("reason", Text, nullable=False),
 )
-"""`SCHEMA` in SQLAlchemy Core: the statements' tables (made on PostgreSQL by migration 0003)."""
+"""`SCHEMA` in SQLAlchemy Core: the statements' tables (made on PostgreSQL by migration 0003;
+0011 let a subject hold several keys there, `personal_keys_by_subject`)."""
 
 _NONCE = 12
 
@@ -147,8 +159,11 @@ class SubjectKey:
 # --- keys -------------------------------------------------------------------------------------
 
 
-_KEY_OF = Statement(lambda _dialect: select(PERSONAL_KEYS.c.key_id, PERSONAL_KEYS.c.key).where(
-    PERSONAL_KEYS.c.subject == bindparam("subject")))
+_OLDEST_FIRST = (PERSONAL_KEYS.c.created_at, PERSONAL_KEYS.c.key_id)
+"""The order of a subject's keys: the first seals its new data (`key_for`), in every process."""
+_KEYS_OF = Statement(lambda _dialect: select(
+    PERSONAL_KEYS.c.key_id, PERSONAL_KEYS.c.key, PERSONAL_KEYS.c.created_at).where(
+    PERSONAL_KEYS.c.subject == bindparam("subject")).order_by(*_OLDEST_FIRST))
 _NEW_KEY = Statement(lambda _dialect: PERSONAL_KEYS.insert().values(
     {name: bindparam(name) for name in ("key_id", "subject", "key", "created_at")}))
 _INDEXED = Statement(lambda dialect: insert_for(dialect, PERSONAL_INDEX).values(
@@ -157,13 +172,14 @@ _PEPPER = Statement(lambda _dialect: select(PERSONAL_META.c.value).where(
     PERSONAL_META.c.name == "index_pepper"))
 _NEW_PEPPER = Statement(lambda _dialect: PERSONAL_META.insert().values(
     name="index_pepper", value=bindparam("value")))
-_HOLDING = Statement(lambda _dialect: select(PERSONAL_KEYS.c.subject).select_from(
+_HOLDING = Statement(lambda _dialect: select(PERSONAL_KEYS.c.subject).distinct().select_from(
     PERSONAL_INDEX.join(PERSONAL_KEYS, PERSONAL_KEYS.c.key_id == PERSONAL_INDEX.c.key_id)
 ).where(PERSONAL_INDEX.c.digest == bindparam("digest")).order_by(PERSONAL_KEYS.c.subject))
 _UNINDEX = Statement(lambda _dialect: delete(PERSONAL_INDEX).where(
-    PERSONAL_INDEX.c.key_id == bindparam("key_id")))
-_DROP_KEY = Statement(lambda _dialect: delete(PERSONAL_KEYS).where(
-    PERSONAL_KEYS.c.key_id == bindparam("key_id")))
+    PERSONAL_INDEX.c.key_id.in_(select(PERSONAL_KEYS.c.key_id).where(
+        PERSONAL_KEYS.c.subject == bindparam("subject")).scalar_subquery())))
+_DROP_KEYS = Statement(lambda _dialect: delete(PERSONAL_KEYS).where(
+    PERSONAL_KEYS.c.subject == bindparam("subject")))
 _ERASED = Statement(lambda _dialect: PERSONAL_ERASURES.insert().values(
     {name: bindparam(name) for name in ("subject", "at", "actor", "reason")}))
 _ERASURES = Statement(lambda _dialect: select(
@@ -180,7 +196,7 @@ would be compiled again for every length it meets)."""
 
 def _keys_where(wanted: ColumnElement[bool]) -> Callable[[str], Executable]:
     return lambda _dialect: select(PERSONAL_KEYS.c.key_id, PERSONAL_KEYS.c.subject,
-                                   PERSONAL_KEYS.c.key).where(wanted)
+                                   PERSONAL_KEYS.c.key).where(wanted).order_by(*_OLDEST_FIRST)
 
 
 def _among(statements: dict[int, Statement], column: str, values: Sequence[str],
@@ -198,9 +214,10 @@ def _among(statements: dict[int, Statement], column: str, values: Sequence[str],
 
 
 def key_for(tx: Tx, subject: str) -> SubjectKey:
-    """The subject's key, made now if it has none (a subject erased earlier gets a new one: the
-    data sealed from now on is new data, and retention erases it again)."""
-    row = _KEY_OF.run(tx, {"subject": subject}).fetchone()
+    """The key new data of the subject is sealed with (its oldest), made now if it has none (a
+    subject erased earlier gets a new one: the data sealed from now on is new data, and
+    retention erases it again)."""
+    row = _KEYS_OF.run(tx, {"subject": subject}).fetchone()
     if row is not None:
         return SubjectKey(row[0], subject, bytes(row[1]))
     key = SubjectKey(secrets.token_urlsafe(9), subject, AESGCM.generate_key(bit_length=256))
@@ -210,9 +227,23 @@ def key_for(tx: Tx, subject: str) -> SubjectKey:
 
 
 def kept_key(read: Source, subject: str) -> SubjectKey | None:
-    """The subject's key if it still has one (never creates one)."""
-    rows = _rows(read, _KEY_OF, {"subject": subject})
-    return SubjectKey(rows[0][0], subject, bytes(rows[0][1])) if rows else None
+    """The key the subject's new data is sealed with (its oldest), if it still has one (never
+    creates one)."""
+    keys = kept_keys(read, subject)
+    return keys[0] if keys else None
+
+
+def kept_keys(read: Source, subject: str) -> list[SubjectKey]:
+    """Every key the subject still has, oldest first: one, except on PostgreSQL after a case
+    store was moved in (`central.cases.move`), when its records were sealed under two."""
+    return [SubjectKey(str(row[0]), subject, bytes(row[1]))
+            for row in _rows(read, _KEYS_OF, {"subject": subject})]
+
+
+def made_by_any(keys: Sequence[SubjectKey], payload: bytes, digest: str) -> bool:
+    """Whether `digest` is the `keyed_digest` of `payload` under one of the subject's `keys` (a
+    record may have been written under any of them)."""
+    return any(hmac.compare_digest(keyed_digest(key, payload), digest) for key in keys)
 
 
 def keys_by_id(read: Source, key_ids: Iterable[str]) -> dict[str, SubjectKey]:
@@ -264,6 +295,9 @@ class SealingBatch:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
         self.keys: dict[str, SubjectKey] = {}
+        """Each subject's sealing key (its oldest)."""
+        self.every_key: dict[str, list[SubjectKey]] = {}
+        """Each subject's keys, oldest first (`kept_keys`)."""
         self._looked_up: set[str] = set()
         self._new_keys: list[dict[str, Any]] = []
         self._index: list[dict[str, str]] = []
@@ -272,8 +306,11 @@ class SealingBatch:
     def prefetch(self, subjects: Iterable[str]) -> None:
         wanted = sorted(set(subjects) - self._looked_up)
         for statement, params in _among(_BY_SUBJECT, "subject", wanted):
+            # Oldest first: a subject's first row is its sealing key (`key_for`).
             for key_id, subject, material in _rows(self.tx, statement, params):
-                self.keys[str(subject)] = SubjectKey(str(key_id), str(subject), bytes(material))
+                key = SubjectKey(str(key_id), str(subject), bytes(material))
+                self.every_key.setdefault(key.subject, []).append(key)
+                self.keys.setdefault(key.subject, key)
         self._looked_up.update(wanted)
 
     def kept(self, subject: str) -> SubjectKey | None:
@@ -281,6 +318,12 @@ class SealingBatch:
         if subject not in self.keys and subject not in self._looked_up:
             return kept_key(self.tx, subject)
         return self.keys.get(subject)
+
+    def kept_keys(self, subject: str) -> list[SubjectKey]:
+        """Every key of the subject, made in this batch or stored, oldest first."""
+        if subject not in self.keys and subject not in self._looked_up:
+            return kept_keys(self.tx, subject)
+        return self.every_key.get(subject, [])
 
     def key_for(self, subject: str) -> SubjectKey:
         if subject not in self.keys and subject not in self._looked_up:
@@ -291,6 +334,7 @@ class SealingBatch:
             self._new_keys.append({"key_id": key.key_id, "subject": subject, "key": key.material,
                                    "created_at": int(time.time() * 1000)})
             self.keys[subject] = key
+            self.every_key[subject] = [key]
         return key
 
     def pepper(self) -> bytes:
@@ -433,15 +477,15 @@ def subjects_holding(read: Source, kind: PersonalKind, value: str) -> list[str]:
 
 def erase(tx: Tx, subjects: Iterable[str], *, actor: str, reason: str,
           now_ms: int) -> list[str]:
-    """Delete the keys of `subjects` (and their index rows), logging each; returns those erased."""
+    """Delete every key of `subjects` (and their index rows), logging each subject once; returns
+    those erased."""
     secure_delete(tx)  # whoever opened the connection: the deleted keys are zeroed, not freed
     erased = []
     for subject in subjects:
-        row = _KEY_OF.run(tx, {"subject": subject}).fetchone()
-        if row is None:
+        if _KEYS_OF.run(tx, {"subject": subject}).fetchone() is None:
             continue
-        _UNINDEX.run(tx, {"key_id": row[0]})
-        _DROP_KEY.run(tx, {"key_id": row[0]})
+        _UNINDEX.run(tx, {"subject": subject})
+        _DROP_KEYS.run(tx, {"subject": subject})
         _ERASED.run(tx, {"subject": subject, "at": now_ms, "actor": actor, "reason": reason})
         erased.append(subject)
     return erased

@@ -1,13 +1,16 @@
 """`hall central move-cases`: a case store kept in `cases.sqlite` moved into central's PostgreSQL
 database as it is: the same chain, the same countdown state, the sealed data still opening and
 still found by phone; a second run refused, an interrupted one refused until resumed, a
-tampered file refused before anything is copied."""
+tampered file refused before anything is copied; a case whose hall's events were sealed in the
+database already keeps both keys."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,14 @@ from central.cases.engine import Engine
 from central.cases.move import MoveRefused, move_cases
 from central.cases.store import CaseStore
 from central.cases.timebase import parse_instant
-from central.personal import vault
+from central.personal import Reader, vault
+from central.personal.events import SealingEventStore, sealed_event
+from contract.envelope import Envelope, Received
 from contract.privacy import ERASED, PersonalKind
 from hallwatch.cli import main
+from spine.clock import SimulatedClock
 from spine.engines import open_engine
+from spine.receiver import AcceptedEvent
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry
 from tests.central.stores import migrated
@@ -219,17 +226,98 @@ def test_the_operator_moves_with_one_command_and_renames_the_file(
     assert again.exit_code == 1 and "not empty" in again.output
 
 
+def _hall_event_sealed_first(url: StoreUrl, case_id: str, phone: str) -> dict[str, Any]:
+    """A hall's `case.accepted` for `case_id` stored by central's sealing event store in the
+    database, before any case moved: its contact is sealed under the case's subject with a key
+    of the database's vault. Returns the stored (sealed) body."""
+    store = SealingEventStore(url, SimulatedClock())
+    try:
+        body = {**entry(case_id, contact_phone=phone), "contact_name": "王五"}
+        envelope = Envelope(v=1, id=uuid.uuid4().hex, device="gw-hall-01", seq=1, boot="boot0001",
+                            time=1, mono=0, type="case.accepted", body=body,
+                            recv=Received(by="gw-hall-01", at=1))
+        with store.statements() as tx:  # as `SealingEventStore.commit` seals a hall's batch
+            sealed = sealed_event(tx, "hall-01", AcceptedEvent(envelope, envelope.model_dump_json(),
+                                                               True))
+        stored: dict[str, Any] = json.loads(sealed.payload)["body"]
+        assert phone not in sealed.payload
+        return stored
+    finally:
+        store.close()
 
-def test_a_case_with_a_key_in_both_places_is_refused_before_anything_is_copied(
+
+def test_a_case_with_a_key_in_both_places_moves_and_both_open_until_it_is_erased(
+        tmp_path: Path, pg_database: StoreUrl, clock: SettableClock) -> None:
+    """A hall's event about MV-0003 was sealed in the database under the case's subject (key A,
+    made first, so the case's oldest); the file sealed the case under its own key B. Both keys
+    are kept: each token opens with the key it names, a resent entry is still the same entry
+    (its digest was made with B), and erasing the case deletes both."""
+    url = migrated(pg_database)
+    event_phone = "13955556666"
+    stored = _hall_event_sealed_first(url, "MV-0003", event_phone)
+    path = tmp_path / "cases.sqlite"
+    _kept_in_sqlite(path, clock).close()
+    file_phone = "13800000003"
+
+    report = move_cases(path, url)
+
+    assert report.verified is not None and report.verified.ok and report.reindexed
+    moved = Engine.open(url, clock=clock)
+    events = open_engine(url)
+    try:
+        keys = vault.kept_keys(moved.store.connection, "case:MV-0003")
+        assert len(keys) == 2  # the database's (oldest: it seals the case's new data) and the file's
+        with events.connect() as sql:
+            reader = Reader(sql)
+            assert reader.clear("case:MV-0003", stored["contact_phone"]) == event_phone
+            assert reader.clear("case:MV-0003", stored["contact_name"]) == "王五"
+        assert moved.store.contact_phone("MV-0003") == file_phone
+        assert moved.store.case("MV-0003").contact_phone == "138****0003"
+        # A citizen's request finds the case by either number (the file's indexed again).
+        assert moved.store.personal.cases_holding(event_phone) == ["MV-0003"]
+        assert moved.store.personal.cases_holding(file_phone) == ["MV-0003"]
+        # The hall resends the file's entry: the same entry, digested with the file's key B.
+        resent = moved.store.submit(entry("MV-0003", contact_phone=file_phone),
+                                    now=clock.set("2026-12-01T10:10"))
+        assert resent.duplicate
+
+        with moved.store.writing():
+            erased = moved.store.personal.erase(["MV-0003"], actor="office",
+                                                reason="a citizen's request", now_ms=clock.now * 1000)
+        assert erased == ["case:MV-0003"]
+        assert vault.kept_keys(moved.store.connection, "case:MV-0003") == []
+        with events.connect() as sql:
+            reader = Reader(sql)
+            assert reader.clear("case:MV-0003", stored["contact_phone"]) == ERASED
+            left = sql.execute(text("SELECT count(*) FROM personal_keys WHERE subject = "
+                                    "'case:MV-0003'")).scalar()
+            assert left == 0
+        assert moved.store.contact_phone("MV-0003") == ERASED
+        assert moved.store.personal.cases_holding(event_phone) == []
+        assert moved.store.personal.cases_holding(file_phone) == []
+        subjects = [e["subject"] for e in vault.erasures(moved.store.connection)]
+        assert subjects == ["case:MV-0003", "case:MV-0007"]  # logged once, not once a key
+        assert moved.store.verify().ok  # the chain is untouched: only keys went
+    finally:
+        events.dispose()
+        moved.close()
+
+
+def test_a_key_id_in_both_places_with_other_material_is_refused_before_anything_is_copied(
         kept: tuple[Path, dict[str, Any]], pg_database: StoreUrl) -> None:
-    """A hall's event about MV-0003 was sealed in the database under the case's subject with
-    the database's key; the file has its own key for it. The vault keeps one key a subject."""
+    """The same key_id in the database with other material: the copy would keep the database's
+    and the file's tokens under it would not open."""
     path, _before = kept
     url = migrated(pg_database)
+    source = sqlite3.connect(path)
+    key_id, subject = source.execute("SELECT key_id, subject FROM personal_keys LIMIT 1").fetchone()
+    source.close()
     engine = open_engine(url)
     with engine.begin() as connection:
-        vault.seal(connection, "case:MV-0003", PersonalKind.MOBILE, "13911112222")
-    with pytest.raises(MoveRefused, match="1 cases .*case:MV-0003"):
+        connection.execute(text("INSERT INTO personal_keys (key_id, subject, key, created_at) "
+                                "VALUES (:key_id, :subject, :key, 1)"),
+                           {"key_id": key_id, "subject": subject, "key": b"\x00" * 32})
+    with pytest.raises(MoveRefused, match=f"1 personal-data keys .*{key_id}"):
         move_cases(path, url)
     with engine.connect() as sql:
         assert sql.execute(text("SELECT count(*) FROM case_meta")).scalar() == 0
