@@ -27,8 +27,11 @@ from tests.support import wait_until
 
 OPEN_CASES = 5000
 ALARMS = 16
-FIRST_RENDER_MS = 1000
-UPDATE_MS = 1000
+FIRST_RENDER_MS = 5000
+UPDATE_MS = 5000
+"""Bounds against a page gone pathologically slow only (a board drawn row by row, a reload):
+the screen's targets (under 1 s to draw, under 1 s to redraw) are measured at length by
+`bench.screen`, not asserted on a test machine shared with other tests."""
 pytestmark = pytest.mark.xdist_group("big-screen-city")
 
 
