@@ -78,6 +78,9 @@ def test_batches_waiting_at_the_gateway_share_one_commit_and_each_device_is_ackn
         wait_until(lambda: all(agent.uplink.stats.connected for agent in agents), 30, "every device online")
         wait_until(lambda: len([d for d in gateway.presence.snapshot() if d["outbox_events"] is not None])
                    == len(DEVICES), 30, "every device's first heartbeat")
+        # And whatever each sent on starting acknowledged: a batch still in flight would hold
+        # back the next one (a small batch waits for nothing in flight), past the wait below.
+        wait_until(lambda: all(agent.uplink.drained() for agent in agents), 30, "every start acknowledged")
         with gateway.db.lock:  # the gateway's disk is busy: what arrives meanwhile waits
             for agent in agents:
                 agent.record("sim.counter", {"n": 1})
