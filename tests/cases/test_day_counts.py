@@ -16,6 +16,9 @@ from central.cases import stats
 from central.cases.engine import Engine
 from central.cases.stats import Figures
 from central.cases.timebase import parse_instant as at
+from central.web.screen import sqltally
+from central.web.screen.sqltally import SqlTally
+from central.web.screen.tally import Place
 from central.where import Where
 from spine.engines import open_engine
 from spine.storeurl import StoreUrl
@@ -128,3 +131,26 @@ def test_counts_made_in_a_store_already_holding_cases_count_them(
         _every_way(engine, monkeypatch)
     finally:
         engine.close()
+
+
+def test_the_screen_counts_whole_days_as_it_counts_cases(
+        case_store: Path | StoreUrl, clock: SettableClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.open(case_store, clock=clock)
+    try:
+        _month_of_cases(engine, clock)
+    finally:
+        engine.close()
+    tally = SqlTally(case_store)
+    try:
+        periods = ((at("2026-01-01"), at("2026-12-03")), (at("2026-11-24"), None),
+                   (at("2026-11-23"), at("2026-11-24")))
+        places = (Place(), Place(hall="hall-centre"), Place(unit="民政局"))
+        counted = [tally.figures(place, *period) for period in periods for place in places]
+        assert sqltally._whole_days(*periods[0])
+        monkeypatch.setattr(sqltally, "_whole_days", lambda *_: False)
+        assert counted == [tally.figures(place, *period) for period in periods for place in places]
+        year = {(f.hall, f.unit): (f.received, f.completed, f.on_time) for f in counted[0]}
+        assert year == {("hall-centre", "自然资源局"): (2, 1, 1), ("hall-centre", "民政局"): (1, 0, 0),
+                        ("hall-east", "自然资源局"): (1, 0, 0)}
+    finally:
+        tally.close()
