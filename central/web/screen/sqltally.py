@@ -40,7 +40,7 @@ INDEX = ("CREATE INDEX IF NOT EXISTS cases_open_places ON cases (stage, hall, un
 
 _C, _I, _D = CASES.c, CASE_ISSUED.c, CASE_DAY_COUNTS.c
 _MEASURES = ("received", "completed", "on_time")
-_NAMED_MEASURES = [literal_column(f"'{measure}'") for measure in _MEASURES]
+_NAMED_MEASURES: list[ColumnElement[str]] = [literal_column(f"'{measure}'") for measure in _MEASURES]
 """Written out: a statement is compiled once (`central.reads.built`), with no expanding lists."""
 _SINCE = case({"yellow_card": _C.yellow_card_at, "red_card": _C.red_card_at}, value=_C.stage,
               else_=_C.supervision_letter_at)
