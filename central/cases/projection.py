@@ -24,6 +24,7 @@ from central.cases.bulk import Rows
 from central.cases.calendar import WorkCalendar
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
 from central.cases.countdown import CaseClock, Countdown, Suspension, compute
+from central.cases.daycounts import ensure_counts
 from central.cases.eventlog import CaseLog
 from central.cases.notices import DueNotice, due_notices
 from central.cases.rules import RuleTable
@@ -105,6 +106,7 @@ def ensure_schema(connection: Tx) -> None:
         if name not in have:
             connection.execute(f"ALTER TABLE cases ADD COLUMN {name} {kind}")
     connection.executescript(INDEXES)
+    ensure_counts(connection)
 
 STEP_COLUMNS = tuple(f"{stage.value}_at" for stage in LADDER)
 CLOCK_COLUMNS = (

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from central.cases.database import dialect
-from central.cases.timebase import Instant
+from central.cases.timebase import Instant, day_of, midnight
 from central.reads import built, rows
 from central.where import Where
 from spine.statement import Tx
@@ -109,6 +109,29 @@ def _window(column: str, since: Instant | None, until: Instant | None) -> tuple[
     return "".join(f" AND {c}" for c in clauses), params
 
 
+_COUNTED_GROUPS = (None, "hall", "unit", *PERIODS)
+_COUNTED_FILTERS = {"c.hall = ?", "c.unit = ?"}
+
+
+def _counted(by: str | None, since: Instant | None, until: Instant | None, cases: Where) -> bool:
+    """Whether the day counts answer these figures as counting the cases would: grouped by what
+    they keep (hall, unit, a period of days), narrowed by hall or unit only, over whole Shanghai
+    days, and bounded on one side at least (unbounded, a confirmed case without a completion
+    instant would count; the counts keep none)."""
+    bounds = [instant for instant in (since, until) if instant is not None]
+    return (by in _COUNTED_GROUPS and bool(bounds)
+            and all(instant == midnight(day_of(instant)) for instant in bounds)
+            and all(clause in _COUNTED_FILTERS for clause in cases.also.split(" AND ")[1:]))
+
+
+def _day(instant: Instant | None) -> int | None:
+    return None if instant is None else day_of(instant)
+
+
+def _sum_of(measure: str) -> str:
+    return f"sum(CASE WHEN c.measure = '{measure}' THEN c.n ELSE 0 END)"
+
+
 def statistics(
     connection: Tx,
     *,
@@ -133,13 +156,26 @@ def statistics(
             for name, value in zip(names, values, strict=True):
                 row[name] = row.get(name, 0) + int(value or 0)
 
-    where, params = _window("c.accepted_at", since, until)
-    add(f"SELECT {_key(by, 'c.accepted_at', spelling)}, count(*) FROM cases c WHERE 1 = 1{where}{narrow}"
-        " GROUP BY 1", params, ("received",))
-    where, params = _window("c.completed_at", since, until)
-    add(f"SELECT {_key(by, 'c.completed_at', spelling)}, count(*), {_count('c.on_time = 1')}"
-        f" FROM cases c WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params,
-        ("completed", "on_time"))
+    if _counted(by, since, until, cases or Where()):
+        # The day counts the database keeps (`central.cases.daycounts`): a group's counts added
+        # up, where counting the cases would read every case of the period. A group whose
+        # counts add up to nothing (a case corrected into another unit) is no group, as there.
+        where, params = _window("c.day", _day(since), _day(until))
+        day_start = "(c.day * 86400 - 28800)"
+        add(f"SELECT {_key(by, day_start, spelling)}, sum(c.n) FROM case_day_counts c"
+            f" WHERE c.measure = 'received'{where}{narrow} GROUP BY 1 HAVING sum(c.n) <> 0",
+            params, ("received",))
+        add(f"SELECT {_key(by, day_start, spelling)}, {_sum_of('completed')}, {_sum_of('on_time')}"
+            f" FROM case_day_counts c WHERE c.measure IN ('completed', 'on_time'){where}{narrow}"
+            f" GROUP BY 1 HAVING {_sum_of('completed')} <> 0", params, ("completed", "on_time"))
+    else:
+        where, params = _window("c.accepted_at", since, until)
+        add(f"SELECT {_key(by, 'c.accepted_at', spelling)}, count(*) FROM cases c"
+            f" WHERE 1 = 1{where}{narrow} GROUP BY 1", params, ("received",))
+        where, params = _window("c.completed_at", since, until)
+        add(f"SELECT {_key(by, 'c.completed_at', spelling)}, count(*), {_count('c.on_time = 1')}"
+            f" FROM cases c WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params,
+            ("completed", "on_time"))
     where, params = _window("i.due_at", since, until)
     kinds = ("'yellow_card'", "'red_card'", "'supervision_letter'")
     issued = [_count(f"i.kind = {kind}") for kind in kinds]

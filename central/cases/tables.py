@@ -93,6 +93,16 @@ CASE_META = Table(
     Column("value", Text, nullable=False),
 )
 
+CASE_DAY_COUNTS = Table(
+    "case_day_counts", CASE_TABLES,
+    # Cases per Shanghai day, hall and unit, kept by triggers on `cases` (`central.cases.daycounts`).
+    Column("measure", Text, primary_key=True),  # received, completed, on_time
+    Column("day", Integer, primary_key=True),
+    Column("hall", Text, primary_key=True),
+    Column("unit", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 CASE_SOURCES = Table(
     "case_sources", CASE_TABLES,
     Column("source", Text, primary_key=True),

@@ -4,8 +4,11 @@ The screen refreshes whenever anything changes, so nothing here reads every
 case: open cases are counted per (stage, hall, unit) from a partial index that
 holds the open ones only (an index-only scan, about 2 ms for 20,000 open
 cases), alarms are an index range on their stages, and a period's figures are
-index ranges on `accepted_at`, `completed_at` and `case_issued.due_at` that
-return one short row per case of the period. The queries are written once
+the day counts the database keeps per hall and unit (`central.cases.daycounts`:
+a row per hall, unit and day, where a province's year is millions of cases) and
+an index range on `case_issued.due_at` (the cards, one short row each); a period
+not of whole days reads index ranges on `accepted_at` and `completed_at`, a row
+per case. The queries are written once
 (SQLAlchemy Core over `central.cases.tables`) and run on the case store where
 it is: its SQLite file, or central's PostgreSQL database.
 
@@ -21,11 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
 
 from central.anomalies.casereads import CaseReads
-from central.cases.tables import CASE_ISSUED, CASES
-from central.cases.timebase import format_day
+from central.cases.daycounts import ensure_counts
+from central.cases.tables import CASE_DAY_COUNTS, CASE_ISSUED, CASES
+from central.cases.timebase import day_of, format_day, midnight
 from central.reads import built
 from central.web.screen.tally import ALARM_STAGES, AlarmCase, FiguresBook, Place, PlaceCount, PlaceFigures
 from spine.storeurl import StoreUrl
@@ -34,18 +38,22 @@ INDEX = ("CREATE INDEX IF NOT EXISTS cases_open_places ON cases (stage, hall, un
          "WHERE confirmed_at IS NULL")
 """Open cases by light and place: the screen's counts and its alarm list read only this."""
 
-_C, _I = CASES.c, CASE_ISSUED.c
+_C, _I, _D = CASES.c, CASE_ISSUED.c, CASE_DAY_COUNTS.c
+_MEASURES = ("received", "completed", "on_time")
+_NAMED_MEASURES: list[ColumnElement[str]] = [literal_column(f"'{measure}'") for measure in _MEASURES]
+"""Written out: a statement is compiled once (`central.reads.built`), with no expanding lists."""
 _SINCE = case({"yellow_card": _C.yellow_card_at, "red_card": _C.red_card_at}, value=_C.stage,
               else_=_C.supervision_letter_at)
 """When the case's alarm began: the instant of the step it stands on."""
 
 
 def ensure_index(path: Path) -> None:
-    """Create the screen's index in the case store's file (once; the engine keeps it up to date)."""
-    connection = sqlite3.connect(path, timeout=30)
+    """Create the screen's index and the day counts in the case store's file (once; the
+    engine keeps them up to date)."""
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         connection.execute(INDEX)
-        connection.commit()
+        ensure_counts(connection)  # a store the engine has not opened since the counts came
     finally:
         connection.close()
 
@@ -83,19 +91,43 @@ class SqlTally:
 
     def figures(self, place: Place, since: int, until: int | None) -> list[PlaceFigures]:
         book = FiguresBook()
-        # One short row per case of the period, counted here: each read is a range of one index.
-        book.received(self._read(select(_C.hall, _C.unit).where(
-            *_placed(place), *_period(_C.accepted_at, since, until))))
-        book.completed(self._read(select(_C.hall, _C.unit, _C.on_time).where(
-            *_placed(place), *_period(_C.completed_at, since, until), _C.confirmed_at.is_not(None))))
+        if _whole_days(since, until):
+            # Whole days (the board's today and its year): the day counts the database keeps
+            # (`central.cases.daycounts`), a row per hall and unit, not one per case.
+            self._counted(book, place, day_of(since), None if until is None else day_of(until))
+        else:
+            # One short row per case of the period, counted here: each read is a range of one index.
+            book.received(self._read(select(_C.hall, _C.unit).where(
+                *_placed(place), *_period(_C.accepted_at, since, until))))
+            book.completed(self._read(select(_C.hall, _C.unit, _C.on_time).where(
+                *_placed(place), *_period(_C.completed_at, since, until),
+                _C.confirmed_at.is_not(None))))
         book.issued(self._read(select(_C.hall, _C.unit, _I.kind).select_from(
             CASE_ISSUED.join(CASES, _C.case_id == _I.case_id)).where(
             *_placed(place), *_period(_I.due_at, since, until), _I.escalation == 1)))
         return book.rows()
 
 
-def _placed(place: Place) -> list[ColumnElement[bool]]:
-    return [column == value for column, value in ((_C.hall, place.hall), (_C.unit, place.unit))
+    def _counted(self, book: FiguresBook, place: Place, first: int, end: int | None) -> None:
+        counts = self._read(select(_D.hall, _D.unit, *(
+            func.sum(case((_D.measure == measure, _D.n), else_=0)) for measure in _MEASURES)).where(
+            # The measures named: the key's first column, so the days are a range of the key.
+            _D.measure.in_(_NAMED_MEASURES), *_placed(place, _D),
+            *_period(_D.day, first, end)).group_by(_D.hall, _D.unit))
+        for hall, unit, received, completed, on_time in counts:
+            if received or completed:  # a count moved out to nothing is no row, as per case
+                figures = book.row(hall, unit)
+                figures.received += int(received)
+                figures.completed += int(completed)
+                figures.on_time += int(on_time)
+
+
+def _whole_days(since: int, until: int | None) -> bool:
+    return all(instant == midnight(day_of(instant)) for instant in (since, until) if instant is not None)
+
+
+def _placed(place: Place, table: Any = _C) -> list[ColumnElement[bool]]:
+    return [column == value for column, value in ((table.hall, place.hall), (table.unit, place.unit))
             if value is not None]
 
 
