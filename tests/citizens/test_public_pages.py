@@ -13,6 +13,7 @@ import pytest
 from central.service import CentralService
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
+from spine.storeurl import StoreUrl
 from tests.citizens.conftest import CITIZEN, OFFICER_PHONE, entry, record, running, texts_to
 
 OUTSIDE = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", re.I)
@@ -96,8 +97,9 @@ def test_trying_digits_against_one_case_number_is_stopped_and_every_attempt_is_l
 
 
 def test_one_address_is_stopped_after_its_hourly_share_of_queries(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
-    central = running(tmp_path, broker, clock, public={"progress_per_client_per_hour": 3})
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+        central_database: StoreUrl | None) -> None:
+    central = running(tmp_path, broker, clock, central_database, public={"progress_per_client_per_hour": 3})
     try:
         with httpx.Client(base_url=central.base_url, timeout=20) as web:
             def query(case_id: str) -> int:
@@ -148,8 +150,9 @@ def test_a_citizen_books_with_plain_forms_gets_the_code_by_page_and_sms_and_canc
 
 
 def test_booking_forms_from_one_address_are_limited(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
-    central = running(tmp_path, broker, clock, public={"forms_per_client_per_hour": 2})
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+        central_database: StoreUrl | None) -> None:
+    central = running(tmp_path, broker, clock, central_database, public={"forms_per_client_per_hour": 2})
     try:
         with httpx.Client(base_url=central.base_url, timeout=20) as web:
             for _ in range(2):
