@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from central.service import CentralService
+from central.web.app import NO_NUL, api_document
 from hallwatch.cli import main
 from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
 
@@ -55,6 +56,10 @@ def test_a_nul_character_in_a_filter_or_a_path_is_refused_alike_on_both_database
         assert response.status_code == 422, (path, response.text)
         assert "NUL" in response.json()["detail"][0]["msg"]
     assert api.get("/api/cases", params={"matter": "食品许可"}).status_code == 200
+    # The document says so, so a client (and the contract test) knows before asking.
+    parameters = api_document()["paths"]["/api/cases"]["get"]["parameters"]
+    matter = next(p["schema"] for p in parameters if p["name"] == "matter")
+    assert any(choice.get("pattern") == NO_NUL for choice in [matter, *matter.get("anyOf", [])])
 
 
 def test_the_cli_and_the_api_give_the_same_figures_in_the_same_shape(

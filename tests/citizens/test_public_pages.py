@@ -14,6 +14,7 @@ from central.service import CentralService
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
 from spine.storeurl import StoreUrl
+from tests.central.conftest import stored_rows
 from tests.citizens.conftest import CITIZEN, OFFICER_PHONE, entry, record, running, texts_to
 
 OUTSIDE = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", re.I)
@@ -92,7 +93,7 @@ def test_trying_digits_against_one_case_number_is_stopped_and_every_attempt_is_l
     assert {a["subject"] for a in attempts} == {"JQ-2026-1123-0102"}
     assert attempts[0]["outcome"] == "refused: too many"
     # The address only masked (and as a keyed digest, not shown here); what was typed never.
-    rows = central.store.query("SELECT at, kind, client, subject, outcome FROM public_attempts")
+    rows = stored_rows(central.store, "SELECT at, kind, client, subject, outcome FROM public_attempts")
     assert "127.0.0.1" not in str(rows) and "5678" not in str(rows)
 
 
