@@ -89,7 +89,8 @@ def cases() -> HandCases:
 @pytest.fixture
 def central(tmp_path: Path, broker: MosquittoBroker, cases: HandCases, central_database: StoreUrl | None
             ) -> Iterator[CentralService]:
-    service = CentralService(on_database(central_config(tmp_path, broker.port), central_database), cases=cases)
+    config = on_database(central_config(tmp_path, broker.port), central_database)
+    service = CentralService(config, cases=cases)
     service.start()
     yield service
     service.stop()
@@ -124,7 +125,8 @@ def clock() -> SimulatedClock:
 @pytest.fixture
 def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
                    central_database: StoreUrl | None) -> Iterator[CentralService]:
-    config = on_database(central_config(tmp_path, broker.port, tick_s=3600), central_database)  # ticked by hand
+    # The test ticks by hand.
+    config = on_database(central_config(tmp_path, broker.port, tick_s=3600), central_database)
     service = CentralService(config, clock=clock)
     service.start()
     seed_central_demo(service, other_halls=False)

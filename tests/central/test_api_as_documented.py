@@ -49,7 +49,8 @@ def test_a_bad_instant_is_refused_with_the_parameter_named(api: httpx.Client) ->
 
 
 def test_a_nul_character_in_a_filter_or_a_path_is_refused_alike_on_both_databases(api: httpx.Client) -> None:
-    # PostgreSQL's text cannot hold one: without the refusal its read failed, a 500 (SQLite's matched nothing).
+    # PostgreSQL's text cannot hold one: without the refusal its read failed, a 500 (SQLite's
+    # matched nothing).
     for path, params in (("/api/cases", {"matter": "食品\x00许可"}), ("/api/cases", {"hall\x00": "x"}),
                          ("/api/cases/SP%00001", {})):
         response = api.get(path, params=params)

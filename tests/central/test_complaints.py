@@ -61,7 +61,8 @@ def test_an_unanswered_complaint_past_its_deadline_is_flagged_once(
     central: CentralService, supervisor: httpx.Client
 ) -> None:
     complaint = supervisor.post("/api/complaints", json=ABOUT_A_WINDOW).json()
-    due_ms = stored_rows(central.store, "SELECT due_at FROM complaints WHERE id = :id", id=complaint["id"])[0][0]
+    due_ms = stored_rows(central.store, "SELECT due_at FROM complaints WHERE id = :id",
+                         id=complaint["id"])[0][0]
     assert central.complaints.tick(due_ms - 1, 60_000) == []
     assert central.complaints.tick(due_ms, 60_000) == [complaint["id"]]
     assert central.complaints.tick(due_ms + 1000, 60_000) == []

@@ -95,7 +95,7 @@ def running(root: Path, broker: MosquittoBroker, clock: SimulatedClock, database
 
 @pytest.fixture
 def central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
-            central_database: StoreUrl | None) -> Iterator[CentralService]:
+            central_database: StoreUrl | None) -> Iterator[CentralService]:  # noqa: F811 (the fixture)
     service = running(tmp_path, broker, clock, central_database)
     yield service
     service.stop()

@@ -148,7 +148,8 @@ def test_a_complaint_is_acknowledged_with_its_answer_day_and_its_answer_announce
 def test_a_bad_rating_tells_its_unit_the_rectification_deadline(
         tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
         central_database: StoreUrl | None) -> None:
-    central = running(tmp_path, broker, clock, central_database, sms_feed={"unit_phones": {"民政局": UNIT_PHONE}})
+    central = running(tmp_path, broker, clock, central_database,
+                      sms_feed={"unit_phones": {"民政局": UNIT_PHONE}})
     try:
         deliver(central.store, HALL, [bad_rating("r-2026-1123-0001", window="3", department="民政局",
                                                  at=clock.wall_ms())])
