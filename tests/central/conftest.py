@@ -22,7 +22,6 @@ from spine.statement import Statement
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import case_store, db_path  # noqa: F401 (the case store on either database)
 from tests.central.fakes import HandCases, case_row
-from tests.central.stores import migrated
 
 VIEWER_TOKEN = "screen-token-for-tests"
 SUPERVISOR_TOKEN = "supervisor-token-for-tests"
@@ -53,7 +52,7 @@ def central_database(request: pytest.FixtureRequest) -> StoreUrl | None:
     carries `@pytest.mark.sqlite_only("why")` and is not collected on PostgreSQL (tests/conftest.py)."""
     if request.param == "sqlite":
         return None
-    return migrated(request.getfixturevalue("pg_database"))
+    return request.getfixturevalue("pg_migrated_database")
 
 
 def on_database(config: CentralConfig, database: StoreUrl | None) -> CentralConfig:
