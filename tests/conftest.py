@@ -20,3 +20,16 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     instance.start()
     yield instance
     instance.kill()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `sqlite_only` (it is about central's SQLite files themselves) keeps only its
+    SQLite variant of the `central_database` fixture (tests/central/conftest.py)."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_postgresql = params is not None and params.params.get("central_database") == "postgresql"
+        (dropped if on_postgresql and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

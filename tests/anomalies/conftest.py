@@ -11,7 +11,7 @@ import pytest
 from central.cases.engine import Engine
 from tests.anomalies.rig import Rig
 from tests.cases.conftest import SettableClock, case_store, db_path  # noqa: F401 (the case store on either database)
-from tests.central.conftest import clock, engine_central  # noqa: F401 (fixtures of a running central)
+from tests.central.conftest import central_database, clock, engine_central  # noqa: F401 (fixtures of a running central)
 from tests.central.stores import migrated
 
 

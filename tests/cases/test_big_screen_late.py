@@ -6,7 +6,7 @@ from central.cases.timebase import parse_instant
 from central.hall_watermarks import HallCompleteness
 from central.service import CentralService
 from tests.central.browser import chromium
-from tests.central.conftest import VIEWER_TOKEN, cases, central  # noqa: F401 (fixtures)
+from tests.central.conftest import VIEWER_TOKEN, cases, central, central_database  # noqa: F401 (fixtures)
 from tests.support import wait_until
 
 MONDAY_EVENING = parse_instant("2026-11-23T18:30") * 1000

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from central.cases.timebase import parse_instant
 from central.config import CentralConfig
+from central.database_settings import DatabaseSettings
 from central.demo import seed_central_demo
 from central.service import CentralService
+from central.store import CentralStore
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
+from spine.statement import Statement
+from spine.storeurl import StoreUrl
 from tests.cases.conftest import case_store, db_path  # noqa: F401 (the case store on either database)
 from tests.central.fakes import HandCases, case_row
 
@@ -39,6 +45,31 @@ def central_config(root: Path, broker_port: int, **web: object) -> CentralConfig
     })
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_database(request: pytest.FixtureRequest) -> StoreUrl | None:
+    """Where a running central keeps its stores: its SQLite files (None), or a fresh PostgreSQL
+    database migrated as `hall central migrate` leaves it. A test about the SQLite files themselves
+    carries `@pytest.mark.sqlite_only("why")` and is not collected on PostgreSQL (tests/conftest.py)."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_migrated_database")
+
+
+def on_database(config: CentralConfig, database: StoreUrl | None) -> CentralConfig:
+    """`config` with its `[database] url` naming `database` (None: the SQLite files in data_dir)."""
+    if database is None:
+        return config
+    # As central.toml names it; the throwaway cluster trusts its user, so the URL carries no password.
+    return config.model_copy(update={"database": DatabaseSettings(url=database.secret_url())})
+
+
+def stored_rows(store: CentralStore, sql: str, **params: Any) -> list[Any]:
+    """Rows of SQL both databases speak (`:name` parameters), read through the store's own door
+    (`store.query` reads a SQLite file only)."""
+    statement = Statement(lambda _dialect: text(sql))
+    return list(store.read(lambda tx: statement.run(tx, params).fetchall()))
+
+
 def seeded_cases() -> HandCases:
     return HandCases([
         case_row("SP-001", "blue"),
@@ -55,8 +86,10 @@ def cases() -> HandCases:
 
 
 @pytest.fixture
-def central(tmp_path: Path, broker: MosquittoBroker, cases: HandCases) -> Iterator[CentralService]:
-    service = CentralService(central_config(tmp_path, broker.port), cases=cases)
+def central(tmp_path: Path, broker: MosquittoBroker, cases: HandCases, central_database: StoreUrl | None
+            ) -> Iterator[CentralService]:
+    config = on_database(central_config(tmp_path, broker.port), central_database)
+    service = CentralService(config, cases=cases)
     service.start()
     yield service
     service.stop()
@@ -89,9 +122,10 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock
-                   ) -> Iterator[CentralService]:
-    config = central_config(tmp_path, broker.port, tick_s=3600)  # the test ticks by hand
+def engine_central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+                   central_database: StoreUrl | None) -> Iterator[CentralService]:
+    # The test ticks by hand.
+    config = on_database(central_config(tmp_path, broker.port, tick_s=3600), central_database)
     service = CentralService(config, clock=clock)
     service.start()
     seed_central_demo(service, other_halls=False)

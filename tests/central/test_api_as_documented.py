@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from central.service import CentralService
+from central.web.app import NO_NUL, api_document
 from hallwatch.cli import main
 from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
 
@@ -47,10 +48,26 @@ def test_a_bad_instant_is_refused_with_the_parameter_named(api: httpx.Client) ->
     assert response.json()["detail"][0]["loc"] == ["query", "since"]
 
 
+def test_a_nul_character_in_a_filter_or_a_path_is_refused_alike_on_both_databases(api: httpx.Client) -> None:
+    # PostgreSQL's text cannot hold one: without the refusal its read failed, a 500 (SQLite's
+    # matched nothing).
+    for path, params in (("/api/cases", {"matter": "食品\x00许可"}), ("/api/cases", {"hall\x00": "x"}),
+                         ("/api/cases/SP%00001", {})):
+        response = api.get(path, params=params)
+        assert response.status_code == 422, (path, response.text)
+        assert "NUL" in response.json()["detail"][0]["msg"]
+    assert api.get("/api/cases", params={"matter": "食品许可"}).status_code == 200
+    # The document says so, so a client (and the contract test) knows before asking.
+    parameters = api_document()["paths"]["/api/cases"]["get"]["parameters"]
+    matter = next(p["schema"] for p in parameters if p["name"] == "matter")
+    assert any(choice.get("pattern") == NO_NUL for choice in [matter, *matter.get("anyOf", [])])
+
+
 def test_the_cli_and_the_api_give_the_same_figures_in_the_same_shape(
     api: httpx.Client, engine_central: CentralService,
 ) -> None:
-    db = str(engine_central.config.cases_path)
+    store = engine_central.config.event_store  # the cases are beside the events on PostgreSQL
+    db = str(engine_central.config.cases_path) if store.is_sqlite else store.secret_url()
     result = CliRunner().invoke(main, ["central", "stats", "--db", db, "--by", "unit", "--since",
                                        "2026-11-01", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

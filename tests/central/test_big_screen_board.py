@@ -105,6 +105,7 @@ def test_the_board_carries_no_personal_data(http: httpx.Client) -> None:
     assert "市民" not in text, "no applicant's name"
 
 
+@pytest.mark.sqlite_only("SQLite's query plans of its SqlTally; PostgreSQL's screen reads are bench.screen's")
 def test_the_screen_reads_open_cases_through_its_index_and_never_scans_the_case_table(
     engine_central: CentralService,
 ) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from central.service import CentralService
 from central.web.labels import STAGE_LOOKS
 from spine.clock import SimulatedClock
@@ -14,6 +16,10 @@ from tests.central.browser import chromium
 from tests.central.conftest import VIEWER_TOKEN
 from tests.central.fakes import HandCases
 from tests.support import wait_until
+
+# Chromium draws the same pages from the same API whichever database is behind it; that API's reads
+# run on PostgreSQL in the API and page tests, so the browser runs on SQLite only (time).
+pytestmark = pytest.mark.sqlite_only("the browser draws what the API serves; the API is tested on both")
 
 
 def rgb(hex_colour: str) -> tuple[int, ...]:

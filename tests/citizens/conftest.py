@@ -19,7 +19,8 @@ from central.service import CentralService
 from central.sms.senders.simulated import SimulatedSender
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
-from tests.central.conftest import central_config
+from spine.storeurl import StoreUrl
+from tests.central.conftest import central_config, central_database, on_database  # noqa: F401 (a fixture)
 from tests.support import wait_until
 
 HALL = "hall-01"
@@ -83,14 +84,18 @@ def clock() -> SimulatedClock:
     return SimulatedClock(wall_ms=MONDAY_MORNING)
 
 
-def running(root: Path, broker: MosquittoBroker, clock: SimulatedClock, **sections: Any) -> CentralService:
-    service = CentralService(citizens_config(root, broker.port, **sections), clock=clock)
+def running(root: Path, broker: MosquittoBroker, clock: SimulatedClock, database_at: StoreUrl | None,
+            **sections: Any) -> CentralService:
+    """Central started on `database_at` (None: its SQLite files), the citizens' `sections` merged in."""
+    service = CentralService(on_database(citizens_config(root, broker.port, **sections), database_at),
+                             clock=clock)
     service.start()
     return service
 
 
 @pytest.fixture
-def central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> Iterator[CentralService]:
-    service = running(tmp_path, broker, clock)
+def central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+            central_database: StoreUrl | None) -> Iterator[CentralService]:  # noqa: F811 (the fixture)
+    service = running(tmp_path, broker, clock, central_database)
     yield service
     service.stop()

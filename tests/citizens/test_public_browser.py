@@ -14,6 +14,10 @@ from tests.central.browser import chromium
 from tests.citizens.conftest import CITIZEN, entry, record, texts_to
 from tests.support import wait_until
 
+# Chromium draws the same pages from the same API whichever database is behind it; that API's reads
+# run on PostgreSQL in the API and page tests, so the browser runs on SQLite only (time).
+pytestmark = pytest.mark.sqlite_only("the browser draws what the API serves; the API is tested on both")
+
 PAGES = ("/public/", "/public/guide", "/public/guide/scjg-spjy", "/public/progress", "/public/figures",
          "/public/booking", "/public/booking/scjg-spjy/hall-01/101", "/public/booking/cancel")
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True}

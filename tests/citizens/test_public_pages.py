@@ -13,6 +13,8 @@ import pytest
 from central.service import CentralService
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
+from spine.storeurl import StoreUrl
+from tests.central.conftest import stored_rows
 from tests.citizens.conftest import CITIZEN, OFFICER_PHONE, entry, record, running, texts_to
 
 OUTSIDE = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", re.I)
@@ -91,13 +93,14 @@ def test_trying_digits_against_one_case_number_is_stopped_and_every_attempt_is_l
     assert {a["subject"] for a in attempts} == {"JQ-2026-1123-0102"}
     assert attempts[0]["outcome"] == "refused: too many"
     # The address only masked (and as a keyed digest, not shown here); what was typed never.
-    rows = central.store.query("SELECT at, kind, client, subject, outcome FROM public_attempts")
+    rows = stored_rows(central.store, "SELECT at, kind, client, subject, outcome FROM public_attempts")
     assert "127.0.0.1" not in str(rows) and "5678" not in str(rows)
 
 
 def test_one_address_is_stopped_after_its_hourly_share_of_queries(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
-    central = running(tmp_path, broker, clock, public={"progress_per_client_per_hour": 3})
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+        central_database: StoreUrl | None) -> None:
+    central = running(tmp_path, broker, clock, central_database, public={"progress_per_client_per_hour": 3})
     try:
         with httpx.Client(base_url=central.base_url, timeout=20) as web:
             def query(case_id: str) -> int:
@@ -148,8 +151,9 @@ def test_a_citizen_books_with_plain_forms_gets_the_code_by_page_and_sms_and_canc
 
 
 def test_booking_forms_from_one_address_are_limited(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
-    central = running(tmp_path, broker, clock, public={"forms_per_client_per_hour": 2})
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+        central_database: StoreUrl | None) -> None:
+    central = running(tmp_path, broker, clock, central_database, public={"forms_per_client_per_hour": 2})
     try:
         with httpx.Client(base_url=central.base_url, timeout=20) as web:
             for _ in range(2):

@@ -16,6 +16,7 @@ from central.service import CentralService
 from contract.catalog import validate_body
 from spine.broker.runner import MosquittoBroker
 from spine.clock import SimulatedClock
+from spine.storeurl import StoreUrl
 from tests.central.events import deliver
 from tests.citizens.conftest import (
     CITIZEN,
@@ -43,7 +44,8 @@ def bad_rating(rating: str, *, window: str, department: str, at: int) -> tuple[s
 
 
 def test_an_accepted_case_tells_its_citizen_the_case_number_limit_and_due_day_once(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock, central: CentralService) -> None:
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock, central: CentralService,
+        central_database: StoreUrl | None) -> None:
     record(central, "case.accepted", entry("JQ-2026-1123-0001"))
     [text] = texts_to(central, CITIZEN, 1, "the acceptance SMS")
     assert text.startswith("【酒泉市政务服务中心】您申请的“食品经营许可”已于2026年11月23日受理")
@@ -53,7 +55,7 @@ def test_an_accepted_case_tells_its_citizen_the_case_number_limit_and_due_day_on
     record(central, "case.accepted", entry("JQ-2026-1123-0001"))  # the same entry again: no new fact
     assert central.citizens.feed is not None and central.citizens.feed.run_once() == 0
     central.stop()
-    again = running(tmp_path, broker, clock)  # a restart neither forgets nor repeats
+    again = running(tmp_path, broker, clock, central_database)  # a restart neither forgets nor repeats
     try:
         assert again.citizens.feed is not None
         again.citizens.feed.run_once()
@@ -104,14 +106,15 @@ def test_an_officer_who_finished_but_did_not_confirm_is_warned_before_the_red_li
 
 
 def test_facts_from_before_sms_was_switched_on_and_facts_too_old_are_not_told(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
-    silent = running(tmp_path, broker, clock, sms=False)
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+        central_database: StoreUrl | None) -> None:
+    silent = running(tmp_path, broker, clock, central_database, sms=False)
     try:
         assert silent.citizens.sms is None
         record(silent, "case.accepted", entry("JQ-OLD-1"))
     finally:
         silent.stop()
-    central = running(tmp_path, broker, clock)
+    central = running(tmp_path, broker, clock, central_database)
     try:
         assert central.citizens.feed is not None
         # Entered now, but accepted four days ago (a backlog typed in late): not news any more.
@@ -143,8 +146,10 @@ def test_a_complaint_is_acknowledged_with_its_answer_day_and_its_answer_announce
 
 
 def test_a_bad_rating_tells_its_unit_the_rectification_deadline(
-        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> None:
-    central = running(tmp_path, broker, clock, sms_feed={"unit_phones": {"民政局": UNIT_PHONE}})
+        tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock,
+        central_database: StoreUrl | None) -> None:
+    central = running(tmp_path, broker, clock, central_database,
+                      sms_feed={"unit_phones": {"民政局": UNIT_PHONE}})
     try:
         deliver(central.store, HALL, [bad_rating("r-2026-1123-0001", window="3", department="民政局",
                                                  at=clock.wall_ms())])

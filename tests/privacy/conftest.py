@@ -45,6 +45,8 @@ def clock() -> SimulatedClock:
     return SimulatedClock(wall_ms=MONDAY_MORNING)
 
 
+# On SQLite only: these tests look for a citizen in every table of every SQLite file central keeps
+# (`where_in_clear`); the erasure on PostgreSQL is test_erasure_on_postgresql.py's.
 @pytest.fixture
 def central(tmp_path: Path, broker: MosquittoBroker, clock: SimulatedClock) -> Iterator[CentralService]:
     service = CentralService(central_config(tmp_path, broker.port, tick_s=3600), clock=clock)

@@ -15,15 +15,26 @@ from central.web.api_video import PAGE_HEADER
 from central.web.pages import STATIC
 from central.web.video_pages import VENDOR
 from spine.broker.runner import MosquittoBroker
-from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, central_config, client, seeded_cases
+from spine.storeurl import StoreUrl
+from tests.central.conftest import (  # noqa: F401 (central_database: a fixture)
+    SUPERVISOR_TOKEN,
+    VIEWER_TOKEN,
+    central_config,
+    central_database,
+    client,
+    on_database,
+    seeded_cases,
+)
 
 FOUR = {"grid": 4, "cells": [{"hall": "hall-01", "device": "rec-01", "camera": "cam-1"}, None,
                              {"hall": "hall-01", "device": "rec-01", "camera": "cam-2"}]}
 
 
 @pytest.fixture
-def central(tmp_path: Path, broker: MosquittoBroker) -> Iterator[CentralService]:
-    service = CentralService(central_config(tmp_path, broker.port), cases=seeded_cases())
+def central(tmp_path: Path, broker: MosquittoBroker,
+            central_database: StoreUrl | None) -> Iterator[CentralService]:  # noqa: F811 (the fixture)
+    config = on_database(central_config(tmp_path, broker.port), central_database)
+    service = CentralService(config, cases=seeded_cases())
     service.start()
     yield service
     service.stop()
