@@ -17,7 +17,7 @@ from central.telemetry import recorders_of
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from gateway.service import GatewayService
 from spine.broker.runner import MosquittoBroker
-from tests.central.conftest import SUPERVISOR_TOKEN, client
+from tests.central.conftest import SUPERVISOR_TOKEN, client, stored_rows
 from tests.central.hall import HALL, recorder_config, served, start_gateway
 from tests.support import wait_until
 from tests.support.processes import HallProcess
@@ -26,8 +26,8 @@ CALLED = 1_795_399_200_000  # 2026-11-23 10:00 +08:00
 ENDED = CALLED + 7 * 60_000
 
 
-def central_knows(central: CentralService, sql: str, params: tuple[Any, ...] = ()) -> Any:
-    rows = central.store.query(sql, params)
+def central_knows(central: CentralService, sql: str) -> Any:
+    rows = stored_rows(central.store, sql)
     return rows[0][0] if rows and rows[0][0] else None
 
 
