@@ -37,6 +37,7 @@ from central.hall_lock import hold_hall
 from central.store import CentralStore
 from contract.authority import CaseScope
 from contract.envelope import Ack
+from contract.text import printable
 from contract.topics import every_hall_link, gateway_link, parse_central_topic
 from spine.clock import Clock
 from spine.mqtt import acknowledge_after, connect_clean, connect_persistent, make_client, reason_text
@@ -178,7 +179,10 @@ class CentralIngest:
             if isinstance(data, dict):
                 online = data.get("state") == "online"
                 heartbeat = message.payload.decode() if channel == "heartbeat" else None
-                self.store.set_hall_status(hall, online, data.get("reason"), heartbeat)
+                reason = data.get("reason")
+                # Said by the gateway, kept as text: a NUL would fail on PostgreSQL.
+                reason = printable(reason) if isinstance(reason, str) else None
+                self.store.set_hall_status(hall, online, reason, heartbeat)
                 if channel == "heartbeat" and self.on_heartbeat is not None:
                     self.on_heartbeat(hall, data)
                 if channel == "status" and self.on_status is not None:

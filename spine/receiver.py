@@ -53,6 +53,7 @@ from contract.envelope import (
 )
 from contract.privacy import redact
 from contract.registry import UnknownEventType, describe_error
+from contract.text import ESCAPED_NUL, nul_place, printable
 from spine.clock import Clock
 from spine.statement import Statement, Tx, insert_for
 from spine.wire import read_batch
@@ -228,7 +229,7 @@ class BatchReceiver:
         rejections: list[Rejection] = []
         positions: dict[str, int] = {}
         stamps: dict[str, _DeviceStamp] = {}
-        checked = self._check(topic_sender, batch)
+        checked = self._check(topic_sender, batch, may_hold_nul=ESCAPED_NUL in payload)
         for index, (item, outcome) in enumerate(zip(batch.events, checked, strict=True)):
             if isinstance(outcome, Refusal):
                 refusal = outcome
@@ -257,10 +258,11 @@ class BatchReceiver:
             log.warning("refused event %s from %s: %s", rejection.id, batch.sender, rejection.reason)
         return Ack(v=batch.v, batch=batch.batch, stored=stored, duplicates=duplicates, rejected=rejections)
 
-    def _check(self, topic_sender: str, batch: Batch) -> list[Envelope | Refusal]:
+    def _check(self, topic_sender: str, batch: Batch, *, may_hold_nul: bool) -> list[Envelope | Refusal]:
         """Every event of the batch, in order: its envelope, or why it is refused, for its form
         (no alarm) or by the node's policy. Validated per batch: one pydantic call for the
-        envelopes and one per event type for the bodies."""
+        envelopes and one per event type for the bodies. `may_hold_nul`: the payload spells a
+        NUL character somewhere (else its events are not searched for one)."""
 
         def malformed(reason: str) -> Refusal:
             return Refusal(reason, alarm=False)
@@ -272,6 +274,12 @@ class BatchReceiver:
                 checked[index] = malformed("event is not a JSON object")
             elif item.get("v") not in SUPPORTED_VERSIONS:
                 checked[index] = malformed(f"unsupported event version {item.get('v')!r}")
+            elif may_hold_nul and (place := nul_place(item)) is not None:
+                # Its text would fail in a PostgreSQL column (a case's row, a projection's), not
+                # on SQLite: refused alike at every hop instead.
+                checked[index] = malformed(
+                    f"a NUL character in {'.'.join(map(str, place)) or 'the event'}: no store"
+                    " can hold one; fix the sender")
             else:
                 shaped.append(index)
         envelopes = _validate_all(Envelope, [batch.events[index] for index in shaped])
@@ -435,8 +443,12 @@ def store_dead_letter(tx: Tx, letter: DeadLetter, now_ms: int) -> int:
     (`masked_payload`): a refused `queue.contact_given` must not keep a citizen's phone
     in clear where nothing ever erases it."""
     (times,) = KEEP_DEAD_LETTER.run(tx, {
-        "digest": letter.digest, "now": now_ms, "topic": letter.topic, "sender": letter.sender,
-        "event_id": letter.event_id, "reason": letter.reason, "payload": masked_payload(letter.payload),
+        # A refused event's id or a reason may echo a NUL the sender put in (not a topic: MQTT
+        # forbids one there); the payload is bytes and keeps it as sent.
+        "digest": letter.digest, "now": now_ms, "topic": letter.topic,
+        "sender": None if letter.sender is None else printable(letter.sender),
+        "event_id": None if letter.event_id is None else printable(letter.event_id),
+        "reason": printable(letter.reason), "payload": masked_payload(letter.payload),
     }).fetchone()
     return int(times)
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from central.config import WebSettings
@@ -29,6 +27,7 @@ from central.web import (
 from central.web.auth import Authenticator
 from central.web.context import CentralContext
 from central.web.models import AUTH_ERRORS
+from central.web.nul import refuse_nul_characters, text_without_nul
 
 DESCRIPTION = """
 Central supervision of the service halls: cases and their countdown lights,
@@ -70,9 +69,9 @@ def create_app(settings: WebSettings, context: CentralContext | None = None) -> 
             {"name": "video", "description": "the video wall and complaint evidence"},
         ],
     )
-    app.middleware("http")(_refuse_nul_characters)
+    app.middleware("http")(refuse_nul_characters)
     describe = app.openapi
-    app.openapi = lambda: _text_without_nul(describe())  # type: ignore[method-assign]
+    app.openapi = lambda: text_without_nul(describe())  # type: ignore[method-assign]
     app.state.central = context
     app.state.auth = Authenticator(settings)
     for router in (*API_ROUTERS, *SUPERVISION_ROUTERS):
@@ -83,52 +82,6 @@ def create_app(settings: WebSettings, context: CentralContext | None = None) -> 
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.mount("/vendor", StaticFiles(directory=video_pages.VENDOR), name="vendor")  # hls.js, from npm
     return app
-
-
-NO_NUL = "^[^\\u0000]*$"
-"""The pattern of every free text central takes: PostgreSQL's text cannot hold a NUL character."""
-
-
-async def _refuse_nul_characters(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                                 ) -> Response:
-    # A filter or a path with a NUL character failed deep in a PostgreSQL read (a 500) and matched
-    # nothing on SQLite. No stored value holds one on either database, so such a request is refused
-    # up front, alike on both, in FastAPI's 422 shape (the document says so: `_text_without_nul`).
-    # Bodies are not checked here: free-form fields may carry anything the models then ignore.
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            return _unprocessable(["query", name.replace("\x00", "")])
-    if "\x00" in request.scope["path"]:
-        return _unprocessable(["path"])
-    return await call_next(request)
-
-
-def _unprocessable(where: list[str]) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": [
-        {"loc": where, "msg": "a NUL character is not allowed", "type": "value_error"}]})
-
-
-def _text_without_nul(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with NO_NUL on every free-text parameter and body field (those without a
-    pattern, format or enum of their own): what central can store on PostgreSQL. Parameters are
-    enforced by `_refuse_nul_characters`; body fields are not yet (a 500 on PostgreSQL)."""
-    def mark(schema: dict[str, Any]) -> None:
-        if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
-            schema["pattern"] = NO_NUL
-        for choice in schema.get("anyOf", []):
-            mark(choice)
-        for field in schema.get("properties", {}).values():
-            mark(field)
-        if isinstance(schema.get("items"), dict):
-            mark(schema["items"])
-
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            for parameter in operation.get("parameters", []):
-                mark(parameter.get("schema", {}))
-    for schema in document.get("components", {}).get("schemas", {}).values():
-        mark(schema)
-    return document
 
 
 def api_document() -> dict[str, Any]:

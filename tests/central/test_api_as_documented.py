@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from central.service import CentralService
-from central.web.app import NO_NUL, api_document
+from central.web.app import api_document
+from central.web.nul import NO_NUL
 from hallwatch.cli import main
+from tests.cases.conftest import entry
 from tests.central.conftest import SUPERVISOR_TOKEN, VIEWER_TOKEN, client
 
 
@@ -61,6 +63,29 @@ def test_a_nul_character_in_a_filter_or_a_path_is_refused_alike_on_both_database
     parameters = api_document()["paths"]["/api/cases"]["get"]["parameters"]
     matter = next(p["schema"] for p in parameters if p["name"] == "matter")
     assert any(choice.get("pattern") == NO_NUL for choice in [matter, *matter.get("anyOf", [])])
+
+
+def test_a_nul_character_in_a_body_is_refused_where_it_is_and_nothing_is_stored(
+    engine_central: CentralService,
+) -> None:
+    # PostgreSQL's text cannot hold one: without the refusal the case's insert failed, a 500
+    # (SQLite stored it). A JSON body spells it `\u0000`; a JSON Lines import names the line.
+    with client(engine_central, SUPERVISOR_TOKEN) as office:
+        refused = office.post("/api/cases", json=entry("NUL-0001", matter="户外广告\x00设置许可"))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", "matter"]
+        assert "NUL" in refused.json()["detail"][0]["msg"]
+        assert office.get("/api/cases/NUL-0001").status_code == 404
+        lines = [entry("NUL-0002"), entry("NUL-0003", officer_name="李\x00四")]
+        imported = office.post("/api/cases/import", headers={"content-type": "application/x-ndjson"},
+                               content="\n".join(json.dumps(line) for line in lines))
+        assert imported.status_code == 422, imported.text
+        assert imported.json()["detail"][0]["loc"] == ["body", 2, "officer_name"]
+        assert office.get("/api/cases/NUL-0002").status_code == 404  # the whole import refused
+        # The same text without it, and a literal backslash-u spelled in the text, are taken.
+        taken = office.post("/api/cases", json=entry("NUL-0004", matter="户外广告\\u0000设置许可"))
+        assert taken.status_code == 201, taken.text
+        assert office.get("/api/cases/NUL-0004").json()["matter"] == "户外广告\\u0000设置许可"
 
 
 def test_the_cli_and_the_api_give_the_same_figures_in_the_same_shape(
