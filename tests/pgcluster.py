@@ -72,6 +72,23 @@ class PgCluster:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
+    def start_again(self) -> None:
+        """The same data directory started again after `stop` (`start` would make a new one)."""
+        fsync = "on" if self.durable else "off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync={fsync}",
+                  "start")
+
+    def terminate_backends(self, database: str) -> int:
+        """End every connection to `database`, as an operator or a failover would; how many."""
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres",
+                             autocommit=True) as admin:
+            return len(admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                " AND pid <> pg_backend_pid()", (database,)).fetchall())
+
     def url(self, database: str = "postgres", user: str = SUPERUSER) -> StoreUrl:
         return StoreUrl.parse(f"postgresql://{user}@127.0.0.1:{self.port}/{database}")
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, literal_column, select
 
-from central.cases.database import open_case_database
+from central.cases.database import Liveness, open_case_database
 from central.cases.tables import CASE_EVENTS, CASE_SOURCES, CASES
 from central.projects.desk import CaseRows, MemberCase
 from spine.statement import Statement, Tx
@@ -33,11 +33,18 @@ _CHUNK = 500
 
 
 class CaseReads:
-    """The case store, read: each `read` in one transaction (one snapshot of a SQLite file)."""
+    """The case store, read: each `read` in one transaction (one snapshot of a SQLite file).
 
-    def __init__(self, tx: Tx, close: Callable[[], None]) -> None:
+    On PostgreSQL the connection lives as long as the process, so it is checked before each read
+    as the case store's own is (`central.cases.database.Liveness`): after a server restart, a
+    failover or a terminated backend, the read that meets the outage fails alone (the board or
+    the watch logs it and tries again at its next pass) and the next one runs on a new
+    connection; one idle for a while is pinged first, so that read succeeds already."""
+
+    def __init__(self, tx: Tx, close: Callable[[], None], liveness: Liveness | None = None) -> None:
         self.tx = tx
         self._close = close
+        self.liveness = liveness
         self._lock = threading.Lock()  # the engine's tick and the API's threads share the connection
 
     @classmethod
@@ -49,26 +56,33 @@ class CaseReads:
                                          timeout=30, isolation_level=None)
             return cls(connection, connection.close)
         database = open_case_database(url)
-        return cls(database.tx, database.close)
+        return cls(database.tx, database.close, database.liveness)
 
     def read(self, reader: Callable[[Tx], T], *, one_statement: bool = False) -> T:
         """`reader`'s answer, in one transaction; `one_statement`: a reader that runs one statement,
         which needs none (the connection commits each statement by itself)."""
-        begin, end = ("BEGIN", "COMMIT")
         with self._lock:
+            if self.liveness is not None:
+                self.liveness.check()
             if one_statement:
                 return reader(self.tx)
             if isinstance(self.tx, sqlite3.Connection):
-                self.tx.execute(begin)
+                self.tx.execute("BEGIN")
                 try:
                     return reader(self.tx)
                 finally:
-                    self.tx.execute(end)
-            self.tx.exec_driver_sql(begin)
+                    self.tx.execute("COMMIT")
+            self.tx.exec_driver_sql("BEGIN")
             try:
-                return reader(self.tx)
-            finally:
-                self.tx.exec_driver_sql(end)
+                answer = reader(self.tx)
+            except BaseException:
+                if self.tx.invalidated:
+                    self.tx.rollback()  # the server went, and the transaction with it
+                else:
+                    self.tx.exec_driver_sql("ROLLBACK")
+                raise
+            self.tx.exec_driver_sql("COMMIT")
+            return answer
 
     def close(self) -> None:
         with self._lock:

@@ -21,18 +21,6 @@ from tests.support import wait_until
 LOST = "the case store lost PostgreSQL"
 
 
-def _terminate_others(cluster: PgCluster, url: StoreUrl) -> int:
-    """End every other backend of the database, as an operator or a failover would."""
-    import psycopg
-
-    with psycopg.connect(host="127.0.0.1", port=cluster.port, user="hall", dbname="postgres",
-                         autocommit=True) as admin:
-        rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-            "AND pid <> pg_backend_pid()", (url.database,)).fetchall()
-    return len(rows)
-
-
 def _store(url: StoreUrl, clock: SettableClock, *, ping_after_s: float) -> Engine:
     engine = Engine.open(url, clock=clock)
     assert engine.store.liveness is not None
@@ -55,7 +43,7 @@ def test_an_idle_store_pings_and_reconnects_so_the_next_tick_and_entry_succeed(
     engine = _store(url, clock, ping_after_s=0.0)  # every statement after idle time: pinged
     try:
         _due_case(engine.store, clock, "RC-0001")
-        assert _terminate_others(pg_cluster, url) >= 1
+        assert pg_cluster.terminate_backends(url.database) >= 1
         with caplog.at_level(logging.WARNING, logger="central.cases.database"):
             report = engine.tick(clock.set("2026-12-08T09:00"))
             assert [issue.case_id for issue in report.issued][:1] == ["RC-0001"]
@@ -75,7 +63,7 @@ def test_a_statement_that_meets_the_outage_fails_alone_and_the_next_reconnects(
     engine = _store(url, clock, ping_after_s=3600.0)  # no ping: the outage is met by a statement
     try:
         _due_case(engine.store, clock, "RC-0001")
-        _terminate_others(pg_cluster, url)
+        pg_cluster.terminate_backends(url.database)
         with caplog.at_level(logging.WARNING, logger="central.cases.database"):
             with pytest.raises(DBAPIError):
                 engine.tick(clock.set("2026-12-08T09:00"))  # what the service logs and retries
@@ -107,7 +95,7 @@ def test_the_store_comes_back_after_the_server_restarts(
             for _ in range(3):  # the server is down: every try fails, the log says so once
                 with pytest.raises(DBAPIError):
                     engine.tick(clock.set("2026-12-08T09:00"))
-            _start_again(own_cluster)
+            own_cluster.start_again()
             report = wait_until(lambda: _tick_or_none(engine, clock), timeout=30,
                                 what="a tick on the restarted server")
             recorded = engine.store.submit(entry("RC-0002"), now=clock.now)
@@ -116,13 +104,6 @@ def test_the_store_comes_back_after_the_server_restarts(
         assert len(_lost_lines(caplog)) == 1
     finally:
         engine.close()
-
-
-def _start_again(cluster: PgCluster) -> None:
-    """The same data directory started again (`PgCluster.start` would make a new one)."""
-    cluster._run("pg_ctl", "-D", str(cluster.data), "-l", str(cluster.root / "log"), "-w", "-o",
-                 f"-p {cluster.port} -k {cluster.root} -c listen_addresses=127.0.0.1 -c fsync=off",
-                 "start")
 
 
 def _tick_or_none(engine: Engine, clock: SettableClock) -> TickReport | None:
