@@ -12,17 +12,18 @@ from central.anomalies.cli import anomalies_group
 from central.cases.cli import register_case_commands
 from central.config import CentralConfig
 from central.erasure.cli import privacy_group
-from central.store import CentralHandler
+from central.followers import LogFollower
 from central.store_cli import migrate, verify_events
 from spine.config import ConfigError, load_config
 
 log = logging.getLogger(__name__)
 
-HandlerFactory = Callable[[CentralConfig], Sequence[CentralHandler]]
-"""Handlers of other roles for a central built from this configuration (the composition root's)."""
+FollowerFactory = Callable[[CentralConfig], Sequence[LogFollower]]
+"""Other roles' followers of the event log for a central built from this configuration (the
+composition root's: provisioning's registry, `hallwatch.roots`)."""
 
 
-def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Group:
+def central_commands(extra_followers: FollowerFactory | None = None) -> click.Group:
     """The `hall central` group; `extra_handlers` lets the root add what central may not import."""
 
     @click.group(name="central")
@@ -47,11 +48,11 @@ def central_commands(extra_handlers: HandlerFactory | None = None) -> click.Grou
             config = load_config(CentralConfig, config_path)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
-        if config.provisioning_registry is not None and extra_handlers is None:
+        if config.provisioning_registry is not None and extra_followers is None:
             log.warning("provisioning_registry is set, but this `hall central` has no registry "
-                        "handler: activations reported by the gateways will not reach the registry")
-        handlers = list(extra_handlers(config)) if extra_handlers else []
-        run_until_signal(lambda: CentralService(config, handlers=handlers))
+                        "follower: activations reported by the gateways will not reach the registry")
+        followers = list(extra_followers(config)) if extra_followers else []
+        run_until_signal(lambda: CentralService(config, followers=followers))
 
     return group
 

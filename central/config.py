@@ -101,9 +101,11 @@ class CentralConfig(Section):
     video: VideoSettings = VideoSettings()
     provisioning_registry: Path | None = Field(
         None,
-        description="the provisioning registry (`<home>/registry.sqlite`); when set, central's "
-        "registry follows the gateways' activation reports (the `hall` command passes central "
-        "the handler that does it: central itself never imports provisioning)",
+        description="the provisioning registry (`<home>/registry.sqlite`); when set, this "
+        "process's tick follows the gateways' activation reports in the event log into it, "
+        "whichever process stored them (the `hall` command passes central the follower that "
+        "does it: central itself never imports provisioning). Set it in one process, on the "
+        "provisioning home's machine",
     )
 
     @model_validator(mode="after")

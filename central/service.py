@@ -30,6 +30,7 @@ from central.config import CentralConfig
 from central.deadlines import WorkingDays
 from central.erasure.eraser import Eraser
 from central.erasure.places import CasePlace, CentralPlace, PersonalPlace
+from central.followers import LogFollower
 from central.hall_cases import CaseFactsFromHalls
 from central.hall_watermarks import HallWatermarks
 from central.ingest import CentralIngest
@@ -105,11 +106,13 @@ class CentralService:
         *,
         clock: Clock | None = None,
         handlers: Sequence[CentralHandler] = (),
+        followers: Sequence[LogFollower] = (),
         cases: CaseBoard | None = None,
         ratings: RatingBook | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
+        self.followers = list(followers)
         # One working-day calendar for the countdown and every other deadline: the package's
         # years and the schedule files beside the case store.
         calendar = load_calendar(config.calendar_dir)
@@ -260,6 +263,14 @@ class CentralService:
                 log.exception("central's engine tick failed")
             self._stop.wait(self.config.web.tick_s)
 
+    def _follow(self) -> None:
+        for follower in self.followers:
+            try:
+                follower.follow(self.store)
+            except Exception:  # another role's state: central's own tick goes on, the next pass retries
+                log.exception("following the event log for the %s failed; the next tick retries",
+                              follower.name)
+
     def tick(self) -> list[Escalation]:
         """Run the countdown and the complaint deadlines up to now, announce what changed, and apply
         the retention rule of personal data (`[privacy] check_every_s`)."""
@@ -271,6 +282,7 @@ class CentralService:
             self._retention_due_ms = now_ms + int(self.config.privacy.check_every_s * 1000)
             self.eraser.erase_due()
         self.supervision.tick(now_ms)
+        self._follow()
         # Announced once the whole tick is done: a screen told mid-tick would read its board while
         # the anomaly rules still run, and wait for them (seen: 1.5 s for a city's midnight).
         # Worse lights are announced on the screen; any other change just redraws it. All in one

@@ -93,6 +93,10 @@ CREATE TABLE IF NOT EXISTS enrolments (
     fetched_at INTEGER,
     fetched_by TEXT
 );
+CREATE TABLE IF NOT EXISTS followed_logs (
+    log TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at INTEGER NOT NULL,

@@ -85,7 +85,7 @@ class ReadOnlyFile:
         self.connection.close()
 
 
-def _forward(events: EventReads, top_of: Callable[[Tx], int], wanted: Statement, after: int,
+def read_forward(events: EventReads, top_of: Callable[[Tx], int], wanted: Statement, after: int,
              limit: int) -> tuple[list[Any], int]:
     """`_snapshot` for the event store, on either database: the settled top (`top_of`, in one
     transaction), then the wanted rows after `after` up to it (in another, which sees every row
@@ -182,7 +182,7 @@ class EventFeed:
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
         if not self.kinds:
             return [], after
-        rows, position = _forward(self.events, settled_top, self._wanted, after, limit)
+        rows, position = read_forward(self.events, settled_top, self._wanted, after, limit)
         return [event_fact(*row) for row in rows], position
 
 
@@ -217,7 +217,7 @@ class ComplaintFeed:
     def read(self, after: int, limit: int) -> tuple[list[Fact], int]:
         if not self.kinds:
             return [], after
-        rows, position = _forward(self.events, _newest_step, self._wanted, after, limit)
+        rows, position = read_forward(self.events, _newest_step, self._wanted, after, limit)
         return [Fact(kind=kind, at=at, source=LIVE, ref=f"complaint:{seq}",
                      body={**json.loads(body), "complaint": complaint}, hall=hall,
                      unit=unit, actor=actor)

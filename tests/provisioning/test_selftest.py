@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from contract.commands.registry import DeviceConfig
-from contract.envelope import Envelope
 from contract.kinds import BrokerRole
 from edge.runtime.agent import AgentConfig, EdgeAgent
 from edge.runtime.config_push import ConfigApplier
@@ -20,15 +18,13 @@ from gateway.config import BrokerAccess, GatewayConfig, GatewayIdentity
 from gateway.service import GatewayService
 from hallwatch.cli import main
 from provisioning.bundle import install_bundle
-from provisioning.central import RegistryProjection
+from provisioning.central import ActivationReport, RegistryActivations
 from provisioning.hallstate import build_hall_state
 from provisioning.model import DeviceKind, DeviceState
 from provisioning.roles import config_model
 from provisioning.workflow import Delivery
 from spine.broker.access import central_user, gateway_forward_user, gateway_ingest_user
 from spine.config import BrokerSettings, UplinkSettings, load_config
-from spine.handlers import HandlerContext
-from spine.receiver import AcceptedEvent
 from tests.provisioning.conftest import GATEWAY, HALL, TECHNICIAN, ProvisionedHall
 from tests.support import wait_until
 
@@ -120,10 +116,11 @@ def test_a_device_becomes_active_only_after_passing_its_selftest(
     activation = next(p for (p,) in changes if json.loads(p)["body"]["state"] == "active")
     assert json.loads(activation)["body"] == {"device": device, "state": "active", "previous": "provisioned",
                                               "reason": "self-test passed", "credential_version": 1}
-    # Central's registry follows the gateway's report once it arrives there.
-    projection = RegistryProjection(hall.provisioner.home.registry_path)
-    event = AcceptedEvent(Envelope.model_validate_json(activation), activation, True)
-    projection.handle(HandlerContext(tx=sqlite3.connect(":memory:"), hall=HALL, now_ms=0), event)
+    # The registry follows the gateway's report once it is in central's log
+    # (tests/provisioning/test_registry_follows_the_log.py reads it there).
+    report = ActivationReport.from_event(HALL, activation)
+    assert report is not None
+    RegistryActivations(hall.provisioner.home.registry_path).apply("central", [report], 1)
     assert hall.provisioner.registry.device(device).state == DeviceState.ACTIVE
     shown = gateway_view(gateway)
     assert f"{device}\tactive" in shown and "self-test passed" in shown
@@ -136,10 +133,9 @@ def test_central_ignores_an_activation_for_credentials_it_has_replaced_since(hal
              "mono": 0, "type": "device.state_changed",
              "body": {"device": old.device.id, "state": "active", "previous": "provisioned",
                       "reason": "self-test passed", "credential_version": 1}}
-    envelope = Envelope.model_validate(stale)
-    event = AcceptedEvent(envelope, envelope.model_dump_json(), True)
-    RegistryProjection(hall.provisioner.home.registry_path).handle(
-        HandlerContext(tx=sqlite3.connect(":memory:"), hall=HALL, now_ms=0), event)
+    report = ActivationReport.from_event(HALL, json.dumps(stale))
+    assert report is not None
+    RegistryActivations(hall.provisioner.home.registry_path).apply("central", [report], 1)
     assert hall.provisioner.registry.device(old.device.id).state == DeviceState.PROVISIONED
 
 
