@@ -136,11 +136,17 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
 
     def held(self, tx: Tx, event_ids: Sequence[str]) -> set[str]:
         """Which of these events the log already has, in one statement."""
+        return self.ask_held(tx, event_ids)()
+
+    def ask_held(self, tx: Tx, event_ids: Sequence[str]) -> Callable[[], set[str]]:
+        """`held`, sent now (in a `pipelined` block, with the statements around it), answered by
+        the function returned once that block has ended."""
         if not event_ids:
-            return set()
+            return set
         on_sqlite = isinstance(tx, sqlite3.Connection) or tx.dialect.name == "sqlite"
         ids: Any = _IDS.encode(list(event_ids)) if on_sqlite else list(event_ids)
-        return {event_id for (event_id,) in self._held.run(tx, {"ids": ids}).fetchall()}
+        answer = self._held.ask(tx, {"ids": ids})
+        return lambda: {event_id for (event_id,) in answer.fetchall()}
 
     def add(self, tx: Tx, event_id: str, row: Mapping[str, Any]) -> int | None:
         """Store an event inside `tx` that `held` (in the same transaction) said is new; returns
@@ -213,6 +219,8 @@ def commit_batch(
     dead_letter: Callable[[DeadLetter], object],
     admit: Admission | None = None,
     together: bool = False,
+    advanced: bool = False,
+    held: set[str] | None = None,
 ) -> tuple[int, int]:
     """A receiver's batch inside `tx`: each new event admitted (`admit`, when the node has
     rules that need what earlier events did), appended (`row` gives its columns) and handed
@@ -224,12 +232,17 @@ def commit_batch(
     have been handled (`stored` then gets no row id), instead of one statement each before
     its handlers: for a node whose handlers neither read the log for the batch being stored
     nor append to it (central; the gateway's own facts go in between its events). On
-    PostgreSQL that is one round trip for the batch instead of one per event."""
+    PostgreSQL that is one round trip for the batch instead of one per event.
+
+    `advanced`: the caller has advanced the sender's stream in `tx` already (with other
+    statements of its own, in one round trip). `held`: which of the batch's events the log
+    holds, asked by the caller in `tx` (`EventLog.ask_held`, in that same round trip)."""
     new = duplicates = 0
     # One question for the whole batch: which of its events the log already has (a resend is
     # a duplicate, whatever changed since). Each new event is then stored in the batch's order,
     # its handlers run before the next is admitted.
-    held = log.held(tx, [event.envelope.id for event in incoming.events])
+    if held is None:
+        held = log.held(tx, [event.envelope.id for event in incoming.events])
     appended: list[tuple[str, Mapping[str, Any]]] = []
     for event in incoming.events:
         event_id = event.envelope.id
@@ -252,5 +265,6 @@ def commit_batch(
     log.add_all(tx, appended)
     for letter in dead:
         dead_letter(letter)
-    advance_stream(tx, incoming.batch)
+    if not advanced:
+        advance_stream(tx, incoming.batch)
     return new, duplicates
