@@ -209,7 +209,7 @@ class RatingBook(Projection):
 
     def _recorded_writes(self, tx: Tx) -> Writes:
         """The ratings held back, to be written in one driver call (`run_many`: on PostgreSQL
-        one round trip for a batch's ratings instead of one each); when one is bad, they are
+        one statement for a batch's ratings instead of one each); when one is bad, they are
         written here and a follow-up opened for each bad one that is new. A rating already kept
         (a second copy) stays as first written, as the INSERT's ON CONFLICT DO NOTHING keeps
         it, and opens nothing."""
