@@ -39,16 +39,16 @@ import sqlite3
 import uuid
 import weakref
 from collections.abc import Callable, Hashable, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from central.store import TABLES, CentralStore
 from contract.envelope import Envelope
 from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
-from spine.statement import Statement, Tx, insert_for
+from spine.statement import SetWrite, Statement, Tx, insert_for, json_rows, pipelined
 
 CURSOR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_cursor (
@@ -98,8 +98,17 @@ def _cursor_to_newest(dialect: str) -> Any:
                                         set_={"last_id": insert.excluded.last_id})
 
 
-_SET_CURSOR_TO_NEWEST = Statement(_cursor_to_newest)
-"""A cursor moved to the newest event id, read by the same statement (no round trip of its own)."""
+def _cursors_to_newest(_dialect: str) -> Any:
+    newest = select(func.coalesce(func.max(_EVENTS.c.id), 0)).scalar_subquery()
+    given = json_rows([_C.name])
+    insert = postgresql_insert(PROJECTION_CURSOR).from_select(["name", "last_id"],
+                                                              select(given.c.name, newest))
+    return insert.on_conflict_do_update(index_elements=["name"], set_={"last_id": insert.excluded.last_id})
+
+
+_SET_CURSOR_TO_NEWEST = SetWrite(_cursor_to_newest, _cursors_to_newest)
+"""Cursors moved to the newest event id, read by the same statement (no round trip of its own);
+on PostgreSQL all of a batch's in one statement."""
 
 
 Writes = list[tuple[Statement, list[dict[str, Any]]]]
@@ -122,16 +131,9 @@ class _BatchEnd:
         tx = self.context.portable
         writes = [write for finish in self.finishers.values() for write in finish(tx)]
         writes.append((_SET_CURSOR_TO_NEWEST, [{"name": name} for name in self.rows]))
-        with _pipelined(tx):
+        with pipelined(tx):
             for statement, rows in writes:
                 statement.run_many(tx, rows)
-
-
-def _pipelined(tx: Tx) -> AbstractContextManager[Any]:
-    if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
-        return nullcontext()  # no round trips to save
-    driver: Any = tx.connection.driver_connection  # a psycopg 3 connection
-    return cast(AbstractContextManager[Any], driver.pipeline())
 
 
 def write_all(tx: Tx, writes: Writes) -> None:

@@ -49,11 +49,12 @@ from spine.receiver import (
     DeadLetter,
     IncomingBatch,
     Refusal,
+    advance_stream,
     store_dead_letter,
     stream_position,
 )
 from spine.sqlite import Finishing
-from spine.statement import Statement, Tx, insert_for
+from spine.statement import Statement, Tx, insert_for, pipelined
 from spine.storeurl import StoreUrl
 
 T = TypeVar("T")
@@ -143,9 +144,13 @@ CentralHandler = EventHandler
 class ForeseesBatch(Protocol):
     """A handler told of a batch's events before it is fed them one by one, inside the batch's
     transaction: it may read at once what all of them need (one statement on PostgreSQL instead
-    of one per event). Some of them may turn out duplicates or be refused."""
+    of one per event). Some of them may turn out duplicates or be refused.
 
-    def foresee(self, context: HandlerContext, events: Sequence[AcceptedEvent]) -> None: ...
+    It is told inside the store's first `pipelined` block: it sends its reads with
+    `Statement.ask` and returns what takes their rows in, which the store runs once the
+    block has ended (one round trip for the store's first statements and every such read)."""
+
+    def foresee(self, context: HandlerContext, events: Sequence[AcceptedEvent]) -> Callable[[], None]: ...
 Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
 """Inside the storing transaction: the event to store, or why it is refused."""
 
@@ -246,23 +251,32 @@ class CentralStore:
 
         alarms: list[SecurityAlarm] = []
         with self.sql_transaction() as sql, ExitStack() as finishing:
-            # First, so that another central process's batch of this hall that is being stored
-            # now has committed (or rolled back) before this one asks what the log holds.
-            hold_hall(sql, hall)
-            # Before anything else it locks (a ledger's append, in a handler): a follower of the
-            # log that waits for this batch then waits for nothing this batch waits for.
-            hold_appending(sql)
             admit = self.admit
             # What the handlers and the admission rules leave for just before the commit runs when
             # this block ends. Those still in SQLite's SQL use `tx`, which only a SQLite file has;
             # those written once for both use `portable`.
             context = (self._context(finishing, sql, hall, now)
                        if self.handlers or admit is not None else None)
-
-            if context is not None:
-                for handler in self.handlers:
-                    if isinstance(handler, ForeseesBatch):
-                        handler.foresee(context, incoming.events)
+            # On PostgreSQL these go in one round trip with the transaction's BEGIN: the locks,
+            # the stream's advance, and the reads the batch needs (which events the log holds,
+            # what the handlers foresee), whose rows are read once the block has ended. Each was
+            # a round trip of its own. The server runs them in this order, each read with a
+            # snapshot taken after the hall's lock was granted, as before.
+            with pipelined(sql):
+                # First, so that another central process's batch of this hall that is being stored
+                # now has committed (or rolled back) before this one asks what the log holds.
+                hold_hall(sql, hall)
+                # Before anything else it locks (a ledger's append, in a handler): a follower of
+                # the log that waits for this batch then waits for nothing this batch waits for.
+                hold_appending(sql)
+                # The sender's stream: a plain write, committed with the batch whenever it runs
+                # in it (`commit_batch` would run it last, a round trip of its own).
+                advance_stream(sql, incoming.batch)
+                held = EVENT_LOG.ask_held(sql, [event.envelope.id for event in incoming.events])
+                foreseen = [handler.foresee(context, incoming.events) for handler in self.handlers
+                            if isinstance(handler, ForeseesBatch)] if context is not None else []
+            for take in foreseen:
+                take()
 
             def stored(event: AcceptedEvent, _row_id: int | None) -> None:
                 for handler in self.handlers:
@@ -279,7 +293,7 @@ class CentralStore:
                 admit=admitted if admit is not None else None,
                 # Central's handlers never read the log of the batch they are fed nor append to
                 # it (a projection not yet installed replays the log, then takes the event).
-                together=True)
+                together=True, advanced=True, held=held())
         for alarm in alarms:
             self.alarmed(alarm)
         return result

@@ -15,11 +15,25 @@ log was compiled anew: most of the ingest's CPU, on both databases (`bench.store
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Protocol, cast
 
-from sqlalchemy import ClauseElement, Connection, Dialect, Executable, Table
+from sqlalchemy import (
+    ClauseElement,
+    Column,
+    Connection,
+    Dialect,
+    Executable,
+    Table,
+    Text,
+    bindparam,
+    column,
+    func,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -118,6 +132,18 @@ class Statement:
             return tx.execute(self.core(tx.dialect.name), dict(params))
         return tx.exec_driver_sql(compiled.sql, compiled.params(params))
 
+    def ask(self, tx: Tx, params: Mapping[str, Any] | None = None) -> Rows:
+        """A read whose rows may be fetched only after the `pipelined` block it is sent in ends:
+        on PostgreSQL it runs on a psycopg cursor of the transaction's own connection (SQLAlchemy
+        closes the result of a read it cannot see yet); elsewhere, as `run`."""
+        if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
+            return self.run(tx, params)
+        compiled = self._compiled_for(tx.dialect)
+        assert compiled.plain, "a read sent in a pipeline has no type that converts its values"
+        cursor = tx.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(compiled.sql, compiled.params(params or {}))
+        return _Fetched(cursor)
+
     def run_many(self, tx: Tx, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row of parameters, as one driver call (`executemany`; on
         PostgreSQL psycopg pipelines them: one round trip for the lot, not one per row)."""
@@ -140,3 +166,76 @@ class Statement:
         if key not in self._compiled:
             self._compiled[key] = _Compiled(self.core(dialect.name), dialect)
         return self._compiled[key]
+
+
+class _Fetched:
+    """A psycopg cursor's rows, read once (after its pipeline ended), then the cursor closed."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def fetchone(self) -> Any:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def fetchall(self) -> Sequence[Any]:
+        try:
+            return list(self._cursor.fetchall())
+        finally:
+            self._cursor.close()
+
+
+def pipelined(tx: Tx) -> AbstractContextManager[Any]:
+    """On PostgreSQL, the statements run inside this block go to the server together (a psycopg
+    pipeline: one round trip for all of them, and the transaction's BEGIN with the first); on
+    SQLite, which has no round trips to save, nothing. Only for statements whose results are
+    not read inside the block: SQLAlchemy closes the result of a read it cannot see yet (a read
+    sent with `Statement.ask` is read after the block)."""
+    if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
+        return nullcontext()
+    driver: Any = tx.connection.driver_connection  # a psycopg 3 connection
+    return cast(AbstractContextManager[Any], driver.pipeline())
+
+
+class SetWrite(Statement):
+    """A write of many rows at once: on PostgreSQL one statement for all of them (`per_set`,
+    which reads the rows from one JSON array, `json_rows`), elsewhere the per-row form once per
+    row (`executemany`).
+
+    Why: psycopg pipelines an `executemany`, so a batch's rows cost one round trip, but still
+    one Bind and Execute each, and adapting each row's parameters cost the client about as much
+    as the server's work (a batch's 75 segments and 25 ratings were most of a PostgreSQL
+    ingest's batch end, `bench.store_ingest --projections`). One JSON text is one parameter,
+    made by the json module's C encoder, and the server runs one statement. SQLite has no round
+    trips to save, and its `executemany` is a loop in C: it keeps the per-row form.
+
+    `per_set` must do to the rows what `per_row` does to each in turn: with ON CONFLICT DO
+    UPDATE, PostgreSQL refuses a statement that meets one key twice, so the rows' keys must
+    differ (the callers' rows are one per key)."""
+
+    def __init__(self, per_row: Callable[[str], Executable], per_set: Callable[[str], Executable]) -> None:
+        super().__init__(per_row)
+        self._per_set = Statement(per_set)
+
+    def run_many(self, tx: Tx, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
+            super().run_many(tx, rows)
+            return
+        self._per_set.run(tx, {"rows": _ROWS.encode([dict(row) for row in rows])})
+
+
+_ROWS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def json_rows(columns: Sequence[Column[Any]], name: str = "given") -> Any:
+    """The rows of a `SetWrite` on PostgreSQL as a table: `json_to_recordset` of the one JSON
+    parameter `rows`, each object's keys read as these columns (names and types)."""
+    rows = func.json_to_recordset(sql_cast(bindparam("rows", type_=Text), postgresql.JSON))
+    return rows.table_valued(*(column(c.name, c.type) for c in columns)).render_derived(
+        name=name, with_types=True)

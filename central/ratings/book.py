@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Text, bindparam, case, cast, func, literal, null, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from central.cases.timebase import day_of, midnight
 from central.deadlines import WorkingDays
@@ -42,7 +43,7 @@ from contract.events.rating import GRADE_LABELS, Grade
 from spine.handlers import HandlerContext
 from spine.receiver import AcceptedEvent
 from spine.sqlite import before_commit
-from spine.statement import Statement, Tx, insert_for
+from spine.statement import SetWrite, Statement, Tx, insert_for, json_rows
 
 _R, _F = RATINGS.c, RATING_FOLLOWUPS.c
 
@@ -77,10 +78,20 @@ CREATE INDEX IF NOT EXISTS ratings_by_time ON ratings (rated_at);
 """
 
 
-_RECORDED = Statement(lambda dialect: insert_for(dialect, RATINGS).values(
-    {name: bindparam(name) for name in ("hall", "rating", "terminal", "window", "officer", "officer_name",
-                                        "department", "service", "day", "ticket", "grade", "rated_at",
-                                        "how", "event_id")}).on_conflict_do_nothing())
+_RECORDED_COLUMNS = ("hall", "rating", "terminal", "window", "officer", "officer_name", "department",
+                     "service", "day", "ticket", "grade", "rated_at", "how", "event_id")
+
+
+def _ratings_insert(_dialect: str) -> Any:
+    given = json_rows([_R[name] for name in _RECORDED_COLUMNS])
+    return postgresql_insert(RATINGS).from_select(list(_RECORDED_COLUMNS), select(*given.c)
+                                                  ).on_conflict_do_nothing()
+
+
+_RECORDED = SetWrite(lambda dialect: insert_for(dialect, RATINGS).values(
+    {name: bindparam(name) for name in _RECORDED_COLUMNS}).on_conflict_do_nothing(), _ratings_insert)
+"""Ratings not yet kept (a second copy is left as first written): one statement for a batch's
+(`run_many`; on PostgreSQL `INSERT ... SELECT FROM json_to_recordset`)."""
 
 
 def _held_ratings(dialect: str) -> Any:
@@ -198,13 +209,19 @@ class RatingBook(Projection):
 
     def _recorded_writes(self, tx: Tx) -> Writes:
         """The ratings held back, to be written in one driver call (`run_many`: on PostgreSQL
-        one round trip for a batch's ratings instead of one each); when one is bad, they are
+        one statement for a batch's ratings instead of one each); when one is bad, they are
         written here and a follow-up opened for each bad one that is new. A rating already kept
         (a second copy) stays as first written, as the INSERT's ON CONFLICT DO NOTHING keeps
         it, and opens nothing."""
-        recorded, self._unwritten = self._unwritten, []
-        if not recorded:
+        unwritten, self._unwritten = self._unwritten, []
+        if not unwritten:
             return []
+        # A second copy in the batch changes nothing (ON CONFLICT DO NOTHING keeps the first):
+        # left out here, so that one statement for all of them need not rely on their order.
+        firsts: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in unwritten:
+            firsts.setdefault((row["hall"], row["rating"]), row)
+        recorded = list(firsts.values())
         bad = [row for row in recorded if row["grade"] is not None and Grade(row["grade"]).bad]
         if not bad:  # nothing to open: no need to know which are new (most batches)
             return [(_RECORDED, recorded)]

@@ -6,20 +6,23 @@ cursor row of its own, which `install` gathers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
 from central.store import CentralStore
+from contract.envelope import Batch, Envelope, Received
 from spine.clock import SimulatedClock
-from spine.statement import Statement
+from spine.receiver import AcceptedEvent, IncomingBatch
+from spine.statement import SetWrite, Statement
 from spine.storeurl import StoreUrl
-from tests.central.events import deliver
+from tests.central.events import GATEWAY, deliver
 from tests.pg import migrated
 
 HALL = "hall-01"
@@ -191,3 +194,86 @@ def test_a_batch_that_rolls_back_leaves_no_segment_no_sum_and_no_cursor_and_its_
         assert a_month[3:8] == (4, 3, 2, 1, (5 + 30 + 40) * MINUTE)
     finally:
         store.close()
+
+
+ODD: list[Event] = [
+    # Text JSON must carry exactly: Han characters, quotes, a backslash, a NUL-free control
+    # character, an empty string; numbers past a double's 53 bits; missing values as NULL.
+    ("queue.ticket_issued", {**DAY, "ticket": "C\"1\\", "service": "不动产登记"}, T0),
+    ("queue.called", {**DAY, "ticket": "C\"1\\", "service": "不动产登记", "window": "窗口 7\t",
+                      "officer": "", "at": 9_007_199_254_740_993, "issued_at": T0, "waiting_since": T0},
+     T0),
+    ("rating.recorded", {
+        "hall": HALL, "window": None, "officer": "1001", "officer_name": "张三 \"老张\"",
+        "department": "民政\\局", "service": None, "visit": {**DAY, "ticket": "C\"1\\"}, "how": "visit",
+        "rating": "r-é", "terminal": "rating-w3", "grade": "satisfied", "rated_at": 9_007_199_254_740_993,
+        "source_event": "e" * 32}, T0),
+]
+ODD.append((ODD[-1][0], {**ODD[-1][1], "rated_at": T0, "grade": "very_satisfied"}, T0))
+"""The odd rating again in the same batch: the first copy is the one kept."""
+
+
+def _same_envelopes(batches: list[list[Event]]) -> list[list[Envelope]]:
+    """The events as envelopes with fixed ids, so that two stores are given the very same events."""
+    return [[Envelope(v=1, id=f"{b:04d}{i:028d}", device=GATEWAY, seq=1, boot="boot0001", time=at, mono=0,
+                      type=type, body=body, recv=Received(by=GATEWAY, at=at, est_time=at))
+             for i, (type, body, at) in enumerate(batch)] for b, batch in enumerate(batches)]
+
+
+def _commit(store: CentralStore, envelopes: list[Envelope]) -> None:
+    batch = Batch(v=1, batch=uuid.uuid4().hex, sender=GATEWAY, boot="boot0001", sent_at=0, sent_mono=0,
+                  events=[e.model_dump() for e in envelopes])
+    store.commit(IncomingBatch(topic=f"central/{HALL}/events", batch=batch, received_at=0,
+                               events=[AcceptedEvent(e, e.model_dump_json(), True) for e in envelopes]), [])
+
+
+def every_row(store: CentralStore) -> dict[str, list[Any]]:
+    """Every column of every row the projections write, and each projection's cursor."""
+    tables = {"queue_segments": 4, "queue_month_figures": 3, "ratings": 2, "rating_followups": 2}
+
+    def read(tx: Any) -> dict[str, list[Any]]:
+        found = {table: [tuple(row) for row in Statement(lambda _d, t=table, n=keys: text(
+            f"SELECT * FROM {t} ORDER BY {', '.join(str(k) for k in range(1, n + 1))}")).run(tx).fetchall()]
+            for table, keys in tables.items()}
+        cursors: dict[str, int] = {}
+        for name, last_id in _CURSORS.run(tx).fetchall():
+            projection = name.split("@")[0]
+            cursors[projection] = max(cursors.get(projection, 0), last_id)
+        return {**found, "cursors": sorted(cursors.items())}
+    return store.read(read)
+
+
+def test_the_set_based_statements_write_exactly_the_rows_the_per_row_statements_wrote(
+        two_stores: tuple[StoreUrl, StoreUrl], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a batch's segments, ratings and cursors go as one statement each (the rows as
+    one JSON array, `SetWrite`); before, each row was its own statement (`executemany`). Both
+    leave the same rows, to the last column, odd texts and large numbers included."""
+    set_based_url, per_row_url = two_stores
+    batches = _same_envelopes([FIRST, SECOND, ODD, FIRST[:2] + ODD[2:]])
+    sent: list[str] = []
+    set_based = projected(set_based_url, [])
+    event.listen(set_based._engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_rest: sent.append(statement))
+    for envelopes in batches:
+        _commit(set_based, envelopes)
+    with monkeypatch.context() as patched:
+        patched.setattr(SetWrite, "run_many", Statement.run_many)  # every row a statement, as before
+        per_row = projected(per_row_url, [])
+        for envelopes in batches:
+            _commit(per_row, envelopes)
+    try:
+        assert every_row(set_based) == every_row(per_row)
+        kept = every_row(set_based)
+        assert [(row[10], row[11]) for row in kept["ratings"] if row[1] == "r-é"] == [
+            ("satisfied", 9_007_199_254_740_993)]
+        assert 9_007_199_254_740_993 in [row[7] for row in kept["queue_segments"]]
+        sets = [statement for statement in sent if "json_to_recordset" in statement]
+        if not set_based_url.is_sqlite:  # SQLite keeps executemany: no round trips to save
+            # One a batch; the last changes no segment (its tickets were issued before).
+            assert len([s for s in sets if "INSERT INTO queue_segments" in s]) == len(batches) - 1
+            assert [s for s in sets if "INSERT INTO ratings" in s]
+        else:
+            assert sets == []
+    finally:
+        set_based.close()
+        per_row.close()
