@@ -51,7 +51,7 @@ _SINCE = case({"yellow_card": _C.yellow_card_at, "red_card": _C.red_card_at}, va
 
 def ensure_index(path: Path) -> None:
     """Create the screen's index, the day counts and the open counts in the case store's file
-    (once; the engine keeps them up to date)."""
+    (once; the index and the counts' triggers then follow every write of the cases)."""
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         connection.execute(INDEX)
