@@ -14,12 +14,15 @@ BUDGET_S seconds each) and its p50 and p95 printed side by side:
   &until=...` runs them (`EngineCases.statistics`, `central/cases/stats.py`): October (the
   closed month) and November (the open cases' month);
 - the big screen's case reads (`SqlTally`, what `build_board` asks for at every refresh): the
-  open cases by light and place, the alarm list, today's figures; and this year's figures
-  before today, which the board recounts at most every 10 minutes (`YearTotals`);
+  open cases by light and place (from the open counts, and beside it counted from the partial
+  index of open cases as before them), the alarm list, today's figures; and this year's
+  figures before today, which the board recounts at most every 10 minutes (`YearTotals`);
 - the case store's size on disk.
 
 The statistics and the year's figures are also run counting every case of the period, the way
-they were read before the day counts (`central.cases.daycounts`), and must give the same answers.
+they were read before the day counts (`central.cases.daycounts`), and the open cases counted
+one by one, as before the open counts (`central.cases.opencounts`): each must give the same
+answers.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import func, select
 
 from bench.countdown import NOW, _generate, _timed
 from central import migrations
@@ -42,14 +46,18 @@ from central.cases.batch import evaluate
 from central.cases.calendar import load_calendar
 from central.cases.daycounts import backfill, ensure_counts
 from central.cases.engine import Engine
+from central.cases.opencounts import BACKFILL as OPEN_BACKFILL
+from central.cases.opencounts import SQLITE_TRIGGER_NAMES as OPEN_TRIGGERS
+from central.cases.opencounts import ensure_open_counts
 from central.cases.rules import default_rules
+from central.cases.tables import CASES
 from central.cases.timebase import day_of, midnight, parse_instant
 from central.web.caseadapter import EngineCases
 from central.web.caseport import CaseFilter
 from central.web.screen import sqltally
 from central.web.screen.board import CASE_ALARMS
 from central.web.screen.sqltally import SqlTally
-from central.web.screen.tally import Place
+from central.web.screen.tally import Place, PlaceCount
 from spine.engines import open_engine
 from spine.sqlite import Transaction, open_database
 from spine.storeurl import StoreUrl
@@ -122,10 +130,13 @@ def _all_rows(n_open: int, n_closed: int) -> tuple[list[tuple[Any, ...]], list[t
 def _load_sqlite(path: Path, cases: list[tuple[Any, ...]], issued: list[tuple[Any, ...]]) -> None:
     Engine.open(path, clock=lambda: NOW).close()  # the store's own schema
     connection = open_database(path)
-    # The day counts made after the load, as a store opened since they exist makes them (one
-    # grouped count, where the triggers would update them row by row through the load).
+    # The day counts and the open counts made after the load, as a store opened since they
+    # exist makes them (one grouped count each, where the triggers would update them row by
+    # row through the load).
     connection.executescript("DROP TABLE case_day_counts; DROP TRIGGER cases_counted_insert;"
-                             " DROP TRIGGER cases_counted_delete; DROP TRIGGER cases_counted_update;")
+                             " DROP TRIGGER cases_counted_delete; DROP TRIGGER cases_counted_update;"
+                             " DROP TABLE case_open_counts;"
+                             + "".join(f" DROP TRIGGER {name};" for name in OPEN_TRIGGERS))
     with Transaction(connection):
         connection.executemany(
             f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES"
@@ -134,6 +145,7 @@ def _load_sqlite(path: Path, cases: list[tuple[Any, ...]], issued: list[tuple[An
             f"INSERT INTO case_issued ({', '.join(ISSUED_COLUMNS)}) VALUES"
             f" ({', '.join('?' * len(ISSUED_COLUMNS))})", issued)
     ensure_counts(connection)
+    ensure_open_counts(connection)
     connection.execute("ANALYZE")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
@@ -147,7 +159,7 @@ def _load_postgresql(url: StoreUrl, cases: list[tuple[Any, ...]], issued: list[t
     with psycopg.connect(host=url.host, port=url.port, user=url.user, dbname=url.database) as db:
         with db.cursor() as cursor:
             # As a restore (or `move-cases` into a database at revision 0011) would be counted:
-            # the rows first, the triggers off, then revision 0012's one grouped count.
+            # the rows first, the triggers off, then revisions 0012's and 0013's grouped counts.
             cursor.execute("SET session_replication_role = replica")
             # And the indexes made after the rows, as pg_restore makes them: maintaining eight
             # B-trees row by row made the load of two million cases take over ten minutes.
@@ -165,11 +177,14 @@ def _load_postgresql(url: StoreUrl, cases: list[tuple[Any, ...]], issued: list[t
                 cursor.execute(definition)
             cursor.execute("SET session_replication_role = origin")
             cursor.execute(backfill())
+            cursor.execute("DELETE FROM case_open_counts")  # (none: made by revision 0013)
+            cursor.execute(OPEN_BACKFILL)
         db.commit()
         db.autocommit = True
         db.execute("VACUUM ANALYZE cases")
         db.execute("VACUUM ANALYZE case_issued")
         db.execute("VACUUM ANALYZE case_day_counts")
+        db.execute("VACUUM ANALYZE case_open_counts")
 
 
 WRITES = 20_000
@@ -192,7 +207,8 @@ def _write_cost_sqlite(path: Path) -> str:
             connection.executemany(insert, rows)
 
     counted, _ = _timed(lambda: write(_more_cases(0)))
-    for trigger in ("cases_counted_insert", "cases_counted_delete", "cases_counted_update"):
+    for trigger in ("cases_counted_insert", "cases_counted_delete", "cases_counted_update",
+                    *OPEN_TRIGGERS):
         connection.execute(f"DROP TRIGGER {trigger}")
     bare, _ = _timed(lambda: write(_more_cases(WRITES)))
     connection.close()
@@ -200,7 +216,7 @@ def _write_cost_sqlite(path: Path) -> str:
 
 
 def _per_case(counted: float, bare: float) -> str:
-    return (f"{counted / WRITES * 1e6:,.0f} us a case with the counts' trigger,"
+    return (f"{counted / WRITES * 1e6:,.0f} us a case with the counts' triggers,"
             f" {bare / WRITES * 1e6:,.0f} us without")
 
 
@@ -268,11 +284,22 @@ def _reads(url: StoreUrl, engine: Engine) -> dict[str, Callable[[], Any]]:
     def year_before_today() -> Any:
         return tally.figures(everywhere, year, midnight(today))
 
+    open_places = select(CASES.c.stage, CASES.c.hall, CASES.c.unit, func.count()).where(
+        CASES.c.confirmed_at.is_(None)).group_by(CASES.c.stage, CASES.c.hall, CASES.c.unit).order_by(
+        CASES.c.stage, CASES.c.hall, CASES.c.unit)
+
+    def open_places_counting() -> list[PlaceCount]:
+        """The open cases by light and place as read before the open counts: the whole partial
+        index `cases_open_places`, grouped."""
+        return [PlaceCount(hall, unit, stage, n)
+                for stage, hall, unit, n in tally._read(open_places)]
+
     return {
         "statistics by unit, October, counting cases": per_case(by_unit(OCTOBER)),
         "statistics by unit, October (closed month)": by_unit(OCTOBER),
         "statistics by unit, November (open cases)": by_unit(NOVEMBER),
         "screen: open cases by light and place": lambda: tally.open_places(everywhere),
+        "screen: open cases by light and place, counting cases": open_places_counting,
         f"screen: alarm list ({CASE_ALARMS} newest)": lambda: tally.alarm_cases(everywhere, CASE_ALARMS),
         "screen: today's figures": lambda: tally.figures(everywhere, midnight(today), None),
         "screen: the year before today (every 10 min)": year_before_today,
@@ -329,9 +356,9 @@ def main() -> None:
         same = answers["SQLite"] == answers["PostgreSQL"]
         print(f"  (both databases gave the same answers: {same})", flush=True)
     labels = list(figures)
-    print(f"{'read':<48}" + "".join(f"{label + ' p50 / p95 (runs)':>34}" for label in labels))
+    print(f"{'read':<56}" + "".join(f"{label + ' p50 / p95 (runs)':>34}" for label in labels))
     for name in figures[labels[0]]:
-        print(f"{name:<48}" + "".join(
+        print(f"{name:<56}" + "".join(
             f"{f'{p50:,.1f} / {p95:,.1f} ms ({runs})':>34}"
             for p50, p95, runs in (figures[label][name] for label in labels)), flush=True)
     for label, size in sizes.items():

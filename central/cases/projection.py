@@ -27,6 +27,7 @@ from central.cases.countdown import CaseClock, Countdown, Suspension, compute
 from central.cases.daycounts import ensure_counts
 from central.cases.eventlog import CaseLog
 from central.cases.notices import DueNotice, due_notices
+from central.cases.opencounts import ensure_open_counts
 from central.cases.rules import RuleTable
 from central.cases.sources import LIVE, is_late
 from central.cases.stages import LADDER, Limit, LimitUnit, Stage
@@ -107,6 +108,7 @@ def ensure_schema(connection: Tx) -> None:
             connection.execute(f"ALTER TABLE cases ADD COLUMN {name} {kind}")
     connection.executescript(INDEXES)
     ensure_counts(connection)
+    ensure_open_counts(connection)
 
 STEP_COLUMNS = tuple(f"{stage.value}_at" for stage in LADDER)
 CLOCK_COLUMNS = (

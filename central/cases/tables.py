@@ -103,6 +103,16 @@ CASE_DAY_COUNTS = Table(
     Column("n", Integer, nullable=False),
 )
 
+CASE_OPEN_COUNTS = Table(
+    "case_open_counts", CASE_TABLES,
+    # Open cases (confirmed_at IS NULL) per light and place, kept by triggers on `cases`
+    # (`central.cases.opencounts`); a count moved down to nothing stays, as n = 0.
+    Column("stage", Text, primary_key=True),
+    Column("hall", Text, primary_key=True),
+    Column("unit", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 CASE_SOURCES = Table(
     "case_sources", CASE_TABLES,
     Column("source", Text, primary_key=True),

@@ -62,6 +62,7 @@ def _case_grants(role: str, database: str) -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON case_meta TO {role}",
         f"GRANT SELECT, DELETE ON case_personal TO {role}",
         f"GRANT SELECT, INSERT, UPDATE ON case_day_counts TO {role}",  # revision 0012's
+        f"GRANT SELECT, INSERT, UPDATE ON case_open_counts TO {role}",  # revision 0013's
     ]
 
 

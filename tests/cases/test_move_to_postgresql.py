@@ -33,7 +33,9 @@ from spine.clock import SimulatedClock
 from spine.engines import open_engine
 from spine.receiver import AcceptedEvent
 from spine.storeurl import StoreUrl
-from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry
+from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry, run_sql
+from tests.cases.test_open_counts import BY_CASES as OPEN_BY_CASES
+from tests.cases.test_open_counts import COUNTED as OPEN_COUNTED
 from tests.central.stores import migrated
 from tests.pgcluster import PgCluster
 
@@ -125,6 +127,9 @@ def test_a_moved_store_verifies_reads_the_same_and_lets_central_start(
     try:
         assert moved.store.verify(before["head"]).ok  # a head published before still verifies
         assert _state(moved.store) == before
+        # The open counts came with the rows (the statement triggers of each chunk's insert).
+        assert run_sql(moved, OPEN_COUNTED) == run_sql(moved, OPEN_BY_CASES) == run_sql(
+            side, OPEN_COUNTED) != []
         # The engine's state came along: nothing was recomputed or logged as changed at opening.
         assert moved.store.head() == before["head"]
         assert moved.store.contact_phone("MV-CALL") == CONTACT_PHONE
@@ -142,6 +147,8 @@ def test_a_moved_store_verifies_reads_the_same_and_lets_central_start(
         ticked = moved.tick(later)
         assert ticked.issued and ticked == side.tick(later)
         assert moved.store.head() == side.store.head()  # the same records, the same hashes
+        assert run_sql(moved, OPEN_COUNTED) == run_sql(moved, OPEN_BY_CASES) == run_sql(
+            side, OPEN_COUNTED)
         assert moved.store.verify().ok
     finally:
         moved.close()

@@ -1,9 +1,10 @@
 """The big screen's queries over the case store, all in one place, and the index they stand on.
 
 The screen refreshes whenever anything changes, so nothing here reads every
-case: open cases are counted per (stage, hall, unit) from a partial index that
-holds the open ones only (an index-only scan, about 2 ms for 20,000 open
-cases), alarms are an index range on their stages, and a period's figures are
+case: the open cases per (stage, hall, unit) are counts the database keeps
+(`central.cases.opencounts`: a row per light and place, where a province holds a
+million open cases), alarms are an index range on their stages in a partial index
+that holds the open cases only (`cases_open_places`), and a period's figures are
 the day counts the database keeps per hall and unit (`central.cases.daycounts`:
 a row per hall, unit and day, where a province's year is millions of cases) and
 an index range on `case_issued.due_at` (the cards, one short row each); a period
@@ -28,7 +29,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, 
 
 from central.anomalies.casereads import CaseReads
 from central.cases.daycounts import ensure_counts
-from central.cases.tables import CASE_DAY_COUNTS, CASE_ISSUED, CASES
+from central.cases.opencounts import ensure_open_counts
+from central.cases.tables import CASE_DAY_COUNTS, CASE_ISSUED, CASE_OPEN_COUNTS, CASES
 from central.cases.timebase import day_of, format_day, midnight
 from central.reads import built
 from central.web.screen.tally import ALARM_STAGES, AlarmCase, FiguresBook, Place, PlaceCount, PlaceFigures
@@ -36,9 +38,9 @@ from spine.storeurl import StoreUrl
 
 INDEX = ("CREATE INDEX IF NOT EXISTS cases_open_places ON cases (stage, hall, unit) "
          "WHERE confirmed_at IS NULL")
-"""Open cases by light and place: the screen's counts and its alarm list read only this."""
+"""Open cases by light and place: the screen's alarm list reads only this."""
 
-_C, _I, _D = CASES.c, CASE_ISSUED.c, CASE_DAY_COUNTS.c
+_C, _I, _D, _O = CASES.c, CASE_ISSUED.c, CASE_DAY_COUNTS.c, CASE_OPEN_COUNTS.c
 _MEASURES = ("received", "completed", "on_time")
 _NAMED_MEASURES: list[ColumnElement[str]] = [literal_column(f"'{measure}'") for measure in _MEASURES]
 """Written out: a statement is compiled once (`central.reads.built`), with no expanding lists."""
@@ -48,12 +50,13 @@ _SINCE = case({"yellow_card": _C.yellow_card_at, "red_card": _C.red_card_at}, va
 
 
 def ensure_index(path: Path) -> None:
-    """Create the screen's index and the day counts in the case store's file (once; the
-    engine keeps them up to date)."""
+    """Create the screen's index, the day counts and the open counts in the case store's file
+    (once; the index and the counts' triggers then follow every write of the cases)."""
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         connection.execute(INDEX)
         ensure_counts(connection)  # a store the engine has not opened since the counts came
+        ensure_open_counts(connection)
     finally:
         connection.close()
 
@@ -76,8 +79,10 @@ class SqlTally:
         return self._cases.read(lambda tx: statement.run(tx).fetchall(), one_statement=True)
 
     def open_places(self, place: Place) -> list[PlaceCount]:
-        rows = self._read(select(_C.stage, _C.hall, _C.unit, func.count()).where(
-            *_placed(place), _C.confirmed_at.is_(None)).group_by(_C.stage, _C.hall, _C.unit))
+        # The counts the database keeps (`central.cases.opencounts`), a row per light and place;
+        # a count moved down to nothing stays as n = 0, and is no place with open cases.
+        rows = self._read(select(_O.stage, _O.hall, _O.unit, _O.n).where(
+            *_placed(place, _O), _O.n != 0).order_by(_O.stage, _O.hall, _O.unit))
         return [PlaceCount(hall, unit, stage, n) for stage, hall, unit, n in rows]
 
     def alarm_cases(self, place: Place, limit: int) -> list[AlarmCase]:
