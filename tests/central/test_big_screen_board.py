@@ -160,12 +160,15 @@ def test_many_screens_one_count_per_change(engine_central: CentralService, http:
         return original(place)
 
     tally.open_places = counting  # type: ignore[method-assign]
-    first = board(http)
-    assert board(http)["version"] == first["version"]
-    assert len(counted) == 1, "a second screen reads the board already counted"
+    # Counted once per version of the board, however many screens ask: on PostgreSQL a change
+    # the seed announced may still arrive (a new version) while the screens ask, so the test
+    # compares the counts with the versions served rather than with a fixed number.
+    served = {board(http)["version"] for _screen in range(3)}
+    assert len(counted) == len(served) < 3, "the other screens read the board already counted"
     engine_central.feed.touch()
-    board(http)
-    assert len(counted) == 2, "a change is counted again"
+    after = {board(http)["version"] for _screen in range(3)}
+    assert after - served, "a change is a new version"
+    assert len(counted) == len(served | after), "a change is counted again, once"
 
 
 def test_the_window_status_names_who_serves_which_ticket_and_who_waits_longest(
