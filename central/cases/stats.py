@@ -115,7 +115,8 @@ _COUNTED_FILTERS = {"c.hall = ?", "c.unit = ?"}
 
 
 def _counted(by: str | None, since: Instant | None, until: Instant | None, cases: Where) -> bool:
-    """Whether the day counts answer these figures as counting the cases would: grouped by what
+    """Whether the day and card counts (`central.cases.daycounts`, `central.cases.cardcounts`)
+    answer these figures as counting the cases would: grouped by what
     they keep (hall, unit, a period of days), narrowed by hall or unit only, over whole Shanghai
     days, and bounded on one side at least (unbounded, a confirmed case without a completion
     instant would count; the counts keep none)."""

@@ -6,9 +6,9 @@ holds the open ones only (an index-only scan, about 2 ms for 20,000 open
 cases), alarms are an index range on their stages, and a period's figures are
 the day counts the database keeps per hall and unit (`central.cases.daycounts`:
 a row per hall, unit and day, where a province's year is millions of cases) and
-an index range on `case_issued.due_at` (the cards, one short row each); a period
-not of whole days reads index ranges on `accepted_at` and `completed_at`, a row
-per case. The queries are written once
+the cards' counts (`central.cases.cardcounts`, a row per hall, unit, day and kind);
+a period not of whole days reads index ranges on `accepted_at`, `completed_at` and
+`case_issued.due_at`, a row per case or card. The queries are written once
 (SQLAlchemy Core over `central.cases.tables`) and run on the case store where
 it is: its SQLite file, or central's PostgreSQL database.
 
