@@ -33,7 +33,7 @@ from spine.clock import SimulatedClock
 from spine.engines import open_engine
 from spine.receiver import AcceptedEvent
 from spine.storeurl import StoreUrl
-from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry
+from tests.cases.conftest import CONTACT_PHONE, SettableClock, entry, run_sql
 from tests.central.stores import migrated
 from tests.pgcluster import PgCluster
 
@@ -78,6 +78,14 @@ def _state(store: CaseStore) -> dict[str, Any]:
         "sources": store.sources.states(now),
         "issued": sum(len(store.projector.issued_in_order(case_id)) for case_id in ids),
     }
+
+
+def _card_counts(engine: Engine) -> tuple[list[Any], list[Any]]:
+    counts = run_sql(engine, "SELECT day, hall, unit, kind, issued, disowned FROM case_card_counts"
+                             " WHERE issued <> 0 OR disowned <> 0 ORDER BY 1, 2, 3, 4")
+    pushed = run_sql(engine, "SELECT case_id, kind, due_at FROM case_cards_pushed ORDER BY 1, 2")
+    assert counts  # the kept store's ticks issued cards
+    return [tuple(row) for row in counts], [tuple(row) for row in pushed]
 
 
 def _digest(path: Path) -> str:
@@ -125,6 +133,9 @@ def test_a_moved_store_verifies_reads_the_same_and_lets_central_start(
     try:
         assert moved.store.verify(before["head"]).ok  # a head published before still verifies
         assert _state(moved.store) == before
+        # The cards' counts were kept as the rows came, chunk by chunk, issued keys before their
+        # cases (revision 0014's triggers): as the file's own.
+        assert _card_counts(moved) == _card_counts(side)
         # The engine's state came along: nothing was recomputed or logged as changed at opening.
         assert moved.store.head() == before["head"]
         assert moved.store.contact_phone("MV-CALL") == CONTACT_PHONE
