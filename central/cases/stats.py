@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
+from central.cases.cardcounts import for_good, stage_at
 from central.cases.database import dialect
 from central.cases.timebase import Instant, day_of, midnight
 from central.reads import built, rows
@@ -86,8 +87,7 @@ def where_text(where: Where, prefix: str = "w") -> tuple[str, dict[str, Any]]:
 
 
 # The stage instant the case's record, as corrected, gives the issued kind now.
-_STAGE_NOW = ("CASE i.kind WHEN 'yellow_card' THEN c.yellow_card_at WHEN 'red_card' THEN c.red_card_at"
-              " WHEN 'supervision_letter' THEN c.supervision_letter_at END")
+_STAGE_NOW = stage_at("i", "c")
 # Not reached (yet) by the record as it stands, or completed before it.
 _DISOWNED = (f"({_STAGE_NOW} IS NULL OR {_STAGE_NOW} > :judged"
              f" OR (c.completed_at IS NOT NULL AND c.completed_at < {_STAGE_NOW}))")
@@ -155,8 +155,7 @@ def _counted_cards(add: _Add, by: str | None, since: Instant | None, until: Inst
         params, (*_CARDS, *_FALSE_CARDS))
     where, params = _window("due_at", since, until)
     stage = _STAGE_NOW
-    later = (f"{stage} > :judged AND (c.completed_at IS NULL OR c.completed_at >= {stage})"
-             f" AND (i.pushed = 1 OR {stage} <= i.due_at)")
+    later = f"{stage} > :judged AND NOT {for_good('i', 'c')} AND (i.pushed = 1 OR {stage} <= i.due_at)"
     add(f"SELECT {_key(by, 'i.due_at', spelling)},"
         f" {', '.join(_count(f'i.kind = {kind}') for kind in _KINDS)}"
         " FROM (SELECT case_id, kind, due_at, 1 AS pushed FROM case_cards_pushed"
