@@ -124,9 +124,12 @@ def _case_row(row: str) -> str:
 
 
 _CHANGED = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in CHANGED)
+# The update trigger fires only for a case holding issued rows (a reminder's too: one lookup):
+# a case's first judgement writes its stage instants, most cases have no card to move.
 
 SQLITE_TRIGGERS = f"""
-CREATE TRIGGER IF NOT EXISTS case_issued_carded_insert AFTER INSERT ON case_issued BEGIN
+CREATE TRIGGER IF NOT EXISTS case_issued_carded_insert AFTER INSERT ON case_issued
+WHEN NEW.escalation = 1 BEGIN
 {_sqlite_moves('NEW', 'c', '', _issued_row('NEW'))}END;
 CREATE TRIGGER IF NOT EXISTS case_issued_carded_delete AFTER DELETE ON case_issued BEGIN
 {_sqlite_moves('OLD', 'c', '-', _issued_row('OLD'))}END;
@@ -136,7 +139,8 @@ CREATE TRIGGER IF NOT EXISTS cases_carded_insert AFTER INSERT ON cases BEGIN
 {_sqlite_moves('i', 'NEW', '', _case_row('NEW'))}END;
 CREATE TRIGGER IF NOT EXISTS cases_carded_delete AFTER DELETE ON cases BEGIN
 {_sqlite_moves('i', 'OLD', '-', _case_row('OLD'))}END;
-CREATE TRIGGER IF NOT EXISTS cases_carded_update AFTER UPDATE ON cases WHEN {_CHANGED} BEGIN
+CREATE TRIGGER IF NOT EXISTS cases_carded_update AFTER UPDATE ON cases
+WHEN ({_CHANGED}) AND EXISTS (SELECT 1 FROM case_issued WHERE case_id = NEW.case_id) BEGIN
 {_sqlite_moves('i', 'OLD', '-', _case_row('OLD'))}{_sqlite_moves('i', 'NEW', '', _case_row('NEW'))}END;
 """
 
