@@ -22,6 +22,7 @@ from sqlalchemy import Executable, bindparam, func, null, select, text
 
 from central.cases.bulk import Rows
 from central.cases.calendar import WorkCalendar
+from central.cases.cardcounts import ensure_card_counts
 from central.cases.casefile import ESCALATED, REMINDER, CaseFile, file_to_json
 from central.cases.countdown import CaseClock, Countdown, Suspension, compute
 from central.cases.daycounts import ensure_counts
@@ -109,6 +110,8 @@ def ensure_schema(connection: Tx) -> None:
     connection.executescript(INDEXES)
     ensure_counts(connection)
     ensure_open_counts(connection)
+    ensure_card_counts(connection)
+
 
 STEP_COLUMNS = tuple(f"{stage.value}_at" for stage in LADDER)
 CLOCK_COLUMNS = (

@@ -10,11 +10,13 @@ JSON field and a calendar period apart).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
+from central.cases.cardcounts import for_good, stage_at
 from central.cases.database import dialect
 from central.cases.timebase import Instant, day_of, midnight
 from central.reads import built, rows
@@ -85,8 +87,7 @@ def where_text(where: Where, prefix: str = "w") -> tuple[str, dict[str, Any]]:
 
 
 # The stage instant the case's record, as corrected, gives the issued kind now.
-_STAGE_NOW = ("CASE i.kind WHEN 'yellow_card' THEN c.yellow_card_at WHEN 'red_card' THEN c.red_card_at"
-              " WHEN 'supervision_letter' THEN c.supervision_letter_at END")
+_STAGE_NOW = stage_at("i", "c")
 # Not reached (yet) by the record as it stands, or completed before it.
 _DISOWNED = (f"({_STAGE_NOW} IS NULL OR {_STAGE_NOW} > :judged"
              f" OR (c.completed_at IS NOT NULL AND c.completed_at < {_STAGE_NOW}))")
@@ -114,7 +115,8 @@ _COUNTED_FILTERS = {"c.hall = ?", "c.unit = ?"}
 
 
 def _counted(by: str | None, since: Instant | None, until: Instant | None, cases: Where) -> bool:
-    """Whether the day counts answer these figures as counting the cases would: grouped by what
+    """Whether the day and card counts (`central.cases.daycounts`, `central.cases.cardcounts`)
+    answer these figures as counting the cases would: grouped by what
     they keep (hall, unit, a period of days), narrowed by hall or unit only, over whole Shanghai
     days, and bounded on one side at least (unbounded, a confirmed case without a completion
     instant would count; the counts keep none)."""
@@ -130,6 +132,36 @@ def _day(instant: Instant | None) -> int | None:
 
 def _sum_of(measure: str) -> str:
     return f"sum(CASE WHEN c.measure = '{measure}' THEN c.n ELSE 0 END)"
+
+
+_KINDS = ("'yellow_card'", "'red_card'", "'supervision_letter'")
+_CARDS = ("yellow_cards", "red_cards", "supervision_letters")
+_FALSE_CARDS = ("false_yellow_cards", "false_red_cards", "false_supervision_letters")
+_Add = Callable[[str, dict[str, Any], tuple[str, ...]], None]
+
+
+def _counted_cards(add: _Add, by: str | None, since: Instant | None, until: Instant | None,
+                   narrow: str, judged: Instant, spelling: str) -> None:
+    """The cards from the counts the database keeps (`central.cases.cardcounts`): issued, and
+    disowned for good, added up per group; then the cards disowned only until their stage
+    instant, as corrected, which is after `judged`. Those are read, not counted ahead: the
+    pushed cards (a short table), and the cards due after `judged` (normally none), whose
+    stage instant is at most their due_at (else they are pushed ones, counted once)."""
+    where, params = _window("c.day", _day(since), _day(until))
+    issued = [f"sum(CASE WHEN c.kind = {kind} THEN c.issued ELSE 0 END)" for kind in _KINDS]
+    disowned = [f"sum(CASE WHEN c.kind = {kind} THEN c.disowned ELSE 0 END)" for kind in _KINDS]
+    add(f"SELECT {_key(by, '(c.day * 86400 - 28800)', spelling)}, {', '.join(issued + disowned)}"
+        f" FROM case_card_counts c WHERE 1 = 1{where}{narrow} GROUP BY 1 HAVING sum(c.issued) <> 0",
+        params, (*_CARDS, *_FALSE_CARDS))
+    where, params = _window("due_at", since, until)
+    stage = _STAGE_NOW
+    later = f"{stage} > :judged AND NOT {for_good('i', 'c')} AND (i.pushed = 1 OR {stage} <= i.due_at)"
+    add(f"SELECT {_key(by, 'i.due_at', spelling)},"
+        f" {', '.join(_count(f'i.kind = {kind}') for kind in _KINDS)}"
+        " FROM (SELECT case_id, kind, due_at, 1 AS pushed FROM case_cards_pushed"
+        f" WHERE 1 = 1{where} UNION ALL SELECT case_id, kind, due_at, 0 FROM case_issued"
+        f" WHERE escalation = 1 AND due_at > :judged{where}) i JOIN cases c USING (case_id)"
+        f" WHERE {later}{narrow} GROUP BY 1", {**params, "judged": judged}, _FALSE_CARDS)
 
 
 def statistics(
@@ -156,7 +188,8 @@ def statistics(
             for name, value in zip(names, values, strict=True):
                 row[name] = row.get(name, 0) + int(value or 0)
 
-    if _counted(by, since, until, cases or Where()):
+    counted = _counted(by, since, until, cases or Where())
+    if counted:
         # The day counts the database keeps (`central.cases.daycounts`): a group's counts added
         # up, where counting the cases would read every case of the period. A group whose
         # counts add up to nothing (a case corrected into another unit) is no group, as there.
@@ -176,16 +209,17 @@ def statistics(
         add(f"SELECT {_key(by, 'c.completed_at', spelling)}, count(*), {_count('c.on_time = 1')}"
             f" FROM cases c WHERE c.confirmed_at IS NOT NULL{where}{narrow} GROUP BY 1", params,
             ("completed", "on_time"))
-    where, params = _window("i.due_at", since, until)
-    kinds = ("'yellow_card'", "'red_card'", "'supervision_letter'")
-    issued = [_count(f"i.kind = {kind}") for kind in kinds]
-    disowned = [_count(f"i.kind = {kind} AND {_DISOWNED}") for kind in kinds]
-    add(f"SELECT {_key(by, 'i.due_at', spelling)}, {', '.join(issued + disowned)}"
-        " FROM case_issued i JOIN cases c USING (case_id)"
-        f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1",
-        {**params, "judged": 2**62 if now is None else now},
-        ("yellow_cards", "red_cards", "supervision_letters", "false_yellow_cards", "false_red_cards",
-         "false_supervision_letters"))
+    judged = 2**62 if now is None else now
+    if counted:
+        _counted_cards(add, by, since, until, narrow, judged, spelling)
+    else:
+        where, params = _window("i.due_at", since, until)
+        issued = [_count(f"i.kind = {kind}") for kind in _KINDS]
+        disowned = [_count(f"i.kind = {kind} AND {_DISOWNED}") for kind in _KINDS]
+        add(f"SELECT {_key(by, 'i.due_at', spelling)}, {', '.join(issued + disowned)}"
+            " FROM case_issued i JOIN cases c USING (case_id)"
+            f" WHERE i.escalation = 1{where}{narrow} GROUP BY 1",
+            {**params, "judged": judged}, (*_CARDS, *_FALSE_CARDS))
     figures = []
     for group in sorted(found, key=lambda g: (g is None, str(g))):
         row = found[group]

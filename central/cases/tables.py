@@ -113,6 +113,28 @@ CASE_OPEN_COUNTS = Table(
     Column("n", Integer, nullable=False),
 )
 
+CASE_CARD_COUNTS = Table(
+    "case_card_counts", CASE_TABLES,
+    # Escalations issued per kind, Shanghai day of due_at, and the case's hall and unit, and of
+    # those how many the case's record disowns for good; kept by triggers on `case_issued` and
+    # `cases` (`central.cases.cardcounts`).
+    Column("day", Integer, primary_key=True),  # first: a period is a range of the key
+    Column("hall", Text, primary_key=True),
+    Column("unit", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("issued", Integer, nullable=False),
+    Column("disowned", Integer, nullable=False),
+)
+
+CASE_CARDS_PUSHED = Table(
+    "case_cards_pushed", CASE_TABLES,
+    # Issued escalations whose stage a correction pushed past their due_at: disowned until that
+    # instant (`central.cases.cardcounts`), kept by the same triggers.
+    Column("case_id", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("due_at", BigInteger, nullable=False),
+)
+
 CASE_SOURCES = Table(
     "case_sources", CASE_TABLES,
     Column("source", Text, primary_key=True),

@@ -63,6 +63,8 @@ def _case_grants(role: str, database: str) -> list[str]:
         f"GRANT SELECT, DELETE ON case_personal TO {role}",
         f"GRANT SELECT, INSERT, UPDATE ON case_day_counts TO {role}",  # revision 0012's
         f"GRANT SELECT, INSERT, UPDATE ON case_open_counts TO {role}",  # revision 0013's
+        f"GRANT SELECT, INSERT, UPDATE ON case_card_counts TO {role}",  # revision 0014's
+        f"GRANT SELECT, INSERT, DELETE ON case_cards_pushed TO {role}",
     ]
 
 

@@ -54,6 +54,10 @@ def _assert_each_issued_once(engine: Engine) -> None:
     assert set(in_log.values()) == {1}, [key for key, n in in_log.items() if n > 1][:5]
     keys = run_sql(engine, "SELECT count(*) FROM case_issued")[0][0]
     assert keys == CASES * KINDS_DUE
+    # The cards' counts (revision 0014) as many as the escalations kept, whoever ticked or died.
+    escalations = run_sql(engine, "SELECT count(*) FROM case_issued WHERE escalation = 1")
+    assert escalations != [(0,)]
+    assert run_sql(engine, "SELECT sum(issued) FROM case_card_counts") == escalations
     report = engine.store.verify()
     assert report.ok, report.problem
 

@@ -82,6 +82,14 @@ def _state(store: CaseStore) -> dict[str, Any]:
     }
 
 
+def _card_counts(engine: Engine) -> tuple[list[Any], list[Any]]:
+    counts = run_sql(engine, "SELECT day, hall, unit, kind, issued, disowned FROM case_card_counts"
+                             " WHERE issued <> 0 OR disowned <> 0 ORDER BY 1, 2, 3, 4")
+    pushed = run_sql(engine, "SELECT case_id, kind, due_at FROM case_cards_pushed ORDER BY 1, 2")
+    assert counts  # the kept store's ticks issued cards
+    return [tuple(row) for row in counts], [tuple(row) for row in pushed]
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -130,6 +138,9 @@ def test_a_moved_store_verifies_reads_the_same_and_lets_central_start(
         # The open counts came with the rows (the statement triggers of each chunk's insert).
         assert run_sql(moved, OPEN_COUNTED) == run_sql(moved, OPEN_BY_CASES) == run_sql(
             side, OPEN_COUNTED) != []
+        # The cards' counts were kept as the rows came, chunk by chunk, issued keys before their
+        # cases (revision 0014's triggers): as the file's own.
+        assert _card_counts(moved) == _card_counts(side)
         # The engine's state came along: nothing was recomputed or logged as changed at opening.
         assert moved.store.head() == before["head"]
         assert moved.store.contact_phone("MV-CALL") == CONTACT_PHONE

@@ -7,9 +7,9 @@ million open cases), alarms are an index range on their stages in a partial inde
 that holds the open cases only (`cases_open_places`), and a period's figures are
 the day counts the database keeps per hall and unit (`central.cases.daycounts`:
 a row per hall, unit and day, where a province's year is millions of cases) and
-an index range on `case_issued.due_at` (the cards, one short row each); a period
-not of whole days reads index ranges on `accepted_at` and `completed_at`, a row
-per case. The queries are written once
+the cards' counts (`central.cases.cardcounts`, a row per hall, unit, day and kind);
+a period not of whole days reads index ranges on `accepted_at`, `completed_at` and
+`case_issued.due_at`, a row per case or card. The queries are written once
 (SQLAlchemy Core over `central.cases.tables`) and run on the case store where
 it is: its SQLite file, or central's PostgreSQL database.
 
@@ -28,12 +28,21 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
 
 from central.anomalies.casereads import CaseReads
+from central.cases.cardcounts import ensure_card_counts
 from central.cases.daycounts import ensure_counts
 from central.cases.opencounts import ensure_open_counts
-from central.cases.tables import CASE_DAY_COUNTS, CASE_ISSUED, CASE_OPEN_COUNTS, CASES
+from central.cases.tables import CASE_CARD_COUNTS, CASE_DAY_COUNTS, CASE_ISSUED, CASE_OPEN_COUNTS, CASES
 from central.cases.timebase import day_of, format_day, midnight
 from central.reads import built
-from central.web.screen.tally import ALARM_STAGES, AlarmCase, FiguresBook, Place, PlaceCount, PlaceFigures
+from central.web.screen.tally import (
+    ALARM_STAGES,
+    ISSUED_KINDS,
+    AlarmCase,
+    FiguresBook,
+    Place,
+    PlaceCount,
+    PlaceFigures,
+)
 from spine.storeurl import StoreUrl
 
 INDEX = ("CREATE INDEX IF NOT EXISTS cases_open_places ON cases (stage, hall, unit) "
@@ -41,6 +50,7 @@ INDEX = ("CREATE INDEX IF NOT EXISTS cases_open_places ON cases (stage, hall, un
 """Open cases by light and place: the screen's alarm list reads only this."""
 
 _C, _I, _D, _O = CASES.c, CASE_ISSUED.c, CASE_DAY_COUNTS.c, CASE_OPEN_COUNTS.c
+_K = CASE_CARD_COUNTS.c
 _MEASURES = ("received", "completed", "on_time")
 _NAMED_MEASURES: list[ColumnElement[str]] = [literal_column(f"'{measure}'") for measure in _MEASURES]
 """Written out: a statement is compiled once (`central.reads.built`), with no expanding lists."""
@@ -57,6 +67,7 @@ def ensure_index(path: Path) -> None:
         connection.execute(INDEX)
         ensure_counts(connection)  # a store the engine has not opened since the counts came
         ensure_open_counts(connection)
+        ensure_card_counts(connection)
     finally:
         connection.close()
 
@@ -99,7 +110,9 @@ class SqlTally:
         if _whole_days(since, until):
             # Whole days (the board's today and its year): the day counts the database keeps
             # (`central.cases.daycounts`), a row per hall and unit, not one per case.
-            self._counted(book, place, day_of(since), None if until is None else day_of(until))
+            days = (day_of(since), None if until is None else day_of(until))
+            self._counted(book, place, *days)
+            self._counted_cards(book, place, *days)
         else:
             # One short row per case of the period, counted here: each read is a range of one index.
             book.received(self._read(select(_C.hall, _C.unit).where(
@@ -107,10 +120,18 @@ class SqlTally:
             book.completed(self._read(select(_C.hall, _C.unit, _C.on_time).where(
                 *_placed(place), *_period(_C.completed_at, since, until),
                 _C.confirmed_at.is_not(None))))
-        book.issued(self._read(select(_C.hall, _C.unit, _I.kind).select_from(
-            CASE_ISSUED.join(CASES, _C.case_id == _I.case_id)).where(
-            *_placed(place), *_period(_I.due_at, since, until), _I.escalation == 1)))
+            book.issued(self._read(select(_C.hall, _C.unit, _I.kind).select_from(
+                CASE_ISSUED.join(CASES, _C.case_id == _I.case_id)).where(
+                *_placed(place), *_period(_I.due_at, since, until), _I.escalation == 1)))
         return book.rows()
+
+    def _counted_cards(self, book: FiguresBook, place: Place, first: int, end: int | None) -> None:
+        """The cards issued from the counts the database keeps (`central.cases.cardcounts`)."""
+        counts = self._read(select(_K.hall, _K.unit, _K.kind, func.sum(_K.issued)).where(
+            *_placed(place, _K), *_period(_K.day, first, end)).group_by(_K.hall, _K.unit, _K.kind))
+        for hall, unit, kind, issued in counts:
+            if issued and kind in ISSUED_KINDS:  # moved out to nothing is no card, as per row
+                book.row(hall, unit).issued[ISSUED_KINDS[kind]] += int(issued)
 
 
     def _counted(self, book: FiguresBook, place: Place, first: int, end: int | None) -> None:
