@@ -12,8 +12,12 @@ tick's) fires nothing. On PostgreSQL the counts' rows are written by transaction
 hold the case log's lock (`central.cases.database`), so writers never wait on one another for
 them and cannot deadlock.
 
-On SQLite the store makes the table and triggers as it opens (`ensure_counts`), counting the
-cases already there the first time; on PostgreSQL migration 0012 does the same.
+On SQLite the store makes the table and row triggers as it opens (`ensure_counts`), counting
+the cases already there the first time; on PostgreSQL migration 0012 does the same, and 0015
+makes the triggers per statement (transition tables): a statement's moves are added up and
+written in one grouped upsert, so a bulk load (COPY, `move-cases`, an import) pays once per
+statement, not three upserts a case (COPY of 100,000 cases 17.4 s -> 1.4 s; an INSERT of
+one case 159 -> 77 us).
 """
 
 from __future__ import annotations
