@@ -1,7 +1,7 @@
 """The day counts (`case_day_counts`) kept by statement-level triggers, as the open counts are.
 
 Revision ID: 0015
-Revises: 0013 (the lead chains it after 0014 at merge)
+Revises: 0014
 Create Date: 2026-12-02
 
 Revision 0012 kept the day counts with a row trigger: up to three upserts per case inserted,
@@ -21,7 +21,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
