@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from central.anomalies.book import FALSE_ALARM_CAUSES
 from central.web.auth import Principal, reader, writer
@@ -86,11 +86,17 @@ class AnomalyFigures(Out):
 
 
 class AssignIn(BaseModel):
+    # An unknown field is an error, as in the complaint desk's bodies: a typo is not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     assignee: str = Field(min_length=1, max_length=80, description="a person or a unit")
     note: str = Field("", max_length=2000)
 
 
 class CloseIn(BaseModel):
+    # An unknown field is an error, as in the complaint desk's bodies: a typo is not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     finding: Literal["confirmed", "false_alarm"]
     cause: Cause | None = Field(None, description="required for a false alarm: why it was false")
     note: str = Field(min_length=2, max_length=2000, description="what was found")

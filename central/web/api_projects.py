@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from central.cases.stages import LimitUnit
 from central.cases.timebase import instant_from_datetime
@@ -57,6 +57,9 @@ class ProjectOut(Out):
 
 
 class ProjectIn(BaseModel):
+    # An unknown field is an error, as in the complaint desk's bodies: a typo is not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     id: str = Field(pattern=PROJECT_ID)
     name: str = Field(min_length=1, max_length=120)
     coordinator: str = Field(min_length=1, max_length=60, description="who coordinates its approvals")
@@ -67,10 +70,16 @@ class ProjectIn(BaseModel):
 
 
 class ProjectCaseIn(BaseModel):
+    # An unknown field is an error, as in the complaint desk's bodies: a typo is not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     case_id: str = Field(pattern=CASE_ID_PATTERN)
 
 
 class PassIn(BaseModel):
+    # An unknown field is an error, as in the complaint desk's bodies: a typo is not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     hall: str = Field(min_length=1, max_length=40)
     service: str = Field(pattern=r"^[A-Z]{1,2}$", description="the service prefix the applicant is called in")
     day: date

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from central.ratings import FollowUpError, RatingBook, UnknownFollowUp
 from central.ratings.book import RatingGroup
@@ -20,6 +20,9 @@ Millis = Annotated[int | None, Query(ge=0, le=2**62)]
 
 
 class FollowUpAction(BaseModel):
+    # An unknown field is an error, as in the complaint desk's bodies: a typo is not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     note: str = Field(min_length=1, max_length=500)
 
 

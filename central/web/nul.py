@@ -9,6 +9,7 @@ place of the character (`loc`), and the API document says so (`text_without_nul`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,14 +27,14 @@ async def refuse_nul_characters(request: Request, call_next: Callable[[Request],
     """The HTTP middleware: a query parameter, the path or a JSON body holding a NUL is a 422."""
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
-            return _unprocessable(["query", name.replace("\x00", "")])
+            return _unprocessable(request, ["query", name.replace("\x00", "")])
     if "\x00" in request.scope["path"]:
-        return _unprocessable(["path"])
+        return _unprocessable(request, ["path"])
     if _is_json(request.headers.get("content-type", "")):
         # Starlette keeps the body it read here for the route (its middleware caches it).
         place = nul_in_json_body(await request.body())
         if place is not None:
-            return _unprocessable(["body", *place])
+            return _unprocessable(request, ["body", *place])
     return await call_next(request)
 
 
@@ -66,9 +67,39 @@ def nul_in_json_body(body: bytes) -> Place | None:
     return None
 
 
-def _unprocessable(where: Place) -> JSONResponse:
+def _unprocessable(request: Request, where: Place) -> JSONResponse:
+    """The 422 in the shape the route documents: FastAPI's validation errors, or the case
+    engine's list of problems (`Problems`: one line each) on the routes that say so."""
+    if _says_problems(request):
+        return JSONResponse(status_code=422, content={"detail": [
+            f"{'.'.join(map(str, where))}: a NUL character is not allowed"]})
     return JSONResponse(status_code=422, content={"detail": [
         {"loc": where, "msg": "a NUL character is not allowed", "type": "value_error"}]})
+
+
+def _says_problems(request: Request) -> bool:
+    path, method = request.scope["path"], request.method.lower()
+    return any(method == documented and template.match(path)
+               for template, documented in _problem_routes(request.app))
+
+
+_PROBLEMS = "#/components/schemas/Problems"
+
+
+def _problem_routes(app: Any) -> list[tuple[re.Pattern[str], str]]:
+    """The operations whose documented 422 is `Problems`, from the API document (made once)."""
+    found: list[tuple[re.Pattern[str], str]] | None = getattr(app.state, "nul_problem_routes", None)
+    if found is None:
+        found = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                answer = operation.get("responses", {}).get("422", {})
+                schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("$ref") == _PROBLEMS:
+                    template = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+                    found.append((re.compile(f"^{template}$"), method))
+        app.state.nul_problem_routes = found
+    return found
 
 
 def text_without_nul(document: dict[str, Any]) -> dict[str, Any]:
