@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import text
 
-from central import migrations
 from central.cases import stats
 from central.cases.cardcounts import TRIGGER_NAMES
 from central.cases.engine import Engine
@@ -27,9 +24,9 @@ from central.web.screen import sqltally
 from central.web.screen.sqltally import SqlTally
 from central.web.screen.tally import Place
 from central.where import Where
-from spine.engines import open_engine
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import SettableClock, entry, run_sql
+from tests.central.stores import migrated_again
 
 NOWS: tuple[Instant | None, ...] = (None, at("2026-12-02T12:00"), at("2026-12-04T12:00"),
                                     at("2026-12-10T00:00"), at("2026-12-20T10:00"))
@@ -136,17 +133,7 @@ def test_counts_made_in_a_store_already_holding_cards_count_them(
         engine.close()
     if isinstance(case_store, StoreUrl):
         # Revision 0014 on a populated database: down to the revision before, and up again.
-        database = open_engine(case_store)
-        try:
-            with database.connect() as connection, connection.begin():
-                command.downgrade(migrations.alembic_config(connection), "0012")
-            with database.connect() as connection:
-                assert connection.execute(text(
-                    "SELECT to_regclass('case_card_counts') IS NULL")).scalar_one()
-            with database.connect() as connection:
-                migrations.upgrade(connection)
-        finally:
-            database.dispose()
+        migrated_again(case_store, "0012", "case_card_counts")
     engine = Engine.open(case_store, clock=clock)
     try:
         issued = run_sql(engine, "SELECT count(*) FROM case_issued WHERE escalation = 1")

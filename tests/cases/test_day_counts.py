@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import text
 
-from central import migrations
 from central.cases import stats
 from central.cases.engine import Engine
 from central.cases.stats import Figures
@@ -20,9 +17,9 @@ from central.web.screen import sqltally
 from central.web.screen.sqltally import SqlTally
 from central.web.screen.tally import Place
 from central.where import Where
-from spine.engines import open_engine
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import SettableClock, entry, run_sql
+from tests.central.stores import migrated_again
 
 WINDOWS = ((at("2026-11-01"), at("2026-12-01")), (at("2026-11-24"), None), (None, at("2026-11-24")),
            (at("2026-11-23"), at("2026-11-24")))
@@ -114,17 +111,7 @@ def test_counts_made_in_a_store_already_holding_cases_count_them(
         engine.close()
     if isinstance(case_store, StoreUrl):
         # Revision 0012 on a populated database: down to the revision before, and up again.
-        database = open_engine(case_store)
-        try:
-            with database.connect() as connection, connection.begin():
-                command.downgrade(migrations.alembic_config(connection), "0010")
-            with database.connect() as connection:
-                assert connection.execute(text(
-                    "SELECT to_regclass('case_day_counts') IS NULL")).scalar_one()
-            with database.connect() as connection:
-                migrations.upgrade(connection)
-        finally:
-            database.dispose()
+        migrated_again(case_store, "0010", "case_day_counts")
     engine = Engine.open(case_store, clock=clock)
     try:
         assert run_sql(engine, "SELECT sum(n) FROM case_day_counts WHERE measure = 'received'") == [(4,)]

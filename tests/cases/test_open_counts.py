@@ -11,19 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import event, text
+from sqlalchemy import event
 
-from central import migrations
 from central.cases.engine import Engine
 from central.cases.importer import import_lines
 from central.cases.opencounts import SQLITE_TRIGGER_NAMES
 from central.cases.timebase import parse_instant as at
 from central.web.screen.sqltally import SqlTally
 from central.web.screen.tally import Place
-from spine.engines import open_engine
 from spine.storeurl import StoreUrl
 from tests.cases.conftest import SettableClock, entry, run_sql
+from tests.central.stores import migrated_again
 
 COUNTED = "SELECT stage, hall, unit, n FROM case_open_counts WHERE n <> 0 ORDER BY 1, 2, 3"
 BY_CASES = ("SELECT stage, hall, unit, count(*) FROM cases WHERE confirmed_at IS NULL"
@@ -144,17 +142,7 @@ def test_counts_made_in_a_store_already_holding_cases_count_them(
         engine.close()
     if isinstance(case_store, StoreUrl):
         # Revision 0013 on a populated database: down to 0012, and up again.
-        database = open_engine(case_store)
-        try:
-            with database.connect() as connection, connection.begin():
-                command.downgrade(migrations.alembic_config(connection), "0012")
-            with database.connect() as connection:
-                assert connection.execute(text(
-                    "SELECT to_regclass('case_open_counts') IS NULL")).scalar_one()
-            with database.connect() as connection:
-                migrations.upgrade(connection)
-        finally:
-            database.dispose()
+        migrated_again(case_store, "0012", "case_open_counts")
     engine = Engine.open(case_store, clock=clock)
     try:
         assert _same(engine, "counted at the first open or by the revision") == [
