@@ -77,10 +77,15 @@ class HallTrust:
             envelope.type, rule, envelope.body, speaker)
         return Refusal(problem) if problem is not None else None
 
+    @staticmethod
+    def judges(event: AcceptedEvent) -> bool:
+        """Whether `admit` may refuse this event: only case facts (`CentralStore.judges`)."""
+        return spec_for(event.envelope.type).authority.about is About.UNIT_CASES
+
     def admit(self, context: HandlerContext, event: AcceptedEvent) -> AcceptedEvent | Refusal:
         """Case facts against the case records, after the batch's earlier facts reached them."""
         envelope = event.envelope
-        if spec_for(envelope.type).authority.about is not About.UNIT_CASES:
+        if not self.judges(event):
             return event
         recv = envelope.recv
         if recv is None or recv.kind is None:  # `check` refuses these first; stored some other way

@@ -84,6 +84,7 @@ class CentralIngest:
             log.warning("no halls configured: central accepts any gateway (demo only)")
         self.trust = HallTrust(gateways, case_scope)
         store.admit = self.trust.admit
+        store.judges = self.trust.judges
         self.receiver = BatchReceiver(
             store, clock, authorize=self.trust.authorize, check_event=self.trust.check
         )

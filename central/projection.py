@@ -174,6 +174,11 @@ class Projection:
                     break
         self._installed = True
 
+    @property
+    def catching_up(self) -> bool:
+        """Fed now, it would replay the log first (`central.store.CatchingUp`)."""
+        return not self._installed
+
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:
         tx, hall = (context.portable if self.portable else context.tx), context.hall
         if not self._installed:

@@ -44,12 +44,16 @@ from spine.handlers import EventHandler, HandlerContext
 from spine.receiver import (
     DEAD_LETTERS,
     RECEIVER_SCHEMA,
+    STREAM_POSITION,
     STREAMS,
     AcceptedEvent,
     DeadLetter,
     IncomingBatch,
+    OutOfOrder,
     Refusal,
     advance_stream,
+    follows,
+    read_stream_position,
     store_dead_letter,
     stream_position,
 )
@@ -151,6 +155,16 @@ class ForeseesBatch(Protocol):
     block has ended (one round trip for the store's first statements and every such read)."""
 
     def foresee(self, context: HandlerContext, events: Sequence[AcceptedEvent]) -> Callable[[], None]: ...
+
+
+@runtime_checkable
+class CatchingUp(Protocol):
+    """A handler that, fed now, would first replay the log (a projection not installed yet)."""
+
+    @property
+    def catching_up(self) -> bool: ...
+
+
 Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
 """Inside the storing transaction: the event to store, or why it is refused."""
 
@@ -163,6 +177,9 @@ class CentralStore:
         self.handlers = list(handlers or [])
         self.admit: Admit | None = None
         """Set by the ingest: its rules that need the batch's earlier facts to have taken effect."""
+        self.judges: Callable[[AcceptedEvent], bool] = lambda _event: True
+        """Set with `admit`: whether it may refuse this event (a batch of events it never
+        refuses is appended to the log before its handlers run: `commit_batch`'s `early`)."""
         self.alarmed: Callable[[SecurityAlarm], object] = lambda _alarm: None
         """Told of each alarm once its transaction committed (the big screen refreshes)."""
         self._engine = open_engine(self.url)
@@ -237,7 +254,14 @@ class CentralStore:
         assert isinstance(raw, sqlite3.Connection)
         return raw
 
+    checks_order = True
+    """`commit` reads the sender's stream inside its transaction, under the hall's lock, with
+    the batch's first statements (one round trip on PostgreSQL, where a read of its own took
+    three: BEGIN, the read, COMMIT)."""
+
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
+        """The batch stored in one transaction: (stored, duplicates). Raises `OutOfOrder`, having
+        stored nothing, when it does not follow its sender's stream (`follows`)."""
         parsed = parse_central_topic(incoming.topic)
         hall = parsed[0] if parsed else "?"
         now = self.clock.wall_ms()
@@ -269,12 +293,19 @@ class CentralStore:
                 # Before anything else it locks (a ledger's append, in a handler): a follower of
                 # the log that waits for this batch then waits for nothing this batch waits for.
                 hold_appending(sql)
-                # The sender's stream: a plain write, committed with the batch whenever it runs
-                # in it (`commit_batch` would run it last, a round trip of its own).
+                # Where the sender's stream is, then its advance: a plain write, committed with
+                # the batch whenever it runs in it (`commit_batch` would run it last, a round trip
+                # of its own), rolled back with it when the batch turns out not to follow.
+                position = (STREAM_POSITION.ask(sql, {"sender": incoming.batch.sender})
+                            if incoming.batch.after is not None else None)
                 advance_stream(sql, incoming.batch)
                 held = EVENT_LOG.ask_held(sql, [event.envelope.id for event in incoming.events])
                 foreseen = [handler.foresee(context, incoming.events) for handler in self.handlers
                             if isinstance(handler, ForeseesBatch)] if context is not None else []
+            if position is not None and not follows(incoming.batch,
+                                                    read_stream_position(list(position.fetchall()))):
+                raise OutOfOrder(f"{incoming.batch.sender}'s batch after {incoming.batch.after} came "
+                                 "before that position was stored")
             for take in foreseen:
                 take()
 
@@ -287,13 +318,20 @@ class CentralStore:
                 assert admit is not None and context is not None
                 return admit(context, event)
 
+            # Admission judges few kinds of events (a unit's case facts): a batch without any is
+            # appended first, and on PostgreSQL the server stores it while the handlers run. Not
+            # while a handler would replay the log as it is fed (a projection fed before it was
+            # installed): it would meet the batch's events there, then be fed them again.
+            judged = admit is not None and any(self.judges(event) for event in incoming.events)
+            early = not judged and not any(isinstance(handler, CatchingUp) and handler.catching_up
+                                           for handler in self.handlers)
             result = commit_batch(
                 sql, EVENT_LOG, incoming, dead, row=row, stored=stored,
                 dead_letter=lambda letter: alarms.extend(self._dead_letter_in(sql, letter, hall, now)),
-                admit=admitted if admit is not None else None,
+                admit=admitted if judged else None,
                 # Central's handlers never read the log of the batch they are fed nor append to
                 # it (a projection not yet installed replays the log, then takes the event).
-                together=True, advanced=True, held=held())
+                together=True, advanced=True, held=held(), early=early)
         for alarm in alarms:
             self.alarmed(alarm)
         return result

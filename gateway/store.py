@@ -85,6 +85,9 @@ class GatewayStore:
 
     # --- ReceiverStore ---------------------------------------------------
 
+    checks_order = False
+    """The receiver reads `stream_position` before a batch (the gateway's devices' streams)."""
+
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
         def work(context: HandlerContext, forward: list[PendingEvent]) -> tuple[int, int]:
             def stored(event: AcceptedEvent, row_id: int | None) -> None:

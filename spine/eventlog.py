@@ -17,6 +17,7 @@ central's migration (`table()`, and the trigger of `central/migrations`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Index,
     Integer,
     LargeBinary,
@@ -39,12 +41,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY, JSON
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.types import TypeEngine
 
 from spine.receiver import AcceptedEvent, Admission, DeadLetter, IncomingBatch, Refusal, advance_stream
 from spine.sqlite import append_only
-from spine.statement import Statement, Tx, insert_for, sqlite_driver
+from spine.statement import Statement, Tx, insert_for, owe, settle, sqlite_driver
 
 _IDS = json.JSONEncoder(separators=(",", ":"))
 
@@ -172,31 +174,63 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
     def add_all(self, tx: Tx, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Store events `held` said are new, in this order, in one driver call (see `add`): on
         PostgreSQL one binary COPY for the batch, on SQLite one executemany."""
+        self.send_all(tx, rows)()
+
+    def send_all(self, tx: Tx, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> Callable[[], None]:
+        """`add_all`, answered later: the rows go to the server now and the function returned
+        waits until it has stored them, raising what it refused. Meanwhile the server indexes
+        them while the caller goes on (its handlers' Python); a statement run on `tx` before
+        then reads the answer first (`spine.statement.settle`). On SQLite, stored at once."""
         if not rows:
-            return
+            return _nothing
         names = [name for name, _ in self.columns]
         copy = _copy_target(tx)
         if copy is None:
             self._add.run_many(tx, [{"event_id": event_id, **{name: row.get(name) for name in names}}
                                     for event_id, row in rows])
-            return
+            return _nothing
         # COPY has no ON CONFLICT, and needs none: `held` answered under the hall's lock in this
         # transaction, so nobody else stores these ids meanwhile; the unique index on event_id
         # still refuses a copy that got here some other way (the batch then fails whole, as a
         # SQLite `add` does), never a second row. A pipelined executemany of the INSERT cost
-        # 11 us of client CPU an event and the server a statement each; COPY about 2 us
+        # 11 us of client CPU an event and the server a statement each; COPY about 2 us, and an
+        # INSERT from one JSON array of the rows twice COPY's CPU on both sides
         # (docs/architecture.md, "Speed").
         assert not isinstance(tx, sqlite3.Connection)
+        from spine.pgcopy import EndAnsweredLater  # psycopg: only where central runs on PostgreSQL
+
+        settle(tx)
+        writer: EndAnsweredLater | None = None
         try:
-            with copy.cursor() as cursor, cursor.copy(self._copy_sql) as writer:
-                writer.set_types(self._copy_types)
-                for event_id, row in rows:
-                    writer.write_row((event_id, *[row.get(name) for name in names]))
+            with copy.cursor() as cursor:
+                writer = EndAnsweredLater(cursor)
+                with cursor.copy(self._copy_sql, writer=writer) as sending:
+                    sending.set_types(self._copy_types)
+                    for event_id, row in rows:
+                        sending.write_row((event_id, *[row.get(name) for name in names]))
         except tx.dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy raises every other statement's failure (IntegrityError for a second
-            # copy), without the rows: they hold personal data as often as not.
-            raise DBAPIError.instance(self._copy_sql, None, exc, tx.dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, dialect=tx.dialect) from exc
+            raise self._failed(tx, exc) from exc
+        expected = len(rows)
+
+        def stored() -> None:
+            assert writer is not None
+            try:
+                writer.answer(expected)
+            except tx.dialect.loaded_dbapi.Error as exc:
+                raise self._failed(tx, exc) from exc
+
+        owe(tx, stored)
+        return lambda: settle(tx)
+
+    def _failed(self, tx: Connection, exc: Exception) -> StatementError:
+        # As SQLAlchemy raises every other statement's failure (IntegrityError for a second
+        # copy), without the rows: they hold personal data as often as not.
+        return DBAPIError.instance(self._copy_sql, None, exc, tx.dialect.loaded_dbapi.Error,
+                                   hide_parameters=True, dialect=tx.dialect)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _array_of_json(texts: Any) -> Any:
@@ -233,6 +267,7 @@ def commit_batch(
     together: bool = False,
     advanced: bool = False,
     held: set[str] | None = None,
+    early: bool = False,
 ) -> tuple[int, int]:
     """A receiver's batch inside `tx`: each new event admitted (`admit`, when the node has
     rules that need what earlier events did), appended (`row` gives its columns) and handed
@@ -248,13 +283,26 @@ def commit_batch(
 
     `advanced`: the caller has advanced the sender's stream in `tx` already (with other
     statements of its own, in one round trip). `held`: which of the batch's events the log
-    holds, asked by the caller in `tx` (`EventLog.ask_held`, in that same round trip)."""
+    holds, asked by the caller in `tx` (`EventLog.ask_held`, in that same round trip).
+
+    `early` (with `together`, and no `admit` or one that refuses none of the batch's events):
+    the new events are sent to the log before the first is handled (`EventLog.send_all`), so
+    that on PostgreSQL the server stores them while the handlers run; their answer is read
+    before this returns. A handler that reads the log meanwhile finds the whole batch there."""
     new = duplicates = 0
     # One question for the whole batch: which of its events the log already has (a resend is
     # a duplicate, whatever changed since). Each new event is then stored in the batch's order,
     # its handlers run before the next is admitted.
     if held is None:
         held = log.held(tx, [event.envelope.id for event in incoming.events])
+    if early:
+        assert together and admit is None, "an early append needs every event's admission known"
+        new, duplicates = _append_first(tx, log, incoming, row, stored, held)
+        for letter in dead:
+            dead_letter(letter)
+        if not advanced:
+            advance_stream(tx, incoming.batch)
+        return new, duplicates
     appended: list[tuple[str, Mapping[str, Any]]] = []
     for event in incoming.events:
         event_id = event.envelope.id
@@ -280,3 +328,27 @@ def commit_batch(
     if not advanced:
         advance_stream(tx, incoming.batch)
     return new, duplicates
+
+
+def _append_first(tx: Tx, log: EventLog, incoming: IncomingBatch,
+                  row: Callable[[AcceptedEvent], Mapping[str, Any]],
+                  stored: Callable[[AcceptedEvent, int | None], None], held: set[str]) -> tuple[int, int]:
+    """`commit_batch`'s early append: the new events sent to the log, then handled while the
+    server stores them, then its answer read."""
+    fresh: list[AcceptedEvent] = []
+    for event in incoming.events:
+        if event.envelope.id not in held:
+            held.add(event.envelope.id)  # a second copy in the same batch is a duplicate too
+            fresh.append(event)
+    answered = log.send_all(tx, [(event.envelope.id, row(event)) for event in fresh])
+    try:
+        for event in fresh:
+            stored(event, None)
+    except BaseException:
+        # The handler's failure is the one to tell; the server's answer is read all the same,
+        # so that the connection can roll the transaction back.
+        with contextlib.suppress(Exception):
+            answered()
+        raise
+    answered()
+    return len(fresh), len(incoming.events) - len(fresh)

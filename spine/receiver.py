@@ -136,7 +136,16 @@ class _DeviceStamp:
     """Its members after `est_time` (the skew and the author)."""
 
 
+class OutOfOrder(Exception):
+    """A batch came before its predecessor was stored (`Batch.after` beyond the sender's
+    stream): nothing of it was stored, and the sender is asked for the gap."""
+
+
 class ReceiverStore(Protocol):
+    checks_order: bool
+    """Whether `commit` itself checks that the batch follows the sender's stream (raising
+    `OutOfOrder`), inside its transaction; if not, the receiver asks `stream_position` first."""
+
     def commit(self, incoming: IncomingBatch, dead: list[DeadLetter]) -> tuple[int, int]:
         """Store valid events (deduplicated by id) and dead letters in one durable
         transaction; return (stored, duplicates)."""
@@ -216,13 +225,12 @@ class BatchReceiver:
         refusal = self.authorize(topic_sender, batch)
         if refusal is not None:
             return self._refuse(topic, topic_sender, payload, refusal.reason, batch.batch, refusal.alarm)
-        if batch.after is not None:
-            held = self.store.stream_position(batch.sender)
-            if held is None or batch.after > held:
-                # An earlier batch was lost (a broker crashed after its PUBACK): storing
-                # this one now would break the sender's order. Ask for the gap first.
-                self.counters["out_of_order"] += 1
-                return Ack(v=batch.v, batch=batch.batch, resend=True)
+        if batch.after is not None and not self.store.checks_order and not follows(
+                batch, self.store.stream_position(batch.sender)):
+            # An earlier batch was lost (a broker crashed after its PUBACK): storing this one
+            # now would break the sender's order. Ask for the gap first.
+            self.counters["out_of_order"] += 1
+            return Ack(v=batch.v, batch=batch.batch, resend=True)
 
         incoming = IncomingBatch(topic, batch, now, skew_ms=now - batch.sent_at)
         dead: list[DeadLetter] = []
@@ -243,7 +251,11 @@ class BatchReceiver:
             positions.setdefault(outcome.id, index)
             text = texts[index] if texts is not None else None
             incoming.events.append(self._accept(incoming, outcome, item, text, stamps))
-        stored, duplicates = self.store.commit(incoming, dead)
+        try:
+            stored, duplicates = self.store.commit(incoming, dead)
+        except OutOfOrder:
+            self.counters["out_of_order"] += 1
+            return Ack(v=batch.v, batch=batch.batch, resend=True)
         for event, refusal in incoming.refused:
             rejections.append(Rejection(index=positions[event.envelope.id], id=event.envelope.id,
                                         reason=refusal.reason))
@@ -468,6 +480,13 @@ def masked_payload(payload: bytes) -> bytes:
 def advance_stream(tx: Tx, batch: Batch) -> None:
     if batch.last is not None:
         ADVANCE_STREAM.run(tx, {"sender": batch.sender, "position": batch.last})
+
+
+def follows(batch: Batch, position: int | None) -> bool:
+    """Whether `batch` may be stored after the sender's stream reached `position`: it starts
+    a stream (`after` None), or nothing between the two is missing (a resend of batches
+    stored already is a run of duplicates, and follows too)."""
+    return batch.after is None or (position is not None and batch.after <= position)
 
 
 def stream_position(tx: Tx, sender: str) -> int | None:

@@ -40,6 +40,33 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Tx = sqlite3.Connection | Connection
 """An open transaction: a node's raw SQLite connection, or a SQLAlchemy connection of either dialect."""
 
+_OWED = "hallwatch.answer_owed"
+"""Where a connection keeps what reads an answer its server still owes it (`owe`)."""
+
+
+def owe(tx: Connection, read: Callable[[], None]) -> None:
+    """Note that the server owes `tx` an answer (a COPY ended without waiting for it, so the
+    server stores the rows while the caller goes on), and that `read` reads it. The next
+    statement on `tx`, through `Statement` or SQLAlchemy, reads it first (`settle`); the caller
+    settles before it commits."""
+    assert _OWED not in tx.info, "one answer owed at a time"
+    tx.info[_OWED] = read
+
+
+def settle(tx: Tx) -> None:
+    """Read the answer the server owes this connection, if any (`owe`): raises what it refused."""
+    if isinstance(tx, sqlite3.Connection):
+        return
+    read = tx.info.pop(_OWED, None)
+    if read is not None:
+        read()
+
+
+def settle_before_statements(connection: Connection, *_args: Any) -> None:
+    """SQLAlchemy's `before_cursor_execute`: a statement run straight through SQLAlchemy reads
+    an owed answer first too (libpq takes no statement while one is outstanding)."""
+    settle(connection)
+
 
 class Rows(Protocol):
     """What a statement's result offers on both kinds of connection."""
@@ -122,6 +149,7 @@ class Statement:
     def run(self, tx: Tx, params: Mapping[str, Any] | None = None) -> Rows:
         params = params or {}
         if not isinstance(tx, sqlite3.Connection):
+            settle(tx)
             tx = sqlite_driver(tx) or tx
         if isinstance(tx, sqlite3.Connection):
             sql, names, literals = self.sqlite_text()
@@ -138,6 +166,7 @@ class Statement:
         closes the result of a read it cannot see yet); elsewhere, as `run`."""
         if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
             return self.run(tx, params)
+        settle(tx)
         compiled = self._compiled_for(tx.dialect)
         assert compiled.plain, "a read sent in a pipeline has no type that converts its values"
         cursor = tx.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -150,6 +179,7 @@ class Statement:
         if not rows:
             return
         if not isinstance(tx, sqlite3.Connection):
+            settle(tx)
             tx = sqlite_driver(tx) or tx
         if isinstance(tx, sqlite3.Connection):
             sql, names, literals = self.sqlite_text()
@@ -197,6 +227,7 @@ def pipelined(tx: Tx) -> AbstractContextManager[Any]:
     sent with `Statement.ask` is read after the block)."""
     if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
         return nullcontext()
+    settle(tx)
     driver: Any = tx.connection.driver_connection  # a psycopg 3 connection
     return cast(AbstractContextManager[Any], driver.pipeline())
 
