@@ -48,15 +48,17 @@ from typing import Any
 
 from bench._common import load, median, spread
 from central import migrations
+from central.authority import HallTrust
 from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
 from central.store import CentralStore
 from central.telemetry import Telemetry
 from central.video.directory import FootageDirectory
+from contract.authority import Author
 from contract.envelope import Batch, Envelope, Received
 from spine.clock import SystemClock
 from spine.engines import open_engine
-from spine.receiver import AcceptedEvent, IncomingBatch
+from spine.receiver import AcceptedEvent, BatchReceiver, IncomingBatch
 from spine.service import COLLECTOR_THRESHOLDS
 from spine.storeurl import StoreUrl
 from tests.pgcluster import throwaway_cluster
@@ -111,17 +113,22 @@ def visit_batches(events: int, hall: int = 1) -> list[IncomingBatch]:
     while len(facts) < events:
         step += 1
         at = now + step * 1000
-        facts.append(("queue.ticket_issued", {"day": day, "ticket": f"A{step:05d}", "service": "A"}))
+        # Every body whole, as the catalog has it: `--receiver` validates each one.
+        facts.append(("queue.ticket_issued", {"day": day, "ticket": f"A{step:05d}", "service": "A",
+                                              "service_name": "Residence permits", "number": step,
+                                              "slot": step, "people_ahead": WAITING, "issued_at": at}))
         if step > WAITING:
             ticket = f"A{step - WAITING:05d}"
             facts.append(("queue.called", {"day": day, "ticket": ticket, "service": "A",
                                            "window": str(step % 8), "officer": f"10{step % 8:02d}",
                                            "at": at, "issued_at": at - WAITING * 1000,
-                                           "waiting_since": at - WAITING * 1000}))
+                                           "waiting_since": at - WAITING * 1000, "wait_ms": WAITING * 1000}))
         if step > WAITING + 1:
             ticket = f"A{step - WAITING - 1:05d}"
-            facts.append(("queue.served", {"day": day, "ticket": ticket, "window": str((step - 1) % 8),
-                                           "at": at, "service_ms": 1000}))
+            window = (step - 1) % 8
+            facts.append(("queue.served", {"day": day, "ticket": ticket, "service": "A",
+                                           "window": str(window), "officer": f"10{window:02d}",
+                                           "at": at, "called_at": at - 1000, "service_ms": 1000}))
             facts.append(("rating.recorded", {
                 "hall": hall_name(hall), "window": str((step - 1) % 8), "officer": f"10{(step - 1) % 8:02d}",
                 "officer_name": None, "department": "civil", "service": "A",
@@ -132,15 +139,22 @@ def visit_batches(events: int, hall: int = 1) -> list[IncomingBatch]:
                                          enumerate(facts[:events], start=1)])
 
 
+KIOSK = "kiosk-01"
+"""The hall's kiosk: the author of its tickets (the gateway states the calls, services and ratings)."""
+
+
 def _batched(gateway: str, hall: int, now: int, facts: list[tuple[int, str, dict[str, Any]]]
              ) -> list[IncomingBatch]:
     made: list[IncomingBatch] = []
     for first in range(0, len(facts), BATCH):
+        # Each stamped with its author as the gateway verified it, as `HallTrust` checks again.
         envelopes = [
-            Envelope(v=1, id=uuid.uuid4().hex, device=gateway, seq=seq, boot="boot0001", time=now + seq,
-                     mono=seq, type=type, body=body,
-                     recv=Received(by=gateway, at=now + seq, est_time=now + seq))
+            Envelope(v=1, id=uuid.uuid4().hex, device=KIOSK if kiosk else gateway, seq=seq, boot="boot0001",
+                     time=now + seq, mono=seq, type=type, body=body,
+                     recv=Received(by=gateway, at=now + seq, est_time=now + seq,
+                                   kind=Author.KIOSK if kiosk else Author.GATEWAY))
             for seq, type, body in facts[first:first + BATCH]
+            for kiosk in [type == "queue.ticket_issued"]
         ]
         batch = Batch(v=1, batch=uuid.uuid4().hex, sender=gateway, boot="boot0001", sent_at=now,
                       sent_mono=0, events=[e.model_dump() for e in envelopes], last=first + len(envelopes),
@@ -163,7 +177,8 @@ def ingest(url: StoreUrl, work: list[IncomingBatch]) -> float:
     return sum(len(b.events) for b in work) / (time.perf_counter() - started)
 
 
-def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = False) -> None:
+def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = False,
+               wire: list[tuple[str, str, bytes]] | None = None) -> None:
     store = CentralStore(url, SystemClock())
     if projections:
         # As `hall central run` has them (`central.service`): each installed, then fed.
@@ -171,6 +186,9 @@ def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = Fal
             projection.install(store)
             store.handlers.append(projection)
     try:
+        if wire is not None:
+            _receive_all(store, wire)
+            return
         for incoming in work:
             stored, duplicates = store.commit(incoming, [])
             assert stored == len(incoming.events) and duplicates == 0
@@ -178,21 +196,44 @@ def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = Fal
         store.close()
 
 
+def _receive_all(store: CentralStore, wire: list[tuple[str, str, bytes]]) -> None:
+    """Each message through central's receiver as `CentralIngest` sets it up: read, validated,
+    each event's author checked against its gateway's stamp (`HallTrust`), stored, answered."""
+    trust = HallTrust({hall: f"gw-{hall}" for hall in {hall for _topic, hall, _payload in wire}})
+    store.admit, store.judges = trust.admit, trust.judges
+    receiver = BatchReceiver(store, store.clock, authorize=trust.authorize, check_event=trust.check)
+    for topic, hall, payload in wire:
+        ack = receiver.receive(topic, hall, payload)
+        assert ack is not None and not ack.resend and not ack.rejected and ack.duplicates == 0, ack
+
+
+def _on_the_wire(work: list[IncomingBatch]) -> list[tuple[str, str, bytes]]:
+    """The batches as their gateways publish them: (topic, hall, the message's bytes)."""
+    return [(incoming.topic, incoming.topic.split("/")[1], incoming.batch.model_dump_json().encode())
+            for incoming in work]
+
+
 def _worker(url: StoreUrl, halls: list[int], per_hall: int, start: Barrier,
-            done: multiprocessing.Queue[tuple[float, float]], projections: bool) -> None:
+            done: multiprocessing.Queue[tuple[float, float]], projections: bool, receiver: bool) -> None:
     make = visit_batches if projections else batches
     work = taking_turns([make(per_hall, hall) for hall in halls])
+    wire = _on_the_wire(work) if receiver else None
     # As `hall central run` sets its collector (`spine.service.run_until_signal`): the batches
     # made before the start are not rescanned while the worker stores them.
     gc.freeze()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     start.wait()
     began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
-    _store_all(url, work, projections)
+    try:
+        _store_all(url, work, projections, wire)
+    except BaseException:
+        done.put((began, -1.0))  # the parent stops waiting, and raises
+        raise
     done.put((began, time.monotonic()))
 
 
-def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projections: bool = False) -> float:
+def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projections: bool = False,
+                receiver: bool = False) -> float:
     """Events a second stored by WORKERS processes, each taking its share of the halls."""
     context = multiprocessing.get_context("fork")
     start = context.Barrier(workers)
@@ -200,11 +241,13 @@ def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projection
     per_hall = events // halls
     processes = [context.Process(target=_worker, args=(
         url, [hall for hall in range(1, halls + 1) if hall % workers == worker], per_hall, start, done,
-        projections))
+        projections, receiver))
         for worker in range(workers)]
     for process in processes:
         process.start()
     spans = [done.get(timeout=600) for _ in processes]
+    if any(ended < 0 for _, ended in spans):
+        raise RuntimeError("an ingest worker failed (its traceback is above)")
     for process in processes:
         process.join(60)
         if process.exitcode != 0:
@@ -233,11 +276,17 @@ def main() -> None:
     parser.add_argument("--halls", type=int, default=8)
     parser.add_argument("--projections", action="store_true",
                         help="visits' queue and rating events, through central's projections")
+    parser.add_argument("--receiver", action="store_true",
+                        help="with --projections: each batch from its message's bytes through central's "
+                             "receiver (read, validated, authors checked, stored, answered)")
     # `python -m bench store_ingest` leaves the module's name among the arguments.
     options = parser.parse_args([a for a in sys.argv[1:] if not a.isidentifier()])
     counts = [int(n) for n in options.workers.split(",")]
     events, runs, halls = options.events, options.runs, options.halls
-    what = "visits' events through the projections" if options.projections else "events"
+    if options.receiver and not options.projections:
+        parser.error("--receiver goes with --projections (central's ingest has both)")
+    what = ("visits' messages through the receiver and the projections" if options.receiver else
+            "visits' events through the projections" if options.projections else "events")
     print(f"{events:,} {what} from {halls} halls in batches of {BATCH}, {runs} alternated runs each "
           f"({load()})", flush=True)
     names = ["sqlite"] + [f"postgresql x{n}" for n in counts]
@@ -252,7 +301,7 @@ def main() -> None:
             for name in names:
                 workers = 1 if name == "sqlite" else int(name.split("x")[1])
                 rates[name].append(ingest_with(fresh[name](run), workers, halls, events,
-                                                 options.projections))
+                                                 options.projections, options.receiver))
                 print(f"  run {run + 1}: {name:15} {rates[name][-1]:9,.0f} ev/s", flush=True)
     sqlite = median(rates["sqlite"])
     print(f"  {'SQLite, 1 writer':22} {sqlite:9,.0f} ev/s  (runs {spread(rates['sqlite'])})")

@@ -26,10 +26,11 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
+from psycopg import errors as psycopg_errors
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, Text, bindparam, func, select
 
 from central.alarms import SCHEMA as ALARMS_SCHEMA
@@ -58,7 +59,7 @@ from spine.receiver import (
     stream_position,
 )
 from spine.sqlite import Finishing
-from spine.statement import Statement, Tx, insert_for, pipelined
+from spine.statement import Statement, Tx, begin_in_pipeline, insert_for, pipelined
 from spine.storeurl import StoreUrl
 
 T = TypeVar("T")
@@ -211,6 +212,27 @@ class CentralStore:
             yield self._sql
 
     @contextmanager
+    def _batch_transaction(self) -> Iterator[Connection]:
+        """`sql_transaction` for a batch, whose BEGIN it sends itself with its first statements
+        (`begin_in_pipeline`). On PostgreSQL psycopg would otherwise send BEGIN before them and
+        wait for its answer, a round trip of its own, even in a pipeline (`_start_query`): the
+        driver is told it is in autocommit mode meanwhile, so it sends no BEGIN; it still sends
+        the COMMIT, or the ROLLBACK, of the transaction the batch opened."""
+        with self._lock:
+            driver = None if self.url.is_sqlite else self._sql.connection.driver_connection
+            if driver is not None:
+                driver.autocommit = True
+            try:
+                with self._sql.begin():
+                    yield self._sql
+            finally:
+                if driver is not None and not driver.closed:
+                    # Ended (committed or rolled back) unless the connection broke; a broken one
+                    # is replaced at its next use, in the default mode.
+                    with suppress(psycopg_errors.ProgrammingError):
+                        driver.autocommit = False
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction on the SQLite file itself, for the parts that write SQLite's SQL
         (what they leave for just before the commit, `before_commit`, runs before it)."""
@@ -274,7 +296,7 @@ class CentralStore:
                     "payload": event.payload}
 
         alarms: list[SecurityAlarm] = []
-        with self.sql_transaction() as sql, ExitStack() as finishing:
+        with self._batch_transaction() as sql, ExitStack() as finishing:
             admit = self.admit
             # What the handlers and the admission rules leave for just before the commit runs when
             # this block ends. Those still in SQLite's SQL use `tx`, which only a SQLite file has;
@@ -287,6 +309,7 @@ class CentralStore:
             # a round trip of its own. The server runs them in this order, each read with a
             # snapshot taken after the hall's lock was granted, as before.
             with pipelined(sql):
+                begin_in_pipeline(sql)
                 # First, so that another central process's batch of this hall that is being stored
                 # now has committed (or rolled back) before this one asks what the log holds.
                 hold_hall(sql, hall)

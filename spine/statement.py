@@ -232,6 +232,16 @@ def pipelined(tx: Tx) -> AbstractContextManager[Any]:
     return cast(AbstractContextManager[Any], driver.pipeline())
 
 
+def begin_in_pipeline(tx: Tx) -> None:
+    """The first statement of a `pipelined` block that opens the transaction itself, on a
+    PostgreSQL connection whose driver was put in autocommit mode for it (psycopg then sends
+    no BEGIN of its own, with the round trip it waits for). Nothing elsewhere: SQLite's
+    transaction is already open."""
+    if isinstance(tx, sqlite3.Connection) or tx.dialect.name != "postgresql":
+        return
+    tx.exec_driver_sql("BEGIN")
+
+
 class SetWrite(Statement):
     """A write of many rows at once: on PostgreSQL one statement for all of them (`per_set`,
     which reads the rows from one JSON array, `json_rows`), elsewhere the per-row form once per

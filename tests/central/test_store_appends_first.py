@@ -172,3 +172,23 @@ def test_a_batch_that_does_not_follow_its_stream_stores_nothing_not_even_its_dea
     # A resend of what is stored already follows too: duplicates.
     assert store.commit(batch_of(predecessor, after=2, last=5), []) == (0, 3)
     assert seqs(store) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_after_a_batch_failed_or_stored_the_store_s_other_transactions_still_roll_back_whole(
+        store: CentralStore) -> None:
+    # A batch opens its transaction itself (`begin_in_pipeline`, the driver told it is in
+    # autocommit mode meanwhile): afterwards a transaction of the store is one again.
+    recorder = Recorder()
+    recorder.fail_at = 2
+    store.handlers.append(recorder)
+    with pytest.raises(RuntimeError):
+        store.commit(batch_of([envelope(1), envelope(2)]), [])
+    recorder.fail_at = None
+    assert store.commit(batch_of([envelope(3)]), []) == (1, 0)
+
+    write = Statement(lambda _dialect: text("INSERT INTO streams (sender, position) VALUES ('gw-x', 1)"))
+    with pytest.raises(RuntimeError, match="on purpose"), store.sql_transaction() as sql:
+        write.run(sql)
+        raise RuntimeError("on purpose")
+    assert store.stream_position("gw-x") is None
+    assert seqs(store) == [3]
