@@ -57,14 +57,18 @@ from central.video.directory import FootageDirectory
 from contract.authority import Author
 from contract.envelope import Batch, Envelope, Received
 from spine.clock import SystemClock
+from spine.config import UplinkSettings
 from spine.engines import open_engine
 from spine.receiver import AcceptedEvent, BatchReceiver, IncomingBatch
 from spine.service import COLLECTOR_THRESHOLDS
 from spine.storeurl import StoreUrl
 from tests.pgcluster import throwaway_cluster
 
-BATCH = 100
-"""Events per batch, as a gateway's forwarder sends them (`[forward] batch_size`)."""
+UPLINK = UplinkSettings()
+BATCH = UPLINK.batch_max_events
+"""Events per batch at most, and `UPLINK.batch_max_bytes` of them: a gateway's uplink fills its
+batches up to both whenever central is behind (`spine.uplink`), the only time its speed shows.
+`--batch 100` gives smaller ones (a hall's steady trickle)."""
 ONE_WORKER_TARGET = 0.8
 """One PostgreSQL worker beside SQLite's one writer."""
 TWO_WORKERS_TARGET = 1.5
@@ -76,23 +80,39 @@ def hall_name(hall: int) -> str:
     return f"hall-{hall:02d}"
 
 
-def batches(events: int, hall: int = 1) -> list[IncomingBatch]:
-    """EVENTS kiosk events forwarded by one hall's gateway, in batches of `BATCH`."""
+def batches(events: int, hall: int = 1, size: int = BATCH) -> list[IncomingBatch]:
+    """EVENTS kiosk events forwarded by one hall's gateway, in batches of `size` at most."""
     now = int(time.time() * 1000)
     gateway = f"gw-{hall_name(hall)}"
+    envelopes = [
+        Envelope(v=1, id=uuid.uuid4().hex, device=f"kiosk-{seq % 20:02d}", seq=seq, boot="boot0001",
+                 time=now + seq, mono=seq, type="sim.counter", body={"n": seq, "pad": PAD},
+                 recv=Received(by=gateway, at=now + seq, est_time=now + seq))
+        for seq in range(1, events + 1)
+    ]
+    return _cut(gateway, hall, now, envelopes, size)
+
+
+def _cut(gateway: str, hall: int, now: int, envelopes: list[Envelope], size: int) -> list[IncomingBatch]:
+    """The envelopes in batches as the gateway's uplink cuts them: up to `size` events and
+    `UPLINK.batch_max_bytes` of them (`spine.outbox.Outbox.read_after`)."""
     made: list[IncomingBatch] = []
-    for first in range(0, events, BATCH):
-        envelopes = [
-            Envelope(v=1, id=uuid.uuid4().hex, device=f"kiosk-{seq % 20:02d}", seq=seq, boot="boot0001",
-                     time=now + seq, mono=seq, type="sim.counter", body={"n": seq, "pad": PAD},
-                     recv=Received(by=gateway, at=now + seq, est_time=now + seq))
-            for seq in range(first + 1, min(events, first + BATCH) + 1)
-        ]
+    sent = 0
+    while sent < len(envelopes):
+        taken: list[AcceptedEvent] = []
+        total = 0
+        for envelope in envelopes[sent:sent + size]:
+            text = envelope.model_dump_json()
+            if taken and total + len(text) > UPLINK.batch_max_bytes:
+                break
+            taken.append(AcceptedEvent(envelope, text, True))
+            total += len(text)
         batch = Batch(v=1, batch=uuid.uuid4().hex, sender=gateway, boot="boot0001", sent_at=now,
-                      sent_mono=0, events=[e.model_dump() for e in envelopes], last=first + len(envelopes),
-                      after=first or None)
+                      sent_mono=0, events=[event.envelope.model_dump() for event in taken],
+                      last=sent + len(taken), after=sent or None)
         made.append(IncomingBatch(topic=f"central/{hall_name(hall)}/events", batch=batch, received_at=now,
-                                  events=[AcceptedEvent(e, e.model_dump_json(), True) for e in envelopes]))
+                                  events=taken))
+        sent += len(taken)
     return made
 
 
@@ -101,8 +121,8 @@ WAITING = 12
 about 50 events apart, so most visits span two batches."""
 
 
-def visit_batches(events: int, hall: int = 1) -> list[IncomingBatch]:
-    """About EVENTS queue and rating events of one hall's visits, in batches of `BATCH`: each
+def visit_batches(events: int, hall: int = 1, size: int = BATCH) -> list[IncomingBatch]:
+    """About EVENTS queue and rating events of one hall's visits, in batches of `size` at most: each
     step issues a ticket, calls the one issued `WAITING` steps before, and serves and rates the
     one before that, as a busy hall's gateway forwards them."""
     now = int(time.time() * 1000)
@@ -136,32 +156,25 @@ def visit_batches(events: int, hall: int = 1) -> list[IncomingBatch]:
                 "terminal": f"rating-w{(step - 1) % 8}", "grade": "satisfied", "rated_at": at,
                 "source_event": "e" * 32}))
     return _batched(gateway, hall, now, [(seq, type, body) for seq, (type, body) in
-                                         enumerate(facts[:events], start=1)])
+                                         enumerate(facts[:events], start=1)], size)
 
 
 KIOSK = "kiosk-01"
 """The hall's kiosk: the author of its tickets (the gateway states the calls, services and ratings)."""
 
 
-def _batched(gateway: str, hall: int, now: int, facts: list[tuple[int, str, dict[str, Any]]]
+def _batched(gateway: str, hall: int, now: int, facts: list[tuple[int, str, dict[str, Any]]], size: int
              ) -> list[IncomingBatch]:
-    made: list[IncomingBatch] = []
-    for first in range(0, len(facts), BATCH):
-        # Each stamped with its author as the gateway verified it, as `HallTrust` checks again.
-        envelopes = [
-            Envelope(v=1, id=uuid.uuid4().hex, device=KIOSK if kiosk else gateway, seq=seq, boot="boot0001",
-                     time=now + seq, mono=seq, type=type, body=body,
-                     recv=Received(by=gateway, at=now + seq, est_time=now + seq,
-                                   kind=Author.KIOSK if kiosk else Author.GATEWAY))
-            for seq, type, body in facts[first:first + BATCH]
-            for kiosk in [type == "queue.ticket_issued"]
-        ]
-        batch = Batch(v=1, batch=uuid.uuid4().hex, sender=gateway, boot="boot0001", sent_at=now,
-                      sent_mono=0, events=[e.model_dump() for e in envelopes], last=first + len(envelopes),
-                      after=first or None)
-        made.append(IncomingBatch(topic=f"central/{hall_name(hall)}/events", batch=batch, received_at=now,
-                                  events=[AcceptedEvent(e, e.model_dump_json(), True) for e in envelopes]))
-    return made
+    # Each stamped with its author as the gateway verified it, as `HallTrust` checks again.
+    envelopes = [
+        Envelope(v=1, id=uuid.uuid4().hex, device=KIOSK if kiosk else gateway, seq=seq, boot="boot0001",
+                 time=now + seq, mono=seq, type=type, body=body,
+                 recv=Received(by=gateway, at=now + seq, est_time=now + seq,
+                               kind=Author.KIOSK if kiosk else Author.GATEWAY))
+        for seq, type, body in facts
+        for kiosk in [type == "queue.ticket_issued"]
+    ]
+    return _cut(gateway, hall, now, envelopes, size)
 
 
 def taking_turns(streams: list[list[IncomingBatch]]) -> list[IncomingBatch]:
@@ -214,9 +227,10 @@ def _on_the_wire(work: list[IncomingBatch]) -> list[tuple[str, str, bytes]]:
 
 
 def _worker(url: StoreUrl, halls: list[int], per_hall: int, start: Barrier,
-            done: multiprocessing.Queue[tuple[float, float]], projections: bool, receiver: bool) -> None:
+            done: multiprocessing.Queue[tuple[float, float]], projections: bool, receiver: bool,
+            size: int) -> None:
     make = visit_batches if projections else batches
-    work = taking_turns([make(per_hall, hall) for hall in halls])
+    work = taking_turns([make(per_hall, hall, size) for hall in halls])
     wire = _on_the_wire(work) if receiver else None
     # As `hall central run` sets its collector (`spine.service.run_until_signal`): the batches
     # made before the start are not rescanned while the worker stores them.
@@ -233,7 +247,7 @@ def _worker(url: StoreUrl, halls: list[int], per_hall: int, start: Barrier,
 
 
 def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projections: bool = False,
-                receiver: bool = False) -> float:
+                receiver: bool = False, size: int = BATCH) -> float:
     """Events a second stored by WORKERS processes, each taking its share of the halls."""
     context = multiprocessing.get_context("fork")
     start = context.Barrier(workers)
@@ -241,7 +255,7 @@ def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projection
     per_hall = events // halls
     processes = [context.Process(target=_worker, args=(
         url, [hall for hall in range(1, halls + 1) if hall % workers == worker], per_hall, start, done,
-        projections, receiver))
+        projections, receiver, size))
         for worker in range(workers)]
     for process in processes:
         process.start()
@@ -274,6 +288,9 @@ def main() -> None:
     parser.add_argument("runs", nargs="?", type=int, default=3)
     parser.add_argument("--workers", default="1,2,4", help="PostgreSQL worker counts, e.g. 1,2,4")
     parser.add_argument("--halls", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help=f"events per batch at most (the uplink's: {BATCH}, and "
+                             f"{UPLINK.batch_max_bytes // 1024} kB)")
     parser.add_argument("--projections", action="store_true",
                         help="visits' queue and rating events, through central's projections")
     parser.add_argument("--receiver", action="store_true",
@@ -287,7 +304,8 @@ def main() -> None:
         parser.error("--receiver goes with --projections (central's ingest has both)")
     what = ("visits' messages through the receiver and the projections" if options.receiver else
             "visits' events through the projections" if options.projections else "events")
-    print(f"{events:,} {what} from {halls} halls in batches of {BATCH}, {runs} alternated runs each "
+    print(f"{events:,} {what} from {halls} halls in batches of up to {options.batch} events and "
+          f"{UPLINK.batch_max_bytes // 1024} kB, {runs} alternated runs each "
           f"({load()})", flush=True)
     names = ["sqlite"] + [f"postgresql x{n}" for n in counts]
     rates: dict[str, list[float]] = {name: [] for name in names}
@@ -301,7 +319,7 @@ def main() -> None:
             for name in names:
                 workers = 1 if name == "sqlite" else int(name.split("x")[1])
                 rates[name].append(ingest_with(fresh[name](run), workers, halls, events,
-                                                 options.projections, options.receiver))
+                                                 options.projections, options.receiver, options.batch))
                 print(f"  run {run + 1}: {name:15} {rates[name][-1]:9,.0f} ev/s", flush=True)
     sqlite = median(rates["sqlite"])
     print(f"  {'SQLite, 1 writer':22} {sqlite:9,.0f} ev/s  (runs {spread(rates['sqlite'])})")
