@@ -1,11 +1,14 @@
 """Central's event store ingest on SQLite beside PostgreSQL with 1, 2 and 4 workers, in one run.
 
-    python -m bench.store_ingest [EVENTS] [RUNS] [--workers 1,2,4] [--halls 8] [--projections]
+    python -m bench.store_ingest [EVENTS] [RUNS] [--workers 1,2,4] [--halls 8] [--batch 500]
+                                 [--projections [--receiver]]
 
-What central's receiver does with a gateway's batch, and nothing else: batches of
-100 events through `CentralStore.commit` (each event appended once, the sender's
-stream advanced, the hall's advisory lock held, one commit per batch), into a fresh
-store each run. EVENTS events come from HALLS halls, one gateway each.
+What central's store does with a gateway's batch, and nothing else: batches through
+`CentralStore.commit` (each event appended once, the sender's stream checked and advanced,
+the hall's advisory lock held, one commit per batch), into a fresh store each run. EVENTS
+events come from HALLS halls, one gateway each, in batches cut as a gateway's uplink cuts
+them when central is behind: up to 500 events and 192 kB (`[uplink] batch_max_events`,
+`batch_max_bytes`; about 420 of the visits' events); `--batch 100` for smaller ones.
 
 A worker is a process of its own with its own connection and `CentralStore`, as a
 second `hall central run` would be; it takes the streams of its share of the halls
@@ -25,10 +28,13 @@ from another process falls on all; each figure is the median of RUNS runs (3).
 Issue #17's targets: one PostgreSQL worker at least 0.8x SQLite, two at least 1.5x one.
 
 `--projections`: the events are a hall's visits instead (a ticket issued, called, served,
-then rated; many tickets waiting at once, so a visit's events fall in different batches),
+then rated; many tickets waiting at once, so some visits' events fall in two batches),
 and each worker's store has central's projections that read them, installed as `hall
 central run` installs them: the queue statistics, the ratings, telemetry and the video
-directory.
+directory. `--receiver` (with `--projections`): each batch is fed as its message's bytes
+through central's receiver, as `CentralIngest` sets it up (the message read, every envelope
+and body validated, each author checked against its gateway's stamp by `HallTrust`, stored,
+answered): central's whole ingest but the broker.
 """
 
 from __future__ import annotations
@@ -118,7 +124,8 @@ def _cut(gateway: str, hall: int, now: int, envelopes: list[Envelope], size: int
 
 WAITING = 12
 """Tickets waiting at once in a hall of the `--projections` bench: a visit's four events are
-about 50 events apart, so most visits span two batches."""
+about 50 events apart, so at batches of 100 most visits span two, at the uplink's size about
+one in eight."""
 
 
 def visit_batches(events: int, hall: int = 1, size: int = BATCH) -> list[IncomingBatch]:
