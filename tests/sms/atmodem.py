@@ -93,6 +93,11 @@ class AtModem:
                 self._socat.kill()
                 self._socat.wait()
                 self._socat = None
+            # Gone, as a pulled USB modem's device node is: killed, socat leaves its links to
+            # pseudo-terminals that another test's pair may be given next (a write error, not
+            # "no such device").
+            for path in (self.host_path, self.modem_path):
+                path.unlink(missing_ok=True)
 
     def power_cycle(self) -> None:
         """A silent modem comes back (as after a USB reset)."""
