@@ -314,7 +314,7 @@ BACKLOG = 6000
 def test_a_backlog_drained_by_two_shared_processes_lands_once_in_order(
         tmp_path: Path, pg_cluster: PgCluster) -> None:
     """Full windows of full batches: here the second process gets a batch while the first still
-    stores its predecessor, answers it with a resend, and the order holds. Prints the figures
+    stores its predecessor, waits for it, and the order holds. Prints the figures
     beside one process's (docs/operations.md, "Several central processes")."""
     one_s, (alone,), one_resends = drain_backlog(
         tmp_path / "one", migrated(pg_cluster.new_database()), 1, BACKLOG)
@@ -325,6 +325,9 @@ def test_a_backlog_drained_by_two_shared_processes_lands_once_in_order(
           f"{shared}, gateway resends {two_resends}")
     assert all(member.batches > 0 for member in shared)
     # Batches met their predecessor still being stored by the other member, and waited for it
-    # rather than ask for the window again (without the wait: 85 resends asked, 8,000 duplicates).
-    assert sum(member.waited_for_predecessor for member in shared) > 0
+    # rather than ask for the window again (without any wait: 67 to 85 resends asked, 5,500 to
+    # 8,000 duplicates). Mostly on the hall's lock: the store checks the order inside the batch's
+    # transaction, once the lock is its own; a batch that took the lock before its predecessor
+    # did is answered with a resend, which the member holds back while it waits
+    # (`waited_for_predecessor`).
     assert sum(member.resends_asked for member in shared) < 20  # a loaded machine may miss a wait
