@@ -78,6 +78,17 @@ class SegmentIngest:
         except OSError as exc:
             log.warning("%s: closed segment %s cannot be read: %s", self.camera, relative, exc)
             return None
+        if size < MIN_PLAYABLE_BYTES:
+            # ffmpeg names a segment by the wall-clock second it opens in. When the camera's
+            # first burst (the frames it held back) carries the stream past a cut within that
+            # second, the next segment opens under the same name and empties this one before
+            # its line is read: that footage is gone. Not indexed, so the index never claims it;
+            # the next line, of the same name, indexes what the file holds then.
+            log.warning("%s: ffmpeg listed segment %s closed with %d bytes: the next segment, "
+                        "opened in the same wall-clock second, took its name and overwrote it "
+                        "(%.1f s of footage lost); not indexed", self.camera, relative, size,
+                        closed.end_s - closed.start_s)
+            return None
         duration_ms = max(0, round((closed.end_s - closed.start_s) * 1000))
         if observed_ms is not None:
             end_ms = min(observed_ms, name.start_ms + 1_000 + duration_ms)

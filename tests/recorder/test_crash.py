@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.camera_recorder.camera import ClosedSegment
 from edge.camera_recorder.config import RecorderConfig
 from edge.camera_recorder.index import FootageIndex, GapCause, NewSegment
 from edge.camera_recorder.ingest import MIN_PLAYABLE_BYTES, SegmentIngest
@@ -277,5 +278,29 @@ def test_a_half_written_segment_never_claims_more_than_a_segment(tmp_path: Path)
         segment = ingest.leftover(path)
         assert segment is not None and segment.partial
         assert (segment.start_ms, segment.end_ms) == (opened_ms, opened_ms + segment_s * 1000)
+    finally:
+        index.close()
+
+
+def test_a_segment_emptied_by_the_next_one_of_the_same_second_is_not_indexed(tmp_path: Path) -> None:
+    """ffmpeg names segments by the second they open in: a burst of held-back frames can cut
+    twice in one second, and the second file, of the same name, empties the first before its
+    list line is read. The index claims none of the lost footage, and the file's next line
+    indexes what it then holds."""
+    opened_ms = (time.time_ns() // 1_000_000 - HOUR_MS) // 1000 * 1000
+    name = segment_name(opened_ms, 1)
+    path = tmp_path / "footage" / "cam-1" / name[:8] / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")  # emptied by the next segment's open
+    index = FootageIndex(tmp_path / "index.sqlite")
+    try:
+        ingest = SegmentIngest(index.segments, tmp_path / "footage", "cam-1", SystemClock(), 60)
+        assert ingest.closed(ClosedSegment(name, 0.0, 0.6)) is None
+        assert index.segments.last("cam-1") is None
+
+        path.write_bytes(b"".join(pes_packet(n * 9_000) for n in range(20)))
+        segment = ingest.closed(ClosedSegment(name, 0.6, 2.6))
+        assert segment is not None and segment.bytes == path.stat().st_size
+        assert segment.end_ms - segment.start_ms == 2_000
     finally:
         index.close()
