@@ -176,7 +176,8 @@ class Projection:
 
     @property
     def catching_up(self) -> bool:
-        """Fed now, it would replay the log first (`central.store.CatchingUp`)."""
+        """Fed now, it would replay the log first: the store then keeps a batch's old order
+        (`CentralStore.commit`'s `early`)."""
         return not self._installed
 
     def handle(self, context: HandlerContext, event: AcceptedEvent) -> None:

@@ -158,14 +158,6 @@ class ForeseesBatch(Protocol):
     def foresee(self, context: HandlerContext, events: Sequence[AcceptedEvent]) -> Callable[[], None]: ...
 
 
-@runtime_checkable
-class CatchingUp(Protocol):
-    """A handler that, fed now, would first replay the log (a projection not installed yet)."""
-
-    @property
-    def catching_up(self) -> bool: ...
-
-
 Admit = Callable[[HandlerContext, AcceptedEvent], "AcceptedEvent | Refusal"]
 """Inside the storing transaction: the event to store, or why it is refused."""
 
@@ -346,7 +338,9 @@ class CentralStore:
             # while a handler would replay the log as it is fed (a projection fed before it was
             # installed): it would meet the batch's events there, then be fed them again.
             judged = admit is not None and any(self.judges(event) for event in incoming.events)
-            early = not judged and not any(isinstance(handler, CatchingUp) and handler.catching_up
+            # (`Projection.catching_up`; read as an attribute: a runtime Protocol's isinstance walks
+            # its members, on every handler of every batch.)
+            early = not judged and not any(getattr(handler, "catching_up", False)
                                            for handler in self.handlers)
             result = commit_batch(
                 sql, EVENT_LOG, incoming, dead, row=row, stored=stored,
