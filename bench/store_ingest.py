@@ -1,7 +1,7 @@
 """Central's event store ingest on SQLite beside PostgreSQL with 1, 2 and 4 workers, in one run.
 
     python -m bench.store_ingest [EVENTS] [RUNS] [--workers 1,2,4] [--halls 8] [--batch 500]
-                                 [--projections [--receiver]]
+                                 [--projections [--receiver]] [--preload N]
 
 What central's store does with a gateway's batch, and nothing else: batches through
 `CentralStore.commit` (each event appended once, the sender's stream checked and advanced,
@@ -35,6 +35,13 @@ directory. `--receiver` (with `--projections`): each batch is fed as its message
 through central's receiver, as `CentralIngest` sets it up (the message read, every envelope
 and body validated, each author checked against its gateway's stamp by `HallTrust`, stored,
 answered): central's whole ingest but the broker.
+
+`--preload N`: each database's store already holds N events of a province's past year
+before the runs (`bench.province`'s halls and visits, loaded in bulk; issue #17 asks for
+10,000,000), and every run appends to it, so the log's indexes, the segments and the
+month figures are a province's size, not a fresh store's. Each run takes halls of its own.
+Event ids are made as devices make them (`time_ordered_id`: they sort by time, so the log's
+unique index grows at its end).
 """
 
 from __future__ import annotations
@@ -48,20 +55,24 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date, timedelta
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from bench._common import load, median, spread
 from central import migrations
 from central.authority import HallTrust
+from central.projection import CURSOR_SCHEMA, Projection
 from central.queue_stats import QueueStatsProjection
 from central.ratings import RatingBook
 from central.store import CentralStore
 from central.telemetry import Telemetry
 from central.video.directory import FootageDirectory
 from contract.authority import Author
-from contract.envelope import Batch, Envelope, Received
+from contract.envelope import Batch, Envelope, Received, time_ordered_id
 from spine.clock import SystemClock
 from spine.config import UplinkSettings
 from spine.engines import open_engine
@@ -91,7 +102,7 @@ def batches(events: int, hall: int = 1, size: int = BATCH) -> list[IncomingBatch
     now = int(time.time() * 1000)
     gateway = f"gw-{hall_name(hall)}"
     envelopes = [
-        Envelope(v=1, id=uuid.uuid4().hex, device=f"kiosk-{seq % 20:02d}", seq=seq, boot="boot0001",
+        Envelope(v=1, id=time_ordered_id(now + seq), device=f"kiosk-{seq % 20:02d}", seq=seq, boot="boot0001",
                  time=now + seq, mono=seq, type="sim.counter", body={"n": seq, "pad": PAD},
                  recv=Received(by=gateway, at=now + seq, est_time=now + seq))
         for seq in range(1, events + 1)
@@ -159,7 +170,8 @@ def visit_batches(events: int, hall: int = 1, size: int = BATCH) -> list[Incomin
             facts.append(("rating.recorded", {
                 "hall": hall_name(hall), "window": str((step - 1) % 8), "officer": f"10{(step - 1) % 8:02d}",
                 "officer_name": None, "department": "civil", "service": "A",
-                "visit": {"day": day, "ticket": ticket}, "how": "visit", "rating": f"r-{ticket}",
+                "visit": {"day": day, "ticket": ticket}, "how": "visit",
+                "rating": f"r-{hall_name(hall)}-{ticket}",
                 "terminal": f"rating-w{(step - 1) % 8}", "grade": "satisfied", "rated_at": at,
                 "source_event": "e" * 32}))
     return _batched(gateway, hall, now, [(seq, type, body) for seq, (type, body) in
@@ -174,8 +186,8 @@ def _batched(gateway: str, hall: int, now: int, facts: list[tuple[int, str, dict
              ) -> list[IncomingBatch]:
     # Each stamped with its author as the gateway verified it, as `HallTrust` checks again.
     envelopes = [
-        Envelope(v=1, id=uuid.uuid4().hex, device=KIOSK if kiosk else gateway, seq=seq, boot="boot0001",
-                 time=now + seq, mono=seq, type=type, body=body,
+        Envelope(v=1, id=time_ordered_id(now + seq), device=KIOSK if kiosk else gateway, seq=seq,
+                 boot="boot0001", time=now + seq, mono=seq, type=type, body=body,
                  recv=Received(by=gateway, at=now + seq, est_time=now + seq,
                                kind=Author.KIOSK if kiosk else Author.GATEWAY))
         for seq, type, body in facts
@@ -202,7 +214,7 @@ def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = Fal
     store = CentralStore(url, SystemClock())
     if projections:
         # As `hall central run` has them (`central.service`): each installed, then fed.
-        for projection in (Telemetry(), QueueStatsProjection(), RatingBook(), FootageDirectory(store)):
+        for projection in _projections(store):
             projection.install(store)
             store.handlers.append(projection)
     try:
@@ -214,6 +226,11 @@ def _store_all(url: StoreUrl, work: list[IncomingBatch], projections: bool = Fal
             assert stored == len(incoming.events) and duplicates == 0
     finally:
         store.close()
+
+
+def _projections(store: CentralStore) -> list[Projection]:
+    """Central's projections of queue and rating events, as `hall central run` has them."""
+    return [Telemetry(), QueueStatsProjection(), RatingBook(), FootageDirectory(store)]
 
 
 def _receive_all(store: CentralStore, wire: list[tuple[str, str, bytes]]) -> None:
@@ -254,14 +271,16 @@ def _worker(url: StoreUrl, halls: list[int], per_hall: int, start: Barrier,
 
 
 def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projections: bool = False,
-                receiver: bool = False, size: int = BATCH) -> float:
-    """Events a second stored by WORKERS processes, each taking its share of the halls."""
+                receiver: bool = False, size: int = BATCH, first_hall: int = 1) -> float:
+    """Events a second stored by WORKERS processes, each taking its share of the halls (numbered
+    from FIRST_HALL: a run into a store that earlier runs filled takes halls of its own)."""
     context = multiprocessing.get_context("fork")
     start = context.Barrier(workers)
     done: multiprocessing.Queue[tuple[float, float]] = context.Queue()
     per_hall = events // halls
     processes = [context.Process(target=_worker, args=(
-        url, [hall for hall in range(1, halls + 1) if hall % workers == worker], per_hall, start, done,
+        url, [hall for hall in range(first_hall, first_hall + halls) if hall % workers == worker], per_hall,
+        start, done,
         projections, receiver, size))
         for worker in range(workers)]
     for process in processes:
@@ -275,6 +294,35 @@ def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projection
             raise RuntimeError(f"an ingest worker failed (exit code {process.exitcode})")
     began, ended = min(s for s, _ in spans), max(e for _, e in spans)
     return per_hall * halls / (ended - began)
+
+
+PRELOAD_HALLS = 200
+PRELOAD_MONTHS = 12
+
+
+def preloaded(url: StoreUrl, events: int) -> StoreUrl:
+    """URL's store holding EVENTS events of a province's past year before the runs, as
+    `bench.province` loads them in bulk: 200 halls over 12 months of working days, each visit's
+    events in the log and its segment and month figures in the queue statistics' tables. The
+    projections' cursors are set at the newest event, as if they had fed all of it (a worker
+    that installs them then replays nothing)."""
+    from bench.province import Loader, visits, working_days  # it imports this module
+
+    loader = Loader(url)
+    days = working_days(PRELOAD_MONTHS, date.today() - timedelta(days=1))
+    for event_rows, segment_rows in visits(events, PRELOAD_HALLS, days):
+        loader.write(event_rows, segment_rows)
+    loader.finish()
+    kinds: list[type[Projection]] = [Telemetry, QueueStatsProjection, RatingBook, FootageDirectory]
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        if url.is_sqlite:  # on PostgreSQL the migrations made it
+            connection.exec_driver_sql(CURSOR_SCHEMA)
+        for kind in kinds:
+            connection.execute(text("INSERT INTO projection_cursor (name, last_id) "
+                                    "SELECT :name, max(id) FROM events"), {"name": kind.name})
+    engine.dispose()
+    return url
 
 
 def migrated(url: StoreUrl) -> StoreUrl:
@@ -303,6 +351,9 @@ def main() -> None:
     parser.add_argument("--receiver", action="store_true",
                         help="with --projections: each batch from its message's bytes through central's "
                              "receiver (read, validated, authors checked, stored, answered)")
+    parser.add_argument("--preload", type=int, default=0, metavar="N",
+                        help="N events of a province's past year in each store before the runs (issue #17: "
+                             "10000000), the runs appending to it; by default each run has a fresh store")
     # `python -m bench store_ingest` leaves the module's name among the arguments.
     options = parser.parse_args([a for a in sys.argv[1:] if not a.isidentifier()])
     counts = [int(n) for n in options.workers.split(",")]
@@ -318,15 +369,29 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR", ".")) as tmp, \
             throwaway_cluster(durable=True) as cluster:
-        fresh: dict[str, Callable[[int], StoreUrl]] = {
-            "sqlite": lambda run: StoreUrl.sqlite_file(Path(tmp) / f"events-{run}.sqlite"),
-            **{f"postgresql x{n}": (lambda _run: migrated(cluster.new_database())) for n in counts},
-        }
+        store_for: dict[str, Callable[[int], StoreUrl]]
+        if options.preload:
+            started = time.perf_counter()
+            kept = {"sqlite": preloaded(StoreUrl.sqlite_file(Path(tmp) / "events.sqlite"), options.preload),
+                    "postgresql": preloaded(migrated(cluster.new_database()), options.preload)}
+            print(f"  both stores hold {options.preload:,} events of {PRELOAD_HALLS} halls' past "
+                  f"{PRELOAD_MONTHS} months, loaded in {time.perf_counter() - started:.0f} s; each run's "
+                  f"halls are new ones ({load()})", flush=True)
+            store_for = {"sqlite": lambda _run: kept["sqlite"],
+                         **{f"postgresql x{n}": (lambda _run: kept["postgresql"]) for n in counts}}
+        else:
+            store_for = {
+                "sqlite": lambda run: StoreUrl.sqlite_file(Path(tmp) / f"events-{run}.sqlite"),
+                **{f"postgresql x{n}": (lambda _run: migrated(cluster.new_database())) for n in counts},
+            }
         for run in range(runs):
-            for name in names:
+            for index, name in enumerate(names):
                 workers = 1 if name == "sqlite" else int(name.split("x")[1])
-                rates[name].append(ingest_with(fresh[name](run), workers, halls, events,
-                                                 options.projections, options.receiver, options.batch))
+                # Halls of its own (the PostgreSQL runs may share one preloaded database).
+                first_hall = 1 + (run * len(names) + index) * halls
+                rates[name].append(ingest_with(store_for[name](run), workers, halls, events,
+                                                 options.projections, options.receiver, options.batch,
+                                                 first_hall))
                 print(f"  run {run + 1}: {name:15} {rates[name][-1]:9,.0f} ev/s", flush=True)
     sqlite = median(rates["sqlite"])
     print(f"  {'SQLite, 1 writer':22} {sqlite:9,.0f} ev/s  (runs {spread(rates['sqlite'])})")

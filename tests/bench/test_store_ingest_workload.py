@@ -8,7 +8,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bench.store_ingest import UPLINK, _on_the_wire, _store_all, taking_turns, visit_batches
+from bench.store_ingest import (
+    UPLINK,
+    _on_the_wire,
+    _store_all,
+    ingest_with,
+    preloaded,
+    taking_turns,
+    visit_batches,
+)
 from spine.storeurl import StoreUrl
 
 
@@ -33,3 +41,31 @@ def test_every_message_of_the_workload_is_stored_whole_through_the_receiver(tmp_
         assert db.execute("SELECT count(*) FROM events").fetchone() == (1_200,)
         assert db.execute("SELECT count(*) FROM dead_letters").fetchone() == (0,)
         assert db.execute("SELECT count(DISTINCT rating) FROM ratings").fetchone()[0] > 0
+
+
+def test_a_preloaded_store_holds_a_province_s_history_and_its_projections_replay_none(tmp_path: Path) -> None:
+    url = preloaded(StoreUrl.sqlite_file(tmp_path / "events.sqlite"), 3_000)
+    with sqlite3.connect(tmp_path / "events.sqlite") as db:
+        newest = db.execute("SELECT max(id) FROM events").fetchone()[0]
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (3_000,)
+        assert db.execute("SELECT count(*) FROM queue_segments").fetchone() == (1_000,)
+        # Every projection's cursor at the newest event: installing one replays nothing.
+        assert db.execute("SELECT count(*) FROM projection_cursor WHERE last_id = ?", (newest,)
+                          ).fetchone() == (4,)
+
+    # Two runs append to it, each with halls of its own: nothing of one is taken for the other's.
+    for first_hall in (1, 3):
+        ingest_with(url, 1, 2, 400, projections=True, receiver=True, first_hall=first_hall)
+    with sqlite3.connect(tmp_path / "events.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (3_800,)
+        assert db.execute("SELECT count(DISTINCT hall) FROM ratings").fetchone() == (4,)
+        # A projection's cursor is the largest of its rows (`central.projection`): each at the newest.
+        cursors = db.execute("SELECT substr(name, 1, instr(name || '@', '@') - 1), max(last_id) "
+                             "FROM projection_cursor GROUP BY 1").fetchall()
+        newest = db.execute("SELECT max(id) FROM events").fetchone()[0]
+        assert len(cursors) == 4 and {last for _name, last in cursors} == {newest}
+
+
+def test_event_ids_are_made_as_devices_make_them_sorting_by_time() -> None:
+    ids = [event.envelope.id for batch in visit_batches(1_000, hall=1) for event in batch.events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
