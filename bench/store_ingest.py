@@ -278,11 +278,10 @@ def ingest_with(url: StoreUrl, workers: int, halls: int, events: int, projection
     start = context.Barrier(workers)
     done: multiprocessing.Queue[tuple[float, float]] = context.Queue()
     per_hall = events // halls
+    shares = [[hall for hall in range(first_hall, first_hall + halls) if hall % workers == worker]
+              for worker in range(workers)]
     processes = [context.Process(target=_worker, args=(
-        url, [hall for hall in range(first_hall, first_hall + halls) if hall % workers == worker], per_hall,
-        start, done,
-        projections, receiver, size))
-        for worker in range(workers)]
+        url, share, per_hall, start, done, projections, receiver, size)) for share in shares]
     for process in processes:
         process.start()
     spans = [done.get(timeout=600) for _ in processes]
