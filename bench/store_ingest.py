@@ -312,14 +312,18 @@ def preloaded(url: StoreUrl, events: int) -> StoreUrl:
     for event_rows, segment_rows in visits(events, PRELOAD_HALLS, days):
         loader.write(event_rows, segment_rows)
     loader.finish()
-    kinds: list[type[Projection]] = [Telemetry, QueueStatsProjection, RatingBook, FootageDirectory]
+    store = CentralStore(url, SystemClock())
+    try:
+        names = [projection.name for projection in _projections(store)]
+    finally:
+        store.close()
     engine = open_engine(url)
     with engine.begin() as connection:
         if url.is_sqlite:  # on PostgreSQL the migrations made it
             connection.exec_driver_sql(CURSOR_SCHEMA)
-        for kind in kinds:
+        for name in names:
             connection.execute(text("INSERT INTO projection_cursor (name, last_id) "
-                                    "SELECT :name, max(id) FROM events"), {"name": kind.name})
+                                    "SELECT :name, max(id) FROM events"), {"name": name})
     engine.dispose()
     return url
 
